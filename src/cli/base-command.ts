@@ -1,0 +1,90 @@
+import path from 'node:path'
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {explainDatabaseError} from '../core/database'
+import {CommandError} from '../core/errors'
+import {Project} from '../core/project'
+import {painter, type Painter} from './render'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** The project this `manage` belongs to: the folder above bin/ and dist/. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..')
+
+/**
+ * What every command shares (Django's BaseCommand): the global flags, the project, and the one
+ * place where errors become a message and an exit status.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static baseFlags = {
+    settings: Flags.string({
+      helpGroup: 'GLOBAL',
+      description: 'Settings module to use: a compiled .js/.cjs/.mjs file [default: dist/src/settings.js; env: MANAGE_SETTINGS]',
+    }),
+    traceback: Flags.boolean({helpGroup: 'GLOBAL', description: 'Show the stack trace when a command fails (as does DEBUG=1).'}),
+    verbosity: Flags.integer({
+      char: 'v',
+      helpGroup: 'GLOBAL',
+      min: 0,
+      max: 3,
+      default: 1,
+      description: 'Output level: 0 = errors only, 1 = normal, 2 = verbose (reasons, timings, job logs), 3 = debug.',
+    }),
+    color: Flags.boolean({helpGroup: 'GLOBAL', allowNo: true, description: 'Colour the output [default: when writing to a terminal; NO_COLOR turns it off].'}),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  /** Positional arguments in order (for commands that take a list, such as runcrons NAME…). */
+  protected argList: string[] = []
+  private projectInstance?: Project
+
+  public async init(): Promise<void> {
+    await super.init()
+    const {args, flags, argv} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+    this.argList = argv as string[]
+  }
+
+  protected get project(): Project {
+    this.projectInstance ??= new Project(PROJECT_ROOT, process.env, this.flags?.settings)
+    return this.projectInstance
+  }
+
+  protected get paint(): Painter {
+    return painter(this.flags?.color)
+  }
+
+  protected get verbosity(): number {
+    return this.flags?.verbosity ?? 1
+  }
+
+  protected async finally(error: Error | undefined): Promise<void> {
+    await this.projectInstance?.close().catch(() => undefined)
+    return super.finally(error)
+  }
+
+  protected async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    // oclif's own errors (a bad flag, --help, this.exit) keep oclif's handling and exit codes.
+    if (error.code === 'EEXIT' || error.oclif?.exit !== undefined) return super.catch(error)
+
+    const database = this.projectInstance?.resolvedDatabase()
+    const known = error instanceof CommandError ? error : database ? explainDatabaseError(error, database) : null
+    const showStack = Boolean(this.flags?.traceback || process.argv.includes('--traceback') || process.env.DEBUG)
+    const lines = known ? known.message.split('\n') : [`${error.name || 'Error'}: ${error.message}${showStack ? '' : ' (run with --traceback for the stack trace)'}`]
+    for (const line of lines) process.stderr.write(`${this.paint.error('error:')} ${line}\n`)
+    if (showStack) {
+      process.stderr.write(`${(error.stack ?? String(error)).replace(/^/gm, '  ')}\n`)
+      if (error.cause instanceof Error && error.cause.stack) process.stderr.write(`caused by:\n${error.cause.stack.replace(/^/gm, '  ')}\n`)
+    }
+    const code = known?.exitCode ?? 1
+    process.exitCode = code
+    this.exit(code)
+  }
+}

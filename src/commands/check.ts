@@ -1,0 +1,28 @@
+import {BaseCommand} from '../cli/base-command'
+import {checkProject} from '../core/check'
+
+export default class Check extends BaseCommand<typeof Check> {
+  static summary = 'Check the settings, every cron class and the database, and print every problem with its fix.'
+
+  static description = 'Like Django\'s `manage.py check`. Exit status 1 when there is an error (warnings alone exit 0). `manage runcrons` runs the cheap part of the same checks on every tick and skips a bad class without stopping the others.'
+
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --settings dist/src/settings.js']
+
+  async run(): Promise<void> {
+    const {problems, jobCount} = await checkProject(this.project)
+    const errors = problems.filter((problem) => problem.level === 'error')
+    const warnings = problems.filter((problem) => problem.level === 'warning')
+    if (problems.length === 0) {
+      this.log(`System check identified no issues (${jobCount} cron job(s)).`)
+      return
+    }
+    this.log('System check identified some issues:')
+    for (const [title, list, paint] of [['ERRORS', errors, this.paint.error], ['WARNINGS', warnings, this.paint.warn]] as const) {
+      if (list.length === 0) continue
+      this.log(`\n${paint(title)}:`)
+      for (const problem of list) this.log(`${problem.subject}: ${problem.message}`)
+    }
+    this.log(`\nSystem check identified ${problems.length} issue(s).`)
+    if (errors.length > 0) this.exit(1)
+  }
+}

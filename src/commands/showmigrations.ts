@@ -1,0 +1,15 @@
+import {BaseCommand} from '../cli/base-command'
+import {listMigrations} from '../core/migrations'
+
+export default class ShowMigrations extends BaseCommand<typeof ShowMigrations> {
+  static summary = 'List the migrations, applied [X] or pending [ ].'
+
+  static examples = ['<%= config.bin %> <%= command.id %>']
+
+  async run(): Promise<void> {
+    const migrations = await listMigrations(this.project.db(), this.project.paths.migrationsDir)
+    this.log(this.project.database().description)
+    for (const migration of migrations) this.log(` ${migration.applied ? '[X]' : '[ ]'} ${migration.name}`)
+    if (migrations.length === 0) this.log(' (no migrations)')
+  }
+}

@@ -1,0 +1,48 @@
+import {explainDatabaseError} from './database'
+import {CommandError} from './errors'
+import {listMigrations} from './migrations'
+import type {Project} from './project'
+import {loadJobs, type Problem} from './schedule'
+
+export interface CheckReport {
+  problems: Problem[]
+  jobCount: number
+}
+
+/**
+ * Django's `manage.py check` for manage: the settings, every cron class, and the database
+ * (reachable, migrated). It reports every problem it finds instead of stopping at the first.
+ */
+export async function checkProject(project: Project): Promise<CheckReport> {
+  const problems: Problem[] = []
+  let settings
+  try {
+    settings = await project.settings()
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error
+    for (const line of error.message.split('\n')) problems.push({subject: 'settings', level: 'error', message: line})
+    return {problems, jobCount: 0}
+  }
+
+  const {jobs, problems: classProblems} = loadJobs(settings.crons)
+  problems.push(...classProblems)
+  if (settings.crons.length === 0) {
+    problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})
+  }
+
+  try {
+    const pending = (await listMigrations(project.db(), project.paths.migrationsDir)).filter((migration) => !migration.applied)
+    if (pending.length > 0) {
+      problems.push({
+        subject: 'database',
+        level: 'error',
+        message: `${pending.length} migration(s) not applied to the ${project.database().description} (${pending.map((m) => m.name).join(', ')}): run \`manage migrate\``,
+      })
+    }
+  } catch (error) {
+    const database = project.resolvedDatabase()
+    const explained = error instanceof CommandError ? error : database ? explainDatabaseError(error, database) : null
+    problems.push({subject: 'database', level: 'error', message: explained ? explained.message : `cannot be checked: ${error instanceof Error ? error.message : String(error)}`})
+  }
+  return {problems, jobCount: jobs.length}
+}

@@ -1,0 +1,81 @@
+import type {Knex} from 'knex'
+import type {DateTime} from 'luxon'
+import type {RunStore} from './run-store'
+
+/** A finished run as the job sees it (its previous success, for example). */
+export interface PastRun {
+  id: number
+  status: RunStatus
+  startTime: DateTime
+  endTime: DateTime | null
+  ranAtTime: string | null
+  message: string | null
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted'
+
+export interface CronLogger {
+  debug(message: string): void
+  info(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+/** What do() receives. */
+export interface CronContext {
+  /** The code of the job being run. */
+  code: string
+  /** The id of this run's row in cron_job_log. */
+  runId: number
+  /** The time the run was decided, in the settings' time zone. */
+  now: DateTime
+  /** The runAtTimes slot this run serves ('HH:MM'), or null. */
+  slot: string | null
+  /** The latest successful run before this one, or null. */
+  previousSuccess: PastRun | null
+  /** True when the run was started with --force, whatever the schedule said. */
+  forced: boolean
+  logger: CronLogger
+  /** Fires when the run should stop early (the tick is being shut down). */
+  signal: AbortSignal
+  /** The project's database (the one the run log is in). */
+  db: Knex
+  /** The run log itself (for housekeeping jobs). */
+  runLog: RunStore
+  /** The settings module's values (the project's own settings live there too). */
+  settings: Readonly<Record<string, unknown>>
+}
+
+/**
+ * A scheduled job. Subclass it, give it a unique `code`, a schedule and `do()`;
+ * list the class in the settings' `crons`.
+ *
+ * The options keep django-cron's meaning (see README): runEveryMins, retryAfterFailureMins,
+ * runAtTimes, runWeeklyOnDays (Monday = 0), runMonthlyOnDays, runToleranceSeconds,
+ * allowParallelRuns, removeSuccessfulCronLogs.
+ */
+export abstract class CronJobBase {
+  /** Unique and stable: the run log is keyed by it. */
+  code!: string
+  /** Run when this many minutes have passed since the last successful start (0 = every tick). */
+  runEveryMins?: number | null
+  /** After a failure, wait this many minutes (from the failed start) before trying again. */
+  retryAfterFailureMins?: number | null
+  /** Wall-clock times ('HH:MM', settings' time zone) at which to run once a day. */
+  runAtTimes?: string[] | null
+  /** Only on these weekdays: Monday = 0 … Sunday = 6. */
+  runWeeklyOnDays?: number[] | null
+  /** Only on these days of the month (1–31). */
+  runMonthlyOnDays?: number[] | null
+  /** Seconds of slack when comparing with runEveryMins / retryAfterFailureMins. */
+  runToleranceSeconds?: number
+  /** Let a new run start while an earlier one is still running. */
+  allowParallelRuns?: boolean
+  /** After a success, delete this job's older successful rows from the run log. */
+  removeSuccessfulCronLogs?: boolean
+
+  /** The job itself. Its return value becomes the run's message (objects are stored as JSON). */
+  abstract do(ctx: CronContext): Promise<unknown> | unknown
+}
+
+export type CronClass = new () => CronJobBase

@@ -1,0 +1,166 @@
+import {existsSync, mkdirSync} from 'node:fs'
+import path from 'node:path'
+import type {Knex} from 'knex'
+import {CommandError, NotMigratedError, UsageError} from './errors'
+
+export type Dialect = 'sqlite' | 'postgres' | 'mysql'
+
+export interface DatabaseConfig {
+  dialect: Dialect
+  knex: Knex.Config
+  /** For messages: the file, or the URL without its password. */
+  description: string
+}
+
+const SQLITE_BUSY_TIMEOUT_MS = 5000
+
+/**
+ * Where the database is: DATABASE_URL when set, else the knexfile's entry for the environment
+ * (MANAGE_ENV, then NODE_ENV, then 'development').
+ */
+export function resolveDatabaseConfig(env: NodeJS.ProcessEnv, knexfilePath: string, root: string): DatabaseConfig {
+  if (env.DATABASE_URL) return configFromUrl(env.DATABASE_URL, root)
+  if (!existsSync(knexfilePath)) {
+    throw new CommandError(`no database configured: ${knexfilePath} does not exist; run \`npm run build\` or set DATABASE_URL`)
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(knexfilePath)
+  const file = loaded && loaded.__esModule && loaded.default ? loaded.default : loaded
+  const environment = env.MANAGE_ENV || env.NODE_ENV || 'development'
+  const config: Knex.Config | undefined = file && typeof file === 'object' && 'client' in file ? file : file?.[environment]
+  if (!config || typeof config !== 'object') {
+    throw new CommandError(`${knexfilePath} has no '${environment}' configuration: add one, or set DATABASE_URL`)
+  }
+  return fromKnexConfig(config)
+}
+
+function fromKnexConfig(config: Knex.Config): DatabaseConfig {
+  const client = String(config.client ?? '')
+  if (client === 'sqlite3' || client === 'better-sqlite3') {
+    const connection = config.connection as {filename?: string} | undefined
+    const filename = connection?.filename ?? ':memory:'
+    return {dialect: 'sqlite', knex: sqliteConfig(filename, config), description: `sqlite file ${filename}`}
+  }
+  if (client === 'pg' || client === 'postgres' || client === 'postgresql') {
+    return {dialect: 'postgres', knex: config, description: `postgres database ${describeConnection(config.connection)}`}
+  }
+  if (client === 'mysql' || client === 'mysql2') {
+    return {dialect: 'mysql', knex: config, description: `mysql database ${describeConnection(config.connection)}`}
+  }
+  throw new CommandError(`the knexfile's client '${client}' is not supported: use sqlite3, pg or mysql2`)
+}
+
+export function configFromUrl(url: string, root: string): DatabaseConfig {
+  const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase()
+  if (scheme === 'sqlite' || scheme === 'sqlite3') {
+    let rest = url.slice(scheme.length + 1)
+    if (rest.startsWith('//')) rest = rest.slice(2) // sqlite:///abs/path → /abs/path
+    if (rest === '') throw new UsageError(`DATABASE_URL='${url}' names no file: use sqlite:///absolute/path/db.sqlite3`)
+    const filename = rest === ':memory:' ? rest : path.resolve(root, decodeURIComponent(rest))
+    return {dialect: 'sqlite', knex: sqliteConfig(filename, {}), description: `sqlite file ${filename}`}
+  }
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    return {dialect: 'postgres', knex: {client: 'pg', connection: url}, description: `postgres database ${redact(url)}`}
+  }
+  if (scheme === 'mysql' || scheme === 'mariadb') {
+    const parsed = new URL(url)
+    return {
+      dialect: 'mysql',
+      knex: {
+        client: 'mysql2',
+        connection: {
+          host: parsed.hostname || '127.0.0.1',
+          port: parsed.port ? Number(parsed.port) : 3306,
+          user: decodeURIComponent(parsed.username || 'root'),
+          password: decodeURIComponent(parsed.password),
+          database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
+          timezone: 'Z', // the run log's times are UTC
+          dateStrings: false,
+        },
+      },
+      description: `mysql database ${redact(url)}`,
+    }
+  }
+  throw new UsageError(
+    `DATABASE_URL='${redact(url)}' has ${scheme ? `the unknown scheme '${scheme}:'` : 'no scheme'}: use sqlite:///absolute/path.sqlite3, postgres://user@host:5432/db or mysql://user@host:3306/db`,
+  )
+}
+
+function sqliteConfig(filename: string, base: Knex.Config): Knex.Config {
+  return {
+    ...base,
+    client: 'sqlite3',
+    connection: {filename},
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      ...(base.pool ?? {}),
+      // Every claim is one statement; with WAL and a busy timeout, racing processes queue instead of failing.
+      afterCreate(connection: {run: (sql: string, callback: (error: Error | null) => void) => void}, done: (error: Error | null, connection: unknown) => void) {
+        connection.run(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`, (error) => {
+          if (error) return done(error, connection)
+          connection.run('PRAGMA journal_mode = WAL', (walError) => done(walError, connection))
+        })
+      },
+    },
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+}
+
+function describeConnection(connection: unknown): string {
+  if (typeof connection === 'string') return redact(connection)
+  if (connection && typeof connection === 'object') {
+    const c = connection as {host?: string; port?: number; database?: string; user?: string}
+    return `${c.user ?? ''}${c.user ? '@' : ''}${c.host ?? 'localhost'}${c.port ? `:${c.port}` : ''}/${c.database ?? ''}`
+  }
+  return '(unknown)'
+}
+
+/** Open the database; for a sqlite file, make its folder first (the file itself is created on first use). */
+export function openDatabase(config: DatabaseConfig): Knex {
+  if (config.dialect === 'sqlite') {
+    const filename = (config.knex.connection as {filename: string}).filename
+    if (filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
+  }
+  // knex is loaded here, not at the top, so commands that never touch the database stay fast.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const knex = require('knex') as typeof import('knex').knex
+  try {
+    return knex(config.knex)
+  } catch (error) {
+    throw explainDatabaseError(error, config) ?? error
+  }
+}
+
+/** Turn a driver's error into one line that says what to do, or null when it is not a known case. */
+export function explainDatabaseError(error: unknown, config: DatabaseConfig): CommandError | null {
+  if (!(error instanceof Error)) return null
+  const code = (error as {code?: string}).code
+  const message = error.message
+  if (/no such table|ER_NO_SUCH_TABLE/.test(message) || code === '42P01' || code === 'ER_NO_SUCH_TABLE') {
+    return new NotMigratedError(config.description)
+  }
+  if (/no such column/.test(message) || code === '42703' || code === 'ER_BAD_FIELD_ERROR') {
+    return new CommandError(`the database ${config.description} is behind this version of manage (${firstLineOf(message)}): run \`manage migrate\``)
+  }
+  if (code === 'SQLITE_CANTOPEN') {
+    return new CommandError(`cannot open the ${config.description}: check that its folder exists and is writable, or set DATABASE_URL`)
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
+    return new CommandError(`cannot connect to the ${config.description} (${code}): is the server running? check DATABASE_URL`)
+  }
+  if (/Cannot find module '(pg|mysql2|sqlite3)'|run \$ npm install (pg|mysql2|sqlite3)/.test(message)) {
+    const driver = /(pg|mysql2|sqlite3)/.exec(message)?.[1]
+    return new CommandError(`the database driver '${driver}' is not installed: run \`npm install ${driver}\``)
+  }
+  return null
+}
+
+function firstLineOf(text: string): string {
+  const index = text.indexOf('\n')
+  return index === -1 ? text : text.slice(0, index)
+}

@@ -1,0 +1,33 @@
+/**
+ * Errors that carry their exit status (Django's CommandError). The CLI turns any of
+ * them into one line on stderr and this exit code; only --traceback shows a stack.
+ */
+export class CommandError extends Error {
+  readonly exitCode: number
+
+  constructor(message: string, exitCode = 1, cause?: unknown) {
+    super(message, cause === undefined ? undefined : {cause})
+    this.name = 'CommandError'
+    this.exitCode = exitCode
+  }
+}
+
+/** Bad input from the command line or the environment: exit 2, like a usage error. */
+export class UsageError extends CommandError {
+  constructor(message: string) {
+    super(message, 2)
+    this.name = 'UsageError'
+  }
+}
+
+/** The database exists but the framework's tables are not there yet. */
+export class NotMigratedError extends CommandError {
+  constructor(database: string) {
+    super(`the database ${database} is not migrated (table cron_job_log is missing): run \`manage migrate\` first`, 1)
+    this.name = 'NotMigratedError'
+  }
+}
+
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2

@@ -1,0 +1,161 @@
+import {DateTime} from 'luxon'
+import type {RunStatus} from './cron-job-base'
+import type {Schedule} from './schedule'
+
+/** The part of a run-log row the decision looks at. */
+export interface RunSummary {
+  id: number
+  code: string
+  status: RunStatus
+  startMs: number
+  ranAtTime: string | null
+  /** For 'running' rows: the lease the running process keeps renewing. */
+  leaseExpiresMs: number | null
+  host: string | null
+  pid: number | null
+}
+
+/** What the decision needs of a job's past; rows dated after `now` are never in it. */
+export interface JobHistory {
+  /** The latest run by start time, whatever its status. */
+  lastRun: RunSummary | null
+  /** The latest successful run by start time. */
+  lastSuccess: RunSummary | null
+  /** Rows still marked 'running' (live or stale: see isLive). */
+  running: RunSummary[]
+  /** Successful runs that served a runAtTimes slot in the last two days (enough for "today" in any zone). */
+  recentSlotRuns: RunSummary[]
+}
+
+export interface Decision {
+  due: boolean
+  /** Why, in words, for --verbosity 2 and --dry-run. */
+  reason: string
+  /** The runAtTimes slot the run serves ('HH:MM'), or null. */
+  slot: string | null
+}
+
+export interface DecisionOptions {
+  timeZone: string
+  force?: boolean
+}
+
+export const EMPTY_HISTORY: JobHistory = {lastRun: null, lastSuccess: null, running: [], recentSlotRuns: []}
+
+/** The window of slot runs a history must hold: "today" in any zone falls inside it. */
+export const SLOT_WINDOW_MS = 50 * 3600 * 1000
+
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']
+const MINUTE_MS = 60_000
+
+/** A 'running' row whose holder is still renewing its lease. */
+export function isLive(run: RunSummary, nowMs: number): boolean {
+  return run.status === 'running' && run.leaseExpiresMs !== null && run.leaseExpiresMs > nowMs
+}
+
+/** A run that ended badly: failed, interrupted, or 'running' with a lease nobody renews any more. */
+export function endedBadly(run: RunSummary, nowMs: number): boolean {
+  return run.status === 'failed' || run.status === 'interrupted' || (run.status === 'running' && !isLive(run, nowMs))
+}
+
+/**
+ * Is the job due at `nowMs`? django-cron's should_run_now, order kept, first answer wins:
+ * force → month days → weekdays → retry-after-failure (only blocks) → runEveryMins → runAtTimes → not due.
+ *
+ * Two fixes over django-cron, both so that one due period gets one run: a run still in progress
+ * (live lease) holds its period as a success would, and rows dated after `now` are ignored.
+ */
+export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, options: DecisionOptions): Decision {
+  const zone = options.timeZone
+  if (options.force) return {due: true, reason: 'forced (--force)', slot: null}
+
+  const local = DateTime.fromMillis(nowMs, {zone})
+  const at = (ms: number) => DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss')
+
+  if (schedule.runMonthlyOnDays !== null && !schedule.runMonthlyOnDays.includes(local.day)) {
+    return {due: false, reason: `runs only on days ${schedule.runMonthlyOnDays.join(', ')} of the month; today is the ${local.day}`, slot: null}
+  }
+
+  const weekday = local.weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
+  if (schedule.runWeeklyOnDays !== null && !schedule.runWeeklyOnDays.includes(weekday)) {
+    const names = schedule.runWeeklyOnDays.map((day) => WEEKDAYS[day]).join(', ')
+    return {due: false, reason: `runs only on ${names}; today is ${WEEKDAYS[weekday]}`, slot: null}
+  }
+
+  const toleranceMs = schedule.runToleranceSeconds * 1000
+  const last = visible(history.lastRun, nowMs)
+  if (schedule.retryAfterFailureMins && last && endedBadly(last, nowMs)) {
+    const retryAt = last.startMs + schedule.retryAfterFailureMins * MINUTE_MS
+    if (nowMs + toleranceMs <= retryAt) {
+      return {due: false, reason: `the run of ${at(last.startMs)} failed; retrying after ${at(retryAt)}`, slot: null}
+    }
+  }
+
+  const live = history.running.filter((run) => run.startMs <= nowMs && isLive(run, nowMs))
+
+  if (schedule.runEveryMins !== null) {
+    const periodStart = latestStart([visible(history.lastSuccess, nowMs), ...live])
+    if (periodStart === null) return {due: true, reason: `every ${schedule.runEveryMins} min; no successful run yet`, slot: null}
+    const dueAfter = periodStart + schedule.runEveryMins * MINUTE_MS
+    if (nowMs + toleranceMs > dueAfter) {
+      return {due: true, reason: `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, slot: null}
+    }
+    if (schedule.runAtTimes.length === 0) {
+      return {due: false, reason: `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, slot: null}
+    }
+  }
+
+  if (schedule.runAtTimes.length > 0) {
+    const minuteOfDay = local.hour * 60 + local.minute
+    const dayStart = local.startOf('day').toMillis()
+    const taken = new Set(
+      [...history.recentSlotRuns.filter((run) => run.status === 'succeeded'), ...live]
+        .filter((run) => run.ranAtTime !== null && run.startMs >= dayStart && run.startMs <= nowMs)
+        .map((run) => run.ranAtTime),
+    )
+    for (const {slot, minuteOfDay: slotMinute} of schedule.runAtTimes) {
+      if (minuteOfDay >= slotMinute && !taken.has(slot)) return {due: true, reason: `slot ${slot} has not run today`, slot}
+    }
+    const next = schedule.runAtTimes.find(({minuteOfDay: slotMinute}) => slotMinute > minuteOfDay)
+    return {due: false, reason: next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`, slot: null}
+  }
+
+  if (schedule.runEveryMins === null) return {due: false, reason: 'no schedule (runs only with --force)', slot: null}
+  return {due: false, reason: 'not due', slot: null}
+}
+
+function visible(run: RunSummary | null, nowMs: number): RunSummary | null {
+  return run !== null && run.startMs <= nowMs ? run : null
+}
+
+function latestStart(runs: Array<RunSummary | null>): number | null {
+  let latest: number | null = null
+  for (const run of runs) if (run !== null && (latest === null || run.startMs > latest)) latest = run.startMs
+  return latest
+}
+
+/** Newest first: by start time, then by id (two rows can share a start time). */
+function newer(a: RunSummary, b: RunSummary): boolean {
+  return a.startMs > b.startMs || (a.startMs === b.startMs && a.id > b.id)
+}
+
+/**
+ * The history of one job from its raw rows, exactly as the run store's query builds it.
+ * Tests use it to state histories as lists of runs, and to check the store's SQL against it.
+ */
+export function historyFromRuns(runs: readonly RunSummary[], nowMs: number): JobHistory {
+  let lastRun: RunSummary | null = null
+  let lastSuccess: RunSummary | null = null
+  const running: RunSummary[] = []
+  const recentSlotRuns: RunSummary[] = []
+  for (const run of runs) {
+    if (run.status === 'running') running.push(run)
+    if (run.startMs > nowMs) continue
+    if (lastRun === null || newer(run, lastRun)) lastRun = run
+    if (run.status === 'succeeded') {
+      if (lastSuccess === null || newer(run, lastSuccess)) lastSuccess = run
+      if (run.ranAtTime !== null && run.startMs >= nowMs - SLOT_WINDOW_MS) recentSlotRuns.push(run)
+    }
+  }
+  return {lastRun, lastSuccess, running, recentSlotRuns}
+}

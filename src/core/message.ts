@@ -1,0 +1,50 @@
+import {inspect} from 'node:util'
+
+/** Messages are capped so a runaway return value can never make the run log reject a row. */
+export const MAX_MESSAGE_BYTES = 64 * 1024
+
+/** The run's message from do()'s return value: strings as they are, objects as JSON, nothing as null. */
+export function messageFromResult(value: unknown): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string') return truncateMessage(value)
+  if (typeof value === 'object') {
+    try {
+      const json = JSON.stringify(value)
+      if (json !== undefined) return truncateMessage(json)
+    } catch {
+      // circular or a throwing toJSON: fall back to util.inspect below
+    }
+    return truncateMessage(inspect(value, {depth: 4}))
+  }
+  return truncateMessage(String(value))
+}
+
+/** A failure's message: the stack when there is one, so the log says where it failed. */
+export function messageFromError(error: unknown): string {
+  if (error instanceof Error) {
+    const stack = error.stack ?? `${error.name}: ${error.message}`
+    // The stack starts with "Name: message"; an error whose message was changed after creation would lose it.
+    const text = stack.includes(error.message) ? stack : `${error.name}: ${error.message}\n${stack}`
+    return truncateMessage(text)
+  }
+  return truncateMessage(`thrown value (not an Error): ${messageFromResult(error) ?? String(error)}`)
+}
+
+export function firstLine(text: string | null | undefined): string {
+  if (!text) return ''
+  const index = text.indexOf('\n')
+  return index === -1 ? text : text.slice(0, index)
+}
+
+/** Cut to MAX_MESSAGE_BYTES of UTF-8 (never inside a character) and say how much was cut. */
+export function truncateMessage(text: string): string {
+  const bytes = Buffer.byteLength(text, 'utf8')
+  if (bytes <= MAX_MESSAGE_BYTES) return text
+  const marker = (cut: number) => `\n… [message truncated: ${cut} of ${bytes} bytes cut]`
+  const room = MAX_MESSAGE_BYTES - Buffer.byteLength(marker(bytes), 'utf8')
+  const buffer = Buffer.from(text, 'utf8')
+  let end = room
+  // Step back over UTF-8 continuation bytes (10xxxxxx) so no character is split.
+  while (end > 0 && (buffer[end] & 0xc0) === 0x80) end--
+  return buffer.subarray(0, end).toString('utf8') + marker(bytes - end)
+}

@@ -1,0 +1,75 @@
+import path from 'node:path'
+import type {Knex} from 'knex'
+import {clockFromEnv, type Clock} from './clock'
+import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from './database'
+import {loadSettings, type Settings} from './load-settings'
+
+/** Where a project's compiled parts are, relative to its root (the folder with package.json). */
+export interface ProjectPaths {
+  root: string
+  settingsFile: string
+  knexfile: string
+  cronsDir: string
+  /** The project's own migrations (compiled from migrations/). */
+  migrationsDir: string
+}
+
+export function projectPaths(root: string, settingsFile?: string): ProjectPaths {
+  const dist = path.join(root, 'dist')
+  return {
+    root,
+    settingsFile: settingsFile ? path.resolve(settingsFile) : path.join(dist, 'src', 'settings.js'),
+    knexfile: path.join(dist, 'knexfile.js'),
+    cronsDir: path.join(dist, 'src', 'crons'),
+    migrationsDir: path.join(dist, 'migrations'),
+  }
+}
+
+/**
+ * A command's view of the project: settings, clock and database, each made on first use, so a
+ * command pays only for what it touches. The CLI makes one and closes it when the command ends.
+ */
+export class Project {
+  readonly paths: ProjectPaths
+  private settingsPromise?: Promise<Settings>
+  private databaseConfig?: DatabaseConfig
+  private knex?: Knex
+
+  constructor(
+    root: string,
+    private readonly env: NodeJS.ProcessEnv,
+    settingsFile?: string,
+  ) {
+    this.paths = projectPaths(root, settingsFile ?? (env.MANAGE_SETTINGS || undefined))
+  }
+
+  settings(): Promise<Settings> {
+    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir})
+    return this.settingsPromise
+  }
+
+  async clock(): Promise<Clock> {
+    return clockFromEnv(this.env, (await this.settings()).timeZone)
+  }
+
+  database(): DatabaseConfig {
+    this.databaseConfig ??= resolveDatabaseConfig(this.env, this.paths.knexfile, this.paths.root)
+    return this.databaseConfig
+  }
+
+  /** The database config if it was resolved already (for error messages), without resolving it. */
+  resolvedDatabase(): DatabaseConfig | undefined {
+    return this.databaseConfig
+  }
+
+  db(): Knex {
+    this.knex ??= openDatabase(this.database())
+    return this.knex
+  }
+
+  async close(): Promise<void> {
+    const knex = this.knex
+    this.knex = undefined
+    if (knex) await knex.destroy()
+  }
+}

@@ -1,0 +1,189 @@
+import type {Knex} from 'knex'
+import type {RunStatus} from './cron-job-base'
+import type {Dialect} from './database'
+import {historyFromRuns, SLOT_WINDOW_MS, type JobHistory, type RunSummary} from './is-due'
+import {timeCodec, type TimeCodec} from './time-codec'
+
+/** A whole run-log row. */
+export interface RunRow extends RunSummary {
+  endMs: number | null
+  message: string | null
+  heartbeatMs: number | null
+}
+
+export interface NewRun {
+  code: string
+  status: RunStatus
+  startMs: number
+  endMs?: number | null
+  message?: string | null
+  ranAtTime?: string | null
+  host?: string | null
+  pid?: number | null
+  leaseExpiresMs?: number | null
+}
+
+/** The run log: what the decision reads and what a run writes. */
+export interface RunStore {
+  /** Every job's history at `nowMs` in one statement (only `codes`, when given). */
+  histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>>
+  getRun(id: number): Promise<RunRow | null>
+  /** Insert a row; `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
+  insertRun(run: NewRun, options?: {ensureJob?: boolean}): Promise<number>
+  finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
+  /** Extend a running row's lease; false when the row is no longer running. */
+  renewRun(id: number, nowMs: number, leaseExpiresMs: number): Promise<boolean>
+  /** Mark the job's 'running' rows whose lease has run out as 'interrupted'; returns them. */
+  interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]>
+  /** removeSuccessfulCronLogs: drop the job's successful rows other than `keepId`. */
+  removeSuccessfulRuns(code: string, keepId: number): Promise<number>
+  /** Delete rows started before `cutoffMs`, never a 'running' one. */
+  deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string}): Promise<number>
+}
+
+const SUMMARY_COLUMNS = 'l.id, l.code, l.status, l.start_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid'
+
+export class KnexRunStore implements RunStore {
+  private readonly time: TimeCodec
+
+  constructor(
+    private readonly db: Knex,
+    private readonly dialect: Dialect,
+  ) {
+    this.time = timeCodec(dialect)
+  }
+
+  async histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>> {
+    const now = this.time.toDb(nowMs)
+    const onlyJobs = codes ? ` WHERE j.code IN (${codes.map(() => '?').join(', ')})` : ''
+    const onlyRows = codes ? ` AND l.code IN (${codes.map(() => '?').join(', ')})` : ''
+    const codeBindings = codes ?? []
+    // One statement whatever the number of jobs: per job (driven by cron_job, via the
+    // (code, start_time) and (code, status, start_time) indexes) its latest run and latest
+    // success, then the rows still running and the recent slot runs. historyFromRuns makes
+    // the same history from these rows as it would from the whole log.
+    const latest = (status: string) =>
+      `SELECT (SELECT x.id FROM cron_job_log x WHERE x.code = j.code${status} AND x.start_time <= ?` +
+      ` ORDER BY x.start_time DESC, x.id DESC LIMIT 1) AS id FROM cron_job j${onlyJobs}`
+    const sql =
+      `SELECT ${SUMMARY_COLUMNS} FROM cron_job_log l JOIN (` +
+      `${latest('')} UNION ALL ${latest(" AND x.status = 'succeeded'")}` +
+      `) ids ON ids.id = l.id` +
+      ` UNION ALL SELECT ${SUMMARY_COLUMNS} FROM cron_job_log l WHERE l.status = 'running'${onlyRows}` +
+      ` UNION ALL SELECT ${SUMMARY_COLUMNS} FROM cron_job_log l WHERE l.status = 'succeeded'` +
+      ` AND l.ran_at_time IS NOT NULL AND l.start_time >= ? AND l.start_time <= ?${onlyRows}`
+    const bindings = [now, ...codeBindings, now, ...codeBindings, ...codeBindings, this.time.toDb(nowMs - SLOT_WINDOW_MS), now, ...codeBindings]
+    const rows = rowsOf(await this.db.raw(sql, bindings))
+
+    const byCode = new Map<string, Map<number, RunSummary>>()
+    for (const row of rows) {
+      const run = this.summary(row)
+      let runs = byCode.get(run.code)
+      if (!runs) byCode.set(run.code, (runs = new Map()))
+      runs.set(run.id, run)
+    }
+    const histories = new Map<string, JobHistory>()
+    for (const [code, runs] of byCode) histories.set(code, historyFromRuns([...runs.values()], nowMs))
+    return histories
+  }
+
+  async getRun(id: number): Promise<RunRow | null> {
+    const row = await this.db('cron_job_log').where('id', id).first()
+    return row ? this.row(row) : null
+  }
+
+  async insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
+    if (options.ensureJob ?? true) await this.db('cron_job').insert({code: run.code}).onConflict('code').ignore()
+    const values = {
+      code: run.code,
+      status: run.status,
+      start_time: this.time.toDb(run.startMs),
+      end_time: run.endMs === undefined || run.endMs === null ? null : this.time.toDb(run.endMs),
+      message: run.message ?? null,
+      ran_at_time: run.ranAtTime ?? null,
+      host: run.host ?? null,
+      pid: run.pid ?? null,
+      lease_expires_at: run.leaseExpiresMs === undefined || run.leaseExpiresMs === null ? null : this.time.toDb(run.leaseExpiresMs),
+      heartbeat_at: run.status === 'running' ? this.time.toDb(run.startMs) : null,
+    }
+    // MySQL has no RETURNING (knex warns if asked); its insert answers with the new id anyway.
+    const [inserted] = this.dialect === 'mysql' ? await this.db('cron_job_log').insert(values) : await this.db('cron_job_log').insert(values, ['id'])
+    return typeof inserted === 'object' ? Number((inserted as {id: number}).id) : Number(inserted)
+  }
+
+  async finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void> {
+    await this.db('cron_job_log')
+      .where('id', id)
+      .update({status, end_time: this.time.toDb(endMs), message, lease_expires_at: null})
+  }
+
+  async renewRun(id: number, nowMs: number, leaseExpiresMs: number): Promise<boolean> {
+    const changed = await this.db('cron_job_log')
+      .where({id, status: 'running'})
+      .update({heartbeat_at: this.time.toDb(nowMs), lease_expires_at: this.time.toDb(leaseExpiresMs)})
+    return changed > 0
+  }
+
+  async interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
+    const now = this.time.toDb(nowMs)
+    const stale = await this.db('cron_job_log')
+      .where({code, status: 'running'})
+      .andWhere((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<=', now))
+    const interrupted: RunRow[] = []
+    for (const raw of stale) {
+      const run = this.row(raw)
+      const seen = run.heartbeatMs ?? run.startMs
+      const message =
+        `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
+        `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`
+      // Conditional on still 'running': a late finish by the original process is never overwritten.
+      const changed = await this.db('cron_job_log')
+        .where({id: run.id, status: 'running'})
+        .update({status: 'interrupted', end_time: this.time.toDb(run.leaseExpiresMs ?? seen), message, lease_expires_at: null})
+      if (changed > 0) interrupted.push({...run, status: 'interrupted', message})
+    }
+    return interrupted
+  }
+
+  async removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
+    return this.db('cron_job_log').where({code, status: 'succeeded'}).whereNot('id', keepId).delete()
+  }
+
+  async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string} = {}): Promise<number> {
+    const query = this.db('cron_job_log').where('start_time', '<', this.time.toDb(cutoffMs)).whereNot('status', 'running')
+    if (options.keepFailed) query.whereNotIn('status', ['failed', 'interrupted'])
+    if (options.code) query.where('code', options.code)
+    return query.delete()
+  }
+
+  private summary(row: Record<string, unknown>): RunSummary {
+    return {
+      id: Number(row.id),
+      code: String(row.code),
+      status: row.status as RunStatus,
+      startMs: this.time.fromDb(row.start_time)!,
+      ranAtTime: (row.ran_at_time as string | null) ?? null,
+      leaseExpiresMs: this.time.fromDb(row.lease_expires_at),
+      host: (row.host as string | null) ?? null,
+      pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+    }
+  }
+
+  private row(row: Record<string, unknown>): RunRow {
+    return {
+      ...this.summary(row),
+      endMs: this.time.fromDb(row.end_time),
+      message: (row.message as string | null) ?? null,
+      heartbeatMs: this.time.fromDb(row.heartbeat_at),
+    }
+  }
+}
+
+/** knex.raw returns the rows differently per driver. */
+export function rowsOf(result: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(result)) {
+    // mysql2: [rows, fields]; sqlite3: rows
+    return Array.isArray(result[0]) ? (result[0] as Array<Record<string, unknown>>) : (result as Array<Record<string, unknown>>)
+  }
+  return ((result as {rows?: Array<Record<string, unknown>>}).rows ?? []) as Array<Record<string, unknown>>
+}
