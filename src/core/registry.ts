@@ -1,6 +1,6 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import {closest, distance} from 'fastest-levenshtein'
+import {distance} from 'fastest-levenshtein'
 import {CommandError, UsageError} from './errors'
 
 /** A class and the names it answers to on the command line: its class name and its code. */
@@ -84,6 +84,9 @@ function unknownNameMessage(name: string, known: string[]): string {
     .sort((a, b) => a.d - b.d)
     .slice(0, 3)
     .map(({k}) => k)
-  const suggestion = near.length > 0 ? near : [closest(name, known)]
-  return `unknown cron job '${name}': did you mean ${suggestion.map((s) => `'${s}'`).join(' or ')}? (name a class or a code; \`manage runcrons --dry-run\` lists them)`
+  if (near.length === 0) {
+    const all = [...new Set(known)]
+    return `unknown cron job '${name}': the known jobs are ${all.slice(0, 8).map((s) => `'${s}'`).join(', ')}${all.length > 8 ? ` and ${all.length - 8} more` : ''} (name a class or a code)`
+  }
+  return `unknown cron job '${name}': did you mean ${near.map((s) => `'${s}'`).join(' or ')}? (name a class or a code; \`manage runcrons --dry-run\` lists them)`
 }

@@ -56,6 +56,8 @@ export interface RunCronsOptions extends TickEvents {
   signal?: AbortSignal
   store?: RunStore
   lock?: JobLock
+  /** How often a running job's lease is renewed (default: a quarter of the lease). */
+  renewEveryMs?: number
 }
 
 export interface TickReport {
@@ -173,7 +175,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
         (error: unknown) => log(code, 'warn', `could not renew the lease: ${messageFromError(error).split('\n')[0]}`),
       )
     }
-    const timer = setInterval(renew, Math.max(1000, Math.floor(leaseMs / 4)))
+    const timer = setInterval(renew, options.renewEveryMs ?? Math.floor(leaseMs / 4))
     timer.unref()
 
     const ctx: CronContext = {

@@ -1,0 +1,49 @@
+import {DateTime} from 'luxon'
+import type {RunStatus} from '../../src/core/cron-job-base'
+import type {RunSummary} from '../../src/core/is-due'
+import {parseSlot, type Schedule} from '../../src/core/schedule'
+
+/** A schedule from django-cron-like options, with the defaults filled in. */
+export function schedule(options: {
+  runEveryMins?: number
+  retryAfterFailureMins?: number
+  runAtTimes?: string[]
+  runWeeklyOnDays?: number[]
+  runMonthlyOnDays?: number[]
+  runToleranceSeconds?: number
+  allowParallelRuns?: boolean
+}): Schedule {
+  return {
+    runEveryMins: options.runEveryMins ?? null,
+    retryAfterFailureMins: options.retryAfterFailureMins ?? null,
+    runAtTimes: (options.runAtTimes ?? []).map((text) => parseSlot(text)!),
+    runWeeklyOnDays: options.runWeeklyOnDays ?? null,
+    runMonthlyOnDays: options.runMonthlyOnDays ?? null,
+    runToleranceSeconds: options.runToleranceSeconds ?? 0,
+    allowParallelRuns: options.allowParallelRuns ?? false,
+    removeSuccessfulCronLogs: false,
+  }
+}
+
+/** An instant from an ISO time; a time without an offset is read in `zone` (default UTC). */
+export function at(iso: string, zone = 'UTC'): number {
+  const parsed = DateTime.fromISO(iso, {zone})
+  if (!parsed.isValid) throw new Error(`bad test time ${iso}`)
+  return parsed.toMillis()
+}
+
+let nextId = 1
+
+/** A run-log row for a history table. */
+export function run(status: RunStatus, start: string, extra: {slot?: string; leaseUntil?: string; zone?: string; code?: string} = {}): RunSummary {
+  return {
+    id: nextId++,
+    code: extra.code ?? 'job',
+    status,
+    startMs: at(start, extra.zone),
+    ranAtTime: extra.slot ?? null,
+    leaseExpiresMs: extra.leaseUntil ? at(extra.leaseUntil, extra.zone) : null,
+    host: 'test-host',
+    pid: 1,
+  }
+}

@@ -1,0 +1,312 @@
+import {expect} from 'chai'
+import type {Knex} from 'knex'
+import {fixedClock, type Clock} from '../src/core/clock'
+import {CronJobBase, type CronContext} from '../src/core/cron-job-base'
+import {explainDatabaseError} from '../src/core/database'
+import {NotMigratedError, UsageError} from '../src/core/errors'
+import {KnexJobLock} from '../src/core/job-lock'
+import type {Settings} from '../src/core/load-settings'
+import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/run-crons'
+import {KnexRunStore} from '../src/core/run-store'
+import {freshDatabase, type TestDatabase} from './helpers/db'
+import {at} from './helpers/schedule'
+
+function settingsWith(crons: unknown[], extra: Partial<Settings> = {}): Settings {
+  return {crons, timeZone: 'UTC', leaseSeconds: 300, cronsDir: '/nonexistent', file: 'test-settings', values: {appName: 'test'}, ...extra}
+}
+
+/** A job class whose do() is given per test. */
+function job(code: string, schedule: Partial<CronJobBase>, body: (ctx: CronContext) => unknown = () => 'ok', name?: string) {
+  const cls = class extends CronJobBase {
+    constructor() {
+      super()
+      Object.assign(this, {code, ...schedule})
+    }
+    async do(ctx: CronContext) {
+      return body(ctx)
+    }
+  }
+  Object.defineProperty(cls, 'name', {value: name ?? `${code.replace(/\W/g, '_')}Job`})
+  return cls
+}
+
+const kinds = (outcomes: Outcome[]) => outcomes.map((outcome) => `${outcome.kind}:${outcome.code}`)
+
+describe('runCrons on a real sqlite file, with a pinned clock', () => {
+  let t: TestDatabase
+  beforeEach(async () => (t = await freshDatabase()))
+  afterEach(() => t.close())
+
+  const tick = (crons: unknown[], now: string | Clock, options: Partial<RunCronsOptions> = {}) =>
+    runCrons({
+      db: t.db,
+      dialect: 'sqlite',
+      settings: settingsWith(crons),
+      clock: typeof now === 'string' ? fixedClock(at(now)) : now,
+      host: 'test-host',
+      pid: 4242,
+      ...options,
+    })
+  const rows = () => t.db('cron_job_log').orderBy('id')
+
+  it("records a run as 'running' before do() and as 'succeeded' with its message after", async () => {
+    let seenDuring: Record<string, unknown> | undefined
+    const Job = job('a', {runEveryMins: 5}, async (ctx) => {
+      seenDuring = await t.db('cron_job_log').where('id', ctx.runId).first()
+      return 'fetched 5 ids'
+    })
+    const report = await tick([Job], '2026-01-05T00:00:00Z')
+    expect(report.exitCode).to.equal(0)
+    expect(kinds(report.outcomes)).to.deep.equal(['succeeded:a'])
+    expect(seenDuring).to.deep.include({status: 'running', host: 'test-host', pid: 4242, start_time: '2026-01-05T00:00:00.000Z', end_time: null})
+    expect(seenDuring!.lease_expires_at).to.equal('2026-01-05T00:05:00.000Z')
+    const [row] = await rows()
+    expect(row).to.deep.include({code: 'a', status: 'succeeded', message: 'fetched 5 ids', end_time: '2026-01-05T00:00:00.000Z', lease_expires_at: null})
+  })
+
+  it('records a failure with its stack, and one failure never stops the others (exit 1)', async () => {
+    const order: string[] = []
+    const Fails = job('fails', {runEveryMins: 1}, () => {
+      order.push('fails')
+      throw new TypeError('boom at the bank')
+    })
+    const Works = job('works', {runEveryMins: 1}, () => {
+      order.push('works')
+      return 'fine'
+    })
+    const report = await tick([Fails, Works], '2026-01-05T00:00:00Z')
+    expect(order).to.deep.equal(['fails', 'works'])
+    expect(report.exitCode).to.equal(1)
+    expect(kinds(report.outcomes)).to.deep.equal(['failed:fails', 'succeeded:works'])
+    const [failed, ok] = await rows()
+    expect(failed.status).to.equal('failed')
+    expect(failed.message).to.match(/^TypeError: boom at the bank\n\s+at /)
+    expect(failed.message).to.include('run-crons.test.ts')
+    expect(ok.status).to.equal('succeeded')
+  })
+
+  it('stores non-string return values as text: objects as JSON, numbers as digits, nothing as null', async () => {
+    const Obj = job('obj', {runEveryMins: 1}, () => ({fetched: [1, 2], ok: true}))
+    const Num = job('num', {runEveryMins: 1}, () => 42)
+    const None = job('none', {runEveryMins: 1}, () => undefined)
+    const Thrown = job('thrown', {runEveryMins: 1}, () => {
+      throw {reason: 'not an Error'}
+    })
+    await tick([Obj, Num, None, Thrown], '2026-01-05T00:00:00Z')
+    const messages = Object.fromEntries((await rows()).map((row) => [row.code, row.message]))
+    expect(messages).to.deep.equal({obj: '{"fetched":[1,2],"ok":true}', num: '42', none: null, thrown: 'thrown value (not an Error): {"reason":"not an Error"}'})
+  })
+
+  it('gives do() the tick time in the zone, the slot, the previous success, and a logger', async () => {
+    const seen: CronContext[] = []
+    const logs: string[] = []
+    const Job = job('ctx', {runAtTimes: ['09:00']}, (ctx) => {
+      seen.push(ctx)
+      ctx.logger.info(`hello from ${ctx.code}`)
+      return `run at ${ctx.now.toISO()}`
+    })
+    const settings = settingsWith([Job], {timeZone: 'Asia/Tokyo'})
+    const run = (now: string) =>
+      runCrons({db: t.db, dialect: 'sqlite', settings, clock: fixedClock(at(now)), onLog: (code, level, message) => logs.push(`${code} ${level} ${message}`)})
+    await run('2026-01-05T00:00:30Z') // 09:00:30 in Tokyo
+    await run('2026-01-06T00:01:00Z')
+    expect(seen).to.have.length(2)
+    expect(seen[0].now.toISO()).to.equal('2026-01-05T09:00:30.000+09:00')
+    expect(seen[0].slot).to.equal('09:00')
+    expect(seen[0].previousSuccess).to.equal(null)
+    expect(seen[0].forced).to.equal(false)
+    expect(seen[1].previousSuccess).to.deep.include({status: 'succeeded', ranAtTime: '09:00', message: 'run at 2026-01-05T09:00:30.000+09:00'})
+    expect(seen[1].previousSuccess!.startTime.toISO()).to.equal('2026-01-05T09:00:30.000+09:00')
+    expect(logs).to.deep.equal(['ctx info hello from ctx', 'ctx info hello from ctx'])
+  })
+
+  it('removeSuccessfulCronLogs keeps only the latest success (failures stay)', async () => {
+    let fail = false
+    const Job = job('tidy', {runEveryMins: 1, removeSuccessfulCronLogs: true}, () => {
+      if (fail) throw new Error('x')
+      return 'ok'
+    })
+    await tick([Job], '2026-01-05T00:00:00Z')
+    await tick([Job], '2026-01-05T00:02:00Z')
+    fail = true
+    await tick([Job], '2026-01-05T00:04:00Z')
+    fail = false
+    await tick([Job], '2026-01-05T00:06:00Z')
+    expect((await rows()).map((row) => `${row.status} ${row.start_time}`)).to.deep.equal(['failed 2026-01-05T00:04:00.000Z', 'succeeded 2026-01-05T00:06:00.000Z'])
+  })
+
+  it('--dry-run decides but runs nothing and writes nothing', async () => {
+    let calls = 0
+    const Due = job('due', {runEveryMins: 1}, () => calls++)
+    const NotDue = job('later', {runAtTimes: ['23:00']}, () => calls++)
+    const report = await tick([Due, NotDue], '2026-01-05T00:00:00Z', {dryRun: true})
+    expect(kinds(report.outcomes)).to.deep.equal(['would-run:due', 'not-due:later'])
+    expect(calls).to.equal(0)
+    expect(await rows()).to.have.length(0)
+    expect(await t.db('cron_job')).to.have.length(0)
+  })
+
+  it('--force runs a job that is not due, serving no slot', async () => {
+    const Job = job('forced', {runAtTimes: ['23:00']}, (ctx) => `forced=${ctx.forced} slot=${ctx.slot}`)
+    const report = await tick([Job], '2026-01-05T00:00:00Z', {force: true})
+    expect(kinds(report.outcomes)).to.deep.equal(['succeeded:forced'])
+    expect((await rows())[0]).to.deep.include({message: 'forced=true slot=null', ran_at_time: null})
+  })
+
+  it('does not start a job whose claim another process holds, and says who holds it', async () => {
+    let calls = 0
+    const Job = job('busy', {runEveryMins: 1}, () => calls++)
+    const other = new KnexJobLock(t.connect(), 'sqlite')
+    expect(await other.claim('busy', {token: 'other', host: 'web2', pid: 99}, at('2026-01-05T00:00:00Z'), 300_000)).to.equal(true)
+    for (const force of [false, true]) {
+      const report = await tick([Job], '2026-01-05T00:01:00Z', {force})
+      expect(report.outcomes[0]).to.deep.include({kind: 'running-elsewhere', host: 'web2', pid: 99, sinceMs: at('2026-01-05T00:00:00Z')})
+      expect(report.exitCode).to.equal(0)
+    }
+    expect(calls).to.equal(0)
+  })
+
+  it('says "running elsewhere" from the run log alone when a live run exists, without claiming', async () => {
+    const store = new KnexRunStore(t.db, 'sqlite')
+    await store.insertRun({code: 'long', status: 'running', startMs: at('2026-01-05T00:00:00Z'), leaseExpiresMs: at('2026-01-05T00:10:00Z'), host: 'web3', pid: 7})
+    const report = await tick([job('long', {runEveryMins: 1})], '2026-01-05T00:03:00Z')
+    expect(report.outcomes[0]).to.deep.include({kind: 'running-elsewhere', host: 'web3', pid: 7})
+  })
+
+  it('after a crash, the next tick past the lease records the run as interrupted and runs the job again', async () => {
+    const store = new KnexRunStore(t.db, 'sqlite')
+    const lock = new KnexJobLock(t.db, 'sqlite')
+    const start = at('2026-01-05T00:00:00Z')
+    // What a process killed inside do() leaves behind: its claim and its 'running' row.
+    await lock.claim('crashy', {token: 'dead', host: 'web1', pid: 13}, start, 300_000)
+    const deadRun = await store.insertRun({code: 'crashy', status: 'running', startMs: start, leaseExpiresMs: start + 300_000, host: 'web1', pid: 13})
+    const Job = job('crashy', {runEveryMins: 1})
+
+    const before = await tick([Job], '2026-01-05T00:04:59Z')
+    expect(kinds(before.outcomes)).to.deep.equal(['running-elsewhere:crashy'])
+
+    const logs: string[] = []
+    const after = await tick([Job], '2026-01-05T00:05:00Z', {onLog: (_code, level, message) => logs.push(`${level}: ${message}`)})
+    expect(kinds(after.outcomes)).to.deep.equal(['succeeded:crashy'])
+    const [dead, fresh] = await rows()
+    expect(dead).to.deep.include({id: deadRun, status: 'interrupted', end_time: '2026-01-05T00:05:00.000Z'})
+    expect(dead.message).to.match(/process 13 on web1 stopped renewing its lease/)
+    expect(fresh.status).to.equal('succeeded')
+    expect(logs[0]).to.match(/^warn: run \d+ .* was recorded as interrupted/)
+  })
+
+  it('two processes ticking at once run a due job once per period (claim, then decide again on fresh history)', async () => {
+    const executions: string[] = []
+    const Job = job('once', {runEveryMins: 5}, (ctx) => {
+      executions.push(ctx.now.toISO()!)
+    })
+    const connections = [t.db, t.connect(), t.connect()]
+    for (let minute = 0; minute < 30; minute++) {
+      const now = at('2026-01-05T00:00:00Z') + minute * 60_000
+      await Promise.all(connections.map((db) => runCrons({db, dialect: 'sqlite', settings: settingsWith([Job]), clock: fixedClock(now)})))
+    }
+    // Every 5 minutes with no tolerance: 00:05 is not strictly past 00:00 + 5 min, so 00:06 (django-cron's drift).
+    expect(executions).to.deep.equal(['00:00', '06:00', '12:00', '18:00', '24:00'].map((time) => `2026-01-05T00:${time}.000Z`))
+  })
+
+  it('renews the lease while do() runs, so a long job keeps its claim', async () => {
+    let now = at('2026-01-05T00:00:00Z')
+    const clock: Clock = () => now
+    let renewedTo: string | undefined
+    const Job = job('slow', {runEveryMins: 1}, async (ctx) => {
+      now += 200_000 // the job has been running for 200 s (lease: 300 s)
+      const deadline = Date.now() + 5000
+      while (Date.now() < deadline) {
+        const row = await t.db('cron_job_log').where('id', ctx.runId).first()
+        if (row.lease_expires_at > '2026-01-05T00:05:00.000Z') {
+          renewedTo = row.lease_expires_at
+          break
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5)) // waiting for the renewal event, not for time
+      }
+    })
+    await tick([Job], clock, {renewEveryMs: 10})
+    expect(renewedTo).to.equal('2026-01-05T00:08:20.000Z')
+  })
+
+  it('--concurrency 2 runs two due jobs at the same time', async () => {
+    let bStarted!: () => void
+    const bHasStarted = new Promise<void>((resolve) => (bStarted = resolve))
+    const A = job('a', {runEveryMins: 1}, async () => {
+      await bHasStarted // would never resolve if B only started after A finished
+      return 'a saw b'
+    })
+    const B = job('b', {runEveryMins: 1}, () => {
+      bStarted()
+      return 'b'
+    })
+    const report = await tick([A, B], '2026-01-05T00:00:00Z', {concurrency: 2})
+    expect(report.outcomes.map((o) => o.kind)).to.deep.equal(['succeeded', 'succeeded'])
+  })
+
+  it('--concurrency 1 (the default) runs jobs one after another, in crons order', async () => {
+    let inFlight = 0
+    let most = 0
+    const order: string[] = []
+    const make = (code: string) =>
+      job(code, {runEveryMins: 1}, async () => {
+        inFlight++
+        most = Math.max(most, inFlight)
+        order.push(code)
+        await new Promise((resolve) => setImmediate(resolve))
+        inFlight--
+      })
+    await tick([make('c'), make('a'), make('b')], '2026-01-05T00:00:00Z')
+    expect(most).to.equal(1)
+    expect(order).to.deep.equal(['c', 'a', 'b'])
+  })
+
+  it('skips a misconfigured class, runs the others, and exits 1', async () => {
+    const problems: string[] = []
+    const Bad = job('bad', {runEveryMins: -1}, () => 'never', 'BadJob')
+    const Good = job('good', {runEveryMins: 1})
+    const report = await tick([Bad, Good], '2026-01-05T00:00:00Z', {onProblem: (p) => problems.push(`${p.subject}: ${p.message}`)})
+    expect(kinds(report.outcomes)).to.deep.equal(['succeeded:good'])
+    expect(problems).to.deep.equal(['BadJob: runEveryMins = -1 is not a whole number of minutes ≥ 0: use e.g. runEveryMins = 5'])
+    expect(report.exitCode).to.equal(1)
+  })
+
+  it('runs only the named jobs (by class name or code), and refuses an unknown name before running anything', async () => {
+    const A = job('app.a', {runEveryMins: 1}, () => 'a', 'ACronJob')
+    const B = job('app.b', {runEveryMins: 1}, () => 'b', 'BCronJob')
+    const report = await tick([A, B], '2026-01-05T00:00:00Z', {names: ['app.b']})
+    expect(kinds(report.outcomes)).to.deep.equal(['succeeded:app.b'])
+    const byClass = await tick([A, B], '2026-01-05T00:00:00Z', {names: ['ACronJob']})
+    expect(kinds(byClass.outcomes)).to.deep.equal(['succeeded:app.a'])
+
+    let error: unknown
+    try {
+      await tick([A, B], '2026-01-05T01:00:00Z', {names: ['app.a', 'BCronJbo']})
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).to.be.instanceOf(UsageError)
+    expect((error as UsageError).exitCode).to.equal(2)
+    expect((error as Error).message).to.match(/^unknown cron job 'BCronJbo': did you mean 'BCronJob'/)
+    expect(await rows()).to.have.length(2)
+  })
+
+  it('on an unmigrated database, fails with an error that says to run migrate', async () => {
+    const bare = await freshDatabase({migrated: false})
+    try {
+      let error: unknown
+      try {
+        await runCrons({db: bare.db, dialect: 'sqlite', settings: settingsWith([job('a', {runEveryMins: 1})]), clock: fixedClock(0)})
+      } catch (caught) {
+        error = caught
+      }
+      const explained = explainDatabaseError(error, bare.config)
+      expect(explained).to.be.instanceOf(NotMigratedError)
+      expect(explained!.message).to.match(/is not migrated .* run `manage migrate` first$/)
+    } finally {
+      await bare.close()
+    }
+  })
+})
+
+export type {Knex}
