@@ -166,6 +166,16 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
     expect(calls).to.equal(0)
   })
 
+  it('a parallel job whose short decision claim another process holds is left to that process', async () => {
+    let calls = 0
+    const Job = job('par', {runEveryMins: 1, allowParallelRuns: true}, () => calls++)
+    const other = new KnexJobLock(t.connect(), 'sqlite')
+    await other.claim('par', {token: 'other', host: 'web2', pid: 98}, at('2026-01-05T00:00:00Z'), 300_000)
+    const report = await tick([Job], '2026-01-05T00:00:00Z')
+    expect(report.outcomes[0]).to.deep.include({kind: 'claimed-elsewhere', host: 'web2', pid: 98})
+    expect(calls).to.equal(0)
+  })
+
   it('says "running elsewhere" from the run log alone when a live run exists, without claiming', async () => {
     const store = new KnexRunStore(t.db, 'sqlite')
     await store.insertRun({code: 'long', status: 'running', startMs: at('2026-01-05T00:00:00Z'), leaseExpiresMs: at('2026-01-05T00:10:00Z'), host: 'web3', pid: 7})

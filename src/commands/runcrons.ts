@@ -78,6 +78,9 @@ Exit status: 0 when nothing failed; 1 when a job failed or a class could not run
             out(`${paint.warn('[~]')} ${outcome.code}  still running elsewhere (${since}, host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'})`)
           }
           break
+        case 'claimed-elsewhere':
+          if (verbosity >= 1) out(`${paint.warn('[~]')} ${outcome.code}  claimed at this moment by another process (host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'}), which decides this period`)
+          break
       }
     }
 
@@ -101,7 +104,7 @@ Exit status: 0 when nothing failed; 1 when a job failed or a class could not run
       out(
         paint.dim(
           `${report.outcomes.length} job(s): ${count('succeeded')} ran, ${count('failed')} failed, ${count('not-due')} not due, ` +
-            `${count('running-elsewhere')} running elsewhere${flags['dry-run'] ? `, ${count('would-run')} would run` : ''} ` +
+            `${count('running-elsewhere') + count('claimed-elsewhere')} running elsewhere${flags['dry-run'] ? `, ${count('would-run')} would run` : ''} ` +
             `(${formatDuration(performance.now() - started)}, now = ${formatTime(clock(), zone)})`,
         ),
       )

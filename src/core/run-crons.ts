@@ -27,6 +27,8 @@ export type Outcome =
   | (OutcomeBase & {kind: 'not-due'; reason: string})
   | (OutcomeBase & {kind: 'would-run'; reason: string; slot: string | null})
   | (OutcomeBase & {kind: 'running-elsewhere'; sinceMs: number | null; host: string | null; pid: number | null})
+  /** A parallel job whose short decision claim another process held: that process decides this period. */
+  | (OutcomeBase & {kind: 'claimed-elsewhere'; host: string | null; pid: number | null})
 
 export interface TickEvents {
   /** Each job's outcome, as soon as it is known (completion order when --concurrency > 1). */
@@ -123,7 +125,11 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     const {code, className, schedule} = job
     const token = randomUUID()
     const claimMs = clock()
-    if (!(await lock.claim(code, {token, host, pid}, claimMs, leaseMs))) return elsewhere(job, null, await lock.holder(code))
+    if (!(await lock.claim(code, {token, host, pid}, claimMs, leaseMs))) {
+      const holder = await lock.holder(code)
+      if (!schedule.allowParallelRuns) return elsewhere(job, null, holder)
+      return {kind: 'claimed-elsewhere', code, className, host: holder?.host ?? null, pid: holder?.pid ?? null}
+    }
 
     let held = true
     const release = async () => {

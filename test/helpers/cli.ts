@@ -1,0 +1,178 @@
+import {spawn} from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {knex, type Knex} from 'knex'
+
+/** The project root: bin/manage runs the compiled dist/ (run `npm run build` first). */
+export const ROOT = path.resolve(__dirname, '..', '..')
+export const BIN = path.join(ROOT, 'bin', 'manage')
+export const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'cli-settings.cjs')
+export const THROWING_SETTINGS = path.join(ROOT, 'test', 'fixtures', 'cli-settings-throws.cjs')
+
+/** A child process is killed after this long: a safety net so a hung CLI fails its test. */
+const CHILD_TIMEOUT_MS = 30_000
+
+export interface Result {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface Running {
+  pid: number
+  /** Resolves when the process has exited and its output is closed. */
+  done: Promise<Result>
+}
+
+export type Env = Record<string, string | undefined>
+
+/** The parent's environment without anything that would change what manage does. */
+function baseEnv(): Env {
+  const env: Env = {...process.env}
+  for (const key of Object.keys(env)) {
+    if (/^(MANAGE_|TEST_)/.test(key) || ['DEBUG', 'DATABASE_URL', 'NODE_ENV', 'FORCE_COLOR', 'HEARTBEAT_FILE'].includes(key)) delete env[key]
+  }
+  env.NO_COLOR = '1'
+  return env
+}
+
+/** Start bin/manage (node is spawned directly, so `pid` is the pid manage records in the run log). */
+export function startManage(args: readonly string[], env: Env): Running {
+  const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...baseEnv(), ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const done = new Promise<Result>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({code, signal, stdout, stderr})
+    })
+  })
+  return {pid: child.pid!, done}
+}
+
+export function runManage(args: readonly string[], env: Env): Promise<Result> {
+  return startManage(args, env).done
+}
+
+/** The non-empty lines of an output. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((line) => line.trim() !== '')
+}
+
+export interface LogRow {
+  id: number
+  code: string
+  status: string
+  start_time: string
+  end_time: string | null
+  message: string | null
+  ran_at_time: string | null
+  host: string | null
+  pid: number | null
+  lease_expires_at: string | null
+  heartbeat_at: string | null
+}
+
+/** A fresh folder and sqlite file for one test, and the ways to drive manage against them. */
+export class Sandbox {
+  readonly dir: string
+  readonly dbFile: string
+
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-cli-'))
+    this.dbFile = path.join(this.dir, 'db.sqlite3')
+  }
+
+  env(extra: Env = {}): Env {
+    return {DATABASE_URL: `sqlite://${this.dbFile}`, MANAGE_SETTINGS: SETTINGS, TEST_DIR: this.dir, ...extra}
+  }
+
+  run(args: readonly string[], extra: Env = {}): Promise<Result> {
+    return runManage(args, this.env(extra))
+  }
+
+  start(args: readonly string[], extra: Env = {}): Running {
+    return startManage(args, this.env(extra))
+  }
+
+  /** `runcrons` with the given crons and frozen clock. */
+  runcrons(crons: string, now: string, args: readonly string[] = [], extra: Env = {}): Promise<Result> {
+    return this.run(['runcrons', ...args], {TEST_CRONS: crons, MANAGE_NOW: now, ...extra})
+  }
+
+  async migrate(): Promise<void> {
+    const result = await this.run(['migrate'])
+    if (result.code !== 0) throw new Error(`manage migrate failed (${result.code}): ${result.stderr}${result.stdout}`)
+  }
+
+  /** Open the sqlite file, run `fn`, and close it. */
+  async withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
+    const db = knex({client: 'sqlite3', connection: {filename: this.dbFile}, useNullAsDefault: true})
+    try {
+      return await fn(db)
+    } finally {
+      await db.destroy()
+    }
+  }
+
+  rows(code?: string): Promise<LogRow[]> {
+    return this.withDb(async (db) => {
+      const query = db<LogRow>('cron_job_log').orderBy('id')
+      if (code) query.where('code', code)
+      return (await query).map((row) => ({...row, id: Number(row.id), pid: row.pid === null ? null : Number(row.pid)}))
+    })
+  }
+
+  /** The codes of the jobs whose do() was called, in order. */
+  calls(): string[] {
+    const file = path.join(this.dir, 'calls.log')
+    return fs.existsSync(file) ? lines(fs.readFileSync(file, 'utf8')) : []
+  }
+
+  file(name: string): string {
+    return path.join(this.dir, name)
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, {recursive: true, force: true})
+  }
+}
+
+/**
+ * Resolve when `file` exists (woken by fs.watch, with a short poll as a backup for a missed
+ * event); reject if `exited` settles first, or after a safety timeout.
+ */
+export function waitForFile(file: string, exited?: Promise<Result>, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const finish = (error?: Error) => {
+      if (settled) return
+      settled = true
+      clearInterval(poll)
+      clearTimeout(timer)
+      watcher.close()
+      if (error) reject(error)
+      else resolve()
+    }
+    const check = () => {
+      if (fs.existsSync(file)) finish()
+    }
+    const watcher = fs.watch(path.dirname(file), check)
+    const poll = setInterval(check, 25)
+    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${file}`)), timeoutMs)
+    exited?.then((result) => {
+      check()
+      finish(new Error(`the process exited (${result.code}) before ${path.basename(file)} appeared:\n${result.stdout}${result.stderr}`))
+    })
+    check()
+  })
+}
