@@ -458,6 +458,29 @@ describe('manage CLI (end to end)', function () {
       expect(result.stdout).not.to.include('SuccessJob')
     })
 
+    it('--color paints the status marks, --no-color and NO_COLOR do not', async () => {
+      await box.migrate()
+      const colored = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:00:00Z', ['--color'], {NO_COLOR: undefined})
+      expect(colored.stdout).to.include('\u001b[32m[✔]\u001b[39m test.success')
+      expect(colored.stdout).to.include('\u001b[31m[✘]\u001b[39m test.fail')
+      const plain = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:10:00Z', ['--no-color'])
+      expect(plain.stdout).to.not.include('\u001b[')
+      expect(lines(plain.stdout)[0]).to.equal('[✔] test.success')
+    })
+
+    it('MANAGE_SETTINGS selects a settings module (here an ES module), as DJANGO_SETTINGS_MODULE does', async () => {
+      await box.migrate()
+      const index = JSON.stringify(require.resolve('../dist/src/index.js'))
+      const file = box.file('settings.mjs')
+      fs.writeFileSync(
+        file,
+        `import manage from ${index}\nclass EsmJob extends manage.CronJobBase { code = 'test.esm'; runEveryMins = 1; async do() { return 'from an ES module' } }\nexport default {crons: [EsmJob], timeZone: 'UTC'}\n`,
+      )
+      const result = await box.run(['runcrons'], {MANAGE_SETTINGS: file, MANAGE_NOW: '2026-11-23T12:00:00Z'})
+      expectRun(result, 0, ['[✔] test.esm'])
+      expect((await box.rows()).map((row) => row.message)).to.deep.equal(['from an ES module'])
+    })
+
     it('manage check exits 0 on good settings', async () => {
       await box.migrate()
       const result = await box.run(['check'], {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob'})
