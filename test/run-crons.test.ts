@@ -8,11 +8,11 @@ import {KnexJobLock} from '../src/core/job-lock'
 import type {Settings} from '../src/core/load-settings'
 import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/run-crons'
 import {KnexRunStore} from '../src/core/run-store'
-import {freshDatabase, type TestDatabase} from './helpers/db'
+import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 
 function settingsWith(crons: unknown[], extra: Partial<Settings> = {}): Settings {
-  return {crons, timeZone: 'UTC', leaseSeconds: 300, cronsDir: '/nonexistent', file: 'test-settings', values: {appName: 'test'}, ...extra}
+  return {crons, timeZone: 'UTC', leaseSeconds: 300, graceSeconds: 10, cronsDir: '/nonexistent', file: 'test-settings', values: {appName: 'test'}, ...extra}
 }
 
 /** A job class whose do() is given per test. */
@@ -32,34 +32,40 @@ function job(code: string, schedule: Partial<CronJobBase>, body: (ctx: CronConte
 
 const kinds = (outcomes: Outcome[]) => outcomes.map((outcome) => `${outcome.kind}:${outcome.code}`)
 
-describe('runCrons on a real sqlite file, with a pinned clock', () => {
+for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database, with a pinned clock`, () => {
   let t: TestDatabase
-  beforeEach(async () => (t = await freshDatabase()))
-  afterEach(() => t.close())
+  before(async () => (t = await freshDatabase({dialect})))
+  after(() => t.close())
+  beforeEach(async () => {
+    await t.db('cron_job_log').delete()
+    await t.db('cron_job').delete()
+  })
 
   const tick = (crons: unknown[], now: string | Clock, options: Partial<RunCronsOptions> = {}) =>
     runCrons({
       db: t.db,
-      dialect: 'sqlite',
+      dialect: t.dialect,
       settings: settingsWith(crons),
       clock: typeof now === 'string' ? fixedClock(at(now)) : now,
       host: 'test-host',
       pid: 4242,
       ...options,
     })
-  const rows = () => t.db('cron_job_log').orderBy('id')
+  const rows = () => tableRows(t.db, 'cron_job_log')
 
   it("records a run as 'running' before do() and as 'succeeded' with its message after", async () => {
     let seenDuring: Record<string, unknown> | undefined
     const Job = job('a', {runEveryMins: 5}, async (ctx) => {
-      seenDuring = await t.db('cron_job_log').where('id', ctx.runId).first()
+      seenDuring = plain(await t.db('cron_job_log').where('id', ctx.runId).first())
       return 'fetched 5 ids'
     })
     const report = await tick([Job], '2026-01-05T00:00:00Z')
     expect(report.exitCode).to.equal(0)
     expect(kinds(report.outcomes)).to.deep.equal(['succeeded:a'])
     expect(seenDuring).to.deep.include({status: 'running', host: 'test-host', pid: 4242, start_time: '2026-01-05T00:00:00.000Z', end_time: null})
-    expect(seenDuring!.lease_expires_at).to.equal('2026-01-05T00:05:00.000Z')
+    // The lease: 300 s from now by the lease clock (the pinned clock on sqlite, the server's elsewhere).
+    if (dialect === 'sqlite') expect(seenDuring!.lease_expires_at).to.equal('2026-01-05T00:05:00.000Z')
+    else expect(Date.parse(seenDuring!.lease_expires_at as string)).to.be.within(Date.now() + 290_000, Date.now() + 310_000)
     const [row] = await rows()
     expect(row).to.deep.include({code: 'a', status: 'succeeded', message: 'fetched 5 ids', end_time: '2026-01-05T00:00:00.000Z', lease_expires_at: null})
   })
@@ -107,7 +113,7 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
     })
     const settings = settingsWith([Job], {timeZone: 'Asia/Tokyo'})
     const run = (now: string) =>
-      runCrons({db: t.db, dialect: 'sqlite', settings, clock: fixedClock(at(now)), onLog: (code, level, message) => logs.push(`${code} ${level} ${message}`)})
+      runCrons({db: t.db, dialect: t.dialect, settings, clock: fixedClock(at(now)), onLog: (code, level, message) => logs.push(`${code} ${level} ${message}`)})
     await run('2026-01-05T00:00:30Z') // 09:00:30 in Tokyo
     await run('2026-01-06T00:01:00Z')
     expect(seen).to.have.length(2)
@@ -143,7 +149,7 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
     expect(kinds(report.outcomes)).to.deep.equal(['would-run:due', 'not-due:later'])
     expect(calls).to.equal(0)
     expect(await rows()).to.have.length(0)
-    expect(await t.db('cron_job')).to.have.length(0)
+    expect(await tableRows(t.db, 'cron_job')).to.have.length(0)
   })
 
   it('--force runs a job that is not due, serving no slot', async () => {
@@ -156,11 +162,12 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
   it('does not start a job whose claim another process holds, and says who holds it', async () => {
     let calls = 0
     const Job = job('busy', {runEveryMins: 1}, () => calls++)
-    const other = new KnexJobLock(t.connect(), 'sqlite')
+    const other = new KnexJobLock(t.connect(), t.dialect)
     expect(await other.claim('busy', {token: 'other', host: 'web2', pid: 99}, at('2026-01-05T00:00:00Z'), 300_000)).to.equal(true)
     for (const force of [false, true]) {
       const report = await tick([Job], '2026-01-05T00:01:00Z', {force})
-      expect(report.outcomes[0]).to.deep.include({kind: 'running-elsewhere', host: 'web2', pid: 99, sinceMs: at('2026-01-05T00:00:00Z')})
+      expect(report.outcomes[0]).to.deep.include({kind: 'running-elsewhere', host: 'web2', pid: 99})
+      if (dialect === 'sqlite') expect(report.outcomes[0]).to.deep.include({sinceMs: at('2026-01-05T00:00:00Z')})
       expect(report.exitCode).to.equal(0)
     }
     expect(calls).to.equal(0)
@@ -169,7 +176,7 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
   it('a parallel job whose short decision claim another process holds is left to that process', async () => {
     let calls = 0
     const Job = job('par', {runEveryMins: 1, allowParallelRuns: true}, () => calls++)
-    const other = new KnexJobLock(t.connect(), 'sqlite')
+    const other = new KnexJobLock(t.connect(), t.dialect)
     await other.claim('par', {token: 'other', host: 'web2', pid: 98}, at('2026-01-05T00:00:00Z'), 300_000)
     const report = await tick([Job], '2026-01-05T00:00:00Z')
     expect(report.outcomes[0]).to.deep.include({kind: 'claimed-elsewhere', host: 'web2', pid: 98})
@@ -177,29 +184,33 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
   })
 
   it('says "running elsewhere" from the run log alone when a live run exists, without claiming', async () => {
-    const store = new KnexRunStore(t.db, 'sqlite')
-    await store.insertRun({code: 'long', status: 'running', startMs: at('2026-01-05T00:00:00Z'), leaseExpiresMs: at('2026-01-05T00:10:00Z'), host: 'web3', pid: 7})
+    const store = new KnexRunStore(t.db, t.dialect)
+    // A live lease: 10 minutes on sqlite's pinned clock, 300 s on the server's own clock.
+    const lease = dialect === 'sqlite' ? {leaseExpiresMs: at('2026-01-05T00:10:00Z')} : {leaseMs: 300_000}
+    await store.insertRun({code: 'long', status: 'running', startMs: at('2026-01-05T00:00:00Z'), ...lease, host: 'web3', pid: 7})
     const report = await tick([job('long', {runEveryMins: 1})], '2026-01-05T00:03:00Z')
     expect(report.outcomes[0]).to.deep.include({kind: 'running-elsewhere', host: 'web3', pid: 7})
   })
 
   it('after a crash, the next tick past the lease records the run as interrupted and runs the job again', async () => {
-    const store = new KnexRunStore(t.db, 'sqlite')
-    const lock = new KnexJobLock(t.db, 'sqlite')
+    const store = new KnexRunStore(t.db, t.dialect)
+    const lock = new KnexJobLock(t.db, t.dialect)
     const start = at('2026-01-05T00:00:00Z')
     // What a process killed inside do() leaves behind: its claim and its 'running' row.
     await lock.claim('crashy', {token: 'dead', host: 'web1', pid: 13}, start, 300_000)
-    const deadRun = await store.insertRun({code: 'crashy', status: 'running', startMs: start, leaseExpiresMs: start + 300_000, host: 'web1', pid: 13})
+    const deadRun = await store.insertRun({code: 'crashy', status: 'running', startMs: start, leaseMs: 300_000, host: 'web1', pid: 13})
     const Job = job('crashy', {runEveryMins: 1})
 
     const before = await tick([Job], '2026-01-05T00:04:59Z')
     expect(kinds(before.outcomes)).to.deep.equal(['running-elsewhere:crashy'])
 
+    await expireLeases(t) // on sqlite the next tick's pinned clock (00:05:00) is past the lease already
     const logs: string[] = []
     const after = await tick([Job], '2026-01-05T00:05:00Z', {onLog: (_code, level, message) => logs.push(`${level}: ${message}`)})
     expect(kinds(after.outcomes)).to.deep.equal(['succeeded:crashy'])
     const [dead, fresh] = await rows()
-    expect(dead).to.deep.include({id: deadRun, status: 'interrupted', end_time: '2026-01-05T00:05:00.000Z'})
+    expect(dead).to.deep.include({id: deadRun, status: 'interrupted'})
+    if (dialect === 'sqlite') expect(dead.end_time).to.equal('2026-01-05T00:05:00.000Z')
     expect(dead.message).to.match(/process 13 on web1 stopped renewing its lease/)
     expect(fresh.status).to.equal('succeeded')
     expect(logs[0]).to.match(/^warn: run \d+ .* was recorded as interrupted/)
@@ -213,7 +224,7 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
     const connections = [t.db, t.connect(), t.connect()]
     for (let minute = 0; minute < 30; minute++) {
       const now = at('2026-01-05T00:00:00Z') + minute * 60_000
-      await Promise.all(connections.map((db) => runCrons({db, dialect: 'sqlite', settings: settingsWith([Job]), clock: fixedClock(now)})))
+      await Promise.all(connections.map((db) => runCrons({db, dialect: t.dialect, settings: settingsWith([Job]), clock: fixedClock(now)})))
     }
     // Every 5 minutes with no tolerance: 00:05 is not strictly past 00:00 + 5 min, so 00:06 (django-cron's drift).
     expect(executions).to.deep.equal(['00:00', '06:00', '12:00', '18:00', '24:00'].map((time) => `2026-01-05T00:${time}.000Z`))
@@ -222,21 +233,25 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
   it('renews the lease while do() runs, so a long job keeps its claim', async () => {
     let now = at('2026-01-05T00:00:00Z')
     const clock: Clock = () => now
-    let renewedTo: string | undefined
+    let first: Record<string, unknown> | undefined
+    let renewed: Record<string, unknown> | undefined
     const Job = job('slow', {runEveryMins: 1}, async (ctx) => {
+      first = plain(await t.db('cron_job_log').where('id', ctx.runId).first())
       now += 200_000 // the job has been running for 200 s (lease: 300 s)
       const deadline = Date.now() + 5000
       while (Date.now() < deadline) {
-        const row = await t.db('cron_job_log').where('id', ctx.runId).first()
-        if (row.lease_expires_at > '2026-01-05T00:05:00.000Z') {
-          renewedTo = row.lease_expires_at
+        const row = plain(await t.db('cron_job_log').where('id', ctx.runId).first())
+        if ((row.heartbeat_at as string) > (first!.heartbeat_at as string)) {
+          renewed = row
           break
         }
         await new Promise((resolve) => setTimeout(resolve, 5)) // waiting for the renewal event, not for time
       }
     })
     await tick([Job], clock, {renewEveryMs: 10})
-    expect(renewedTo).to.equal('2026-01-05T00:08:20.000Z')
+    expect(renewed, 'the lease was renewed while do() ran').to.not.equal(undefined)
+    expect((renewed!.lease_expires_at as string) > (first!.lease_expires_at as string)).to.equal(true)
+    if (dialect === 'sqlite') expect(renewed).to.deep.include({heartbeat_at: '2026-01-05T00:03:20.000Z', lease_expires_at: '2026-01-05T00:08:20.000Z'})
   })
 
   it('--concurrency 2 runs two due jobs at the same time', async () => {
@@ -302,11 +317,11 @@ describe('runCrons on a real sqlite file, with a pinned clock', () => {
   })
 
   it('on an unmigrated database, fails with an error that says to run migrate', async () => {
-    const bare = await freshDatabase({migrated: false})
+    const bare = await freshDatabase({migrated: false, dialect})
     try {
       let error: unknown
       try {
-        await runCrons({db: bare.db, dialect: 'sqlite', settings: settingsWith([job('a', {runEveryMins: 1})]), clock: fixedClock(0)})
+        await runCrons({db: bare.db, dialect: bare.dialect, settings: settingsWith([job('a', {runEveryMins: 1})]), clock: fixedClock(0)})
       } catch (caught) {
         error = caught
       }

@@ -12,7 +12,9 @@ export default class RunCrons extends BaseCommand<typeof RunCrons> {
 
 Each job prints one line: [✔] ran, [✘] failed, [ ] not due, [~] still running elsewhere, [→] would run (--dry-run). A class that is misconfigured prints [!] and is skipped; the others still run.
 
-Exit status: 0 when nothing failed; 1 when a job failed or a class could not run; 2 for bad input (an unknown NAME, a bad flag). django-cron always exits 0.`
+Exit status: 0 when nothing failed; 1 when a job failed, timed out or was interrupted, or a class could not run; 2 for bad input (an unknown NAME, a bad flag); 143 / 130 after SIGTERM / SIGINT. django-cron always exits 0.
+
+On SIGTERM or SIGINT the tick starts no new job and fires the running jobs' ctx.signal; what has not finished after the settings' graceSeconds is recorded as interrupted and its claim released.`
 
   static examples = [
     {description: 'Run whatever is due (the crontab line)', command: '<%= config.bin %> <%= command.id %>'},
@@ -78,14 +80,31 @@ Exit status: 0 when nothing failed; 1 when a job failed or a class could not run
             out(`${paint.warn('[~]')} ${outcome.code}  still running elsewhere (${since}, host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'})`)
           }
           break
+        case 'interrupted':
+        case 'timed_out':
+          if (verbosity >= 0) out(`${paint.error('[✘]')} ${outcome.code}: ${outcome.kind === 'timed_out' ? 'timed out' : 'interrupted'} — ${firstLine(outcome.message)}`)
+          break
         case 'claimed-elsewhere':
           if (verbosity >= 1) out(`${paint.warn('[~]')} ${outcome.code}  claimed at this moment by another process (host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'}), which decides this period`)
           break
       }
     }
 
+    // SIGTERM / SIGINT: start no new job, ask running ones to stop (ctx.signal), record what does not
+    // finish within the grace period as interrupted, release the claims, exit 143 / 130.
+    // A second signal exits at once; the leases then expire and the next tick recovers.
+    const shutdown = new AbortController()
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (shutdown.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
+      if (verbosity >= 0) err(`${paint.warn('[!]')} ${signal}: stopping after the running jobs (grace ${settings.graceSeconds} s; send it again to quit now)`)
+      shutdown.abort(signal)
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+
     const started = performance.now()
     const report = await runCrons({
+      signal: shutdown.signal,
       db: this.project.db(),
       dialect: this.project.database().dialect,
       settings,
@@ -109,6 +128,11 @@ Exit status: 0 when nothing failed; 1 when a job failed or a class could not run
         ),
       )
     }
-    if (report.exitCode !== 0) this.exit(report.exitCode)
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+    const exitCode = report.stoppedBy === 'SIGINT' ? 130 : report.stoppedBy === 'SIGTERM' ? 143 : report.exitCode
+    // Exit explicitly: a job that ignored its AbortSignal (or left a socket open) must not keep
+    // the per-minute process alive after the tick is done.
+    this.exit(exitCode)
   }
 }

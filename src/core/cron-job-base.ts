@@ -12,7 +12,7 @@ export interface PastRun {
   message: string | null
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted'
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'timed_out'
 
 export interface CronLogger {
   debug(message: string): void
@@ -36,7 +36,7 @@ export interface CronContext {
   /** True when the run was started with --force, whatever the schedule said. */
   forced: boolean
   logger: CronLogger
-  /** Fires when the run should stop early (the tick is being shut down). */
+  /** Fires when the run should stop: the tick got SIGTERM/SIGINT, or timeoutMins ran out. Stop within the grace period. */
   signal: AbortSignal
   /** The project's database (the one the run log is in). */
   db: Knex
@@ -73,6 +73,8 @@ export abstract class CronJobBase {
   allowParallelRuns?: boolean
   /** After a success, delete this job's older successful rows from the run log. */
   removeSuccessfulCronLogs?: boolean
+  /** Abort the run after this many minutes (ctx.signal fires); past the grace period it is recorded as timed_out. */
+  timeoutMins?: number | null
 
   /** The job itself. Its return value becomes the run's message (objects are stored as JSON). */
   abstract do(ctx: CronContext): Promise<unknown> | unknown

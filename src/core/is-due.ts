@@ -53,9 +53,9 @@ export function isLive(run: RunSummary, nowMs: number): boolean {
   return run.status === 'running' && run.leaseExpiresMs !== null && run.leaseExpiresMs > nowMs
 }
 
-/** A run that ended badly: failed, interrupted, or 'running' with a lease nobody renews any more. */
+/** A run that ended badly: failed, interrupted, timed out, or 'running' with a lease nobody renews any more. */
 export function endedBadly(run: RunSummary, nowMs: number): boolean {
-  return run.status === 'failed' || run.status === 'interrupted' || (run.status === 'running' && !isLive(run, nowMs))
+  return run.status === 'failed' || run.status === 'interrupted' || run.status === 'timed_out' || (run.status === 'running' && !isLive(run, nowMs))
 }
 
 /**

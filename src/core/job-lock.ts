@@ -1,6 +1,6 @@
 import type {Knex} from 'knex'
 import type {Dialect} from './database'
-import {timeCodec, type TimeCodec} from './time-codec'
+import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
 
 export interface LockHolder {
   host: string | null
@@ -26,6 +26,10 @@ export interface JobLock {
   renew(code: string, token: string, nowMs: number, leaseMs: number): Promise<boolean>
   release(code: string, token: string): Promise<void>
   holder(code: string): Promise<LockHolder | null>
+  /** Free the job's lock whoever holds it (manage crons:unlock). */
+  forceRelease(code: string): Promise<boolean>
+  /** Is the lock held with a lease that has not run out, by the lease clock? */
+  isHeld(code: string, nowMs: number): Promise<boolean>
 }
 
 /**
@@ -35,12 +39,14 @@ export interface JobLock {
  */
 export class KnexJobLock implements JobLock {
   private readonly time: TimeCodec
+  private readonly lease: LeaseClock
 
   constructor(
     private readonly db: Knex,
     dialect: Dialect,
   ) {
     this.time = timeCodec(dialect)
+    this.lease = leaseClock(db, dialect)
   }
 
   async claim(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
@@ -51,16 +57,15 @@ export class KnexJobLock implements JobLock {
   }
 
   private async take(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
-    const now = this.time.toDb(nowMs)
     const changed = await this.db('cron_job')
       .where('code', code)
-      .andWhere((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<=', now))
+      .andWhere((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<=', this.lease.now(nowMs)))
       .update({
         lock_token: holder.token,
         lock_host: holder.host,
         lock_pid: holder.pid,
-        locked_at: now,
-        lease_expires_at: this.time.toDb(nowMs + leaseMs),
+        locked_at: this.lease.now(nowMs),
+        lease_expires_at: this.lease.after(nowMs, leaseMs),
       })
     return changed === 1
   }
@@ -68,7 +73,7 @@ export class KnexJobLock implements JobLock {
   async renew(code: string, token: string, nowMs: number, leaseMs: number): Promise<boolean> {
     const changed = await this.db('cron_job')
       .where({code, lock_token: token})
-      .update({lease_expires_at: this.time.toDb(nowMs + leaseMs)})
+      .update({lease_expires_at: this.lease.after(nowMs, leaseMs)})
     return changed === 1
   }
 
@@ -76,6 +81,19 @@ export class KnexJobLock implements JobLock {
     await this.db('cron_job')
       .where({code, lock_token: token})
       .update({lock_token: null, lock_host: null, lock_pid: null, locked_at: null, lease_expires_at: null})
+  }
+
+  async forceRelease(code: string): Promise<boolean> {
+    const changed = await this.db('cron_job')
+      .where('code', code)
+      .whereNotNull('lock_token')
+      .update({lock_token: null, lock_host: null, lock_pid: null, locked_at: null, lease_expires_at: null})
+    return changed === 1
+  }
+
+  async isHeld(code: string, nowMs: number): Promise<boolean> {
+    const row = await this.db('cron_job').where('code', code).whereNotNull('lock_token').where('lease_expires_at', '>', this.lease.now(nowMs)).first('code')
+    return row !== undefined
   }
 
   async holder(code: string): Promise<LockHolder | null> {

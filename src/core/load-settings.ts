@@ -14,6 +14,8 @@ export interface SettingsModule {
   leaseSeconds?: number
   /** Where `runcrons NAME` looks for classes not listed in crons; default: the compiled src/crons. */
   cronsDir?: string
+  /** After SIGTERM/SIGINT or a job's timeout, how long a job may take to stop before it is abandoned. */
+  graceSeconds?: number
   /** Anything else the project wants to read from its settings. */
   [key: string]: unknown
 }
@@ -23,6 +25,7 @@ export interface Settings {
   timeZone: string
   leaseSeconds: number
   cronsDir: string
+  graceSeconds: number
   /** The settings file that was loaded. */
   file: string
   /** The module's whole default export, for the project's own settings. */
@@ -30,6 +33,7 @@ export interface Settings {
 }
 
 export const DEFAULT_LEASE_SECONDS = 300
+export const DEFAULT_GRACE_SECONDS = 10
 
 export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
@@ -71,6 +75,10 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
   if (typeof leaseSeconds !== 'number' || !Number.isInteger(leaseSeconds) || leaseSeconds < 10) {
     problems.push(`leaseSeconds ${JSON.stringify(leaseSeconds)} is not a whole number of seconds ≥ 10: use e.g. leaseSeconds: ${DEFAULT_LEASE_SECONDS}`)
   }
+  const graceSeconds = values.graceSeconds ?? DEFAULT_GRACE_SECONDS
+  if (typeof graceSeconds !== 'number' || !Number.isFinite(graceSeconds) || graceSeconds < 0) {
+    problems.push(`graceSeconds ${JSON.stringify(graceSeconds)} is not a number of seconds ≥ 0: use e.g. graceSeconds: ${DEFAULT_GRACE_SECONDS}`)
+  }
   if (values.cronsDir !== undefined && typeof values.cronsDir !== 'string') {
     problems.push(`cronsDir must be a path (a string)`)
   }
@@ -82,6 +90,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
     crons: (values.crons as unknown[] | undefined) ?? [],
     timeZone: timeZone as string,
     leaseSeconds: leaseSeconds as number,
+    graceSeconds: graceSeconds as number,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     file: absolute,
     values,

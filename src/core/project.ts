@@ -3,6 +3,7 @@ import type {Knex} from 'knex'
 import {clockFromEnv, type Clock} from './clock'
 import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from './database'
 import {loadSettings, type Settings} from './load-settings'
+import {databaseNow} from './time-codec'
 
 /** Where a project's compiled parts are, relative to its root (the folder with package.json). */
 export interface ProjectPaths {
@@ -48,8 +49,18 @@ export class Project {
     return this.settingsPromise
   }
 
+  /**
+   * The tick's clock: MANAGE_NOW when set; else on PostgreSQL and MySQL the database server's
+   * clock (read once, kept as an offset), so servers whose clocks disagree agree on due periods;
+   * else the local clock.
+   */
   async clock(): Promise<Clock> {
-    return clockFromEnv(this.env, (await this.settings()).timeZone)
+    const clock = clockFromEnv(this.env, (await this.settings()).timeZone)
+    if (this.env.MANAGE_NOW || this.database().dialect === 'sqlite') return clock
+    const before = Date.now()
+    const serverNow = await databaseNow(this.db(), this.database().dialect)
+    const offset = serverNow - Math.round((before + Date.now()) / 2)
+    return () => Date.now() + offset
   }
 
   database(): DatabaseConfig {

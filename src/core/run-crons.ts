@@ -3,12 +3,12 @@ import os from 'node:os'
 import type {Knex} from 'knex'
 import {DateTime} from 'luxon'
 import type {Clock} from './clock'
-import type {CronContext, PastRun, RunStatus} from './cron-job-base'
+import type {CronContext, PastRun} from './cron-job-base'
 import type {Dialect} from './database'
 import {EMPTY_HISTORY, isDue, isLive, type JobHistory, type RunSummary} from './is-due'
 import {KnexJobLock, type JobLock, type LockHolder} from './job-lock'
 import type {Settings} from './load-settings'
-import {messageFromError, messageFromResult} from './message'
+import {messageFromError, messageFromResult, truncateMessage} from './message'
 import {selectByName} from './registry'
 import {KnexRunStore, type RunRow, type RunStore} from './run-store'
 import {loadJobs, type LoadedJob, type Problem} from './schedule'
@@ -24,6 +24,8 @@ interface OutcomeBase {
 export type Outcome =
   | (OutcomeBase & {kind: 'succeeded'; runId: number; message: string | null; startMs: number; endMs: number; slot: string | null})
   | (OutcomeBase & {kind: 'failed'; runId: number; error: unknown; message: string; startMs: number; endMs: number; slot: string | null})
+  /** Stopped by SIGTERM/SIGINT (interrupted) or by its timeoutMins (timed_out); recorded so, claim released. */
+  | (OutcomeBase & {kind: 'interrupted' | 'timed_out'; runId: number; message: string; startMs: number; endMs: number; slot: string | null; abandoned: boolean})
   | (OutcomeBase & {kind: 'not-due'; reason: string})
   | (OutcomeBase & {kind: 'would-run'; reason: string; slot: string | null})
   | (OutcomeBase & {kind: 'running-elsewhere'; sinceMs: number | null; host: string | null; pid: number | null})
@@ -60,13 +62,32 @@ export interface RunCronsOptions extends TickEvents {
   lock?: JobLock
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
   renewEveryMs?: number
+  /** Timers for timeouts and grace periods (tests pass their own to drive time). */
+  timers?: Timers
+}
+
+/** A cancellable wait: timeouts and grace periods go through it, so tests can drive them. */
+export interface Timers {
+  sleep(ms: number): {done: Promise<void>; cancel(): void}
+}
+
+export const realTimers: Timers = {
+  sleep(ms) {
+    let timer: NodeJS.Timeout | undefined
+    const done = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+    return {done, cancel: () => clearTimeout(timer)}
+  },
 }
 
 export interface TickReport {
   outcomes: Outcome[]
   problems: Problem[]
-  /** 0 when nothing failed; 1 when a job failed or a class could not run. */
+  /** 0 when nothing failed; 1 when a job failed, timed out or was interrupted, or a class could not run. */
   exitCode: number
+  /** Set when options.signal stopped the tick: its reason (e.g. 'SIGTERM'). */
+  stoppedBy: string | null
+  /** True when a job was abandoned (it ignored its AbortSignal past the grace period) and may still be running in this process. */
+  abandoned: boolean
 }
 
 /**
@@ -82,8 +103,11 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const host = options.host ?? os.hostname()
   const pid = options.pid ?? process.pid
   const leaseMs = settings.leaseSeconds * 1000
+  const graceMs = settings.graceSeconds * 1000
   const zone = settings.timeZone
   const force = options.force ?? false
+  const timers = options.timers ?? realTimers
+  const stopping = () => options.signal?.aborted ?? false
 
   const classes = options.names && options.names.length > 0 ? selectByName(options.names, settings.crons, settings.cronsDir) : settings.crons
   const {jobs, problems} = loadJobs(classes)
@@ -148,11 +172,10 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       const decision = isDue(schedule, fresh, claimMs, {timeZone: zone, force})
       if (!decision.due) return {kind: 'not-due', code, className, reason: decision.reason}
 
+      if (stopping()) return {kind: 'not-due', code, className, reason: `not started: the tick is stopping (${String(options.signal?.reason)})`}
+
       const previous = fresh.lastSuccess ? await store.getRun(fresh.lastSuccess.id) : null
-      const runId = await store.insertRun(
-        {code, status: 'running', startMs: claimMs, ranAtTime: decision.slot, host, pid, leaseExpiresMs: claimMs + leaseMs},
-        {ensureJob: false},
-      )
+      const runId = await store.insertRun({code, status: 'running', startMs: claimMs, ranAtTime: decision.slot, host, pid, leaseMs}, {ensureJob: false})
       // A parallel job's claim only guards the decision; its running row (with its own lease) holds the period.
       if (schedule.allowParallelRuns) await release()
       return await execute(job, runId, claimMs, decision.slot, previous, token, () => held)
@@ -164,25 +187,41 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   async function execute(job: LoadedJob, runId: number, startMs: number, slot: string | null, previous: RunRow | null, token: string, holdingLock: () => boolean): Promise<Outcome> {
     const {code, className} = job
     const controller = new AbortController()
-    const onAbort = () => controller.abort(options.signal?.reason)
-    options.signal?.addEventListener('abort', onAbort, {once: true})
 
     // Keep the claim alive while do() runs, so only a dead process loses it.
     let renewing: Promise<unknown> = Promise.resolve()
     const renew = () => {
       const nowMs = clock()
-      renewing = Promise.all([
-        store.renewRun(runId, nowMs, nowMs + leaseMs),
-        holdingLock() ? lock.renew(code, token, nowMs, leaseMs) : true,
-      ]).then(
+      renewing = Promise.all([store.renewRun(runId, nowMs, leaseMs), holdingLock() ? lock.renew(code, token, nowMs, leaseMs) : true]).then(
         ([row, locked]) => {
           if (!row || !locked) log(code, 'warn', 'lost the claim while running (its lease ran out); another process may start this job')
         },
         (error: unknown) => log(code, 'warn', `could not renew the lease: ${messageFromError(error).split('\n')[0]}`),
       )
     }
-    const timer = setInterval(renew, options.renewEveryMs ?? Math.floor(leaseMs / 4))
-    timer.unref()
+    const renewal = setInterval(renew, options.renewEveryMs ?? Math.floor(leaseMs / 4))
+    renewal.unref()
+
+    // Stopping: SIGTERM/SIGINT for the tick, or the job's own timeout. Either fires ctx.signal and
+    // starts the grace period; a job still going after it is abandoned (recorded, claim released).
+    let stop: {status: 'interrupted' | 'timed_out'; why: string} | null = null
+    let graceWait: {done: Promise<void>; cancel(): void} | null = null
+    let abandon!: () => void
+    const abandoned = new Promise<'abandoned'>((resolve) => (abandon = () => resolve('abandoned')))
+    const requestStop = (status: 'interrupted' | 'timed_out', why: string) => {
+      if (stop) return
+      stop = {status, why}
+      controller.abort(new Error(why))
+      log(code, 'warn', `${why}: asked the job to stop (ctx.signal); waiting up to ${graceMs / 1000} s`)
+      graceWait = timers.sleep(graceMs)
+      void graceWait.done.then(abandon)
+    }
+    const onShutdown = () => requestStop('interrupted', `interrupted by ${String(options.signal?.reason ?? 'a signal')}`)
+    if (options.signal?.aborted) onShutdown()
+    options.signal?.addEventListener('abort', onShutdown, {once: true})
+    const timeoutMins = job.schedule.timeoutMins
+    const timeoutWait = timeoutMins === null ? null : timers.sleep(timeoutMins * 60_000)
+    void timeoutWait?.done.then(() => requestStop('timed_out', `timed out after ${timeoutMins} min`))
 
     const ctx: CronContext = {
       code,
@@ -203,38 +242,50 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       settings: settings.values,
     }
 
-    let status: RunStatus
-    let message: string | null
-    let error: unknown
-    try {
-      const result = await job.job.do(ctx)
-      status = 'succeeded'
-      message = messageFromResult(result)
-    } catch (caught) {
-      status = 'failed'
-      error = caught
-      message = messageFromError(caught)
-    } finally {
-      clearInterval(timer)
-      options.signal?.removeEventListener('abort', onAbort)
-      await renewing
-    }
+    const running = Promise.resolve()
+      .then(() => job.job.do(ctx))
+      .then(
+        (value) => ({ok: true as const, value}),
+        (error: unknown) => ({ok: false as const, error}),
+      )
+    const result = await Promise.race([running, abandoned])
+    clearInterval(renewal)
+    timeoutWait?.cancel()
+    ;(graceWait as {cancel(): void} | null)?.cancel()
+    options.signal?.removeEventListener('abort', onShutdown)
+    await renewing
 
     const endMs = clock()
-    await store.finishRun(runId, status, endMs, message)
-    if (status === 'succeeded') {
+    const base = {code, className, runId, startMs, endMs, slot}
+    const stopped = stop as {status: 'interrupted' | 'timed_out'; why: string} | null
+    if (result !== 'abandoned' && result.ok) {
+      const message = messageFromResult(result.value)
+      await store.finishRun(runId, 'succeeded', endMs, message)
       if (job.schedule.removeSuccessfulCronLogs) await store.removeSuccessfulRuns(code, runId)
-      return {kind: 'succeeded', code, className, runId, message, startMs, endMs, slot}
+      return {...base, kind: 'succeeded', message}
     }
-    return {kind: 'failed', code, className, runId, error, message: message ?? '', startMs, endMs, slot}
+    if (stopped === null && result !== 'abandoned') {
+      const message = messageFromError(result.error)
+      await store.finishRun(runId, 'failed', endMs, message)
+      return {...base, kind: 'failed', error: result.error, message}
+    }
+    const why = stopped!.why
+    const message =
+      result === 'abandoned'
+        ? `${why}; it did not stop within the ${graceMs / 1000} s grace period and was abandoned`
+        : truncateMessage(`${why}; it stopped with: ${messageFromError(result.error)}`)
+    await store.finishRun(runId, stopped!.status, endMs, message)
+    if (result === 'abandoned') anyAbandoned = true
+    return {...base, kind: stopped!.status, message, abandoned: result === 'abandoned'}
   }
 
   // A pool of `concurrency` workers takes the jobs in crons order. A database error stops new
   // jobs from starting, lets the running ones finish, and is raised at the end.
   const queue = [...jobs]
   let fatal: unknown = null
+  let anyAbandoned = false
   const worker = async () => {
-    while (queue.length > 0 && fatal === null && !options.signal?.aborted) {
+    while (queue.length > 0 && fatal === null && !stopping()) {
       const job = queue.shift()!
       try {
         emit(await consider(job))
@@ -247,8 +298,9 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   await Promise.all(Array.from({length: width}, worker))
   if (fatal !== null) throw fatal
 
-  const failed = outcomes.some((outcome) => outcome.kind === 'failed') || problems.some((problem) => problem.level === 'error')
-  return {outcomes, problems, exitCode: failed ? 1 : 0}
+  const bad = new Set<Outcome['kind']>(['failed', 'interrupted', 'timed_out'])
+  const failed = outcomes.some((outcome) => bad.has(outcome.kind)) || problems.some((problem) => problem.level === 'error')
+  return {outcomes, problems, exitCode: failed ? 1 : 0, stoppedBy: stopping() ? String(options.signal?.reason) : null, abandoned: anyAbandoned}
 }
 
 function pastRun(row: RunRow, zone: string): PastRun {

@@ -2,7 +2,7 @@ import type {Knex} from 'knex'
 import type {RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
 import {historyFromRuns, SLOT_WINDOW_MS, type JobHistory, type RunSummary} from './is-due'
-import {timeCodec, type TimeCodec} from './time-codec'
+import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
 export interface RunRow extends RunSummary {
@@ -20,7 +20,10 @@ export interface NewRun {
   ranAtTime?: string | null
   host?: string | null
   pid?: number | null
+  /** An explicit lease expiry (for tests and imports)… */
   leaseExpiresMs?: number | null
+  /** …or a lease of this length from now, by the lease clock (the database's on PostgreSQL / MySQL). */
+  leaseMs?: number
 }
 
 /** The run log: what the decision reads and what a run writes. */
@@ -31,8 +34,8 @@ export interface RunStore {
   /** Insert a row; `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
   insertRun(run: NewRun, options?: {ensureJob?: boolean}): Promise<number>
   finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
-  /** Extend a running row's lease; false when the row is no longer running. */
-  renewRun(id: number, nowMs: number, leaseExpiresMs: number): Promise<boolean>
+  /** Extend a running row's lease by `leaseMs` from now; false when the row is no longer running. */
+  renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean>
   /** Mark the job's 'running' rows whose lease has run out as 'interrupted'; returns them. */
   interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]>
   /** removeSuccessfulCronLogs: drop the job's successful rows other than `keepId`. */
@@ -45,16 +48,21 @@ const SUMMARY_COLUMNS = 'l.id, l.code, l.status, l.start_time, l.ran_at_time, l.
 
 export class KnexRunStore implements RunStore {
   private readonly time: TimeCodec
+  private readonly lease: LeaseClock
 
   constructor(
     private readonly db: Knex,
     private readonly dialect: Dialect,
   ) {
     this.time = timeCodec(dialect)
+    this.lease = leaseClock(db, dialect)
   }
 
   async histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>> {
     const now = this.time.toDb(nowMs)
+    // Leases follow the lease clock; on a server that is its own clock, so each lease is read as
+    // "time left" and placed on the caller's clock (which MANAGE_NOW may pin far from the server's).
+    const columns = this.lease.sqlNow ? `${SUMMARY_COLUMNS}, ${this.lease.sqlNow} AS lease_now` : SUMMARY_COLUMNS
     const onlyJobs = codes ? ` WHERE j.code IN (${codes.map(() => '?').join(', ')})` : ''
     const onlyRows = codes ? ` AND l.code IN (${codes.map(() => '?').join(', ')})` : ''
     const codeBindings = codes ?? []
@@ -66,11 +74,11 @@ export class KnexRunStore implements RunStore {
       `SELECT (SELECT x.id FROM cron_job_log x WHERE x.code = j.code${status} AND x.start_time <= ?` +
       ` ORDER BY x.start_time DESC, x.id DESC LIMIT 1) AS id FROM cron_job j${onlyJobs}`
     const sql =
-      `SELECT ${SUMMARY_COLUMNS} FROM cron_job_log l JOIN (` +
+      `SELECT ${columns} FROM cron_job_log l JOIN (` +
       `${latest('')} UNION ALL ${latest(" AND x.status = 'succeeded'")}` +
       `) ids ON ids.id = l.id` +
-      ` UNION ALL SELECT ${SUMMARY_COLUMNS} FROM cron_job_log l WHERE l.status = 'running'${onlyRows}` +
-      ` UNION ALL SELECT ${SUMMARY_COLUMNS} FROM cron_job_log l WHERE l.status = 'succeeded'` +
+      ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'running'${onlyRows}` +
+      ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'succeeded'` +
       ` AND l.ran_at_time IS NOT NULL AND l.start_time >= ? AND l.start_time <= ?${onlyRows}`
     const bindings = [now, ...codeBindings, now, ...codeBindings, ...codeBindings, this.time.toDb(nowMs - SLOT_WINDOW_MS), now, ...codeBindings]
     const rows = rowsOf(await this.db.raw(sql, bindings))
@@ -78,6 +86,7 @@ export class KnexRunStore implements RunStore {
     const byCode = new Map<string, Map<number, RunSummary>>()
     for (const row of rows) {
       const run = this.summary(row)
+      if (run.leaseExpiresMs !== null && row.lease_now !== undefined) run.leaseExpiresMs = run.leaseExpiresMs - this.time.fromDb(row.lease_now)! + nowMs
       let runs = byCode.get(run.code)
       if (!runs) byCode.set(run.code, (runs = new Map()))
       runs.set(run.id, run)
@@ -103,8 +112,9 @@ export class KnexRunStore implements RunStore {
       ran_at_time: run.ranAtTime ?? null,
       host: run.host ?? null,
       pid: run.pid ?? null,
-      lease_expires_at: run.leaseExpiresMs === undefined || run.leaseExpiresMs === null ? null : this.time.toDb(run.leaseExpiresMs),
-      heartbeat_at: run.status === 'running' ? this.time.toDb(run.startMs) : null,
+      lease_expires_at:
+        run.leaseMs !== undefined ? this.lease.after(run.startMs, run.leaseMs) : run.leaseExpiresMs === undefined || run.leaseExpiresMs === null ? null : this.time.toDb(run.leaseExpiresMs),
+      heartbeat_at: run.status === 'running' ? (run.leaseMs !== undefined ? this.lease.now(run.startMs) : this.time.toDb(run.startMs)) : null,
     }
     // MySQL has no RETURNING (knex warns if asked); its insert answers with the new id anyway.
     const [inserted] = this.dialect === 'mysql' ? await this.db('cron_job_log').insert(values) : await this.db('cron_job_log').insert(values, ['id'])
@@ -117,18 +127,17 @@ export class KnexRunStore implements RunStore {
       .update({status, end_time: this.time.toDb(endMs), message, lease_expires_at: null})
   }
 
-  async renewRun(id: number, nowMs: number, leaseExpiresMs: number): Promise<boolean> {
+  async renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean> {
     const changed = await this.db('cron_job_log')
       .where({id, status: 'running'})
-      .update({heartbeat_at: this.time.toDb(nowMs), lease_expires_at: this.time.toDb(leaseExpiresMs)})
+      .update({heartbeat_at: this.lease.now(nowMs), lease_expires_at: this.lease.after(nowMs, leaseMs)})
     return changed > 0
   }
 
   async interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
-    const now = this.time.toDb(nowMs)
     const stale = await this.db('cron_job_log')
       .where({code, status: 'running'})
-      .andWhere((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<=', now))
+      .andWhere((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<=', this.lease.now(nowMs)))
     const interrupted: RunRow[] = []
     for (const raw of stale) {
       const run = this.row(raw)
@@ -151,7 +160,7 @@ export class KnexRunStore implements RunStore {
 
   async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string} = {}): Promise<number> {
     const query = this.db('cron_job_log').where('start_time', '<', this.time.toDb(cutoffMs)).whereNot('status', 'running')
-    if (options.keepFailed) query.whereNotIn('status', ['failed', 'interrupted'])
+    if (options.keepFailed) query.whereNotIn('status', ['failed', 'interrupted', 'timed_out'])
     if (options.code) query.where('code', options.code)
     return query.delete()
   }

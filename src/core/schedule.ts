@@ -11,6 +11,8 @@ export interface Schedule {
   runToleranceSeconds: number
   allowParallelRuns: boolean
   removeSuccessfulCronLogs: boolean
+  /** Minutes before the run's AbortSignal fires (null: no limit). */
+  timeoutMins: number | null
 }
 
 /** A cron class that passed validation, with its instance. */
@@ -132,6 +134,14 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const runWeeklyOnDays = days('runWeeklyOnDays', 0, 6, '[5, 6]')
   const runMonthlyOnDays = days('runMonthlyOnDays', 1, 31, '[1, 15]')
 
+  let timeoutMins: number | null = null
+  if (job.timeoutMins !== undefined && job.timeoutMins !== null) {
+    const value = job.timeoutMins as unknown
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      error(`timeoutMins = ${describe(value)} is not a number of minutes > 0: use e.g. timeoutMins = 30`)
+    } else timeoutMins = value
+  }
+
   const flag = (name: 'allowParallelRuns' | 'removeSuccessfulCronLogs'): boolean => {
     const value = job[name] as unknown
     if (value === undefined || value === null) return false
@@ -168,6 +178,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
         runToleranceSeconds,
         allowParallelRuns,
         removeSuccessfulCronLogs,
+        timeoutMins,
       },
     },
     problems,

@@ -1,32 +1,77 @@
+import {randomBytes} from 'node:crypto'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {configFromUrl, openDatabase, type DatabaseConfig} from '../../src/core/database'
+import {configFromUrl, openDatabase, type DatabaseConfig, type Dialect} from '../../src/core/database'
 import {migrate} from '../../src/core/migrations'
 
+/** The servers the tests use; .ci/run makes sure they are up. Point these at your own to test there. */
+export const SERVER_URLS: Record<Exclude<Dialect, 'sqlite'>, string> = {
+  postgres: process.env.MANAGE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test',
+  mysql: process.env.MANAGE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test',
+}
+
+export const BACKENDS: Dialect[] = ['sqlite', 'postgres', 'mysql']
+
 export interface TestDatabase {
+  dialect: Dialect
   db: Knex
-  file: string
+  /** A DATABASE_URL for child processes. */
   url: string
   config: DatabaseConfig
-  /** Another connection to the same file, as a second process would have. */
+  /** Another connection pool to the same database, as a second process would have. */
   connect(): Knex
   close(): Promise<void>
 }
 
-/** A fresh, migrated sqlite file in a temporary folder. */
-export async function freshDatabase(options: {migrated?: boolean} = {}): Promise<TestDatabase> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'manage-test-'))
-  const file = path.join(dir, 'db.sqlite3')
-  const url = `sqlite://${file}`
-  const config = configFromUrl(url, dir)
+/** Swap the database name (the URL's path) of a server URL. */
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${name}`
+  return parsed.toString()
+}
+
+/**
+ * A fresh, migrated database of the given kind: a sqlite file in a temporary folder, or a new
+ * database on the PostgreSQL / MariaDB server, dropped again by close(), so runs never collide.
+ */
+export async function freshDatabase(options: {migrated?: boolean; dialect?: Dialect} = {}): Promise<TestDatabase> {
+  const dialect = options.dialect ?? 'sqlite'
+  let url: string
+  let cleanup: () => Promise<void>
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(path.join(tmpdir(), 'manage-test-'))
+    url = `sqlite://${path.join(dir, 'db.sqlite3')}`
+    cleanup = async () => rmSync(dir, {recursive: true, force: true})
+  } else {
+    const name = `manage_test_${process.pid}_${randomBytes(4).toString('hex')}`
+    const admin = openDatabase(configFromUrl(SERVER_URLS[dialect], process.cwd()))
+    try {
+      await admin.raw(`CREATE DATABASE ${name}`)
+    } catch (error) {
+      await admin.destroy()
+      throw new Error(`cannot create a test database on ${SERVER_URLS[dialect]} (is the server running? .ci/run starts it): ${(error as Error).message}`)
+    }
+    await admin.destroy()
+    url = withDatabase(SERVER_URLS[dialect], name)
+    cleanup = async () => {
+      const dropper = openDatabase(configFromUrl(SERVER_URLS[dialect], process.cwd()))
+      try {
+        await dropper.raw(dialect === 'postgres' ? `DROP DATABASE IF EXISTS ${name} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${name}`)
+      } finally {
+        await dropper.destroy()
+      }
+    }
+  }
+
+  const config = configFromUrl(url, process.cwd())
   const db = openDatabase(config)
-  if (options.migrated ?? true) await migrate(db, path.join(dir, 'no-project-migrations'))
+  if (options.migrated ?? true) await migrate(db, path.join(tmpdir(), 'manage-no-project-migrations'))
   const others: Knex[] = []
   return {
+    dialect,
     db,
-    file,
     url,
     config,
     connect() {
@@ -36,7 +81,30 @@ export async function freshDatabase(options: {migrated?: boolean} = {}): Promise
     },
     async close() {
       await Promise.all([db, ...others].map((k) => k.destroy()))
-      rmSync(dir, {recursive: true, force: true})
+      await cleanup()
     },
   }
+}
+
+/** A row as plain values: Dates (PostgreSQL, MySQL) become ISO strings, as sqlite stores them. */
+export function plain<T extends Record<string, unknown>>(row: T): T {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(row)) out[key] = value instanceof Date ? value.toISOString() : value
+  return out as T
+}
+
+/** The rows of a table, oldest first, as plain values. */
+export async function tableRows(db: Knex, table: string): Promise<Array<Record<string, unknown>>> {
+  return (await db(table).orderBy(table === 'cron_job' ? 'code' : 'id')).map((row: Record<string, unknown>) => plain(row))
+}
+
+/**
+ * Make every lease in the database run out, as time passing would. On PostgreSQL and MySQL leases
+ * follow the server's clock, which a test cannot pin, so it moves the leases instead.
+ */
+export async function expireLeases(t: TestDatabase): Promise<void> {
+  if (t.dialect === 'sqlite') return
+  const past = t.dialect === 'postgres' ? t.db.raw(`now() - interval '1 second'`) : t.db.raw('UTC_TIMESTAMP(3) - INTERVAL 1 SECOND')
+  await t.db('cron_job').whereNotNull('lease_expires_at').update({lease_expires_at: past})
+  await t.db('cron_job_log').whereNotNull('lease_expires_at').update({lease_expires_at: past})
 }

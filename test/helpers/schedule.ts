@@ -22,6 +22,7 @@ export function schedule(options: {
     runToleranceSeconds: options.runToleranceSeconds ?? 0,
     allowParallelRuns: options.allowParallelRuns ?? false,
     removeSuccessfulCronLogs: false,
+    timeoutMins: null,
   }
 }
 
