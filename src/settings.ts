@@ -13,6 +13,8 @@ export default defineSettings({
   timeZone: process.env.MANAGE_TIME_ZONE || undefined,
   // A running job's claim lasts this long without renewal (it is renewed while the job runs).
   leaseSeconds: 300,
+  // After SIGTERM/SIGINT or a job's timeoutMins, how long a job may take to stop before it is abandoned.
+  graceSeconds: 10,
   // The project's own settings, read by the example jobs.
   appName: 'manage-example',
   runLogKeepDays: 30,

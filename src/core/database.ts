@@ -120,6 +120,9 @@ function describeConnection(connection: unknown): string {
   return '(unknown)'
 }
 
+/** knex would print driver errors (with stacks) itself; they reach the user once, as one line, from the CLI. */
+const QUIET_LOG = {warn() {}, error() {}, deprecate() {}, debug() {}}
+
 /** Open the database; for a sqlite file, make its folder first (the file itself is created on first use). */
 export function openDatabase(config: DatabaseConfig): Knex {
   if (config.dialect === 'sqlite') {
@@ -130,7 +133,7 @@ export function openDatabase(config: DatabaseConfig): Knex {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const knex = require('knex') as typeof import('knex').knex
   try {
-    return knex(config.knex)
+    return knex({log: QUIET_LOG, ...config.knex})
   } catch (error) {
     throw explainDatabaseError(error, config) ?? error
   }
@@ -149,6 +152,13 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
   }
   if (code === 'SQLITE_CANTOPEN') {
     return new CommandError(`cannot open the ${config.description}: check that its folder exists and is writable, or set DATABASE_URL`)
+  }
+  if (code === '3D000' || code === 'ER_BAD_DB_ERROR') {
+    return new CommandError(`the ${config.description} does not exist: create it (CREATE DATABASE …) or fix DATABASE_URL`)
+  }
+  const sqlState = (error as {sqlState?: string}).sqlState
+  if (code === '28P01' || code === '28000' || sqlState === '28000' || /^ER_(DB)?ACCESS_DENIED/.test(code ?? '')) {
+    return new CommandError(`access to the ${config.description} was refused (${firstLineOf(message)}): check the user and password in DATABASE_URL`)
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
     return new CommandError(`cannot connect to the ${config.description} (${code}): is the server running? check DATABASE_URL`)

@@ -38,6 +38,8 @@ export interface RunStore {
   renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean>
   /** Mark the job's 'running' rows whose lease has run out as 'interrupted'; returns them. */
   interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]>
+  /** Mark every 'running' row of the job as 'interrupted' with this message (crons:unlock --force). */
+  interruptRunning(code: string, endMs: number, message: string): Promise<number>
   /** removeSuccessfulCronLogs: drop the job's successful rows other than `keepId`. */
   removeSuccessfulRuns(code: string, keepId: number): Promise<number>
   /** Delete rows started before `cutoffMs`, never a 'running' one. */
@@ -152,6 +154,10 @@ export class KnexRunStore implements RunStore {
       if (changed > 0) interrupted.push({...run, status: 'interrupted', message})
     }
     return interrupted
+  }
+
+  async interruptRunning(code: string, endMs: number, message: string): Promise<number> {
+    return this.db('cron_job_log').where({code, status: 'running'}).update({status: 'interrupted', end_time: this.time.toDb(endMs), message, lease_expires_at: null})
   }
 
   async removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
