@@ -1,7 +1,8 @@
 import type {Knex} from 'knex'
 import type {RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
-import {historyFromRuns, SLOT_WINDOW_MS, type JobHistory, type RunSummary} from './is-due'
+import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
+import type {JobHistory, RunSummary} from './is-due'
 import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
@@ -46,8 +47,6 @@ export interface RunStore {
   deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string}): Promise<number>
 }
 
-const SUMMARY_COLUMNS = 'l.id, l.code, l.status, l.start_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid'
-
 export class KnexRunStore implements RunStore {
   private readonly time: TimeCodec
   private readonly lease: LeaseClock
@@ -61,41 +60,8 @@ export class KnexRunStore implements RunStore {
   }
 
   async histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>> {
-    const now = this.time.toDb(nowMs)
-    // Leases follow the lease clock; on a server that is its own clock, so each lease is read as
-    // "time left" and placed on the caller's clock (which MANAGE_NOW may pin far from the server's).
-    const columns = this.lease.sqlNow ? `${SUMMARY_COLUMNS}, ${this.lease.sqlNow} AS lease_now` : SUMMARY_COLUMNS
-    const onlyJobs = codes ? ` WHERE j.code IN (${codes.map(() => '?').join(', ')})` : ''
-    const onlyRows = codes ? ` AND l.code IN (${codes.map(() => '?').join(', ')})` : ''
-    const codeBindings = codes ?? []
-    // One statement whatever the number of jobs: per job (driven by cron_job, via the
-    // (code, start_time) and (code, status, start_time) indexes) its latest run and latest
-    // success, then the rows still running and the recent slot runs. historyFromRuns makes
-    // the same history from these rows as it would from the whole log.
-    const latest = (status: string) =>
-      `SELECT (SELECT x.id FROM cron_job_log x WHERE x.code = j.code${status} AND x.start_time <= ?` +
-      ` ORDER BY x.start_time DESC, x.id DESC LIMIT 1) AS id FROM cron_job j${onlyJobs}`
-    const sql =
-      `SELECT ${columns} FROM cron_job_log l JOIN (` +
-      `${latest('')} UNION ALL ${latest(" AND x.status = 'succeeded'")}` +
-      `) ids ON ids.id = l.id` +
-      ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'running'${onlyRows}` +
-      ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'succeeded'` +
-      ` AND l.ran_at_time IS NOT NULL AND l.start_time >= ? AND l.start_time <= ?${onlyRows}`
-    const bindings = [now, ...codeBindings, now, ...codeBindings, ...codeBindings, this.time.toDb(nowMs - SLOT_WINDOW_MS), now, ...codeBindings]
-    const rows = rowsOf(await this.db.raw(sql, bindings))
-
-    const byCode = new Map<string, Map<number, RunSummary>>()
-    for (const row of rows) {
-      const run = this.summary(row)
-      if (run.leaseExpiresMs !== null && row.lease_now !== undefined) run.leaseExpiresMs = run.leaseExpiresMs - this.time.fromDb(row.lease_now)! + nowMs
-      let runs = byCode.get(run.code)
-      if (!runs) byCode.set(run.code, (runs = new Map()))
-      runs.set(run.id, run)
-    }
-    const histories = new Map<string, JobHistory>()
-    for (const [code, runs] of byCode) histories.set(code, historyFromRuns([...runs.values()], nowMs))
-    return histories
+    const {sql, bindings} = historiesQuery(this.dialect, nowMs, codes)
+    return historiesFromRows(rowsOf(await this.db.raw(sql, bindings)), this.dialect, nowMs)
   }
 
   async getRun(id: number): Promise<RunRow | null> {
@@ -171,22 +137,9 @@ export class KnexRunStore implements RunStore {
     return query.delete()
   }
 
-  private summary(row: Record<string, unknown>): RunSummary {
-    return {
-      id: Number(row.id),
-      code: String(row.code),
-      status: row.status as RunStatus,
-      startMs: this.time.fromDb(row.start_time)!,
-      ranAtTime: (row.ran_at_time as string | null) ?? null,
-      leaseExpiresMs: this.time.fromDb(row.lease_expires_at),
-      host: (row.host as string | null) ?? null,
-      pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
-    }
-  }
-
   private row(row: Record<string, unknown>): RunRow {
     return {
-      ...this.summary(row),
+      ...summaryOf(row, this.dialect),
       endMs: this.time.fromDb(row.end_time),
       message: (row.message as string | null) ?? null,
       heartbeatMs: this.time.fromDb(row.heartbeat_at),

@@ -29,9 +29,10 @@ export function timeCodec(dialect: Dialect): TimeCodec {
  * clock, in SQL, so a server whose clock is off (or a process run with MANAGE_NOW) can neither
  * steal a live lease nor keep a dead one. On sqlite (one host) it is the caller's clock.
  */
+/** The database server's "now" in SQL, or null where leases follow the caller's clock (sqlite). */
+export const SERVER_NOW_SQL: Record<Dialect, string | null> = {sqlite: null, postgres: 'now()', mysql: 'UTC_TIMESTAMP(3)'}
+
 export interface LeaseClock {
-  /** The server's "now" in SQL, or null when leases follow the caller's clock (sqlite). */
-  sqlNow: string | null
   /** "Now" as a value to compare lease times with. */
   now(appNowMs: number): Knex.Raw
   /** "Now" plus `ms`: a lease expiry. */
@@ -43,19 +44,16 @@ export function leaseClock(db: Knex, dialect: Dialect): LeaseClock {
   switch (dialect) {
     case 'postgres':
       return {
-        sqlNow: 'now()',
-        now: () => db.raw('now()'),
-        after: (_appNowMs, ms) => db.raw(`now() + ? * interval '1 millisecond'`, [ms]),
+        now: () => db.raw(SERVER_NOW_SQL.postgres!),
+        after: (_appNowMs, ms) => db.raw(`${SERVER_NOW_SQL.postgres} + ? * interval '1 millisecond'`, [ms]),
       }
     case 'mysql':
       return {
-        sqlNow: 'UTC_TIMESTAMP(3)',
-        now: () => db.raw('UTC_TIMESTAMP(3)'),
-        after: (_appNowMs, ms) => db.raw('UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND', [Math.round(ms * 1000)]),
+        now: () => db.raw(SERVER_NOW_SQL.mysql!),
+        after: (_appNowMs, ms) => db.raw(`${SERVER_NOW_SQL.mysql} + INTERVAL ? MICROSECOND`, [Math.round(ms * 1000)]),
       }
     default:
       return {
-        sqlNow: null,
         now: (appNowMs) => db.raw('?', [codec.toDb(appNowMs)]),
         after: (appNowMs, ms) => db.raw('?', [codec.toDb(appNowMs + ms)]),
       }
@@ -64,9 +62,8 @@ export function leaseClock(db: Knex, dialect: Dialect): LeaseClock {
 
 /** The database server's time, in ms (for the tick's clock on PostgreSQL and MySQL). */
 export async function databaseNow(db: Knex, dialect: Dialect): Promise<number> {
-  const sql = dialect === 'postgres' ? 'SELECT now() AS now' : dialect === 'mysql' ? 'SELECT UTC_TIMESTAMP(3) AS now' : null
-  if (sql === null) return Date.now()
-  const result = await db.raw(sql)
+  if (SERVER_NOW_SQL[dialect] === null) return Date.now()
+  const result = await db.raw(`SELECT ${SERVER_NOW_SQL[dialect]} AS now`)
   const row = dialect === 'postgres' ? (result as {rows: Array<{now: Date}>}).rows[0] : (result as Array<Array<{now: Date}>>)[0][0]
   return timeCodec(dialect).fromDb(row.now)!
 }
