@@ -66,6 +66,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
+    if (process.env.MANAGE_SQL_COUNT && this.projectInstance) process.stderr.write(`manage: ${this.projectInstance.statements} SQL statement(s)\n`)
     await this.projectInstance?.close().catch(() => undefined)
     return super.finally(error)
   }

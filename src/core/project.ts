@@ -73,8 +73,14 @@ export class Project {
     return this.databaseConfig
   }
 
+  /** SQL statements sent so far (MANAGE_SQL_COUNT=1 prints it; the benchmark reads it). */
+  statements = 0
+
   db(): Knex {
-    this.knex ??= openDatabase(this.database())
+    if (!this.knex) {
+      this.knex = openDatabase(this.database())
+      this.knex.on('query', () => this.statements++)
+    }
     return this.knex
   }
 

@@ -1,0 +1,116 @@
+import type {Dialect, DatabaseConfig} from '../core/database'
+import {clockFromEnv} from '../core/clock'
+import {resolveDatabaseConfig} from '../core/database'
+import {historiesFromRows, historiesQuery} from '../core/history-query'
+import {EMPTY_HISTORY, isDue, isLive} from '../core/is-due'
+import {loadSettings} from '../core/load-settings'
+import {projectPaths} from '../core/project'
+import {loadJobs} from '../core/schedule'
+import {SERVER_NOW_SQL} from '../core/time-codec'
+
+/**
+ * The per-minute fast path of `manage runcrons`. Most ticks run nothing, so this decides with
+ * the database driver alone (no oclif, no knex) and, when no job is due, prints the same
+ * `[ ] code` lines the full command would and exits. Whenever anything is due, running
+ * elsewhere, misconfigured, unusual in the arguments or simply fails here, it returns null and
+ * the full command handles the tick from the start (it decides again, with the same isDue and the
+ * same query), so this path can only ever save time, never change an outcome.
+ */
+export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessEnv, root: string): Promise<{exitCode: number; output: string; statements: number} | null> {
+  const options = parseArgs(args)
+  if (!options) return null
+
+  const paths = projectPaths(root, options.settings ?? (env.MANAGE_SETTINGS || undefined))
+  const database = resolveDatabaseConfig(env, paths.knexfile, root)
+  if (database.dialect === 'mysql') return null
+  const settings = await loadSettings(paths.settingsFile, {cronsDir: paths.cronsDir})
+  const {jobs, problems} = loadJobs(settings.crons)
+  if (problems.some((problem) => problem.level === 'error')) return null
+  if (jobs.length === 0) return {exitCode: 0, output: '', statements: 0}
+
+  const pinned = env.MANAGE_NOW ? clockFromEnv(env, settings.timeZone)() : null
+  const {rows, nowMs, statements} = await readHistories(database, pinned)
+  const histories = historiesFromRows(rows, database.dialect, nowMs)
+
+  const lines: string[] = []
+  for (const job of jobs) {
+    const history = histories.get(job.code) ?? EMPTY_HISTORY
+    if (!job.schedule.allowParallelRuns && history.running.some((run) => isLive(run, nowMs))) return null
+    if (isDue(job.schedule, history, nowMs, {timeZone: settings.timeZone}).due) return null
+    lines.push(`[ ] ${job.code}\n`)
+  }
+  return {exitCode: 0, output: options.quiet ? '' : lines.join(''), statements}
+}
+
+/** Only the plain crontab forms take the fast path; anything else goes to the full command. */
+function parseArgs(args: readonly string[]): {quiet: boolean; settings?: string} | null {
+  let quiet = false
+  let settings: string | undefined
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    if (arg === '--silent') quiet = true
+    else if (arg === '--color' || arg === '--no-color') continue
+    else if (arg === '--settings' && i + 1 < args.length) settings = args[++i]
+    else if (arg.startsWith('--settings=')) settings = arg.slice('--settings='.length)
+    else if ((arg === '-v' || arg === '--verbosity') && (args[i + 1] === '0' || args[i + 1] === '1')) quiet ||= args[++i] === '0'
+    else if (arg === '--verbosity=0' || arg === '--verbosity=1') quiet ||= arg.endsWith('0')
+    else return null
+  }
+  return {quiet, settings}
+}
+
+interface Read {
+  rows: Array<Record<string, unknown>>
+  nowMs: number
+  statements: number
+}
+
+async function readHistories(database: DatabaseConfig, pinnedMs: number | null): Promise<Read> {
+  if (database.dialect === 'sqlite') {
+    const nowMs = pinnedMs ?? Date.now()
+    const {sql, bindings} = historiesQuery('sqlite', nowMs)
+    return {rows: await sqliteAll((database.knex.connection as {filename: string}).filename, sql, bindings), nowMs, statements: 1}
+  }
+  return readPostgres(database, pinnedMs)
+}
+
+function sqliteAll(filename: string, sql: string, bindings: unknown[]): Promise<Array<Record<string, unknown>>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sqlite3 = require('sqlite3') as typeof import('sqlite3')
+  return new Promise((resolve, reject) => {
+    // Read-write without create: a missing file is the full command's to report.
+    const db = new sqlite3.Database(filename, sqlite3.OPEN_READWRITE, (openError) => {
+      if (openError) return reject(openError)
+      db.configure('busyTimeout', 5000)
+      db.all(sql, bindings, (error, rows) => db.close(() => (error ? reject(error) : resolve(rows as Array<Record<string, unknown>>))))
+    })
+  })
+}
+
+async function readPostgres(database: DatabaseConfig, pinnedMs: number | null): Promise<Read> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const {Client} = require('pg') as typeof import('pg')
+  const connection = database.knex.connection
+  const client = new Client(typeof connection === 'string' ? {connectionString: connection} : (connection as object))
+  await client.connect()
+  try {
+    let statements = 0
+    const dialect: Dialect = 'postgres'
+    let nowMs = pinnedMs
+    if (nowMs === null) {
+      // The database server's clock decides due periods (as in the full command).
+      nowMs = ((await client.query(`SELECT ${SERVER_NOW_SQL.postgres} AS now`)).rows[0].now as Date).getTime()
+      statements++
+    }
+    const {sql, bindings} = historiesQuery(dialect, nowMs)
+    let n = 0
+    const result = await client.query(
+      sql.replace(/\?/g, () => `$${++n}`),
+      bindings,
+    )
+    statements++
+    return {rows: result.rows, nowMs, statements}
+  } finally {
+    await client.end()
+  }
+}

@@ -1,0 +1,75 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {expect} from 'chai'
+import {fastRuncrons} from '../src/cli/fast-tick'
+import {KnexRunStore} from '../src/core/run-store'
+import {freshDatabase, type TestDatabase} from './helpers/db'
+import {at} from './helpers/schedule'
+
+const ROOT = path.resolve(__dirname, '..')
+const INDEX = JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`fast path of runcrons (${dialect}): answers only when nothing is due, else hands over`, () => {
+    let t: TestDatabase
+    let dir: string
+    let store: KnexRunStore
+    before(async () => (t = await freshDatabase({dialect})))
+    after(() => t.close())
+    beforeEach(async () => {
+      await t.db('cron_job_log').delete()
+      await t.db('cron_job').delete()
+      store = new KnexRunStore(t.db, t.dialect)
+      dir = mkdtempSync(path.join(tmpdir(), 'manage-fast-'))
+    })
+    afterEach(() => rmSync(dir, {recursive: true, force: true}))
+
+    let counter = 0
+    /** A settings module with these job bodies (class fields), in a fresh file (require caches by path). */
+    const settings = (jobs: string[]): string => {
+      const file = path.join(dir, `settings-${counter++}.cjs`)
+      const classes = jobs.map((body, i) => `class Job${i} extends CronJobBase { ${body}; async do() { return 'ran' } }`)
+      writeFileSync(file, `const {CronJobBase} = require(${INDEX})\n${classes.join('\n')}\nmodule.exports = {timeZone: 'UTC', crons: [${jobs.map((_, i) => `Job${i}`).join(', ')}]}\n`)
+      return file
+    }
+    const fast = (file: string, now: string | null, args: string[] = []) =>
+      fastRuncrons(args, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
+
+    it('prints the not-due lines and reads the log in one statement (two on PostgreSQL without MANAGE_NOW)', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      await store.insertRun({code: 'b', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z'), ranAtTime: '00:00'})
+      const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'b'; runAtTimes = ['00:00']`])
+      const result = await fast(file, '2026-01-05T00:03:00Z')
+      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 1})
+      expect(await fast(file, '2026-01-05T00:03:00Z', ['--silent'])).to.deep.include({output: ''})
+      if (dialect === 'postgres') {
+        await store.insertRun({code: 'a', status: 'succeeded', startMs: Date.now()})
+        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 2})
+      }
+    })
+
+    it('hands over (null) as soon as one job is due', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'never'; runEveryMins = 5`])
+      expect(await fast(file, '2026-01-05T00:03:00Z')).to.equal(null)
+    })
+
+    it('hands over when a job is running elsewhere, so the full command prints who holds it', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const lease = dialect === 'sqlite' ? {leaseExpiresMs: at('2026-01-05T00:10:00Z')} : {leaseMs: 300_000}
+      await store.insertRun({code: 'a', status: 'running', startMs: at('2026-01-05T00:01:00Z'), ...lease})
+      expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), '2026-01-05T00:03:00Z')).to.equal(null)
+    })
+
+    it('hands over for a misconfigured class, names, other flags or verbosity', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const good = settings([`code = 'a'; runEveryMins = 5`])
+      expect(await fast(settings([`code = 'a'; runEveryMins = 5`, `code = 'bad'; runEveryMins = -1`]), '2026-01-05T00:03:00Z')).to.equal(null)
+      for (const args of [['Job0'], ['--force'], ['--dry-run'], ['-v', '2'], ['--concurrency', '2'], ['--help']]) {
+        expect(await fast(good, '2026-01-05T00:03:00Z', args), args.join(' ')).to.equal(null)
+      }
+      expect(await fast(good, '2026-01-05T00:03:00Z', ['-v', '1', '--no-color'])).to.deep.include({output: '[ ] a\n'})
+    })
+  })
+}
