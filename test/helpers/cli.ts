@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {knex, type Knex} from 'knex'
+import {configFromUrl, openDatabase} from '../../src/core/database'
 
 /** The project root: bin/manage runs the compiled dist/ (run `npm run build` first). */
 export const ROOT = path.resolve(__dirname, '..', '..')
@@ -82,18 +83,29 @@ export interface LogRow {
   heartbeat_at: string | null
 }
 
-/** A fresh folder and sqlite file for one test, and the ways to drive manage against them. */
+export interface SandboxOptions {
+  /** The database the commands use (e.g. a TestDatabase's url); default: a sqlite file in the sandbox's folder. */
+  databaseUrl?: string
+  /** The settings module; default: test/fixtures/cli-settings.cjs. */
+  settings?: string
+}
+
+/** A fresh folder (and, unless a database URL is given, sqlite file) for one test, and the ways to drive manage against them. */
 export class Sandbox {
   readonly dir: string
   readonly dbFile: string
+  readonly databaseUrl: string
+  readonly settings: string
 
-  constructor() {
+  constructor(options: SandboxOptions = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-cli-'))
     this.dbFile = path.join(this.dir, 'db.sqlite3')
+    this.databaseUrl = options.databaseUrl ?? `sqlite://${this.dbFile}`
+    this.settings = options.settings ?? SETTINGS
   }
 
   env(extra: Env = {}): Env {
-    return {DATABASE_URL: `sqlite://${this.dbFile}`, MANAGE_SETTINGS: SETTINGS, TEST_DIR: this.dir, ...extra}
+    return {DATABASE_URL: this.databaseUrl, MANAGE_SETTINGS: this.settings, TEST_DIR: this.dir, ...extra}
   }
 
   run(args: readonly string[], extra: Env = {}): Promise<Result> {
@@ -114,9 +126,12 @@ export class Sandbox {
     if (result.code !== 0) throw new Error(`manage migrate failed (${result.code}): ${result.stderr}${result.stdout}`)
   }
 
-  /** Open the sqlite file, run `fn`, and close it. */
+  /** Open the database (the sandbox's sqlite file unless another URL was given), run `fn`, and close it. */
   async withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
-    const db = knex({client: 'sqlite3', connection: {filename: this.dbFile}, useNullAsDefault: true})
+    const db =
+      this.databaseUrl === `sqlite://${this.dbFile}`
+        ? knex({client: 'sqlite3', connection: {filename: this.dbFile}, useNullAsDefault: true})
+        : openDatabase(configFromUrl(this.databaseUrl, ROOT))
     try {
       return await fn(db)
     } finally {
@@ -128,7 +143,17 @@ export class Sandbox {
     return this.withDb(async (db) => {
       const query = db<LogRow>('cron_job_log').orderBy('id')
       if (code) query.where('code', code)
-      return (await query).map((row) => ({...row, id: Number(row.id), pid: row.pid === null ? null : Number(row.pid)}))
+      // Dates (PostgreSQL, MySQL) become ISO strings, as sqlite stores them.
+      const text = (value: unknown) => (value instanceof Date ? value.toISOString() : (value as string | null))
+      return (await query).map((row) => ({
+        ...row,
+        id: Number(row.id),
+        pid: row.pid === null ? null : Number(row.pid),
+        start_time: text(row.start_time) as string,
+        end_time: text(row.end_time),
+        lease_expires_at: text(row.lease_expires_at),
+        heartbeat_at: text(row.heartbeat_at),
+      }))
     })
   }
 
