@@ -430,15 +430,16 @@ describe('manage CLI (end to end)', function () {
     it('manage showmigrations: [ ] before migrate, [X] after', async () => {
       const before = await box.run(['showmigrations'])
       expect(before.code).to.equal(0)
-      expect(lines(before.stdout).slice(1)).to.deep.equal([' [ ] 20261123000000_manage_cron_tables'])
+      expect(lines(before.stdout).slice(1)).to.deep.equal([' [ ] 20261123000000_manage_cron_tables', ' [ ] 20261123000100_manage_cron_job_pause'])
 
       const migrated = await box.run(['migrate'])
       expect(migrated.code).to.equal(0)
       expect(migrated.stdout).to.include('20261123000000_manage_cron_tables')
+      expect(migrated.stdout).to.include('20261123000100_manage_cron_job_pause')
 
       const after = await box.run(['showmigrations'])
       expect(after.code).to.equal(0)
-      expect(lines(after.stdout)).to.deep.equal([`sqlite file ${box.dbFile}`, ' [X] 20261123000000_manage_cron_tables'])
+      expect(lines(after.stdout)).to.deep.equal([`sqlite file ${box.dbFile}`, ' [X] 20261123000000_manage_cron_tables', ' [X] 20261123000100_manage_cron_job_pause'])
 
       const again = await box.run(['migrate'])
       expectRun(again, 0, [`No migrations to apply (sqlite file ${box.dbFile}).`])

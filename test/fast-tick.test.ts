@@ -36,17 +36,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const fast = (file: string, now: string | null, args: string[] = []) =>
       fastRuncrons(args, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
 
-    it('prints the not-due lines and reads the log in one statement (two on PostgreSQL without MANAGE_NOW)', async () => {
+    it('prints the not-due lines and reads the log in two statements (three on PostgreSQL without MANAGE_NOW)', async () => {
       await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
       await store.insertRun({code: 'b', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z'), ranAtTime: '00:00'})
       const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'b'; runAtTimes = ['00:00']`])
       const result = await fast(file, '2026-01-05T00:03:00Z')
-      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 1})
+      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 2})
       expect(await fast(file, '2026-01-05T00:03:00Z', ['--silent'])).to.deep.include({output: ''})
       if (dialect === 'postgres') {
         await store.insertRun({code: 'a', status: 'succeeded', startMs: Date.now()})
-        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 2})
+        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 3})
       }
+    })
+
+    it('hands over when a job is paused, so the full command prints it as paused', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const file = settings([`code = 'a'; runEveryMins = 5`])
+      expect(await fast(file, '2026-01-05T00:03:00Z')).to.not.equal(null)
+      await store.setPaused('a', {sinceMs: at('2026-01-05T00:01:00Z'), by: 'ops'})
+      expect(await fast(file, '2026-01-05T00:03:00Z')).to.equal(null)
     })
 
     it('hands over (null) as soon as one job is due', async () => {

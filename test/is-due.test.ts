@@ -315,3 +315,75 @@ describe('isDue: force, fall-through and in-progress runs', () => {
     },
   ])
 })
+
+describe('isDue: cron expressions (wall clock, one run per passed slot, no pile-up)', () => {
+  const every15 = schedule({cron: '*/15 * * * *'})
+  check([
+    {name: 'a new job is due in the minute of a slot', schedule: every15, runs: [], now: '2026-01-05T10:15:30', due: true},
+    {name: 'a new job is not due for a slot long gone (no run at deploy time)', schedule: every15, runs: [], now: '2026-01-05T10:16:00', due: false},
+    {name: 'ran for the 10:00 slot: not due at 10:14', schedule: every15, runs: [run('succeeded', '2026-01-05T10:00:02')], now: '2026-01-05T10:14:59', due: false},
+    {name: 'ran for the 10:00 slot: due at 10:15', schedule: every15, runs: [run('succeeded', '2026-01-05T10:00:02')], now: '2026-01-05T10:15:00', due: true},
+    {name: 'a slot missed by a late tick still runs (10:17 after a run at 10:00)', schedule: every15, runs: [run('succeeded', '2026-01-05T10:00:02')], now: '2026-01-05T10:17:00', due: true},
+    {
+      name: 'after downtime, missed slots run once, not once each',
+      schedule: every15,
+      runs: [run('succeeded', '2026-01-05T08:00:00'), run('succeeded', '2026-01-05T12:07:00')],
+      now: '2026-01-05T12:10:00',
+      due: false,
+    },
+    {name: 'a failed run does not use up the slot', schedule: every15, runs: [run('succeeded', '2026-01-05T09:45:00'), run('failed', '2026-01-05T10:00:00')], now: '2026-01-05T10:01:00', due: true},
+    {
+      name: 'retryAfterFailureMins still blocks first',
+      schedule: schedule({cron: '*/15 * * * *', retryAfterFailureMins: 5}),
+      runs: [run('succeeded', '2026-01-05T09:45:00'), run('failed', '2026-01-05T10:00:00')],
+      now: '2026-01-05T10:01:00',
+      due: false,
+    },
+    {name: 'weekdays only (1-5): Saturday is not due', schedule: schedule({cron: '0 9 * * 1-5'}), runs: [], now: '2026-01-10T09:00:10', due: false},
+    {name: 'weekdays only (1-5): Monday 09:00 is due', schedule: schedule({cron: '0 9 * * 1-5'}), runs: [], now: '2026-01-05T09:00:10', due: true},
+  ])
+
+  describe('the same DST rules as runAtTimes (America/New_York)', () => {
+    const zone = 'America/New_York'
+    const daily230 = schedule({cron: '30 2 * * *'})
+    const quarter = schedule({cron: '*/15 * * * *'})
+    check([
+      {name: 'a slot in the spring-forward gap (02:30) runs at the first tick after the jump', schedule: daily230, runs: [run('succeeded', '2026-03-07T02:30:00-05:00', {zone})], now: '2026-03-08T03:00:00-04:00', zone, due: true},
+      {name: 'and not again later that day', schedule: daily230, runs: [run('succeeded', '2026-03-08T03:00:00-04:00', {zone})], now: '2026-03-08T12:00:00-04:00', zone, due: false},
+      {
+        name: 'the repeated fall-back hour: slots already run at 01:xx EDT are not run again at 01:xx EST',
+        schedule: quarter,
+        runs: [run('succeeded', '2026-11-01T01:45:00-04:00', {zone})],
+        now: '2026-11-01T01:15:00-05:00',
+        zone,
+        due: false,
+      },
+      {name: 'and the 02:00 slot after the repeated hour runs', schedule: quarter, runs: [run('succeeded', '2026-11-01T01:45:00-04:00', {zone})], now: '2026-11-01T02:00:00-05:00', zone, due: true},
+    ])
+  })
+
+  check([
+    {
+      name: "a class's own timeZone wins over the settings' (09:00 in Tokyo is 00:00 UTC)",
+      schedule: schedule({runAtTimes: ['09:00'], timeZone: 'Asia/Tokyo'}),
+      runs: [],
+      now: '2026-01-05T00:00:30Z',
+      due: true,
+      slot: '09:00',
+    },
+  ])
+})
+
+describe('isDue: paused jobs', () => {
+  const paused = {sinceMs: at('2026-01-05T08:00:00Z'), by: 'ops@web1'}
+  it('a paused job is not due, and says since when and by whom', () => {
+    const decision = isDue(every5, historyFromRuns([], 0), at('2026-01-05T09:00:00Z'), {timeZone: 'UTC', paused})
+    expect(decision).to.deep.include({due: false, rule: 'paused'})
+    expect(decision.reason).to.equal('paused since 2026-01-05 08:00 by ops@web1 (manage crons:resume to resume)')
+  })
+  it('--force alone does not run a paused job; forced by name it does', () => {
+    const now = at('2026-01-05T09:00:00Z')
+    expect(isDue(every5, historyFromRuns([], 0), now, {timeZone: 'UTC', paused, force: true}).due).to.equal(false)
+    expect(isDue(every5, historyFromRuns([], 0), now, {timeZone: 'UTC', paused, force: true, forcePaused: true}).due).to.equal(true)
+  })
+})

@@ -29,8 +29,10 @@ export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessE
   if (jobs.length === 0) return {exitCode: 0, output: '', statements: 0}
 
   const pinned = env.MANAGE_NOW ? clockFromEnv(env, settings.timeZone)() : null
-  const {rows, nowMs, statements} = await readHistories(database, pinned)
+  const {rows, nowMs, statements, pausedCount} = await readHistories(database, pinned)
   const histories = historiesFromRows(rows, database.dialect, nowMs)
+  // A paused job prints its own line: leave that, rare, case to the full command.
+  if (pausedCount > 0) return null
 
   const lines: string[] = []
   for (const job of jobs) {
@@ -63,18 +65,28 @@ interface Read {
   rows: Array<Record<string, unknown>>
   nowMs: number
   statements: number
+  pausedCount: number
 }
+
+const PAUSED_SQL = 'SELECT COUNT(*) AS n FROM cron_job WHERE paused_at IS NOT NULL'
 
 async function readHistories(database: DatabaseConfig, pinnedMs: number | null): Promise<Read> {
   if (database.dialect === 'sqlite') {
     const nowMs = pinnedMs ?? Date.now()
     const {sql, bindings} = historiesQuery('sqlite', nowMs)
-    return {rows: await sqliteAll((database.knex.connection as {filename: string}).filename, sql, bindings), nowMs, statements: 1}
+    const [rows, paused] = await sqliteAll((database.knex.connection as {filename: string}).filename, [
+      [sql, bindings],
+      [PAUSED_SQL, []],
+    ])
+    return {rows, nowMs, statements: 2, pausedCount: Number(paused[0].n)}
   }
   return readPostgres(database, pinnedMs)
 }
 
-function sqliteAll(filename: string, sql: string, bindings: unknown[]): Promise<Array<Record<string, unknown>>> {
+type Rows = Array<Record<string, unknown>>
+
+/** Run the statements in order on one connection. */
+function sqliteAll(filename: string, statements: Array<[string, unknown[]]>): Promise<Rows[]> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sqlite3 = require('sqlite3') as typeof import('sqlite3')
   return new Promise((resolve, reject) => {
@@ -82,7 +94,16 @@ function sqliteAll(filename: string, sql: string, bindings: unknown[]): Promise<
     const db = new sqlite3.Database(filename, sqlite3.OPEN_READWRITE, (openError) => {
       if (openError) return reject(openError)
       db.configure('busyTimeout', 5000)
-      db.all(sql, bindings, (error, rows) => db.close(() => (error ? reject(error) : resolve(rows as Array<Record<string, unknown>>))))
+      const results: Rows[] = []
+      const next = (index: number) => {
+        if (index === statements.length) return db.close(() => resolve(results))
+        db.all(statements[index][0], statements[index][1], (error, rows) => {
+          if (error) return db.close(() => reject(error))
+          results.push(rows as Rows)
+          next(index + 1)
+        })
+      }
+      next(0)
     })
   })
 }
@@ -108,8 +129,9 @@ async function readPostgres(database: DatabaseConfig, pinnedMs: number | null): 
       sql.replace(/\?/g, () => `$${++n}`),
       bindings,
     )
-    statements++
-    return {rows: result.rows, nowMs, statements}
+    const paused = await client.query(PAUSED_SQL)
+    statements += 2
+    return {rows: result.rows, nowMs, statements, pausedCount: Number(paused.rows[0].n)}
   } finally {
     await client.end()
   }

@@ -71,6 +71,9 @@ On SIGTERM or SIGINT the tick starts no new job and fires the running jobs' ctx.
         case 'not-due':
           if (verbosity >= 1) out(`[ ] ${outcome.code}${verbosity >= 2 ? paint.dim(`  ${outcome.reason}`) : ''}`)
           break
+        case 'paused':
+          if (verbosity >= 1) out(`${paint.warn('[‖]')} ${outcome.code}  ${outcome.reason}`)
+          break
         case 'would-run':
           if (verbosity >= 1) out(`${paint.ok('[→]')} ${outcome.code}  would run: ${outcome.reason}`)
           break

@@ -73,6 +73,10 @@ export abstract class CronJobBase {
   allowParallelRuns?: boolean
   /** After a success, delete this job's older successful rows from the run log. */
   removeSuccessfulCronLogs?: boolean
+  /** A cron expression (five fields, e.g. '0 3 * * 1-5'), read on the zone's wall clock; beside or instead of the options above. */
+  cron?: string | null
+  /** This class's IANA zone for cron, runAtTimes and the day filters (default: the settings' timeZone). */
+  timeZone?: string | null
   /** Abort the run after this many minutes (ctx.signal fires); past the grace period it is recorded as timed_out. */
   timeoutMins?: number | null
 

@@ -1,5 +1,6 @@
 import {DateTime} from 'luxon'
 import type {RunStatus} from './cron-job-base'
+import {naiveMs, previousSlot} from './cron-expression'
 import type {Schedule} from './schedule'
 
 /** The part of a run-log row the decision looks at. */
@@ -27,17 +28,33 @@ export interface JobHistory {
   recentSlotRuns: RunSummary[]
 }
 
+/** Which rule answered: lets callers (the next-due search, lists) act on the reason without parsing it. */
+export type DecisionRule = 'forced' | 'paused' | 'month-day' | 'weekday' | 'retry' | 'interval' | 'cron' | 'slot' | 'no-schedule'
+
 export interface Decision {
   due: boolean
   /** Why, in words, for --verbosity 2 and --dry-run. */
   reason: string
   /** The runAtTimes slot the run serves ('HH:MM'), or null. */
   slot: string | null
+  rule: DecisionRule
+  /** When the rule that said "not yet" lets go, where that is known (retry and interval rules). */
+  notBeforeMs?: number
+}
+
+export interface PauseInfo {
+  sinceMs: number | null
+  by: string | null
 }
 
 export interface DecisionOptions {
+  /** The settings' zone; a schedule's own timeZone wins. */
   timeZone: string
   force?: boolean
+  /** Set when the job is paused (manage crons:pause). */
+  paused?: PauseInfo | null
+  /** A paused job runs only when forced by name (runcrons NAME --force). */
+  forcePaused?: boolean
 }
 
 export const EMPTY_HISTORY: JobHistory = {lastRun: null, lastSuccess: null, running: [], recentSlotRuns: []}
@@ -61,25 +78,34 @@ export function endedBadly(run: RunSummary, nowMs: number): boolean {
 /**
  * Is the job due at `nowMs`? django-cron's should_run_now, order kept, first answer wins:
  * force → month days → weekdays → retry-after-failure (only blocks) → runEveryMins → runAtTimes → not due.
+ * Added: a paused job is not due (unless forced by name), and a cron expression is checked
+ * between runEveryMins and runAtTimes.
  *
  * Two fixes over django-cron, both so that one due period gets one run: a run still in progress
  * (live lease) holds its period as a success would, and rows dated after `now` are ignored.
  */
 export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, options: DecisionOptions): Decision {
-  const zone = options.timeZone
-  if (options.force) return {due: true, reason: 'forced (--force)', slot: null}
+  const zone = schedule.timeZone ?? options.timeZone
+  const not = (rule: DecisionRule, reason: string, notBeforeMs?: number): Decision => ({due: false, reason, slot: null, rule, notBeforeMs})
+  const yes = (rule: DecisionRule, reason: string, slot: string | null = null): Decision => ({due: true, reason, slot, rule})
+
+  if (options.paused && !(options.force && options.forcePaused)) {
+    const since = options.paused.sinceMs === null ? '' : ` since ${DateTime.fromMillis(options.paused.sinceMs, {zone}).toFormat('yyyy-MM-dd HH:mm')}`
+    return not('paused', `paused${since}${options.paused.by ? ` by ${options.paused.by}` : ''} (manage crons:resume to resume)`)
+  }
+  if (options.force) return yes('forced', 'forced (--force)')
 
   const local = DateTime.fromMillis(nowMs, {zone})
   const at = (ms: number) => DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss')
 
   if (schedule.runMonthlyOnDays !== null && !schedule.runMonthlyOnDays.includes(local.day)) {
-    return {due: false, reason: `runs only on days ${schedule.runMonthlyOnDays.join(', ')} of the month; today is the ${local.day}`, slot: null}
+    return not('month-day', `runs only on days ${schedule.runMonthlyOnDays.join(', ')} of the month; today is the ${local.day}`)
   }
 
   const weekday = local.weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
   if (schedule.runWeeklyOnDays !== null && !schedule.runWeeklyOnDays.includes(weekday)) {
     const names = schedule.runWeeklyOnDays.map((day) => WEEKDAYS[day]).join(', ')
-    return {due: false, reason: `runs only on ${names}; today is ${WEEKDAYS[weekday]}`, slot: null}
+    return not('weekday', `runs only on ${names}; today is ${WEEKDAYS[weekday]}`)
   }
 
   const toleranceMs = schedule.runToleranceSeconds * 1000
@@ -87,22 +113,33 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (schedule.retryAfterFailureMins && last && endedBadly(last, nowMs)) {
     const retryAt = last.startMs + schedule.retryAfterFailureMins * MINUTE_MS
     if (nowMs + toleranceMs <= retryAt) {
-      return {due: false, reason: `the run of ${at(last.startMs)} failed; retrying after ${at(retryAt)}`, slot: null}
+      return not('retry', `the run of ${at(last.startMs)} failed; retrying after ${at(retryAt)}`, retryAt - toleranceMs)
     }
   }
 
   const live = history.running.filter((run) => run.startMs <= nowMs && isLive(run, nowMs))
+  const periodStart = latestStart([visible(history.lastSuccess, nowMs), ...live])
 
   if (schedule.runEveryMins !== null) {
-    const periodStart = latestStart([visible(history.lastSuccess, nowMs), ...live])
-    if (periodStart === null) return {due: true, reason: `every ${schedule.runEveryMins} min; no successful run yet`, slot: null}
+    if (periodStart === null) return yes('interval', `every ${schedule.runEveryMins} min; no successful run yet`)
     const dueAfter = periodStart + schedule.runEveryMins * MINUTE_MS
-    if (nowMs + toleranceMs > dueAfter) {
-      return {due: true, reason: `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, slot: null}
+    if (nowMs + toleranceMs > dueAfter) return yes('interval', `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`)
+    if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
+      return not('interval', `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
     }
-    if (schedule.runAtTimes.length === 0) {
-      return {due: false, reason: `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, slot: null}
+  }
+
+  if (schedule.cron !== null) {
+    // A slot that passed since the last successful run is due, once (missed slots do not pile
+    // up). With no run yet, only the slot of the current minute counts, so a new job does not
+    // fire at deploy time for a slot long gone. Compared on the wall clock (see cron-expression).
+    const nowNaive = naiveMs(nowMs, zone)
+    const slot = previousSlot(schedule.cron, nowNaive)
+    if (slot !== null) {
+      const sinceLast = periodStart === null ? slot >= nowNaive - (nowNaive % MINUTE_MS) : slot > naiveMs(periodStart, zone)
+      if (sinceLast) return yes('cron', `cron '${schedule.cron}': slot ${new Date(slot).toISOString().slice(0, 16).replace('T', ' ')} has not run`)
     }
+    if (schedule.runAtTimes.length === 0) return not('cron', `cron '${schedule.cron}': no slot since the last run`)
   }
 
   if (schedule.runAtTimes.length > 0) {
@@ -114,14 +151,14 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
         .map((run) => run.ranAtTime),
     )
     for (const {slot, minuteOfDay: slotMinute} of schedule.runAtTimes) {
-      if (minuteOfDay >= slotMinute && !taken.has(slot)) return {due: true, reason: `slot ${slot} has not run today`, slot}
+      if (minuteOfDay >= slotMinute && !taken.has(slot)) return yes('slot', `slot ${slot} has not run today`, slot)
     }
     const next = schedule.runAtTimes.find(({minuteOfDay: slotMinute}) => slotMinute > minuteOfDay)
-    return {due: false, reason: next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`, slot: null}
+    return not('slot', next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`)
   }
 
-  if (schedule.runEveryMins === null) return {due: false, reason: 'no schedule (runs only with --force)', slot: null}
-  return {due: false, reason: 'not due', slot: null}
+  if (schedule.runEveryMins === null) return not('no-schedule', 'no schedule (runs only with --force)')
+  return not('interval', 'not due')
 }
 
 function visible(run: RunSummary | null, nowMs: number): RunSummary | null {

@@ -5,7 +5,7 @@ import {DateTime} from 'luxon'
 import type {Clock} from './clock'
 import type {CronContext, PastRun} from './cron-job-base'
 import type {Dialect} from './database'
-import {EMPTY_HISTORY, isDue, isLive, type JobHistory, type RunSummary} from './is-due'
+import {EMPTY_HISTORY, isDue, isLive, type JobHistory, type PauseInfo, type RunSummary} from './is-due'
 import {KnexJobLock, type JobLock, type LockHolder} from './job-lock'
 import type {Settings} from './load-settings'
 import {messageFromError, messageFromResult, truncateMessage} from './message'
@@ -27,6 +27,7 @@ export type Outcome =
   /** Stopped by SIGTERM/SIGINT (interrupted) or by its timeoutMins (timed_out); recorded so, claim released. */
   | (OutcomeBase & {kind: 'interrupted' | 'timed_out'; runId: number; message: string; startMs: number; endMs: number; slot: string | null; abandoned: boolean})
   | (OutcomeBase & {kind: 'not-due'; reason: string})
+  | (OutcomeBase & {kind: 'paused'; reason: string})
   | (OutcomeBase & {kind: 'would-run'; reason: string; slot: string | null})
   | (OutcomeBase & {kind: 'running-elsewhere'; sinceMs: number | null; host: string | null; pid: number | null})
   /** A parallel job whose short decision claim another process held: that process decides this period. */
@@ -122,6 +123,10 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
 
   const tickNow = clock()
   const histories = jobs.length > 0 ? await store.histories(tickNow) : new Map<string, JobHistory>()
+  const paused = jobs.length > 0 ? await store.pausedJobs() : new Map<string, PauseInfo>()
+  // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
+  const decide = (job: LoadedJob, history: JobHistory, nowMs: number) =>
+    isDue(job.schedule, history, nowMs, {timeZone: zone, force, paused: paused.get(job.code) ?? null, forcePaused: Boolean(options.names?.length)})
 
   const elsewhere = (job: LoadedJob, run: RunSummary | null, holder: LockHolder | null): Outcome => ({
     kind: 'running-elsewhere',
@@ -139,8 +144,8 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     const history = histories.get(job.code) ?? EMPTY_HISTORY
     const running = liveRun(job, history, tickNow)
     if (running) return elsewhere(job, running, null)
-    const decision = isDue(job.schedule, history, tickNow, {timeZone: zone, force})
-    if (!decision.due) return {kind: 'not-due', code: job.code, className: job.className, reason: decision.reason}
+    const decision = decide(job, history, tickNow)
+    if (!decision.due) return {kind: decision.rule === 'paused' ? 'paused' : 'not-due', code: job.code, className: job.className, reason: decision.reason}
     if (options.dryRun) return {kind: 'would-run', code: job.code, className: job.className, reason: decision.reason, slot: decision.slot}
     return claimAndRun(job)
   }
@@ -169,7 +174,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       const fresh = (await store.histories(claimMs, [code])).get(code) ?? EMPTY_HISTORY
       const running = liveRun(job, fresh, claimMs)
       if (running) return elsewhere(job, running, null)
-      const decision = isDue(schedule, fresh, claimMs, {timeZone: zone, force})
+      const decision = decide(job, fresh, claimMs)
       if (!decision.due) return {kind: 'not-due', code, className, reason: decision.reason}
 
       if (stopping()) return {kind: 'not-due', code, className, reason: `not started: the tick is stopping (${String(options.signal?.reason)})`}

@@ -2,7 +2,7 @@ import type {Knex} from 'knex'
 import type {RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
 import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
-import type {JobHistory, RunSummary} from './is-due'
+import type {JobHistory, PauseInfo, RunSummary} from './is-due'
 import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
@@ -43,6 +43,10 @@ export interface RunStore {
   interruptRunning(code: string, endMs: number, message: string): Promise<number>
   /** removeSuccessfulCronLogs: drop the job's successful rows other than `keepId`. */
   removeSuccessfulRuns(code: string, keepId: number): Promise<number>
+  /** The paused jobs, by code. */
+  pausedJobs(): Promise<Map<string, PauseInfo>>
+  /** Pause (with who and when) or resume (null) a job. Returns false when nothing changed. */
+  setPaused(code: string, pause: PauseInfo | null): Promise<boolean>
   /** Delete rows started before `cutoffMs`, never a 'running' one. */
   deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string}): Promise<number>
 }
@@ -128,6 +132,20 @@ export class KnexRunStore implements RunStore {
 
   async removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
     return this.db('cron_job_log').where({code, status: 'succeeded'}).whereNot('id', keepId).delete()
+  }
+
+  async pausedJobs(): Promise<Map<string, PauseInfo>> {
+    const rows = await this.db('cron_job').whereNotNull('paused_at').select('code', 'paused_at', 'paused_by')
+    return new Map(rows.map((row: Record<string, unknown>) => [String(row.code), {sinceMs: this.time.fromDb(row.paused_at), by: (row.paused_by as string | null) ?? null}]))
+  }
+
+  async setPaused(code: string, pause: PauseInfo | null): Promise<boolean> {
+    await this.db('cron_job').insert({code}).onConflict('code').ignore()
+    const query = this.db('cron_job').where('code', code)
+    if (pause) {
+      return (await query.whereNull('paused_at').update({paused_at: this.time.toDb(pause.sinceMs ?? Date.now()), paused_by: pause.by})) > 0
+    }
+    return (await query.whereNotNull('paused_at').update({paused_at: null, paused_by: null})) > 0
   }
 
   async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string} = {}): Promise<number> {

@@ -1,4 +1,6 @@
+import {IANAZone} from 'luxon'
 import type {CronClass, CronJobBase} from './cron-job-base'
+import {cronExpressionError} from './cron-expression'
 
 /** A job's schedule, validated and normalised (slots as 'HH:MM'). */
 export interface Schedule {
@@ -13,6 +15,10 @@ export interface Schedule {
   removeSuccessfulCronLogs: boolean
   /** Minutes before the run's AbortSignal fires (null: no limit). */
   timeoutMins: number | null
+  /** A cron expression (e.g. '0 3 * * 1-5'), read on the zone's wall clock, or null. */
+  cron: string | null
+  /** The class's own zone for cron, runAtTimes and the day filters (null: the settings'). */
+  timeZone: string | null
 }
 
 /** A cron class that passed validation, with its instance. */
@@ -134,6 +140,21 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const runWeeklyOnDays = days('runWeeklyOnDays', 0, 6, '[5, 6]')
   const runMonthlyOnDays = days('runMonthlyOnDays', 1, 31, '[1, 15]')
 
+  let cron: string | null = null
+  if (job.cron !== undefined && job.cron !== null) {
+    const value = job.cron as unknown
+    const reason = typeof value === 'string' ? cronExpressionError(value.trim()) : 'not a string'
+    if (reason !== null) error(`cron = ${describe(value)} is not a cron expression (${reason}): use five fields, e.g. cron = '*/5 * * * *'`)
+    else cron = (value as string).trim()
+  }
+
+  let timeZone: string | null = null
+  if (job.timeZone !== undefined && job.timeZone !== null) {
+    const value = job.timeZone as unknown
+    if (typeof value !== 'string' || !IANAZone.isValidZone(value)) error(`timeZone = ${describe(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
+    else timeZone = value
+  }
+
   let timeoutMins: number | null = null
   if (job.timeoutMins !== undefined && job.timeoutMins !== null) {
     const value = job.timeoutMins as unknown
@@ -156,11 +177,11 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   if (problems.length > 0) return {problems}
 
-  if (runEveryMins === null && runAtTimes.length === 0) {
+  if (runEveryMins === null && runAtTimes.length === 0 && cron === null) {
     problems.push({
       subject: className,
       level: 'warning',
-      message: 'has no runEveryMins and no runAtTimes, so it runs only with --force: add a schedule if that is not what you meant',
+      message: 'has no runEveryMins, runAtTimes or cron, so it runs only with --force: add a schedule if that is not what you meant',
     })
   }
 
@@ -179,6 +200,8 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
         allowParallelRuns,
         removeSuccessfulCronLogs,
         timeoutMins,
+        cron,
+        timeZone,
       },
     },
     problems,

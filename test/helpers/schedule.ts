@@ -12,6 +12,8 @@ export function schedule(options: {
   runMonthlyOnDays?: number[]
   runToleranceSeconds?: number
   allowParallelRuns?: boolean
+  cron?: string
+  timeZone?: string
 }): Schedule {
   return {
     runEveryMins: options.runEveryMins ?? null,
@@ -23,6 +25,8 @@ export function schedule(options: {
     allowParallelRuns: options.allowParallelRuns ?? false,
     removeSuccessfulCronLogs: false,
     timeoutMins: null,
+    cron: options.cron ?? null,
+    timeZone: options.timeZone ?? null,
   }
 }
 

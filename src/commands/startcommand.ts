@@ -1,0 +1,25 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command'
+import {startCommand} from '../core/scaffold'
+
+export default class StartCommand extends BaseCommand<typeof StartCommand> {
+  static summary = 'Create a project command: src/commands/<name>.ts and its test.'
+
+  static description = `NAME is an identifier (sendReport, send_report or SendReport): the class SendReport in src/commands/send-report.ts becomes \`manage send-report\` after \`npm run build\`. An existing file is never overwritten.`
+
+  static examples = ['<%= config.bin %> <%= command.id %> sendReport', '<%= config.bin %> <%= command.id %> import_users --dir ../other-project']
+
+  static args = {
+    name: Args.string({description: 'The command\'s name, an identifier (e.g. sendReport).', required: true}),
+  }
+
+  static flags = {
+    dir: Flags.string({description: 'Project folder to write into [default: this project].'}),
+  }
+
+  async run(): Promise<void> {
+    const report = startCommand(this.flags.dir ?? this.project.paths.root, this.args.name)
+    for (const file of report.created) this.log(`Created ${file}`)
+    this.log(`Next: npm run build, then \`${this.config.bin} ${report.commandId} --help\`.`)
+  }
+}
