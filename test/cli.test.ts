@@ -1,8 +1,9 @@
 import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {lines, runManage, Sandbox, SETTINGS, THROWING_SETTINGS, waitForFile, type Result} from './helpers/cli'
+import {lines, ROOT, runManage, Sandbox, SETTINGS, THROWING_SETTINGS, waitForFile, type Result} from './helpers/cli'
 
 /**
  * End-to-end tests of the real CLI: every command here is `node bin/manage …` in a child process
@@ -447,7 +448,9 @@ describe('manage CLI (end to end)', function () {
 
     it('manage check reports each misconfigured class on one line and exits 1', async () => {
       await box.migrate()
-      const result = await box.run(['check', '--settings', SETTINGS], {TEST_CRONS: 'NegativeEveryJob,BadTimeJob,BadWeekdayJob,DupAJob,DupBJob,SuccessJob'})
+      const crontab = {MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
+      expect((await box.run(['crontab', '--install'], crontab)).code).to.equal(0)
+      const result = await box.run(['check', '--settings', SETTINGS], {...crontab, TEST_CRONS: 'NegativeEveryJob,BadTimeJob,BadWeekdayJob,DupAJob,DupBJob,SuccessJob'})
       expect(result.code).to.equal(1)
       const problems = lines(result.stdout).filter((line) => /^[A-Z][A-Za-z]+(, [A-Z][A-Za-z]+)*: /.test(line) && !/^(ERRORS|WARNINGS):/.test(line))
       expect(problems).to.have.length(4)
@@ -482,9 +485,14 @@ describe('manage CLI (end to end)', function () {
       expect((await box.rows()).map((row) => row.message)).to.deep.equal(['from an ES module'])
     })
 
-    it('manage check exits 0 on good settings', async () => {
+    it('manage check exits 0 on good settings; it warns until the crontab line is installed', async () => {
       await box.migrate()
-      const result = await box.run(['check'], {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob'})
+      const crontab = {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob', MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
+      const before = await box.run(['check'], crontab)
+      expect(before.code).to.equal(0)
+      expect(before.stdout).to.include('crontab: has no entry for this project, so no job runs by itself: run `manage crontab --install`')
+      expect((await box.run(['crontab', '--install'], crontab)).code).to.equal(0)
+      const result = await box.run(['check'], crontab)
       expectRun(result, 0, ['System check identified no issues (3 cron job(s)).'])
     })
   })

@@ -23,7 +23,7 @@ describe('the example cron jobs', () => {
   })
 
   const tick = (crons: unknown[], now: string, values: Record<string, unknown>, timeZone = 'UTC') =>
-    runCrons({db: t.db, dialect: 'sqlite', clock: fixedClock(at(now)), settings: {crons, timeZone, leaseSeconds: 300, graceSeconds: 10, cronsDir: dir, file: 'x', values}})
+    runCrons({db: t.db, dialect: 'sqlite', clock: fixedClock(at(now)), settings: {crons, timeZone, leaseSeconds: 300, graceSeconds: 10, deleteLogsOlderThanDays: null, cronsDir: dir, file: 'x', values}})
 
   it('the heartbeat appends "DD/MM/YYYY-HH:MM:SS <app> is alive" in the settings zone, once a minute', async () => {
     const file = path.join(dir, 'nested', 'heartbeat.log')

@@ -66,7 +66,7 @@ describe('runCrons: timeouts and shutdown (timers driven by the test)', function
   })
   afterEach(() => t.close())
 
-  const settings = (crons: unknown[]): Settings => ({crons, timeZone: 'UTC', leaseSeconds: 300, graceSeconds: GRACE_MS / 1000, cronsDir: '/x', file: 'x', values: {}})
+  const settings = (crons: unknown[]): Settings => ({crons, timeZone: 'UTC', leaseSeconds: 300, graceSeconds: GRACE_MS / 1000, deleteLogsOlderThanDays: null, cronsDir: '/x', file: 'x', values: {}})
   const tick = (crons: unknown[], options: Partial<RunCronsOptions> = {}) =>
     runCrons({db: t.db, dialect: 'sqlite', settings: settings(crons), clock: fixedClock(at('2026-01-05T00:00:00Z')), timers, ...options})
   const kinds = (outcomes: Outcome[]) => outcomes.map((o) => `${o.kind}:${o.code}`)

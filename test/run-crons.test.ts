@@ -12,7 +12,7 @@ import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, type TestDataba
 import {at} from './helpers/schedule'
 
 function settingsWith(crons: unknown[], extra: Partial<Settings> = {}): Settings {
-  return {crons, timeZone: 'UTC', leaseSeconds: 300, graceSeconds: 10, cronsDir: '/nonexistent', file: 'test-settings', values: {appName: 'test'}, ...extra}
+  return {crons, timeZone: 'UTC', leaseSeconds: 300, graceSeconds: 10, deleteLogsOlderThanDays: null, cronsDir: '/nonexistent', file: 'test-settings', values: {appName: 'test'}, ...extra}
 }
 
 /** A job class whose do() is given per test. */
@@ -314,6 +314,20 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
     expect((error as UsageError).exitCode).to.equal(2)
     expect((error as Error).message).to.match(/^unknown cron job 'BCronJbo': did you mean 'BCronJob'/)
     expect(await rows()).to.have.length(2)
+  })
+
+  it('deleteLogsOlderThanDays trims the log at the end of each tick, never a running row', async () => {
+    const store = new KnexRunStore(t.db, t.dialect)
+    await store.insertRun({code: 'old', status: 'succeeded', startMs: at('2025-12-01T00:00:00Z')})
+    await store.insertRun({code: 'old', status: 'failed', startMs: at('2025-12-04T23:59:59Z')})
+    await store.insertRun({code: 'old', status: 'running', startMs: at('2025-12-01T00:00:00Z'), leaseExpiresMs: at('2025-12-01T00:05:00Z')})
+    await store.insertRun({code: 'old', status: 'succeeded', startMs: at('2025-12-05T00:00:01Z')})
+    const settings = {...settingsWith([job('a', {runEveryMins: 1})]), deleteLogsOlderThanDays: 31}
+    const dry = await runCrons({db: t.db, dialect: t.dialect, settings, clock: fixedClock(at('2026-01-05T00:00:00Z')), dryRun: true})
+    expect(dry.outcomes).to.have.length(1)
+    expect(await rows()).to.have.length(4)
+    await runCrons({db: t.db, dialect: t.dialect, settings, clock: fixedClock(at('2026-01-05T00:00:00Z'))})
+    expect((await rows()).map((row) => `${row.code} ${row.status}`)).to.deep.equal(['old running', 'old succeeded', 'a succeeded'])
   })
 
   it('on an unmigrated database, fails with an error that says to run migrate', async () => {

@@ -1,7 +1,7 @@
 import type {Dialect, DatabaseConfig} from '../core/database'
 import {clockFromEnv} from '../core/clock'
 import {resolveDatabaseConfig} from '../core/database'
-import {historiesFromRows, historiesQuery} from '../core/history-query'
+import {DAY_MS, deleteOldRunsQuery, historiesFromRows, historiesQuery} from '../core/history-query'
 import {EMPTY_HISTORY, isDue, isLive} from '../core/is-due'
 import {loadSettings} from '../core/load-settings'
 import {projectPaths} from '../core/project'
@@ -29,7 +29,7 @@ export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessE
   if (jobs.length === 0) return {exitCode: 0, output: '', statements: 0}
 
   const pinned = env.MANAGE_NOW ? clockFromEnv(env, settings.timeZone)() : null
-  const {rows, nowMs, statements, pausedCount} = await readHistories(database, pinned)
+  const {rows, nowMs, statements, pausedCount} = await readHistories(database, pinned, settings.deleteLogsOlderThanDays)
   const histories = historiesFromRows(rows, database.dialect, nowMs)
   // A paused job prints its own line: leave that, rare, case to the full command.
   if (pausedCount > 0) return null
@@ -70,17 +70,17 @@ interface Read {
 
 const PAUSED_SQL = 'SELECT COUNT(*) AS n FROM cron_job WHERE paused_at IS NOT NULL'
 
-async function readHistories(database: DatabaseConfig, pinnedMs: number | null): Promise<Read> {
+/** Read the log (and, with deleteLogsOlderThanDays, trim it first, as the full tick does at its end). */
+async function readHistories(database: DatabaseConfig, pinnedMs: number | null, keepDays: number | null): Promise<Read> {
   if (database.dialect === 'sqlite') {
     const nowMs = pinnedMs ?? Date.now()
     const {sql, bindings} = historiesQuery('sqlite', nowMs)
-    const [rows, paused] = await sqliteAll((database.knex.connection as {filename: string}).filename, [
-      [sql, bindings],
-      [PAUSED_SQL, []],
-    ])
-    return {rows, nowMs, statements: 2, pausedCount: Number(paused[0].n)}
+    const trim = keepDays === null ? [] : [Object.values(deleteOldRunsQuery('sqlite', nowMs - keepDays * DAY_MS)) as [string, unknown[]]]
+    const results = await sqliteAll((database.knex.connection as {filename: string}).filename, [...trim, [sql, bindings], [PAUSED_SQL, []]])
+    const [rows, paused] = results.slice(trim.length)
+    return {rows, nowMs, statements: results.length, pausedCount: Number(paused[0].n)}
   }
-  return readPostgres(database, pinnedMs)
+  return readPostgres(database, pinnedMs, keepDays)
 }
 
 type Rows = Array<Record<string, unknown>>
@@ -108,7 +108,7 @@ function sqliteAll(filename: string, statements: Array<[string, unknown[]]>): Pr
   })
 }
 
-async function readPostgres(database: DatabaseConfig, pinnedMs: number | null): Promise<Read> {
+async function readPostgres(database: DatabaseConfig, pinnedMs: number | null, keepDays: number | null): Promise<Read> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const {Client} = require('pg') as typeof import('pg')
   const connection = database.knex.connection
@@ -123,12 +123,17 @@ async function readPostgres(database: DatabaseConfig, pinnedMs: number | null): 
       nowMs = ((await client.query(`SELECT ${SERVER_NOW_SQL.postgres} AS now`)).rows[0].now as Date).getTime()
       statements++
     }
+    const numbered = (sql: string) => {
+      let n = 0
+      return sql.replace(/\?/g, () => `$${++n}`)
+    }
+    if (keepDays !== null) {
+      const trim = deleteOldRunsQuery(dialect, nowMs - keepDays * DAY_MS)
+      await client.query(numbered(trim.sql), trim.bindings)
+      statements++
+    }
     const {sql, bindings} = historiesQuery(dialect, nowMs)
-    let n = 0
-    const result = await client.query(
-      sql.replace(/\?/g, () => `$${++n}`),
-      bindings,
-    )
+    const result = await client.query(numbered(sql), bindings)
     const paused = await client.query(PAUSED_SQL)
     statements += 2
     return {rows: result.rows, nowMs, statements, pausedCount: Number(paused.rows[0].n)}

@@ -9,7 +9,7 @@ export default class Check extends BaseCommand<typeof Check> {
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --settings dist/src/settings.js']
 
   async run(): Promise<void> {
-    const {problems, jobCount} = await checkProject(this.project)
+    const {problems, jobCount} = await checkProject(this.project, process.env)
     const errors = problems.filter((problem) => problem.level === 'error')
     const warnings = problems.filter((problem) => problem.level === 'warning')
     if (problems.length === 0) {

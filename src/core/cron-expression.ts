@@ -51,14 +51,25 @@ export function nextSlot(expression: string, naive: number): number | null {
   }
 }
 
-/** The instant at which the zone's wall clock first shows a naive time (a time in a gap: just after the jump). */
+/**
+ * The first instant at which the zone's wall clock shows `naive` or later. For a time inside a
+ * spring-forward gap that is the moment of the jump (luxon alone would move it an hour on).
+ */
 export function instantOfNaive(naive: number, zone: string): number {
   const n = new Date(naive)
-  const local = DateTime.fromObject(
+  const guess = DateTime.fromObject(
     {year: n.getUTCFullYear(), month: n.getUTCMonth() + 1, day: n.getUTCDate(), hour: n.getUTCHours(), minute: n.getUTCMinutes(), second: n.getUTCSeconds(), millisecond: n.getUTCMilliseconds()},
     {zone},
-  )
-  return local.toMillis()
+  ).toMillis()
+  if (naiveMs(guess, zone) === naive) return guess
+  let low = guess - 3 * 3600_000 // wall clock before the gap
+  let high = guess
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2)
+    if (naiveMs(middle, zone) >= naive) high = middle
+    else low = middle
+  }
+  return high
 }
 
 /** The expression in words (cronstrue), for lists; the expression itself if cronstrue cannot say. */

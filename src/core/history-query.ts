@@ -67,3 +67,10 @@ export function historiesFromRows(rows: ReadonlyArray<Record<string, unknown>>, 
   for (const [code, runs] of byCode) histories.set(code, historyFromRuns([...runs.values()], nowMs))
   return histories
 }
+
+/** deleteLogsOlderThanDays: the rows started before the cutoff, never a running one (shared with the fast path). */
+export function deleteOldRunsQuery(dialect: Dialect, cutoffMs: number): {sql: string; bindings: Array<string | Date>} {
+  return {sql: "DELETE FROM cron_job_log WHERE start_time < ? AND status <> 'running'", bindings: [timeCodec(dialect).toDb(cutoffMs)]}
+}
+
+export const DAY_MS = 86_400_000

@@ -16,6 +16,8 @@ export interface SettingsModule {
   cronsDir?: string
   /** After SIGTERM/SIGINT or a job's timeout, how long a job may take to stop before it is abandoned. */
   graceSeconds?: number
+  /** At the end of every tick, delete run-log rows older than this many days (never a running one). */
+  deleteLogsOlderThanDays?: number | null
   /** Anything else the project wants to read from its settings. */
   [key: string]: unknown
 }
@@ -26,6 +28,7 @@ export interface Settings {
   leaseSeconds: number
   cronsDir: string
   graceSeconds: number
+  deleteLogsOlderThanDays: number | null
   /** The settings file that was loaded. */
   file: string
   /** The module's whole default export, for the project's own settings. */
@@ -79,6 +82,10 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
   if (typeof graceSeconds !== 'number' || !Number.isFinite(graceSeconds) || graceSeconds < 0) {
     problems.push(`graceSeconds ${JSON.stringify(graceSeconds)} is not a number of seconds ≥ 0: use e.g. graceSeconds: ${DEFAULT_GRACE_SECONDS}`)
   }
+  const keepDays = values.deleteLogsOlderThanDays ?? null
+  if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
+    problems.push(`deleteLogsOlderThanDays ${JSON.stringify(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
+  }
   if (values.cronsDir !== undefined && typeof values.cronsDir !== 'string') {
     problems.push(`cronsDir must be a path (a string)`)
   }
@@ -91,6 +98,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
     timeZone: timeZone as string,
     leaseSeconds: leaseSeconds as number,
     graceSeconds: graceSeconds as number,
+    deleteLogsOlderThanDays: keepDays as number | null,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     file: absolute,
     values,

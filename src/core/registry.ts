@@ -2,6 +2,7 @@ import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {distance} from 'fastest-levenshtein'
 import {CommandError, UsageError} from './errors'
+import {loadJob, type LoadedJob} from './schedule'
 
 /** A class and the names it answers to on the command line: its class name and its code. */
 interface Candidate {
@@ -89,4 +90,12 @@ function unknownNameMessage(name: string, known: string[]): string {
     return `unknown cron job '${name}': the known jobs are ${all.slice(0, 8).map((s) => `'${s}'`).join(', ')}${all.length > 8 ? ` and ${all.length - 8} more` : ''} (name a class or a code)`
   }
   return `unknown cron job '${name}': did you mean ${near.map((s) => `'${s}'`).join(' or ')}? (name a class or a code; \`manage runcrons --dry-run\` lists them)`
+}
+
+/** One job by class name or code, validated: for the commands that act on a single job. */
+export function findJob(name: string, crons: readonly unknown[], cronsDir: string): LoadedJob {
+  const [cls] = selectByName([name], crons, cronsDir)
+  const {job, problems} = loadJob(cls)
+  if (!job) throw new CommandError(problems.map((problem) => `${problem.subject}: ${problem.message}`).join('\n'))
+  return job
 }

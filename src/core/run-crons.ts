@@ -10,6 +10,7 @@ import {KnexJobLock, type JobLock, type LockHolder} from './job-lock'
 import type {Settings} from './load-settings'
 import {messageFromError, messageFromResult, truncateMessage} from './message'
 import {selectByName} from './registry'
+import {DAY_MS, deleteOldRunsQuery} from './history-query'
 import {KnexRunStore, type RunRow, type RunStore} from './run-store'
 import {loadJobs, type LoadedJob, type Problem} from './schedule'
 
@@ -302,6 +303,12 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const width = Math.max(1, Math.min(options.concurrency ?? 1, jobs.length))
   await Promise.all(Array.from({length: width}, worker))
   if (fatal !== null) throw fatal
+
+  // django-cron's DJANGO_CRON_DELETE_LOGS_OLDER_THAN, once per tick.
+  if (settings.deleteLogsOlderThanDays !== null && !options.dryRun && !stopping()) {
+    const {sql, bindings} = deleteOldRunsQuery(options.dialect, clock() - settings.deleteLogsOlderThanDays * DAY_MS)
+    await options.db.raw(sql, bindings)
+  }
 
   const bad = new Set<Outcome['kind']>(['failed', 'interrupted', 'timed_out'])
   const failed = outcomes.some((outcome) => bad.has(outcome.kind)) || problems.some((problem) => problem.level === 'error')

@@ -32,6 +32,9 @@ export interface RunStore {
   /** Every job's history at `nowMs` in one statement (only `codes`, when given). */
   histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>>
   getRun(id: number): Promise<RunRow | null>
+  getRuns(ids: readonly number[]): Promise<RunRow[]>
+  /** The log, newest first, optionally for one job and one status. */
+  listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]>
   /** Insert a row; `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
   insertRun(run: NewRun, options?: {ensureJob?: boolean}): Promise<number>
   finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
@@ -47,8 +50,8 @@ export interface RunStore {
   pausedJobs(): Promise<Map<string, PauseInfo>>
   /** Pause (with who and when) or resume (null) a job. Returns false when nothing changed. */
   setPaused(code: string, pause: PauseInfo | null): Promise<boolean>
-  /** Delete rows started before `cutoffMs`, never a 'running' one. */
-  deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string}): Promise<number>
+  /** Delete rows started before `cutoffMs`, never a 'running' one; with dryRun, only count them. */
+  deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
 }
 
 export class KnexRunStore implements RunStore {
@@ -71,6 +74,18 @@ export class KnexRunStore implements RunStore {
   async getRun(id: number): Promise<RunRow | null> {
     const row = await this.db('cron_job_log').where('id', id).first()
     return row ? this.row(row) : null
+  }
+
+  async getRuns(ids: readonly number[]): Promise<RunRow[]> {
+    if (ids.length === 0) return []
+    return (await this.db('cron_job_log').whereIn('id', [...ids])).map((row: Record<string, unknown>) => this.row(row))
+  }
+
+  async listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]> {
+    const q = this.db('cron_job_log').orderBy([{column: 'start_time', order: 'desc'}, {column: 'id', order: 'desc'}]).limit(query.limit)
+    if (query.code) q.where('code', query.code)
+    if (query.status) q.where('status', query.status)
+    return (await q).map((row: Record<string, unknown>) => this.row(row))
   }
 
   async insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
@@ -148,10 +163,11 @@ export class KnexRunStore implements RunStore {
     return (await query.whereNotNull('paused_at').update({paused_at: null, paused_by: null})) > 0
   }
 
-  async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string} = {}): Promise<number> {
+  async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string; dryRun?: boolean} = {}): Promise<number> {
     const query = this.db('cron_job_log').where('start_time', '<', this.time.toDb(cutoffMs)).whereNot('status', 'running')
     if (options.keepFailed) query.whereNotIn('status', ['failed', 'interrupted', 'timed_out'])
     if (options.code) query.where('code', options.code)
+    if (options.dryRun) return Number(((await query.count({n: '*'})) as Array<{n: number | string}>)[0].n)
     return query.delete()
   }
 

@@ -223,7 +223,7 @@ export function registerCron(source: string, className: string, importPath: stri
 function writeAll(dir: string, files: GeneratedFile[]): string[] {
   const existing = files.filter((file) => existsSync(path.join(dir, file.path)))
   if (existing.length > 0) {
-    throw new CommandError(`${existing.map((file) => path.join(dir, file.path)).join(' and ')} already exist${existing.length === 1 ? 's' : ''}: choose another NAME or delete it first (nothing was written)`)
+    throw new CommandError(`${existing.map((file) => path.join(dir, file.path)).join(' and ')} ${existing.length === 1 ? 'already exists: choose another NAME or delete it first' : 'already exist: choose another NAME or delete them first'} (nothing was written)`)
   }
   for (const file of files) {
     const target = path.join(dir, file.path)

@@ -201,3 +201,29 @@ export function waitForFile(file: string, exited?: Promise<Result>, timeoutMs = 
     check()
   })
 }
+
+/**
+ * Run bin/manage with `input` piped to its stdin (for `shell` and `dbshell`), from `cwd` (default:
+ * the project root). `env` is applied on top of the cleaned parent environment, so PATH can be replaced.
+ */
+export function runManageWithInput(args: readonly string[], env: Env, input: string, cwd = ROOT): Promise<Result> {
+  const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...baseEnv(), ...env}, stdio: ['pipe', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  // A command that exits without reading all its input must not fail the test with EPIPE.
+  child.stdin.on('error', () => undefined)
+  child.stdin.end(input)
+  return new Promise<Result>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({code, signal, stdout, stderr})
+    })
+  })
+}

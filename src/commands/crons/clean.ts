@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command'
+import {formatTime} from '../../cli/render'
+import {UsageError} from '../../core/errors'
+import {parseAge} from '../../core/job-list'
+import {KnexRunStore} from '../../core/run-store'
+
+export default class CronsClean extends BaseCommand<typeof CronsClean> {
+  static summary = 'Delete run-log rows older than an age; a run that is still going is never deleted.'
+
+  static description = 'The settings\' deleteLogsOlderThanDays does the same at the end of every tick (django-cron\'s DJANGO_CRON_DELETE_LOGS_OLDER_THAN).'
+
+  static examples = ['<%= config.bin %> <%= command.id %> --older-than 30d', '<%= config.bin %> <%= command.id %> --older-than 12h --keep-failed --dry-run']
+
+  static flags = {
+    'older-than': Flags.string({description: 'Age: a number and a unit, m, h, d or w (30d, 12h, 2w).', required: true}),
+    'keep-failed': Flags.boolean({description: 'Keep failed, interrupted and timed-out runs.'}),
+    'dry-run': Flags.boolean({description: 'Count what would be deleted; delete nothing.'}),
+    json: Flags.boolean({description: 'Print JSON.'}),
+  }
+
+  async run(): Promise<void> {
+    const age = parseAge(this.flags['older-than'])
+    if (age === null) throw new UsageError(`--older-than '${this.flags['older-than']}' is not an age: use a number and a unit, e.g. 30d, 12h, 90m or 2w`)
+    const settings = await this.project.settings()
+    const cutoff = (await this.project.clock())() - age
+    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const count = await store.deleteRunsBefore(cutoff, {keepFailed: this.flags['keep-failed'], dryRun: this.flags['dry-run']})
+    if (this.flags.json) {
+      this.log(JSON.stringify({deleted: this.flags['dry-run'] ? 0 : count, wouldDelete: this.flags['dry-run'] ? count : undefined, before: new Date(cutoff).toISOString()}))
+      return
+    }
+    this.log(`${this.flags['dry-run'] ? 'Would delete' : 'Deleted'} ${count} run(s) started before ${formatTime(cutoff, settings.timeZone)}${this.flags['keep-failed'] ? ' (failures kept)' : ''}.`)
+  }
+}

@@ -1,0 +1,67 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command'
+import {formatDuration, formatTime} from '../../cli/render'
+import {formatTable} from '../../cli/table'
+import {UsageError} from '../../core/errors'
+import {firstLine} from '../../core/message'
+import {KnexRunStore} from '../../core/run-store'
+import type {RunStatus} from '../../core/cron-job-base'
+
+const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
+
+export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
+  static summary = 'Show the run log, newest first, with durations and the first line of each message.'
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> app.heartbeat --limit 5',
+    '<%= config.bin %> <%= command.id %> --status failed --full',
+  ]
+
+  static args = {
+    code: Args.string({description: "Only this job's runs (its code)."}),
+  }
+
+  static flags = {
+    status: Flags.string({description: `Only runs with this status (${STATUSES.join(', ')}).`}),
+    limit: Flags.integer({description: 'How many runs.', default: 20, min: 1}),
+    full: Flags.boolean({description: 'Print whole messages and stack traces.'}),
+    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+  }
+
+  async run(): Promise<void> {
+    const {status, limit, full, json} = this.flags
+    if (status !== undefined && !STATUSES.includes(status as RunStatus)) {
+      throw new UsageError(`--status '${status}' is not a run status: use one of ${STATUSES.join(', ')}`)
+    }
+    const settings = await this.project.settings()
+    const zone = settings.timeZone
+    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const runs = await store.listRuns({code: this.args.code, status: status as RunStatus | undefined, limit})
+    if (json) {
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+      this.log(JSON.stringify(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: iso(run.startMs), endTime: iso(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, message: run.message})), null, 2))
+      return
+    }
+    if (runs.length === 0) {
+      this.log('No runs.')
+      return
+    }
+    if (full) {
+      for (const run of runs) {
+        this.log(`#${run.id} ${run.code} ${run.status} ${formatTime(run.startMs, zone)}${run.endMs === null ? '' : ` (${formatDuration(run.endMs - run.startMs)})`}${run.ranAtTime ? ` slot ${run.ranAtTime}` : ''} on ${run.host ?? '?'} pid ${run.pid ?? '?'}`)
+        if (run.message) this.log(run.message.replace(/^/gm, '    '))
+      }
+      return
+    }
+    const rows = runs.map((run) => [
+      String(run.id),
+      run.code,
+      run.status,
+      formatTime(run.startMs, zone),
+      run.endMs === null ? '' : formatDuration(run.endMs - run.startMs),
+      firstLine(run.message),
+    ])
+    this.log(formatTable(['ID', 'CODE', 'STATUS', 'STARTED', 'DURATION', 'MESSAGE'], rows))
+  }
+}

@@ -1,0 +1,51 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command'
+import {formatDuration, formatTime} from '../../cli/render'
+import {formatTable} from '../../cli/table'
+import {listJobs} from '../../core/job-list'
+
+export default class CronsList extends BaseCommand<typeof CronsList> {
+  static summary = 'List the cron jobs: schedule, last run, next due time, running now, paused.'
+
+  static description = 'The next due time is found by asking the same decision runcrons uses, tick by tick, so it already accounts for tolerance, retries, day filters, DST and pauses.'
+
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
+
+  static flags = {
+    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+  }
+
+  async run(): Promise<void> {
+    const settings = await this.project.settings()
+    const now = (await this.project.clock())()
+    const {jobs, problems} = await listJobs(this.project.db(), this.project.database().dialect, settings.crons, settings.timeZone, now)
+    if (this.flags.json) {
+      const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString())
+      this.log(
+        JSON.stringify(
+          jobs.map((job) => ({
+            ...job,
+            lastRun: job.lastRun && {...job.lastRun, startTime: iso(job.lastRun.startMs), endTime: iso(job.lastRun.endMs)},
+            nextDue: iso(job.nextDueMs),
+            runningNow: job.runningNow && {...job.runningNow, since: iso(job.runningNow.sinceMs)},
+            paused: job.paused && {since: iso(job.paused.sinceMs), by: job.paused.by},
+          })),
+          null,
+          2,
+        ),
+      )
+    } else {
+      const rows = jobs.map((job) => [
+        job.code,
+        job.className,
+        job.schedule,
+        job.lastRun ? `${job.lastRun.status} ${formatTime(job.lastRun.startMs, job.timeZone)}${job.lastRun.durationMs === null ? '' : ` (${formatDuration(job.lastRun.durationMs)})`}` : 'never',
+        job.paused ? 'paused' : job.nextDueMs === null ? '-' : `${formatTime(job.nextDueMs, job.timeZone)}${job.nextDueSlot ? ` [${job.nextDueSlot}]` : ''}`,
+        job.runningNow ? `${job.runningNow.host ?? '?'} pid ${job.runningNow.pid ?? '?'} since ${formatTime(job.runningNow.sinceMs, job.timeZone)}` : '',
+        job.paused ? `since ${job.paused.sinceMs === null ? '?' : formatTime(job.paused.sinceMs, job.timeZone)}${job.paused.by ? ` by ${job.paused.by}` : ''}` : '',
+      ])
+      this.log(formatTable(['CODE', 'CLASS', 'SCHEDULE', 'LAST RUN', 'NEXT DUE', 'RUNNING NOW', 'PAUSED'], rows))
+    }
+    for (const problem of problems.filter((p) => p.level === 'error')) process.stderr.write(`[!] ${problem.subject}: ${problem.message}\n`)
+  }
+}

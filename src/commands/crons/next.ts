@@ -1,0 +1,52 @@
+import {Args, Flags} from '@oclif/core'
+import {DateTime} from 'luxon'
+import {BaseCommand} from '../../cli/base-command'
+import {EMPTY_HISTORY} from '../../core/is-due'
+import {nextDueTimes} from '../../core/next-due'
+import {findJob} from '../../core/registry'
+import {KnexRunStore} from '../../core/run-store'
+
+export default class CronsNext extends BaseCommand<typeof CronsNext> {
+  static summary = "The job's next due times, in its time zone, with DST changes marked."
+
+  static description = 'Each time is found by the decision runcrons uses, as if the run before it had succeeded; "now" is MANAGE_NOW when set.'
+
+  static examples = ['<%= config.bin %> <%= command.id %> app.heartbeat', '<%= config.bin %> <%= command.id %> HeartbeatCronJob --count 10 --json']
+
+  static args = {
+    name: Args.string({description: 'The job: its code or class name.', required: true}),
+  }
+
+  static flags = {
+    count: Flags.integer({description: 'How many due times.', default: 5, min: 1, max: 1000}),
+    json: Flags.boolean({description: 'Print JSON.'}),
+  }
+
+  async run(): Promise<void> {
+    const settings = await this.project.settings()
+    const job = findJob(this.args.name, settings.crons, settings.cronsDir)
+    const zone = job.schedule.timeZone ?? settings.timeZone
+    const now = (await this.project.clock())()
+    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const history = (await store.histories(now, [job.code])).get(job.code) ?? EMPTY_HISTORY
+    const paused = (await store.pausedJobs()).get(job.code) ?? null
+    const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, {timeZone: settings.timeZone, paused})
+
+    let offset = DateTime.fromMillis(now, {zone}).offset
+    const entries = times.map((time) => {
+      const local = DateTime.fromMillis(time.atMs, {zone})
+      const dst = local.offset === offset ? null : `${DateTime.fromMillis(time.atMs - 1, {zone}).toFormat('ZZZZ')} → ${local.toFormat('ZZZZ')}`
+      offset = local.offset
+      return {time: local.toISO()!, local: local.toFormat('ccc yyyy-MM-dd HH:mm ZZZZ'), slot: time.slot, reason: time.reason, dstChange: dst}
+    })
+    if (this.flags.json) {
+      this.log(JSON.stringify({code: job.code, timeZone: zone, paused: paused !== null, times: entries}, null, 2))
+      return
+    }
+    if (paused) this.log(`${job.code} is paused: it is not due until \`manage crons:resume ${job.code}\`.`)
+    else if (entries.length === 0) this.log(`${job.code} is not due in the next 400 days (it runs only with --force).`)
+    for (const entry of entries) {
+      this.log(`${entry.local}${entry.slot ? `  slot ${entry.slot}` : ''}${entry.dstChange ? `  (DST change: ${entry.dstChange})` : ''}`)
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command'
+import {findJob} from '../../core/registry'
+import {KnexRunStore} from '../../core/run-store'
+
+export default class CronsResume extends BaseCommand<typeof CronsResume> {
+  static summary = 'Resume a paused job on every server.'
+
+  static examples = ['<%= config.bin %> <%= command.id %> app.heartbeat']
+
+  static args = {
+    name: Args.string({description: 'The job: its code or class name.', required: true}),
+  }
+
+  async run(): Promise<void> {
+    const settings = await this.project.settings()
+    const job = findJob(this.args.name, settings.crons, settings.cronsDir)
+    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const changed = await store.setPaused(job.code, null)
+    this.log(changed ? `Resumed ${job.code}.` : `${job.code} was not paused.`)
+  }
+}
