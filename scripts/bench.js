@@ -29,15 +29,16 @@ function wholeNumber(raw, fallback) {
   return raw && Number.isInteger(value) && value > 0 ? value : fallback
 }
 
-if (/^postgres(ql)?:/i.test(process.env.DATABASE_URL || '')) {
-  console.log('postgres: not yet supported by the bench')
-  process.exit(0)
-}
+// The PostgreSQL case: DATABASE_URL when it points at PostgreSQL (a fresh database is made beside
+// it), else the test server (MANAGE_TEST_POSTGRES_URL, default the local one); skipped if unreachable.
+const PG_SERVER = /^postgres(ql)?:/i.test(process.env.DATABASE_URL || '')
+  ? process.env.DATABASE_URL
+  : process.env.MANAGE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test'
 
 /** The crontab's environment: no NODE_EXTRA_CA_CERTS, no colour, nothing of ours unless given. */
 function childEnv(extra = {}) {
   const env = {...process.env, NO_COLOR: '1', ...extra}
-  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE']) {
+  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT']) {
     if (!(name in extra)) delete env[name]
   }
   return env
@@ -100,6 +101,37 @@ async function seedRecentSuccesses(file, count) {
 
 const count = (text, needle) => text.split(needle).length - 1
 
+/** A fresh PostgreSQL database, migrated and seeded like the sqlite none-due one; null when the server is not there. */
+async function postgresNoneDue(jobs) {
+  const knex = require(require.resolve('knex', {paths: [ROOT]}))
+  const name = `manage_bench_${process.pid}`
+  const admin = knex({client: 'pg', connection: PG_SERVER})
+  try {
+    await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.raw(`CREATE DATABASE ${name}`)
+  } catch (error) {
+    console.error(`bench: PostgreSQL case skipped (${PG_SERVER.replace(/:[^:@/]*@/, ':***@')}: ${error.message})`)
+    return null
+  } finally {
+    await admin.destroy()
+  }
+  const url = new URL(PG_SERVER)
+  url.pathname = `/${name}`
+  process.on('exit', () => spawnSync(process.execPath, ['-e', `const k=require(${JSON.stringify(require.resolve('knex', {paths: [ROOT]}))})({client:'pg',connection:${JSON.stringify(PG_SERVER)}});k.raw('DROP DATABASE IF EXISTS ${name} WITH (FORCE)').finally(()=>k.destroy())`]))
+  const migrated = run([process.execPath, BIN, 'migrate'], childEnv({DATABASE_URL: url.toString()}))
+  if (migrated.status !== 0) fail('manage migrate on PostgreSQL failed', migrated)
+  const db = knex({client: 'pg', connection: url.toString()})
+  try {
+    const codes = Array.from({length: jobs}, (_, i) => `bench.job.${i}`)
+    await db.batchInsert('cron_job', codes.map((code) => ({code})), 200)
+    const start = new Date(NOW_MS - 60_000)
+    await db.batchInsert('cron_job_log', codes.map((code) => ({code, status: 'succeeded', start_time: start, end_time: new Date(NOW_MS - 59_000), host: 'bench', pid: 1})), 200)
+  } finally {
+    await db.destroy()
+  }
+  return url.toString()
+}
+
 function checkRuncrons(label, result, {jobs, due}) {
   if (result.status !== 0) fail(`${label}: runcrons failed`, result)
   const ran = count(result.stdout, '[✔]')
@@ -126,6 +158,8 @@ async function main() {
     return file
   }
 
+  const postgres = await postgresNoneDue(10)
+
   const runcrons = [process.execPath, BIN, 'runcrons', '--settings', SETTINGS]
   const cases = [
     {name: '`node -e 0`', argv: () => [process.execPath, '-e', '0'], env: () => childEnv()},
@@ -137,7 +171,25 @@ async function main() {
       check: (r, label) => checkRuncrons(label, r, {jobs, due: false}),
     })),
     {
+      name: '`manage runcrons`, 10 jobs, none due, full command (no fast path)',
+      argv: () => runcrons,
+      env: () => childEnv({DATABASE_URL: sqliteUrl(noneDue[10]), MANAGE_NOW: NOW, BENCH_JOBS: '10', MANAGE_NO_FAST_PATH: '1'}),
+      check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
+      fullPathBaseline: true,
+    },
+    ...(postgres
+      ? [
+          {
+            name: '`manage runcrons`, 10 jobs, none due, PostgreSQL',
+            argv: () => runcrons,
+            env: () => childEnv({DATABASE_URL: postgres, MANAGE_NOW: NOW, BENCH_JOBS: '10'}),
+            check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
+          },
+        ]
+      : []),
+    {
       name: '`manage runcrons`, 100 trivial jobs, all due',
+      perJob: 100,
       argv: () => runcrons,
       // A fresh copy of the migrated database for every run, made before the clock starts.
       env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: '100', BENCH_DUE: '1'}),
@@ -149,10 +201,13 @@ async function main() {
   const hasTime = fs.existsSync(TIME) && spawnSync(TIME, ['-f', '%M', 'true'], {encoding: 'utf8'}).status === 0
   const rssFile = path.join(work, 'rss.txt')
 
-  // One untimed warm-up run of each (file cache, and a check that every case does what it says).
+  // One untimed warm-up run of each (file cache, a check that every case does what it says, and
+  // the number of SQL statements it sends, which manage reports under MANAGE_SQL_COUNT).
   for (const c of cases) {
-    const result = run(c.argv(), c.env())
+    const result = run(c.argv(), {...c.env(), MANAGE_SQL_COUNT: '1'})
     c.check?.(result, `${c.name} (warm-up)`)
+    const counted = /manage: (\d+) SQL statement/.exec(result.stderr)
+    c.statements = counted ? counted[1] : '-'
   }
 
   for (let round = 0; round < REPS; round++) {
@@ -177,12 +232,29 @@ async function main() {
     return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
   }
   const baseline = median(cases[0].times)
-  const header = hasTime ? ['case', 'median ms', 'min ms', '× `node -e 0`', 'peak RSS MB'] : ['case', 'median ms', 'min ms', '× `node -e 0`']
+  const header = ['case', 'median ms', 'min ms', '× `node -e 0`', 'SQL statements', ...(hasTime ? ['peak RSS MB'] : [])]
   const rows = cases.map((c) => {
-    const row = [c.name, median(c.times).toFixed(1), Math.min(...c.times).toFixed(1), (median(c.times) / baseline).toFixed(1)]
+    const row = [c.name, median(c.times).toFixed(1), Math.min(...c.times).toFixed(1), (median(c.times) / baseline).toFixed(2), c.statements]
     if (hasTime) row.push((median(c.rss) / 1024).toFixed(1))
     return row
   })
+  // Framework cost per due job: the all-due tick less the full command's no-op tick, per job.
+  const full = cases.find((c) => c.fullPathBaseline)
+  const allDue = cases.find((c) => c.perJob)
+  const perJob = (median(allDue.times) - median(full.times)) / allDue.perJob
+  const byName = (start) => cases.find((c) => c.name.startsWith(start))
+  const tick10 = median(byName('`manage runcrons`, 10 jobs, none due').times)
+  const tick1000 = median(byName('`manage runcrons`, 1,000 jobs').times)
+  const pg = cases.find((c) => c.name.endsWith('PostgreSQL'))
+  const noop = byName('`manage runcrons`, 10 jobs, none due')
+  const targets = [
+    ['no-op tick, 10 jobs ≤ 2.0× `node -e 0`', tick10 / baseline, 2.0, '×'],
+    ['1,000 jobs none due ≤ 1.3× the 10-job tick', tick1000 / tick10, 1.3, '×'],
+    ['SQL statements per no-op tick ≤ 3, whatever the number of jobs', Math.max(Number(noop.statements), Number(byName('`manage runcrons`, 1,000 jobs').statements)), 3, ''],
+    ['framework overhead per due job ≤ 1 ms', perJob, 1, ' ms'],
+    ...(hasTime ? [['peak RSS of a no-op tick ≤ 64 MiB', median(noop.rss) / 1024, 64, ' MiB']] : []),
+    ...(pg ? [['no-op tick on PostgreSQL ≤ 3.5× `node -e 0`', median(pg.times) / baseline, 3.5, '×']] : []),
+  ]
   const right = header.map((_, i) => i > 0)
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
   const line = (cells) => `| ${cells.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join(' | ')} |`
@@ -200,6 +272,12 @@ async function main() {
       : `Peak RSS: skipped (${TIME} is not available).`,
     '',
     ...table,
+    '',
+    `Per due job (100 trivial jobs, all due, less the full command's no-op tick, ÷ 100): ${perJob.toFixed(2)} ms.`,
+    '',
+    '| target | measured | holds |',
+    '|---|---:|:---:|',
+    ...targets.map(([what, value, limit, unit]) => `| ${what} | ${value.toFixed(2)}${unit} | ${value <= limit ? 'yes' : 'no'} |`),
     '',
   ]
   const text = notes.join('\n')

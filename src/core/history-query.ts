@@ -11,13 +11,16 @@ import {SERVER_NOW_SQL, timeCodec} from './time-codec'
  * indexes): its latest run and latest success; then the rows still running and the recent slot
  * runs. historyFromRuns builds from these rows the same history as from the whole log.
  */
-export function historiesQuery(dialect: Dialect, nowMs: number, codes?: readonly string[]): {sql: string; bindings: Array<string | Date>} {
+export function historiesQuery(dialect: Dialect, nowMs: number, codes?: readonly string[], details = false): {sql: string; bindings: Array<string | Date>} {
   const time = timeCodec(dialect)
   const now = time.toDb(nowMs)
   // Leases follow the lease clock; on a server that is its own clock, so the server's now comes
   // back with the rows and each lease is read as "time left" (see historiesFromRows).
   const serverNow = SERVER_NOW_SQL[dialect]
-  const columns = `l.id, l.code, l.status, l.start_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid${serverNow ? `, ${serverNow} AS lease_now` : ''}`
+  // With details (one job, about to run): also what do() gets of its previous success.
+  const columns =
+    `l.id, l.code, l.status, l.start_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid` +
+    `${details ? ', l.end_time, l.message, l.heartbeat_at' : ''}${serverNow ? `, ${serverNow} AS lease_now` : ''}`
   const marks = codes ? codes.map(() => '?').join(', ') : ''
   const onlyJobs = codes ? ` WHERE j.code IN (${marks})` : ''
   const onlyRows = codes ? ` AND l.code IN (${marks})` : ''

@@ -168,11 +168,14 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       await lock.release(code, token)
     }
     try {
-      for (const run of await store.interruptStaleRuns(code, claimMs)) {
-        log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
-      }
       // Decide again on fresh history while holding the claim: another process may have run it since the snapshot.
-      const fresh = (await store.histories(claimMs, [code])).get(code) ?? EMPTY_HISTORY
+      const {history: fresh, lastSuccess: previous} = await store.jobState(code, claimMs)
+      // Runs whose lease ran out are dead (isDue already counts them as failures): record them so.
+      if (fresh.running.some((run) => !isLive(run, claimMs))) {
+        for (const run of await store.interruptStaleRuns(code, claimMs)) {
+          log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
+        }
+      }
       const running = liveRun(job, fresh, claimMs)
       if (running) return elsewhere(job, running, null)
       const decision = decide(job, fresh, claimMs)
@@ -180,7 +183,6 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
 
       if (stopping()) return {kind: 'not-due', code, className, reason: `not started: the tick is stopping (${String(options.signal?.reason)})`}
 
-      const previous = fresh.lastSuccess ? await store.getRun(fresh.lastSuccess.id) : null
       const runId = await store.insertRun({code, status: 'running', startMs: claimMs, ranAtTime: decision.slot, host, pid, leaseMs}, {ensureJob: false})
       // A parallel job's claim only guards the decision; its running row (with its own lease) holds the period.
       if (schedule.allowParallelRuns) await release()
@@ -283,6 +285,11 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     await store.finishRun(runId, stopped!.status, endMs, message)
     if (result === 'abandoned') anyAbandoned = true
     return {...base, kind: stopped!.status, message, abandoned: result === 'abandoned'}
+  }
+
+  // Jobs due for the first time get their cron_job rows in one statement, so each claim is one UPDATE.
+  if (!options.dryRun && !stopping()) {
+    await store.ensureJobs(jobs.filter((job) => !histories.has(job.code) && decide(job, EMPTY_HISTORY, tickNow).due).map((job) => job.code))
   }
 
   // A pool of `concurrency` workers takes the jobs in crons order. A database error stops new

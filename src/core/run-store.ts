@@ -2,7 +2,7 @@ import type {Knex} from 'knex'
 import type {RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
 import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
-import type {JobHistory, PauseInfo, RunSummary} from './is-due'
+import {EMPTY_HISTORY, type JobHistory, type PauseInfo, type RunSummary} from './is-due'
 import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
@@ -32,9 +32,13 @@ export interface RunStore {
   /** Every job's history at `nowMs` in one statement (only `codes`, when given). */
   histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>>
   getRun(id: number): Promise<RunRow | null>
+  /** One job's history, with its last success in full (one statement, for the job about to run). */
+  jobState(code: string, nowMs: number): Promise<{history: JobHistory; lastSuccess: RunRow | null}>
   getRuns(ids: readonly number[]): Promise<RunRow[]>
   /** The log, newest first, optionally for one job and one status. */
   listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]>
+  /** Create the cron_job rows (which carry the claims) of jobs that never ran, in one statement. */
+  ensureJobs(codes: readonly string[]): Promise<void>
   /** Insert a row; `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
   insertRun(run: NewRun, options?: {ensureJob?: boolean}): Promise<number>
   finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
@@ -71,6 +75,14 @@ export class KnexRunStore implements RunStore {
     return historiesFromRows(rowsOf(await this.db.raw(sql, bindings)), this.dialect, nowMs)
   }
 
+  async jobState(code: string, nowMs: number): Promise<{history: JobHistory; lastSuccess: RunRow | null}> {
+    const {sql, bindings} = historiesQuery(this.dialect, nowMs, [code], true)
+    const rows = rowsOf(await this.db.raw(sql, bindings))
+    const history = historiesFromRows(rows, this.dialect, nowMs).get(code) ?? EMPTY_HISTORY
+    const row = history.lastSuccess ? rows.find((r) => Number(r.id) === history.lastSuccess!.id) : undefined
+    return {history, lastSuccess: row ? this.row(row) : null}
+  }
+
   async getRun(id: number): Promise<RunRow | null> {
     const row = await this.db('cron_job_log').where('id', id).first()
     return row ? this.row(row) : null
@@ -86,6 +98,10 @@ export class KnexRunStore implements RunStore {
     if (query.code) q.where('code', query.code)
     if (query.status) q.where('status', query.status)
     return (await q).map((row: Record<string, unknown>) => this.row(row))
+  }
+
+  async ensureJobs(codes: readonly string[]): Promise<void> {
+    if (codes.length > 0) await this.db('cron_job').insert(codes.map((code) => ({code}))).onConflict('code').ignore()
   }
 
   async insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
