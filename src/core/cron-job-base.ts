@@ -55,30 +55,32 @@ export interface CronContext {
  * allowParallelRuns, removeSuccessfulCronLogs.
  */
 export abstract class CronJobBase {
+  // The options are declared, not defined: a subclass sets the ones it uses, and a tick that
+  // loads a thousand classes does not pay for a dozen undefined fields on each.
   /** Unique and stable: the run log is keyed by it. */
-  code!: string
+  declare code: string
   /** Run when this many minutes have passed since the last successful start (0 = every tick). */
-  runEveryMins?: number | null
+  declare runEveryMins?: number | null
   /** After a failure, wait this many minutes (from the failed start) before trying again. */
-  retryAfterFailureMins?: number | null
+  declare retryAfterFailureMins?: number | null
   /** Wall-clock times ('HH:MM', settings' time zone) at which to run once a day. */
-  runAtTimes?: string[] | null
+  declare runAtTimes?: string[] | null
   /** Only on these weekdays: Monday = 0 … Sunday = 6. */
-  runWeeklyOnDays?: number[] | null
+  declare runWeeklyOnDays?: number[] | null
   /** Only on these days of the month (1–31). */
-  runMonthlyOnDays?: number[] | null
+  declare runMonthlyOnDays?: number[] | null
   /** Seconds of slack when comparing with runEveryMins / retryAfterFailureMins. */
-  runToleranceSeconds?: number
+  declare runToleranceSeconds?: number
   /** Let a new run start while an earlier one is still running. */
-  allowParallelRuns?: boolean
+  declare allowParallelRuns?: boolean
   /** After a success, delete this job's older successful rows from the run log. */
-  removeSuccessfulCronLogs?: boolean
+  declare removeSuccessfulCronLogs?: boolean
   /** A cron expression (five fields, e.g. '0 3 * * 1-5'), read on the zone's wall clock; beside or instead of the options above. */
-  cron?: string | null
+  declare cron?: string | null
   /** This class's IANA zone for cron, runAtTimes and the day filters (default: the settings' timeZone). */
-  timeZone?: string | null
+  declare timeZone?: string | null
   /** Abort the run after this many minutes (ctx.signal fires); past the grace period it is recorded as timed_out. */
-  timeoutMins?: number | null
+  declare timeoutMins?: number | null
 
   /** The job itself. Its return value becomes the run's message (objects are stored as JSON). */
   abstract do(ctx: CronContext): Promise<unknown> | unknown

@@ -1,7 +1,11 @@
-import {DateTime} from 'luxon'
+import {DateTime, Settings} from 'luxon'
 import type {RunStatus} from './cron-job-base'
 import {naiveMs, previousSlot} from './cron-expression'
 import type {Schedule} from './schedule'
+
+// Dates are shown in one locale everywhere (cron's environment rarely has one), and asking the
+// system for its locale is, by measurement, the largest single cost of a no-op tick's luxon use.
+if (!Settings.defaultLocale) Settings.defaultLocale = 'en-US'
 
 /** The part of a run-log row the decision looks at. */
 export interface RunSummary {
@@ -86,26 +90,43 @@ export function endedBadly(run: RunSummary, nowMs: number): boolean {
  */
 export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, options: DecisionOptions): Decision {
   const zone = schedule.timeZone ?? options.timeZone
-  const not = (rule: DecisionRule, reason: string, notBeforeMs?: number): Decision => ({due: false, reason, slot: null, rule, notBeforeMs})
-  const yes = (rule: DecisionRule, reason: string, slot: string | null = null): Decision => ({due: true, reason, slot, rule})
-
-  if (options.paused && !(options.force && options.forcePaused)) {
-    const since = options.paused.sinceMs === null ? '' : ` since ${DateTime.fromMillis(options.paused.sinceMs, {zone}).toFormat('yyyy-MM-dd HH:mm')}`
-    return not('paused', `paused${since}${options.paused.by ? ` by ${options.paused.by}` : ''} (manage crons:resume to resume)`)
+  // Reasons are words for people (-v 2, --dry-run, lists); most ticks never show them, so they
+  // are made only when read: a tick of 1,000 jobs then formats no dates at all.
+  const decision = (due: boolean, rule: DecisionRule, why: () => string, slot: string | null, notBeforeMs?: number): Decision => {
+    let reason: string | undefined
+    return {
+      due,
+      slot,
+      rule,
+      ...(notBeforeMs === undefined ? {} : {notBeforeMs}),
+      get reason() {
+        reason ??= why()
+        return reason
+      },
+    }
   }
-  if (options.force) return yes('forced', 'forced (--force)')
+  const not = (rule: DecisionRule, why: () => string, notBeforeMs?: number) => decision(false, rule, why, null, notBeforeMs)
+  const yes = (rule: DecisionRule, why: () => string, slot: string | null = null) => decision(true, rule, why, slot)
 
-  const local = DateTime.fromMillis(nowMs, {zone})
+  const paused = options.paused
+  if (paused && !(options.force && options.forcePaused)) {
+    const since = () => (paused.sinceMs === null ? '' : ` since ${DateTime.fromMillis(paused.sinceMs, {zone}).toFormat('yyyy-MM-dd HH:mm')}`)
+    return not('paused', () => `paused${since()}${paused.by ? ` by ${paused.by}` : ''} (manage crons:resume to resume)`)
+  }
+  if (options.force) return yes('forced', () => 'forced (--force)')
+
+  const local = localTime(nowMs, zone)
   const at = (ms: number) => DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss')
 
-  if (schedule.runMonthlyOnDays !== null && !schedule.runMonthlyOnDays.includes(local.day)) {
-    return not('month-day', `runs only on days ${schedule.runMonthlyOnDays.join(', ')} of the month; today is the ${local.day}`)
+  const monthDays = schedule.runMonthlyOnDays
+  if (monthDays !== null && !monthDays.includes(local.day)) {
+    return not('month-day', () => `runs only on days ${monthDays.join(', ')} of the month; today is the ${local.day}`)
   }
 
   const weekday = local.weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
-  if (schedule.runWeeklyOnDays !== null && !schedule.runWeeklyOnDays.includes(weekday)) {
-    const names = schedule.runWeeklyOnDays.map((day) => WEEKDAYS[day]).join(', ')
-    return not('weekday', `runs only on ${names}; today is ${WEEKDAYS[weekday]}`)
+  const weekDays = schedule.runWeeklyOnDays
+  if (weekDays !== null && !weekDays.includes(weekday)) {
+    return not('weekday', () => `runs only on ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}; today is ${WEEKDAYS[weekday]}`)
   }
 
   const toleranceMs = schedule.runToleranceSeconds * 1000
@@ -113,7 +134,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (schedule.retryAfterFailureMins && last && endedBadly(last, nowMs)) {
     const retryAt = last.startMs + schedule.retryAfterFailureMins * MINUTE_MS
     if (nowMs + toleranceMs <= retryAt) {
-      return not('retry', `the run of ${at(last.startMs)} failed; retrying after ${at(retryAt)}`, retryAt - toleranceMs)
+      return not('retry', () => `the run of ${at(last.startMs)} failed; retrying after ${at(retryAt)}`, retryAt - toleranceMs)
     }
   }
 
@@ -121,11 +142,11 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   const periodStart = latestStart([visible(history.lastSuccess, nowMs), ...live])
 
   if (schedule.runEveryMins !== null) {
-    if (periodStart === null) return yes('interval', `every ${schedule.runEveryMins} min; no successful run yet`)
+    if (periodStart === null) return yes('interval', () => `every ${schedule.runEveryMins} min; no successful run yet`)
     const dueAfter = periodStart + schedule.runEveryMins * MINUTE_MS
-    if (nowMs + toleranceMs > dueAfter) return yes('interval', `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`)
+    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`)
     if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
-      return not('interval', `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
+      return not('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
     }
   }
 
@@ -137,9 +158,9 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     const slot = previousSlot(schedule.cron, nowNaive)
     if (slot !== null) {
       const sinceLast = periodStart === null ? slot >= nowNaive - (nowNaive % MINUTE_MS) : slot > naiveMs(periodStart, zone)
-      if (sinceLast) return yes('cron', `cron '${schedule.cron}': slot ${new Date(slot).toISOString().slice(0, 16).replace('T', ' ')} has not run`)
+      if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${new Date(slot).toISOString().slice(0, 16).replace('T', ' ')} has not run`)
     }
-    if (schedule.runAtTimes.length === 0) return not('cron', `cron '${schedule.cron}': no slot since the last run`)
+    if (schedule.runAtTimes.length === 0) return not('cron', () => `cron '${schedule.cron}': no slot since the last run`)
   }
 
   if (schedule.runAtTimes.length > 0) {
@@ -151,14 +172,21 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
         .map((run) => run.ranAtTime),
     )
     for (const {slot, minuteOfDay: slotMinute} of schedule.runAtTimes) {
-      if (minuteOfDay >= slotMinute && !taken.has(slot)) return yes('slot', `slot ${slot} has not run today`, slot)
+      if (minuteOfDay >= slotMinute && !taken.has(slot)) return yes('slot', () => `slot ${slot} has not run today`, slot)
     }
     const next = schedule.runAtTimes.find(({minuteOfDay: slotMinute}) => slotMinute > minuteOfDay)
-    return not('slot', next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`)
+    return not('slot', () => next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`)
   }
 
-  if (schedule.runEveryMins === null) return not('no-schedule', 'no schedule (runs only with --force)')
-  return not('interval', 'not due')
+  if (schedule.runEveryMins === null) return not('no-schedule', () => 'no schedule (runs only with --force)')
+  return not('interval', () => 'not due')
+}
+
+/** The tick's local time, made once per (instant, zone): every job of a tick asks for the same one. */
+let lastLocal: {ms: number; zone: string; value: DateTime} | null = null
+function localTime(ms: number, zone: string): DateTime {
+  if (lastLocal === null || lastLocal.ms !== ms || lastLocal.zone !== zone) lastLocal = {ms, zone, value: DateTime.fromMillis(ms, {zone})}
+  return lastLocal.value
 }
 
 function visible(run: RunSummary | null, nowMs: number): RunSummary | null {
