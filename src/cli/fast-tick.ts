@@ -1,4 +1,4 @@
-import type {Dialect, DatabaseConfig} from '../core/database'
+import type {DatabaseConfig} from '../core/database'
 import {clockFromEnv} from '../core/clock'
 import {resolveDatabaseConfig} from '../core/database'
 import {DAY_MS, deleteOldRunsQuery, historiesFromRows, historiesQuery} from '../core/history-query'
@@ -29,7 +29,7 @@ export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessE
   if (jobs.length === 0) return {exitCode: 0, output: '', statements: 0}
 
   const pinned = env.MANAGE_NOW ? clockFromEnv(env, settings.timeZone)() : null
-  const {rows, nowMs, statements, pausedCount} = await readHistories(database, pinned, settings.deleteLogsOlderThanDays)
+  const {rows, nowMs, statements, pausedCount} = await readHistories(database, pinned)
   const histories = historiesFromRows(rows, database.dialect, nowMs)
   // A paused job prints its own line: leave that, rare, case to the full command.
   if (pausedCount > 0) return null
@@ -41,7 +41,8 @@ export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessE
     if (isDue(job.schedule, history, nowMs, {timeZone: settings.timeZone}).due) return null
     lines.push(`[ ] ${job.code}\n`)
   }
-  return {exitCode: 0, output: options.quiet ? '' : lines.join(''), statements}
+  if (settings.deleteLogsOlderThanDays !== null) await trimLog(database, nowMs, settings.deleteLogsOlderThanDays)
+  return {exitCode: 0, output: options.quiet ? '' : lines.join(''), statements: statements + (settings.deleteLogsOlderThanDays === null ? 0 : 1)}
 }
 
 /** Only the plain crontab forms take the fast path; anything else goes to the full command. */
@@ -70,17 +71,68 @@ interface Read {
 
 const PAUSED_SQL = 'SELECT COUNT(*) AS n FROM cron_job WHERE paused_at IS NOT NULL'
 
-/** Read the log (and, with deleteLogsOlderThanDays, trim it first, as the full tick does at its end). */
-async function readHistories(database: DatabaseConfig, pinnedMs: number | null, keepDays: number | null): Promise<Read> {
+/** Read the log (one statement, and one for the paused jobs). */
+async function readHistories(database: DatabaseConfig, pinnedMs: number | null): Promise<Read> {
   if (database.dialect === 'sqlite') {
     const nowMs = pinnedMs ?? Date.now()
     const {sql, bindings} = historiesQuery('sqlite', nowMs)
-    const trim = keepDays === null ? [] : [Object.values(deleteOldRunsQuery('sqlite', nowMs - keepDays * DAY_MS)) as [string, unknown[]]]
-    const results = await sqliteAll((database.knex.connection as {filename: string}).filename, [...trim, [sql, bindings], [PAUSED_SQL, []]])
-    const [rows, paused] = results.slice(trim.length)
-    return {rows, nowMs, statements: results.length, pausedCount: Number(paused[0].n)}
+    const [rows, paused] = await sqliteAll(sqliteFile(database), [
+      [sql, bindings],
+      [PAUSED_SQL, []],
+    ])
+    return {rows, nowMs, statements: 2, pausedCount: Number(paused[0].n)}
   }
-  return readPostgres(database, pinnedMs, keepDays)
+  return readPostgres(database, pinnedMs)
+}
+
+/** deleteLogsOlderThanDays, after the decision, as the full tick does at its end. */
+async function trimLog(database: DatabaseConfig, nowMs: number, keepDays: number): Promise<void> {
+  const {sql, bindings} = deleteOldRunsQuery(database.dialect, nowMs - keepDays * DAY_MS)
+  if (database.dialect === 'sqlite') {
+    await sqliteAll(sqliteFile(database), [[sql, bindings]])
+    return
+  }
+  await withPostgres(database, (client) => client.query(numbered(sql), bindings))
+}
+
+const sqliteFile = (database: DatabaseConfig) => (database.knex.connection as {filename: string}).filename
+
+/** `?` placeholders as PostgreSQL's $1, $2, … */
+function numbered(sql: string): string {
+  let n = 0
+  return sql.replace(/\?/g, () => `$${++n}`)
+}
+
+type PgClient = InstanceType<typeof import('pg').Client>
+
+async function withPostgres<T>(database: DatabaseConfig, body: (client: PgClient) => Promise<T>): Promise<T> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const {Client} = require('pg') as typeof import('pg')
+  const connection = database.knex.connection
+  const client = new Client(typeof connection === 'string' ? {connectionString: connection} : (connection as object))
+  await client.connect()
+  try {
+    return await body(client)
+  } finally {
+    await client.end()
+  }
+}
+
+function readPostgres(database: DatabaseConfig, pinnedMs: number | null): Promise<Read> {
+  return withPostgres(database, async (client) => {
+    let statements = 0
+    let nowMs = pinnedMs
+    if (nowMs === null) {
+      // The database server's clock decides due periods (as in the full command).
+      nowMs = ((await client.query(`SELECT ${SERVER_NOW_SQL.postgres} AS now`)).rows[0].now as Date).getTime()
+      statements++
+    }
+    const {sql, bindings} = historiesQuery('postgres', nowMs)
+    const result = await client.query(numbered(sql), bindings)
+    const paused = await client.query(PAUSED_SQL)
+    statements += 2
+    return {rows: result.rows, nowMs, statements, pausedCount: Number(paused.rows[0].n)}
+  })
 }
 
 type Rows = Array<Record<string, unknown>>
@@ -106,38 +158,4 @@ function sqliteAll(filename: string, statements: Array<[string, unknown[]]>): Pr
       next(0)
     })
   })
-}
-
-async function readPostgres(database: DatabaseConfig, pinnedMs: number | null, keepDays: number | null): Promise<Read> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const {Client} = require('pg') as typeof import('pg')
-  const connection = database.knex.connection
-  const client = new Client(typeof connection === 'string' ? {connectionString: connection} : (connection as object))
-  await client.connect()
-  try {
-    let statements = 0
-    const dialect: Dialect = 'postgres'
-    let nowMs = pinnedMs
-    if (nowMs === null) {
-      // The database server's clock decides due periods (as in the full command).
-      nowMs = ((await client.query(`SELECT ${SERVER_NOW_SQL.postgres} AS now`)).rows[0].now as Date).getTime()
-      statements++
-    }
-    const numbered = (sql: string) => {
-      let n = 0
-      return sql.replace(/\?/g, () => `$${++n}`)
-    }
-    if (keepDays !== null) {
-      const trim = deleteOldRunsQuery(dialect, nowMs - keepDays * DAY_MS)
-      await client.query(numbered(trim.sql), trim.bindings)
-      statements++
-    }
-    const {sql, bindings} = historiesQuery(dialect, nowMs)
-    const result = await client.query(numbered(sql), bindings)
-    const paused = await client.query(PAUSED_SQL)
-    statements += 2
-    return {rows: result.rows, nowMs, statements, pausedCount: Number(paused.rows[0].n)}
-  } finally {
-    await client.end()
-  }
 }

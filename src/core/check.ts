@@ -27,6 +27,17 @@ export async function checkProject(project: Project, env: NodeJS.ProcessEnv = {}
 
   const {jobs, problems: classProblems} = loadJobs(settings.crons)
   problems.push(...classProblems)
+  // A trim shorter than a job's interval deletes its last success, and the job then runs again.
+  const keepDays = settings.deleteLogsOlderThanDays
+  for (const job of jobs) {
+    if (keepDays !== null && job.schedule.runEveryMins !== null && job.schedule.runEveryMins > keepDays * 1440) {
+      problems.push({
+        subject: job.className,
+        level: 'warning',
+        message: `runs every ${job.schedule.runEveryMins} min, longer than deleteLogsOlderThanDays (${keepDays} d) keeps its last run: it would run again at every tick after the trim; keep more days`,
+      })
+    }
+  }
   if (settings.crons.length === 0) {
     problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})
   }

@@ -32,11 +32,12 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
     const paused = (await store.pausedJobs()).get(job.code) ?? null
     const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, {timeZone: settings.timeZone, paused})
 
-    let offset = DateTime.fromMillis(now, {zone}).offset
+    // Mark an entry whose UTC offset differs from the one before it (or from now's, for the first).
+    let previous = DateTime.fromMillis(now, {zone})
     const entries = times.map((time) => {
       const local = DateTime.fromMillis(time.atMs, {zone})
-      const dst = local.offset === offset ? null : `${DateTime.fromMillis(time.atMs - 1, {zone}).toFormat('ZZZZ')} → ${local.toFormat('ZZZZ')}`
-      offset = local.offset
+      const dst = local.offset === previous.offset ? null : `${previous.toFormat('ZZZZ')} → ${local.toFormat('ZZZZ')}`
+      previous = local
       return {time: local.toISO()!, local: local.toFormat('ccc yyyy-MM-dd HH:mm ZZZZ'), slot: time.slot, reason: time.reason, dstChange: dst}
     })
     if (this.flags.json) {
