@@ -67,6 +67,21 @@ describe('loadSettings', () => {
     expect((await failure(write('empty.cjs', `module.exports = 42`))).message).to.match(/exports no settings object/)
   })
 
+  it('reads the system zone from TZ (UTC aliases as UTC) without needing Intl for UTC', () => {
+    const saved = process.env.TZ
+    try {
+      process.env.TZ = 'America/New_York'
+      expect(systemTimeZone()).to.equal('America/New_York')
+      process.env.TZ = ':Etc/UTC'
+      expect(systemTimeZone()).to.equal('UTC')
+      process.env.TZ = 'GMT'
+      expect(systemTimeZone()).to.equal('UTC')
+    } finally {
+      if (saved === undefined) delete process.env.TZ
+      else process.env.TZ = saved
+    }
+  })
+
   it("the project's compiled settings list the example jobs", async () => {
     const settings = await load(path.resolve(__dirname, '..', 'dist', 'src', 'settings.js'))
     expect(settings.crons.map((cls) => (cls as {name: string}).name)).to.deep.equal(['HeartbeatCronJob', 'DeleteOldRunLogsCronJob'])
