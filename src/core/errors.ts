@@ -27,7 +27,3 @@ export class NotMigratedError extends CommandError {
     this.name = 'NotMigratedError'
   }
 }
-
-export const EXIT_OK = 0
-export const EXIT_FAILURE = 1
-export const EXIT_USAGE = 2

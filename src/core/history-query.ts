@@ -71,7 +71,7 @@ export function historiesFromRows(rows: ReadonlyArray<Record<string, unknown>>, 
   return histories
 }
 
-/** deleteLogsOlderThanDays: the rows started before the cutoff, never a running one (shared with the fast path). */
+/** deleteLogsOlderThanDays for the driver-only fast path: RunStore.deleteRunsBefore(cutoff), in plain SQL. */
 export function deleteOldRunsQuery(dialect: Dialect, cutoffMs: number): {sql: string; bindings: Array<string | Date>} {
   return {sql: "DELETE FROM cron_job_log WHERE start_time < ? AND status <> 'running'", bindings: [timeCodec(dialect).toDb(cutoffMs)]}
 }

@@ -10,7 +10,7 @@ import {KnexJobLock, type JobLock, type LockHolder} from './job-lock'
 import type {Settings} from './load-settings'
 import {messageFromError, messageFromResult, truncateMessage} from './message'
 import {selectByName} from './registry'
-import {DAY_MS, deleteOldRunsQuery} from './history-query'
+import {DAY_MS} from './history-query'
 import {KnexRunStore, type RunRow, type RunStore} from './run-store'
 import {loadJobs, type LoadedJob, type Problem} from './schedule'
 
@@ -313,8 +313,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
 
   // django-cron's DJANGO_CRON_DELETE_LOGS_OLDER_THAN, once per tick.
   if (settings.deleteLogsOlderThanDays !== null && !options.dryRun && !stopping()) {
-    const {sql, bindings} = deleteOldRunsQuery(options.dialect, clock() - settings.deleteLogsOlderThanDays * DAY_MS)
-    await options.db.raw(sql, bindings)
+    await store.deleteRunsBefore(clock() - settings.deleteLogsOlderThanDays * DAY_MS)
   }
 
   const bad = new Set<Outcome['kind']>(['failed', 'interrupted', 'timed_out'])
