@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -39,14 +39,13 @@ function baseEnv(): Env {
   return env
 }
 
-/** Start bin/manage (node is spawned directly, so `pid` is the pid manage records in the run log). */
-export function startManage(args: readonly string[], env: Env): Running {
-  const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...baseEnv(), ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+/** A child's output and how it ended (killed after CHILD_TIMEOUT_MS). */
+function collect(child: ChildProcess): Promise<Result> {
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const done = new Promise<Result>((resolve, reject) => {
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  return new Promise<Result>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
     child.on('error', (error) => {
       clearTimeout(timer)
@@ -57,6 +56,12 @@ export function startManage(args: readonly string[], env: Env): Running {
       resolve({code, signal, stdout, stderr})
     })
   })
+}
+
+/** Start bin/manage (node is spawned directly, so `pid` is the pid manage records in the run log). */
+export function startManage(args: readonly string[], env: Env): Running {
+  const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...baseEnv(), ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  const done = collect(child)
   return {pid: child.pid!, done}
 }
 
@@ -208,22 +213,9 @@ export function waitForFile(file: string, exited?: Promise<Result>, timeoutMs = 
  */
 export function runManageWithInput(args: readonly string[], env: Env, input: string, cwd = ROOT): Promise<Result> {
   const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...baseEnv(), ...env}, stdio: ['pipe', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const done = collect(child)
   // A command that exits without reading all its input must not fail the test with EPIPE.
   child.stdin.on('error', () => undefined)
   child.stdin.end(input)
-  return new Promise<Result>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
-    child.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal, stdout, stderr})
-    })
-  })
+  return done
 }
