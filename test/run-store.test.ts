@@ -127,6 +127,15 @@ for (const dialect of BACKENDS) describe(`KnexRunStore on a real ${dialect} data
     else expect(lease).to.be.within(Date.now() + 300_000 - 5000, Date.now() + 300_000 + 5000)
   })
 
+  it('ensureJobs creates the rows of a thousand new jobs at once (past sqlite\'s 500-term compound SELECT), and again changes nothing', async () => {
+    const codes = Array.from({length: 1200}, (_, i) => `job.${i}`)
+    await store.ensureJobs(codes.slice(0, 10))
+    await store.ensureJobs(codes)
+    await store.ensureJobs(codes)
+    const rows = await t.db('cron_job').select('code')
+    expect(rows.map((row: {code: string}) => row.code).sort()).to.deep.equal([...codes].sort())
+  })
+
   it('deleteRunsBefore never deletes a running row, and can keep failures', async () => {
     const old = at('2025-01-01T00:00:00Z')
     await store.insertRun({code: 'a', status: 'succeeded', startMs: old})

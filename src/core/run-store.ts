@@ -58,6 +58,9 @@ export interface RunStore {
   deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
 }
 
+/** Rows per statement in ensureJobs: under sqlite's SQLITE_MAX_COMPOUND_SELECT (500). */
+const ENSURE_CHUNK = 200
+
 export class KnexRunStore implements RunStore {
   private readonly time: TimeCodec
   private readonly lease: LeaseClock
@@ -101,7 +104,10 @@ export class KnexRunStore implements RunStore {
   }
 
   async ensureJobs(codes: readonly string[]): Promise<void> {
-    if (codes.length > 0) await this.db('cron_job').insert(codes.map((code) => ({code}))).onConflict('code').ignore()
+    // knex writes a many-row insert on sqlite as one compound SELECT, which sqlite caps at 500 terms.
+    for (let i = 0; i < codes.length; i += ENSURE_CHUNK) {
+      await this.db('cron_job').insert(codes.slice(i, i + ENSURE_CHUNK).map((code) => ({code}))).onConflict('code').ignore()
+    }
   }
 
   async insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
