@@ -1,5 +1,5 @@
 import ansis from 'ansis'
-import {DateTime} from 'luxon'
+import {luxon} from '../core/luxon'
 
 export interface Painter {
   ok(text: string): string
@@ -24,7 +24,7 @@ export function painter(color: boolean | undefined): Painter {
 }
 
 export function formatTime(ms: number, zone: string): string {
-  return DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss ZZZZ')
+  return luxon().DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss ZZZZ')
 }
 
 export function formatDuration(ms: number): string {

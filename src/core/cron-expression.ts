@@ -1,4 +1,4 @@
-import {DateTime} from 'luxon'
+import {luxon} from './luxon'
 
 /**
  * Cron expressions are read on the zone's wall clock, exactly as runAtTimes are: a slot inside a
@@ -29,7 +29,7 @@ export function cronExpressionError(expression: string): string | null {
 
 /** The wall-clock time of `ms` in `zone`, as ms on the naive (UTC-written) timeline. */
 export function naiveMs(ms: number, zone: string): number {
-  const local = DateTime.fromMillis(ms, {zone})
+  const local = luxon().DateTime.fromMillis(ms, {zone})
   return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second, local.millisecond)
 }
 
@@ -57,7 +57,7 @@ export function nextSlot(expression: string, naive: number): number | null {
  */
 export function instantOfNaive(naive: number, zone: string): number {
   const n = new Date(naive)
-  const guess = DateTime.fromObject(
+  const guess = luxon().DateTime.fromObject(
     {year: n.getUTCFullYear(), month: n.getUTCMonth() + 1, day: n.getUTCDate(), hour: n.getUTCHours(), minute: n.getUTCMinutes(), second: n.getUTCSeconds(), millisecond: n.getUTCMilliseconds()},
     {zone},
   ).toMillis()

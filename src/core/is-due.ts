@@ -1,11 +1,8 @@
-import {DateTime, Settings} from 'luxon'
+import type {DateTime} from 'luxon'
 import type {RunStatus} from './cron-job-base'
 import {naiveMs, previousSlot} from './cron-expression'
+import {luxon} from './luxon'
 import type {Schedule} from './schedule'
-
-// Dates are shown in one locale everywhere (cron's environment rarely has one), and asking the
-// system for its locale is, by measurement, the largest single cost of a no-op tick's luxon use.
-if (!Settings.defaultLocale) Settings.defaultLocale = 'en-US'
 
 /** The part of a run-log row the decision looks at. */
 export interface RunSummary {
@@ -110,23 +107,24 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
 
   const paused = options.paused
   if (paused && !(options.force && options.forcePaused)) {
-    const since = () => (paused.sinceMs === null ? '' : ` since ${DateTime.fromMillis(paused.sinceMs, {zone}).toFormat('yyyy-MM-dd HH:mm')}`)
+    const since = () => (paused.sinceMs === null ? '' : ` since ${luxon().DateTime.fromMillis(paused.sinceMs, {zone}).toFormat('yyyy-MM-dd HH:mm')}`)
     return not('paused', () => `paused${since()}${paused.by ? ` by ${paused.by}` : ''} (manage crons:resume to resume)`)
   }
   if (options.force) return yes('forced', () => 'forced (--force)')
 
-  const local = localTime(nowMs, zone)
-  const at = (ms: number) => DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss')
+  // The wall clock is needed only by the day filters, cron and runAtTimes (not by intervals).
+  const local = () => localTime(nowMs, zone)
+  const at = (ms: number) => luxon().DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss')
 
   const monthDays = schedule.runMonthlyOnDays
-  if (monthDays !== null && !monthDays.includes(local.day)) {
-    return not('month-day', () => `runs only on days ${monthDays.join(', ')} of the month; today is the ${local.day}`)
+  if (monthDays !== null && !monthDays.includes(local().day)) {
+    return not('month-day', () => `runs only on days ${monthDays.join(', ')} of the month; today is the ${local().day}`)
   }
 
-  const weekday = local.weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
   const weekDays = schedule.runWeeklyOnDays
-  if (weekDays !== null && !weekDays.includes(weekday)) {
-    return not('weekday', () => `runs only on ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}; today is ${WEEKDAYS[weekday]}`)
+  if (weekDays !== null) {
+    const weekday = local().weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
+    if (!weekDays.includes(weekday)) return not('weekday', () => `runs only on ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}; today is ${WEEKDAYS[weekday]}`)
   }
 
   const toleranceMs = schedule.runToleranceSeconds * 1000
@@ -164,8 +162,9 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   }
 
   if (schedule.runAtTimes.length > 0) {
-    const minuteOfDay = local.hour * 60 + local.minute
-    const dayStart = local.startOf('day').toMillis()
+    const {hour, minute} = local()
+    const minuteOfDay = hour * 60 + minute
+    const dayStart = local().startOf('day').toMillis()
     const taken = new Set(
       [...history.recentSlotRuns.filter((run) => run.status === 'succeeded'), ...live]
         .filter((run) => run.ranAtTime !== null && run.startMs >= dayStart && run.startMs <= nowMs)
@@ -185,7 +184,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
 /** The tick's local time, made once per (instant, zone): every job of a tick asks for the same one. */
 let lastLocal: {ms: number; zone: string; value: DateTime} | null = null
 function localTime(ms: number, zone: string): DateTime {
-  if (lastLocal === null || lastLocal.ms !== ms || lastLocal.zone !== zone) lastLocal = {ms, zone, value: DateTime.fromMillis(ms, {zone})}
+  if (lastLocal === null || lastLocal.ms !== ms || lastLocal.zone !== zone) lastLocal = {ms, zone, value: luxon().DateTime.fromMillis(ms, {zone})}
   return lastLocal.value
 }
 

@@ -1,8 +1,8 @@
 import {existsSync, readlinkSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {IANAZone} from 'luxon'
 import {CommandError} from './errors'
+import {luxon} from './luxon'
 
 /** What a settings module exports by default (Django's settings.py for manage). */
 export interface SettingsModule {
@@ -60,7 +60,7 @@ export function systemTimeZone(): string {
 
 /** IANA zone check without waking ICU for UTC. */
 export function isValidTimeZone(zone: unknown): zone is string {
-  return typeof zone === 'string' && (zone === 'UTC' || IANAZone.isValidZone(zone))
+  return typeof zone === 'string' && (zone === 'UTC' || luxon().IANAZone.isValidZone(zone))
 }
 
 /** Load and check a compiled settings module (.js, .cjs or .mjs). Every problem is one line of the error. */

@@ -1,6 +1,6 @@
-import {DateTime} from 'luxon'
 import {instantOfNaive, naiveMs, nextSlot} from './cron-expression'
 import {isDue, isLive, type DecisionOptions, type JobHistory, type RunSummary} from './is-due'
+import {luxon} from './luxon'
 import type {Schedule} from './schedule'
 
 const MINUTE_MS = 60_000
@@ -34,7 +34,7 @@ export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number,
     if (decision.due) return {atMs: t, slot: decision.slot, reason: decision.reason}
     if (decision.rule === 'paused' || decision.rule === 'no-schedule') return null
 
-    const local = DateTime.fromMillis(t, {zone})
+    const local = luxon().DateTime.fromMillis(t, {zone})
     const midnight = local.startOf('day').plus({days: 1}).toMillis()
     let jump: number
     if (decision.rule === 'month-day' || decision.rule === 'weekday') {

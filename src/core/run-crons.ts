@@ -1,12 +1,12 @@
 import {randomUUID} from 'node:crypto'
 import os from 'node:os'
 import type {Knex} from 'knex'
-import {DateTime} from 'luxon'
 import type {Clock} from './clock'
 import type {CronContext, PastRun} from './cron-job-base'
 import type {Dialect} from './database'
 import {EMPTY_HISTORY, isDue, isLive, type JobHistory, type PauseInfo, type RunSummary} from './is-due'
 import {KnexJobLock, type JobLock, type LockHolder} from './job-lock'
+import {luxon} from './luxon'
 import type {Settings} from './load-settings'
 import {messageFromError, messageFromResult, truncateMessage} from './message'
 import {selectByName} from './registry'
@@ -234,7 +234,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     const ctx: CronContext = {
       code,
       runId,
-      now: DateTime.fromMillis(startMs, {zone}),
+      now: luxon().DateTime.fromMillis(startMs, {zone}),
       slot,
       previousSuccess: previous ? pastRun(previous, zone) : null,
       forced: force,
@@ -325,8 +325,8 @@ function pastRun(row: RunRow, zone: string): PastRun {
   return {
     id: row.id,
     status: row.status,
-    startTime: DateTime.fromMillis(row.startMs, {zone}),
-    endTime: row.endMs === null ? null : DateTime.fromMillis(row.endMs, {zone}),
+    startTime: luxon().DateTime.fromMillis(row.startMs, {zone}),
+    endTime: row.endMs === null ? null : luxon().DateTime.fromMillis(row.endMs, {zone}),
     ranAtTime: row.ranAtTime,
     message: row.message,
   }

@@ -1,6 +1,6 @@
-import {IANAZone} from 'luxon'
 import type {CronClass, CronJobBase} from './cron-job-base'
 import {cronExpressionError} from './cron-expression'
+import {luxon} from './luxon'
 
 /** A job's schedule, validated and normalised (slots as 'HH:MM'). */
 export interface Schedule {
@@ -151,7 +151,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   let timeZone: string | null = null
   if (job.timeZone !== undefined && job.timeZone !== null) {
     const value = job.timeZone as unknown
-    if (typeof value !== 'string' || !IANAZone.isValidZone(value)) error(`timeZone = ${describe(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
+    if (typeof value !== 'string' || !luxon().IANAZone.isValidZone(value)) error(`timeZone = ${describe(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
     else timeZone = value
   }
 

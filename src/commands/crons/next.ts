@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {DateTime} from 'luxon'
 import {BaseCommand} from '../../cli/base-command'
 import {EMPTY_HISTORY} from '../../core/is-due'
+import {luxon} from '../../core/luxon'
 import {nextDueTimes} from '../../core/next-due'
 import {findJob} from '../../core/registry'
 import {KnexRunStore} from '../../core/run-store'
@@ -33,9 +33,9 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
     const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, {timeZone: settings.timeZone, paused})
 
     // Mark an entry whose UTC offset differs from the one before it (or from now's, for the first).
-    let previous = DateTime.fromMillis(now, {zone})
+    let previous = luxon().DateTime.fromMillis(now, {zone})
     const entries = times.map((time) => {
-      const local = DateTime.fromMillis(time.atMs, {zone})
+      const local = luxon().DateTime.fromMillis(time.atMs, {zone})
       const dst = local.offset === previous.offset ? null : `${previous.toFormat('ZZZZ')} → ${local.toFormat('ZZZZ')}`
       previous = local
       return {time: local.toISO()!, local: local.toFormat('ccc yyyy-MM-dd HH:mm ZZZZ'), slot: time.slot, reason: time.reason, dstChange: dst}
