@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -79,5 +80,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
       expect(await fast(good, '2026-01-05T00:03:00Z', ['-v', '1', '--no-color'])).to.deep.include({output: '[ ] a\n'})
     })
+
+    if (dialect === 'sqlite') {
+      it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs', async () => {
+        await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+        const file = settings([`code = 'a'; runEveryMins = 5; retryAfterFailureMins = 1; runToleranceSeconds = 5`])
+        // A fresh process, as cron starts it: bin/manage runcrons, then the list of every module it loaded.
+        const script =
+          `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons'];` +
+          `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify(Object.keys(require.cache))));` +
+          `require(process.argv[1])`
+        const output = execFileSync(process.execPath, ['-e', script], {
+          env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z'},
+          encoding: 'utf8',
+        })
+        const [printed, modules] = output.split('modules: ')
+        expect(printed).to.equal('[ ] a\n')
+        const packages = new Set((JSON.parse(modules) as string[]).map((module) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(module)?.[1]).filter(Boolean))
+        expect([...packages].sort()).to.deep.equal(['bindings', 'file-uri-to-path', 'sqlite3'])
+      })
+    }
   })
 }
