@@ -4,6 +4,7 @@ import {resolveDatabaseConfig} from '../core/database'
 import {DAY_MS, deleteOldRunsQuery, historiesFromRows, historiesQuery} from '../core/history-query'
 import {EMPTY_HISTORY, isDue, isLive} from '../core/is-due'
 import {loadSettings} from '../core/load-settings'
+import {requirePg} from '../core/pg-driver'
 import {projectPaths} from '../core/project'
 import {loadJobs} from '../core/schedule'
 import {SERVER_NOW_SQL} from '../core/time-codec'
@@ -106,8 +107,7 @@ function numbered(sql: string): string {
 type PgClient = InstanceType<typeof import('pg').Client>
 
 async function withPostgres<T>(database: DatabaseConfig, body: (client: PgClient) => Promise<T>): Promise<T> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const {Client} = require('pg') as typeof import('pg')
+  const {Client} = requirePg()
   const connection = database.knex.connection
   const client = new Client(typeof connection === 'string' ? {connectionString: connection} : (connection as object))
   await client.connect()

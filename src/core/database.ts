@@ -2,6 +2,7 @@ import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
 import {CommandError, NotMigratedError, UsageError} from './errors'
+import {requirePg} from './pg-driver'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
 
@@ -133,6 +134,7 @@ export function openDatabase(config: DatabaseConfig): Knex {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const knex = require('knex') as typeof import('knex').knex
   try {
+    if (config.dialect === 'postgres') requirePg()
     return knex({log: QUIET_LOG, ...config.knex})
   } catch (error) {
     throw explainDatabaseError(error, config) ?? error
