@@ -1,18 +1,16 @@
 import type {Knex} from 'knex'
 import type {Dialect} from './database'
+import {claimJob, ensureJob, releaseJob, type Holder} from './run-sql'
+import {withKnexConnection} from './sql-connection'
 import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
+
+export type {Holder} from './run-sql'
 
 export interface LockHolder {
   host: string | null
   pid: number | null
   lockedMs: number | null
   leaseExpiresMs: number | null
-}
-
-export interface Holder {
-  token: string
-  host: string
-  pid: number
 }
 
 /**
@@ -35,7 +33,7 @@ export interface JobLock {
 /**
  * The lock is the job's row in cron_job. A claim is one conditional UPDATE whose row count
  * says who won: on every database only one UPDATE can change the row from free to taken.
- * (Read-then-write transactions on sqlite fail with SQLITE_BUSY under contention: see NOTES.)
+ * (Deferred read-then-write transactions on sqlite fail with SQLITE_BUSY under contention: see NOTES.)
  */
 export class KnexJobLock implements JobLock {
   private readonly time: TimeCodec
@@ -43,31 +41,21 @@ export class KnexJobLock implements JobLock {
 
   constructor(
     private readonly db: Knex,
-    dialect: Dialect,
+    private readonly dialect: Dialect,
   ) {
     this.time = timeCodec(dialect)
     this.lease = leaseClock(db, dialect)
   }
 
   async claim(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
-    if (await this.take(code, holder, nowMs, leaseMs)) return true
-    // No row yet (first run of this job) or a live holder: create the row free, then try once more.
-    await this.db('cron_job').insert({code}).onConflict('code').ignore()
-    return this.take(code, holder, nowMs, leaseMs)
-  }
-
-  private async take(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
-    const changed = await this.db('cron_job')
-      .where('code', code)
-      .andWhere((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<=', this.lease.now(nowMs)))
-      .update({
-        lock_token: holder.token,
-        lock_host: holder.host,
-        lock_pid: holder.pid,
-        locked_at: this.lease.now(nowMs),
-        lease_expires_at: this.lease.after(nowMs, leaseMs),
-      })
-    return changed === 1
+    const claim = claimJob(this.dialect, code, holder, nowMs, leaseMs)
+    return withKnexConnection(this.db, this.dialect, async (connection) => {
+      if ((await connection.run(claim.sql, claim.bindings)).changes === 1) return true
+      // No row yet (first run of this job) or a live holder: create the row free, then try once more.
+      const row = ensureJob(this.dialect, code)
+      if ((await connection.run(row.sql, row.bindings)).changes === 0) return false
+      return (await connection.run(claim.sql, claim.bindings)).changes === 1
+    })
   }
 
   async renew(code: string, token: string, nowMs: number, leaseMs: number): Promise<boolean> {
@@ -78,9 +66,8 @@ export class KnexJobLock implements JobLock {
   }
 
   async release(code: string, token: string): Promise<void> {
-    await this.db('cron_job')
-      .where({code, lock_token: token})
-      .update({lock_token: null, lock_host: null, lock_pid: null, locked_at: null, lease_expires_at: null})
+    const {sql, bindings} = releaseJob(code, token)
+    await withKnexConnection(this.db, this.dialect, (connection) => connection.run(sql, bindings))
   }
 
   async forceRelease(code: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto'
 import os from 'node:os'
 import type {Knex} from 'knex'
 import type {Clock} from './clock'
-import type {CronContext, PastRun} from './cron-job-base'
+import type {CronContext, PastRun, RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
 import {EMPTY_HISTORY, isDue, isLive, type JobHistory, type PauseInfo, type RunSummary} from './is-due'
 import {KnexJobLock, type JobLock, type LockHolder} from './job-lock'
@@ -11,6 +11,7 @@ import type {Settings} from './load-settings'
 import {messageFromError, messageFromResult, truncateMessage} from './message'
 import {selectByName} from './registry'
 import {DAY_MS} from './history-query'
+import {SqlRunRecorder, type RunRecorder} from './run-recorder'
 import {KnexRunStore, type RunRow, type RunStore} from './run-store'
 import {loadJobs, type LoadedJob, type Problem} from './schedule'
 
@@ -62,6 +63,8 @@ export interface RunCronsOptions extends TickEvents {
   signal?: AbortSignal
   store?: RunStore
   lock?: JobLock
+  /** Each run's two transactions (claim and start; finish and release). */
+  recorder?: RunRecorder
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
   renewEveryMs?: number
   /** Timers for timeouts and grace periods (tests pass their own to drive time). */
@@ -102,6 +105,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const {settings, clock} = options
   const store = options.store ?? new KnexRunStore(options.db, options.dialect)
   const lock = options.lock ?? new KnexJobLock(options.db, options.dialect)
+  const recorder = options.recorder ?? new SqlRunRecorder(options.db, options.dialect)
   const host = options.host ?? os.hostname()
   const pid = options.pid ?? process.pid
   const leaseMs = settings.leaseSeconds * 1000
@@ -155,44 +159,65 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     const {code, className, schedule} = job
     const token = randomUUID()
     const claimMs = clock()
-    if (!(await lock.claim(code, {token, host, pid}, claimMs, leaseMs))) {
+    // Claim, decide again on fresh history, and record the run as 'running', in one transaction:
+    // another process may have run the job since the tick's snapshot.
+    let declined: Outcome = {kind: 'not-due', code, className, reason: 'not due'}
+    let slot: string | null = null
+    const begun = await recorder.begin({
+      code,
+      holder: {token, host, pid},
+      nowMs: claimMs,
+      leaseMs,
+      parallel: schedule.allowParallelRuns,
+      decide(fresh) {
+        const running = liveRun(job, fresh, claimMs)
+        if (running) {
+          declined = elsewhere(job, running, null)
+          return {start: false}
+        }
+        const decision = decide(job, fresh, claimMs)
+        if (!decision.due) {
+          declined = {kind: 'not-due', code, className, reason: decision.reason}
+          return {start: false}
+        }
+        if (stopping()) {
+          declined = {kind: 'not-due', code, className, reason: `not started: the tick is stopping (${String(options.signal?.reason)})`}
+          return {start: false}
+        }
+        slot = decision.slot
+        return {start: true, slot}
+      },
+    })
+    if (begun.kind === 'claimed-elsewhere') {
       const holder = await lock.holder(code)
       if (!schedule.allowParallelRuns) return elsewhere(job, null, holder)
       return {kind: 'claimed-elsewhere', code, className, host: holder?.host ?? null, pid: holder?.pid ?? null}
     }
-
-    let held = true
-    const release = async () => {
-      if (!held) return
-      held = false
-      await lock.release(code, token)
+    for (const run of begun.interrupted) {
+      log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
     }
+    if (begun.kind === 'declined') return declined
+
+    // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
+    let held = !schedule.allowParallelRuns
     try {
-      // Decide again on fresh history while holding the claim: another process may have run it since the snapshot.
-      const {history: fresh, lastSuccess: previous} = await store.jobState(code, claimMs)
-      // Runs whose lease ran out are dead (isDue already counts them as failures): record them so.
-      if (fresh.running.some((run) => !isLive(run, claimMs))) {
-        for (const run of await store.interruptStaleRuns(code, claimMs)) {
-          log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
-        }
-      }
-      const running = liveRun(job, fresh, claimMs)
-      if (running) return elsewhere(job, running, null)
-      const decision = decide(job, fresh, claimMs)
-      if (!decision.due) return {kind: 'not-due', code, className, reason: decision.reason}
-
-      if (stopping()) return {kind: 'not-due', code, className, reason: `not started: the tick is stopping (${String(options.signal?.reason)})`}
-
-      const runId = await store.insertRun({code, status: 'running', startMs: claimMs, ranAtTime: decision.slot, host, pid, leaseMs}, {ensureJob: false})
-      // A parallel job's claim only guards the decision; its running row (with its own lease) holds the period.
-      if (schedule.allowParallelRuns) await release()
-      return await execute(job, runId, claimMs, decision.slot, previous, token, () => held)
+      return await execute(job, begun.runId, claimMs, slot, begun.previousSuccess, token, () => held, () => (held = false))
     } finally {
-      await release().catch((error: unknown) => log(code, 'warn', `could not release the lock (it will expire): ${messageFromError(error).split('\n')[0]}`))
+      // The run's end releases the claim; if recording it failed, let go of the claim at least.
+      if (held) await lock.release(code, token).catch((error: unknown) => log(code, 'warn', `could not release the lock (it will expire): ${messageFromError(error).split('\n')[0]}`))
     }
   }
 
-  async function execute(job: LoadedJob, runId: number, startMs: number, slot: string | null, previous: RunRow | null, token: string, holdingLock: () => boolean): Promise<Outcome> {
+  async function execute(
+    job: LoadedJob,
+    runId: number,
+    startMs: number,
+    slot: string | null,
+    previous: RunRow | null,
+    token: string,
+    holdingLock: () => boolean,
+    released: () => void,
+  ): Promise<Outcome> {
     const {code, className} = job
     const controller = new AbortController()
 
@@ -265,16 +290,21 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
 
     const endMs = clock()
     const base = {code, className, runId, startMs, endMs, slot}
+    // The outcome is recorded and the claim released in one transaction.
+    const end = async (status: RunStatus, message: string | null) => {
+      const releaseToken = holdingLock() ? token : null
+      await recorder.end({runId, code, status, endMs, message, releaseToken, removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs})
+      if (releaseToken !== null) released()
+    }
     const stopped = stop as {status: 'interrupted' | 'timed_out'; why: string} | null
     if (result !== 'abandoned' && result.ok) {
       const message = messageFromResult(result.value)
-      await store.finishRun(runId, 'succeeded', endMs, message)
-      if (job.schedule.removeSuccessfulCronLogs) await store.removeSuccessfulRuns(code, runId)
+      await end('succeeded', message)
       return {...base, kind: 'succeeded', message}
     }
     if (stopped === null && result !== 'abandoned') {
       const message = messageFromError(result.error)
-      await store.finishRun(runId, 'failed', endMs, message)
+      await end('failed', message)
       return {...base, kind: 'failed', error: result.error, message}
     }
     const why = stopped!.why
@@ -282,7 +312,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       result === 'abandoned'
         ? `${why}; it did not stop within the ${graceMs / 1000} s grace period and was abandoned`
         : truncateMessage(`${why}; it stopped with: ${messageFromError(result.error)}`)
-    await store.finishRun(runId, stopped!.status, endMs, message)
+    await end(stopped!.status, message)
     if (result === 'abandoned') anyAbandoned = true
     return {...base, kind: stopped!.status, message, abandoned: result === 'abandoned'}
   }
@@ -308,7 +338,11 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     }
   }
   const width = Math.max(1, Math.min(options.concurrency ?? 1, jobs.length))
-  await Promise.all(Array.from({length: width}, worker))
+  try {
+    await Promise.all(Array.from({length: width}, worker))
+  } finally {
+    await recorder.close()
+  }
   if (fatal !== null) throw fatal
 
   // django-cron's DJANGO_CRON_DELETE_LOGS_OLDER_THAN, once per tick.

@@ -3,6 +3,8 @@ import type {RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
 import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
 import {EMPTY_HISTORY, type JobHistory, type PauseInfo, type RunSummary} from './is-due'
+import {deleteOtherSuccesses, ensureJob, finishRun, insertRun, interruptRun, selectStaleRuns, type NewRun} from './run-sql'
+import {withKnexConnection} from './sql-connection'
 import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
@@ -12,20 +14,7 @@ export interface RunRow extends RunSummary {
   heartbeatMs: number | null
 }
 
-export interface NewRun {
-  code: string
-  status: RunStatus
-  startMs: number
-  endMs?: number | null
-  message?: string | null
-  ranAtTime?: string | null
-  host?: string | null
-  pid?: number | null
-  /** An explicit lease expiry (for tests and imports)… */
-  leaseExpiresMs?: number | null
-  /** …or a lease of this length from now, by the lease clock (the database's on PostgreSQL / MySQL). */
-  leaseMs?: number
-}
+export type {NewRun} from './run-sql'
 
 /** The run log: what the decision reads and what a run writes. */
 export interface RunStore {
@@ -111,29 +100,19 @@ export class KnexRunStore implements RunStore {
   }
 
   async insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
-    if (options.ensureJob ?? true) await this.db('cron_job').insert({code: run.code}).onConflict('code').ignore()
-    const values = {
-      code: run.code,
-      status: run.status,
-      start_time: this.time.toDb(run.startMs),
-      end_time: run.endMs === undefined || run.endMs === null ? null : this.time.toDb(run.endMs),
-      message: run.message ?? null,
-      ran_at_time: run.ranAtTime ?? null,
-      host: run.host ?? null,
-      pid: run.pid ?? null,
-      lease_expires_at:
-        run.leaseMs !== undefined ? this.lease.after(run.startMs, run.leaseMs) : run.leaseExpiresMs === undefined || run.leaseExpiresMs === null ? null : this.time.toDb(run.leaseExpiresMs),
-      heartbeat_at: run.status === 'running' ? (run.leaseMs !== undefined ? this.lease.now(run.startMs) : this.time.toDb(run.startMs)) : null,
-    }
-    // MySQL has no RETURNING (knex warns if asked); its insert answers with the new id anyway.
-    const [inserted] = this.dialect === 'mysql' ? await this.db('cron_job_log').insert(values) : await this.db('cron_job_log').insert(values, ['id'])
-    return typeof inserted === 'object' ? Number((inserted as {id: number}).id) : Number(inserted)
+    return withKnexConnection(this.db, this.dialect, async (connection) => {
+      if (options.ensureJob ?? true) {
+        const row = ensureJob(this.dialect, run.code)
+        await connection.run(row.sql, row.bindings)
+      }
+      const insert = insertRun(this.dialect, run)
+      return (await connection.run(insert.sql, insert.bindings)).lastId!
+    })
   }
 
   async finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void> {
-    await this.db('cron_job_log')
-      .where('id', id)
-      .update({status, end_time: this.time.toDb(endMs), message, lease_expires_at: null})
+    const {sql, bindings} = finishRun(this.dialect, id, status, endMs, message)
+    await withKnexConnection(this.db, this.dialect, (connection) => connection.run(sql, bindings))
   }
 
   async renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean> {
@@ -144,23 +123,17 @@ export class KnexRunStore implements RunStore {
   }
 
   async interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
-    const stale = await this.db('cron_job_log')
-      .where({code, status: 'running'})
-      .andWhere((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<=', this.lease.now(nowMs)))
-    const interrupted: RunRow[] = []
-    for (const raw of stale) {
-      const run = this.row(raw)
-      const seen = run.heartbeatMs ?? run.startMs
-      const message =
-        `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
-        `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`
-      // Conditional on still 'running': a late finish by the original process is never overwritten.
-      const changed = await this.db('cron_job_log')
-        .where({id: run.id, status: 'running'})
-        .update({status: 'interrupted', end_time: this.time.toDb(run.leaseExpiresMs ?? seen), message, lease_expires_at: null})
-      if (changed > 0) interrupted.push({...run, status: 'interrupted', message})
-    }
-    return interrupted
+    return withKnexConnection(this.db, this.dialect, async (connection) => {
+      const stale = selectStaleRuns(this.dialect, code, nowMs)
+      const interrupted: RunRow[] = []
+      for (const raw of await connection.all(stale.sql, stale.bindings)) {
+        const run = runRowOf(raw, this.dialect)
+        const {endMs, message} = interruptionOf(run)
+        const update = interruptRun(this.dialect, run.id, endMs, message)
+        if ((await connection.run(update.sql, update.bindings)).changes > 0) interrupted.push({...run, status: 'interrupted', message})
+      }
+      return interrupted
+    })
   }
 
   async interruptRunning(code: string, endMs: number, message: string): Promise<number> {
@@ -168,7 +141,8 @@ export class KnexRunStore implements RunStore {
   }
 
   async removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
-    return this.db('cron_job_log').where({code, status: 'succeeded'}).whereNot('id', keepId).delete()
+    const {sql, bindings} = deleteOtherSuccesses(code, keepId)
+    return (await withKnexConnection(this.db, this.dialect, (connection) => connection.run(sql, bindings))).changes
   }
 
   async pausedJobs(): Promise<Map<string, PauseInfo>> {
@@ -194,13 +168,28 @@ export class KnexRunStore implements RunStore {
   }
 
   private row(row: Record<string, unknown>): RunRow {
-    return {
-      ...summaryOf(row, this.dialect),
-      endMs: this.time.fromDb(row.end_time),
-      message: (row.message as string | null) ?? null,
-      heartbeatMs: this.time.fromDb(row.heartbeat_at),
-    }
+    return runRowOf(row, this.dialect)
   }
+}
+
+/** A whole run-log row, from the database's row. */
+export function runRowOf(row: Record<string, unknown>, dialect: Dialect): RunRow {
+  const time = timeCodec(dialect)
+  return {
+    ...summaryOf(row, dialect),
+    endMs: time.fromDb(row.end_time),
+    message: (row.message as string | null) ?? null,
+    heartbeatMs: time.fromDb(row.heartbeat_at),
+  }
+}
+
+/** How a run whose lease ran out is recorded: ended when its lease did, and who stopped renewing it. */
+export function interruptionOf(run: RunRow): {endMs: number; message: string} {
+  const seen = run.heartbeatMs ?? run.startMs
+  const message =
+    `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
+    `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`
+  return {endMs: run.leaseExpiresMs ?? seen, message}
 }
 
 /** knex.raw returns the rows differently per driver. */

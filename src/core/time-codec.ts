@@ -24,14 +24,35 @@ export function timeCodec(dialect: Dialect): TimeCodec {
   }
 }
 
+/** The database server's "now" in SQL, or null where leases follow the caller's clock (sqlite). */
+export const SERVER_NOW_SQL: Record<Dialect, string | null> = {sqlite: null, postgres: 'now()', mysql: 'UTC_TIMESTAMP(3)'}
+
+/** An SQL fragment with its own `?` bindings. */
+export type SqlFragment = [sql: string, bindings: unknown[]]
+
 /**
  * The clock leases are measured by. On PostgreSQL and MySQL it is the database server's own
  * clock, in SQL, so a server whose clock is off (or a process run with MANAGE_NOW) can neither
  * steal a live lease nor keep a dead one. On sqlite (one host) it is the caller's clock.
  */
-/** The database server's "now" in SQL, or null where leases follow the caller's clock (sqlite). */
-export const SERVER_NOW_SQL: Record<Dialect, string | null> = {sqlite: null, postgres: 'now()', mysql: 'UTC_TIMESTAMP(3)'}
+export function leaseNowSql(dialect: Dialect, appNowMs: number): SqlFragment {
+  const server = SERVER_NOW_SQL[dialect]
+  return server === null ? ['?', [timeCodec(dialect).toDb(appNowMs)]] : [server, []]
+}
 
+/** The lease clock's "now" plus `ms`: a lease expiry. */
+export function leaseAfterSql(dialect: Dialect, appNowMs: number, ms: number): SqlFragment {
+  switch (dialect) {
+    case 'postgres':
+      return [`${SERVER_NOW_SQL.postgres} + ? * interval '1 millisecond'`, [ms]]
+    case 'mysql':
+      return [`${SERVER_NOW_SQL.mysql} + INTERVAL ? MICROSECOND`, [Math.round(ms * 1000)]]
+    default:
+      return ['?', [timeCodec(dialect).toDb(appNowMs + ms)]]
+  }
+}
+
+/** The lease clock for knex's query builder. */
 export interface LeaseClock {
   /** "Now" as a value to compare lease times with. */
   now(appNowMs: number): Knex.Raw
@@ -40,23 +61,9 @@ export interface LeaseClock {
 }
 
 export function leaseClock(db: Knex, dialect: Dialect): LeaseClock {
-  const codec = timeCodec(dialect)
-  switch (dialect) {
-    case 'postgres':
-      return {
-        now: () => db.raw(SERVER_NOW_SQL.postgres!),
-        after: (_appNowMs, ms) => db.raw(`${SERVER_NOW_SQL.postgres} + ? * interval '1 millisecond'`, [ms]),
-      }
-    case 'mysql':
-      return {
-        now: () => db.raw(SERVER_NOW_SQL.mysql!),
-        after: (_appNowMs, ms) => db.raw(`${SERVER_NOW_SQL.mysql} + INTERVAL ? MICROSECOND`, [Math.round(ms * 1000)]),
-      }
-    default:
-      return {
-        now: (appNowMs) => db.raw('?', [codec.toDb(appNowMs)]),
-        after: (appNowMs, ms) => db.raw('?', [codec.toDb(appNowMs + ms)]),
-      }
+  return {
+    now: (appNowMs) => db.raw(...(leaseNowSql(dialect, appNowMs) as [string, readonly Knex.RawBinding[]])),
+    after: (appNowMs, ms) => db.raw(...(leaseAfterSql(dialect, appNowMs, ms) as [string, readonly Knex.RawBinding[]])),
   }
 }
 
