@@ -256,12 +256,20 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     const timeoutWait = timeoutMins === null ? null : timers.sleep(timeoutMins * 60_000)
     void timeoutWait?.done.then(() => requestStop('timed_out', `timed out after ${timeoutMins} min`))
 
+    // The times are made when read: luxon is loaded only for a job that reads them.
+    let now: CronContext['now'] | undefined
+    let previousSuccess: PastRun | null | undefined
     const ctx: CronContext = {
       code,
       runId,
-      now: luxon().DateTime.fromMillis(startMs, {zone}),
+      get now() {
+        return (now ??= luxon().DateTime.fromMillis(startMs, {zone}))
+      },
       slot,
-      previousSuccess: previous ? pastRun(previous, zone) : null,
+      get previousSuccess() {
+        if (previousSuccess === undefined) previousSuccess = previous ? pastRun(previous, zone) : null
+        return previousSuccess
+      },
       forced: force,
       logger: {
         debug: (message) => log(code, 'debug', message),
