@@ -9,7 +9,8 @@ import {SERVER_NOW_SQL, timeCodec} from './time-codec'
  *
  * Per job (driven by cron_job, through the (code, start_time) and (code, status, start_time)
  * indexes): its latest run and latest success; then the rows still running and the recent slot
- * runs. historyFromRuns builds from these rows the same history as from the whole log.
+ * runs. A row can come more than once (a running row that is also the latest run); the rows are
+ * read by id. historyFromRuns builds from these rows the same history as from the whole log.
  */
 export function historiesQuery(dialect: Dialect, nowMs: number, codes?: readonly string[], details = false): {sql: string; bindings: Array<string | Date>} {
   const time = timeCodec(dialect)
@@ -30,7 +31,8 @@ export function historiesQuery(dialect: Dialect, nowMs: number, codes?: readonly
     ` ORDER BY x.start_time DESC, x.id DESC LIMIT 1) AS id FROM cron_job j${onlyJobs}`
   const sql =
     `SELECT ${columns} FROM cron_job_log l JOIN (` +
-    `${latest('')} UNION ALL ${latest(" AND x.status = 'succeeded'")}` +
+    // UNION, not UNION ALL: a job's latest run is mostly its latest success too, and each row is sent once.
+    `${latest('')} UNION ${latest(" AND x.status = 'succeeded'")}` +
     `) ids ON ids.id = l.id` +
     ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'running'${onlyRows}` +
     ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'succeeded'` +
@@ -40,8 +42,7 @@ export function historiesQuery(dialect: Dialect, nowMs: number, codes?: readonly
 }
 
 /** A run-log row's summary, in ms. */
-export function summaryOf(row: Record<string, unknown>, dialect: Dialect): RunSummary {
-  const time = timeCodec(dialect)
+export function summaryOf(row: Record<string, unknown>, dialect: Dialect, time = timeCodec(dialect)): RunSummary {
   return {
     id: Number(row.id),
     code: String(row.code),
@@ -57,17 +58,22 @@ export function summaryOf(row: Record<string, unknown>, dialect: Dialect): RunSu
 /** Every job's history from the rows of historiesQuery; a job with no rows has none here. */
 export function historiesFromRows(rows: ReadonlyArray<Record<string, unknown>>, dialect: Dialect, nowMs: number): Map<string, JobHistory> {
   const time = timeCodec(dialect)
-  const byCode = new Map<string, Map<number, RunSummary>>()
+  // The rows come grouped by nothing in particular, and a row can come twice: collect each job's distinct rows.
+  const byCode = new Map<string, RunSummary[]>()
+  const seen = new Set<number>()
   for (const row of rows) {
-    const run = summaryOf(row, dialect)
+    const id = Number(row.id)
+    if (seen.has(id)) continue
+    seen.add(id)
+    const run = summaryOf(row, dialect, time)
     // A server lease placed on the caller's clock: the time it has left, from the caller's now.
     if (run.leaseExpiresMs !== null && row.lease_now !== undefined) run.leaseExpiresMs = run.leaseExpiresMs - time.fromDb(row.lease_now)! + nowMs
-    let runs = byCode.get(run.code)
-    if (!runs) byCode.set(run.code, (runs = new Map()))
-    runs.set(run.id, run)
+    const runs = byCode.get(run.code)
+    if (runs) runs.push(run)
+    else byCode.set(run.code, [run])
   }
   const histories = new Map<string, JobHistory>()
-  for (const [code, runs] of byCode) histories.set(code, historyFromRuns([...runs.values()], nowMs))
+  for (const [code, runs] of byCode) histories.set(code, historyFromRuns(runs, nowMs))
   return histories
 }
 

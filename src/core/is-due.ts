@@ -91,16 +91,17 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   // are made only when read: a tick of 1,000 jobs then formats no dates at all.
   const decision = (due: boolean, rule: DecisionRule, why: () => string, slot: string | null, notBeforeMs?: number): Decision => {
     let reason: string | undefined
-    return {
+    const made: Decision = {
       due,
       slot,
       rule,
-      ...(notBeforeMs === undefined ? {} : {notBeforeMs}),
       get reason() {
         reason ??= why()
         return reason
       },
     }
+    if (notBeforeMs !== undefined) made.notBeforeMs = notBeforeMs
+    return made
   }
   const not = (rule: DecisionRule, why: () => string, notBeforeMs?: number) => decision(false, rule, why, null, notBeforeMs)
   const yes = (rule: DecisionRule, why: () => string, slot: string | null = null) => decision(true, rule, why, slot)
@@ -136,8 +137,8 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     }
   }
 
-  const live = history.running.filter((run) => run.startMs <= nowMs && isLive(run, nowMs))
-  const periodStart = latestStart([visible(history.lastSuccess, nowMs), ...live])
+  const live = history.running.length === 0 ? history.running : history.running.filter((run) => run.startMs <= nowMs && isLive(run, nowMs))
+  const periodStart = latestStart(visible(history.lastSuccess, nowMs), live)
 
   if (schedule.runEveryMins !== null) {
     if (periodStart === null) return yes('interval', () => `every ${schedule.runEveryMins} min; no successful run yet`)
@@ -192,9 +193,10 @@ function visible(run: RunSummary | null, nowMs: number): RunSummary | null {
   return run !== null && run.startMs <= nowMs ? run : null
 }
 
-function latestStart(runs: Array<RunSummary | null>): number | null {
-  let latest: number | null = null
-  for (const run of runs) if (run !== null && (latest === null || run.startMs > latest)) latest = run.startMs
+/** The latest start of the success and the live runs: the start of the period they hold. */
+function latestStart(success: RunSummary | null, live: readonly RunSummary[]): number | null {
+  let latest = success === null ? null : success.startMs
+  for (const run of live) if (latest === null || run.startMs > latest) latest = run.startMs
   return latest
 }
 

@@ -57,14 +57,66 @@ function describe(value: unknown): string {
   }
 }
 
+type Report = (message: string) => void
+
+function wholeMinutes(name: 'runEveryMins' | 'retryAfterFailureMins', value: unknown, error: Report): number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    error(`${name} = ${describe(value)} is not a whole number of minutes ≥ 0: use e.g. ${name} = 5`)
+    return null
+  }
+  return value
+}
+
+function dayList(name: 'runWeeklyOnDays' | 'runMonthlyOnDays', value: unknown, low: number, high: number, hint: string, error: Report): number[] | null {
+  if (value === undefined || value === null) return null
+  if (!Array.isArray(value)) {
+    error(`${name} = ${describe(value)} is not a list: use e.g. ${name} = ${hint}`)
+    return null
+  }
+  const bad = value.filter((day) => typeof day !== 'number' || !Number.isInteger(day) || day < low || day > high)
+  if (bad.length > 0) {
+    error(`${name} has ${bad.map(describe).join(', ')}: use whole numbers from ${low} to ${high}${name === 'runWeeklyOnDays' ? ' (Monday = 0 … Sunday = 6)' : ''}`)
+    return null
+  }
+  return value as number[]
+}
+
+function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs', value: unknown, error: Report): boolean {
+  if (value === undefined || value === null) return false
+  if (typeof value !== 'boolean') {
+    error(`${name} = ${describe(value)} is not true or false`)
+    return false
+  }
+  return value
+}
+
+function slotList(value: unknown, error: Report): Schedule['runAtTimes'] {
+  const runAtTimes: Schedule['runAtTimes'] = []
+  if (value === undefined || value === null) return runAtTimes
+  if (!Array.isArray(value)) {
+    error(`runAtTimes = ${describe(value)} is not a list: use e.g. runAtTimes = ['06:00', '18:30']`)
+    return runAtTimes
+  }
+  for (const item of value) {
+    const parsed = parseSlot(item)
+    if (!parsed) error(`runAtTimes has ${describe(item)}, not a time: use 'HH:MM' on a 24-hour clock, e.g. '06:00' or '18:30'`)
+    else if (!runAtTimes.some((existing) => existing.slot === parsed.slot)) runAtTimes.push(parsed)
+  }
+  return runAtTimes
+}
+
 /**
  * Instantiate and validate one class. Every problem is reported (not just the first), each as
  * one line that names the class, the option, the value and the fix.
+ *
+ * A tick loads every class, so each option is read from the instance once (each read of a class
+ * of its own is a slow, megamorphic one) and the common case allocates little.
  */
 export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const className = typeof cls === 'function' && cls.name ? cls.name : describe(cls)
   const problems: Problem[] = []
-  const error = (message: string) => problems.push({subject: className, message, level: 'error'})
+  const error: Report = (message) => problems.push({subject: className, message, level: 'error'})
 
   if (typeof cls !== 'function') {
     error(`is not a class: list cron classes (not instances or module objects) in the settings' crons`)
@@ -79,9 +131,11 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     return {problems}
   }
 
+  const {code, runEveryMins: every, retryAfterFailureMins: retry, runToleranceSeconds: tolerance, runAtTimes: slots, runWeeklyOnDays: weekly, runMonthlyOnDays: monthly} = job
+  const {cron: expression, timeZone: zone, timeoutMins: timeout, allowParallelRuns: parallel, removeSuccessfulCronLogs: removeSuccesses} = job
+
   if (typeof job.do !== 'function') error(`has no do() method: add "async do(ctx) { … }"`)
 
-  const code = job.code
   if (code === undefined || code === null || code === '') {
     error(`has no code: add a unique code, e.g. code = 'app.${className.replace(/CronJob$|Job$/, '').toLowerCase() || 'job'}'`)
   } else if (typeof code !== 'string') {
@@ -90,90 +144,46 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     error(`code ${describe(code)} must be 1–191 characters with no leading or trailing spaces`)
   }
 
-  const minutes = (name: 'runEveryMins' | 'retryAfterFailureMins'): number | null => {
-    const value = job[name]
-    if (value === undefined || value === null) return null
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      error(`${name} = ${describe(value)} is not a whole number of minutes ≥ 0: use e.g. ${name} = 5`)
-      return null
-    }
-    return value
-  }
-  const runEveryMins = minutes('runEveryMins')
-  const retryAfterFailureMins = minutes('retryAfterFailureMins')
+  const runEveryMins = wholeMinutes('runEveryMins', every, error)
+  const retryAfterFailureMins = wholeMinutes('retryAfterFailureMins', retry, error)
 
   let runToleranceSeconds = 0
-  if (job.runToleranceSeconds !== undefined && job.runToleranceSeconds !== null) {
-    const value = job.runToleranceSeconds as unknown
+  if (tolerance !== undefined && tolerance !== null) {
+    const value = tolerance as unknown
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       error(`runToleranceSeconds = ${describe(value)} is not a number of seconds ≥ 0: use e.g. runToleranceSeconds = 5`)
     } else runToleranceSeconds = value
   }
 
-  const runAtTimes: Schedule['runAtTimes'] = []
-  if (job.runAtTimes !== undefined && job.runAtTimes !== null) {
-    if (!Array.isArray(job.runAtTimes)) {
-      error(`runAtTimes = ${describe(job.runAtTimes)} is not a list: use e.g. runAtTimes = ['06:00', '18:30']`)
-    } else {
-      for (const item of job.runAtTimes) {
-        const parsed = parseSlot(item)
-        if (!parsed) error(`runAtTimes has ${describe(item)}, not a time: use 'HH:MM' on a 24-hour clock, e.g. '06:00' or '18:30'`)
-        else if (!runAtTimes.some((existing) => existing.slot === parsed.slot)) runAtTimes.push(parsed)
-      }
-    }
-  }
-
-  const days = (name: 'runWeeklyOnDays' | 'runMonthlyOnDays', low: number, high: number, hint: string): number[] | null => {
-    const value = job[name] as unknown
-    if (value === undefined || value === null) return null
-    if (!Array.isArray(value)) {
-      error(`${name} = ${describe(value)} is not a list: use e.g. ${name} = ${hint}`)
-      return null
-    }
-    const bad = value.filter((day) => typeof day !== 'number' || !Number.isInteger(day) || day < low || day > high)
-    if (bad.length > 0) {
-      error(`${name} has ${bad.map(describe).join(', ')}: use whole numbers from ${low} to ${high}${name === 'runWeeklyOnDays' ? ' (Monday = 0 … Sunday = 6)' : ''}`)
-      return null
-    }
-    return value as number[]
-  }
-  const runWeeklyOnDays = days('runWeeklyOnDays', 0, 6, '[5, 6]')
-  const runMonthlyOnDays = days('runMonthlyOnDays', 1, 31, '[1, 15]')
+  const runAtTimes = slotList(slots, error)
+  const runWeeklyOnDays = dayList('runWeeklyOnDays', weekly, 0, 6, '[5, 6]', error)
+  const runMonthlyOnDays = dayList('runMonthlyOnDays', monthly, 1, 31, '[1, 15]', error)
 
   let cron: string | null = null
-  if (job.cron !== undefined && job.cron !== null) {
-    const value = job.cron as unknown
+  if (expression !== undefined && expression !== null) {
+    const value = expression as unknown
     const reason = typeof value === 'string' ? cronExpressionError(value.trim()) : 'not a string'
     if (reason !== null) error(`cron = ${describe(value)} is not a cron expression (${reason}): use five fields, e.g. cron = '*/5 * * * *'`)
     else cron = (value as string).trim()
   }
 
   let timeZone: string | null = null
-  if (job.timeZone !== undefined && job.timeZone !== null) {
-    const value = job.timeZone as unknown
+  if (zone !== undefined && zone !== null) {
+    const value = zone as unknown
     if (typeof value !== 'string' || !luxon().IANAZone.isValidZone(value)) error(`timeZone = ${describe(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
     else timeZone = value
   }
 
   let timeoutMins: number | null = null
-  if (job.timeoutMins !== undefined && job.timeoutMins !== null) {
-    const value = job.timeoutMins as unknown
+  if (timeout !== undefined && timeout !== null) {
+    const value = timeout as unknown
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       error(`timeoutMins = ${describe(value)} is not a number of minutes > 0: use e.g. timeoutMins = 30`)
     } else timeoutMins = value
   }
 
-  const flag = (name: 'allowParallelRuns' | 'removeSuccessfulCronLogs'): boolean => {
-    const value = job[name] as unknown
-    if (value === undefined || value === null) return false
-    if (typeof value !== 'boolean') {
-      error(`${name} = ${describe(value)} is not true or false`)
-      return false
-    }
-    return value
-  }
-  const allowParallelRuns = flag('allowParallelRuns')
-  const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs')
+  const allowParallelRuns = flag('allowParallelRuns', parallel, error)
+  const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs', removeSuccesses, error)
 
   if (problems.length > 0) return {problems}
 
@@ -185,27 +195,8 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     })
   }
 
-  return {
-    job: {
-      className,
-      code,
-      job,
-      schedule: {
-        runEveryMins,
-        retryAfterFailureMins,
-        runAtTimes,
-        runWeeklyOnDays,
-        runMonthlyOnDays,
-        runToleranceSeconds,
-        allowParallelRuns,
-        removeSuccessfulCronLogs,
-        timeoutMins,
-        cron,
-        timeZone,
-      },
-    },
-    problems,
-  }
+  const schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, allowParallelRuns, removeSuccessfulCronLogs, timeoutMins, cron, timeZone}
+  return {job: {className, code, job, schedule}, problems}
 }
 
 /**
@@ -217,12 +208,16 @@ export function loadJobs(classes: readonly unknown[]): {jobs: LoadedJob[]; probl
   const loaded: LoadedJob[] = []
   for (const cls of classes) {
     const result = loadJob(cls)
-    problems.push(...result.problems)
+    for (const problem of result.problems) problems.push(problem)
     if (result.job) loaded.push(result.job)
   }
 
   const byCode = new Map<string, LoadedJob[]>()
-  for (const job of loaded) byCode.set(job.code, [...(byCode.get(job.code) ?? []), job])
+  for (const job of loaded) {
+    const same = byCode.get(job.code)
+    if (same) same.push(job)
+    else byCode.set(job.code, [job])
+  }
   const jobs: LoadedJob[] = []
   const reported = new Set<string>()
   for (const job of loaded) {
