@@ -112,7 +112,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
     return box
   }
 
-  /** `runcrons` with the probe: the result and which path answered ('fast' or 'full'). */
+  /** `runcrons` with the probe: the result and which path answered: 'fast' (nothing due), 'direct' (the tick without oclif) or 'full' (the oclif command). */
   async function tick(box: Sandbox, crons: string, now: string, args: string[] = [], extra: Env = {}): Promise<Result & {path: string}> {
     const out = path.join(probeDir, `path-${probes++}`)
     const result = await box.runcrons(crons, now, args, {NODE_OPTIONS: `--require ${probeFile}`, PROBE_OUT: out, ...extra})
@@ -120,7 +120,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
   }
 
   /** The plain command and MANAGE_NO_FAST_PATH=1 on the same (unchanged) state: same output and exit code. */
-  async function expectSameAsFull(box: Sandbox, crons: string, now: string, args: string[], plainPath: 'fast' | 'full', extra: Env = {}): Promise<Result> {
+  async function expectSameAsFull(box: Sandbox, crons: string, now: string, args: string[], plainPath: 'fast' | 'direct', extra: Env = {}): Promise<Result> {
     const [plain, full] = await Promise.all([tick(box, crons, now, args, extra), tick(box, crons, now, args, {...extra, MANAGE_NO_FAST_PATH: '1'})])
     const what = `runcrons ${args.join(' ')} at ${now} with ${crons || 'no crons'}`
     expect(full.path, what).to.equal('full')
@@ -136,8 +136,9 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
     fs.writeFileSync(
       probeFile,
       `process.on('exit', () => {\n` +
-        `  const full = Object.keys(require.cache).some((file) => file.endsWith(${JSON.stringify(path.join('dist', 'src', 'commands', 'runcrons.js'))}))\n` +
-        `  if (process.env.PROBE_OUT) require('node:fs').writeFileSync(process.env.PROBE_OUT, full ? 'full' : 'fast')\n` +
+        `  const loaded = (file) => Object.keys(require.cache).some((name) => name.endsWith(file))\n` +
+        `  const path = loaded(${JSON.stringify(path.join('dist', 'src', 'commands', 'runcrons.js'))}) ? 'full' : loaded(${JSON.stringify(path.join('dist', 'src', 'cli', 'direct-tick.js'))}) ? 'direct' : 'fast'\n` +
+        `  if (process.env.PROBE_OUT) require('node:fs').writeFileSync(process.env.PROBE_OUT, path)\n` +
         `})\n`,
     )
     empty = new Sandbox()
@@ -507,20 +508,20 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       expect(box.calls()).to.deep.equal([])
     })
 
-    it('hands over to the full command when a job is paused, misconfigured or running elsewhere: same output', async () => {
+    it('hands over to the tick when a job is paused, misconfigured or running elsewhere: the same output as the full command', async () => {
       const box = sandbox(base)
       expectRun(await box.run(['crons:pause', 'CronExprJob'], {TEST_CRONS: BASE, MANAGE_NOW: '2026-11-23T12:01:00Z'}), 0, ['Paused test.cron_expr.'])
-      const paused = await expectSameAsFull(box, BASE, '2026-11-23T12:04:00Z', [], 'full')
+      const paused = await expectSameAsFull(box, BASE, '2026-11-23T12:04:00Z', [], 'direct')
       expect(lines(paused.stdout)).to.deep.equal(['[ ] test.success', '[ ] test.at_times', `[‖] test.cron_expr  paused since 2026-11-23 12:01 by ${WHO} (manage crons:resume to resume)`, '[ ] test.new_york'])
       expectRun(await box.run(['crons:resume', 'CronExprJob'], {TEST_CRONS: BASE}), 0, ['Resumed test.cron_expr.'])
 
-      const bad = await expectSameAsFull(box, 'SuccessJob,BadTimeJob', '2026-11-23T12:03:00Z', [], 'full')
+      const bad = await expectSameAsFull(box, 'SuccessJob,BadTimeJob', '2026-11-23T12:03:00Z', [], 'direct')
       expectRun(bad, 1, ['[ ] test.success'], ["[!] BadTimeJob: runAtTimes has '25:00', not a time: use 'HH:MM' on a 24-hour clock, e.g. '06:00' or '18:30'"])
 
       const runner = box.start(['runcrons'], {TEST_CRONS: 'BlockingJob', MANAGE_NOW: '2026-11-23T12:00:00Z'})
       try {
         await waitForFile(box.file('blocking.started'), runner.done)
-        const elsewhere = await expectSameAsFull(box, 'SuccessJob,BlockingJob', '2026-11-23T12:03:00Z', [], 'full')
+        const elsewhere = await expectSameAsFull(box, 'SuccessJob,BlockingJob', '2026-11-23T12:03:00Z', [], 'direct')
         expectRun(elsewhere, 0, ['[ ] test.success', `[~] test.blocking  still running elsewhere (since 2026-11-23 12:00:00 UTC, host ${HOST}, pid ${runner.pid})`])
       } finally {
         fs.writeFileSync(box.file('blocking.release'), '')
@@ -528,11 +529,11 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       expectRun(await runner.done, 0, ['[✔] test.blocking'])
     })
 
-    it('hands over when a job is due: the plain tick runs it exactly as the full command does', async () => {
+    it('hands over when a job is due: the plain tick runs it without oclif, exactly as the full command does', async () => {
       const a = sandbox(base)
       const b = sandbox(base)
       const [plain, full] = await Promise.all([tick(a, BASE, '2026-11-23T14:00:00Z'), tick(b, BASE, '2026-11-23T14:00:00Z', [], {MANAGE_NO_FAST_PATH: '1'})])
-      expect(plain.path).to.equal('full')
+      expect([plain.path, full.path]).to.deep.equal(['direct', 'full'])
       expectRun(plain, 0, ['[✔] test.success', '[ ] test.at_times', '[✔] test.cron_expr', '[✔] test.new_york'])
       expect({code: plain.code, stdout: plain.stdout, stderr: plain.stderr}).to.deep.equal({code: full.code, stdout: full.stdout, stderr: full.stderr})
       const summary = async (box: Sandbox) => (await box.rows()).map((row) => [row.id, row.code, row.status, row.start_time, row.ran_at_time, row.message])
@@ -577,7 +578,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       // A plain tick with a job due hands over; the rows go all the same.
       await insertRows(box, old('old.handover'))
       const handover = await tick(box, BASE, '2026-11-23T12:30:00Z', [], keep)
-      expect(handover.path).to.equal('full')
+      expect(handover.path).to.equal('direct')
       expectRun(handover, 0, ['[✔] test.success', '[ ] test.at_times', '[✔] test.cron_expr', '[ ] test.new_york'])
       expect(await codes()).to.deep.equal(['old.fast running 2026-10-03T00:00:00.000Z', 'old.full running 2026-10-03T00:00:00.000Z', 'old.handover running 2026-10-03T00:00:00.000Z'])
       expect((await box.rows()).filter((row) => row.code.startsWith('test.') && row.status === 'running')).to.deep.equal([])

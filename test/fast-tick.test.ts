@@ -3,13 +3,30 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {fastRuncrons} from '../src/cli/fast-tick'
+import {fastRuncrons, plainRuncrons} from '../src/cli/fast-tick'
 import {KnexRunStore} from '../src/core/run-store'
 import {freshDatabase, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 
 const ROOT = path.resolve(__dirname, '..')
 const INDEX = JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))
+
+describe('plainRuncrons: which command lines skip oclif', () => {
+  it('takes the crontab forms (--silent, -v 0–3, --color, --settings, --traceback) and nothing else', () => {
+    expect(plainRuncrons([])).to.deep.equal({silent: false, verbosity: 1, traceback: false})
+    expect(plainRuncrons(['--silent', '-v', '3', '--no-color', '--settings', 'x.js', '--traceback'])).to.deep.equal({
+      silent: true,
+      verbosity: 3,
+      traceback: true,
+      color: false,
+      settings: 'x.js',
+    })
+    expect(plainRuncrons(['--verbosity=0', '--color', '--settings=y.cjs'])).to.deep.equal({silent: false, verbosity: 0, traceback: false, color: true, settings: 'y.cjs'})
+    for (const args of [['Job0'], ['--force'], ['--dry-run'], ['--concurrency', '2'], ['-v', '4'], ['-v'], ['--settings'], ['--help'], ['-h']]) {
+      expect(plainRuncrons(args), args.join(' ')).to.equal(null)
+    }
+  })
+})
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`fast path of runcrons (${dialect}): answers only when nothing is due, else hands over`, () => {

@@ -1,8 +1,7 @@
 import path from 'node:path'
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {explainDatabaseError} from '../core/database'
-import {CommandError} from '../core/errors'
 import {Project} from '../core/project'
+import {errorOutput, wantsStack} from './error-output'
 import {painter, type Painter} from './render'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -75,16 +74,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // oclif's own errors (a bad flag, --help, this.exit) keep oclif's handling and exit codes.
     if (error.code === 'EEXIT' || error.oclif?.exit !== undefined) return super.catch(error)
 
-    const database = this.projectInstance?.resolvedDatabase()
-    const known = error instanceof CommandError ? error : database ? explainDatabaseError(error, database) : null
-    const showStack = Boolean(this.flags?.traceback || process.argv.includes('--traceback') || process.env.DEBUG)
-    const lines = known ? known.message.split('\n') : [`${error.name || 'Error'}: ${error.message}${showStack ? '' : ' (run with --traceback for the stack trace)'}`]
-    for (const line of lines) process.stderr.write(`${this.paint.error('error:')} ${line}\n`)
-    if (showStack) {
-      process.stderr.write(`${(error.stack ?? String(error)).replace(/^/gm, '  ')}\n`)
-      if (error.cause instanceof Error && error.cause.stack) process.stderr.write(`caused by:\n${error.cause.stack.replace(/^/gm, '  ')}\n`)
-    }
-    const code = known?.exitCode ?? 1
+    const showStack = Boolean(this.flags?.traceback) || wantsStack(process.argv, process.env)
+    const {text, exitCode: code} = errorOutput(error, {database: this.projectInstance?.resolvedDatabase(), showStack, paint: this.paint})
+    process.stderr.write(text)
     process.exitCode = code
     this.exit(code)
   }

@@ -9,17 +9,46 @@ import {projectPaths} from '../core/project'
 import {loadJobs} from '../core/schedule'
 import {SERVER_NOW_SQL} from '../core/time-codec'
 
+/** The plain crontab forms of `manage runcrons`: no names, no --force / --dry-run / --concurrency. */
+export interface PlainRuncrons {
+  silent: boolean
+  verbosity: number
+  traceback: boolean
+  color?: boolean
+  settings?: string
+}
+
+/** The arguments after `runcrons` when they are a plain form, else null (the oclif command takes them). */
+export function plainRuncrons(args: readonly string[]): PlainRuncrons | null {
+  const plain: PlainRuncrons = {silent: false, verbosity: 1, traceback: false}
+  const level = (value: string | undefined) => (value !== undefined && /^[0-3]$/.test(value) ? Number(value) : null)
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    if (arg === '--silent') plain.silent = true
+    else if (arg === '--traceback') plain.traceback = true
+    else if (arg === '--color' || arg === '--no-color') plain.color = arg === '--color'
+    else if (arg === '--settings' && i + 1 < args.length) plain.settings = args[++i]
+    else if (arg.startsWith('--settings=')) plain.settings = arg.slice('--settings='.length)
+    else if ((arg === '-v' || arg === '--verbosity') && level(args[i + 1]) !== null) plain.verbosity = level(args[++i])!
+    else if (arg.startsWith('--verbosity=') && level(arg.slice('--verbosity='.length)) !== null) plain.verbosity = level(arg.slice('--verbosity='.length))!
+    else return null
+  }
+  return plain
+}
+
 /**
  * The per-minute fast path of `manage runcrons`. Most ticks run nothing, so this decides with
  * the database driver alone (no oclif, no knex) and, when no job is due, prints the same
  * `[ ] code` lines the full command would and exits. Whenever anything is due, running
  * elsewhere, misconfigured, unusual in the arguments or simply fails here, it returns null and
- * the full command handles the tick from the start (it decides again, with the same isDue and the
- * same query), so this path can only ever save time, never change an outcome.
+ * the tick is run from the start (deciding again, with the same isDue and the same query), so
+ * this path can only ever save time, never change an outcome.
  */
 export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessEnv, root: string): Promise<{exitCode: number; output: string; statements: number} | null> {
-  const options = parseArgs(args)
-  if (!options) return null
+  const options = plainRuncrons(args)
+  // Reasons (-v 2) are the full tick's to print.
+  if (!options || options.verbosity > 1) return null
+  const quiet = options.silent || options.verbosity === 0
 
   const paths = projectPaths(root, options.settings ?? (env.MANAGE_SETTINGS || undefined))
   const database = resolveDatabaseConfig(env, paths.knexfile, root)
@@ -32,7 +61,7 @@ export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessE
   const pinned = env.MANAGE_NOW ? clockFromEnv(env, settings.timeZone)() : null
   const {rows, nowMs, statements, pausedCount} = await readHistories(database, pinned)
   const histories = historiesFromRows(rows, database.dialect, nowMs)
-  // A paused job prints its own line: leave that, rare, case to the full command.
+  // A paused job prints its own line: leave that, rare, case to the full tick.
   if (pausedCount > 0) return null
 
   const lines: string[] = []
@@ -43,24 +72,7 @@ export async function fastRuncrons(args: readonly string[], env: NodeJS.ProcessE
     lines.push(`[ ] ${job.code}\n`)
   }
   if (settings.deleteLogsOlderThanDays !== null) await trimLog(database, nowMs, settings.deleteLogsOlderThanDays)
-  return {exitCode: 0, output: options.quiet ? '' : lines.join(''), statements: statements + (settings.deleteLogsOlderThanDays === null ? 0 : 1)}
-}
-
-/** Only the plain crontab forms take the fast path; anything else goes to the full command. */
-function parseArgs(args: readonly string[]): {quiet: boolean; settings?: string} | null {
-  let quiet = false
-  let settings: string | undefined
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]
-    if (arg === '--silent') quiet = true
-    else if (arg === '--color' || arg === '--no-color') continue
-    else if (arg === '--settings' && i + 1 < args.length) settings = args[++i]
-    else if (arg.startsWith('--settings=')) settings = arg.slice('--settings='.length)
-    else if ((arg === '-v' || arg === '--verbosity') && (args[i + 1] === '0' || args[i + 1] === '1')) quiet ||= args[++i] === '0'
-    else if (arg === '--verbosity=0' || arg === '--verbosity=1') quiet ||= arg.endsWith('0')
-    else return null
-  }
-  return {quiet, settings}
+  return {exitCode: 0, output: quiet ? '' : lines.join(''), statements: statements + (settings.deleteLogsOlderThanDays === null ? 0 : 1)}
 }
 
 interface Read {
