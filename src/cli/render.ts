@@ -1,4 +1,3 @@
-import ansis from 'ansis'
 import {luxon} from '../core/luxon'
 
 export interface Painter {
@@ -9,11 +8,18 @@ export interface Painter {
   bold(text: string): string
 }
 
-/** Colours when asked (--color), never when refused (--no-color), else when the terminal takes them. */
+const plain = (text: string) => text
+const PLAIN: Painter = {ok: plain, error: plain, warn: plain, dim: plain, bold: plain}
+
+/**
+ * Colours when asked (--color), never when refused (--no-color), else when the terminal takes them.
+ * ansis is loaded only to paint: the crontab's output (a file or a pipe) never needs it.
+ */
 export function painter(color: boolean | undefined): Painter {
-  const on = color ?? (Boolean(process.stdout.isTTY) && ansis.isSupported())
-  const plain = (text: string) => text
-  if (!on) return {ok: plain, error: plain, warn: plain, dim: plain, bold: plain}
+  if (color === false || (color === undefined && !process.stdout.isTTY)) return PLAIN
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ansis = (require('ansis') as typeof import('ansis')).default
+  if (color === undefined && !ansis.isSupported()) return PLAIN
   return {
     ok: (text) => ansis.green(text),
     error: (text) => ansis.red(text),
