@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import type {JobHistory} from '../src/core/is-due'
 import {KnexJobLock} from '../src/core/job-lock'
+import {driverSource, type DriverSource} from '../src/core/connection-source'
 import {SqlRunRecorder, type BeginRequest} from '../src/core/run-recorder'
 import {KnexRunStore} from '../src/core/run-store'
 import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, type TestDatabase} from './helpers/db'
@@ -11,16 +12,20 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
   let recorder: SqlRunRecorder
   let store: KnexRunStore
   let lock: KnexJobLock
+  // The recorder on a driver connection of its own, as the tick has it; the test looks through knex.
+  let source: DriverSource
+  let sent: string[] = []
   before(async () => (t = await freshDatabase({dialect})))
   after(() => t.close())
   beforeEach(async () => {
     await t.db('cron_job_log').delete()
     await t.db('cron_job').delete()
-    recorder = new SqlRunRecorder(t.db, t.dialect)
+    source = driverSource(t.config, {onStatement: (sql) => sent.push(sql.split(' ')[0].toUpperCase())})
+    recorder = new SqlRunRecorder(source)
     store = new KnexRunStore(t.db, t.dialect)
     lock = new KnexJobLock(t.db, t.dialect)
   })
-  afterEach(() => recorder.close())
+  afterEach(() => source.close())
 
   const now = at('2026-01-05T10:00:00Z')
   // On a server the lease clock is the server's: "live" is judged against it.
@@ -34,17 +39,11 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
     decide: () => ({start: true, slot: null}),
     ...overrides,
   })
-  /** The statements sent while `body` runs. */
+  /** The statements the recorder sent while `body` ran (their first words). */
   const statementsOf = async (body: () => Promise<unknown>): Promise<string[]> => {
-    const seen: string[] = []
-    const listen = (query: {sql: string}) => seen.push(query.sql.split(' ')[0].toUpperCase())
-    t.db.on('query', listen)
-    try {
-      await body()
-    } finally {
-      t.db.removeListener('query', listen)
-    }
-    return seen
+    sent = []
+    await body()
+    return sent
   }
   const holderOf = async () => (await lock.holder('job'))?.pid ?? null
 

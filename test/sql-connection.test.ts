@@ -1,6 +1,7 @@
 import {promisify} from 'node:util'
 import {expect} from 'chai'
-import {inTransaction, PreparedStatements, sqlConnection, withKnexConnection} from '../src/core/sql-connection'
+import {knexSource} from '../src/core/connection-source'
+import {inTransaction, PreparedStatements, sqlConnection} from '../src/core/sql-connection'
 import {timeCodec} from '../src/core/time-codec'
 import {BACKENDS, freshDatabase, type TestDatabase} from './helpers/db'
 
@@ -25,7 +26,7 @@ for (const dialect of BACKENDS) describe(`SqlConnection on a real ${dialect} dat
     const listen = (query: {sql: string}) => seen.push(query.sql)
     t.db.on('query', listen)
     try {
-      await withKnexConnection(t.db, dialect, async (connection) => {
+      await knexSource(t.db, dialect).use(async (connection) => {
         expect(await connection.run('INSERT INTO cron_job (code) VALUES (?)', ['a'])).to.deep.include({changes: 1})
         expect((await connection.run('UPDATE cron_job SET lock_host = ? WHERE code = ?', ['h', 'zz'])).changes).to.equal(0)
         expect((await connection.run('UPDATE cron_job SET lock_host = ? WHERE code = ?', ['h', 'a'])).changes).to.equal(1)
@@ -44,7 +45,7 @@ for (const dialect of BACKENDS) describe(`SqlConnection on a real ${dialect} dat
   })
 
   it('inTransaction commits what the body asks to commit, and rolls back otherwise or on an error', async () => {
-    await withKnexConnection(t.db, dialect, async (connection) => {
+    await knexSource(t.db, dialect).use(async (connection) => {
       await inTransaction(connection, async () => {
         await connection.run('INSERT INTO cron_job (code) VALUES (?)', ['kept'])
         return {commit: true, value: null}

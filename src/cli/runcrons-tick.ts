@@ -89,7 +89,9 @@ export async function runcronsTick(project: Project, names: readonly string[], f
     const started = performance.now()
     const report = await runCrons({
       signal: shutdown.signal,
-      db: project.db(),
+      // The tick speaks to the database on a driver connection of its own; knex only for a job that uses ctx.db.
+      db: () => project.db(),
+      source: project.tickSource(),
       dialect: project.database().dialect,
       settings,
       clock,

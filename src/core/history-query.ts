@@ -77,9 +77,4 @@ export function historiesFromRows(rows: ReadonlyArray<Record<string, unknown>>, 
   return histories
 }
 
-/** deleteLogsOlderThanDays for the driver-only fast path: RunStore.deleteRunsBefore(cutoff), in plain SQL. */
-export function deleteOldRunsQuery(dialect: Dialect, cutoffMs: number): {sql: string; bindings: Array<string | Date>} {
-  return {sql: "DELETE FROM cron_job_log WHERE start_time < ? AND status <> 'running'", bindings: [timeCodec(dialect).toDb(cutoffMs)]}
-}
-
 export const DAY_MS = 86_400_000

@@ -1,8 +1,8 @@
 import type {Knex} from 'knex'
 import type {Dialect} from './database'
-import {claimJob, ensureJob, releaseJob, type Holder} from './run-sql'
-import {withKnexConnection} from './sql-connection'
-import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
+import {knexSource, type ConnectionSource} from './connection-source'
+import {claimJob, ensureJob, forceReleaseJob, releaseJob, renewClaim, selectLiveClaim, type Holder, type Statement} from './run-sql'
+import {timeCodec, type TimeCodec} from './time-codec'
 
 export type {Holder} from './run-sql'
 
@@ -35,21 +35,22 @@ export interface JobLock {
  * says who won: on every database only one UPDATE can change the row from free to taken.
  * (Deferred read-then-write transactions on sqlite fail with SQLITE_BUSY under contention: see NOTES.)
  */
-export class KnexJobLock implements JobLock {
+export class SqlJobLock implements JobLock {
+  private readonly dialect: Dialect
   private readonly time: TimeCodec
-  private readonly lease: LeaseClock
 
-  constructor(
-    private readonly db: Knex,
-    private readonly dialect: Dialect,
-  ) {
-    this.time = timeCodec(dialect)
-    this.lease = leaseClock(db, dialect)
+  constructor(private readonly source: ConnectionSource) {
+    this.dialect = source.dialect
+    this.time = timeCodec(source.dialect)
   }
 
-  async claim(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
+  private async changed(statement: Statement): Promise<number> {
+    return (await this.source.use((connection) => connection.run(statement.sql, statement.bindings))).changes
+  }
+
+  claim(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
     const claim = claimJob(this.dialect, code, holder, nowMs, leaseMs)
-    return withKnexConnection(this.db, this.dialect, async (connection) => {
+    return this.source.use(async (connection) => {
       if ((await connection.run(claim.sql, claim.bindings)).changes === 1) return true
       // No row yet (first run of this job) or a live holder: create the row free, then try once more.
       const row = ensureJob(this.dialect, code)
@@ -59,38 +60,37 @@ export class KnexJobLock implements JobLock {
   }
 
   async renew(code: string, token: string, nowMs: number, leaseMs: number): Promise<boolean> {
-    const changed = await this.db('cron_job')
-      .where({code, lock_token: token})
-      .update({lease_expires_at: this.lease.after(nowMs, leaseMs)})
-    return changed === 1
+    return (await this.changed(renewClaim(this.dialect, code, token, nowMs, leaseMs))) === 1
   }
 
   async release(code: string, token: string): Promise<void> {
-    const {sql, bindings} = releaseJob(code, token)
-    await withKnexConnection(this.db, this.dialect, (connection) => connection.run(sql, bindings))
+    await this.changed(releaseJob(code, token))
   }
 
   async forceRelease(code: string): Promise<boolean> {
-    const changed = await this.db('cron_job')
-      .where('code', code)
-      .whereNotNull('lock_token')
-      .update({lock_token: null, lock_host: null, lock_pid: null, locked_at: null, lease_expires_at: null})
-    return changed === 1
+    return (await this.changed(forceReleaseJob(code))) === 1
   }
 
   async isHeld(code: string, nowMs: number): Promise<boolean> {
-    const row = await this.db('cron_job').where('code', code).whereNotNull('lock_token').where('lease_expires_at', '>', this.lease.now(nowMs)).first('code')
-    return row !== undefined
+    const {sql, bindings} = selectLiveClaim(this.dialect, code, nowMs)
+    return (await this.source.use((connection) => connection.all(sql, bindings))).length > 0
   }
 
   async holder(code: string): Promise<LockHolder | null> {
-    const row = await this.db('cron_job').where('code', code).first()
+    const [row] = await this.source.use((connection) => connection.all('SELECT * FROM cron_job WHERE code = ?', [code]))
     if (!row || row.lock_token === null) return null
     return {
-      host: row.lock_host ?? null,
+      host: (row.lock_host as string | null) ?? null,
       pid: row.lock_pid === null ? null : Number(row.lock_pid),
       lockedMs: this.time.fromDb(row.locked_at),
       leaseExpiresMs: this.time.fromDb(row.lease_expires_at),
     }
+  }
+}
+
+/** The lock over knex's connections (commands and tests). */
+export class KnexJobLock extends SqlJobLock {
+  constructor(db: Knex, dialect: Dialect) {
+    super(knexSource(db, dialect))
   }
 }

@@ -4,6 +4,7 @@ import {clockFromEnv, type Clock} from './clock'
 import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from './database'
 import {loadSettings, type Settings} from './load-settings'
 import {databaseNow} from './time-codec'
+import {driverSource, type DriverSource} from './connection-source'
 
 /** Where a project's compiled parts are, relative to its root (the folder with package.json). */
 export interface ProjectPaths {
@@ -35,6 +36,7 @@ export class Project {
   private settingsPromise?: Promise<Settings>
   private databaseConfig?: DatabaseConfig
   private knex?: Knex
+  private driver?: DriverSource
 
   constructor(
     root: string,
@@ -58,7 +60,7 @@ export class Project {
     const clock = clockFromEnv(this.env, (await this.settings()).timeZone)
     if (this.env.MANAGE_NOW || this.database().dialect === 'sqlite') return clock
     const before = Date.now()
-    const serverNow = await databaseNow(this.db(), this.database().dialect)
+    const serverNow = await databaseNow(this.tickSource())
     const offset = serverNow - Math.round((before + Date.now()) / 2)
     return () => Date.now() + offset
   }
@@ -76,6 +78,15 @@ export class Project {
   /** SQL statements sent so far (MANAGE_SQL_COUNT=1 prints it; the benchmark reads it). */
   statements = 0
 
+  /**
+   * A connection of the driver's own for the tick's SQL (runcrons): knex is loaded only when a job
+   * uses ctx.db. Statements are counted with knex's.
+   */
+  tickSource(): DriverSource {
+    this.driver ??= driverSource(this.database(), {onStatement: () => this.statements++})
+    return this.driver
+  }
+
   db(): Knex {
     if (!this.knex) {
       this.knex = openDatabase(this.database())
@@ -85,8 +96,9 @@ export class Project {
   }
 
   async close(): Promise<void> {
-    const knex = this.knex
+    const {knex, driver} = this
     this.knex = undefined
-    if (knex) await knex.destroy()
+    this.driver = undefined
+    await Promise.all([knex?.destroy(), driver?.close()])
   }
 }

@@ -1,6 +1,5 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import {distance} from 'fastest-levenshtein'
 import {CommandError, UsageError} from './errors'
 import {loadJob, type LoadedJob} from './schedule'
 
@@ -74,6 +73,9 @@ function unknownNameMessage(name: string, known: string[]): string {
   if (known.length === 0) return `unknown cron job '${name}': no cron classes are defined (add one to src/crons and to the settings' crons)`
   const limit = Math.max(3, Math.floor(name.length / 2))
   const wanted = name.toLowerCase()
+  // Loaded here, for the rare mistyped name, not on every tick.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const {distance} = require('fastest-levenshtein') as typeof import('fastest-levenshtein')
   // Near by edit distance to the whole name, or to its start ('Heartbeet' ~ 'HeartbeatCronJob').
   const score = (known: string) => {
     const k = known.toLowerCase()

@@ -5,14 +5,15 @@ import type {Clock} from './clock'
 import type {CronContext, PastRun, RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
 import {EMPTY_HISTORY, isDue, isLive, type JobHistory, type PauseInfo, type RunSummary} from './is-due'
-import {KnexJobLock, type JobLock, type LockHolder} from './job-lock'
+import {knexSource, type ConnectionSource} from './connection-source'
+import {SqlJobLock, type JobLock, type LockHolder} from './job-lock'
 import {luxon} from './luxon'
 import type {Settings} from './load-settings'
 import {messageFromError, messageFromResult, truncateMessage} from './message'
 import {selectByName} from './registry'
 import {DAY_MS} from './history-query'
 import {SqlRunRecorder, type RunRecorder} from './run-recorder'
-import {KnexRunStore, type RunRow, type RunStore} from './run-store'
+import {SqlRunStore, type RunRow, type RunStore} from './run-store'
 import {loadJobs, type LoadedJob, type Problem} from './schedule'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -45,8 +46,11 @@ export interface TickEvents {
 }
 
 export interface RunCronsOptions extends TickEvents {
-  db: Knex
+  /** The project's knex instance (ctx.db), or how to make it the first time a job asks for it. */
+  db: Knex | (() => Knex)
   dialect: Dialect
+  /** Where the tick's own SQL goes (default: knex's connections): the CLI gives a driver connection of its own, so a tick whose jobs do not use ctx.db never loads knex. */
+  source?: ConnectionSource
   settings: Settings
   clock: Clock
   /** Class names or codes: run only these (they need not be in the settings' crons). */
@@ -103,9 +107,12 @@ export interface TickReport {
  */
 export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const {settings, clock} = options
-  const store = options.store ?? new KnexRunStore(options.db, options.dialect)
-  const lock = options.lock ?? new KnexJobLock(options.db, options.dialect)
-  const recorder = options.recorder ?? new SqlRunRecorder(options.db, options.dialect)
+  let db: Knex | undefined = typeof options.db === 'function' ? undefined : options.db
+  const knex = () => (db ??= (options.db as () => Knex)())
+  const source = options.source ?? knexSource(knex(), options.dialect)
+  const store = options.store ?? new SqlRunStore(source)
+  const lock = options.lock ?? new SqlJobLock(source)
+  const recorder = options.recorder ?? new SqlRunRecorder(source)
   const host = options.host ?? os.hostname()
   const pid = options.pid ?? process.pid
   const leaseMs = settings.leaseSeconds * 1000
@@ -278,7 +285,9 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
         error: (message) => log(code, 'error', message),
       },
       signal: controller.signal,
-      db: options.db,
+      get db() {
+        return knex()
+      },
       runLog: store,
       settings: settings.values,
     }
@@ -346,11 +355,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     }
   }
   const width = Math.max(1, Math.min(options.concurrency ?? 1, jobs.length))
-  try {
-    await Promise.all(Array.from({length: width}, worker))
-  } finally {
-    await recorder.close()
-  }
+  await Promise.all(Array.from({length: width}, worker))
   if (fatal !== null) throw fatal
 
   // django-cron's DJANGO_CRON_DELETE_LOGS_OLDER_THAN, once per tick.

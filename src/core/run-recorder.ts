@@ -1,11 +1,11 @@
-import type {Knex} from 'knex'
 import type {RunStatus} from './cron-job-base'
+import type {ConnectionSource} from './connection-source'
 import type {Dialect} from './database'
 import {historiesFromRows, historiesQuery} from './history-query'
 import {EMPTY_HISTORY, isLive, type JobHistory} from './is-due'
 import {claimJob, deleteOtherSuccesses, ensureJob, finishRun, insertRun, interruptRun, releaseJob, selectStaleRuns, type Holder} from './run-sql'
 import {interruptionOf, runRowOf, type RunRow} from './run-store'
-import {inTransaction, PreparedStatements, withKnexConnection, type SqlConnection} from './sql-connection'
+import {inTransaction, type SqlConnection} from './sql-connection'
 
 export interface BeginRequest {
   code: string
@@ -48,26 +48,18 @@ export interface EndRequest {
 export interface RunRecorder {
   begin(request: BeginRequest): Promise<BeginResult>
   end(request: EndRequest): Promise<void>
-  /** Let go of what it keeps on its connections (before they close). */
-  close(): Promise<void>
 }
 
-/** The run recorder on one of knex's connections, speaking SQL to the driver directly (see SqlConnection). */
+/** The run recorder in plain SQL (run-sql.ts), each step on one connection of the source. */
 export class SqlRunRecorder implements RunRecorder {
-  /** Every run sends the same few statements: on sqlite they are prepared once per tick. */
-  private readonly prepared = new PreparedStatements()
+  private readonly dialect: Dialect
 
-  constructor(
-    private readonly db: Knex,
-    private readonly dialect: Dialect,
-  ) {}
-
-  begin(request: BeginRequest): Promise<BeginResult> {
-    return withKnexConnection(this.db, this.dialect, (connection) => inTransaction(connection, () => this.beginIn(connection, request)), this.prepared)
+  constructor(private readonly source: ConnectionSource) {
+    this.dialect = source.dialect
   }
 
-  close(): Promise<void> {
-    return this.prepared.finalize()
+  begin(request: BeginRequest): Promise<BeginResult> {
+    return this.source.use((connection) => inTransaction(connection, () => this.beginIn(connection, request)))
   }
 
   private async beginIn(connection: SqlConnection, request: BeginRequest): Promise<{commit: boolean; value: BeginResult}> {
@@ -117,7 +109,7 @@ export class SqlRunRecorder implements RunRecorder {
   }
 
   end(request: EndRequest): Promise<void> {
-    return withKnexConnection(this.db, this.dialect, (connection) =>
+    return this.source.use((connection) =>
       inTransaction(connection, async () => {
         const statements = [finishRun(this.dialect, request.runId, request.status, request.endMs, request.message)]
         if (request.releaseToken !== null) statements.push(releaseJob(request.code, request.releaseToken))
@@ -125,7 +117,6 @@ export class SqlRunRecorder implements RunRecorder {
         for (const statement of statements) await connection.run(statement.sql, statement.bindings)
         return {commit: true, value: undefined}
       }),
-      this.prepared,
     )
   }
 }

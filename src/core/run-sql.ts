@@ -40,9 +40,7 @@ export function releaseJob(code: string, token: string): Statement {
 
 /** Create the job's row (which carries its claim) if it has none. */
 export function ensureJob(dialect: Dialect, code: string): Statement {
-  return dialect === 'mysql'
-    ? {sql: 'INSERT IGNORE INTO cron_job (code) VALUES (?)', bindings: [code]}
-    : {sql: 'INSERT INTO cron_job (code) VALUES (?) ON CONFLICT (code) DO NOTHING', bindings: [code]}
+  return ensureJobs(dialect, [code])
 }
 
 export interface NewRun {
@@ -115,4 +113,54 @@ export function interruptRun(dialect: Dialect, id: number, endMs: number, messag
 /** removeSuccessfulCronLogs: the job's successful rows other than `keepId`. */
 export function deleteOtherSuccesses(code: string, keepId: number): Statement {
   return {sql: "DELETE FROM cron_job_log WHERE code = ? AND status = 'succeeded' AND id <> ?", bindings: [code, keepId]}
+}
+
+/** Extend a running row's lease, while it is still running. */
+export function renewRun(dialect: Dialect, id: number, nowMs: number, leaseMs: number): Statement {
+  const [now, nowBindings] = leaseNowSql(dialect, nowMs)
+  const [until, untilBindings] = leaseAfterSql(dialect, nowMs, leaseMs)
+  return {sql: `UPDATE cron_job_log SET heartbeat_at = ${now}, lease_expires_at = ${until} WHERE id = ? AND status = 'running'`, bindings: [...nowBindings, ...untilBindings, id]}
+}
+
+/** Extend the claim's lease, while it is still ours. */
+export function renewClaim(dialect: Dialect, code: string, token: string, nowMs: number, leaseMs: number): Statement {
+  const [until, untilBindings] = leaseAfterSql(dialect, nowMs, leaseMs)
+  return {sql: `UPDATE cron_job SET lease_expires_at = ${until} WHERE code = ? AND lock_token = ?`, bindings: [...untilBindings, code, token]}
+}
+
+/** Free the job's claim whoever holds it (manage crons:unlock). */
+export function forceReleaseJob(code: string): Statement {
+  return {sql: `UPDATE cron_job SET ${FREE} WHERE code = ? AND lock_token IS NOT NULL`, bindings: [code]}
+}
+
+/** The job's claim if it is held with a lease that has not run out, by the lease clock. */
+export function selectLiveClaim(dialect: Dialect, code: string, nowMs: number): Statement {
+  const [now, nowBindings] = leaseNowSql(dialect, nowMs)
+  return {sql: `SELECT code FROM cron_job WHERE code = ? AND lock_token IS NOT NULL AND lease_expires_at > ${now}`, bindings: [code, ...nowBindings]}
+}
+
+/** Create the rows of jobs that have none, many at a time (ensureJobs splits the list). */
+export function ensureJobs(dialect: Dialect, codes: readonly string[]): Statement {
+  const values = codes.map(() => '(?)').join(', ')
+  return dialect === 'mysql'
+    ? {sql: `INSERT IGNORE INTO cron_job (code) VALUES ${values}`, bindings: [...codes]}
+    : {sql: `INSERT INTO cron_job (code) VALUES ${values} ON CONFLICT (code) DO NOTHING`, bindings: [...codes]}
+}
+
+/** The statuses crons:clean --keep-failed keeps. */
+export const FAILED_STATUSES: readonly RunStatus[] = ['failed', 'interrupted', 'timed_out']
+
+/** Rows started before `cutoffMs` (never a running one), to delete or (count) to count. */
+export function oldRuns(dialect: Dialect, cutoffMs: number, options: {keepFailed?: boolean; code?: string; count?: boolean}): Statement {
+  let where = "start_time < ? AND status <> 'running'"
+  const bindings: unknown[] = [timeCodec(dialect).toDb(cutoffMs)]
+  if (options.keepFailed) {
+    where += ` AND status NOT IN (${FAILED_STATUSES.map(() => '?').join(', ')})`
+    bindings.push(...FAILED_STATUSES)
+  }
+  if (options.code !== undefined) {
+    where += ' AND code = ?'
+    bindings.push(options.code)
+  }
+  return {sql: options.count ? `SELECT COUNT(*) AS n FROM cron_job_log WHERE ${where}` : `DELETE FROM cron_job_log WHERE ${where}`, bindings}
 }

@@ -1,11 +1,12 @@
 import type {Knex} from 'knex'
 import type {RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
+import {knexSource, type ConnectionSource} from './connection-source'
 import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
-import {EMPTY_HISTORY, type JobHistory, type PauseInfo, type RunSummary} from './is-due'
-import {deleteOtherSuccesses, ensureJob, finishRun, insertRun, interruptRun, selectStaleRuns, type NewRun} from './run-sql'
-import {withKnexConnection} from './sql-connection'
-import {leaseClock, timeCodec, type LeaseClock, type TimeCodec} from './time-codec'
+import type {JobHistory, PauseInfo, RunSummary} from './is-due'
+import {deleteOtherSuccesses, ensureJob, ensureJobs, finishRun, insertRun, interruptRun, oldRuns, renewRun, selectStaleRuns, type NewRun, type Statement} from './run-sql'
+import type {Row} from './sql-connection'
+import {timeCodec, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
 export interface RunRow extends RunSummary {
@@ -21,8 +22,6 @@ export interface RunStore {
   /** Every job's history at `nowMs` in one statement (only `codes`, when given). */
   histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>>
   getRun(id: number): Promise<RunRow | null>
-  /** One job's history, with its last success in full (one statement, for the job about to run). */
-  jobState(code: string, nowMs: number): Promise<{history: JobHistory; lastSuccess: RunRow | null}>
   getRuns(ids: readonly number[]): Promise<RunRow[]>
   /** The log, newest first, optionally for one job and one status. */
   listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]>
@@ -47,60 +46,62 @@ export interface RunStore {
   deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
 }
 
-/** Rows per statement in ensureJobs: under sqlite's SQLITE_MAX_COMPOUND_SELECT (500). */
+/** Rows per statement in ensureJobs: well under every database's limit on bound values. */
 const ENSURE_CHUNK = 200
 
-export class KnexRunStore implements RunStore {
+/** The run log in plain SQL, over knex's connections or a driver connection of its own (see ConnectionSource). */
+export class SqlRunStore implements RunStore {
+  private readonly dialect: Dialect
   private readonly time: TimeCodec
-  private readonly lease: LeaseClock
 
-  constructor(
-    private readonly db: Knex,
-    private readonly dialect: Dialect,
-  ) {
-    this.time = timeCodec(dialect)
-    this.lease = leaseClock(db, dialect)
+  constructor(private readonly source: ConnectionSource) {
+    this.dialect = source.dialect
+    this.time = timeCodec(source.dialect)
+  }
+
+  private all(statement: Statement): Promise<Row[]> {
+    return this.source.use((connection) => connection.all(statement.sql, statement.bindings))
+  }
+
+  private async changed(statement: Statement): Promise<number> {
+    return (await this.source.use((connection) => connection.run(statement.sql, statement.bindings))).changes
   }
 
   async histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>> {
-    const {sql, bindings} = historiesQuery(this.dialect, nowMs, codes)
-    return historiesFromRows(rowsOf(await this.db.raw(sql, bindings)), this.dialect, nowMs)
-  }
-
-  async jobState(code: string, nowMs: number): Promise<{history: JobHistory; lastSuccess: RunRow | null}> {
-    const {sql, bindings} = historiesQuery(this.dialect, nowMs, [code], true)
-    const rows = rowsOf(await this.db.raw(sql, bindings))
-    const history = historiesFromRows(rows, this.dialect, nowMs).get(code) ?? EMPTY_HISTORY
-    const row = history.lastSuccess ? rows.find((r) => Number(r.id) === history.lastSuccess!.id) : undefined
-    return {history, lastSuccess: row ? this.row(row) : null}
+    return historiesFromRows(await this.all(historiesQuery(this.dialect, nowMs, codes)), this.dialect, nowMs)
   }
 
   async getRun(id: number): Promise<RunRow | null> {
-    const row = await this.db('cron_job_log').where('id', id).first()
-    return row ? this.row(row) : null
+    return (await this.getRuns([id]))[0] ?? null
   }
 
   async getRuns(ids: readonly number[]): Promise<RunRow[]> {
     if (ids.length === 0) return []
-    return (await this.db('cron_job_log').whereIn('id', [...ids])).map((row: Record<string, unknown>) => this.row(row))
+    const rows = await this.all({sql: `SELECT * FROM cron_job_log WHERE id IN (${ids.map(() => '?').join(', ')})`, bindings: [...ids]})
+    return rows.map((row) => runRowOf(row, this.dialect))
   }
 
   async listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]> {
-    const q = this.db('cron_job_log').orderBy([{column: 'start_time', order: 'desc'}, {column: 'id', order: 'desc'}]).limit(query.limit)
-    if (query.code) q.where('code', query.code)
-    if (query.status) q.where('status', query.status)
-    return (await q).map((row: Record<string, unknown>) => this.row(row))
+    const where: string[] = []
+    const bindings: unknown[] = []
+    if (query.code) {
+      where.push('code = ?')
+      bindings.push(query.code)
+    }
+    if (query.status) {
+      where.push('status = ?')
+      bindings.push(query.status)
+    }
+    const sql = `SELECT * FROM cron_job_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, id DESC LIMIT ?`
+    return (await this.all({sql, bindings: [...bindings, query.limit]})).map((row) => runRowOf(row, this.dialect))
   }
 
   async ensureJobs(codes: readonly string[]): Promise<void> {
-    // knex writes a many-row insert on sqlite as one compound SELECT, which sqlite caps at 500 terms.
-    for (let i = 0; i < codes.length; i += ENSURE_CHUNK) {
-      await this.db('cron_job').insert(codes.slice(i, i + ENSURE_CHUNK).map((code) => ({code}))).onConflict('code').ignore()
-    }
+    for (let i = 0; i < codes.length; i += ENSURE_CHUNK) await this.changed(ensureJobs(this.dialect, codes.slice(i, i + ENSURE_CHUNK)))
   }
 
-  async insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
-    return withKnexConnection(this.db, this.dialect, async (connection) => {
+  insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
+    return this.source.use(async (connection) => {
       if (options.ensureJob ?? true) {
         const row = ensureJob(this.dialect, run.code)
         await connection.run(row.sql, row.bindings)
@@ -111,19 +112,15 @@ export class KnexRunStore implements RunStore {
   }
 
   async finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void> {
-    const {sql, bindings} = finishRun(this.dialect, id, status, endMs, message)
-    await withKnexConnection(this.db, this.dialect, (connection) => connection.run(sql, bindings))
+    await this.changed(finishRun(this.dialect, id, status, endMs, message))
   }
 
   async renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean> {
-    const changed = await this.db('cron_job_log')
-      .where({id, status: 'running'})
-      .update({heartbeat_at: this.lease.now(nowMs), lease_expires_at: this.lease.after(nowMs, leaseMs)})
-    return changed > 0
+    return (await this.changed(renewRun(this.dialect, id, nowMs, leaseMs))) > 0
   }
 
-  async interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
-    return withKnexConnection(this.db, this.dialect, async (connection) => {
+  interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
+    return this.source.use(async (connection) => {
       const stale = selectStaleRuns(this.dialect, code, nowMs)
       const interrupted: RunRow[] = []
       for (const raw of await connection.all(stale.sql, stale.bindings)) {
@@ -136,39 +133,44 @@ export class KnexRunStore implements RunStore {
     })
   }
 
-  async interruptRunning(code: string, endMs: number, message: string): Promise<number> {
-    return this.db('cron_job_log').where({code, status: 'running'}).update({status: 'interrupted', end_time: this.time.toDb(endMs), message, lease_expires_at: null})
+  interruptRunning(code: string, endMs: number, message: string): Promise<number> {
+    return this.changed({
+      sql: "UPDATE cron_job_log SET status = 'interrupted', end_time = ?, message = ?, lease_expires_at = NULL WHERE code = ? AND status = 'running'",
+      bindings: [this.time.toDb(endMs), message, code],
+    })
   }
 
-  async removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
-    const {sql, bindings} = deleteOtherSuccesses(code, keepId)
-    return (await withKnexConnection(this.db, this.dialect, (connection) => connection.run(sql, bindings))).changes
+  removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
+    return this.changed(deleteOtherSuccesses(code, keepId))
   }
 
   async pausedJobs(): Promise<Map<string, PauseInfo>> {
-    const rows = await this.db('cron_job').whereNotNull('paused_at').select('code', 'paused_at', 'paused_by')
-    return new Map(rows.map((row: Record<string, unknown>) => [String(row.code), {sinceMs: this.time.fromDb(row.paused_at), by: (row.paused_by as string | null) ?? null}]))
+    const rows = await this.all({sql: 'SELECT code, paused_at, paused_by FROM cron_job WHERE paused_at IS NOT NULL', bindings: []})
+    return new Map(rows.map((row) => [String(row.code), {sinceMs: this.time.fromDb(row.paused_at), by: (row.paused_by as string | null) ?? null}]))
   }
 
-  async setPaused(code: string, pause: PauseInfo | null): Promise<boolean> {
-    await this.db('cron_job').insert({code}).onConflict('code').ignore()
-    const query = this.db('cron_job').where('code', code)
-    if (pause) {
-      return (await query.whereNull('paused_at').update({paused_at: this.time.toDb(pause.sinceMs ?? Date.now()), paused_by: pause.by})) > 0
-    }
-    return (await query.whereNotNull('paused_at').update({paused_at: null, paused_by: null})) > 0
+  setPaused(code: string, pause: PauseInfo | null): Promise<boolean> {
+    return this.source.use(async (connection) => {
+      const row = ensureJob(this.dialect, code)
+      await connection.run(row.sql, row.bindings)
+      const change = pause
+        ? {sql: 'UPDATE cron_job SET paused_at = ?, paused_by = ? WHERE code = ? AND paused_at IS NULL', bindings: [this.time.toDb(pause.sinceMs ?? Date.now()), pause.by, code]}
+        : {sql: 'UPDATE cron_job SET paused_at = NULL, paused_by = NULL WHERE code = ? AND paused_at IS NOT NULL', bindings: [code]}
+      return (await connection.run(change.sql, change.bindings)).changes > 0
+    })
   }
 
   async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string; dryRun?: boolean} = {}): Promise<number> {
-    const query = this.db('cron_job_log').where('start_time', '<', this.time.toDb(cutoffMs)).whereNot('status', 'running')
-    if (options.keepFailed) query.whereNotIn('status', ['failed', 'interrupted', 'timed_out'])
-    if (options.code) query.where('code', options.code)
-    if (options.dryRun) return Number(((await query.count({n: '*'})) as Array<{n: number | string}>)[0].n)
-    return query.delete()
+    const statement = oldRuns(this.dialect, cutoffMs, {...options, count: options.dryRun})
+    if (options.dryRun) return Number((await this.all(statement))[0].n)
+    return this.changed(statement)
   }
+}
 
-  private row(row: Record<string, unknown>): RunRow {
-    return runRowOf(row, this.dialect)
+/** The run log over knex's connections (commands and tests). */
+export class KnexRunStore extends SqlRunStore {
+  constructor(db: Knex, dialect: Dialect) {
+    super(knexSource(db, dialect))
   }
 }
 
@@ -190,13 +192,4 @@ export function interruptionOf(run: RunRow): {endMs: number; message: string} {
     `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
     `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`
   return {endMs: run.leaseExpiresMs ?? seen, message}
-}
-
-/** knex.raw returns the rows differently per driver. */
-export function rowsOf(result: unknown): Array<Record<string, unknown>> {
-  if (Array.isArray(result)) {
-    // mysql2: [rows, fields]; sqlite3: rows
-    return Array.isArray(result[0]) ? (result[0] as Array<Record<string, unknown>>) : (result as Array<Record<string, unknown>>)
-  }
-  return ((result as {rows?: Array<Record<string, unknown>>}).rows ?? []) as Array<Record<string, unknown>>
 }

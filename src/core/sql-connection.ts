@@ -1,4 +1,3 @@
-import type {Knex} from 'knex'
 import type {Dialect} from './database'
 
 export type Row = Record<string, unknown>
@@ -11,10 +10,10 @@ export interface WriteResult {
 }
 
 /**
- * One connection of the database driver itself, with `?` placeholders on every dialect. The
- * per-minute path speaks through it: the fast path with a connection of its own, and each run's
- * two transactions with a connection borrowed from knex's pool, which saves knex's query
- * builder, runner and pool per statement (≈ 0.2 ms each, measured; a run sends about ten).
+ * One connection of the database driver itself, with `?` placeholders on every dialect. The run
+ * log's SQL goes through it (see ConnectionSource for where the connection comes from), which
+ * saves knex's query builder, runner and pool per statement (≈ 0.2 ms each, measured; a run
+ * sends about ten).
  */
 export interface SqlConnection {
   readonly dialect: Dialect
@@ -142,27 +141,6 @@ export function sqlConnection(dialect: Dialect, driverConnection: unknown, optio
 export function numbered(sql: string): string {
   let n = 0
   return sql.replace(/\?/g, () => `$${++n}`)
-}
-
-/**
- * Borrow one of knex's connections for `body`. Everything `body` sends goes through it (so a
- * transaction stays on one connection); it must not wait for knex queries itself, which on sqlite
- * (a pool of one) would wait for this very connection. Statements are reported as knex's 'query'
- * events, as if knex had sent them.
- */
-export async function withKnexConnection<T>(
-  db: Knex,
-  dialect: Dialect,
-  body: (connection: SqlConnection) => Promise<T>,
-  prepared?: PreparedStatements,
-): Promise<T> {
-  const raw: unknown = await db.client.acquireConnection()
-  try {
-    const onStatement: StatementListener = (sql, bindings) => db.emit('query', {sql, bindings: [...bindings], __manage: true})
-    return await body(sqlConnection(dialect, raw, {onStatement, prepared: dialect === 'sqlite' ? prepared : undefined}))
-  } finally {
-    await db.client.releaseConnection(raw)
-  }
 }
 
 const BEGIN: Record<Dialect, string> = {

@@ -1,4 +1,5 @@
 import type {Knex} from 'knex'
+import type {ConnectionSource} from './connection-source'
 import type {Dialect} from './database'
 
 /**
@@ -68,9 +69,9 @@ export function leaseClock(db: Knex, dialect: Dialect): LeaseClock {
 }
 
 /** The database server's time, in ms (for the tick's clock on PostgreSQL and MySQL). */
-export async function databaseNow(db: Knex, dialect: Dialect): Promise<number> {
-  if (SERVER_NOW_SQL[dialect] === null) return Date.now()
-  const result = await db.raw(`SELECT ${SERVER_NOW_SQL[dialect]} AS now`)
-  const row = dialect === 'postgres' ? (result as {rows: Array<{now: Date}>}).rows[0] : (result as Array<Array<{now: Date}>>)[0][0]
-  return timeCodec(dialect).fromDb(row.now)!
+export async function databaseNow(source: ConnectionSource): Promise<number> {
+  const server = SERVER_NOW_SQL[source.dialect]
+  if (server === null) return Date.now()
+  const [row] = await source.use((connection) => connection.all(`SELECT ${server} AS now`))
+  return timeCodec(source.dialect).fromDb(row.now)!
 }

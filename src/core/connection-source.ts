@@ -1,0 +1,137 @@
+import {mkdirSync} from 'node:fs'
+import path from 'node:path'
+import type {Knex} from 'knex'
+import type {DatabaseConfig, Dialect} from './database'
+import {requirePg} from './pg-driver'
+import {PreparedStatements, sqlConnection, type SqlConnection, type StatementListener} from './sql-connection'
+
+/**
+ * Where the run log's SQL goes. The run store, the lock and the run recorder speak plain SQL
+ * (run-sql.ts, history-query.ts) to one of these: knex's connections (commands, tests) or a
+ * connection of the driver's own (the per-minute tick, which then never loads knex: ≈ 70 ms of
+ * every tick that runs something, measured).
+ */
+export interface ConnectionSource {
+  readonly dialect: Dialect
+  /** Run `body` on one connection, so that a transaction stays on it. */
+  use<T>(body: (connection: SqlConnection) => Promise<T>): Promise<T>
+}
+
+/**
+ * Borrow one of knex's connections for each use. `body` must not wait for knex queries itself,
+ * which on sqlite (a pool of one) would wait for this very connection. Statements are reported as
+ * knex's 'query' events, as if knex had sent them.
+ */
+export function knexSource(db: Knex, dialect: Dialect): ConnectionSource {
+  const onStatement: StatementListener = (sql, bindings) => db.emit('query', {sql, bindings: [...bindings], __manage: true})
+  return {
+    dialect,
+    async use(body) {
+      const raw: unknown = await db.client.acquireConnection()
+      try {
+        return await body(sqlConnection(dialect, raw, {onStatement}))
+      } finally {
+        await db.client.releaseConnection(raw)
+      }
+    },
+  }
+}
+
+export interface DriverSource extends ConnectionSource {
+  /** Close the connection (if it was opened), after the uses under way. */
+  close(): Promise<void>
+}
+
+export interface DriverSourceOptions {
+  /** Told of every statement (MANAGE_SQL_COUNT). */
+  onStatement?: StatementListener
+  /** sqlite: create the file when it is missing (default true, as knex does). */
+  create?: boolean
+}
+
+const SQLITE_BUSY_TIMEOUT_MS = 5000
+
+/**
+ * One connection of the database's own driver (sqlite3, pg, mysql2), opened on first use, with the
+ * settings knex would give it (sqlite: WAL and a 5 s busy timeout). Uses take turns, so a
+ * transaction is never interleaved with another job's statements. On sqlite its statements are
+ * prepared once and kept until close (see PreparedStatements).
+ */
+export function driverSource(config: DatabaseConfig, options: DriverSourceOptions = {}): DriverSource {
+  const prepared = config.dialect === 'sqlite' ? new PreparedStatements() : undefined
+  let opened: Promise<{raw: unknown; connection: SqlConnection}> | undefined
+  let turn: Promise<unknown> = Promise.resolve()
+  const open = () => (opened ??= openDriver(config, options.create ?? true).then((raw) => ({raw, connection: sqlConnection(config.dialect, raw, {onStatement: options.onStatement, prepared})})))
+  return {
+    dialect: config.dialect,
+    use(body) {
+      const run = turn.then(async () => body((await open()).connection))
+      turn = run.catch(() => undefined)
+      return run
+    },
+    async close() {
+      await turn
+      if (!opened) return
+      const {raw} = await opened.catch(() => ({raw: null}))
+      opened = undefined
+      if (raw === null) return
+      await prepared?.finalize()
+      await closeDriver(config.dialect, raw)
+    },
+  }
+}
+
+interface Closable {
+  close?(callback: (error: Error | null) => void): void
+  end?(callback?: (error?: Error | null) => void): unknown
+}
+
+async function openDriver(config: DatabaseConfig, create: boolean): Promise<unknown> {
+  const connection = config.knex.connection
+  if (typeof connection === 'function') throw new Error('a knexfile connection given as a function is opened by knex only')
+  switch (config.dialect) {
+    case 'sqlite': {
+      const filename = (connection as {filename: string}).filename
+      if (create && filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const sqlite3 = require('sqlite3') as typeof import('sqlite3')
+      const db = await new Promise<import('sqlite3').Database>((resolve, reject) => {
+        const mode = sqlite3.OPEN_READWRITE | (create ? sqlite3.OPEN_CREATE : 0)
+        const handle: import('sqlite3').Database = new sqlite3.Database(filename, mode, (error) => (error ? reject(error) : resolve(handle)))
+      })
+      db.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS)
+      if (create) await new Promise<void>((resolve, reject) => db.run('PRAGMA journal_mode = WAL', (error) => (error ? reject(error) : resolve())))
+      return db
+    }
+    case 'postgres': {
+      const {Client} = requirePg()
+      const client = new Client(typeof connection === 'string' ? {connectionString: connection} : (connection as object))
+      // A connection that drops while idle reports it here; the next query fails with it.
+      client.on('error', () => undefined)
+      await client.connect()
+      const searchPath = (config.knex as {searchPath?: string | string[]}).searchPath
+      if (searchPath) {
+        const schemas = (Array.isArray(searchPath) ? searchPath : searchPath.split(',')).map((schema) => `"${schema.trim().replace(/"/g, '""')}"`)
+        await client.query(`SET search_path TO ${schemas.join(', ')}`)
+      }
+      return client
+    }
+    case 'mysql': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mysql = require('mysql2') as typeof import('mysql2')
+      const db = mysql.createConnection(connection as import('mysql2').ConnectionOptions)
+      db.on('error', () => undefined)
+      await new Promise<void>((resolve, reject) => db.connect((error) => (error ? reject(error) : resolve())))
+      return db
+    }
+  }
+}
+
+function closeDriver(dialect: Dialect, raw: unknown): Promise<void> {
+  const handle = raw as Closable
+  return new Promise((resolve) => {
+    if (dialect === 'sqlite') handle.close!(() => resolve())
+    else if (dialect === 'postgres') (handle.end!() as Promise<void>).then(resolve, () => resolve())
+    else handle.end!(() => resolve())
+  })
+}
