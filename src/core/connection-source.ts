@@ -3,7 +3,8 @@ import path from 'node:path'
 import type {Knex} from 'knex'
 import type {DatabaseConfig, Dialect} from './database'
 import {requirePg} from './pg-driver'
-import {PreparedStatements, sqlConnection, type SqlConnection, type StatementListener} from './sql-connection'
+import type {Statement} from './run-sql'
+import {PreparedStatements, sqlConnection, type Row, type SqlConnection, type StatementListener} from './sql-connection'
 
 /**
  * Where the run log's SQL goes. The run store, the lock and the run recorder speak plain SQL
@@ -15,6 +16,16 @@ export interface ConnectionSource {
   readonly dialect: Dialect
   /** Run `body` on one connection, so that a transaction stays on it. */
   use<T>(body: (connection: SqlConnection) => Promise<T>): Promise<T>
+}
+
+/** One statement, on a turn of its own: its rows. */
+export function rowsOf(source: ConnectionSource, statement: Statement): Promise<Row[]> {
+  return source.use((connection) => connection.all(statement.sql, statement.bindings))
+}
+
+/** One statement, on a turn of its own: how many rows it changed. */
+export async function changesOf(source: ConnectionSource, statement: Statement): Promise<number> {
+  return (await source.use((connection) => connection.run(statement.sql, statement.bindings))).changes
 }
 
 /**

@@ -1,7 +1,7 @@
 import type {Knex} from 'knex'
 import type {Dialect} from './database'
-import {knexSource, type ConnectionSource} from './connection-source'
-import {claimJob, ensureJob, forceReleaseJob, releaseJob, renewClaim, selectLiveClaim, type Holder, type Statement} from './run-sql'
+import {changesOf, knexSource, rowsOf, type ConnectionSource} from './connection-source'
+import {claimJob, ensureJob, forceReleaseJob, releaseJob, renewClaim, selectLiveClaim, type Holder} from './run-sql'
 import {timeCodec, type TimeCodec} from './time-codec'
 
 export type {Holder} from './run-sql'
@@ -44,10 +44,6 @@ export class SqlJobLock implements JobLock {
     this.time = timeCodec(source.dialect)
   }
 
-  private async changed(statement: Statement): Promise<number> {
-    return (await this.source.use((connection) => connection.run(statement.sql, statement.bindings))).changes
-  }
-
   claim(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
     const claim = claimJob(this.dialect, code, holder, nowMs, leaseMs)
     return this.source.use(async (connection) => {
@@ -60,24 +56,23 @@ export class SqlJobLock implements JobLock {
   }
 
   async renew(code: string, token: string, nowMs: number, leaseMs: number): Promise<boolean> {
-    return (await this.changed(renewClaim(this.dialect, code, token, nowMs, leaseMs))) === 1
+    return (await changesOf(this.source, renewClaim(this.dialect, code, token, nowMs, leaseMs))) === 1
   }
 
   async release(code: string, token: string): Promise<void> {
-    await this.changed(releaseJob(code, token))
+    await changesOf(this.source, releaseJob(code, token))
   }
 
   async forceRelease(code: string): Promise<boolean> {
-    return (await this.changed(forceReleaseJob(code))) === 1
+    return (await changesOf(this.source, forceReleaseJob(code))) === 1
   }
 
   async isHeld(code: string, nowMs: number): Promise<boolean> {
-    const {sql, bindings} = selectLiveClaim(this.dialect, code, nowMs)
-    return (await this.source.use((connection) => connection.all(sql, bindings))).length > 0
+    return (await rowsOf(this.source, selectLiveClaim(this.dialect, code, nowMs))).length > 0
   }
 
   async holder(code: string): Promise<LockHolder | null> {
-    const [row] = await this.source.use((connection) => connection.all('SELECT * FROM cron_job WHERE code = ?', [code]))
+    const [row] = await rowsOf(this.source, {sql: 'SELECT * FROM cron_job WHERE code = ?', bindings: [code]})
     if (!row || row.lock_token === null) return null
     return {
       host: (row.lock_host as string | null) ?? null,

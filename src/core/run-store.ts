@@ -1,11 +1,10 @@
 import type {Knex} from 'knex'
 import type {RunStatus} from './cron-job-base'
 import type {Dialect} from './database'
-import {knexSource, type ConnectionSource} from './connection-source'
+import {changesOf, knexSource, rowsOf, type ConnectionSource} from './connection-source'
 import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
 import type {JobHistory, PauseInfo, RunSummary} from './is-due'
-import {deleteOtherSuccesses, ensureJob, ensureJobs, finishRun, insertRun, interruptRun, oldRuns, renewRun, selectStaleRuns, type NewRun, type Statement} from './run-sql'
-import type {Row} from './sql-connection'
+import {deleteOtherSuccesses, ensureJob, ensureJobs, finishRun, insertRun, interruptRun, oldRuns, renewRun, selectStaleRuns, type NewRun} from './run-sql'
 import {timeCodec, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
@@ -59,16 +58,8 @@ export class SqlRunStore implements RunStore {
     this.time = timeCodec(source.dialect)
   }
 
-  private all(statement: Statement): Promise<Row[]> {
-    return this.source.use((connection) => connection.all(statement.sql, statement.bindings))
-  }
-
-  private async changed(statement: Statement): Promise<number> {
-    return (await this.source.use((connection) => connection.run(statement.sql, statement.bindings))).changes
-  }
-
   async histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>> {
-    return historiesFromRows(await this.all(historiesQuery(this.dialect, nowMs, codes)), this.dialect, nowMs)
+    return historiesFromRows(await rowsOf(this.source, historiesQuery(this.dialect, nowMs, codes)), this.dialect, nowMs)
   }
 
   async getRun(id: number): Promise<RunRow | null> {
@@ -77,7 +68,7 @@ export class SqlRunStore implements RunStore {
 
   async getRuns(ids: readonly number[]): Promise<RunRow[]> {
     if (ids.length === 0) return []
-    const rows = await this.all({sql: `SELECT * FROM cron_job_log WHERE id IN (${ids.map(() => '?').join(', ')})`, bindings: [...ids]})
+    const rows = await rowsOf(this.source, {sql: `SELECT * FROM cron_job_log WHERE id IN (${ids.map(() => '?').join(', ')})`, bindings: [...ids]})
     return rows.map((row) => runRowOf(row, this.dialect))
   }
 
@@ -93,11 +84,11 @@ export class SqlRunStore implements RunStore {
       bindings.push(query.status)
     }
     const sql = `SELECT * FROM cron_job_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, id DESC LIMIT ?`
-    return (await this.all({sql, bindings: [...bindings, query.limit]})).map((row) => runRowOf(row, this.dialect))
+    return (await rowsOf(this.source, {sql, bindings: [...bindings, query.limit]})).map((row) => runRowOf(row, this.dialect))
   }
 
   async ensureJobs(codes: readonly string[]): Promise<void> {
-    for (let i = 0; i < codes.length; i += ENSURE_CHUNK) await this.changed(ensureJobs(this.dialect, codes.slice(i, i + ENSURE_CHUNK)))
+    for (let i = 0; i < codes.length; i += ENSURE_CHUNK) await changesOf(this.source, ensureJobs(this.dialect, codes.slice(i, i + ENSURE_CHUNK)))
   }
 
   insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
@@ -112,11 +103,11 @@ export class SqlRunStore implements RunStore {
   }
 
   async finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void> {
-    await this.changed(finishRun(this.dialect, id, status, endMs, message))
+    await changesOf(this.source, finishRun(this.dialect, id, status, endMs, message))
   }
 
   async renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean> {
-    return (await this.changed(renewRun(this.dialect, id, nowMs, leaseMs))) > 0
+    return (await changesOf(this.source, renewRun(this.dialect, id, nowMs, leaseMs))) > 0
   }
 
   interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
@@ -134,18 +125,18 @@ export class SqlRunStore implements RunStore {
   }
 
   interruptRunning(code: string, endMs: number, message: string): Promise<number> {
-    return this.changed({
+    return changesOf(this.source, {
       sql: "UPDATE cron_job_log SET status = 'interrupted', end_time = ?, message = ?, lease_expires_at = NULL WHERE code = ? AND status = 'running'",
       bindings: [this.time.toDb(endMs), message, code],
     })
   }
 
   removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
-    return this.changed(deleteOtherSuccesses(code, keepId))
+    return changesOf(this.source, deleteOtherSuccesses(code, keepId))
   }
 
   async pausedJobs(): Promise<Map<string, PauseInfo>> {
-    const rows = await this.all({sql: 'SELECT code, paused_at, paused_by FROM cron_job WHERE paused_at IS NOT NULL', bindings: []})
+    const rows = await rowsOf(this.source, {sql: 'SELECT code, paused_at, paused_by FROM cron_job WHERE paused_at IS NOT NULL', bindings: []})
     return new Map(rows.map((row) => [String(row.code), {sinceMs: this.time.fromDb(row.paused_at), by: (row.paused_by as string | null) ?? null}]))
   }
 
@@ -162,8 +153,8 @@ export class SqlRunStore implements RunStore {
 
   async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string; dryRun?: boolean} = {}): Promise<number> {
     const statement = oldRuns(this.dialect, cutoffMs, {...options, count: options.dryRun})
-    if (options.dryRun) return Number((await this.all(statement))[0].n)
-    return this.changed(statement)
+    if (options.dryRun) return Number((await rowsOf(this.source, statement))[0].n)
+    return changesOf(this.source, statement)
   }
 }
 
