@@ -39,7 +39,7 @@ export function plainRuncrons(args: readonly string[]): PlainRuncrons | null {
 /**
  * The per-minute fast path of `manage runcrons`. Most ticks run nothing, so this decides with
  * the database driver alone (no oclif, no knex) and, when no job is due, prints the same
- * `[ ] code` lines the full command would and exits. Whenever anything is due, running
+ * `[ ] code` lines the tick would and exits. Whenever anything is due, running
  * elsewhere, misconfigured, unusual in the arguments or simply fails here, it returns null and
  * the tick is run from the start (deciding again, with the same isDue and the same query), so
  * this path can only ever save time, never change an outcome.
