@@ -99,22 +99,41 @@ for (const dialect of BACKENDS) {
     })
 
     if (dialect === 'sqlite') {
-      it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs', async () => {
-        await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
-        const file = settings([`code = 'a'; runEveryMins = 5; retryAfterFailureMins = 1; runToleranceSeconds = 5`])
-        // A fresh process, as cron starts it: bin/manage runcrons, then the list of every module it loaded.
+      /** bin/manage runcrons in a fresh process, as cron starts it: what it printed, and the packages it loaded. */
+      const tickInFreshProcess = (file: string, now: string): {printed: string; packages: string[]} => {
         const script =
           `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons'];` +
           `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify(Object.keys(require.cache))));` +
           `require(process.argv[1])`
         const output = execFileSync(process.execPath, ['-e', script], {
-          env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z'},
+          env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: now},
           encoding: 'utf8',
         })
         const [printed, modules] = output.split('modules: ')
-        expect(printed).to.equal('[ ] a\n')
         const packages = new Set((JSON.parse(modules) as string[]).map((module) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(module)?.[1]).filter(Boolean))
-        expect([...packages].sort()).to.deep.equal(['bindings', 'file-uri-to-path', 'sqlite3'])
+        return {printed, packages: [...packages].sort() as string[]}
+      }
+
+      it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs', async () => {
+        await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+        const file = settings([`code = 'a'; runEveryMins = 5; retryAfterFailureMins = 1; runToleranceSeconds = 5`])
+        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})
+      })
+
+      it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {
+        const plain = settings([`code = 'a'; runEveryMins = 5`])
+        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})
+        const file = path.join(dir, 'settings-db.cjs')
+        writeFileSync(
+          file,
+          `const {CronJobBase} = require(${INDEX})\n` +
+            `class DbJob extends CronJobBase { code = 'b'; runEveryMins = 5; async do(ctx) { return (await ctx.db('cron_job').count({n: '*'}))[0].n } }\n` +
+            `module.exports = {timeZone: 'UTC', crons: [DbJob]}\n`,
+        )
+        const withDb = tickInFreshProcess(file, '2026-01-05T00:03:00Z')
+        expect(withDb.printed).to.equal('[✔] b\n')
+        expect(withDb.packages).to.include('knex').and.not.include('@oclif/core')
+        expect((await store.listRuns({code: 'b', limit: 1}))[0]).to.deep.include({status: 'succeeded', message: '2'})
       })
     }
   })
