@@ -30,7 +30,7 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
   const now = at('2026-01-05T10:00:00Z')
   // On a server the lease clock is the server's: "live" is judged against it.
   const liveAt = () => (dialect === 'sqlite' ? now : Date.now())
-  const request = (overrides: Partial<BeginRequest> = {}): BeginRequest => ({
+  const request = (overrides: Partial<BeginRequest<string>> = {}): BeginRequest<string> => ({
     code: 'job',
     holder: {token: 'mine', host: 'h1', pid: 11},
     nowMs: now,
@@ -51,7 +51,7 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
     let begun: unknown
     const sent = await statementsOf(async () => (begun = await recorder.begin(request({decide: () => ({start: true, slot: '10:00'})}))))
     expect(sent.filter((sql) => sql === 'COMMIT')).to.have.length(1)
-    expect(begun).to.deep.include({kind: 'started', previousSuccess: null, interrupted: []})
+    expect(begun).to.deep.include({kind: 'started', slot: '10:00', previousSuccess: null, interrupted: []})
     const [row] = (await tableRows(t.db, 'cron_job_log')) as Array<Record<string, unknown>>
     expect(row).to.deep.include({code: 'job', status: 'running', ran_at_time: '10:00', host: 'h1', pid: 11})
     expect(row.lease_expires_at).to.not.equal(null)
@@ -68,7 +68,9 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
   })
 
   it('writes nothing and commits nothing when the fresh decision says no', async () => {
-    const sent = await statementsOf(() => recorder.begin(request({decide: () => ({start: false})})))
+    let begun: unknown
+    const sent = await statementsOf(async () => (begun = await recorder.begin(request({decide: () => ({start: false, why: 'not due'})}))))
+    expect(begun).to.deep.equal({kind: 'declined', why: 'not due', interrupted: []})
     expect(sent).to.not.include('COMMIT')
     expect(await t.db('cron_job_log').count({n: '*'})).to.deep.equal([{n: dialect === 'postgres' ? '0' : 0}])
     expect(await holderOf()).to.equal(null)
@@ -103,7 +105,7 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
   it('records the dead runs it finds as interrupted, and keeps that even when it then declines (claim released)', async () => {
     await store.insertRun({code: 'job', status: 'running', startMs: now - 600_000, leaseExpiresMs: now - 300_000, host: 'h9', pid: 99})
     await expireLeases(t)
-    const begun = await recorder.begin(request({decide: () => ({start: false})}))
+    const begun = await recorder.begin(request({decide: () => ({start: false, why: 'not due'})}))
     expect(begun.kind).to.equal('declined')
     expect(begun.kind === 'declined' && begun.interrupted.map((run) => run.pid)).to.deep.equal([99])
     const [row] = (await tableRows(t.db, 'cron_job_log')) as Array<Record<string, unknown>>

@@ -18,6 +18,12 @@ import {loadJobs, type LoadedJob, type Problem} from './schedule'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
+/** A run's claim on its job: its token, and whether this process still holds it (a parallel job's is let go at once). */
+interface Claim {
+  token: string
+  held: boolean
+}
+
 interface OutcomeBase {
   code: string
   className: string
@@ -168,9 +174,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     const claimMs = clock()
     // Claim, decide again on fresh history, and record the run as 'running', in one transaction:
     // another process may have run the job since the tick's snapshot.
-    let declined: Outcome = {kind: 'not-due', code, className, reason: 'not due'}
-    let slot: string | null = null
-    const begun = await recorder.begin({
+    const begun = await recorder.begin<Outcome>({
       code,
       holder: {token, host, pid},
       nowMs: claimMs,
@@ -178,21 +182,11 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       parallel: schedule.allowParallelRuns,
       decide(fresh) {
         const running = liveRun(job, fresh, claimMs)
-        if (running) {
-          declined = elsewhere(job, running, null)
-          return {start: false}
-        }
+        if (running) return {start: false, why: elsewhere(job, running, null)}
         const decision = decide(job, fresh, claimMs)
-        if (!decision.due) {
-          declined = {kind: 'not-due', code, className, reason: decision.reason}
-          return {start: false}
-        }
-        if (stopping()) {
-          declined = {kind: 'not-due', code, className, reason: `not started: the tick is stopping (${String(options.signal?.reason)})`}
-          return {start: false}
-        }
-        slot = decision.slot
-        return {start: true, slot}
+        if (!decision.due) return {start: false, why: {kind: 'not-due', code, className, reason: decision.reason}}
+        if (stopping()) return {start: false, why: {kind: 'not-due', code, className, reason: `not started: the tick is stopping (${String(options.signal?.reason)})`}}
+        return {start: true, slot: decision.slot}
       },
     })
     if (begun.kind === 'claimed-elsewhere') {
@@ -203,28 +197,20 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     for (const run of begun.interrupted) {
       log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
     }
-    if (begun.kind === 'declined') return declined
+    if (begun.kind === 'declined') return begun.why
 
     // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
-    let held = !schedule.allowParallelRuns
+    const claim: Claim = {token, held: !schedule.allowParallelRuns}
     try {
-      return await execute(job, begun.runId, claimMs, slot, begun.previousSuccess, token, () => held, () => (held = false))
+      return await execute(job, begun, claimMs, claim)
     } finally {
       // The run's end releases the claim; if recording it failed, let go of the claim at least.
-      if (held) await lock.release(code, token).catch((error: unknown) => log(code, 'warn', `could not release the lock (it will expire): ${messageFromError(error).split('\n')[0]}`))
+      if (claim.held) await lock.release(code, token).catch((error: unknown) => log(code, 'warn', `could not release the lock (it will expire): ${messageFromError(error).split('\n')[0]}`))
     }
   }
 
-  async function execute(
-    job: LoadedJob,
-    runId: number,
-    startMs: number,
-    slot: string | null,
-    previous: RunRow | null,
-    token: string,
-    holdingLock: () => boolean,
-    released: () => void,
-  ): Promise<Outcome> {
+  async function execute(job: LoadedJob, started: {runId: number; slot: string | null; previousSuccess: RunRow | null}, startMs: number, claim: Claim): Promise<Outcome> {
+    const {runId, slot, previousSuccess: previous} = started
     const {code, className} = job
     const controller = new AbortController()
 
@@ -232,7 +218,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     let renewing: Promise<unknown> = Promise.resolve()
     const renew = () => {
       const nowMs = clock()
-      renewing = Promise.all([store.renewRun(runId, nowMs, leaseMs), holdingLock() ? lock.renew(code, token, nowMs, leaseMs) : true]).then(
+      renewing = Promise.all([store.renewRun(runId, nowMs, leaseMs), claim.held ? lock.renew(code, claim.token, nowMs, leaseMs) : true]).then(
         ([row, locked]) => {
           if (!row || !locked) log(code, 'warn', 'lost the claim while running (its lease ran out); another process may start this job')
         },
@@ -309,9 +295,9 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     const base = {code, className, runId, startMs, endMs, slot}
     // The outcome is recorded and the claim released in one transaction.
     const end = async (status: RunStatus, message: string | null) => {
-      const releaseToken = holdingLock() ? token : null
+      const releaseToken = claim.held ? claim.token : null
       await recorder.end({runId, code, status, endMs, message, releaseToken, removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs})
-      if (releaseToken !== null) released()
+      claim.held = false
     }
     const stopped = stop as {status: 'interrupted' | 'timed_out'; why: string} | null
     if (result !== 'abandoned' && result.ok) {

@@ -7,7 +7,7 @@ import {claimJob, deleteOtherSuccesses, ensureJob, finishRun, insertRun, interru
 import {interruptionOf, runRowOf, type RunRow} from './run-store'
 import {inTransaction, type SqlConnection} from './sql-connection'
 
-export interface BeginRequest {
+export interface BeginRequest<Why> {
   code: string
   holder: Holder
   /** The claim's time (the run's start). */
@@ -15,17 +15,17 @@ export interface BeginRequest {
   leaseMs: number
   /** allowParallelRuns: the claim guards only the decision; the running row (with its own lease) holds the period. */
   parallel: boolean
-  /** Asked while the claim is held, on the job's fresh history: start a run (serving `slot`), or not. */
-  decide(fresh: JobHistory): {start: true; slot: string | null} | {start: false}
+  /** Asked while the claim is held, on the job's fresh history: start a run (serving `slot`), or not, and why. */
+  decide(fresh: JobHistory): {start: true; slot: string | null} | {start: false; why: Why}
 }
 
-export type BeginResult =
+export type BeginResult<Why> =
   /** Another process holds the claim with a live lease: nothing was written. */
   | {kind: 'claimed-elsewhere'}
-  /** `decide` said no: nothing was written but the stale runs it found. */
-  | {kind: 'declined'; interrupted: RunRow[]}
+  /** `decide` said no (and why): nothing was written but the stale runs it found. */
+  | {kind: 'declined'; why: Why; interrupted: RunRow[]}
   /** Claimed and recorded as 'running' (its claim released at once for a parallel job). */
-  | {kind: 'started'; runId: number; previousSuccess: RunRow | null; interrupted: RunRow[]}
+  | {kind: 'started'; runId: number; slot: string | null; previousSuccess: RunRow | null; interrupted: RunRow[]}
 
 export interface EndRequest {
   runId: number
@@ -46,7 +46,7 @@ export interface EndRequest {
  * due, or is claimed elsewhere, costs none.
  */
 export interface RunRecorder {
-  begin(request: BeginRequest): Promise<BeginResult>
+  begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>>
   end(request: EndRequest): Promise<void>
 }
 
@@ -58,11 +58,11 @@ export class SqlRunRecorder implements RunRecorder {
     this.dialect = source.dialect
   }
 
-  begin(request: BeginRequest): Promise<BeginResult> {
+  begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>> {
     return this.source.use((connection) => inTransaction(connection, () => this.beginIn(connection, request)))
   }
 
-  private async beginIn(connection: SqlConnection, request: BeginRequest): Promise<{commit: boolean; value: BeginResult}> {
+  private async beginIn<Why>(connection: SqlConnection, request: BeginRequest<Why>): Promise<{commit: boolean; value: BeginResult<Why>}> {
     const {code, holder, nowMs, leaseMs} = request
     const claim = claimJob(this.dialect, code, holder, nowMs, leaseMs)
     let claimed = (await connection.run(claim.sql, claim.bindings)).changes === 1
@@ -92,10 +92,11 @@ export class SqlRunRecorder implements RunRecorder {
 
     const decision = request.decide(history)
     if (!decision.start) {
-      if (interrupted.length === 0) return {commit: false, value: {kind: 'declined', interrupted}}
+      const declined = {kind: 'declined' as const, why: decision.why, interrupted}
+      if (interrupted.length === 0) return {commit: false, value: declined}
       const release = releaseJob(code, holder.token)
       await connection.run(release.sql, release.bindings)
-      return {commit: true, value: {kind: 'declined', interrupted}}
+      return {commit: true, value: declined}
     }
 
     const insert = insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs})
@@ -105,7 +106,7 @@ export class SqlRunRecorder implements RunRecorder {
       await connection.run(release.sql, release.bindings)
     }
     const previous = history.lastSuccess ? rows.find((row) => Number(row.id) === history.lastSuccess!.id) : undefined
-    return {commit: true, value: {kind: 'started', runId, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
+    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
   }
 
   end(request: EndRequest): Promise<void> {
