@@ -43,26 +43,25 @@ interface Sqlite3Statement {
  * finalized, so whoever keeps them finalizes them before the connection closes.
  */
 export class PreparedStatements {
-  private readonly byConnection = new Map<Sqlite3Database, Map<string, Promise<Sqlite3Statement>>>()
+  private readonly statements = new Map<string, Promise<Sqlite3Statement>>()
 
+  /** The statement for `sql` on `db`, prepared on first use (one connection's statements per instance). */
   get(db: Sqlite3Database, sql: string): Promise<Sqlite3Statement> {
-    let statements = this.byConnection.get(db)
-    if (!statements) this.byConnection.set(db, (statements = new Map()))
-    let statement = statements.get(sql)
+    let statement = this.statements.get(sql)
     if (!statement) {
       // Waited for: a statement whose prepare failed would never answer its run.
       statement = new Promise((resolve, reject) => {
         const prepared = db.prepare(sql, (error) => (error ? reject(error) : resolve(prepared)))
       })
-      statement.catch(() => statements.delete(sql))
-      statements.set(sql, statement)
+      statement.catch(() => this.statements.delete(sql))
+      this.statements.set(sql, statement)
     }
     return statement
   }
 
   async finalize(): Promise<void> {
-    const all = [...this.byConnection.values()].flatMap((statements) => [...statements.values()])
-    this.byConnection.clear()
+    const all = [...this.statements.values()]
+    this.statements.clear()
     await Promise.all(all.map((statement) => statement.then((prepared) => new Promise<void>((resolve) => prepared.finalize(resolve)), () => undefined)))
   }
 }
