@@ -148,7 +148,7 @@ export function ensureJobs(dialect: Dialect, codes: readonly string[]): Statemen
 }
 
 /** The statuses crons:clean --keep-failed keeps. */
-export const FAILED_STATUSES: readonly RunStatus[] = ['failed', 'interrupted', 'timed_out']
+const FAILED_STATUSES: readonly RunStatus[] = ['failed', 'interrupted', 'timed_out']
 
 /** Rows started before `cutoffMs` (never a running one), to delete or (count) to count. */
 export function oldRuns(dialect: Dialect, cutoffMs: number, options: {keepFailed?: boolean; code?: string; count?: boolean}): Statement {

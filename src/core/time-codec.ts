@@ -1,4 +1,3 @@
-import type {Knex} from 'knex'
 import type {ConnectionSource} from './connection-source'
 import type {Dialect} from './database'
 
@@ -50,21 +49,6 @@ export function leaseAfterSql(dialect: Dialect, appNowMs: number, ms: number): S
       return [`${SERVER_NOW_SQL.mysql} + INTERVAL ? MICROSECOND`, [Math.round(ms * 1000)]]
     default:
       return ['?', [timeCodec(dialect).toDb(appNowMs + ms)]]
-  }
-}
-
-/** The lease clock for knex's query builder. */
-export interface LeaseClock {
-  /** "Now" as a value to compare lease times with. */
-  now(appNowMs: number): Knex.Raw
-  /** "Now" plus `ms`: a lease expiry. */
-  after(appNowMs: number, ms: number): Knex.Raw
-}
-
-export function leaseClock(db: Knex, dialect: Dialect): LeaseClock {
-  return {
-    now: (appNowMs) => db.raw(...(leaseNowSql(dialect, appNowMs) as [string, readonly Knex.RawBinding[]])),
-    after: (appNowMs, ms) => db.raw(...(leaseAfterSql(dialect, appNowMs, ms) as [string, readonly Knex.RawBinding[]])),
   }
 }
 
