@@ -28,7 +28,7 @@ const path = require('node:path')
 const ROOT = path.resolve(__dirname, '..')
 const BIN = path.join(ROOT, 'bin', 'manage')
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'race-settings.cjs')
-const {configFromUrl, openDatabase} = require(path.join(ROOT, 'dist', 'src', 'core', 'database.js'))
+const {configFromUrl, openDatabase} = require(path.join(ROOT, 'dist', 'src', 'core', 'db', 'database.js'))
 
 const TICKS = wholeNumber('STRESS_TICKS', 200)
 const PROCESSES = wholeNumber('STRESS_PROCESSES', 8)

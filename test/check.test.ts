@@ -2,8 +2,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {checkProject} from '../src/core/check'
-import {Project} from '../src/core/project'
+import {checkProject} from '../src/core/project/check'
+import {Project} from '../src/core/project/project'
 import {freshDatabase, type TestDatabase} from './helpers/db'
 
 const ROOT = path.resolve(__dirname, '..')

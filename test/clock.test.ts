@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {clockFromEnv, parseInstant} from '../src/core/clock'
+import {clockFromEnv, parseInstant} from '../src/core/time/clock'
 import {UsageError} from '../src/core/errors'
 
 describe('parseInstant (MANAGE_NOW)', () => {

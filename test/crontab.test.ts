@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {crontabLine, crontabStatus, shellQuote, withBlock, withoutBlock} from '../src/core/crontab'
+import {crontabLine, crontabStatus, shellQuote, withBlock, withoutBlock} from '../src/cli/tools/crontab'
 import {BIN, lines, ROOT, runManage, type Env, type Result} from './helpers/cli'
 
 /**

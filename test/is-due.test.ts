@@ -1,6 +1,6 @@
 import {expect} from 'chai'
-import {historyFromRuns, isDue, type RunSummary} from '../src/core/is-due'
-import type {Schedule} from '../src/core/schedule'
+import {historyFromRuns, isDue, type RunSummary} from '../src/core/schedule/is-due'
+import type {Schedule} from '../src/core/jobs/load-jobs'
 import {at, run, schedule} from './helpers/schedule'
 
 interface Row {

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {CommandError} from '../src/core/errors'
-import {DEFAULT_LEASE_SECONDS, loadSettings, systemTimeZone} from '../src/core/load-settings'
+import {DEFAULT_LEASE_SECONDS, loadSettings, systemTimeZone} from '../src/core/project/settings'
 
 describe('loadSettings', () => {
   let dir: string

@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {historyFromRuns, isDue, type RunSummary} from '../src/core/is-due'
-import {nextDue, nextDueTimes} from '../src/core/next-due'
-import type {Schedule} from '../src/core/schedule'
+import {historyFromRuns, isDue, type RunSummary} from '../src/core/schedule/is-due'
+import {nextDue, nextDueTimes} from '../src/core/schedule/next-due'
+import type {Schedule} from '../src/core/jobs/load-jobs'
 import {at, run, schedule} from './helpers/schedule'
 
 /** The slow, obviously right answer: ask isDue at every minute boundary. */

@@ -1,9 +1,9 @@
 import {execFileSync} from 'node:child_process'
 import path from 'node:path'
 import {expect} from 'chai'
-import {requirePg} from '../src/core/pg-driver'
+import {requirePg} from '../src/core/db/pg-driver'
 
-const COMPILED = path.resolve(__dirname, '..', 'dist', 'src', 'core', 'pg-driver.js')
+const COMPILED = path.resolve(__dirname, '..', 'dist', 'src', 'core', 'db', 'pg-driver.js')
 
 describe('requirePg', () => {
   it('loads pg and leaves the global navigator as it found it', () => {

@@ -1,8 +1,8 @@
 import {expect} from 'chai'
-import {fixedClock} from '../src/core/clock'
-import {CronJobBase, type CronContext} from '../src/core/cron-job-base'
-import type {Settings} from '../src/core/load-settings'
-import {runCrons, type Outcome, type RunCronsOptions, type Timers} from '../src/core/run-crons'
+import {fixedClock} from '../src/core/time/clock'
+import {CronJobBase, type CronContext} from '../src/core/jobs/cron-job-base'
+import type {Settings} from '../src/core/project/settings'
+import {runCrons, type Outcome, type RunCronsOptions, type Timers} from '../src/core/tick/run-crons'
 import {freshDatabase, tableRows, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 

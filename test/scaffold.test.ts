@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {namesOf, registerCron} from '../src/core/scaffold'
+import {namesOf, registerCron} from '../src/cli/tools/scaffold'
 import {lines, ROOT, runManage, type Result} from './helpers/cli'
 
 /**

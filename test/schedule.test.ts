@@ -1,6 +1,6 @@
 import {expect} from 'chai'
-import {CronJobBase} from '../src/core/cron-job-base'
-import {loadJob, loadJobs, parseSlot} from '../src/core/schedule'
+import {CronJobBase} from '../src/core/jobs/cron-job-base'
+import {loadJob, loadJobs, parseSlot} from '../src/core/jobs/load-jobs'
 
 class Good extends CronJobBase {
   code = 'test.good'

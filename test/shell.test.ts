@@ -3,7 +3,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 import {lines, runManageWithInput, Sandbox, waitForFile, type Env, type Result} from './helpers/cli'
 import {SERVER_URLS} from './helpers/db'
-import {clientCommand} from '../src/core/shell'
+import {clientCommand} from '../src/cli/tools/shell'
 
 /** `manage shell` and `manage dbshell`, spawned for real with their stdin piped. */
 

@@ -1,8 +1,8 @@
 import {promisify} from 'node:util'
 import {expect} from 'chai'
-import {knexSource} from '../src/core/connection-source'
-import {inTransaction, PreparedStatements, sqlConnection} from '../src/core/sql-connection'
-import {timeCodec} from '../src/core/time-codec'
+import {knexSource} from '../src/core/db/connection-source'
+import {inTransaction, PreparedStatements, sqlConnection} from '../src/core/db/sql-connection'
+import {timeCodec} from '../src/core/run-log/time-codec'
 import {BACKENDS, freshDatabase, type TestDatabase} from './helpers/db'
 
 /** The error a promise rejects with (fails the test if it resolves). */

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {Project} from '../core/project'
+import {Project} from '../core/project/project'
 import {errorOutput, wantsStack} from './error-output'
 import {painter, type Painter} from './render'
 

@@ -1,5 +1,5 @@
-import type {DatabaseConfig} from '../core/database'
-import {explainDatabaseError} from '../core/database'
+import type {DatabaseConfig} from '../core/db/database'
+import {explainDatabaseError} from '../core/db/database'
 import {CommandError} from '../core/errors'
 import type {Painter} from './render'
 

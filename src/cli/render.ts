@@ -1,4 +1,4 @@
-import {luxon} from '../core/luxon'
+import {luxon} from '../core/time/luxon'
 
 export interface Painter {
   ok(text: string): string

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command'
-import {loadJobs} from '../core/schedule'
+import {loadJobs} from '../core/jobs/load-jobs'
 
 /**
  * An example of a project's own command (like Laravel's `artisan about`): a class in

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command'
-import {checkProject} from '../core/check'
+import {checkProject} from '../core/project/check'
 
 export default class Check extends BaseCommand<typeof Check> {
   static summary = 'Check the settings, every cron class and the database, and print every problem with its fix.'

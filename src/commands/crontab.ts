@@ -1,7 +1,7 @@
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {installCrontab, printCrontab, removeCrontab, type CrontabReport} from '../core/crontab'
+import {installCrontab, printCrontab, removeCrontab, type CrontabReport} from '../cli/tools/crontab'
 
 export default class Crontab extends BaseCommand<typeof Crontab> {
   static summary = "Print this project's crontab line, or install it in (or remove it from) your crontab."

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command'
-import {migrate} from '../core/migrations'
+import {migrate} from '../core/db/migrations'
 
 export default class Migrate extends BaseCommand<typeof Migrate> {
   static summary = "Apply the framework's and the project's pending database migrations."

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {runcronsTick} from '../cli/runcrons-tick'
+import {runcronsTick} from '../cli/runcrons/tick-command'
 
 export default class RunCrons extends BaseCommand<typeof RunCrons> {
   static summary = 'Run the cron jobs that are due (the system crontab starts this every minute).'

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command'
-import {runShell, shellContext} from '../core/shell'
+import {runShell, shellContext} from '../cli/tools/shell'
 
 export default class Shell extends BaseCommand<typeof Shell> {
   static summary = 'Open a Node REPL with the settings, the database and the cron classes loaded.'

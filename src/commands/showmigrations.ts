@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command'
-import {listMigrations} from '../core/migrations'
+import {listMigrations} from '../core/db/migrations'
 
 export default class ShowMigrations extends BaseCommand<typeof ShowMigrations> {
   static summary = 'List the migrations, applied [X] or pending [ ].'

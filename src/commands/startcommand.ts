@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {startCommand} from '../core/scaffold'
+import {startCommand} from '../cli/tools/scaffold'
 
 export default class StartCommand extends BaseCommand<typeof StartCommand> {
   static summary = 'Create a project command: src/commands/<name>.ts and its test.'

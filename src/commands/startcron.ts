@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {startCron} from '../core/scaffold'
+import {startCron} from '../cli/tools/scaffold'
 
 export default class StartCron extends BaseCommand<typeof StartCron> {
   static summary = 'Create a cron job: src/crons/<name>.ts, its test, and its entry in the settings\' crons.'

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {knex, type Knex} from 'knex'
-import {configFromUrl, openDatabase} from '../../src/core/database'
+import {configFromUrl, openDatabase} from '../../src/core/db/database'
 
 /** The project root: bin/manage runs the compiled dist/ (run `npm run build` first). */
 export const ROOT = path.resolve(__dirname, '..', '..')

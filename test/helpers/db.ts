@@ -3,8 +3,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {configFromUrl, openDatabase, type DatabaseConfig, type Dialect} from '../../src/core/database'
-import {migrate} from '../../src/core/migrations'
+import {configFromUrl, openDatabase, type DatabaseConfig, type Dialect} from '../../src/core/db/database'
+import {migrate} from '../../src/core/db/migrations'
 
 /** The servers the tests use; .ci/run makes sure they are up. Point these at your own to test there. */
 export const SERVER_URLS: Record<Exclude<Dialect, 'sqlite'>, string> = {

@@ -1,7 +1,7 @@
 import {DateTime} from 'luxon'
-import type {RunStatus} from '../../src/core/cron-job-base'
-import type {RunSummary} from '../../src/core/is-due'
-import {parseSlot, type Schedule} from '../../src/core/schedule'
+import type {RunStatus} from '../../src/core/jobs/cron-job-base'
+import type {RunSummary} from '../../src/core/schedule/is-due'
+import {parseSlot, type Schedule} from '../../src/core/jobs/load-jobs'
 
 /** A schedule from django-cron-like options, with the defaults filled in. */
 export function schedule(options: {

@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {formatTime} from '../../cli/render'
 import {UsageError} from '../../core/errors'
-import {parseAge} from '../../core/job-list'
-import {KnexRunStore} from '../../core/run-store'
+import {parseAge} from '../../core/run-log/job-list'
+import {KnexRunStore} from '../../core/run-log/run-store'
 
 export default class CronsClean extends BaseCommand<typeof CronsClean> {
   static summary = 'Delete run-log rows older than an age; a run that is still going is never deleted.'

@@ -3,9 +3,9 @@ import {BaseCommand} from '../../cli/base-command'
 import {formatDuration, formatTime} from '../../cli/render'
 import {formatTable} from '../../cli/table'
 import {UsageError} from '../../core/errors'
-import {firstLine} from '../../core/message'
-import {KnexRunStore} from '../../core/run-store'
-import type {RunStatus} from '../../core/cron-job-base'
+import {firstLine} from '../../core/jobs/message'
+import {KnexRunStore} from '../../core/run-log/run-store'
+import type {RunStatus} from '../../core/jobs/cron-job-base'
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
 

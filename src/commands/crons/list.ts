@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {formatDuration, formatTime} from '../../cli/render'
 import {formatTable} from '../../cli/table'
-import {listJobs} from '../../core/job-list'
+import {listJobs} from '../../core/run-log/job-list'
 
 export default class CronsList extends BaseCommand<typeof CronsList> {
   static summary = 'List the cron jobs: schedule, last run, next due time, running now, paused.'

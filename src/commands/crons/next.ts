@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {EMPTY_HISTORY} from '../../core/is-due'
-import {luxon} from '../../core/luxon'
-import {nextDueTimes} from '../../core/next-due'
-import {findJob} from '../../core/registry'
-import {KnexRunStore} from '../../core/run-store'
+import {EMPTY_HISTORY} from '../../core/schedule/is-due'
+import {luxon} from '../../core/time/luxon'
+import {nextDueTimes} from '../../core/schedule/next-due'
+import {findJob} from '../../core/jobs/select-jobs'
+import {KnexRunStore} from '../../core/run-log/run-store'
 
 export default class CronsNext extends BaseCommand<typeof CronsNext> {
   static summary = "The job's next due times, in its time zone, with DST changes marked."

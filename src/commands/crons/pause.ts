@@ -1,8 +1,8 @@
 import os from 'node:os'
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {findJob} from '../../core/registry'
-import {KnexRunStore} from '../../core/run-store'
+import {findJob} from '../../core/jobs/select-jobs'
+import {KnexRunStore} from '../../core/run-log/run-store'
 
 export default class CronsPause extends BaseCommand<typeof CronsPause> {
   static summary = 'Pause a job on every server (stored in the database) until crons:resume.'

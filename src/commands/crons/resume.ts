@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {findJob} from '../../core/registry'
-import {KnexRunStore} from '../../core/run-store'
+import {findJob} from '../../core/jobs/select-jobs'
+import {KnexRunStore} from '../../core/run-log/run-store'
 
 export default class CronsResume extends BaseCommand<typeof CronsResume> {
   static summary = 'Resume a paused job on every server.'

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {unlockJob} from '../../core/unlock'
+import {unlockJob} from '../../core/run-log/unlock'
 
 export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
   static summary = "Release a job's claim by hand (after a crash, instead of waiting for its lease to run out)."

@@ -1,11 +1,11 @@
-import type {RunStatus} from './cron-job-base'
-import type {ConnectionSource} from './connection-source'
-import type {Dialect} from './database'
+import type {RunStatus} from '../jobs/cron-job-base'
+import type {ConnectionSource} from '../db/connection-source'
+import type {Dialect} from '../db/database'
 import {historiesFromRows, historiesQuery} from './history-query'
-import {EMPTY_HISTORY, isLive, type JobHistory} from './is-due'
-import {claimJob, deleteOtherSuccesses, ensureJob, finishRun, insertRun, interruptRun, releaseJob, selectStaleRuns, type Holder} from './run-sql'
+import {EMPTY_HISTORY, isLive, type JobHistory} from '../schedule/is-due'
+import {claimJob, deleteOtherSuccesses, ensureJob, finishRun, insertRun, interruptRun, releaseJob, selectStaleRuns, type Holder} from './statements'
 import {interruptionOf, runRowOf, type RunRow} from './run-store'
-import {inTransaction, type SqlConnection} from './sql-connection'
+import {inTransaction, type SqlConnection} from '../db/sql-connection'
 
 export interface BeginRequest<Why> {
   code: string

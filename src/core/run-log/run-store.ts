@@ -1,10 +1,10 @@
 import type {Knex} from 'knex'
-import type {RunStatus} from './cron-job-base'
-import type {Dialect} from './database'
-import {changesOf, knexSource, rowsOf, type ConnectionSource} from './connection-source'
+import type {RunStatus} from '../jobs/cron-job-base'
+import type {Dialect} from '../db/database'
+import {changesOf, knexSource, rowsOf, type ConnectionSource} from '../db/connection-source'
 import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
-import type {JobHistory, PauseInfo, RunSummary} from './is-due'
-import {deleteOtherSuccesses, ensureJob, ensureJobs, finishRun, insertRun, interruptRun, oldRuns, renewRun, selectStaleRuns, type NewRun} from './run-sql'
+import type {JobHistory, PauseInfo, RunSummary} from '../schedule/is-due'
+import {deleteOtherSuccesses, ensureJob, ensureJobs, finishRun, insertRun, interruptRun, oldRuns, renewRun, selectStaleRuns, type NewRun} from './statements'
 import {timeCodec, type TimeCodec} from './time-codec'
 
 /** A whole run-log row. */
@@ -14,7 +14,7 @@ export interface RunRow extends RunSummary {
   heartbeatMs: number | null
 }
 
-export type {NewRun} from './run-sql'
+export type {NewRun} from './statements'
 
 /** The run log: what the decision reads and what a run writes. */
 export interface RunStore {

@@ -1,10 +1,10 @@
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {clockFromEnv, type Clock} from './clock'
-import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from './database'
-import {loadSettings, type Settings} from './load-settings'
-import {databaseNow} from './time-codec'
-import {driverSource, type DriverSource} from './connection-source'
+import {clockFromEnv, type Clock} from '../time/clock'
+import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from '../db/database'
+import {loadSettings, type Settings} from './settings'
+import {databaseNow} from '../run-log/time-codec'
+import {driverSource, type DriverSource} from '../db/connection-source'
 
 /** Where a project's compiled parts are, relative to its root (the folder with package.json). */
 export interface ProjectPaths {

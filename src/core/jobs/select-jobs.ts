@@ -1,7 +1,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import {CommandError, UsageError} from './errors'
-import {loadJob, type LoadedJob} from './schedule'
+import {CommandError, UsageError} from '../errors'
+import {loadJob, type LoadedJob} from './load-jobs'
 
 /** A class and the names it answers to on the command line: its class name and its code. */
 interface Candidate {

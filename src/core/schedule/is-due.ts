@@ -1,8 +1,8 @@
 import type {DateTime} from 'luxon'
-import type {RunStatus} from './cron-job-base'
-import {naiveMs, previousSlot} from './cron-expression'
-import {luxon} from './luxon'
-import type {Schedule} from './schedule'
+import type {RunStatus} from '../jobs/cron-job-base'
+import {naiveMs, previousSlot} from '../time/cron-expression'
+import {luxon} from '../time/luxon'
+import type {Schedule} from '../jobs/load-jobs'
 
 /** The part of a run-log row the decision looks at. */
 export interface RunSummary {

@@ -1,10 +1,10 @@
 import type {Knex} from 'knex'
-import type {Dialect} from './database'
-import {changesOf, knexSource, rowsOf, type ConnectionSource} from './connection-source'
-import {claimJob, ensureJob, forceReleaseJob, releaseJob, renewClaim, selectLiveClaim, type Holder} from './run-sql'
+import type {Dialect} from '../db/database'
+import {changesOf, knexSource, rowsOf, type ConnectionSource} from '../db/connection-source'
+import {claimJob, ensureJob, forceReleaseJob, releaseJob, renewClaim, selectLiveClaim, type Holder} from './statements'
 import {timeCodec, type TimeCodec} from './time-codec'
 
-export type {Holder} from './run-sql'
+export type {Holder} from './statements'
 
 export interface LockHolder {
   host: string | null

@@ -1,8 +1,8 @@
-import {Project} from '../core/project'
-import {errorOutput} from './error-output'
+import {Project} from '../../core/project/project'
+import {errorOutput} from '../error-output'
 import type {PlainRuncrons} from './fast-tick'
-import {painter} from './render'
-import {runcronsTick} from './runcrons-tick'
+import {painter} from '../render'
+import {runcronsTick} from './tick-command'
 
 /**
  * A plain `manage runcrons` (the crontab line) whose fast path found something to do: the same

@@ -1,6 +1,6 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {CommandError, UsageError} from './errors'
+import {CommandError, UsageError} from '../../core/errors'
 
 /** A NAME split into words, and the spellings the generated files use. */
 export interface Names {

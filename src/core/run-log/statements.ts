@@ -1,5 +1,5 @@
-import type {RunStatus} from './cron-job-base'
-import type {Dialect} from './database'
+import type {RunStatus} from '../jobs/cron-job-base'
+import type {Dialect} from '../db/database'
 import {leaseAfterSql, leaseNowSql, timeCodec, type SqlFragment} from './time-codec'
 
 /**

@@ -1,13 +1,13 @@
-import {clockFromEnv} from '../core/clock'
-import {driverSource} from '../core/connection-source'
-import {resolveDatabaseConfig} from '../core/database'
-import {DAY_MS} from '../core/history-query'
-import {EMPTY_HISTORY, isDue, isLive} from '../core/is-due'
-import {loadSettings} from '../core/load-settings'
-import {projectPaths} from '../core/project'
-import {SqlRunStore} from '../core/run-store'
-import {loadJobs} from '../core/schedule'
-import {databaseNow} from '../core/time-codec'
+import {clockFromEnv} from '../../core/time/clock'
+import {driverSource} from '../../core/db/connection-source'
+import {resolveDatabaseConfig} from '../../core/db/database'
+import {DAY_MS} from '../../core/run-log/history-query'
+import {EMPTY_HISTORY, isDue, isLive} from '../../core/schedule/is-due'
+import {loadSettings} from '../../core/project/settings'
+import {projectPaths} from '../../core/project/project'
+import {SqlRunStore} from '../../core/run-log/run-store'
+import {loadJobs} from '../../core/jobs/load-jobs'
+import {databaseNow} from '../../core/run-log/time-codec'
 
 /** The plain crontab forms of `manage runcrons`: no names, no --force / --dry-run / --concurrency. */
 export interface PlainRuncrons {

@@ -1,7 +1,7 @@
-import {instantOfNaive, naiveMs, nextSlot} from './cron-expression'
+import {instantOfNaive, naiveMs, nextSlot} from '../time/cron-expression'
 import {isDue, isLive, type DecisionOptions, type JobHistory, type RunSummary} from './is-due'
-import {luxon} from './luxon'
-import type {Schedule} from './schedule'
+import {luxon} from '../time/luxon'
+import type {Schedule} from '../jobs/load-jobs'
 
 const MINUTE_MS = 60_000
 const DAY_MS = 24 * 60 * MINUTE_MS

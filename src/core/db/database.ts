@@ -1,7 +1,7 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {CommandError, NotMigratedError, UsageError} from './errors'
+import {CommandError, NotMigratedError, UsageError} from '../errors'
 import {requirePg} from './pg-driver'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'

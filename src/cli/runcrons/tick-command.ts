@@ -1,8 +1,8 @@
-import {firstLine} from '../core/message'
-import type {Project} from '../core/project'
-import {runCrons, type LogLevel, type Outcome} from '../core/run-crons'
-import type {Problem} from '../core/schedule'
-import {formatDuration, formatTime, type Painter} from './render'
+import {firstLine} from '../../core/jobs/message'
+import type {Project} from '../../core/project/project'
+import {runCrons, type LogLevel, type Outcome} from '../../core/tick/run-crons'
+import type {Problem} from '../../core/jobs/load-jobs'
+import {formatDuration, formatTime, type Painter} from '../render'
 
 export interface TickFlags {
   force: boolean

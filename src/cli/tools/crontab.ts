@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
-import {CommandError, UsageError} from './errors'
+import {CommandError, UsageError} from '../../core/errors'
 
 /** What the crontab line is made of; every path absolute. */
 export interface CrontabOptions {

@@ -1,12 +1,12 @@
 import type {Knex} from 'knex'
-import {describeCron} from './cron-expression'
-import type {Dialect} from './database'
-import {EMPTY_HISTORY, isLive, type PauseInfo} from './is-due'
-import {nextDue} from './next-due'
+import {describeCron} from '../time/cron-expression'
+import type {Dialect} from '../db/database'
+import {EMPTY_HISTORY, isLive, type PauseInfo} from '../schedule/is-due'
+import {nextDue} from '../schedule/next-due'
 import {KnexRunStore, type RunRow} from './run-store'
-import type {LoadedJob, Problem, Schedule} from './schedule'
-import type {RunStatus} from './cron-job-base'
-import {loadJobs} from './schedule'
+import type {LoadedJob, Problem, Schedule} from '../jobs/load-jobs'
+import type {RunStatus} from '../jobs/cron-job-base'
+import {loadJobs} from '../jobs/load-jobs'
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
 

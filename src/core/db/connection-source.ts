@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {Knex} from 'knex'
 import type {DatabaseConfig, Dialect} from './database'
 import {requirePg} from './pg-driver'
-import type {Statement} from './run-sql'
+import type {Statement} from '../run-log/statements'
 import {PreparedStatements, sqlConnection, type Row, type SqlConnection, type StatementListener} from './sql-connection'
 
 /**

@@ -1,6 +1,6 @@
 import type {CronClass, CronJobBase} from './cron-job-base'
-import {cronExpressionError} from './cron-expression'
-import {luxon} from './luxon'
+import {cronExpressionError} from '../time/cron-expression'
+import {luxon} from '../time/luxon'
 
 /** A job's schedule, validated and normalised (slots as 'HH:MM'). */
 export interface Schedule {

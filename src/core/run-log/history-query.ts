@@ -1,6 +1,6 @@
-import type {RunStatus} from './cron-job-base'
-import type {Dialect} from './database'
-import {historyFromRuns, SLOT_WINDOW_MS, type JobHistory, type RunSummary} from './is-due'
+import type {RunStatus} from '../jobs/cron-job-base'
+import type {Dialect} from '../db/database'
+import {historyFromRuns, SLOT_WINDOW_MS, type JobHistory, type RunSummary} from '../schedule/is-due'
 import {SERVER_NOW_SQL, timeCodec} from './time-codec'
 
 /**

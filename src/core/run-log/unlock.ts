@@ -1,6 +1,6 @@
 import type {Knex} from 'knex'
-import type {Dialect} from './database'
-import {CommandError} from './errors'
+import type {Dialect} from '../db/database'
+import {CommandError} from '../errors'
 import {KnexJobLock, type LockHolder} from './job-lock'
 import {KnexRunStore} from './run-store'
 

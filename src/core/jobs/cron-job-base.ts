@@ -1,6 +1,6 @@
 import type {Knex} from 'knex'
 import type {DateTime} from 'luxon'
-import type {RunStore} from './run-store'
+import type {RunStore} from '../run-log/run-store'
 
 /** A finished run as the job sees it (its previous success, for example). */
 export interface PastRun {

@@ -1,8 +1,8 @@
 import {existsSync, readlinkSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {CommandError} from './errors'
-import {luxon} from './luxon'
+import {CommandError} from '../errors'
+import {luxon} from '../time/luxon'
 
 /** What a settings module exports by default (Django's settings.py for manage). */
 export interface SettingsModule {

@@ -1,5 +1,5 @@
-import type {ConnectionSource} from './connection-source'
-import type {Dialect} from './database'
+import type {ConnectionSource} from '../db/connection-source'
+import type {Dialect} from '../db/database'
 
 /**
  * How instants go in and out of the database. sqlite gets fixed-width ISO-8601 UTC text

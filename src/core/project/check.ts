@@ -1,9 +1,9 @@
-import {explainDatabaseError} from './database'
-import {CommandError} from './errors'
-import {crontabStatus} from './crontab'
-import {listMigrations} from './migrations'
+import {explainDatabaseError} from '../db/database'
+import {CommandError} from '../errors'
+import {crontabStatus} from '../../cli/tools/crontab'
+import {listMigrations} from '../db/migrations'
 import type {Project} from './project'
-import {loadJobs, type Problem} from './schedule'
+import {loadJobs, type Problem} from '../jobs/load-jobs'
 
 export interface CheckReport {
   problems: Problem[]
