@@ -1,4 +1,5 @@
 import {luxon} from '../core/time/luxon'
+import {MINUTE_MS} from '../core/time/units'
 
 export interface Painter {
   ok(text: string): string
@@ -35,6 +36,6 @@ export function formatTime(ms: number, zone: string): string {
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
+  if (ms < MINUTE_MS) return `${(ms / 1000).toFixed(1)} s`
+  return `${Math.floor(ms / MINUTE_MS)} min ${Math.round((ms % MINUTE_MS) / 1000)} s`
 }

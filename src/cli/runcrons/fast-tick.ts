@@ -1,7 +1,7 @@
 import {clockFromEnv} from '../../core/time/clock'
 import {driverSource} from '../../core/db/connection-source'
 import {resolveDatabaseConfig} from '../../core/db/database'
-import {DAY_MS} from '../../core/run-log/history-query'
+import {DAY_MS} from '../../core/time/units'
 import {EMPTY_HISTORY, isDue, isLive} from '../../core/schedule/is-due'
 import {loadSettings} from '../../core/project/settings'
 import {projectPaths} from '../../core/project/project'

@@ -1,4 +1,4 @@
-import {firstLine} from '../../core/jobs/message'
+import {firstLine} from '../../core/text'
 import type {Project} from '../../core/project/project'
 import {runCrons, type LogLevel, type Outcome} from '../../core/tick/run-crons'
 import type {Problem} from '../../core/jobs/load-jobs'

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 import {CommandError, UsageError} from '../../core/errors'
+import {firstLine} from '../../core/text'
 
 /** What the crontab line is made of; every path absolute. */
 export interface CrontabOptions {
@@ -168,23 +169,19 @@ function run(bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string
   })
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? ''
-}
-
 /** The user's crontab; "no crontab for USER" is an empty one. */
 export async function readCrontab(env: NodeJS.ProcessEnv): Promise<string> {
   const bin = crontabBin(env)
   const result = await run(bin, ['-l'], env)
   if (result.code === 0) return result.stdout
   if (/no crontab for /i.test(result.stderr)) return ''
-  throw new CommandError(`\`${bin} -l\` failed (exit ${result.code}): ${firstLine(result.stderr) || 'no message'}`)
+  throw new CommandError(`\`${bin} -l\` failed (exit ${result.code}): ${firstLine(result.stderr.trim()) || 'no message'}`)
 }
 
 export async function writeCrontab(text: string, env: NodeJS.ProcessEnv): Promise<void> {
   const bin = crontabBin(env)
   const result = await run(bin, ['-'], env, text)
-  if (result.code !== 0) throw new CommandError(`\`${bin} -\` refused the new crontab (exit ${result.code}): ${firstLine(result.stderr) || 'no message'}`)
+  if (result.code !== 0) throw new CommandError(`\`${bin} -\` refused the new crontab (exit ${result.code}): ${firstLine(result.stderr.trim()) || 'no message'}`)
 }
 
 function report(action: CrontabAction, options: CrontabOptions): CrontabReport {

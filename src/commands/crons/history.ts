@@ -3,7 +3,7 @@ import {BaseCommand} from '../../cli/base-command'
 import {formatDuration, formatTime} from '../../cli/render'
 import {formatTable} from '../../cli/table'
 import {UsageError} from '../../core/errors'
-import {firstLine} from '../../core/jobs/message'
+import {firstLine} from '../../core/text'
 import {KnexRunStore} from '../../core/run-log/run-store'
 import type {RunStatus} from '../../core/jobs/cron-job-base'
 

@@ -1,7 +1,7 @@
 import {mkdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import type {DatabaseConfig, Dialect} from './database'
+import {SQLITE_BUSY_TIMEOUT_MS, type DatabaseConfig, type Dialect} from './database'
 import {requirePg} from './pg-driver'
 import type {Statement} from '../run-log/statements'
 import {PreparedStatements, sqlConnection, type Row, type SqlConnection, type StatementListener} from './sql-connection'
@@ -59,8 +59,6 @@ export interface DriverSourceOptions {
   /** sqlite: create the file when it is missing (default true, as knex does). */
   create?: boolean
 }
-
-const SQLITE_BUSY_TIMEOUT_MS = 5000
 
 /**
  * One connection of the database's own driver (sqlite3, pg, mysql2), opened on first use, with the

@@ -2,6 +2,7 @@ import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
 import {CommandError, NotMigratedError, UsageError} from '../errors'
+import {firstLine} from '../text'
 import {requirePg} from './pg-driver'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
@@ -13,7 +14,8 @@ export interface DatabaseConfig {
   description: string
 }
 
-const SQLITE_BUSY_TIMEOUT_MS = 5000
+/** How long a sqlite connection waits for another process's write lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000
 
 /**
  * Where the database is: DATABASE_URL when set, else the knexfile's entry for the environment
@@ -150,7 +152,7 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
     return new NotMigratedError(config.description)
   }
   if (/no such column/.test(message) || code === '42703' || code === 'ER_BAD_FIELD_ERROR') {
-    return new CommandError(`the database ${config.description} is behind this version of manage (${firstLineOf(message)}): run \`manage migrate\``)
+    return new CommandError(`the database ${config.description} is behind this version of manage (${firstLine(message)}): run \`manage migrate\``)
   }
   if (code === 'SQLITE_CANTOPEN') {
     return new CommandError(`cannot open the ${config.description}: check that its folder exists and is writable, or set DATABASE_URL`)
@@ -160,7 +162,7 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
   }
   const sqlState = (error as {sqlState?: string}).sqlState
   if (code === '28P01' || code === '28000' || sqlState === '28000' || /^ER_(DB)?ACCESS_DENIED/.test(code ?? '')) {
-    return new CommandError(`access to the ${config.description} was refused (${firstLineOf(message)}): check the user and password in DATABASE_URL`)
+    return new CommandError(`access to the ${config.description} was refused (${firstLine(message)}): check the user and password in DATABASE_URL`)
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
     return new CommandError(`cannot connect to the ${config.description} (${code}): is the server running? check DATABASE_URL`)
@@ -170,9 +172,4 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
     return new CommandError(`the database driver '${driver}' is not installed: run \`npm install ${driver}\``)
   }
   return null
-}
-
-function firstLineOf(text: string): string {
-  const index = text.indexOf('\n')
-  return index === -1 ? text : text.slice(0, index)
 }

@@ -30,12 +30,6 @@ export function messageFromError(error: unknown): string {
   return truncateMessage(`thrown value (not an Error): ${messageFromResult(error) ?? String(error)}`)
 }
 
-export function firstLine(text: string | null | undefined): string {
-  if (!text) return ''
-  const index = text.indexOf('\n')
-  return index === -1 ? text : text.slice(0, index)
-}
-
 /** Cut to MAX_MESSAGE_BYTES of UTF-8 (never inside a character) and say how much was cut. */
 export function truncateMessage(text: string): string {
   const bytes = Buffer.byteLength(text, 'utf8')

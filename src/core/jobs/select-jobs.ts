@@ -1,6 +1,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {CommandError, UsageError} from '../errors'
+import {firstLine} from '../text'
 import {loadJob, type LoadedJob} from './load-jobs'
 
 /** A class and the names it answers to on the command line: its class name and its code. */
@@ -35,7 +36,7 @@ export function discoverCronClasses(dir: string): unknown[] {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       exported = require(file) as Record<string, unknown>
     } catch (error) {
-      throw new CommandError(`cron module ${file} failed to load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, 1, error)
+      throw new CommandError(`cron module ${file} failed to load: ${error instanceof Error ? firstLine(error.message) : String(error)}`, 1, error)
     }
     for (const value of Object.values(exported)) {
       if (typeof value === 'function' && typeof (value as {prototype?: {do?: unknown}}).prototype?.do === 'function' && !found.includes(value)) {

@@ -2,6 +2,7 @@ import {existsSync, readlinkSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {CommandError} from '../errors'
+import {firstLine} from '../text'
 import {luxon} from '../time/luxon'
 
 /** What a settings module exports by default (Django's settings.py for manage). */
@@ -78,7 +79,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = absolute.endsWith('.mjs') ? await import(pathToFileURL(absolute).href) : require(absolute)
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    const reason = error instanceof Error ? firstLine(error.message) : String(error)
     throw new CommandError(`settings module ${absolute} failed to load: ${reason}`, 1, error)
   }
   const module = loaded as {default?: unknown; __esModule?: boolean}

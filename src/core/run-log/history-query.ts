@@ -76,5 +76,3 @@ export function historiesFromRows(rows: ReadonlyArray<Record<string, unknown>>, 
   for (const [code, runs] of byCode) histories.set(code, historyFromRuns(runs, nowMs))
   return histories
 }
-
-export const DAY_MS = 86_400_000

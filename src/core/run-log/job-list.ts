@@ -1,5 +1,6 @@
 import type {Knex} from 'knex'
 import {describeCron} from '../time/cron-expression'
+import {DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS, WEEKDAYS} from '../time/units'
 import type {Dialect} from '../db/database'
 import {EMPTY_HISTORY, isLive, type PauseInfo} from '../schedule/is-due'
 import {nextDue} from '../schedule/next-due'
@@ -8,15 +9,13 @@ import type {LoadedJob, Problem, Schedule} from '../jobs/load-jobs'
 import type {RunStatus} from '../jobs/cron-job-base'
 import {loadJobs} from '../jobs/load-jobs'
 
-const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
-
 /** A schedule in words, for lists: "every 5 min (±10 s) · at 06:00, 18:30 · Sat, Sun". */
 export function describeSchedule(schedule: Schedule): string {
   const parts: string[] = []
   if (schedule.runEveryMins !== null) parts.push(schedule.runEveryMins === 0 ? 'every tick' : `every ${schedule.runEveryMins} min`)
   if (schedule.cron !== null) parts.push(`cron '${schedule.cron}' (${describeCron(schedule.cron)})`)
   if (schedule.runAtTimes.length > 0) parts.push(`at ${schedule.runAtTimes.map((s) => s.slot).join(', ')}`)
-  if (schedule.runWeeklyOnDays) parts.push(`on ${schedule.runWeeklyOnDays.map((d) => WEEKDAYS[d]).join(', ')}`)
+  if (schedule.runWeeklyOnDays) parts.push(`on ${schedule.runWeeklyOnDays.map((d) => WEEKDAYS[d].slice(0, 3)).join(', ')}`)
   if (schedule.runMonthlyOnDays) parts.push(`on day ${schedule.runMonthlyOnDays.join(', ')}`)
   if (parts.length === 0) parts.push('only with --force')
   const extras: string[] = []
@@ -80,7 +79,7 @@ export async function listJobs(
   return {jobs: listing, problems}
 }
 
-const UNITS: Record<string, number> = {m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000}
+const UNITS: Record<string, number> = {m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: WEEK_MS}
 
 /** '30d', '12h', '90m', '2w' → ms; null when malformed. */
 export function parseAge(text: string): number | null {

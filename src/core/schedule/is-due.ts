@@ -2,6 +2,7 @@ import type {DateTime} from 'luxon'
 import type {RunStatus} from '../jobs/cron-job-base'
 import {naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
+import {HOUR_MS, MINUTE_MS, WEEKDAYS} from '../time/units'
 import type {Schedule} from '../jobs/load-jobs'
 
 /** The part of a run-log row the decision looks at. */
@@ -61,10 +62,8 @@ export interface DecisionOptions {
 export const EMPTY_HISTORY: JobHistory = {lastRun: null, lastSuccess: null, running: [], recentSlotRuns: []}
 
 /** The window of slot runs a history must hold: "today" in any zone falls inside it. */
-export const SLOT_WINDOW_MS = 50 * 3600 * 1000
+export const SLOT_WINDOW_MS = 50 * HOUR_MS
 
-const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']
-const MINUTE_MS = 60_000
 
 /** A 'running' row whose holder is still renewing its lease. */
 export function isLive(run: RunSummary, nowMs: number): boolean {

@@ -1,10 +1,9 @@
 import {instantOfNaive, naiveMs, nextSlot} from '../time/cron-expression'
 import {isDue, isLive, type DecisionOptions, type JobHistory, type RunSummary} from './is-due'
 import {luxon} from '../time/luxon'
+import {DAY_MS, MINUTE_MS} from '../time/units'
 import type {Schedule} from '../jobs/load-jobs'
 
-const MINUTE_MS = 60_000
-const DAY_MS = 24 * 60 * MINUTE_MS
 const HORIZON_MS = 400 * DAY_MS
 
 export interface NextDue {

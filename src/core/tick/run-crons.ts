@@ -11,7 +11,8 @@ import {luxon} from '../time/luxon'
 import type {Settings} from '../project/settings'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import {selectByName} from '../jobs/select-jobs'
-import {DAY_MS} from '../run-log/history-query'
+import {firstLine} from '../text'
+import {DAY_MS, MINUTE_MS} from '../time/units'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {SqlRunStore, type RunRow, type RunStore} from '../run-log/run-store'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
@@ -205,7 +206,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       return await execute(job, begun, claimMs, claim)
     } finally {
       // The run's end releases the claim; if recording it failed, let go of the claim at least.
-      if (claim.held) await lock.release(code, token).catch((error: unknown) => log(code, 'warn', `could not release the lock (it will expire): ${messageFromError(error).split('\n')[0]}`))
+      if (claim.held) await lock.release(code, token).catch((error: unknown) => log(code, 'warn', `could not release the lock (it will expire): ${firstLine(messageFromError(error))}`))
     }
   }
 
@@ -222,7 +223,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
         ([row, locked]) => {
           if (!row || !locked) log(code, 'warn', 'lost the claim while running (its lease ran out); another process may start this job')
         },
-        (error: unknown) => log(code, 'warn', `could not renew the lease: ${messageFromError(error).split('\n')[0]}`),
+        (error: unknown) => log(code, 'warn', `could not renew the lease: ${firstLine(messageFromError(error))}`),
       )
     }
     const renewal = setInterval(renew, options.renewEveryMs ?? Math.floor(leaseMs / 4))
@@ -246,7 +247,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     if (options.signal?.aborted) onShutdown()
     options.signal?.addEventListener('abort', onShutdown, {once: true})
     const timeoutMins = job.schedule.timeoutMins
-    const timeoutWait = timeoutMins === null ? null : timers.sleep(timeoutMins * 60_000)
+    const timeoutWait = timeoutMins === null ? null : timers.sleep(timeoutMins * MINUTE_MS)
     void timeoutWait?.done.then(() => requestStop('timed_out', `timed out after ${timeoutMins} min`))
 
     // The times are made when read: luxon is loaded only for a job that reads them.

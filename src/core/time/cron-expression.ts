@@ -1,4 +1,5 @@
 import {luxon} from './luxon'
+import {HOUR_MS} from './units'
 
 /**
  * Cron expressions are read on the zone's wall clock, exactly as runAtTimes are: a slot inside a
@@ -62,7 +63,7 @@ export function instantOfNaive(naive: number, zone: string): number {
     {zone},
   ).toMillis()
   if (naiveMs(guess, zone) === naive) return guess
-  let low = guess - 3 * 3600_000 // wall clock before the gap
+  let low = guess - 3 * HOUR_MS // wall clock before the gap
   let high = guess
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2)
