@@ -5,7 +5,7 @@
 export {CronJobBase} from './core/jobs/cron-job-base'
 export type {CronClass, CronContext, CronLogger, PastRun, RunStatus} from './core/jobs/cron-job-base'
 export type {SettingsModule} from './core/project/settings'
-export type {RunStore, RunRow} from './core/run-log/run-store'
+export type {RunLogView, RunStore, RunRow} from './core/run-log/run-store'
 export {CommandError, UsageError} from './core/errors'
 
 import type {SettingsModule} from './core/project/settings'

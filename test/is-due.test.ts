@@ -1,6 +1,7 @@
 import {expect} from 'chai'
-import {historyFromRuns, isDue, type RunSummary} from '../src/core/schedule/is-due'
-import type {Schedule} from '../src/core/jobs/load-jobs'
+import {isDue} from '../src/core/schedule/is-due'
+import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
+import type {Schedule} from '../src/core/schedule/schedule'
 import {at, run, schedule} from './helpers/schedule'
 
 interface Row {

@@ -1,8 +1,9 @@
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {historyFromRuns, isDue, type RunSummary} from '../src/core/schedule/is-due'
+import {isDue} from '../src/core/schedule/is-due'
+import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
 import {nextDue, nextDueTimes} from '../src/core/schedule/next-due'
-import type {Schedule} from '../src/core/jobs/load-jobs'
+import type {Schedule} from '../src/core/schedule/schedule'
 import {at, run, schedule} from './helpers/schedule'
 
 /** The slow, obviously right answer: ask isDue at every minute boundary. */

@@ -4,11 +4,10 @@ import {fixedClock, type Clock} from '../src/core/time/clock'
 import {CronJobBase, type CronContext} from '../src/core/jobs/cron-job-base'
 import {explainDatabaseError} from '../src/core/db/database'
 import {NotMigratedError, UsageError} from '../src/core/errors'
-import {KnexJobLock} from '../src/core/run-log/job-lock'
 import type {Settings} from '../src/core/project/settings'
 import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {KnexRunStore} from '../src/core/run-log/run-store'
-import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, type TestDatabase} from './helpers/db'
+import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 
 function settingsWith(crons: unknown[], extra: Partial<Settings> = {}): Settings {
@@ -162,7 +161,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
   it('does not start a job whose claim another process holds, and says who holds it', async () => {
     let calls = 0
     const Job = job('busy', {runEveryMins: 1}, () => calls++)
-    const other = new KnexJobLock(t.connect(), t.dialect)
+    const other = new TestLock(t.connect(), t.dialect)
     expect(await other.claim('busy', {token: 'other', host: 'web2', pid: 99}, at('2026-01-05T00:00:00Z'), 300_000)).to.equal(true)
     for (const force of [false, true]) {
       const report = await tick([Job], '2026-01-05T00:01:00Z', {force})
@@ -176,7 +175,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
   it('a parallel job whose short decision claim another process holds is left to that process', async () => {
     let calls = 0
     const Job = job('par', {runEveryMins: 1, allowParallelRuns: true}, () => calls++)
-    const other = new KnexJobLock(t.connect(), t.dialect)
+    const other = new TestLock(t.connect(), t.dialect)
     await other.claim('par', {token: 'other', host: 'web2', pid: 98}, at('2026-01-05T00:00:00Z'), 300_000)
     const report = await tick([Job], '2026-01-05T00:00:00Z')
     expect(report.outcomes[0]).to.deep.include({kind: 'claimed-elsewhere', host: 'web2', pid: 98})
@@ -194,7 +193,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
 
   it('after a crash, the next tick past the lease records the run as interrupted and runs the job again', async () => {
     const store = new KnexRunStore(t.db, t.dialect)
-    const lock = new KnexJobLock(t.db, t.dialect)
+    const lock = new TestLock(t.db, t.dialect)
     const start = at('2026-01-05T00:00:00Z')
     // What a process killed inside do() leaves behind: its claim and its 'running' row.
     await lock.claim('crashy', {token: 'dead', host: 'web1', pid: 13}, start, 300_000)

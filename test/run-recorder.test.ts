@@ -1,17 +1,16 @@
 import {expect} from 'chai'
-import type {JobHistory} from '../src/core/schedule/is-due'
-import {KnexJobLock} from '../src/core/run-log/job-lock'
+import type {JobHistory} from '../src/core/schedule/history'
 import {driverSource, type DriverSource} from '../src/core/db/connection-source'
 import {SqlRunRecorder, type BeginRequest} from '../src/core/run-log/recorder'
 import {KnexRunStore} from '../src/core/run-log/run-store'
-import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, type TestDatabase} from './helpers/db'
+import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 
 for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} database`, () => {
   let t: TestDatabase
   let recorder: SqlRunRecorder
   let store: KnexRunStore
-  let lock: KnexJobLock
+  let lock: TestLock
   // The recorder on a driver connection of its own, as the tick has it; the test looks through knex.
   let source: DriverSource
   let sent: string[] = []
@@ -23,7 +22,7 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
     source = driverSource(t.config, {onStatement: (sql) => sent.push(sql.split(' ')[0].toUpperCase())})
     recorder = new SqlRunRecorder(source)
     store = new KnexRunStore(t.db, t.dialect)
-    lock = new KnexJobLock(t.db, t.dialect)
+    lock = new TestLock(t.db, t.dialect)
   })
   afterEach(() => source.close())
 

@@ -1,10 +1,9 @@
 import {expect} from 'chai'
 import type {RunStatus} from '../src/core/jobs/cron-job-base'
-import {historyFromRuns, type RunSummary} from '../src/core/schedule/is-due'
-import {KnexJobLock} from '../src/core/run-log/job-lock'
+import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
 import {MAX_MESSAGE_BYTES, messageFromResult} from '../src/core/jobs/message'
 import {KnexRunStore} from '../src/core/run-log/run-store'
-import {BACKENDS, expireLeases, freshDatabase, plain, type TestDatabase} from './helpers/db'
+import {BACKENDS, expireLeases, freshDatabase, plain, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 
 /** A small deterministic PRNG, so a failing case can be replayed. */
@@ -158,7 +157,7 @@ for (const dialect of BACKENDS) describe(`KnexJobLock on a real ${dialect} datab
   const holder = (token: string) => ({token, host: 'h', pid: 1})
 
   it('lets one holder in, refuses the next until released', async () => {
-    const lock = new KnexJobLock(t.db, t.dialect)
+    const lock = new TestLock(t.db, t.dialect)
     expect(await lock.claim('job', holder('a'), 1000, 60_000)).to.equal(true)
     expect(await lock.claim('job', holder('b'), 2000, 60_000)).to.equal(false)
     expect(await lock.holder('job')).to.deep.include({host: 'h', pid: 1})
@@ -172,7 +171,7 @@ for (const dialect of BACKENDS) describe(`KnexJobLock on a real ${dialect} datab
 
   if (dialect === 'sqlite') {
     it('never locks out forever: a lease that ran out can be claimed (a crashed holder)', async () => {
-      const lock = new KnexJobLock(t.db, t.dialect)
+      const lock = new TestLock(t.db, t.dialect)
       expect(await lock.claim('job', holder('crashed'), 0, 60_000)).to.equal(true)
       expect(await lock.claim('job', holder('next'), 59_999, 60_000)).to.equal(false)
       expect(await lock.claim('job', holder('next'), 60_000, 60_000)).to.equal(true)
@@ -183,21 +182,21 @@ for (const dialect of BACKENDS) describe(`KnexJobLock on a real ${dialect} datab
     })
 
     it('renewing extends the lease, so a live holder keeps the job', async () => {
-      const lock = new KnexJobLock(t.db, t.dialect)
+      const lock = new TestLock(t.db, t.dialect)
       await lock.claim('job', holder('a'), 0, 60_000)
       expect(await lock.renew('job', 'a', 50_000, 60_000)).to.equal(true)
       expect(await lock.claim('job', holder('b'), 70_000, 60_000)).to.equal(false)
     })
   } else {
     it("leases follow the server's clock: a caller whose clock is 10 minutes ahead cannot steal a live lease", async () => {
-      const lock = new KnexJobLock(t.db, t.dialect)
+      const lock = new TestLock(t.db, t.dialect)
       expect(await lock.claim('job', holder('a'), Date.now(), 60_000)).to.equal(true)
       expect(await lock.claim('job', holder('skewed'), Date.now() + 10 * 60_000, 60_000)).to.equal(false)
       expect(await lock.isHeld('job', Date.now() + 10 * 60_000)).to.equal(true)
     })
 
     it('never locks out forever: once the lease has run out (by the server clock) the job can be claimed', async () => {
-      const lock = new KnexJobLock(t.db, t.dialect)
+      const lock = new TestLock(t.db, t.dialect)
       expect(await lock.claim('job', holder('crashed'), Date.now(), 60_000)).to.equal(true)
       expect(await lock.claim('job', holder('next'), Date.now(), 60_000)).to.equal(false)
       await expireLeases(t)
@@ -209,7 +208,7 @@ for (const dialect of BACKENDS) describe(`KnexJobLock on a real ${dialect} datab
     })
 
     it('renewing moves the lease forward by the server clock, whatever the caller says now is', async () => {
-      const lock = new KnexJobLock(t.db, t.dialect)
+      const lock = new TestLock(t.db, t.dialect)
       await lock.claim('job', holder('a'), Date.now(), 60_000)
       expect(await lock.renew('job', 'a', 0, 120_000)).to.equal(true)
       const lease = (await lock.holder('job'))!.leaseExpiresMs!
@@ -218,7 +217,7 @@ for (const dialect of BACKENDS) describe(`KnexJobLock on a real ${dialect} datab
   }
 
   it('forceRelease frees a lock whoever holds it', async () => {
-    const lock = new KnexJobLock(t.db, t.dialect)
+    const lock = new TestLock(t.db, t.dialect)
     await lock.claim('job', holder('a'), Date.now(), 60_000)
     expect(await lock.forceRelease('job')).to.equal(true)
     expect(await lock.holder('job')).to.equal(null)
@@ -226,7 +225,7 @@ for (const dialect of BACKENDS) describe(`KnexJobLock on a real ${dialect} datab
   })
 
   it('has exactly one winner when many connections claim at once', async () => {
-    const connections = Array.from({length: 8}, () => new KnexJobLock(t.connect(), t.dialect))
+    const connections = Array.from({length: 8}, () => new TestLock(t.connect(), t.dialect))
     for (let round = 0; round < 20; round++) {
       const results = await Promise.all(connections.map((lock, i) => lock.claim(`job-${round}`, holder(`t${i}`), dialect === 'sqlite' ? 1000 : Date.now(), 60_000)))
       expect(results.filter(Boolean), `round ${round}`).to.have.length(1)

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {CronJobBase} from '../src/core/jobs/cron-job-base'
-import {loadJob, loadJobs, parseSlot} from '../src/core/jobs/load-jobs'
+import {loadJob, loadJobs} from '../src/core/jobs/load-jobs'
+import {parseSlot} from '../src/core/schedule/schedule'
 
 class Good extends CronJobBase {
   code = 'test.good'

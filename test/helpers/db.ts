@@ -5,6 +5,9 @@ import path from 'node:path'
 import type {Knex} from 'knex'
 import {configFromUrl, openDatabase, type DatabaseConfig, type Dialect} from '../../src/core/db/database'
 import {migrate} from '../../src/core/db/migrations'
+import {knexSource} from '../../src/core/db/connection-source'
+import {KnexJobLock, type Holder} from '../../src/core/run-log/job-lock'
+import {claimJobOn} from '../../src/core/run-log/recorder'
 
 /** The servers the tests use; .ci/run makes sure they are up. Point these at your own to test there. */
 export const SERVER_URLS: Record<Exclude<Dialect, 'sqlite'>, string> = {
@@ -107,4 +110,21 @@ export async function expireLeases(t: TestDatabase): Promise<void> {
   const past = t.dialect === 'postgres' ? t.db.raw(`now() - interval '1 second'`) : t.db.raw('UTC_TIMESTAMP(3) - INTERVAL 1 SECOND')
   await t.db('cron_job').whereNotNull('lease_expires_at').update({lease_expires_at: past})
   await t.db('cron_job_log').whereNotNull('lease_expires_at').update({lease_expires_at: past})
+}
+
+/**
+ * The job lock, and a claim taken as another process takes it: with the recorder's claim
+ * (claimJobOn), outside any run. Tests use it to hold a job "elsewhere" and to test leases.
+ */
+export class TestLock extends KnexJobLock {
+  constructor(
+    private readonly knex: Knex,
+    private readonly knexDialect: Dialect,
+  ) {
+    super(knex, knexDialect)
+  }
+
+  claim(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
+    return knexSource(this.knex, this.knexDialect).use((connection) => claimJobOn(connection, code, holder, nowMs, leaseMs))
+  }
 }

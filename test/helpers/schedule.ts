@@ -1,7 +1,7 @@
 import {DateTime} from 'luxon'
 import type {RunStatus} from '../../src/core/jobs/cron-job-base'
-import type {RunSummary} from '../../src/core/schedule/is-due'
-import {parseSlot, type Schedule} from '../../src/core/jobs/load-jobs'
+import type {RunSummary} from '../../src/core/schedule/history'
+import {parseSlot, type Schedule} from '../../src/core/schedule/schedule'
 
 /** A schedule from django-cron-like options, with the defaults filled in. */
 export function schedule(options: {

@@ -2,12 +2,13 @@ import {clockFromEnv} from '../../core/time/clock'
 import {driverSource} from '../../core/db/connection-source'
 import {resolveDatabaseConfig} from '../../core/db/database'
 import {DAY_MS} from '../../core/time/units'
-import {EMPTY_HISTORY, isDue, isLive} from '../../core/schedule/is-due'
+import {isDue} from '../../core/schedule/is-due'
+import {EMPTY_HISTORY, isLive} from '../../core/schedule/history'
 import {loadSettings} from '../../core/project/settings'
 import {projectPaths} from '../../core/project/project'
 import {SqlRunStore} from '../../core/run-log/run-store'
 import {loadJobs} from '../../core/jobs/load-jobs'
-import {databaseNow} from '../../core/run-log/time-codec'
+import {databaseNow} from '../../core/run-log/run-store'
 
 /** The plain crontab forms of `manage runcrons`: no names, no --force / --dry-run / --concurrency. */
 export interface PlainRuncrons {

@@ -2,8 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {formatTime} from '../../cli/render'
 import {UsageError} from '../../core/errors'
-import {parseAge} from '../../core/run-log/job-list'
-import {KnexRunStore} from '../../core/run-log/run-store'
+import {DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS} from '../../core/time/units'
 
 export default class CronsClean extends BaseCommand<typeof CronsClean> {
   static summary = 'Delete run-log rows older than an age; a run that is still going is never deleted.'
@@ -24,7 +23,7 @@ export default class CronsClean extends BaseCommand<typeof CronsClean> {
     if (age === null) throw new UsageError(`--older-than '${this.flags['older-than']}' is not an age: use a number and a unit, e.g. 30d, 12h, 90m or 2w`)
     const settings = await this.project.settings()
     const cutoff = (await this.project.clock())() - age
-    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const store = this.project.runStore()
     const count = await store.deleteRunsBefore(cutoff, {keepFailed: this.flags['keep-failed'], dryRun: this.flags['dry-run']})
     if (this.flags.json) {
       this.log(JSON.stringify({deleted: this.flags['dry-run'] ? 0 : count, wouldDelete: this.flags['dry-run'] ? count : undefined, before: new Date(cutoff).toISOString()}))
@@ -32,4 +31,13 @@ export default class CronsClean extends BaseCommand<typeof CronsClean> {
     }
     this.log(`${this.flags['dry-run'] ? 'Would delete' : 'Deleted'} ${count} run(s) started before ${formatTime(cutoff, settings.timeZone)}${this.flags['keep-failed'] ? ' (failures kept)' : ''}.`)
   }
+}
+
+const UNITS: Record<string, number> = {m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: WEEK_MS}
+
+/** '30d', '12h', '90m', '2w' → ms; null when malformed. */
+function parseAge(text: string): number | null {
+  const match = /^(\d+)\s*([mhdw])$/i.exec(text.trim())
+  if (!match || Number(match[1]) <= 0) return null
+  return Number(match[1]) * UNITS[match[2].toLowerCase()]
 }

@@ -4,7 +4,6 @@ import {formatDuration, formatTime} from '../../cli/render'
 import {formatTable} from '../../cli/table'
 import {UsageError} from '../../core/errors'
 import {firstLine} from '../../core/text'
-import {KnexRunStore} from '../../core/run-log/run-store'
 import type {RunStatus} from '../../core/jobs/cron-job-base'
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
@@ -36,7 +35,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     }
     const settings = await this.project.settings()
     const zone = settings.timeZone
-    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const store = this.project.runStore()
     const runs = await store.listRuns({code: this.args.code, status: status as RunStatus | undefined, limit})
     if (json) {
       const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())

@@ -18,7 +18,7 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const now = (await this.project.clock())()
-    const {jobs, problems} = await listJobs(this.project.db(), this.project.database().dialect, settings.crons, settings.timeZone, now)
+    const {jobs, problems} = await listJobs(this.project.runStore(), settings.crons, settings.timeZone, now)
     if (this.flags.json) {
       const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString())
       this.log(

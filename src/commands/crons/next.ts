@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {EMPTY_HISTORY} from '../../core/schedule/is-due'
+import {EMPTY_HISTORY} from '../../core/schedule/history'
 import {luxon} from '../../core/time/luxon'
 import {nextDueTimes} from '../../core/schedule/next-due'
 import {findJob} from '../../core/jobs/select-jobs'
-import {KnexRunStore} from '../../core/run-log/run-store'
 
 export default class CronsNext extends BaseCommand<typeof CronsNext> {
   static summary = "The job's next due times, in its time zone, with DST changes marked."
@@ -27,7 +26,7 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
     const job = findJob(this.args.name, settings.crons, settings.cronsDir)
     const zone = job.schedule.timeZone ?? settings.timeZone
     const now = (await this.project.clock())()
-    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const store = this.project.runStore()
     const history = (await store.histories(now, [job.code])).get(job.code) ?? EMPTY_HISTORY
     const paused = (await store.pausedJobs()).get(job.code) ?? null
     const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, {timeZone: settings.timeZone, paused})

@@ -2,7 +2,6 @@ import os from 'node:os'
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {findJob} from '../../core/jobs/select-jobs'
-import {KnexRunStore} from '../../core/run-log/run-store'
 
 export default class CronsPause extends BaseCommand<typeof CronsPause> {
   static summary = 'Pause a job on every server (stored in the database) until crons:resume.'
@@ -18,7 +17,7 @@ export default class CronsPause extends BaseCommand<typeof CronsPause> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const job = findJob(this.args.name, settings.crons, settings.cronsDir)
-    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const store = this.project.runStore()
     const now = (await this.project.clock())()
     const changed = await store.setPaused(job.code, {sinceMs: now, by: `${os.userInfo().username}@${os.hostname()}`})
     this.log(changed ? `Paused ${job.code}.` : `${job.code} was already paused.`)

@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {findJob} from '../../core/jobs/select-jobs'
-import {KnexRunStore} from '../../core/run-log/run-store'
 
 export default class CronsResume extends BaseCommand<typeof CronsResume> {
   static summary = 'Resume a paused job on every server.'
@@ -15,7 +14,7 @@ export default class CronsResume extends BaseCommand<typeof CronsResume> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const job = findJob(this.args.name, settings.crons, settings.cronsDir)
-    const store = new KnexRunStore(this.project.db(), this.project.database().dialect)
+    const store = this.project.runStore()
     const changed = await store.setPaused(job.code, null)
     this.log(changed ? `Resumed ${job.code}.` : `${job.code} was not paused.`)
   }

@@ -19,7 +19,7 @@ export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
 
   async run(): Promise<void> {
     const clock = await this.project.clock()
-    const report = await unlockJob(this.project.db(), this.project.database().dialect, this.args.code, {force: this.flags.force, nowMs: clock()})
+    const report = await unlockJob(this.project.runLogSource(), this.args.code, {force: this.flags.force, nowMs: clock()})
     if (!report.released) {
       this.log(`${this.args.code} is not locked.`)
       return

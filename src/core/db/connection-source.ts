@@ -3,8 +3,7 @@ import path from 'node:path'
 import type {Knex} from 'knex'
 import {SQLITE_BUSY_TIMEOUT_MS, type DatabaseConfig, type Dialect} from './database'
 import {requirePg} from './pg-driver'
-import type {Statement} from '../run-log/statements'
-import {PreparedStatements, sqlConnection, type Row, type SqlConnection, type StatementListener} from './sql-connection'
+import {PreparedStatements, read, sqlConnection, write, type Row, type SqlConnection, type Statement, type StatementListener} from './sql-connection'
 
 /**
  * Where the run log's SQL goes. The run store, the lock and the run recorder speak plain SQL
@@ -20,12 +19,12 @@ export interface ConnectionSource {
 
 /** One statement, on a turn of its own: its rows. */
 export function rowsOf(source: ConnectionSource, statement: Statement): Promise<Row[]> {
-  return source.use((connection) => connection.all(statement.sql, statement.bindings))
+  return source.use((connection) => read(connection, statement))
 }
 
 /** One statement, on a turn of its own: how many rows it changed. */
 export async function changesOf(source: ConnectionSource, statement: Statement): Promise<number> {
-  return (await source.use((connection) => connection.run(statement.sql, statement.bindings))).changes
+  return (await source.use((connection) => write(connection, statement))).changes
 }
 
 /**

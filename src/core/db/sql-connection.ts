@@ -2,6 +2,12 @@ import type {Dialect} from './database'
 
 export type Row = Record<string, unknown>
 
+/** One SQL statement with `?` placeholders, on every dialect. */
+export interface Statement {
+  sql: string
+  bindings: unknown[]
+}
+
 export interface WriteResult {
   /** Rows the statement changed. */
   changes: number
@@ -19,6 +25,16 @@ export interface SqlConnection {
   readonly dialect: Dialect
   all(sql: string, bindings?: readonly unknown[]): Promise<Row[]>
   run(sql: string, bindings?: readonly unknown[]): Promise<WriteResult>
+}
+
+/** A statement's rows, on this connection. */
+export function read(connection: SqlConnection, statement: Statement): Promise<Row[]> {
+  return connection.all(statement.sql, statement.bindings)
+}
+
+/** A statement's write, on this connection. */
+export function write(connection: SqlConnection, statement: Statement): Promise<WriteResult> {
+  return connection.run(statement.sql, statement.bindings)
 }
 
 /** Told of every statement sent (knex's 'query' event, which MANAGE_SQL_COUNT counts). */

@@ -1,6 +1,6 @@
 import type {Knex} from 'knex'
 import type {DateTime} from 'luxon'
-import type {RunStore} from '../run-log/run-store'
+import type {RunLogView} from '../run-log/run-store'
 
 /** A finished run as the job sees it (its previous success, for example). */
 export interface PastRun {
@@ -40,8 +40,8 @@ export interface CronContext {
   signal: AbortSignal
   /** The project's database (the one the run log is in). */
   db: Knex
-  /** The run log itself (for housekeeping jobs). */
-  runLog: RunStore
+  /** The run log, to read and to trim (for housekeeping jobs); the runner's own writes are not in it. */
+  runLog: RunLogView
   /** The settings module's values (the project's own settings live there too). */
   settings: Readonly<Record<string, unknown>>
 }

@@ -3,8 +3,8 @@ import type {Knex} from 'knex'
 import {clockFromEnv, type Clock} from '../time/clock'
 import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from '../db/database'
 import {loadSettings, type Settings} from './settings'
-import {databaseNow} from '../run-log/time-codec'
-import {driverSource, type DriverSource} from '../db/connection-source'
+import {driverSource, knexSource, type ConnectionSource, type DriverSource} from '../db/connection-source'
+import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
 
 /** Where a project's compiled parts are, relative to its root (the folder with package.json). */
 export interface ProjectPaths {
@@ -37,6 +37,8 @@ export class Project {
   private databaseConfig?: DatabaseConfig
   private knex?: Knex
   private driver?: DriverSource
+  private knexSource?: ConnectionSource
+  private store?: RunStore
 
   constructor(
     root: string,
@@ -80,11 +82,24 @@ export class Project {
 
   /**
    * A connection of the driver's own for the tick's SQL (runcrons): knex is loaded only when a job
-   * uses ctx.db. Statements are counted with knex's.
+   * uses ctx.db. Statements are counted with knex's. The first call decides whether a missing
+   * sqlite file is created (the fast path never creates one: a missing file is the tick's to report).
    */
-  tickSource(): DriverSource {
-    this.driver ??= driverSource(this.database(), {onStatement: () => this.statements++})
+  tickSource(options: {create?: boolean} = {}): DriverSource {
+    this.driver ??= driverSource(this.database(), {onStatement: () => this.statements++, create: options.create})
     return this.driver
+  }
+
+  /** The run log over knex's connections, for the commands. */
+  runStore(): RunStore {
+    this.store ??= new SqlRunStore(this.runLogSource())
+    return this.store
+  }
+
+  /** Knex's connections as a source for the run log's statements (the commands' SQL). */
+  runLogSource(): ConnectionSource {
+    this.knexSource ??= knexSource(this.db(), this.database().dialect)
+    return this.knexSource
   }
 
   db(): Knex {
@@ -99,6 +114,8 @@ export class Project {
     const {knex, driver} = this
     this.knex = undefined
     this.driver = undefined
+    this.knexSource = undefined
+    this.store = undefined
     await Promise.all([knex?.destroy(), driver?.close()])
   }
 }

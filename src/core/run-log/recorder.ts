@@ -1,15 +1,15 @@
-import type {RunStatus} from '../jobs/cron-job-base'
 import type {ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
-import {historiesFromRows, historiesQuery} from './history-query'
-import {EMPTY_HISTORY, isLive, type JobHistory} from '../schedule/is-due'
-import {claimJob, deleteOtherSuccesses, ensureJob, finishRun, insertRun, interruptRun, releaseJob, selectStaleRuns, type Holder} from './statements'
-import {interruptionOf, runRowOf, type RunRow} from './run-store'
-import {inTransaction, type SqlConnection} from '../db/sql-connection'
+import {inTransaction, read, write, type SqlConnection} from '../db/sql-connection'
+import type {RunStatus} from '../jobs/cron-job-base'
+import {EMPTY_HISTORY, isLive, type JobHistory} from '../schedule/history'
+import {historiesFromRows, runRowOf, type RunRow} from './rows'
+import {interruptStaleRunsOn} from './run-store'
+import * as sql from './statements'
 
 export interface BeginRequest<Why> {
   code: string
-  holder: Holder
+  holder: sql.Holder
   /** The claim's time (the run's start). */
   nowMs: number
   leaseMs: number
@@ -50,7 +50,7 @@ export interface RunRecorder {
   end(request: EndRequest): Promise<void>
 }
 
-/** The run recorder in plain SQL (run-sql.ts), each step on one connection of the source. */
+/** The run recorder in plain SQL (statements.ts), each step a transaction on one connection of the source. */
 export class SqlRunRecorder implements RunRecorder {
   private readonly dialect: Dialect
 
@@ -64,47 +64,26 @@ export class SqlRunRecorder implements RunRecorder {
 
   private async beginIn<Why>(connection: SqlConnection, request: BeginRequest<Why>): Promise<{commit: boolean; value: BeginResult<Why>}> {
     const {code, holder, nowMs, leaseMs} = request
-    const claim = claimJob(this.dialect, code, holder, nowMs, leaseMs)
-    let claimed = (await connection.run(claim.sql, claim.bindings)).changes === 1
-    if (!claimed) {
-      // No row yet (the job never ran), or a live holder: make the row, then try once more.
-      const row = ensureJob(this.dialect, code)
-      if ((await connection.run(row.sql, row.bindings)).changes === 1) claimed = (await connection.run(claim.sql, claim.bindings)).changes === 1
-    }
-    if (!claimed) return {commit: false, value: {kind: 'claimed-elsewhere'}}
+    if (!(await claimJobOn(connection, code, holder, nowMs, leaseMs))) return {commit: false, value: {kind: 'claimed-elsewhere'}}
 
     // Decide again on fresh history while holding the claim: another process may have run the job since the tick's snapshot.
-    const fresh = historiesQuery(this.dialect, nowMs, [code], true)
-    const rows = await connection.all(fresh.sql, fresh.bindings)
+    const rows = await read(connection, sql.selectHistories(this.dialect, nowMs, [code], true))
     const history = historiesFromRows(rows, this.dialect, nowMs).get(code) ?? EMPTY_HISTORY
 
     // Runs whose lease ran out are dead (isDue already counts them as failures): record them so.
-    const interrupted: RunRow[] = []
-    if (history.running.some((run) => !isLive(run, nowMs))) {
-      const stale = selectStaleRuns(this.dialect, code, nowMs)
-      for (const raw of await connection.all(stale.sql, stale.bindings)) {
-        const run = runRowOf(raw, this.dialect)
-        const {endMs, message} = interruptionOf(run)
-        const update = interruptRun(this.dialect, run.id, endMs, message)
-        if ((await connection.run(update.sql, update.bindings)).changes > 0) interrupted.push({...run, status: 'interrupted', message})
-      }
-    }
+    const interrupted = history.running.some((run) => !isLive(run, nowMs)) ? await interruptStaleRunsOn(connection, code, nowMs) : []
 
     const decision = request.decide(history)
     if (!decision.start) {
       const declined = {kind: 'declined' as const, why: decision.why, interrupted}
       if (interrupted.length === 0) return {commit: false, value: declined}
-      const release = releaseJob(code, holder.token)
-      await connection.run(release.sql, release.bindings)
+      await write(connection, sql.releaseJob(code, holder.token))
       return {commit: true, value: declined}
     }
 
-    const insert = insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs})
-    const runId = (await connection.run(insert.sql, insert.bindings)).lastId!
-    if (request.parallel) {
-      const release = releaseJob(code, holder.token)
-      await connection.run(release.sql, release.bindings)
-    }
+    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs})
+    const runId = (await write(connection, running)).lastId!
+    if (request.parallel) await write(connection, sql.releaseJob(code, holder.token))
     const previous = history.lastSuccess ? rows.find((row) => Number(row.id) === history.lastSuccess!.id) : undefined
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
   }
@@ -112,12 +91,24 @@ export class SqlRunRecorder implements RunRecorder {
   end(request: EndRequest): Promise<void> {
     return this.source.use((connection) =>
       inTransaction(connection, async () => {
-        const statements = [finishRun(this.dialect, request.runId, request.status, request.endMs, request.message)]
-        if (request.releaseToken !== null) statements.push(releaseJob(request.code, request.releaseToken))
-        if (request.removeOtherSuccesses && request.status === 'succeeded') statements.push(deleteOtherSuccesses(request.code, request.runId))
-        for (const statement of statements) await connection.run(statement.sql, statement.bindings)
+        await write(connection, sql.finishRun(this.dialect, request.runId, request.status, request.endMs, request.message))
+        if (request.releaseToken !== null) await write(connection, sql.releaseJob(request.code, request.releaseToken))
+        if (request.removeOtherSuccesses && request.status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(request.code, request.runId))
         return {commit: true, value: undefined}
       }),
     )
   }
+}
+
+/**
+ * Take the job's claim, on one connection: the one way a claim is made (the recorder makes it
+ * inside its transaction; tests make it to play another process). One conditional UPDATE whose
+ * row count says who won; a job that never ran gets its row first, then one more try.
+ */
+export async function claimJobOn(connection: SqlConnection, code: string, holder: sql.Holder, nowMs: number, leaseMs: number): Promise<boolean> {
+  const claim = sql.claimJob(connection.dialect, code, holder, nowMs, leaseMs)
+  if ((await write(connection, claim)).changes === 1) return true
+  // No row yet (the job never ran), or a live holder: make the row, then try once more.
+  if ((await write(connection, sql.ensureJob(connection.dialect, code))).changes === 0) return false
+  return (await write(connection, claim)).changes === 1
 }

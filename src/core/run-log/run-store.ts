@@ -1,33 +1,40 @@
 import type {Knex} from 'knex'
-import type {RunStatus} from '../jobs/cron-job-base'
-import type {Dialect} from '../db/database'
 import {changesOf, knexSource, rowsOf, type ConnectionSource} from '../db/connection-source'
-import {historiesFromRows, historiesQuery, summaryOf} from './history-query'
-import type {JobHistory, PauseInfo, RunSummary} from '../schedule/is-due'
-import {deleteOtherSuccesses, ensureJob, ensureJobs, finishRun, insertRun, interruptRun, oldRuns, renewRun, selectStaleRuns, type NewRun} from './statements'
-import {timeCodec, type TimeCodec} from './time-codec'
+import type {Dialect} from '../db/database'
+import {read, write, type SqlConnection} from '../db/sql-connection'
+import type {RunStatus} from '../jobs/cron-job-base'
+import type {JobHistory, PauseInfo} from '../schedule/history'
+import {historiesFromRows, interruptionOf, pausesOf, runRowOf, type RunRow} from './rows'
+import * as sql from './statements'
+import {timeCodec} from './time-codec'
 
-/** A whole run-log row. */
-export interface RunRow extends RunSummary {
-  endMs: number | null
-  message: string | null
-  heartbeatMs: number | null
-}
-
+export type {RunRow} from './rows'
 export type {NewRun} from './statements'
 
-/** The run log: what the decision reads and what a run writes. */
-export interface RunStore {
+/**
+ * The run log as a job sees it (ctx.runLog): what it says, and trimming it. A housekeeping job
+ * (a report, a clean-up) needs no more; the runner's own writes (claims, running rows, outcomes,
+ * pauses) are not part of it.
+ */
+export interface RunLogView {
   /** Every job's history at `nowMs` in one statement (only `codes`, when given). */
   histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>>
   getRun(id: number): Promise<RunRow | null>
   getRuns(ids: readonly number[]): Promise<RunRow[]>
   /** The log, newest first, optionally for one job and one status. */
   listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]>
-  /** Create the cron_job rows (which carry the claims) of jobs that never ran, in one statement. */
+  /** The paused jobs, by code. */
+  pausedJobs(): Promise<Map<string, PauseInfo>>
+  /** Delete rows started before `cutoffMs`, never a 'running' one; with dryRun, only count them. */
+  deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
+}
+
+/** The whole run log: the view, and the writes of the tick (beside its recorder) and of the commands. */
+export interface RunStore extends RunLogView {
+  /** Create the cron_job rows (which carry the claims) of jobs that never ran, in few statements. */
   ensureJobs(codes: readonly string[]): Promise<void>
-  /** Insert a row; `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
-  insertRun(run: NewRun, options?: {ensureJob?: boolean}): Promise<number>
+  /** Insert a row (tests, imports); `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
+  insertRun(run: sql.NewRun, options?: {ensureJob?: boolean}): Promise<number>
   finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
   /** Extend a running row's lease by `leaseMs` from now; false when the row is no longer running. */
   renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean>
@@ -35,31 +42,23 @@ export interface RunStore {
   interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]>
   /** Mark every 'running' row of the job as 'interrupted' with this message (crons:unlock --force). */
   interruptRunning(code: string, endMs: number, message: string): Promise<number>
-  /** removeSuccessfulCronLogs: drop the job's successful rows other than `keepId`. */
-  removeSuccessfulRuns(code: string, keepId: number): Promise<number>
-  /** The paused jobs, by code. */
-  pausedJobs(): Promise<Map<string, PauseInfo>>
   /** Pause (with who and when) or resume (null) a job. Returns false when nothing changed. */
   setPaused(code: string, pause: PauseInfo | null): Promise<boolean>
-  /** Delete rows started before `cutoffMs`, never a 'running' one; with dryRun, only count them. */
-  deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
 }
 
 /** Rows per statement in ensureJobs: well under every database's limit on bound values. */
 const ENSURE_CHUNK = 200
 
-/** The run log in plain SQL, over knex's connections or a driver connection of its own (see ConnectionSource). */
+/** The run log in plain SQL (statements.ts), over knex's connections or a driver connection of its own (see ConnectionSource). */
 export class SqlRunStore implements RunStore {
   private readonly dialect: Dialect
-  private readonly time: TimeCodec
 
   constructor(private readonly source: ConnectionSource) {
     this.dialect = source.dialect
-    this.time = timeCodec(source.dialect)
   }
 
   async histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>> {
-    return historiesFromRows(await rowsOf(this.source, historiesQuery(this.dialect, nowMs, codes)), this.dialect, nowMs)
+    return historiesFromRows(await rowsOf(this.source, sql.selectHistories(this.dialect, nowMs, codes)), this.dialect, nowMs)
   }
 
   async getRun(id: number): Promise<RunRow | null> {
@@ -68,93 +67,56 @@ export class SqlRunStore implements RunStore {
 
   async getRuns(ids: readonly number[]): Promise<RunRow[]> {
     if (ids.length === 0) return []
-    const rows = await rowsOf(this.source, {sql: `SELECT * FROM cron_job_log WHERE id IN (${ids.map(() => '?').join(', ')})`, bindings: [...ids]})
-    return rows.map((row) => runRowOf(row, this.dialect))
+    return (await rowsOf(this.source, sql.selectRuns(ids))).map((row) => runRowOf(row, this.dialect))
   }
 
   async listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]> {
-    const where: string[] = []
-    const bindings: unknown[] = []
-    if (query.code) {
-      where.push('code = ?')
-      bindings.push(query.code)
-    }
-    if (query.status) {
-      where.push('status = ?')
-      bindings.push(query.status)
-    }
-    const sql = `SELECT * FROM cron_job_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, id DESC LIMIT ?`
-    return (await rowsOf(this.source, {sql, bindings: [...bindings, query.limit]})).map((row) => runRowOf(row, this.dialect))
+    return (await rowsOf(this.source, sql.selectRecentRuns(query))).map((row) => runRowOf(row, this.dialect))
+  }
+
+  async pausedJobs(): Promise<Map<string, PauseInfo>> {
+    return pausesOf(await rowsOf(this.source, sql.selectPaused()), this.dialect)
+  }
+
+  async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string; dryRun?: boolean} = {}): Promise<number> {
+    const statement = sql.oldRuns(this.dialect, cutoffMs, {...options, count: options.dryRun})
+    if (options.dryRun) return Number((await rowsOf(this.source, statement))[0].n)
+    return changesOf(this.source, statement)
   }
 
   async ensureJobs(codes: readonly string[]): Promise<void> {
-    for (let i = 0; i < codes.length; i += ENSURE_CHUNK) await changesOf(this.source, ensureJobs(this.dialect, codes.slice(i, i + ENSURE_CHUNK)))
+    for (let i = 0; i < codes.length; i += ENSURE_CHUNK) await changesOf(this.source, sql.ensureJobs(this.dialect, codes.slice(i, i + ENSURE_CHUNK)))
   }
 
-  insertRun(run: NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
+  insertRun(run: sql.NewRun, options: {ensureJob?: boolean} = {}): Promise<number> {
     return this.source.use(async (connection) => {
-      if (options.ensureJob ?? true) {
-        const row = ensureJob(this.dialect, run.code)
-        await connection.run(row.sql, row.bindings)
-      }
-      const insert = insertRun(this.dialect, run)
-      return (await connection.run(insert.sql, insert.bindings)).lastId!
+      if (options.ensureJob ?? true) await write(connection, sql.ensureJob(this.dialect, run.code))
+      return (await write(connection, sql.insertRun(this.dialect, run))).lastId!
     })
   }
 
   async finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void> {
-    await changesOf(this.source, finishRun(this.dialect, id, status, endMs, message))
+    await changesOf(this.source, sql.finishRun(this.dialect, id, status, endMs, message))
   }
 
   async renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean> {
-    return (await changesOf(this.source, renewRun(this.dialect, id, nowMs, leaseMs))) > 0
+    return (await changesOf(this.source, sql.renewRun(this.dialect, id, nowMs, leaseMs))) > 0
   }
 
   interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
-    return this.source.use(async (connection) => {
-      const stale = selectStaleRuns(this.dialect, code, nowMs)
-      const interrupted: RunRow[] = []
-      for (const raw of await connection.all(stale.sql, stale.bindings)) {
-        const run = runRowOf(raw, this.dialect)
-        const {endMs, message} = interruptionOf(run)
-        const update = interruptRun(this.dialect, run.id, endMs, message)
-        if ((await connection.run(update.sql, update.bindings)).changes > 0) interrupted.push({...run, status: 'interrupted', message})
-      }
-      return interrupted
-    })
+    return this.source.use((connection) => interruptStaleRunsOn(connection, code, nowMs))
   }
 
   interruptRunning(code: string, endMs: number, message: string): Promise<number> {
-    return changesOf(this.source, {
-      sql: "UPDATE cron_job_log SET status = 'interrupted', end_time = ?, message = ?, lease_expires_at = NULL WHERE code = ? AND status = 'running'",
-      bindings: [this.time.toDb(endMs), message, code],
-    })
-  }
-
-  removeSuccessfulRuns(code: string, keepId: number): Promise<number> {
-    return changesOf(this.source, deleteOtherSuccesses(code, keepId))
-  }
-
-  async pausedJobs(): Promise<Map<string, PauseInfo>> {
-    const rows = await rowsOf(this.source, {sql: 'SELECT code, paused_at, paused_by FROM cron_job WHERE paused_at IS NOT NULL', bindings: []})
-    return new Map(rows.map((row) => [String(row.code), {sinceMs: this.time.fromDb(row.paused_at), by: (row.paused_by as string | null) ?? null}]))
+    return changesOf(this.source, sql.interruptRunning(this.dialect, code, endMs, message))
   }
 
   setPaused(code: string, pause: PauseInfo | null): Promise<boolean> {
     return this.source.use(async (connection) => {
-      const row = ensureJob(this.dialect, code)
-      await connection.run(row.sql, row.bindings)
-      const change = pause
-        ? {sql: 'UPDATE cron_job SET paused_at = ?, paused_by = ? WHERE code = ? AND paused_at IS NULL', bindings: [this.time.toDb(pause.sinceMs ?? Date.now()), pause.by, code]}
-        : {sql: 'UPDATE cron_job SET paused_at = NULL, paused_by = NULL WHERE code = ? AND paused_at IS NOT NULL', bindings: [code]}
-      return (await connection.run(change.sql, change.bindings)).changes > 0
+      await write(connection, sql.ensureJob(this.dialect, code))
+      const change = pause ? sql.pauseJob(this.dialect, code, pause.sinceMs ?? Date.now(), pause.by) : sql.resumeJob(code)
+      return (await write(connection, change)).changes > 0
     })
-  }
-
-  async deleteRunsBefore(cutoffMs: number, options: {keepFailed?: boolean; code?: string; dryRun?: boolean} = {}): Promise<number> {
-    const statement = oldRuns(this.dialect, cutoffMs, {...options, count: options.dryRun})
-    if (options.dryRun) return Number((await rowsOf(this.source, statement))[0].n)
-    return changesOf(this.source, statement)
   }
 }
 
@@ -165,22 +127,37 @@ export class KnexRunStore extends SqlRunStore {
   }
 }
 
-/** A whole run-log row, from the database's row. */
-export function runRowOf(row: Record<string, unknown>, dialect: Dialect): RunRow {
-  const time = timeCodec(dialect)
-  return {
-    ...summaryOf(row, dialect),
-    endMs: time.fromDb(row.end_time),
-    message: (row.message as string | null) ?? null,
-    heartbeatMs: time.fromDb(row.heartbeat_at),
-  }
+/** The view of a store that a job is given: its methods alone, so a job cannot reach the writes. */
+export function runLogView(store: RunLogView): RunLogView {
+  return Object.freeze({
+    histories: (nowMs: number, codes?: readonly string[]) => store.histories(nowMs, codes),
+    getRun: (id: number) => store.getRun(id),
+    getRuns: (ids: readonly number[]) => store.getRuns(ids),
+    listRuns: (query: {code?: string; status?: RunStatus; limit: number}) => store.listRuns(query),
+    pausedJobs: () => store.pausedJobs(),
+    deleteRunsBefore: (cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}) => store.deleteRunsBefore(cutoffMs, options),
+  })
 }
 
-/** How a run whose lease ran out is recorded: ended when its lease did, and who stopped renewing it. */
-export function interruptionOf(run: RunRow): {endMs: number; message: string} {
-  const seen = run.heartbeatMs ?? run.startMs
-  const message =
-    `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
-    `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`
-  return {endMs: run.leaseExpiresMs ?? seen, message}
+/**
+ * Record the job's runs whose lease ran out as interrupted (their process is gone), on one
+ * connection (the recorder does it inside its claim's transaction). Returns the rows it changed.
+ */
+export async function interruptStaleRunsOn(connection: SqlConnection, code: string, nowMs: number): Promise<RunRow[]> {
+  const {dialect} = connection
+  const interrupted: RunRow[] = []
+  for (const raw of await read(connection, sql.selectStaleRuns(dialect, code, nowMs))) {
+    const run = runRowOf(raw, dialect)
+    const {endMs, message} = interruptionOf(run)
+    if ((await write(connection, sql.interruptRun(dialect, run.id, endMs, message))).changes > 0) interrupted.push({...run, status: 'interrupted', message})
+  }
+  return interrupted
+}
+
+/** The database server's time, in ms (the tick's clock on PostgreSQL and MySQL); the local clock on sqlite. */
+export async function databaseNow(source: ConnectionSource): Promise<number> {
+  const statement = sql.selectServerNow(source.dialect)
+  if (statement === null) return Date.now()
+  const [row] = await rowsOf(source, statement)
+  return timeCodec(source.dialect).fromDb(row.now)!
 }

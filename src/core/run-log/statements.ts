@@ -1,16 +1,16 @@
-import type {RunStatus} from '../jobs/cron-job-base'
 import type {Dialect} from '../db/database'
-import {leaseAfterSql, leaseNowSql, timeCodec, type SqlFragment} from './time-codec'
+import type {Statement} from '../db/sql-connection'
+import type {RunStatus} from '../jobs/cron-job-base'
+import {SLOT_WINDOW_MS} from '../schedule/history'
+import {timeCodec} from './time-codec'
 
 /**
- * The statements that claim a job and record a run, as plain SQL with `?` placeholders. The
- * lock and the run store (for commands and tests) and the run recorder (each run's two
- * transactions) send the same statements, so there is one definition of each.
+ * Every statement manage sends to the run log (cron_job, cron_job_log), as plain SQL with `?`
+ * placeholders. The run store, the job lock and the run recorder send these and no others, over
+ * knex's connections or a driver connection of the tick's own (see ConnectionSource).
  */
-export interface Statement {
-  sql: string
-  bindings: unknown[]
-}
+
+export type {Statement} from '../db/sql-connection'
 
 /** Who takes a claim: a random token, and where it runs (for "running elsewhere" and unlock). */
 export interface Holder {
@@ -19,29 +19,111 @@ export interface Holder {
   pid: number
 }
 
-const FREE = 'lock_token = NULL, lock_host = NULL, lock_pid = NULL, locked_at = NULL, lease_expires_at = NULL'
+// ---- The lease clock -------------------------------------------------------------------------
 
-/** Take the job's claim if it is free or its lease has run out: one UPDATE, won by whoever changes the row. */
-export function claimJob(dialect: Dialect, code: string, holder: Holder, nowMs: number, leaseMs: number): Statement {
-  const [now, nowBindings] = leaseNowSql(dialect, nowMs)
-  const [until, untilBindings] = leaseAfterSql(dialect, nowMs, leaseMs)
-  return {
-    sql:
-      `UPDATE cron_job SET lock_token = ?, lock_host = ?, lock_pid = ?, locked_at = ${now}, lease_expires_at = ${until}` +
-      ` WHERE code = ? AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
-    bindings: [holder.token, holder.host, holder.pid, ...nowBindings, ...untilBindings, code, ...nowBindings],
+/** The database server's "now" in SQL, or null where leases follow the caller's clock (sqlite). */
+export const SERVER_NOW_SQL: Record<Dialect, string | null> = {sqlite: null, postgres: 'now()', mysql: 'UTC_TIMESTAMP(3)'}
+
+/** An SQL fragment with its own `?` bindings. */
+type SqlFragment = [sql: string, bindings: unknown[]]
+
+/**
+ * The clock leases are measured by. On PostgreSQL and MySQL it is the database server's own
+ * clock, in SQL, so a server whose clock is off (or a process run with MANAGE_NOW) can neither
+ * steal a live lease nor keep a dead one. On sqlite (one host) it is the caller's clock.
+ */
+function leaseNow(dialect: Dialect, appNowMs: number): SqlFragment {
+  const server = SERVER_NOW_SQL[dialect]
+  return server === null ? ['?', [timeCodec(dialect).toDb(appNowMs)]] : [server, []]
+}
+
+/** The lease clock's "now" plus `ms`: a lease expiry. */
+function leaseAfter(dialect: Dialect, appNowMs: number, ms: number): SqlFragment {
+  switch (dialect) {
+    case 'postgres':
+      return [`${SERVER_NOW_SQL.postgres} + ? * interval '1 millisecond'`, [ms]]
+    case 'mysql':
+      return [`${SERVER_NOW_SQL.mysql} + INTERVAL ? MICROSECOND`, [Math.round(ms * 1000)]]
+    default:
+      return ['?', [timeCodec(dialect).toDb(appNowMs + ms)]]
   }
 }
 
-/** Let go of the claim, if it is still ours. */
-export function releaseJob(code: string, token: string): Statement {
-  return {sql: `UPDATE cron_job SET ${FREE} WHERE code = ? AND lock_token = ?`, bindings: [code, token]}
+/** The database server's time (null on sqlite, whose clock is the caller's). */
+export function selectServerNow(dialect: Dialect): Statement | null {
+  const server = SERVER_NOW_SQL[dialect]
+  return server === null ? null : {sql: `SELECT ${server} AS now`, bindings: []}
 }
 
-/** Create the job's row (which carries its claim) if it has none. */
-export function ensureJob(dialect: Dialect, code: string): Statement {
-  return ensureJobs(dialect, [code])
+// ---- Reading the history ---------------------------------------------------------------------
+
+/**
+ * The one statement a tick reads the run log with, whatever the number of jobs (only `codes`, when
+ * given). Per job (driven by cron_job, through the (code, start_time) and (code, status,
+ * start_time) indexes): its latest run and latest success; then the rows still running and the
+ * recent slot runs. A row can come more than once (a running row that is also the latest run);
+ * historiesFromRows reads them by id and builds the same history as historyFromRuns would from the
+ * whole log. With `details` (one job, about to run): also what do() gets of its previous success.
+ */
+export function selectHistories(dialect: Dialect, nowMs: number, codes?: readonly string[], details = false): Statement {
+  const time = timeCodec(dialect)
+  const now = time.toDb(nowMs)
+  // Leases follow the lease clock; on a server that is its own clock, so the server's now comes
+  // back with the rows and each lease is read as "time left" (see historiesFromRows).
+  const serverNow = SERVER_NOW_SQL[dialect]
+  const columns =
+    `l.id, l.code, l.status, l.start_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid` +
+    `${details ? ', l.end_time, l.message, l.heartbeat_at' : ''}${serverNow ? `, ${serverNow} AS lease_now` : ''}`
+  const marks = codes ? codes.map(() => '?').join(', ') : ''
+  const onlyJobs = codes ? ` WHERE j.code IN (${marks})` : ''
+  const onlyRows = codes ? ` AND l.code IN (${marks})` : ''
+  const codeBindings = codes ?? []
+  const latest = (status: string) =>
+    `SELECT (SELECT x.id FROM cron_job_log x WHERE x.code = j.code${status} AND x.start_time <= ?` +
+    ` ORDER BY x.start_time DESC, x.id DESC LIMIT 1) AS id FROM cron_job j${onlyJobs}`
+  const sql =
+    `SELECT ${columns} FROM cron_job_log l JOIN (` +
+    // UNION, not UNION ALL: a job's latest run is mostly its latest success too, and each row is sent once.
+    `${latest('')} UNION ${latest(" AND x.status = 'succeeded'")}` +
+    `) ids ON ids.id = l.id` +
+    ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'running'${onlyRows}` +
+    ` UNION ALL SELECT ${columns} FROM cron_job_log l WHERE l.status = 'succeeded'` +
+    ` AND l.ran_at_time IS NOT NULL AND l.start_time >= ? AND l.start_time <= ?${onlyRows}`
+  const bindings = [now, ...codeBindings, now, ...codeBindings, ...codeBindings, time.toDb(nowMs - SLOT_WINDOW_MS), now, ...codeBindings]
+  return {sql, bindings}
 }
+
+/** Whole rows by id. */
+export function selectRuns(ids: readonly number[]): Statement {
+  return {sql: `SELECT * FROM cron_job_log WHERE id IN (${ids.map(() => '?').join(', ')})`, bindings: [...ids]}
+}
+
+/** The log, newest first, optionally for one job and one status. */
+export function selectRecentRuns(query: {code?: string; status?: RunStatus; limit: number}): Statement {
+  const where: string[] = []
+  const bindings: unknown[] = []
+  if (query.code) {
+    where.push('code = ?')
+    bindings.push(query.code)
+  }
+  if (query.status) {
+    where.push('status = ?')
+    bindings.push(query.status)
+  }
+  const sql = `SELECT * FROM cron_job_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY start_time DESC, id DESC LIMIT ?`
+  return {sql, bindings: [...bindings, query.limit]}
+}
+
+/** The job's 'running' rows whose lease has run out (their process is gone). */
+export function selectStaleRuns(dialect: Dialect, code: string, nowMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, nowMs)
+  return {
+    sql: `SELECT * FROM cron_job_log WHERE code = ? AND status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
+    bindings: [code, ...nowBindings],
+  }
+}
+
+// ---- Writing runs ----------------------------------------------------------------------------
 
 export interface NewRun {
   code: string
@@ -63,8 +145,8 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   const time = timeCodec(dialect)
   const at = (ms: number | null | undefined): SqlFragment => (ms === undefined || ms === null ? ['NULL', []] : ['?', [time.toDb(ms)]])
   const running = run.status === 'running'
-  const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfterSql(dialect, run.startMs, run.leaseMs) : at(run.leaseExpiresMs)
-  const heartbeat: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNowSql(dialect, run.startMs) : at(run.startMs)
+  const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfter(dialect, run.startMs, run.leaseMs) : at(run.leaseExpiresMs)
+  const heartbeat: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, run.startMs) : at(run.startMs)
   const end = at(run.endMs)
   return {
     sql:
@@ -93,13 +175,11 @@ export function finishRun(dialect: Dialect, id: number, status: RunStatus, endMs
   }
 }
 
-/** The job's 'running' rows whose lease has run out (their process is gone). */
-export function selectStaleRuns(dialect: Dialect, code: string, nowMs: number): Statement {
-  const [now, nowBindings] = leaseNowSql(dialect, nowMs)
-  return {
-    sql: `SELECT * FROM cron_job_log WHERE code = ? AND status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
-    bindings: [code, ...nowBindings],
-  }
+/** Extend a running row's lease, while it is still running. */
+export function renewRun(dialect: Dialect, id: number, nowMs: number, leaseMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, nowMs)
+  const [until, untilBindings] = leaseAfter(dialect, nowMs, leaseMs)
+  return {sql: `UPDATE cron_job_log SET heartbeat_at = ${now}, lease_expires_at = ${until} WHERE id = ? AND status = 'running'`, bindings: [...nowBindings, ...untilBindings, id]}
 }
 
 /** Record a stale run as interrupted; only while it is still 'running', so a late finish by its process is never overwritten. */
@@ -110,41 +190,17 @@ export function interruptRun(dialect: Dialect, id: number, endMs: number, messag
   }
 }
 
+/** Record every 'running' row of the job as interrupted (crons:unlock --force). */
+export function interruptRunning(dialect: Dialect, code: string, endMs: number, message: string): Statement {
+  return {
+    sql: "UPDATE cron_job_log SET status = 'interrupted', end_time = ?, message = ?, lease_expires_at = NULL WHERE code = ? AND status = 'running'",
+    bindings: [timeCodec(dialect).toDb(endMs), message, code],
+  }
+}
+
 /** removeSuccessfulCronLogs: the job's successful rows other than `keepId`. */
 export function deleteOtherSuccesses(code: string, keepId: number): Statement {
   return {sql: "DELETE FROM cron_job_log WHERE code = ? AND status = 'succeeded' AND id <> ?", bindings: [code, keepId]}
-}
-
-/** Extend a running row's lease, while it is still running. */
-export function renewRun(dialect: Dialect, id: number, nowMs: number, leaseMs: number): Statement {
-  const [now, nowBindings] = leaseNowSql(dialect, nowMs)
-  const [until, untilBindings] = leaseAfterSql(dialect, nowMs, leaseMs)
-  return {sql: `UPDATE cron_job_log SET heartbeat_at = ${now}, lease_expires_at = ${until} WHERE id = ? AND status = 'running'`, bindings: [...nowBindings, ...untilBindings, id]}
-}
-
-/** Extend the claim's lease, while it is still ours. */
-export function renewClaim(dialect: Dialect, code: string, token: string, nowMs: number, leaseMs: number): Statement {
-  const [until, untilBindings] = leaseAfterSql(dialect, nowMs, leaseMs)
-  return {sql: `UPDATE cron_job SET lease_expires_at = ${until} WHERE code = ? AND lock_token = ?`, bindings: [...untilBindings, code, token]}
-}
-
-/** Free the job's claim whoever holds it (manage crons:unlock). */
-export function forceReleaseJob(code: string): Statement {
-  return {sql: `UPDATE cron_job SET ${FREE} WHERE code = ? AND lock_token IS NOT NULL`, bindings: [code]}
-}
-
-/** The job's claim if it is held with a lease that has not run out, by the lease clock. */
-export function selectLiveClaim(dialect: Dialect, code: string, nowMs: number): Statement {
-  const [now, nowBindings] = leaseNowSql(dialect, nowMs)
-  return {sql: `SELECT code FROM cron_job WHERE code = ? AND lock_token IS NOT NULL AND lease_expires_at > ${now}`, bindings: [code, ...nowBindings]}
-}
-
-/** Create the rows of jobs that have none, many at a time (ensureJobs splits the list). */
-export function ensureJobs(dialect: Dialect, codes: readonly string[]): Statement {
-  const values = codes.map(() => '(?)').join(', ')
-  return dialect === 'mysql'
-    ? {sql: `INSERT IGNORE INTO cron_job (code) VALUES ${values}`, bindings: [...codes]}
-    : {sql: `INSERT INTO cron_job (code) VALUES ${values} ON CONFLICT (code) DO NOTHING`, bindings: [...codes]}
 }
 
 /** The statuses crons:clean --keep-failed keeps. */
@@ -163,4 +219,80 @@ export function oldRuns(dialect: Dialect, cutoffMs: number, options: {keepFailed
     bindings.push(options.code)
   }
   return {sql: options.count ? `SELECT COUNT(*) AS n FROM cron_job_log WHERE ${where}` : `DELETE FROM cron_job_log WHERE ${where}`, bindings}
+}
+
+// ---- Jobs and their claims (cron_job) --------------------------------------------------------
+
+/** Create the rows of jobs that have none, many at a time (the store splits a long list). */
+export function ensureJobs(dialect: Dialect, codes: readonly string[]): Statement {
+  const values = codes.map(() => '(?)').join(', ')
+  return dialect === 'mysql'
+    ? {sql: `INSERT IGNORE INTO cron_job (code) VALUES ${values}`, bindings: [...codes]}
+    : {sql: `INSERT INTO cron_job (code) VALUES ${values} ON CONFLICT (code) DO NOTHING`, bindings: [...codes]}
+}
+
+/** Create the job's row (which carries its claim) if it has none. */
+export function ensureJob(dialect: Dialect, code: string): Statement {
+  return ensureJobs(dialect, [code])
+}
+
+/** The job's row (its claim and pause), if the job ever ran or was paused here. */
+export function selectJob(code: string): Statement {
+  return {sql: 'SELECT * FROM cron_job WHERE code = ?', bindings: [code]}
+}
+
+/** The codes of the jobs this database knows, in order (for "did you mean"). */
+export function selectJobCodes(limit: number): Statement {
+  return {sql: 'SELECT code FROM cron_job ORDER BY code LIMIT ?', bindings: [limit]}
+}
+
+const FREE = 'lock_token = NULL, lock_host = NULL, lock_pid = NULL, locked_at = NULL, lease_expires_at = NULL'
+
+/** Take the job's claim if it is free or its lease has run out: one UPDATE, won by whoever changes the row. */
+export function claimJob(dialect: Dialect, code: string, holder: Holder, nowMs: number, leaseMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, nowMs)
+  const [until, untilBindings] = leaseAfter(dialect, nowMs, leaseMs)
+  return {
+    sql:
+      `UPDATE cron_job SET lock_token = ?, lock_host = ?, lock_pid = ?, locked_at = ${now}, lease_expires_at = ${until}` +
+      ` WHERE code = ? AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
+    bindings: [holder.token, holder.host, holder.pid, ...nowBindings, ...untilBindings, code, ...nowBindings],
+  }
+}
+
+/** Extend the claim's lease, while it is still ours. */
+export function renewClaim(dialect: Dialect, code: string, token: string, nowMs: number, leaseMs: number): Statement {
+  const [until, untilBindings] = leaseAfter(dialect, nowMs, leaseMs)
+  return {sql: `UPDATE cron_job SET lease_expires_at = ${until} WHERE code = ? AND lock_token = ?`, bindings: [...untilBindings, code, token]}
+}
+
+/** Let go of the claim, if it is still ours. */
+export function releaseJob(code: string, token: string): Statement {
+  return {sql: `UPDATE cron_job SET ${FREE} WHERE code = ? AND lock_token = ?`, bindings: [code, token]}
+}
+
+/** Free the job's claim whoever holds it (manage crons:unlock). */
+export function forceReleaseJob(code: string): Statement {
+  return {sql: `UPDATE cron_job SET ${FREE} WHERE code = ? AND lock_token IS NOT NULL`, bindings: [code]}
+}
+
+/** The job's claim if it is held with a lease that has not run out, by the lease clock. */
+export function selectLiveClaim(dialect: Dialect, code: string, nowMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, nowMs)
+  return {sql: `SELECT code FROM cron_job WHERE code = ? AND lock_token IS NOT NULL AND lease_expires_at > ${now}`, bindings: [code, ...nowBindings]}
+}
+
+/** The paused jobs. */
+export function selectPaused(): Statement {
+  return {sql: 'SELECT code, paused_at, paused_by FROM cron_job WHERE paused_at IS NOT NULL', bindings: []}
+}
+
+/** Pause a job that is not paused, saying since when and by whom. */
+export function pauseJob(dialect: Dialect, code: string, sinceMs: number, by: string | null): Statement {
+  return {sql: 'UPDATE cron_job SET paused_at = ?, paused_by = ? WHERE code = ? AND paused_at IS NULL', bindings: [timeCodec(dialect).toDb(sinceMs), by, code]}
+}
+
+/** Resume a paused job. */
+export function resumeJob(code: string): Statement {
+  return {sql: 'UPDATE cron_job SET paused_at = NULL, paused_by = NULL WHERE code = ? AND paused_at IS NOT NULL', bindings: [code]}
 }

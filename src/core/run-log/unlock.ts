@@ -1,8 +1,8 @@
-import type {Knex} from 'knex'
-import type {Dialect} from '../db/database'
+import {rowsOf, type ConnectionSource} from '../db/connection-source'
 import {CommandError} from '../errors'
-import {KnexJobLock, type LockHolder} from './job-lock'
-import {KnexRunStore} from './run-store'
+import {SqlJobLock, type LockHolder} from './job-lock'
+import {SqlRunStore} from './run-store'
+import * as sql from './statements'
 
 export interface UnlockReport {
   /** False when the job was not locked. */
@@ -18,12 +18,12 @@ export interface UnlockReport {
  * Release a job's claim by hand (manage crons:unlock). A live lease means a process is still
  * renewing it, so it is refused unless `force`; the job's running rows are recorded as interrupted.
  */
-export async function unlockJob(db: Knex, dialect: Dialect, code: string, options: {force: boolean; nowMs: number}): Promise<UnlockReport> {
-  const lock = new KnexJobLock(db, dialect)
-  const store = new KnexRunStore(db, dialect)
-  const known = await db('cron_job').where('code', code).first('code')
+export async function unlockJob(source: ConnectionSource, code: string, options: {force: boolean; nowMs: number}): Promise<UnlockReport> {
+  const lock = new SqlJobLock(source)
+  const store = new SqlRunStore(source)
+  const [known] = await rowsOf(source, sql.selectJob(code))
   if (!known) {
-    const codes = (await db('cron_job').orderBy('code').limit(20).pluck('code')) as string[]
+    const codes = (await rowsOf(source, sql.selectJobCodes(20))).map((row) => String(row.code))
     throw new CommandError(`no job with the code '${code}' has run on this database${codes.length ? ` (known: ${codes.join(', ')})` : ''}: give a job's code, not its class name`)
   }
   const holder = await lock.holder(code)

@@ -1,8 +1,9 @@
 import {instantOfNaive, naiveMs, nextSlot} from '../time/cron-expression'
-import {isDue, isLive, type DecisionOptions, type JobHistory, type RunSummary} from './is-due'
+import {isDue, type DecisionOptions} from './is-due'
+import {isLive, type JobHistory, type RunSummary} from './history'
 import {luxon} from '../time/luxon'
 import {DAY_MS, MINUTE_MS} from '../time/units'
-import type {Schedule} from '../jobs/load-jobs'
+import type {Schedule} from './schedule'
 
 const HORIZON_MS = 400 * DAY_MS
 

@@ -4,7 +4,8 @@ import type {Knex} from 'knex'
 import type {Clock} from '../time/clock'
 import type {CronContext, PastRun, RunStatus} from '../jobs/cron-job-base'
 import type {Dialect} from '../db/database'
-import {EMPTY_HISTORY, isDue, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/is-due'
+import {isDue} from '../schedule/is-due'
+import {EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
 import {knexSource, type ConnectionSource} from '../db/connection-source'
 import {SqlJobLock, type JobLock, type LockHolder} from '../run-log/job-lock'
 import {luxon} from '../time/luxon'
@@ -14,7 +15,7 @@ import {selectByName} from '../jobs/select-jobs'
 import {firstLine} from '../text'
 import {DAY_MS, MINUTE_MS} from '../time/units'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
-import {SqlRunStore, type RunRow, type RunStore} from '../run-log/run-store'
+import {runLogView, SqlRunStore, type RunRow, type RunStore} from '../run-log/run-store'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -275,7 +276,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       get db() {
         return knex()
       },
-      runLog: store,
+      runLog: runLogView(store),
       settings: settings.values,
     }
 

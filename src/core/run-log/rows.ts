@@ -1,0 +1,94 @@
+import type {Dialect} from '../db/database'
+import type {Row} from '../db/sql-connection'
+import type {RunStatus} from '../jobs/cron-job-base'
+import {historyFromRuns, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
+import {timeCodec, type TimeCodec} from './time-codec'
+
+/** A whole run-log row. */
+export interface RunRow extends RunSummary {
+  endMs: number | null
+  message: string | null
+  heartbeatMs: number | null
+}
+
+/** Who holds a job's claim, and until when. */
+export interface LockHolder {
+  host: string | null
+  pid: number | null
+  lockedMs: number | null
+  leaseExpiresMs: number | null
+}
+
+/** A run-log row's summary, in ms. */
+export function summaryOf(row: Row, dialect: Dialect, time: TimeCodec = timeCodec(dialect)): RunSummary {
+  return {
+    id: Number(row.id),
+    code: String(row.code),
+    status: row.status as RunStatus,
+    startMs: time.fromDb(row.start_time)!,
+    ranAtTime: (row.ran_at_time as string | null) ?? null,
+    leaseExpiresMs: time.fromDb(row.lease_expires_at),
+    host: (row.host as string | null) ?? null,
+    pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+  }
+}
+
+/** A whole run-log row, from the database's row. */
+export function runRowOf(row: Row, dialect: Dialect): RunRow {
+  const time = timeCodec(dialect)
+  return {
+    ...summaryOf(row, dialect, time),
+    endMs: time.fromDb(row.end_time),
+    message: (row.message as string | null) ?? null,
+    heartbeatMs: time.fromDb(row.heartbeat_at),
+  }
+}
+
+/** Every job's history from the rows of selectHistories; a job with no rows has none here. */
+export function historiesFromRows(rows: readonly Row[], dialect: Dialect, nowMs: number): Map<string, JobHistory> {
+  const time = timeCodec(dialect)
+  // The rows come grouped by nothing in particular, and a row can come twice: collect each job's distinct rows.
+  const byCode = new Map<string, RunSummary[]>()
+  const seen = new Set<number>()
+  for (const row of rows) {
+    const id = Number(row.id)
+    if (seen.has(id)) continue
+    seen.add(id)
+    const run = summaryOf(row, dialect, time)
+    // A server lease placed on the caller's clock: the time it has left, from the caller's now.
+    if (run.leaseExpiresMs !== null && row.lease_now !== undefined) run.leaseExpiresMs = run.leaseExpiresMs - time.fromDb(row.lease_now)! + nowMs
+    const runs = byCode.get(run.code)
+    if (runs) runs.push(run)
+    else byCode.set(run.code, [run])
+  }
+  const histories = new Map<string, JobHistory>()
+  for (const [code, runs] of byCode) histories.set(code, historyFromRuns(runs, nowMs))
+  return histories
+}
+
+/** The claim a cron_job row carries, or null when it is free. */
+export function lockHolderOf(row: Row | undefined, dialect: Dialect): LockHolder | null {
+  if (!row || row.lock_token === null) return null
+  const time = timeCodec(dialect)
+  return {
+    host: (row.lock_host as string | null) ?? null,
+    pid: row.lock_pid === null ? null : Number(row.lock_pid),
+    lockedMs: time.fromDb(row.locked_at),
+    leaseExpiresMs: time.fromDb(row.lease_expires_at),
+  }
+}
+
+/** The paused jobs by code, from the rows of selectPaused. */
+export function pausesOf(rows: readonly Row[], dialect: Dialect): Map<string, PauseInfo> {
+  const time = timeCodec(dialect)
+  return new Map(rows.map((row) => [String(row.code), {sinceMs: time.fromDb(row.paused_at), by: (row.paused_by as string | null) ?? null}]))
+}
+
+/** How a run whose lease ran out is recorded: ended when its lease did, and who stopped renewing it. */
+export function interruptionOf(run: RunRow): {endMs: number; message: string} {
+  const seen = run.heartbeatMs ?? run.startMs
+  const message =
+    `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
+    `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`
+  return {endMs: run.leaseExpiresMs ?? seen, message}
+}

@@ -1,0 +1,74 @@
+import type {RunStatus} from '../jobs/cron-job-base'
+import {HOUR_MS} from '../time/units'
+
+/** The part of a run-log row the decision looks at. */
+export interface RunSummary {
+  id: number
+  code: string
+  status: RunStatus
+  startMs: number
+  ranAtTime: string | null
+  /** For 'running' rows: the lease the running process keeps renewing. */
+  leaseExpiresMs: number | null
+  host: string | null
+  pid: number | null
+}
+
+/** What the decision needs of a job's past; rows dated after `now` are never in it. */
+export interface JobHistory {
+  /** The latest run by start time, whatever its status. */
+  lastRun: RunSummary | null
+  /** The latest successful run by start time. */
+  lastSuccess: RunSummary | null
+  /** Rows still marked 'running' (live or stale: see isLive). */
+  running: RunSummary[]
+  /** Successful runs that served a runAtTimes slot in the last two days (enough for "today" in any zone). */
+  recentSlotRuns: RunSummary[]
+}
+
+/** A paused job: since when, and by whom (manage crons:pause). */
+export interface PauseInfo {
+  sinceMs: number | null
+  by: string | null
+}
+
+export const EMPTY_HISTORY: JobHistory = {lastRun: null, lastSuccess: null, running: [], recentSlotRuns: []}
+
+/** The window of slot runs a history must hold: "today" in any zone falls inside it. */
+export const SLOT_WINDOW_MS = 50 * HOUR_MS
+
+/** A 'running' row whose holder is still renewing its lease. */
+export function isLive(run: RunSummary, nowMs: number): boolean {
+  return run.status === 'running' && run.leaseExpiresMs !== null && run.leaseExpiresMs > nowMs
+}
+
+/** A run that ended badly: failed, interrupted, timed out, or 'running' with a lease nobody renews any more. */
+export function endedBadly(run: RunSummary, nowMs: number): boolean {
+  return run.status === 'failed' || run.status === 'interrupted' || run.status === 'timed_out' || (run.status === 'running' && !isLive(run, nowMs))
+}
+
+/** Newest first: by start time, then by id (two rows can share a start time). */
+function newer(a: RunSummary, b: RunSummary): boolean {
+  return a.startMs > b.startMs || (a.startMs === b.startMs && a.id > b.id)
+}
+
+/**
+ * The history of one job from its raw rows, exactly as the run store's query builds it.
+ * Tests use it to state histories as lists of runs, and to check the store's SQL against it.
+ */
+export function historyFromRuns(runs: readonly RunSummary[], nowMs: number): JobHistory {
+  let lastRun: RunSummary | null = null
+  let lastSuccess: RunSummary | null = null
+  const running: RunSummary[] = []
+  const recentSlotRuns: RunSummary[] = []
+  for (const run of runs) {
+    if (run.status === 'running') running.push(run)
+    if (run.startMs > nowMs) continue
+    if (lastRun === null || newer(run, lastRun)) lastRun = run
+    if (run.status === 'succeeded') {
+      if (lastSuccess === null || newer(run, lastSuccess)) lastSuccess = run
+      if (run.ranAtTime !== null && run.startMs >= nowMs - SLOT_WINDOW_MS) recentSlotRuns.push(run)
+    }
+  }
+  return {lastRun, lastSuccess, running, recentSlotRuns}
+}

@@ -1,0 +1,30 @@
+/** A job's schedule, validated and normalised (slots as 'HH:MM'). */
+export interface Schedule {
+  runEveryMins: number | null
+  retryAfterFailureMins: number | null
+  /** Slot strings as 'HH:MM', in list order, with their minute of the day. */
+  runAtTimes: Array<{slot: string; minuteOfDay: number}>
+  runWeeklyOnDays: number[] | null
+  runMonthlyOnDays: number[] | null
+  runToleranceSeconds: number
+  allowParallelRuns: boolean
+  removeSuccessfulCronLogs: boolean
+  /** Minutes before the run's AbortSignal fires (null: no limit). */
+  timeoutMins: number | null
+  /** A cron expression (e.g. '0 3 * * 1-5'), read on the zone's wall clock, or null. */
+  cron: string | null
+  /** The class's own zone for cron, runAtTimes and the day filters (null: the settings'). */
+  timeZone: string | null
+}
+
+const SLOT = /^([01]?\d|2[0-3]):([0-5]\d)$/
+
+/** Parse 'H:MM' or 'HH:MM' to its minute of the day, or null when malformed. */
+export function parseSlot(text: unknown): {slot: string; minuteOfDay: number} | null {
+  if (typeof text !== 'string') return null
+  const match = SLOT.exec(text.trim())
+  if (!match) return null
+  const hours = Number(match[1])
+  const minutes = Number(match[2])
+  return {slot: `${String(hours).padStart(2, '0')}:${match[2]}`, minuteOfDay: hours * 60 + minutes}
+}
