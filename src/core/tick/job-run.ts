@@ -1,0 +1,117 @@
+import {randomUUID} from 'node:crypto'
+import type {LoadedJob} from '../jobs/load-jobs'
+import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
+import type {JobHistory} from '../schedule/history'
+import {firstLine} from '../text'
+import {cronContext, type StartedRun} from './context'
+import {renewWhileRunning, type Claim} from './lease-renewal'
+import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
+import {RunStop, type StopRequest} from './stopping'
+import type {TickScope} from './tick-scope'
+
+/** How do() ended: a value, a throw, or nothing within the grace period after it was asked to stop. */
+type Settled = {ok: true; value: unknown} | {ok: false; error: unknown} | {abandoned: StopRequest}
+
+interface Ended {
+  settled: Settled
+  /** The request it was asked to stop by (tick's signal, timeout), or null. */
+  stop: StopRequest | null
+  endMs: number
+}
+
+/**
+ * One job's run in a tick (Laravel's Event): claim the job and decide again on fresh history,
+ * record the run as 'running', call do() under its lease, its timeout and the tick's signal,
+ * record how it ended (which releases the claim), and release the claim in `finally` if that
+ * record could not be written.
+ */
+export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome> {
+  const {code} = job
+  const token = randomUUID()
+  const startMs = scope.clock()
+  // Claim, decide again on fresh history, and record the run as 'running', in one transaction:
+  // another process may have run the job since the tick's snapshot.
+  const begun = await scope.recorder.begin<Outcome>({
+    code,
+    holder: {token, host: scope.host, pid: scope.pid},
+    nowMs: startMs,
+    leaseMs: scope.leaseMs,
+    parallel: job.schedule.allowParallelRuns,
+    decide: (fresh) => decideAgain(scope, job, fresh, startMs),
+  })
+  if (begun.kind === 'claimed-elsewhere') return claimedElsewhere(scope, job)
+  for (const run of begun.interrupted) {
+    scope.log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
+  }
+  if (begun.kind === 'declined') return begun.why
+
+  // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
+  const claim: Claim = {token, held: !job.schedule.allowParallelRuns}
+  const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess}
+  try {
+    const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope.graceMs)
+    // The outcome is recorded and the claim released in one transaction.
+    await scope.recorder.end({
+      runId: run.runId,
+      code,
+      status: outcome.kind,
+      endMs: outcome.endMs,
+      message: outcome.message,
+      releaseToken: claim.held ? claim.token : null,
+      removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
+    })
+    claim.held = false
+    return outcome
+  } finally {
+    // If recording the end failed, let go of the claim at least.
+    if (claim.held) await scope.lock.release(code, token).catch((error: unknown) => scope.log(code, 'warn', `could not release the lock (it will expire): ${firstLine(messageFromError(error))}`))
+  }
+}
+
+/** The decision made again under the claim; a tick that is stopping starts nothing. */
+function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number): {start: true; slot: string | null} | {start: false; why: Outcome} {
+  const verdict = scope.verdict(job, fresh, nowMs)
+  if (verdict.kind !== 'due') return {start: false, why: notStarted(job, verdict)}
+  if (scope.stopping()) {
+    return {start: false, why: {kind: 'not-due', code: job.code, className: job.className, reason: `not started: the tick is stopping (${String(scope.signal?.reason)})`}}
+  }
+  return {start: true, slot: verdict.decision.slot}
+}
+
+/** Another process holds the claim: it runs the job (or, for a parallel job, decides this period). */
+async function claimedElsewhere(scope: TickScope, job: LoadedJob): Promise<Outcome> {
+  const holder = await scope.lock.holder(job.code)
+  if (!job.schedule.allowParallelRuns) return runningElsewhere(job, null, holder)
+  return {kind: 'claimed-elsewhere', code: job.code, className: job.className, host: holder?.host ?? null, pid: holder?.pid ?? null}
+}
+
+/** do() under its lease renewal, its timeout and the tick's signal, until it settles or is abandoned. */
+async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim: Claim): Promise<Ended> {
+  const renewal = renewWhileRunning(scope, job.code, run.runId, claim)
+  const stop = new RunStop(scope, job.code, job.schedule.timeoutMins)
+  const ctx = cronContext(scope, job, run, stop.signal)
+  const done = Promise.resolve()
+    .then(() => job.job.do(ctx))
+    .then(
+      (value): Settled => ({ok: true, value}),
+      (error: unknown): Settled => ({ok: false, error}),
+    )
+  const settled = await Promise.race([done, stop.abandoned])
+  const renewed = renewal.stop()
+  stop.dispose()
+  await renewed
+  return {settled, stop: stop.requested, endMs: scope.clock()}
+}
+
+/** How the run is recorded: what do() returned or threw, or why it was stopped. */
+function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, graceMs: number): RunOutcome {
+  const {settled, stop} = ended
+  const base = {code: job.code, className: job.className, runId: run.runId, startMs: run.startMs, endMs: ended.endMs, slot: run.slot}
+  if ('abandoned' in settled) {
+    const {status, why} = settled.abandoned
+    return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and was abandoned`, abandoned: true}
+  }
+  if (settled.ok) return {...base, kind: 'succeeded', message: messageFromResult(settled.value)}
+  if (stop === null) return {...base, kind: 'failed', error: settled.error, message: messageFromError(settled.error)}
+  return {...base, kind: stop.status, message: truncateMessage(`${stop.why}; it stopped with: ${messageFromError(settled.error)}`), abandoned: false}
+}

@@ -1,0 +1,29 @@
+import type {LoadedJob} from '../jobs/load-jobs'
+import type {Settings} from '../project/settings'
+import type {RunLogView} from '../run-log/run-store'
+import {EMPTY_HISTORY, type JobHistory, type PauseInfo} from '../schedule/history'
+import {DAY_MS} from '../time/units'
+
+/** What a tick decides on: every job's history and the paused jobs, read once at the tick's time. */
+export interface Snapshot {
+  nowMs: number
+  histories: ReadonlyMap<string, JobHistory>
+  paused: ReadonlyMap<string, PauseInfo>
+}
+
+/** Two statements whatever the number of jobs (none when there are no jobs). */
+export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number): Promise<Snapshot> {
+  if (jobs.length === 0) return {nowMs, histories: new Map(), paused: new Map()}
+  const histories = await runLog.histories(nowMs)
+  const paused = await runLog.pausedJobs()
+  return {nowMs, histories, paused}
+}
+
+export function historyOf(snapshot: Snapshot, code: string): JobHistory {
+  return snapshot.histories.get(code) ?? EMPTY_HISTORY
+}
+
+/** django-cron's DJANGO_CRON_DELETE_LOGS_OLDER_THAN: at the end of a tick, after deciding. */
+export async function trimRunLog(runLog: RunLogView, settings: Settings, nowMs: number): Promise<void> {
+  if (settings.deleteLogsOlderThanDays !== null) await runLog.deleteRunsBefore(nowMs - settings.deleteLogsOlderThanDays * DAY_MS)
+}

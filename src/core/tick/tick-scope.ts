@@ -1,0 +1,130 @@
+import os from 'node:os'
+import type {Knex} from 'knex'
+import {knexSource, type ConnectionSource} from '../db/connection-source'
+import type {Dialect} from '../db/database'
+import type {LoadedJob, Problem} from '../jobs/load-jobs'
+import type {Settings} from '../project/settings'
+import {SqlJobLock, type JobLock} from '../run-log/job-lock'
+import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
+import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
+import type {JobHistory, PauseInfo} from '../schedule/history'
+import {verdictOf, type Verdict} from '../schedule/verdict'
+import type {Clock} from '../time/clock'
+import type {Outcome} from './outcome'
+import {realTimers, type Timers} from './timers'
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export interface TickEvents {
+  /** Each job's outcome, as soon as it is known (completion order when --concurrency > 1). */
+  onOutcome?(outcome: Outcome): void
+  /** A class that cannot run (and is skipped), or a warning about one. */
+  onProblem?(problem: Problem): void
+  /** A line a job wrote through ctx.logger, or a note from the runner. */
+  onLog?(code: string, level: LogLevel, message: string): void
+}
+
+export interface RunCronsOptions extends TickEvents {
+  /** The project's knex instance (ctx.db), or how to make it the first time a job asks for it. */
+  db: Knex | (() => Knex)
+  dialect: Dialect
+  /** Where the tick's own SQL goes (default: knex's connections): the CLI gives a driver connection of its own, so a tick whose jobs do not use ctx.db never loads knex. */
+  source?: ConnectionSource
+  settings: Settings
+  clock: Clock
+  /** Class names or codes: run only these (they need not be in the settings' crons). */
+  names?: readonly string[]
+  /** Run whatever the schedule says (the lock still applies). */
+  force?: boolean
+  /** Decide and report, but write nothing and run nothing. */
+  dryRun?: boolean
+  /** How many due jobs may run at once (default 1: one after another, in crons order). */
+  concurrency?: number
+  host?: string
+  pid?: number
+  /** Aborting it stops the tick from starting more jobs and is passed on to running ones. */
+  signal?: AbortSignal
+  /** The run log, the claims and each run's two transactions (default: SQL over `source`; tests pass fakes). */
+  store?: RunStore
+  lock?: JobLock
+  recorder?: RunRecorder
+  /** How often a running job's lease is renewed (default: a quarter of the lease). */
+  renewEveryMs?: number
+  /** Timers for timeouts and grace periods (tests pass their own to drive time). */
+  timers?: Timers
+}
+
+/** Where a tick reads and writes: the run log, the claims, the run recorder, and the project's knex for ctx.db. */
+export interface TickParts {
+  store: RunStore
+  lock: JobLock
+  recorder: RunRecorder
+  /** The project's knex instance, made the first time a job reads ctx.db. */
+  knex(): Knex
+}
+
+/** What every run of one tick shares: its parts, its settings and the verdict with the tick's pauses. */
+export interface TickScope extends TickParts {
+  settings: Settings
+  clock: Clock
+  /** What ctx.runLog shows a job. */
+  runLog: RunLogView
+  host: string
+  pid: number
+  leaseMs: number
+  graceMs: number
+  renewEveryMs: number
+  timers: Timers
+  force: boolean
+  signal: AbortSignal | undefined
+  /** The tick's signal fired: start nothing more. */
+  stopping(): boolean
+  log(code: string, level: LogLevel, message: string): void
+  /** A job's verdict on its history at `nowMs`, with the tick's pauses and --force. */
+  verdict(job: LoadedJob, history: JobHistory, nowMs: number): Verdict
+}
+
+/** The parts given in the options, else SQL over the options' source (else knex's connections). */
+export function tickParts(options: RunCronsOptions): TickParts {
+  let db = isKnex(options.db) ? options.db : undefined
+  const makeDb = options.db
+  const knex = () => (db ??= isKnex(makeDb) ? makeDb : makeDb())
+  let source: ConnectionSource | undefined
+  const sql = () => (source ??= options.source ?? knexSource(knex(), options.dialect))
+  return {
+    store: options.store ?? new SqlRunStore(sql()),
+    lock: options.lock ?? new SqlJobLock(sql()),
+    recorder: options.recorder ?? new SqlRunRecorder(sql()),
+    knex,
+  }
+}
+
+export function tickScope(options: RunCronsOptions, parts: TickParts, paused: ReadonlyMap<string, PauseInfo>): TickScope {
+  const {settings} = options
+  const leaseMs = settings.leaseSeconds * 1000
+  const force = options.force ?? false
+  // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
+  const forcePaused = Boolean(options.names?.length)
+  return {
+    ...parts,
+    settings,
+    clock: options.clock,
+    runLog: runLogView(parts.store),
+    host: options.host ?? os.hostname(),
+    pid: options.pid ?? process.pid,
+    leaseMs,
+    graceMs: settings.graceSeconds * 1000,
+    renewEveryMs: options.renewEveryMs ?? Math.floor(leaseMs / 4),
+    timers: options.timers ?? realTimers,
+    force,
+    signal: options.signal,
+    stopping: () => options.signal?.aborted ?? false,
+    log: (code, level, message) => options.onLog?.(code, level, message),
+    verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused}),
+  }
+}
+
+/** A knex instance is itself a function (db('table')): tell it from a function that makes one. */
+function isKnex(db: Knex | (() => Knex)): db is Knex {
+  return typeof (db as Partial<Knex>).transaction === 'function'
+}
