@@ -3,7 +3,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {fastRuncrons, plainRuncrons} from '../src/cli/runcrons/fast-tick'
+import {fastRuncrons} from '../src/cli/runcrons/fast-tick'
+import {plainRuncrons} from '../src/cli/runcrons/plain-args'
 import {KnexRunStore} from '../src/core/run-log/run-store'
 import {BACKENDS, freshDatabase, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
@@ -51,8 +52,11 @@ for (const dialect of BACKENDS) {
       writeFileSync(file, `const {CronJobBase} = require(${INDEX})\n${classes.join('\n')}\nmodule.exports = {timeZone: 'UTC', crons: [${jobs.map((_, i) => `Job${i}`).join(', ')}]}\n`)
       return file
     }
-    const fast = (file: string, now: string | null, args: string[] = []) =>
-      fastRuncrons(args, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
+    /** The fast path for these arguments; null for a form it does not take (bin/manage hands those to oclif). */
+    const fast = async (file: string, now: string | null, args: string[] = []) => {
+      const plain = plainRuncrons(args)
+      return plain && fastRuncrons(plain, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
+    }
 
     it("prints the not-due lines and reads the log in two statements (three on a server without MANAGE_NOW: the server's clock)", async () => {
       await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})

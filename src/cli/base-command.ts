@@ -1,7 +1,7 @@
 import path from 'node:path'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {Project} from '../core/project/project'
-import {errorOutput, wantsStack} from './error-output'
+import {endCommand, reportError, wantsStack} from './command-end'
 import {painter, type Painter} from './render'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -65,8 +65,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
-    if (process.env.MANAGE_SQL_COUNT && this.projectInstance) process.stderr.write(`manage: ${this.projectInstance.statements} SQL statement(s)\n`)
-    await this.projectInstance?.close().catch(() => undefined)
+    await endCommand(this.projectInstance, process.env)
     return super.finally(error)
   }
 
@@ -75,8 +74,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error.code === 'EEXIT' || error.oclif?.exit !== undefined) return super.catch(error)
 
     const showStack = Boolean(this.flags?.traceback) || wantsStack(process.argv, process.env)
-    const {text, exitCode: code} = errorOutput(error, {database: this.projectInstance?.resolvedDatabase(), showStack, paint: this.paint})
-    process.stderr.write(text)
+    const code = reportError(error, {project: this.projectInstance, showStack, paint: this.paint})
     process.exitCode = code
     this.exit(code)
   }

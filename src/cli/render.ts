@@ -14,11 +14,23 @@ const PLAIN: Painter = {ok: plain, error: plain, warn: plain, dim: plain, bold: 
 
 /**
  * Colours when asked (--color), never when refused (--no-color), else when the terminal takes them.
- * ansis is loaded only to paint: the crontab's output (a file or a pipe) never needs it.
+ * Decided at the first thing painted: output that paints nothing (the crontab's `[ ] code` lines)
+ * never makes process.stdout for its question, and ansis is loaded only to paint.
  */
 export function painter(color: boolean | undefined): Painter {
+  let chosen: Painter | undefined
+  const paint = () => (chosen ??= choosePainter(color))
+  return {
+    ok: (text) => paint().ok(text),
+    error: (text) => paint().error(text),
+    warn: (text) => paint().warn(text),
+    dim: (text) => paint().dim(text),
+    bold: (text) => paint().bold(text),
+  }
+}
+
+function choosePainter(color: boolean | undefined): Painter {
   if (color === false || (color === undefined && !process.stdout.isTTY)) return PLAIN
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ansis = (require('ansis') as typeof import('ansis')).default
   if (color === undefined && !ansis.isSupported()) return PLAIN
   return {

@@ -1,13 +1,12 @@
 import {Project} from '../../core/project/project'
-import {errorOutput} from '../error-output'
-import type {PlainRuncrons} from './fast-tick'
+import {endCommand, reportError} from '../command-end'
 import {painter} from '../render'
+import type {PlainRuncrons} from './plain-args'
 import {runcronsTick} from './tick-command'
 
 /**
  * A plain `manage runcrons` (the crontab line) whose fast path found something to do: the same
- * tick as the oclif command (runcronsTick), without loading oclif (≈ 110 ms of every such tick,
- * measured). Errors become one line and an exit status, as in every command (errorOutput).
+ * tick as the oclif command (runcronsTick), without loading oclif, ending as every command does.
  */
 export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<number> {
   const project = new Project(root, env, options.settings)
@@ -15,13 +14,9 @@ export async function directRuncrons(options: PlainRuncrons, env: NodeJS.Process
   try {
     const flags = {force: false, silent: options.silent, dryRun: false, concurrency: 1, traceback: options.traceback, verbosity: options.verbosity}
     return await runcronsTick(project, [], flags, paint)
-  } catch (caught) {
-    const error = caught instanceof Error ? caught : new Error(String(caught))
-    const {text, exitCode} = errorOutput(error, {database: project.resolvedDatabase(), showStack: options.traceback || Boolean(env.DEBUG), paint})
-    process.stderr.write(text)
-    return exitCode
+  } catch (error) {
+    return reportError(error, {project, showStack: options.traceback || Boolean(env.DEBUG), paint})
   } finally {
-    if (env.MANAGE_SQL_COUNT) process.stderr.write(`manage: ${project.statements} SQL statement(s)\n`)
-    await project.close().catch(() => undefined)
+    await endCommand(project, env)
   }
 }

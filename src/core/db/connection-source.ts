@@ -101,7 +101,6 @@ async function openDriver(config: DatabaseConfig, create: boolean): Promise<unkn
     case 'sqlite': {
       const filename = (connection as {filename: string}).filename
       if (create && filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const sqlite3 = require('sqlite3') as typeof import('sqlite3')
       const db = await new Promise<import('sqlite3').Database>((resolve, reject) => {
         const mode = sqlite3.OPEN_READWRITE | (create ? sqlite3.OPEN_CREATE : 0)
@@ -125,7 +124,6 @@ async function openDriver(config: DatabaseConfig, create: boolean): Promise<unkn
       return client
     }
     case 'mysql': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mysql = require('mysql2') as typeof import('mysql2')
       const db = mysql.createConnection(connection as import('mysql2').ConnectionOptions)
       db.on('error', () => undefined)

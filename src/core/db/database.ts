@@ -26,7 +26,6 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv, knexfilePath: stri
   if (!existsSync(knexfilePath)) {
     throw new CommandError(`no database configured: ${knexfilePath} does not exist; run \`npm run build\` or set DATABASE_URL`)
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(knexfilePath)
   const file = loaded && loaded.__esModule && loaded.default ? loaded.default : loaded
   const environment = env.MANAGE_ENV || env.NODE_ENV || 'development'
@@ -133,7 +132,6 @@ export function openDatabase(config: DatabaseConfig): Knex {
     if (filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
   }
   // knex is loaded here, not at the top, so commands that never touch the database stay fast.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const knex = require('knex') as typeof import('knex').knex
   try {
     if (config.dialect === 'postgres') requirePg()

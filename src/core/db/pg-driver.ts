@@ -17,5 +17,4 @@ export function requirePg(): typeof import('pg') {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = () => require('pg') as typeof import('pg')

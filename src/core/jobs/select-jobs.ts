@@ -33,7 +33,6 @@ export function discoverCronClasses(dir: string): unknown[] {
     const file = path.join(entry.parentPath ?? (entry as unknown as {path: string}).path, entry.name)
     let exported: Record<string, unknown>
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       exported = require(file) as Record<string, unknown>
     } catch (error) {
       throw new CommandError(`cron module ${file} failed to load: ${error instanceof Error ? firstLine(error.message) : String(error)}`, 1, error)
@@ -75,7 +74,6 @@ function unknownNameMessage(name: string, known: string[]): string {
   const limit = Math.max(3, Math.floor(name.length / 2))
   const wanted = name.toLowerCase()
   // Loaded here, for the rare mistyped name, not on every tick.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const {distance} = require('fastest-levenshtein') as typeof import('fastest-levenshtein')
   // Near by edit distance to the whole name, or to its start ('Heartbeet' ~ 'HeartbeatCronJob').
   const score = (known: string) => {

@@ -76,7 +76,6 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
 
   let loaded: unknown
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = absolute.endsWith('.mjs') ? await import(pathToFileURL(absolute).href) : require(absolute)
   } catch (error) {
     const reason = error instanceof Error ? firstLine(error.message) : String(error)

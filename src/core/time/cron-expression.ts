@@ -13,7 +13,6 @@ let parser: Parser | undefined
 
 /** cron-parser is loaded only when a job has an expression: most ticks never need it. */
 function cronParser(): Parser {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   parser ??= (require('cron-parser') as typeof import('cron-parser')).CronExpressionParser
   return parser
 }
@@ -76,7 +75,6 @@ export function instantOfNaive(naive: number, zone: string): number {
 /** The expression in words (cronstrue), for lists; the expression itself if cronstrue cannot say. */
 export function describeCron(expression: string): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('cronstrue') as typeof import('cronstrue')).toString(expression, {use24HourTimeFormat: true, verbose: false})
   } catch {
     return expression

@@ -9,7 +9,6 @@ let loaded: typeof Luxon | undefined
  */
 export function luxon(): typeof Luxon {
   if (loaded === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require('luxon') as typeof Luxon
     // Dates are shown in one locale everywhere (cron's environment rarely has one), and asking the
     // system for its locale is, by measurement, the largest single cost of a tick's luxon use.

@@ -1,0 +1,47 @@
+import {writeSync} from 'node:fs'
+import path from 'node:path'
+import {tellStatements} from './command-end'
+import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
+
+/**
+ * The `manage` entry (bin/manage hands over here). A plain `manage runcrons`, the crontab line,
+ * skips oclif: its fast path decides with the database driver alone and answers when nothing is
+ * due; when something is, the tick runs as the runcrons command would, still without oclif. Every
+ * other command line goes to oclif. The modules of each path are loaded only on that path.
+ */
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv, binDir: string): void {
+  const plain = argv[0] === 'runcrons' && !env.MANAGE_NO_FAST_PATH ? plainRuncrons(argv.slice(1)) : null
+  if (plain === null) {
+    void (require('@oclif/core') as typeof import('@oclif/core')).execute({dir: binDir})
+    return
+  }
+  void plainTick(plain, env, path.resolve(binDir, '..'))
+}
+
+async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<void> {
+  const {fastRuncrons} = require('./runcrons/fast-tick') as typeof import('./runcrons/fast-tick')
+  // Whatever goes wrong on the fast path, the tick itself finds it again and reports it as every command does.
+  const answer = await fastRuncrons(plain, env, root).catch(() => null)
+  if (answer === null) {
+    const {directRuncrons} = require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')
+    // Exit when the tick is done: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
+    process.exit(await directRuncrons(plain, env, root))
+  }
+  writeOut(answer.output)
+  tellStatements(answer.statements, env)
+  process.exitCode = answer.exitCode
+}
+
+/**
+ * Straight to fd 1: making process.stdout for a pipe (cron mailing the output, the tests) loads
+ * the net and stream machinery, a few ms of a tick that otherwise prints ten short lines.
+ */
+function writeOut(text: string): void {
+  let rest = Buffer.from(text)
+  try {
+    while (rest.length > 0) rest = rest.subarray(writeSync(1, rest))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+    process.stdout.write(rest) // a non-blocking pipe that is full: let the stream wait for it
+  }
+}

@@ -1,0 +1,33 @@
+import {loadJobs} from '../jobs/load-jobs'
+import type {Project} from '../project/project'
+import {SqlRunStore} from '../run-log/run-store'
+import {verdictOf} from '../schedule/verdict'
+import {notStarted, type Outcome} from './outcome'
+import {historyOf, readSnapshot, trimRunLog} from './snapshot'
+
+/**
+ * The per-minute tick's quick answer. Most ticks run nothing, so this decides with the database
+ * driver alone (no oclif, no knex, and no luxon for interval jobs in UTC), with the same snapshot
+ * and verdict as the tick. When every job is simply not due, it trims the log as the tick would at
+ * its end and returns their outcomes. When anything is due, running elsewhere, paused or
+ * misconfigured, it returns null having written nothing, and the tick runs from the start
+ * (deciding again), so this can only ever save time, never change an outcome.
+ */
+export async function quickTick(project: Project): Promise<Outcome[] | null> {
+  const settings = await project.settings()
+  const {jobs, problems} = loadJobs(settings.crons)
+  if (problems.some((problem) => problem.level === 'error')) return null
+  if (jobs.length === 0) return []
+
+  // A connection that never creates the sqlite file: a missing file is the tick's to report.
+  const store = new SqlRunStore(project.tickSource({create: false}))
+  const snapshot = await readSnapshot(store, jobs, (await project.clock())())
+  const outcomes: Outcome[] = []
+  for (const job of jobs) {
+    const verdict = verdictOf(job, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null})
+    if (verdict.kind !== 'not-due') return null
+    outcomes.push(notStarted(job, verdict))
+  }
+  await trimRunLog(store, settings, snapshot.nowMs)
+  return outcomes
+}
