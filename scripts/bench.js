@@ -8,6 +8,10 @@
 // baseline included. Peak RSS comes from separate, untimed runs under `/usr/bin/time -f %M`.
 // Databases are fresh sqlite files in a temp folder; whatever is prepared (migrating, seeding,
 // copying a fresh database for the all-due case) happens outside the timed part.
+//
+// BENCH_COMPARE=<folder of another built checkout> (e.g. a `git worktree` of the previous commit,
+// built, with its node_modules) runs every manage case of that checkout too, interleaved in the
+// same rounds, and adds a before/after table: the way to show what a change did to the tick.
 'use strict'
 const {spawnSync} = require('node:child_process')
 const fs = require('node:fs')
@@ -23,6 +27,11 @@ const RSS_REPS = Math.min(REPS, 3)
 const NOW = '2026-03-02T10:00:00.000Z'
 const NOW_MS = Date.parse(NOW)
 const TIME = '/usr/bin/time'
+const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : null
+if (COMPARE && !fs.existsSync(path.join(COMPARE, 'dist', 'src'))) {
+  console.error(`bench: BENCH_COMPARE=${COMPARE} has no dist/src: build that checkout first`)
+  process.exit(1)
+}
 
 function wholeNumber(raw, fallback) {
   const value = Number(raw)
@@ -38,7 +47,7 @@ const PG_SERVER = /^postgres(ql)?:/i.test(process.env.DATABASE_URL || '')
 /** The crontab's environment: no NODE_EXTRA_CA_CERTS, no colour, nothing of ours unless given. */
 function childEnv(extra = {}) {
   const env = {...process.env, NO_COLOR: '1', ...extra}
-  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT']) {
+  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT', 'BENCH_COMPARE']) {
     if (!(name in extra)) delete env[name]
   }
   return env
@@ -160,42 +169,49 @@ async function main() {
 
   const postgres = await postgresNoneDue(10)
 
-  const runcrons = [process.execPath, BIN, 'runcrons', '--settings', SETTINGS]
-  const cases = [
-    {name: '`node -e 0`', argv: () => [process.execPath, '-e', '0'], env: () => childEnv()},
-    {name: '`manage --version`', argv: () => [process.execPath, BIN, '--version'], env: () => childEnv(), check: (r) => r.status === 0 || fail('manage --version failed', r)},
-    ...[10, 1000].map((jobs) => ({
-      name: `\`manage runcrons\`, ${jobs.toLocaleString('en')} jobs, none due`,
-      argv: () => runcrons,
-      env: () => childEnv({DATABASE_URL: sqliteUrl(noneDue[jobs]), MANAGE_NOW: NOW, BENCH_JOBS: String(jobs)}),
-      check: (r, label) => checkRuncrons(label, r, {jobs, due: false}),
-    })),
-    {
-      name: '`manage runcrons`, 10 jobs, none due, full command (no fast path)',
-      argv: () => runcrons,
-      env: () => childEnv({DATABASE_URL: sqliteUrl(noneDue[10]), MANAGE_NOW: NOW, BENCH_JOBS: '10', MANAGE_NO_FAST_PATH: '1'}),
-      check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
-    },
-    ...(postgres
-      ? [
-          {
-            name: '`manage runcrons`, 10 jobs, none due, PostgreSQL',
-            argv: () => runcrons,
-            env: () => childEnv({DATABASE_URL: postgres, MANAGE_NOW: NOW, BENCH_JOBS: '10'}),
-            check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
-          },
-        ]
-      : []),
-    // Something due every minute (a heartbeat, a queue flush) is the common real case: every tick runs one job.
-    ...[1, 100].map((jobs) => ({
-      name: `\`manage runcrons\`, ${jobs === 1 ? '1 trivial job, due' : `${jobs} trivial jobs, all due`}`,
-      due: jobs,
-      argv: () => runcrons,
-      // A fresh copy of the migrated database for every run, made before the clock starts.
-      env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: String(jobs), BENCH_DUE: '1'}),
-      check: (r, label) => checkRuncrons(label, r, {jobs, due: true}),
-    })),
-  ]
+  // Every manage case, for one checkout: this one, or BENCH_COMPARE's (its bin and its fixture).
+  const manageCases = (root, label) => {
+    const bin = path.join(root, 'bin', 'manage')
+    const runcrons = [process.execPath, bin, 'runcrons', '--settings', path.join(root, 'test', 'fixtures', 'bench-settings.cjs')]
+    return [
+      {name: '`manage --version`', argv: () => [process.execPath, bin, '--version'], env: () => childEnv(), check: (r) => r.status === 0 || fail('manage --version failed', r)},
+      ...[10, 1000].map((jobs) => ({
+        name: `\`manage runcrons\`, ${jobs.toLocaleString('en')} jobs, none due`,
+        argv: () => runcrons,
+        env: () => childEnv({DATABASE_URL: sqliteUrl(noneDue[jobs]), MANAGE_NOW: NOW, BENCH_JOBS: String(jobs)}),
+        check: (r, label) => checkRuncrons(label, r, {jobs, due: false}),
+      })),
+      {
+        name: '`manage runcrons`, 10 jobs, none due, full command (no fast path)',
+        argv: () => runcrons,
+        env: () => childEnv({DATABASE_URL: sqliteUrl(noneDue[10]), MANAGE_NOW: NOW, BENCH_JOBS: '10', MANAGE_NO_FAST_PATH: '1'}),
+        check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
+      },
+      ...(postgres
+        ? [
+            {
+              name: '`manage runcrons`, 10 jobs, none due, PostgreSQL',
+              argv: () => runcrons,
+              env: () => childEnv({DATABASE_URL: postgres, MANAGE_NOW: NOW, BENCH_JOBS: '10'}),
+              check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
+            },
+          ]
+        : []),
+      // Something due every minute (a heartbeat, a queue flush) is the common real case: every tick runs one job.
+      ...[1, 100].map((jobs) => ({
+        name: `\`manage runcrons\`, ${jobs === 1 ? '1 trivial job, due' : `${jobs} trivial jobs, all due`}`,
+        due: jobs,
+        argv: () => runcrons,
+        // A fresh copy of the migrated database for every run, made before the clock starts.
+        env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: String(jobs), BENCH_DUE: '1'}),
+        check: (r, label) => checkRuncrons(label, r, {jobs, due: true}),
+      })),
+    ].map((c) => ({...c, name: `${c.name}${label}`, plain: c.name, compared: Boolean(label)}))
+  }
+  // With BENCH_COMPARE, each case of this checkout is followed by the same case of the other.
+  const own = manageCases(ROOT, '')
+  const other = COMPARE ? manageCases(COMPARE, ' [BENCH_COMPARE]') : []
+  const cases = [{name: '`node -e 0`', argv: () => [process.execPath, '-e', '0'], env: () => childEnv()}, ...own.flatMap((c, i) => (other[i] ? [c, other[i]] : [c]))]
   for (const c of cases) Object.assign(c, {times: [], rss: []})
 
   const hasTime = fs.existsSync(TIME) && spawnSync(TIME, ['-f', '%M', 'true'], {encoding: 'utf8'}).status === 0
@@ -239,13 +255,13 @@ async function main() {
     return row
   })
   // Framework cost per due job: what each of 99 more due jobs adds to a tick that runs one.
-  const oneDue = cases.find((c) => c.due === 1)
-  const allDue = cases.find((c) => c.due === 100)
+  const oneDue = own.find((c) => c.due === 1)
+  const allDue = own.find((c) => c.due === 100)
   const perJob = (median(allDue.times) - median(oneDue.times)) / (allDue.due - oneDue.due)
-  const byName = (start) => cases.find((c) => c.name.startsWith(start))
+  const byName = (start) => own.find((c) => c.name.startsWith(start))
   const tick10 = median(byName('`manage runcrons`, 10 jobs, none due').times)
   const tick1000 = median(byName('`manage runcrons`, 1,000 jobs').times)
-  const pg = cases.find((c) => c.name.endsWith('PostgreSQL'))
+  const pg = own.find((c) => c.name.endsWith('PostgreSQL'))
   const noop = byName('`manage runcrons`, 10 jobs, none due')
   const targets = [
     ['no-op tick, 10 jobs ≤ 2.0× `node -e 0`', tick10 / baseline, 2.0, '×'],
@@ -259,6 +275,21 @@ async function main() {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
   const line = (cells) => `| ${cells.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join(' | ')} |`
   const table = [line(header), `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...rows.map(line)]
+
+  // BENCH_COMPARE: each case's median here against the other checkout's, from the same rounds.
+  const comparison = other.length
+    ? [
+        `Compared with ${COMPARE} (BENCH_COMPARE), in the same ${REPS} interleaved rounds (medians, ms):`,
+        '',
+        '| case | BENCH_COMPARE | this checkout | change |',
+        '|---|---:|---:|---:|',
+        ...own.map((c, i) => {
+          const [before, after] = [median(other[i].times), median(c.times)]
+          return `| ${c.plain} | ${before.toFixed(1)} | ${after.toFixed(1)} | ${after >= before ? '+' : ''}${(((after - before) / before) * 100).toFixed(1)} % |`
+        }),
+        '',
+      ]
+    : []
 
   const notes = [
     `# manage bench — ${new Date().toISOString()}`,
@@ -279,6 +310,7 @@ async function main() {
     '|---|---:|:---:|',
     ...targets.map(([what, value, limit, unit]) => `| ${what} | ${value.toFixed(2)}${unit} | ${value <= limit ? 'yes' : 'no'} |`),
     '',
+    ...comparison,
   ]
   const text = notes.join('\n')
   process.stdout.write(text)

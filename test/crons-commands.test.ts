@@ -137,7 +137,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       probeFile,
       `process.on('exit', () => {\n` +
         `  const loaded = (file) => Object.keys(require.cache).some((name) => name.endsWith(file))\n` +
-        `  const path = loaded(${JSON.stringify(path.join('dist', 'src', 'commands', 'runcrons.js'))}) ? 'full' : loaded(${JSON.stringify(path.join('dist', 'src', 'cli', 'runcrons', 'direct-tick.js'))}) ? 'direct' : 'fast'\n` +
+        `  const path = loaded(${JSON.stringify(path.join('dist', 'src', 'commands', 'runcrons.js'))}) ? 'full' : loaded(${JSON.stringify(path.join('dist', 'entry', 'direct-tick.js'))}) ? 'direct' : 'fast'\n` +
         `  if (process.env.PROBE_OUT) require('node:fs').writeFileSync(process.env.PROBE_OUT, path)\n` +
         `})\n`,
     )
