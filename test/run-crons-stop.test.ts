@@ -1,60 +1,16 @@
 import {expect} from 'chai'
 import {fixedClock} from '../src/core/time/clock'
-import {CronJobBase, type CronContext} from '../src/core/jobs/cron-job-base'
-import type {Settings} from '../src/core/project/settings'
-import {runCrons, type Outcome, type RunCronsOptions, type Timers} from '../src/core/tick/run-crons'
+import type {CronContext, CronJobBase} from '../src/core/jobs/cron-job-base'
+import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {freshDatabase, tableRows, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
-
-/** Timers the test drives: nothing fires until the test says so; no real time passes. */
-class ManualTimers implements Timers {
-  private readonly waits: Array<{ms: number; resolve: () => void; cancelled: boolean}> = []
-  /** Called whenever the runner starts a wait: lets a test react to "the grace period began". */
-  onSleep: (ms: number) => void = () => {}
-
-  sleep(ms: number) {
-    let resolve!: () => void
-    const done = new Promise<void>((r) => (resolve = r))
-    const wait = {ms, resolve, cancelled: false}
-    this.waits.push(wait)
-    queueMicrotask(() => this.onSleep(ms))
-    return {done, cancel: () => void (wait.cancelled = true)}
-  }
-
-  /** Let every pending wait of `ms` run out. */
-  elapse(ms: number): void {
-    for (const wait of this.waits) if (wait.ms === ms && !wait.cancelled) wait.resolve()
-  }
-
-  pending(ms: number): number {
-    return this.waits.filter((wait) => wait.ms === ms && !wait.cancelled).length
-  }
-}
+import {forever, job as jobClass, ManualTimers, settingsWith, untilAborted} from './fixtures/jobs'
 
 const TIMEOUT_MS = 60_000 // timeoutMins = 1
 const GRACE_MS = 10_000 // graceSeconds = 10
 
-function job(code: string, schedule: Partial<CronJobBase>, body: (ctx: CronContext) => unknown) {
-  const cls = class extends CronJobBase {
-    constructor() {
-      super()
-      Object.assign(this, {code, runEveryMins: 1, ...schedule})
-    }
-    async do(ctx: CronContext) {
-      return body(ctx)
-    }
-  }
-  Object.defineProperty(cls, 'name', {value: `${code}Job`})
-  return cls
-}
-
-const forever = () => new Promise<never>(() => {})
-const untilAborted = (signal: AbortSignal) =>
-  new Promise<never>((_resolve, reject) => {
-    const stop = () => reject(new Error(`stopped: ${String((signal.reason as Error).message)}`))
-    if (signal.aborted) stop()
-    else signal.addEventListener('abort', stop, {once: true})
-  })
+/** A job that runs every minute unless its schedule says otherwise. */
+const job = (code: string, schedule: Partial<CronJobBase>, body: (ctx: CronContext) => unknown) => jobClass(code, {runEveryMins: 1, ...schedule}, body)
 
 describe('runCrons: timeouts and shutdown (timers driven by the test)', function () {
   this.timeout(10_000)
@@ -66,9 +22,8 @@ describe('runCrons: timeouts and shutdown (timers driven by the test)', function
   })
   afterEach(() => t.close())
 
-  const settings = (crons: unknown[]): Settings => ({crons, timeZone: 'UTC', leaseSeconds: 300, graceSeconds: GRACE_MS / 1000, deleteLogsOlderThanDays: null, cronsDir: '/x', file: 'x', values: {}})
   const tick = (crons: unknown[], options: Partial<RunCronsOptions> = {}) =>
-    runCrons({db: t.db, dialect: 'sqlite', settings: settings(crons), clock: fixedClock(at('2026-01-05T00:00:00Z')), timers, ...options})
+    runCrons({db: t.db, dialect: 'sqlite', settings: settingsWith(crons, {graceSeconds: GRACE_MS / 1000}), clock: fixedClock(at('2026-01-05T00:00:00Z')), timers, ...options})
   const kinds = (outcomes: Outcome[]) => outcomes.map((o) => `${o.kind}:${o.code}`)
   const rows = () => tableRows(t.db, 'cron_job_log')
   const locks = async () => (await tableRows(t.db, 'cron_job')).map((row) => row.lock_token)

@@ -1,33 +1,14 @@
 import {expect} from 'chai'
 import type {Knex} from 'knex'
 import {fixedClock, type Clock} from '../src/core/time/clock'
-import {CronJobBase, type CronContext} from '../src/core/jobs/cron-job-base'
+import type {CronContext} from '../src/core/jobs/cron-job-base'
 import {explainDatabaseError} from '../src/core/db/database'
 import {NotMigratedError, UsageError} from '../src/core/errors'
-import type {Settings} from '../src/core/project/settings'
 import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {KnexRunStore} from '../src/core/run-log/run-store'
 import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
-
-function settingsWith(crons: unknown[], extra: Partial<Settings> = {}): Settings {
-  return {crons, timeZone: 'UTC', leaseSeconds: 300, graceSeconds: 10, deleteLogsOlderThanDays: null, cronsDir: '/nonexistent', file: 'test-settings', values: {appName: 'test'}, ...extra}
-}
-
-/** A job class whose do() is given per test. */
-function job(code: string, schedule: Partial<CronJobBase>, body: (ctx: CronContext) => unknown = () => 'ok', name?: string) {
-  const cls = class extends CronJobBase {
-    constructor() {
-      super()
-      Object.assign(this, {code, ...schedule})
-    }
-    async do(ctx: CronContext) {
-      return body(ctx)
-    }
-  }
-  Object.defineProperty(cls, 'name', {value: name ?? `${code.replace(/\W/g, '_')}Job`})
-  return cls
-}
+import {job, settingsWith} from './fixtures/jobs'
 
 const kinds = (outcomes: Outcome[]) => outcomes.map((outcome) => `${outcome.kind}:${outcome.code}`)
 

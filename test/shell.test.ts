@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {expect} from 'chai'
 import {lines, runManageWithInput, Sandbox, waitForFile, type Env, type Result} from './helpers/cli'
-import {SERVER_URLS} from './helpers/db'
+import {itOn, SERVER_URLS} from './helpers/db'
 import {clientCommand} from '../src/cli/tools/shell'
 
 /** `manage shell` and `manage dbshell`, spawned for real with their stdin piped. */
@@ -96,13 +96,13 @@ describe('manage shell / dbshell', function () {
       expect(line.stdout, context(line)).to.equal(' 40+2 = 42\n')
     })
 
-    it('PostgreSQL: runs psql', async () => {
+    itOn('postgres')('PostgreSQL: runs psql', async () => {
       const result = await dbshell('SELECT 40+2;\n', {DATABASE_URL: SERVER_URLS.postgres})
       expect(lines(result.stdout), context(result)).to.deep.equal([' ?column? ', '----------', '       42', '(1 row)'])
       expect(result.code).to.equal(0)
     })
 
-    it('MySQL / MariaDB: runs the mysql client', async () => {
+    itOn('mysql')('MySQL / MariaDB: runs the mysql client', async () => {
       const result = await dbshell('SELECT 40+2;\n', {DATABASE_URL: SERVER_URLS.mysql})
       expect(lines(result.stdout), context(result)).to.deep.equal(['40+2', '42'])
       expect(result.code).to.equal(0)

@@ -15,7 +15,25 @@ export const SERVER_URLS: Record<Exclude<Dialect, 'sqlite'>, string> = {
   mysql: process.env.MANAGE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test',
 }
 
-export const BACKENDS: Dialect[] = ['sqlite', 'postgres', 'mysql']
+/**
+ * The backends the suite runs on: MANAGE_TEST_BACKENDS (e.g. `sqlite`, or `sqlite,postgres`) to
+ * work without the servers, else all three. CI (.ci/run) always runs all three.
+ */
+export const BACKENDS: Dialect[] = backendsFrom(process.env.MANAGE_TEST_BACKENDS)
+
+function backendsFrom(setting: string | undefined): Dialect[] {
+  if (setting === undefined || setting.trim() === '') return ['sqlite', 'postgres', 'mysql']
+  const names = setting.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean)
+  const known: Record<string, Dialect> = {sqlite: 'sqlite', postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql'}
+  const unknown = names.filter((name) => !(name in known))
+  if (unknown.length > 0) throw new Error(`MANAGE_TEST_BACKENDS='${setting}' names ${unknown.map((name) => `'${name}'`).join(', ')}: use a comma-separated list of sqlite, postgres and mysql`)
+  return [...new Set(names.map((name) => known[name]))]
+}
+
+/** `it` for a test that needs this backend's server, else `it.skip` (see MANAGE_TEST_BACKENDS). */
+export function itOn(dialect: Dialect): Mocha.TestFunction | Mocha.PendingTestFunction {
+  return BACKENDS.includes(dialect) ? it : it.skip
+}
 
 export interface TestDatabase {
   dialect: Dialect

@@ -1,0 +1,231 @@
+import type {RunStatus} from '../../src/core/jobs/cron-job-base'
+import type {JobLock, LockHolder} from '../../src/core/run-log/job-lock'
+import type {BeginRequest, BeginResult, EndRequest, RunRecorder} from '../../src/core/run-log/recorder'
+import {interruptionOf, type RunRow} from '../../src/core/run-log/rows'
+import type {NewRun, RunStore} from '../../src/core/run-log/run-store'
+import type {Holder} from '../../src/core/run-log/statements'
+import {EMPTY_HISTORY, historyFromRuns, type JobHistory, type PauseInfo} from '../../src/core/schedule/history'
+
+/** A cron_job row: the job's claim and its pause. */
+interface JobRow {
+  holder: (Holder & {lockedMs: number}) | null
+  leaseExpiresMs: number | null
+  pause: PauseInfo | null
+}
+
+/** The methods of the fakes; `failNext` makes the next call of one of them fail, as a database that went away would. */
+type Method = keyof RunStore | keyof JobLock | keyof RunRecorder
+
+/**
+ * The run log in memory, for the runner's unit tests (Laravel's FakeEventMutex): the same rows,
+ * claims and leases as the SQL keeps, on the caller's clock (as sqlite's are), with each
+ * recorder step atomic. test/run-log-contract.test.ts holds it to the SQL implementations'
+ * behaviour. `store`, `lock` and `recorder` are the three interfaces runCrons takes.
+ */
+export class MemoryRunLog {
+  readonly runs: RunRow[] = []
+  readonly jobs = new Map<string, JobRow>()
+  /** Every call, in order (method and code or id), for tests that check what was written. */
+  readonly calls: string[] = []
+  private nextId = 1
+  private readonly failures = new Map<Method, Error>()
+
+  readonly store: RunStore = {
+    histories: async (nowMs, codes) => this.call('histories', () => this.historiesAt(nowMs, codes)),
+    getRun: async (id) => this.call('getRun', () => this.copy(this.runs.find((run) => run.id === id)) ?? null),
+    getRuns: async (ids) => this.call('getRuns', () => this.runs.filter((run) => ids.includes(run.id)).map((run) => ({...run}))),
+    listRuns: async (query) =>
+      this.call('listRuns', () =>
+        this.runs
+          .filter((run) => (!query.code || run.code === query.code) && (!query.status || run.status === query.status))
+          .sort((a, b) => b.startMs - a.startMs || b.id - a.id)
+          .slice(0, query.limit)
+          .map((run) => ({...run})),
+      ),
+    pausedJobs: async () => this.call('pausedJobs', () => new Map([...this.jobs].filter(([, job]) => job.pause).map(([code, job]) => [code, {...job.pause!}]))),
+    deleteRunsBefore: async (cutoffMs, options = {}) =>
+      this.call('deleteRunsBefore', () => {
+        const old = this.runs.filter(
+          (run) => run.startMs < cutoffMs && run.status !== 'running' && !(options.keepFailed && ['failed', 'interrupted', 'timed_out'].includes(run.status)) && (options.code === undefined || run.code === options.code),
+        )
+        if (!options.dryRun) this.remove(old)
+        return old.length
+      }),
+    ensureJobs: async (codes) => this.call('ensureJobs', () => codes.forEach((code) => this.jobRow(code))),
+    insertRun: async (run, options = {}) => this.call('insertRun', () => this.insert(run, options.ensureJob ?? true)),
+    finishRun: async (id, status, endMs, message) => this.call('finishRun', () => this.finish(id, status, endMs, message)),
+    renewRun: async (id, nowMs, leaseMs) =>
+      this.call('renewRun', () => {
+        const run = this.runs.find((candidate) => candidate.id === id && candidate.status === 'running')
+        if (run) Object.assign(run, {heartbeatMs: nowMs, leaseExpiresMs: nowMs + leaseMs})
+        return Boolean(run)
+      }),
+    interruptStaleRuns: async (code, nowMs) => this.call('interruptStaleRuns', () => this.interruptStale(code, nowMs)),
+    interruptRunning: async (code, endMs, message) =>
+      this.call('interruptRunning', () => {
+        const running = this.runs.filter((run) => run.code === code && run.status === 'running')
+        for (const run of running) Object.assign(run, {status: 'interrupted', endMs, message, leaseExpiresMs: null})
+        return running.length
+      }),
+    setPaused: async (code, pause) =>
+      this.call('setPaused', () => {
+        const job = this.jobRow(code)
+        if ((job.pause !== null) === (pause !== null)) return false
+        job.pause = pause && {sinceMs: pause.sinceMs ?? Date.now(), by: pause.by}
+        return true
+      }),
+  }
+
+  readonly lock: JobLock = {
+    renew: async (code, token, nowMs, leaseMs) =>
+      this.call('renew', () => {
+        const job = this.jobs.get(code)
+        if (job?.holder?.token !== token) return false
+        job.leaseExpiresMs = nowMs + leaseMs
+        return true
+      }),
+    release: async (code, token) => this.call('release', () => this.releaseIfHeld(code, token)),
+    holder: async (code): Promise<LockHolder | null> =>
+      this.call('holder', () => {
+        const job = this.jobs.get(code)
+        return job?.holder ? {host: job.holder.host, pid: job.holder.pid, lockedMs: job.holder.lockedMs, leaseExpiresMs: job.leaseExpiresMs} : null
+      }),
+    isHeld: async (code, nowMs) => this.call('isHeld', () => Boolean(this.jobs.get(code)?.holder) && (this.jobs.get(code)!.leaseExpiresMs ?? 0) > nowMs),
+    forceRelease: async (code) =>
+      this.call('forceRelease', () => {
+        const job = this.jobs.get(code)
+        if (!job?.holder) return false
+        Object.assign(job, {holder: null, leaseExpiresMs: null})
+        return true
+      }),
+  }
+
+  readonly recorder: RunRecorder = {
+    begin: async <Why>(request: BeginRequest<Why>) => this.call('begin', () => this.atomically(() => this.beginRun(request))),
+    end: async (request: EndRequest) =>
+      this.call('end', () =>
+        this.atomically(() => {
+          this.finish(request.runId, request.status, request.endMs, request.message)
+          if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)
+          if (request.removeOtherSuccesses && request.status === 'succeeded') this.remove(this.runs.filter((run) => run.code === request.code && run.status === 'succeeded' && run.id !== request.runId))
+          return {commit: true, value: undefined}
+        }),
+      ),
+  }
+
+  /** The next call of `method` fails with `error` (then the fake works again). */
+  failNext(method: Method, error: Error = new Error(`${method}: the database went away`)): void {
+    this.failures.set(method, error)
+  }
+
+  private call<T>(method: Method, body: () => T): T {
+    this.calls.push(method)
+    const failure = this.failures.get(method)
+    if (failure) {
+      this.failures.delete(method)
+      throw failure
+    }
+    return body()
+  }
+
+  /** A transaction: its changes are kept only when it commits (and not when it throws). */
+  private atomically<T>(body: () => {commit: boolean; value: T}): T {
+    const saved = {runs: this.runs.map((run) => ({...run})), jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])), nextId: this.nextId}
+    const restore = () => {
+      this.runs.splice(0, this.runs.length, ...saved.runs)
+      this.jobs.clear()
+      for (const [code, job] of saved.jobs) this.jobs.set(code, job)
+      this.nextId = saved.nextId
+    }
+    let outcome: {commit: boolean; value: T}
+    try {
+      outcome = body()
+    } catch (error) {
+      restore()
+      throw error
+    }
+    if (!outcome.commit) restore()
+    return outcome.value
+  }
+
+  private beginRun<Why>(request: BeginRequest<Why>): {commit: boolean; value: BeginResult<Why>} {
+    const {code, holder, nowMs, leaseMs} = request
+    const job = this.jobRow(code)
+    if (job.leaseExpiresMs !== null && job.leaseExpiresMs > nowMs) return {commit: false, value: {kind: 'claimed-elsewhere'}}
+    Object.assign(job, {holder: {...holder, lockedMs: nowMs}, leaseExpiresMs: nowMs + leaseMs})
+    const history = this.historiesAt(nowMs, [code]).get(code) ?? EMPTY_HISTORY
+    const interrupted = this.interruptStale(code, nowMs)
+    const decision = request.decide(history)
+    if (!decision.start) {
+      if (interrupted.length === 0) return {commit: false, value: {kind: 'declined', why: decision.why, interrupted}}
+      this.releaseIfHeld(code, holder.token)
+      return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
+    }
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs}, false)
+    if (request.parallel) this.releaseIfHeld(code, holder.token)
+    const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
+    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ?? null, interrupted}}
+  }
+
+  private historiesAt(nowMs: number, codes?: readonly string[]): Map<string, JobHistory> {
+    const histories = new Map<string, JobHistory>()
+    for (const code of new Set(this.runs.map((run) => run.code))) {
+      if (!codes || codes.includes(code)) histories.set(code, historyFromRuns(this.runs.filter((run) => run.code === code).map((run) => ({...run})), nowMs))
+    }
+    return histories
+  }
+
+  private insert(run: NewRun, ensureJob: boolean): number {
+    if (ensureJob) this.jobRow(run.code)
+    const running = run.status === 'running'
+    const row: RunRow = {
+      id: this.nextId++,
+      code: run.code,
+      status: run.status,
+      startMs: run.startMs,
+      endMs: run.endMs ?? null,
+      message: run.message ?? null,
+      ranAtTime: run.ranAtTime ?? null,
+      host: run.host ?? null,
+      pid: run.pid ?? null,
+      leaseExpiresMs: run.leaseMs !== undefined ? run.startMs + run.leaseMs : (run.leaseExpiresMs ?? null),
+      heartbeatMs: running ? run.startMs : null,
+    }
+    this.runs.push(row)
+    return row.id
+  }
+
+  private finish(id: number, status: RunStatus, endMs: number, message: string | null): void {
+    const run = this.runs.find((candidate) => candidate.id === id)
+    if (run) Object.assign(run, {status, endMs, message, leaseExpiresMs: null})
+  }
+
+  private interruptStale(code: string, nowMs: number): RunRow[] {
+    const stale = this.runs.filter((run) => run.code === code && run.status === 'running' && (run.leaseExpiresMs === null || run.leaseExpiresMs <= nowMs))
+    return stale.map((run) => {
+      const before = {...run}
+      const {endMs, message} = interruptionOf(before)
+      Object.assign(run, {status: 'interrupted', endMs, message, leaseExpiresMs: null})
+      return {...before, status: 'interrupted' as const, message}
+    })
+  }
+
+  private releaseIfHeld(code: string, token: string): void {
+    const job = this.jobs.get(code)
+    if (job?.holder?.token === token) Object.assign(job, {holder: null, leaseExpiresMs: null})
+  }
+
+  private remove(runs: readonly RunRow[]): void {
+    for (const run of runs) this.runs.splice(this.runs.indexOf(run), 1)
+  }
+
+  private jobRow(code: string): JobRow {
+    let job = this.jobs.get(code)
+    if (!job) this.jobs.set(code, (job = {holder: null, leaseExpiresMs: null, pause: null}))
+    return job
+  }
+
+  private copy(run: RunRow | undefined): RunRow | undefined {
+    return run && {...run}
+  }
+}

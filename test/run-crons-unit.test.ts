@@ -1,0 +1,172 @@
+import {expect} from 'chai'
+import {knex, type Knex} from 'knex'
+import type {CronContext} from '../src/core/jobs/cron-job-base'
+import {fixedClock} from '../src/core/time/clock'
+import {exitCodeOf, type Outcome} from '../src/core/tick/outcome'
+import {runCrons, type RunCronsOptions} from '../src/core/tick/run-crons'
+import {RunStop} from '../src/core/tick/stopping'
+import {MemoryRunLog} from './fakes/memory-run-log'
+import {job, ManualTimers, settingsWith, untilAborted} from './fixtures/jobs'
+import {at} from './helpers/schedule'
+
+/** runCrons over the in-memory run log: the runner's own rules, with no database at all. */
+describe('runCrons over an in-memory run log (the runner alone)', () => {
+  let log: MemoryRunLog
+  beforeEach(() => (log = new MemoryRunLog()))
+
+  const noDb = () => {
+    throw new Error('this test has no database')
+  }
+  const tick = (crons: unknown[], options: Partial<RunCronsOptions> = {}) =>
+    runCrons({db: noDb, dialect: 'sqlite', settings: settingsWith(crons), clock: fixedClock(at('2026-01-05T00:00:00Z')), store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, ...options})
+  const kinds = (outcomes: Outcome[]) => outcomes.map((outcome) => `${outcome.kind}:${outcome.code}`)
+  const statuses = () => log.runs.map((run) => `${run.code}:${run.status}`)
+
+  it('runs at most --concurrency jobs at once, and every due job once', async () => {
+    let running = 0
+    let most = 0
+    const body = async () => {
+      most = Math.max(most, ++running)
+      await new Promise((resolve) => setImmediate(resolve))
+      running--
+      return 'ok'
+    }
+    const crons = ['a', 'b', 'c', 'd', 'e'].map((code) => job(code, {runEveryMins: 1}, body))
+    const report = await tick(crons, {concurrency: 2})
+    expect(most).to.equal(2)
+    expect(kinds(report.outcomes).sort()).to.deep.equal(['succeeded:a', 'succeeded:b', 'succeeded:c', 'succeeded:d', 'succeeded:e'])
+    expect(statuses()).to.have.members(['a:succeeded', 'b:succeeded', 'c:succeeded', 'd:succeeded', 'e:succeeded'])
+  })
+
+  it('a database error while claiming stops new jobs from starting and is raised once the started ones end', async () => {
+    const crons = ['a', 'b', 'c'].map((code) => job(code, {runEveryMins: 1}))
+    const seen: Outcome[] = []
+    const original = log.recorder.begin.bind(log.recorder)
+    let begins = 0
+    log.recorder.begin = (request) => (++begins === 2 ? Promise.reject(new Error('connection lost')) : original(request))
+    const failed = await tick(crons, {onOutcome: (outcome) => seen.push(outcome)}).then(
+      () => null,
+      (error: Error) => error,
+    )
+    expect(failed?.message).to.equal('connection lost')
+    expect(kinds(seen)).to.deep.equal(['succeeded:a'])
+    expect(statuses()).to.deep.equal(['a:succeeded'])
+    expect(begins).to.equal(2)
+  })
+
+  it('when the outcome cannot be recorded, the claim is still released and the error raised', async () => {
+    log.failNext('end', new Error('disk full'))
+    const failed = await tick([job('a', {runEveryMins: 1})]).then(
+      () => null,
+      (error: Error) => error,
+    )
+    expect(failed?.message).to.equal('disk full')
+    expect(log.calls.slice(log.calls.indexOf('end'))).to.deep.equal(['end', 'release'])
+    expect(await log.lock.holder('a')).to.equal(null)
+  })
+
+  it('--dry-run reads the log and writes nothing', async () => {
+    const report = await tick([job('a', {runEveryMins: 1}), job('b', {runAtTimes: ['23:00']})], {dryRun: true})
+    expect(kinds(report.outcomes)).to.deep.equal(['would-run:a', 'not-due:b'])
+    expect(log.calls).to.deep.equal(['histories', 'pausedJobs'])
+  })
+
+  it('makes the claim rows of jobs that never ran and are due, in one call, and only those', async () => {
+    await log.store.insertRun({code: 'old', status: 'succeeded', startMs: at('2026-01-04T00:00:00Z')})
+    log.calls.length = 0
+    await tick([job('new', {runEveryMins: 1}), job('old', {runEveryMins: 1}), job('later', {runAtTimes: ['23:00']})])
+    expect(log.calls.filter((call) => call === 'ensureJobs')).to.have.length(1)
+    expect([...log.jobs.keys()].sort()).to.deep.equal(['new', 'old'])
+  })
+
+  it('a parallel job whose claim another process holds is left to it; a plain one is running elsewhere', async () => {
+    for (const code of ['par', 'plain']) {
+      log.jobs.set(code, {holder: {token: 'other', host: 'web2', pid: 99, lockedMs: at('2026-01-05T00:00:00Z')}, leaseExpiresMs: at('2026-01-05T00:05:00Z'), pause: null})
+    }
+    const report = await tick([job('par', {runEveryMins: 1, allowParallelRuns: true}), job('plain', {runEveryMins: 1})])
+    expect(report.outcomes).to.deep.equal([
+      {kind: 'claimed-elsewhere', code: 'par', className: 'parJob', host: 'web2', pid: 99},
+      {kind: 'running-elsewhere', code: 'plain', className: 'plainJob', sinceMs: at('2026-01-05T00:00:00Z'), host: 'web2', pid: 99},
+    ])
+    expect(log.runs).to.deep.equal([])
+  })
+
+  it('gives do() the run log as a view to read and trim, without the runner\'s writes', async () => {
+    let view: CronContext['runLog'] | undefined
+    const report = await tick([
+      job('a', {runEveryMins: 1}, async (ctx) => {
+        view = ctx.runLog
+        return (await ctx.runLog.listRuns({limit: 5})).map((run) => `${run.code} ${run.status}`).join()
+      }),
+    ])
+    expect(Object.keys(view!).sort()).to.deep.equal(['deleteRunsBefore', 'getRun', 'getRuns', 'histories', 'listRuns', 'pausedJobs'])
+    expect(Object.isFrozen(view)).to.equal(true)
+    expect(report.outcomes[0]).to.deep.include({kind: 'succeeded', message: 'a running'})
+  })
+
+  it('gives do() the knex instance it was given as ctx.db (not a query made from it)', async () => {
+    const db: Knex = knex({client: 'sqlite3', connection: {filename: ':memory:'}, useNullAsDefault: true})
+    try {
+      let seen: unknown
+      await tick([job('a', {runEveryMins: 1}, (ctx) => void (seen = ctx.db))], {db})
+      expect(seen).to.equal(db)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('exits 1 when a job failed, timed out or was interrupted, or a class cannot run; else 0', () => {
+    const base = {code: 'x', className: 'X', runId: 1, message: 'm', startMs: 0, endMs: 0, slot: null}
+    const cases: Array<[Outcome, number]> = [
+      [{...base, kind: 'succeeded'}, 0],
+      [{kind: 'not-due', code: 'x', className: 'X', reason: ''}, 0],
+      [{kind: 'running-elsewhere', code: 'x', className: 'X', sinceMs: null, host: null, pid: null}, 0],
+      [{...base, kind: 'failed', error: new Error('m')}, 1],
+      [{...base, kind: 'timed_out', abandoned: false}, 1],
+      [{...base, kind: 'interrupted', abandoned: true}, 1],
+    ]
+    for (const [outcome, code] of cases) expect(exitCodeOf([outcome], []), outcome.kind).to.equal(code)
+    expect(exitCodeOf([], [{subject: 'Bad', message: 'm', level: 'error'}])).to.equal(1)
+    expect(exitCodeOf([], [{subject: 'Odd', message: 'm', level: 'warning'}])).to.equal(0)
+  })
+})
+
+describe('RunStop: how one run is asked to stop', () => {
+  const scope = (timers: ManualTimers, signal?: AbortSignal, logs: string[] = []) => ({signal, timers, graceMs: 10_000, log: (_code: string, _level: string, message: string) => void logs.push(message)})
+
+  it('its timeout fires ctx.signal and starts the grace period; past it, the run is abandoned as timed out', async () => {
+    const timers = new ManualTimers()
+    const logs: string[] = []
+    const stop = new RunStop(scope(timers, undefined, logs), 'job', 2)
+    expect(stop.signal.aborted).to.equal(false)
+    timers.elapse(120_000)
+    await Promise.resolve()
+    expect(stop.signal.aborted).to.equal(true)
+    expect(stop.requested).to.deep.equal({status: 'timed_out', why: 'timed out after 2 min'})
+    expect(logs).to.deep.equal(['timed out after 2 min: asked the job to stop (ctx.signal); waiting up to 10 s'])
+    timers.elapse(10_000)
+    expect(await stop.abandoned).to.deep.equal({abandoned: {status: 'timed_out', why: 'timed out after 2 min'}})
+  })
+
+  it("the tick's signal, even one fired before the run, is an interruption; the first request wins", async () => {
+    const timers = new ManualTimers()
+    const tick = new AbortController()
+    tick.abort('SIGTERM')
+    const stop = new RunStop(scope(timers, tick.signal), 'job', 1)
+    timers.elapse(60_000)
+    await Promise.resolve()
+    expect(stop.requested).to.deep.equal({status: 'interrupted', why: 'interrupted by SIGTERM'})
+    await untilAborted(stop.signal).catch((error: Error) => expect(error.message).to.equal('stopped: interrupted by SIGTERM'))
+  })
+
+  it('dispose cancels its timers and stops listening to the tick', async () => {
+    const timers = new ManualTimers()
+    const tick = new AbortController()
+    const stop = new RunStop(scope(timers, tick.signal), 'job', 1)
+    stop.dispose()
+    expect(timers.pending(60_000)).to.equal(0)
+    tick.abort('SIGINT')
+    expect(stop.signal.aborted).to.equal(false)
+    expect(stop.requested).to.equal(null)
+  })
+})
