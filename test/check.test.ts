@@ -27,7 +27,7 @@ describe('checkProject', () => {
     const env = {DATABASE_URL: t.url, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: path.join(dir, 'crontab')}
     const project = new Project(ROOT, env, file)
     try {
-      return (await checkProject(project, env)).problems.map((p) => `${p.level} ${p.subject}: ${p.message}`)
+      return (await checkProject(project)).problems.map((p) => `${p.level} ${p.subject}: ${p.message}`)
     } finally {
       await project.close()
     }
@@ -51,7 +51,7 @@ describe('checkProject', () => {
     const env = {DATABASE_URL: bare.url, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: path.join(dir, 'crontab')}
     const project = new Project(ROOT, env, file)
     try {
-      const problems = (await checkProject(project, env)).problems
+      const problems = (await checkProject(project)).problems
       expect(problems.find((p) => p.subject === 'database')).to.deep.include({level: 'error'})
       expect(problems.find((p) => p.subject === 'database')!.message).to.match(/2 migration\(s\) not applied .*: run `manage migrate`/)
     } finally {

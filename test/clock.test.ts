@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {clockFromEnv, parseInstant} from '../src/core/time/clock'
 import {UsageError} from '../src/core/errors'
+import {clockFromEnv, parseInstant} from '../src/core/time/clock'
 
 describe('parseInstant (MANAGE_NOW)', () => {
   it('reads full UTC times without luxon, to the same instant luxon gives', () => {

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
-import {isDue} from '../src/core/schedule/is-due'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
+import {isDue} from '../src/core/schedule/is-due'
 import type {Schedule} from '../src/core/schedule/schedule'
 import {at, run, schedule} from './helpers/schedule'
 

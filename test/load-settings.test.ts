@@ -3,7 +3,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {CommandError} from '../src/core/errors'
-import {DEFAULT_LEASE_SECONDS, loadSettings, systemTimeZone} from '../src/core/project/settings'
+import {DEFAULT_LEASE_SECONDS, loadSettings} from '../src/core/project/settings'
+import {systemTimeZone} from '../src/core/time/zone'
 
 describe('loadSettings', () => {
   let dir: string

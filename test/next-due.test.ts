@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {isDue} from '../src/core/schedule/is-due'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
+import {isDue} from '../src/core/schedule/is-due'
 import {nextDue, nextDueTimes} from '../src/core/schedule/next-due'
 import type {Schedule} from '../src/core/schedule/schedule'
 import {at, run, schedule} from './helpers/schedule'

@@ -1,10 +1,10 @@
 import {expect} from 'chai'
-import {fixedClock} from '../src/core/time/clock'
 import type {CronContext, CronJobBase} from '../src/core/jobs/cron-job-base'
 import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/tick/run-crons'
+import {fixedClock} from '../src/core/time/clock'
+import {forever, job as jobClass, ManualTimers, settingsWith, untilAborted} from './fixtures/jobs'
 import {freshDatabase, tableRows, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
-import {forever, job as jobClass, ManualTimers, settingsWith, untilAborted} from './fixtures/jobs'
 
 const TIMEOUT_MS = 60_000 // timeoutMins = 1
 const GRACE_MS = 10_000 // graceSeconds = 10

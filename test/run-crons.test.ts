@@ -1,14 +1,14 @@
 import {expect} from 'chai'
 import type {Knex} from 'knex'
-import {fixedClock, type Clock} from '../src/core/time/clock'
-import type {CronContext} from '../src/core/jobs/cron-job-base'
 import {explainDatabaseError} from '../src/core/db/database'
 import {NotMigratedError, UsageError} from '../src/core/errors'
-import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/tick/run-crons'
+import type {CronContext} from '../src/core/jobs/cron-job-base'
 import {KnexRunStore} from '../src/core/run-log/run-store'
+import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/tick/run-crons'
+import {fixedClock, type Clock} from '../src/core/time/clock'
+import {job, settingsWith} from './fixtures/jobs'
 import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
-import {job, settingsWith} from './fixtures/jobs'
 
 const kinds = (outcomes: Outcome[]) => outcomes.map((outcome) => `${outcome.kind}:${outcome.code}`)
 

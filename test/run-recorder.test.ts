@@ -1,8 +1,8 @@
 import {expect} from 'chai'
-import type {JobHistory} from '../src/core/schedule/history'
 import {driverSource, type DriverSource} from '../src/core/db/connection-source'
 import {SqlRunRecorder, type BeginRequest} from '../src/core/run-log/recorder'
 import {KnexRunStore} from '../src/core/run-log/run-store'
+import type {JobHistory} from '../src/core/schedule/history'
 import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 

@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import type {RunStatus} from '../src/core/jobs/cron-job-base'
-import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
 import {MAX_MESSAGE_BYTES, messageFromResult} from '../src/core/jobs/message'
 import {KnexRunStore} from '../src/core/run-log/run-store'
+import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
 import {BACKENDS, expireLeases, freshDatabase, plain, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 

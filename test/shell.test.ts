@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import {expect} from 'chai'
+import {clientCommand} from '../src/cli/tools/db-shell'
 import {lines, runManageWithInput, Sandbox, waitForFile, type Env, type Result} from './helpers/cli'
 import {itOn, SERVER_URLS} from './helpers/db'
-import {clientCommand} from '../src/cli/tools/shell'
 
 /** `manage shell` and `manage dbshell`, spawned for real with their stdin piped. */
 

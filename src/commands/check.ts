@@ -1,4 +1,5 @@
 import {BaseCommand} from '../cli/base-command'
+import {crontabProblems} from '../cli/tools/crontab'
 import {checkProject} from '../core/project/check'
 
 export default class Check extends BaseCommand<typeof Check> {
@@ -9,7 +10,8 @@ export default class Check extends BaseCommand<typeof Check> {
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --settings dist/src/settings.js']
 
   async run(): Promise<void> {
-    const {problems, jobCount} = await checkProject(this.project, process.env)
+    const {problems: projectProblems, jobCount} = await checkProject(this.project)
+    const problems = [...projectProblems, ...(await crontabProblems(this.project.paths.root, process.env))]
     const errors = problems.filter((problem) => problem.level === 'error')
     const warnings = problems.filter((problem) => problem.level === 'warning')
     if (problems.length === 0) {

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command'
-import {runDbShell} from '../cli/tools/shell'
+import {runDbShell} from '../cli/tools/db-shell'
 
 export default class DbShell extends BaseCommand<typeof DbShell> {
   static summary = "Open the database's own command-line client: sqlite3, psql, or mysql/mariadb."

@@ -1,6 +1,6 @@
 import type {Problem} from '../../core/jobs/load-jobs'
-import type {LogLevel, Outcome} from '../../core/tick/run-crons'
 import {firstLine} from '../../core/text'
+import type {LogLevel, Outcome} from '../../core/tick/run-crons'
 import {formatDuration, formatTime, type Painter} from '../render'
 
 /** How `manage runcrons` prints: its verbosity (-1 for --silent), colours and the settings' zone. */

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 import {CommandError, UsageError} from '../../core/errors'
+import type {Problem} from '../../core/jobs/load-jobs'
 import {firstLine} from '../../core/text'
 
 /** What the crontab line is made of; every path absolute. */
@@ -232,4 +233,14 @@ export async function crontabStatus(options: CrontabOptions, env: NodeJS.Process
   }
   if (installedLines === null) return {readable: true, installed: false, current: false, expected, installedLines: []}
   return {readable: true, installed: true, current: installedLines.length === 1 && installedLines[0] === expected, expected, installedLines}
+}
+
+/** What `manage check` says of the crontab line: without it nothing ever runs (warnings: the project may be run another way). */
+export async function crontabProblems(root: string, env: NodeJS.ProcessEnv): Promise<Problem[]> {
+  const crontab = await crontabStatus({root}, env)
+  const warning = (message: string): Problem[] => [{subject: 'crontab', level: 'warning', message}]
+  if (!crontab.readable) return warning(crontab.problem ?? 'cannot be read: install cron, or ignore this if another scheduler runs `manage runcrons`')
+  if (!crontab.installed) return warning('has no entry for this project, so no job runs by itself: run `manage crontab --install`')
+  if (!crontab.current) return warning(`the installed line differs from \`${crontab.expected}\` (another node or path?): run \`manage crontab --install\` to update it`)
+  return []
 }

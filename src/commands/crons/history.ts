@@ -3,8 +3,8 @@ import {BaseCommand} from '../../cli/base-command'
 import {formatDuration, formatTime} from '../../cli/render'
 import {formatTable} from '../../cli/table'
 import {UsageError} from '../../core/errors'
-import {firstLine} from '../../core/text'
 import type {RunStatus} from '../../core/jobs/cron-job-base'
+import {firstLine} from '../../core/text'
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
 

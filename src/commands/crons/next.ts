@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {EMPTY_HISTORY} from '../../core/schedule/history'
-import {luxon} from '../../core/time/luxon'
-import {nextDueTimes} from '../../core/schedule/next-due'
 import {findJob} from '../../core/jobs/select-jobs'
+import {EMPTY_HISTORY} from '../../core/schedule/history'
+import {nextDueTimes} from '../../core/schedule/next-due'
+import {luxon} from '../../core/time/luxon'
 
 export default class CronsNext extends BaseCommand<typeof CronsNext> {
   static summary = "The job's next due times, in its time zone, with DST changes marked."

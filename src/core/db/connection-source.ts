@@ -7,9 +7,9 @@ import {PreparedStatements, read, sqlConnection, write, type Row, type SqlConnec
 
 /**
  * Where the run log's SQL goes. The run store, the lock and the run recorder speak plain SQL
- * (run-sql.ts, history-query.ts) to one of these: knex's connections (commands, tests) or a
- * connection of the driver's own (the per-minute tick, which then never loads knex: ≈ 70 ms of
- * every tick that runs something, measured).
+ * (run-log/statements.ts) to one of these: knex's connections (commands, tests) or a connection
+ * of the driver's own (the per-minute tick, which then never loads knex, the largest part of
+ * its start-up).
  */
 export interface ConnectionSource {
   readonly dialect: Dialect

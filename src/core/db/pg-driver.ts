@@ -1,8 +1,8 @@
 /**
  * require('pg') without the cost of its runtime probe on Node 20. pg asks whether it runs in a
  * Cloudflare Worker by reading `navigator.userAgent`; Node < 21 has no navigator, so pg builds a
- * `new Response()` instead, and that loads undici: ≈ 20 ms of every PostgreSQL tick (measured:
- * require('pg') 40 ms → 20 ms). Node ≥ 21 defines navigator itself; for the time of the require,
+ * `new Response()` instead, and that loads undici, half of pg's load time on every PostgreSQL
+ * tick. Node ≥ 21 defines navigator itself; for the time of the require,
  * give pg the same answer. The probe runs once, when pg is first loaded, so knex's own
  * require('pg') afterwards finds it in the cache.
  */

@@ -18,8 +18,7 @@ export interface WriteResult {
 /**
  * One connection of the database driver itself, with `?` placeholders on every dialect. The run
  * log's SQL goes through it (see ConnectionSource for where the connection comes from), which
- * saves knex's query builder, runner and pool per statement (≈ 0.2 ms each, measured; a run
- * sends about ten).
+ * saves knex's query builder, runner and pool on every statement (a run sends about ten).
  */
 export interface SqlConnection {
   readonly dialect: Dialect
@@ -54,8 +53,7 @@ interface Sqlite3Statement {
 
 /**
  * sqlite statements prepared once and kept: the sqlite3 driver's db.run(sql) is three trips to
- * its thread pool (prepare, run, finalize), a kept statement's run is one (≈ 30 µs instead of
- * ≈ 90 µs here, measured). sqlite refuses to close a connection whose statements are not
+ * its thread pool (prepare, run, finalize), a kept statement's run is one. sqlite refuses to close a connection whose statements are not
  * finalized, so whoever keeps them finalizes them before the connection closes.
  */
 export class PreparedStatements {
@@ -160,7 +158,8 @@ export function numbered(sql: string): string {
 
 const BEGIN: Record<Dialect, string> = {
   // IMMEDIATE: take sqlite's write lock first, waiting with the busy timeout. A deferred
-  // transaction that reads, then writes, fails with SQLITE_BUSY under contention (see NOTES).
+  // transaction that reads, then writes, fails with SQLITE_BUSY when another process writes
+  // first (a read lock cannot be upgraded), and the busy timeout does not help it.
   sqlite: 'BEGIN IMMEDIATE',
   postgres: 'BEGIN',
   mysql: 'START TRANSACTION',

@@ -1,7 +1,7 @@
-import type {CronClass, CronJobBase} from './cron-job-base'
+import {parseSlot, type Schedule} from '../schedule/schedule'
 import {cronExpressionError} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {parseSlot, type Schedule} from '../schedule/schedule'
+import type {CronClass, CronJobBase} from './cron-job-base'
 
 /** A cron class that passed validation, with its instance. */
 export interface LoadedJob {

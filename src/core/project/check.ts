@@ -1,9 +1,8 @@
 import {explainDatabaseError} from '../db/database'
-import {CommandError} from '../errors'
-import {crontabStatus} from '../../cli/tools/crontab'
 import {listMigrations} from '../db/migrations'
-import type {Project} from './project'
+import {CommandError} from '../errors'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
+import type {Project} from './project'
 
 export interface CheckReport {
   problems: Problem[]
@@ -12,9 +11,10 @@ export interface CheckReport {
 
 /**
  * Django's `manage.py check` for manage: the settings, every cron class, and the database
- * (reachable, migrated). It reports every problem it finds instead of stopping at the first.
+ * (reachable, migrated); the check command adds the crontab line (cli/tools/crontab.ts). It
+ * reports every problem it finds instead of stopping at the first.
  */
-export async function checkProject(project: Project, env: NodeJS.ProcessEnv = {}): Promise<CheckReport> {
+export async function checkProject(project: Project): Promise<CheckReport> {
   const problems: Problem[] = []
   let settings
   try {
@@ -57,14 +57,5 @@ export async function checkProject(project: Project, env: NodeJS.ProcessEnv = {}
     problems.push({subject: 'database', level: 'error', message: explained ? explained.message : `cannot be checked: ${error instanceof Error ? error.message : String(error)}`})
   }
 
-  // The crontab line: without it nothing ever runs (a warning: the project may be run another way).
-  const crontab = await crontabStatus({root: project.paths.root}, env)
-  if (!crontab.readable) {
-    problems.push({subject: 'crontab', level: 'warning', message: crontab.problem ?? 'cannot be read: install cron, or ignore this if another scheduler runs `manage runcrons`'})
-  } else if (!crontab.installed) {
-    problems.push({subject: 'crontab', level: 'warning', message: 'has no entry for this project, so no job runs by itself: run `manage crontab --install`'})
-  } else if (!crontab.current) {
-    problems.push({subject: 'crontab', level: 'warning', message: `the installed line differs from \`${crontab.expected}\` (another node or path?): run \`manage crontab --install\` to update it`})
-  }
   return {problems, jobCount: jobs.length}
 }

@@ -1,10 +1,10 @@
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {clockFromEnv, type Clock} from '../time/clock'
-import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from '../db/database'
-import {loadSettings, type Settings} from './settings'
 import {driverSource, knexSource, type ConnectionSource, type DriverSource} from '../db/connection-source'
+import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from '../db/database'
 import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
+import {clockFromEnv, type Clock} from '../time/clock'
+import {loadSettings, type Settings} from './settings'
 
 /** Where a project's compiled parts are, relative to its root (the folder with package.json). */
 export interface ProjectPaths {

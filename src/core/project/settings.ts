@@ -1,9 +1,9 @@
-import {existsSync, readlinkSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {CommandError} from '../errors'
 import {firstLine} from '../text'
-import {luxon} from '../time/luxon'
+import {isValidTimeZone, systemTimeZone} from '../time/zone'
 
 /** What a settings module exports by default (Django's settings.py for manage). */
 export interface SettingsModule {
@@ -38,31 +38,6 @@ export interface Settings {
 
 export const DEFAULT_LEASE_SECONDS = 300
 export const DEFAULT_GRACE_SECONDS = 10
-
-const UTC_ALIASES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'Etc/Universal', 'Etc/Zulu', 'UCT', 'Universal', 'Zulu', 'GMT', 'Etc/GMT', 'GMT0', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'Greenwich'])
-
-/**
- * The system's zone, as cron sees it: TZ, else the /etc/localtime link, else what Intl says.
- * Asked of Intl first, it costs the first use of ICU (~15 ms, measured), on every tick; most
- * servers run in UTC, which is then handled without Intl at all.
- */
-export function systemTimeZone(): string {
-  let zone = process.env.TZ?.replace(/^:/, '') || undefined
-  if (!zone) {
-    try {
-      zone = /zoneinfo\/(.+)$/.exec(readlinkSync('/etc/localtime'))?.[1]
-    } catch {
-      // not a link (or not Linux): ask Intl below
-    }
-  }
-  zone ||= Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
-  return UTC_ALIASES.has(zone) ? 'UTC' : zone
-}
-
-/** IANA zone check without waking ICU for UTC. */
-export function isValidTimeZone(zone: unknown): zone is string {
-  return typeof zone === 'string' && (zone === 'UTC' || luxon().IANAZone.isValidZone(zone))
-}
 
 /** Load and check a compiled settings module (.js, .cjs or .mjs). Every problem is one line of the error. */
 export async function loadSettings(file: string, defaults: {cronsDir: string}): Promise<Settings> {

@@ -1,8 +1,8 @@
 import {instantOfNaive, naiveMs, nextSlot} from '../time/cron-expression'
-import {isDue, type DecisionOptions} from './is-due'
-import {isLive, type JobHistory, type RunSummary} from './history'
 import {luxon} from '../time/luxon'
 import {DAY_MS, MINUTE_MS} from '../time/units'
+import {isLive, type JobHistory, type RunSummary} from './history'
+import {isDue, type DecisionOptions} from './is-due'
 import type {Schedule} from './schedule'
 
 const HORIZON_MS = 400 * DAY_MS

@@ -1,8 +1,8 @@
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
+import type {LockHolder} from '../run-log/job-lock'
 import type {RunSummary} from '../schedule/history'
 import type {Decision} from '../schedule/is-due'
 import type {Verdict} from '../schedule/verdict'
-import type {LockHolder} from '../run-log/job-lock'
 
 interface OutcomeBase {
   code: string

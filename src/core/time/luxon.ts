@@ -4,7 +4,7 @@ let loaded: typeof Luxon | undefined
 
 /**
  * luxon, loaded on first use. A no-op tick of interval jobs in UTC never needs it, and loading
- * it is about a fifth of such a tick (≈ 9 ms of ≈ 45 ms, measured), so manage reaches luxon only
+ * it is a good part of such a tick, so manage reaches luxon only
  * through this function (types may be imported directly).
  */
 export function luxon(): typeof Luxon {
