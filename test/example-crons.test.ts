@@ -9,6 +9,7 @@ import {DeleteOldRunLogsCronJob} from '../src/crons/delete-old-run-logs'
 import {HeartbeatCronJob} from '../src/crons/heartbeat'
 import {freshDatabase, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
+import {settingsWith} from './fixtures/jobs'
 
 describe('the example cron jobs', () => {
   let t: TestDatabase
@@ -23,7 +24,7 @@ describe('the example cron jobs', () => {
   })
 
   const tick = (crons: unknown[], now: string, values: Record<string, unknown>, timeZone = 'UTC') =>
-    runCrons({db: t.db, dialect: 'sqlite', clock: fixedClock(at(now)), settings: {crons, timeZone, leaseSeconds: 300, graceSeconds: 10, deleteLogsOlderThanDays: null, cronsDir: dir, file: 'x', values}})
+    runCrons({db: t.db, dialect: 'sqlite', clock: fixedClock(at(now)), settings: settingsWith(crons, {timeZone, cronsDir: dir, values})})
 
   it('the heartbeat appends "DD/MM/YYYY-HH:MM:SS <app> is alive" in the settings zone, once a minute', async () => {
     const file = path.join(dir, 'nested', 'heartbeat.log')

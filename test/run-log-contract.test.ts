@@ -25,7 +25,7 @@ const LEASE_MS = 300_000
 function memorySubject(): Subject {
   const log = new MemoryRunLog()
   let clock = at('2026-01-05T00:00:00Z')
-  return {...log, store: log.store, lock: log.lock, recorder: log.recorder, now: () => clock, expire: async () => void (clock += LEASE_MS + 1), close: async () => {}}
+  return {store: log.store, lock: log.lock, recorder: log.recorder, now: () => clock, expire: async () => void (clock += LEASE_MS + 1), close: async () => {}}
 }
 
 async function sqlSubject(dialect: TestDatabase['dialect']): Promise<Subject> {

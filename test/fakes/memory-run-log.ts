@@ -25,7 +25,7 @@ type Method = keyof RunStore | keyof JobLock | keyof RunRecorder
 export class MemoryRunLog {
   readonly runs: RunRow[] = []
   readonly jobs = new Map<string, JobRow>()
-  /** Every call, in order (method and code or id), for tests that check what was written. */
+  /** The method of every call, in order, for tests that check what was read and written. */
   readonly calls: string[] = []
   private nextId = 1
   private readonly failures = new Map<Method, Error>()

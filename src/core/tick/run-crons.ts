@@ -9,7 +9,6 @@ import {tickParts, tickScope, type RunCronsOptions, type TickScope} from './tick
 export type {Outcome, RunOutcome, TickReport} from './outcome'
 export type {LogLevel, RunCronsOptions, TickEvents} from './tick-scope'
 export type {Timers} from './timers'
-export {realTimers} from './timers'
 
 /**
  * One tick of `manage runcrons`: pick the jobs, read every job's history in one query, decide,

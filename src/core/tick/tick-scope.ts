@@ -86,9 +86,9 @@ export interface TickScope extends TickParts {
 
 /** The parts given in the options, else SQL over the options' source (else knex's connections). */
 export function tickParts(options: RunCronsOptions): TickParts {
-  let db = isKnex(options.db) ? options.db : undefined
-  const makeDb = options.db
-  const knex = () => (db ??= isKnex(makeDb) ? makeDb : makeDb())
+  const given = options.db
+  let db: Knex | undefined
+  const knex = () => (db ??= isKnex(given) ? given : given())
   let source: ConnectionSource | undefined
   const sql = () => (source ??= options.source ?? knexSource(knex(), options.dialect))
   return {
