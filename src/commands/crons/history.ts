@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {formatDuration, formatTime} from '../../cli/render'
+import {formatDuration, formatTime, isoTime} from '../../cli/render'
 import {formatTable} from '../../cli/table'
 import {UsageError} from '../../core/errors'
 import type {RunStatus} from '../../core/jobs/cron-job-base'
@@ -38,8 +38,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     const store = this.project.runStore()
     const runs = await store.listRuns({code: this.args.code, status: status as RunStatus | undefined, limit})
     if (json) {
-      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
-      this.log(JSON.stringify(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: iso(run.startMs), endTime: iso(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, message: run.message})), null, 2))
+      this.log(JSON.stringify(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, message: run.message})), null, 2))
       return
     }
     if (runs.length === 0) {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {formatDuration, formatTime} from '../../cli/render'
+import {formatDuration, formatTime, isoTime} from '../../cli/render'
 import {formatTable} from '../../cli/table'
 import {listJobs} from '../../core/run-log/job-list'
 
@@ -20,15 +20,14 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
     const now = (await this.project.clock())()
     const {jobs, problems} = await listJobs(this.project.runStore(), settings.crons, settings.timeZone, now)
     if (this.flags.json) {
-      const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString())
       this.log(
         JSON.stringify(
           jobs.map((job) => ({
             ...job,
-            lastRun: job.lastRun && {...job.lastRun, startTime: iso(job.lastRun.startMs), endTime: iso(job.lastRun.endMs)},
-            nextDue: iso(job.nextDueMs),
-            runningNow: job.runningNow && {...job.runningNow, since: iso(job.runningNow.sinceMs)},
-            paused: job.paused && {since: iso(job.paused.sinceMs), by: job.paused.by},
+            lastRun: job.lastRun && {...job.lastRun, startTime: isoTime(job.lastRun.startMs), endTime: isoTime(job.lastRun.endMs)},
+            nextDue: isoTime(job.nextDueMs),
+            runningNow: job.runningNow && {...job.runningNow, since: isoTime(job.runningNow.sinceMs)},
+            paused: job.paused && {since: isoTime(job.paused.sinceMs), by: job.paused.by},
           })),
           null,
           2,
