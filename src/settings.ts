@@ -1,6 +1,6 @@
+import {defineSettings} from './index'
 import {DeleteOldRunLogsCronJob} from './crons/delete-old-run-logs'
 import {HeartbeatCronJob} from './crons/heartbeat'
-import {defineSettings} from './index'
 
 /**
  * The project's settings (Django's settings.py). `manage` loads the compiled dist/src/settings.js;
