@@ -3,10 +3,10 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {knexSource} from '../../src/core/db/connection-source'
+import {knexSource, type ConnectionSource} from '../../src/core/db/connection-source'
 import {configFromUrl, openDatabase, type DatabaseConfig, type Dialect} from '../../src/core/db/database'
 import {migrate} from '../../src/core/db/migrations'
-import {KnexJobLock, type Holder} from '../../src/core/run-log/job-lock'
+import {SqlJobLock, type Holder} from '../../src/core/run-log/job-lock'
 import {claimJobOn} from '../../src/core/run-log/recorder'
 
 /** The servers the tests use; .ci/run makes sure they are up. Point these at your own to test there. */
@@ -134,15 +134,16 @@ export async function expireLeases(t: TestDatabase): Promise<void> {
  * The job lock, and a claim taken as another process takes it: with the recorder's claim
  * (claimJobOn), outside any run. Tests use it to hold a job "elsewhere" and to test leases.
  */
-export class TestLock extends KnexJobLock {
-  constructor(
-    private readonly knex: Knex,
-    private readonly knexDialect: Dialect,
-  ) {
-    super(knex, knexDialect)
+export class TestLock extends SqlJobLock {
+  private readonly connections: ConnectionSource
+
+  constructor(db: Knex, dialect: Dialect) {
+    const connections = knexSource(db, dialect)
+    super(connections)
+    this.connections = connections
   }
 
   claim(code: string, holder: Holder, nowMs: number, leaseMs: number): Promise<boolean> {
-    return knexSource(this.knex, this.knexDialect).use((connection) => claimJobOn(connection, code, holder, nowMs, leaseMs))
+    return this.connections.use((connection) => claimJobOn(connection, code, holder, nowMs, leaseMs))
   }
 }

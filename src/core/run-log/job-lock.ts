@@ -1,5 +1,4 @@
-import type {Knex} from 'knex'
-import {changesOf, knexSource, rowsOf, type ConnectionSource} from '../db/connection-source'
+import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {lockHolderOf, type LockHolder} from './rows'
 import * as sql from './statements'
@@ -53,12 +52,5 @@ export class SqlJobLock implements JobLock {
 
   async forceRelease(code: string): Promise<boolean> {
     return (await changesOf(this.source, sql.forceReleaseJob(code))) === 1
-  }
-}
-
-/** The lock over knex's connections (commands and tests). */
-export class KnexJobLock extends SqlJobLock {
-  constructor(db: Knex, dialect: Dialect) {
-    super(knexSource(db, dialect))
   }
 }
