@@ -138,9 +138,9 @@ describe('manage shell / dbshell', function () {
     })
 
     it('reads knexfile-style connection objects too (PostgreSQL connectionString, a MySQL socket)', () => {
-      const pg = clientCommand({dialect: 'postgres', description: 'x', knex: {client: 'pg', connection: {connectionString: 'postgres://u:p@h:5433/d', database: 'other'}}})
+      const pg = clientCommand({dialect: 'postgres', description: 'x', secrets: [], knex: {client: 'pg', connection: {connectionString: 'postgres://u:p@h:5433/d', database: 'other'}}})
       expect(pg).to.deep.include({programs: ['psql'], args: ['-h', 'h', '-p', '5433', '-U', 'u', '-d', 'other'], env: {PGPASSWORD: 'p'}})
-      const my = clientCommand({dialect: 'mysql', description: 'x', knex: {client: 'mysql2', connection: {socketPath: '/run/mysqld/mysqld.sock', user: 'u', password: 'p', database: 'd'}}})
+      const my = clientCommand({dialect: 'mysql', description: 'x', secrets: [], knex: {client: 'mysql2', connection: {socketPath: '/run/mysqld/mysqld.sock', user: 'u', password: 'p', database: 'd'}}})
       expect(my).to.deep.include({programs: ['mysql', 'mariadb'], args: ['-S', '/run/mysqld/mysqld.sock', '-u', 'u', 'd'], env: {MYSQL_PWD: 'p'}})
     })
 

@@ -1,5 +1,6 @@
 import type {DatabaseConfig} from '../core/db/database'
 import {explainDatabaseError} from '../core/db/database'
+import {scrubSecrets} from '../core/db/database-url'
 import {CommandError} from '../core/errors'
 import type {Project} from '../core/project/project'
 import type {Painter} from './render'
@@ -20,7 +21,8 @@ export function errorOutput(error: Error, options: {database?: DatabaseConfig; s
     text += `${(error.stack ?? String(error)).replace(/^/gm, '  ')}\n`
     if (error.cause instanceof Error && error.cause.stack) text += `caused by:\n${error.cause.stack.replace(/^/gm, '  ')}\n`
   }
-  return {text, exitCode: known?.exitCode ?? 1}
+  // A driver's message or a stack could quote the connection's password: it is never shown.
+  return {text: scrubSecrets(text, options.database?.secrets ?? []), exitCode: known?.exitCode ?? 1}
 }
 
 /** Print a command's error and return its exit status. */

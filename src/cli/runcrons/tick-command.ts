@@ -44,6 +44,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       db: () => project.db(),
       source: project.tickSource(),
       dialect: project.database().dialect,
+      secrets: project.database().secrets,
       settings,
       clock,
       names,

@@ -1,8 +1,9 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {CommandError, NotMigratedError, UsageError} from '../errors'
+import {CommandError, NotMigratedError} from '../errors'
 import {firstLine} from '../text'
+import {connectionStringSecrets, parseDatabaseUrl, safeConnectionString} from './database-url'
 import {requirePg} from './pg-driver'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
@@ -10,8 +11,10 @@ export type Dialect = 'sqlite' | 'postgres' | 'mysql'
 export interface DatabaseConfig {
   dialect: Dialect
   knex: Knex.Config
-  /** For messages: the file, or the URL without its password. */
+  /** For messages: the file, or the URL with its secrets masked. */
   description: string
+  /** The password and any other secret of the connection: never shown, scrubbed from every error (see command-end). */
+  secrets: string[]
 }
 
 /** How long a sqlite connection waits for another process's write lock before SQLITE_BUSY. */
@@ -41,51 +44,42 @@ function fromKnexConfig(config: Knex.Config): DatabaseConfig {
   if (client === 'sqlite3' || client === 'better-sqlite3') {
     const connection = config.connection as {filename?: string} | undefined
     const filename = connection?.filename ?? ':memory:'
-    return {dialect: 'sqlite', knex: sqliteConfig(filename, config), description: `sqlite file ${filename}`}
+    return {dialect: 'sqlite', knex: sqliteConfig(filename, config), description: `sqlite file ${filename}`, secrets: []}
   }
   if (client === 'pg' || client === 'postgres' || client === 'postgresql') {
-    return {dialect: 'postgres', knex: config, description: `postgres database ${describeConnection(config.connection)}`}
+    return {dialect: 'postgres', knex: config, description: `postgres database ${describeConnection(config.connection)}`, secrets: connectionSecrets(config.connection)}
   }
   if (client === 'mysql' || client === 'mysql2') {
-    return {dialect: 'mysql', knex: config, description: `mysql database ${describeConnection(config.connection)}`}
+    return {dialect: 'mysql', knex: config, description: `mysql database ${describeConnection(config.connection)}`, secrets: connectionSecrets(config.connection)}
   }
   throw new CommandError(`the knexfile's client '${client}' is not supported: use sqlite3, pg or mysql2`)
 }
 
-export function configFromUrl(url: string, root: string): DatabaseConfig {
-  const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase()
-  if (scheme === 'sqlite' || scheme === 'sqlite3') {
-    let rest = url.slice(scheme.length + 1)
-    if (rest.startsWith('//')) rest = rest.slice(2) // sqlite:///abs/path → /abs/path
-    if (rest === '') throw new UsageError(`DATABASE_URL='${url}' names no file: use sqlite:///absolute/path/db.sqlite3`)
-    const filename = rest === ':memory:' ? rest : path.resolve(root, decodeURIComponent(rest))
-    return {dialect: 'sqlite', knex: sqliteConfig(filename, {}), description: `sqlite file ${filename}`}
-  }
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    return {dialect: 'postgres', knex: {client: 'pg', connection: url}, description: `postgres database ${redact(url)}`}
-  }
-  if (scheme === 'mysql' || scheme === 'mariadb') {
-    const parsed = new URL(url)
-    return {
-      dialect: 'mysql',
-      knex: {
-        client: 'mysql2',
-        connection: {
-          host: parsed.hostname || '127.0.0.1',
-          port: parsed.port ? Number(parsed.port) : 3306,
-          user: decodeURIComponent(parsed.username || 'root'),
-          password: decodeURIComponent(parsed.password),
-          database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
-          timezone: 'Z', // the run log's times are UTC
-          dateStrings: false,
-        },
+/** The database a DATABASE_URL names (sqlite:, postgres:, mysql:); a malformed one is a UsageError (exit 2) that never shows the URL. */
+export function configFromUrl(raw: string, root: string): DatabaseConfig {
+  const parsed = parseDatabaseUrl(raw, root)
+  if (parsed.dialect === 'sqlite') return {dialect: 'sqlite', knex: sqliteConfig(parsed.filename!, {}), description: `sqlite file ${parsed.filename}`, secrets: []}
+  const url = parsed.url!
+  const description = `${parsed.dialect} database ${parsed.safe}`
+  if (parsed.dialect === 'postgres') return {dialect: 'postgres', knex: {client: 'pg', connection: raw}, description, secrets: parsed.secrets}
+  return {
+    dialect: 'mysql',
+    knex: {
+      client: 'mysql2',
+      connection: {
+        host: url.hostname || '127.0.0.1',
+        port: url.port ? Number(url.port) : 3306,
+        user: decodeURIComponent(url.username || 'root'),
+        // mysql2 takes the password from the URL's query too (?password=…).
+        password: url.password ? decodeURIComponent(url.password) : (url.searchParams.get('password') ?? ''),
+        database: decodeURIComponent(url.pathname.replace(/^\//, '')),
+        timezone: 'Z', // the run log's times are UTC
+        dateStrings: false,
       },
-      description: `mysql database ${redact(url)}`,
-    }
+    },
+    description,
+    secrets: parsed.secrets,
   }
-  throw new UsageError(
-    `DATABASE_URL='${redact(url)}' has ${scheme ? `the unknown scheme '${scheme}:'` : 'no scheme'}: use sqlite:///absolute/path.sqlite3, postgres://user@host:5432/db or mysql://user@host:3306/db`,
-  )
 }
 
 function sqliteConfig(filename: string, base: Knex.Config): Knex.Config {
@@ -109,17 +103,24 @@ function sqliteConfig(filename: string, base: Knex.Config): Knex.Config {
   }
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
-}
-
 function describeConnection(connection: unknown): string {
-  if (typeof connection === 'string') return redact(connection)
+  if (typeof connection === 'string') return safeConnectionString(connection)
   if (connection && typeof connection === 'object') {
-    const c = connection as {host?: string; port?: number; database?: string; user?: string}
+    const c = connection as {host?: string; port?: number; database?: string; user?: string; connectionString?: string}
+    if (c.connectionString) return safeConnectionString(c.connectionString)
     return `${c.user ?? ''}${c.user ? '@' : ''}${c.host ?? 'localhost'}${c.port ? `:${c.port}` : ''}/${c.database ?? ''}`
   }
   return '(unknown)'
+}
+
+/** The secrets a knexfile's connection holds: its password, or those of its connection string. */
+function connectionSecrets(connection: unknown): string[] {
+  if (typeof connection === 'string') return connectionStringSecrets(connection)
+  if (connection && typeof connection === 'object') {
+    const c = connection as {password?: unknown; connectionString?: string}
+    return [...(typeof c.password === 'string' && c.password ? [c.password] : []), ...(c.connectionString ? connectionStringSecrets(c.connectionString) : [])]
+  }
+  return []
 }
 
 /** knex would print driver errors (with stacks) itself; they reach the user once, as one line, from the CLI. */

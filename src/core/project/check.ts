@@ -1,4 +1,5 @@
 import {explainDatabaseError} from '../db/database'
+import {scrubSecrets} from '../db/database-url'
 import {listMigrations} from '../db/migrations'
 import {CommandError} from '../errors'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
@@ -54,7 +55,8 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   } catch (error) {
     const database = project.resolvedDatabase()
     const explained = error instanceof CommandError ? error : database ? explainDatabaseError(error, database) : null
-    problems.push({subject: 'database', level: 'error', message: explained ? explained.message : `cannot be checked: ${error instanceof Error ? error.message : String(error)}`})
+    const message = explained ? explained.message : `cannot be checked: ${error instanceof Error ? error.message : String(error)}`
+    problems.push({subject: 'database', level: 'error', message: scrubSecrets(message, database?.secrets ?? [])})
   }
 
   return {problems, jobCount: jobs.length}

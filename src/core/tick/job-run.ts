@@ -49,7 +49,7 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   const claim: Claim = {token, held: !job.schedule.allowParallelRuns}
   const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess}
   try {
-    const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope.graceMs)
+    const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope)
     // The outcome is recorded and the claim released in one transaction.
     await scope.recorder.end({
       runId: run.runId,
@@ -104,14 +104,18 @@ async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim:
 }
 
 /** How the run is recorded: what do() returned or threw, or why it was stopped. */
-function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, graceMs: number): RunOutcome {
+function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<TickScope, 'graceMs' | 'scrub'>): RunOutcome {
   const {settled, stop} = ended
+  const {graceMs, scrub} = scope
   const base = {code: job.code, className: job.className, runId: run.runId, startMs: run.startMs, endMs: ended.endMs, slot: run.slot}
   if ('abandoned' in settled) {
     const {status, why} = settled.abandoned
     return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and was abandoned`, abandoned: true}
   }
-  if (settled.ok) return {...base, kind: 'succeeded', message: messageFromResult(settled.value)}
-  if (stop === null) return {...base, kind: 'failed', error: settled.error, message: messageFromError(settled.error)}
-  return {...base, kind: stop.status, message: truncateMessage(`${stop.why}; it stopped with: ${messageFromError(settled.error)}`), abandoned: false}
+  if (settled.ok) {
+    const message = messageFromResult(settled.value)
+    return {...base, kind: 'succeeded', message: message === null ? null : scrub(message)}
+  }
+  if (stop === null) return {...base, kind: 'failed', error: settled.error, message: scrub(messageFromError(settled.error))}
+  return {...base, kind: stop.status, message: scrub(truncateMessage(`${stop.why}; it stopped with: ${messageFromError(settled.error)}`)), abandoned: false}
 }

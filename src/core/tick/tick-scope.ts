@@ -1,6 +1,7 @@
 import os from 'node:os'
 import type {Knex} from 'knex'
 import {knexSource, type ConnectionSource} from '../db/connection-source'
+import {scrubSecrets} from '../db/database-url'
 import type {Dialect} from '../db/database'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
@@ -52,6 +53,8 @@ export interface RunCronsOptions extends TickEvents {
   renewEveryMs?: number
   /** Timers for timeouts and grace periods (tests pass their own to drive time). */
   timers?: Timers
+  /** Secrets (the database's password) never to record or report: scrubbed from messages and log lines. */
+  secrets?: readonly string[]
 }
 
 /** Where a tick reads and writes: the run log, the claims, the run recorder, and the project's knex for ctx.db. */
@@ -80,6 +83,8 @@ export interface TickScope extends TickParts {
   /** The tick's signal fired: start nothing more. */
   stopping(): boolean
   log(code: string, level: LogLevel, message: string): void
+  /** The text with every secret of the options replaced by ***. */
+  scrub(text: string): string
   /** A job's verdict on its history at `nowMs`, with the tick's pauses and --force. */
   verdict(job: LoadedJob, history: JobHistory, nowMs: number): Verdict
 }
@@ -105,6 +110,8 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
   const force = options.force ?? false
   // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
   const forcePaused = Boolean(options.names?.length)
+  const secrets = options.secrets ?? []
+  const scrub = (text: string) => (secrets.length === 0 ? text : scrubSecrets(text, secrets))
   return {
     ...parts,
     settings,
@@ -119,7 +126,8 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     force,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,
-    log: (code, level, message) => options.onLog?.(code, level, message),
+    log: (code, level, message) => options.onLog?.(code, level, scrub(message)),
+    scrub,
     verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused}),
   }
 }

@@ -1,0 +1,96 @@
+import {expect} from 'chai'
+import {configFromUrl} from '../src/core/db/database'
+import {parseDatabaseUrl, scrubSecrets} from '../src/core/db/database-url'
+import {UsageError} from '../src/core/errors'
+import {runManage, SETTINGS} from './helpers/cli'
+
+describe('DATABASE_URL: read strictly, shown without its secrets', () => {
+  // [url, what `about` and every error show of it, the secrets it holds]
+  const good: Array<[string, string, string[]]> = [
+    ['postgres://app:S3cr3t-pw@db.example:5432/shop', 'postgres://app:***@db.example:5432/shop', ['S3cr3t-pw']],
+    ['postgres://app@127.0.0.1:1/db?password=S3cr3t-pw', 'postgres://app@127.0.0.1:1/db?password=***', ['S3cr3t-pw']],
+    ['postgresql://app@h/db?sslmode=require&sslpassword=k3y-pass', 'postgresql://app@h/db?sslmode=require&sslpassword=***', ['k3y-pass']],
+    ['postgres://app:Pass@word@db.example/shop', 'postgres://app:***@db.example/shop', ['Pass%40word', 'Pass@word']],
+    ['postgres://app:s3cret%40x@db.example:6543/shop', 'postgres://app:***@db.example:6543/shop', ['s3cret%40x', 's3cret@x']],
+    ['postgres:///shop?host=/var/run/postgresql', 'postgres:///shop?host=/var/run/postgresql', []],
+    ['mysql://root:S3cr3t-pw@127.0.0.1:3306/test', 'mysql://root:***@127.0.0.1:3306/test', ['S3cr3t-pw']],
+    ['mariadb://root@127.0.0.1/test?password=S3cr3t-pw', 'mariadb://root@127.0.0.1/test?password=***', ['S3cr3t-pw']],
+    ['sqlite:///var/lib/app/db.sqlite3', 'sqlite:/var/lib/app/db.sqlite3', []],
+    ['sqlite:var/db.sqlite3', 'sqlite:/srv/app/var/db.sqlite3', []],
+  ]
+  for (const [url, safe, secrets] of good) {
+    it(`reads ${url}`, () => {
+      const parsed = parseDatabaseUrl(url, '/srv/app')
+      expect(parsed.safe).to.equal(safe)
+      expect(parsed.secrets).to.have.members(secrets)
+      for (const secret of secrets) expect(configFromUrl(url, '/srv/app').description).not.to.include(secret)
+    })
+  }
+
+  // [url, the problem the one line names]
+  const bad: Array<[string, RegExp]> = [
+    ['postgres://app:pa#ss@db.example/shop', /^DATABASE_URL is not a valid postgres URL: it cannot be parsed \(a '\/', '\?' or '#' in the password/],
+    ['postgres://app:pa?ss@db.example/shop', /cannot be parsed/],
+    ['postgres://app:pa/ss@db.example/shop', /cannot be parsed/],
+    ['mysql://root:pw@127.0.0.1:99999/test', /^DATABASE_URL is not a valid mysql URL: the port 99999 is out of range \(1–65535\)/],
+    ['postgres://app:p%ZZw@db.example/shop', /the password has a '%' that is not followed by two hexadecimal digits/],
+    ['postgres://app%ZZ:pw@db.example/shop', /the user has a '%' that is not followed by two hexadecimal digits/],
+    ['postgres:app@db.example/shop', /it has no '\/\/' after 'postgres:'/],
+    ['ftp://user:pw@host/x', /^DATABASE_URL has the unknown scheme 'ftp:'/],
+    ['user:pw@host/x', /^DATABASE_URL has the unknown scheme 'user:'/],
+    ['no scheme at all', /^DATABASE_URL has no scheme/],
+    ['sqlite:', /^DATABASE_URL names no sqlite file/],
+    ['sqlite:///tmp/%ZZ.db', /'%' that is not followed by two hexadecimal digits/],
+  ]
+  for (const [url, problem] of bad) {
+    it(`refuses ${url} with one line, exit 2, and nothing of the URL in it`, () => {
+      let error: unknown
+      try {
+        configFromUrl(url, '/srv/app')
+      } catch (caught) {
+        error = caught
+      }
+      expect(error).to.be.instanceOf(UsageError)
+      const {message, exitCode} = error as UsageError
+      expect(exitCode).to.equal(2)
+      expect(message).to.match(problem)
+      expect(message).not.to.include('\n')
+      expect(message).to.match(/: use (sqlite|postgres|mysql):\/\//)
+      for (const part of ['pw', 'pa#ss', 'pa?ss', 'pa/ss', 'p%ZZw', 'app%ZZ']) if (url.includes(part) && !/^(ftp|user)/.test(url)) expect(message).not.to.include(part)
+    })
+  }
+
+  it('scrubs each secret, as written and decoded, from any text', () => {
+    expect(scrubSecrets('login app:Pass@word failed (Pass%40word)', ['Pass%40word', 'Pass@word'])).to.equal('login app:*** failed (***)')
+    expect(scrubSecrets('nothing to hide', [])).to.equal('nothing to hide')
+  })
+})
+
+describe('no command prints the database password, whatever the URL form', function () {
+  this.timeout(60_000)
+  const secret = 'S3cr3t-pw'
+  const urls = [
+    `postgres://app@127.0.0.1:1/db?password=${secret}`,
+    `postgres://app:${secret}@127.0.0.1:1/db`,
+    `postgres://app:${secret}@x@127.0.0.1:1/db`,
+    `mysql://root:${secret}@127.0.0.1:1/test`,
+    `mysql://root@127.0.0.1:1/test?password=${secret}`,
+    `postgres://app:${secret}#x@127.0.0.1:1/db`,
+    `postgres://app:${secret}@127.0.0.1:99999/db`,
+  ]
+  const commands = [['about'], ['check'], ['runcrons'], ['runcrons', '--traceback'], ['crons:list', '--json'], ['crons:history', '--json'], ['crontab'], ['showmigrations']]
+  for (const url of urls) {
+    it(url.replace(secret, '<secret>'), async () => {
+      const results = await Promise.all(commands.map((args) => runManage(args, {DATABASE_URL: url, MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob', DEBUG: args.includes('--traceback') ? '1' : undefined})))
+      for (const [i, result] of results.entries()) {
+        const shown = `${result.stdout}${result.stderr}`
+        expect(shown, `manage ${commands[i].join(' ')}`).not.to.include(secret)
+        expect(shown, `manage ${commands[i].join(' ')}`).not.to.include('S3cr3t')
+      }
+      const runcrons = results[2]
+      const malformed = /#x@|99999/.test(url)
+      expect(runcrons.code, runcrons.stderr).to.equal(malformed ? 2 : 1)
+      expect(runcrons.stderr).to.match(malformed ? /^error: DATABASE_URL is not a valid (postgres|mysql) URL: .*percent-encode/ : /^error: cannot connect to the (postgres|mysql) database .*\*\*\*.*\(ECONNREFUSED\)/)
+    })
+  }
+})
