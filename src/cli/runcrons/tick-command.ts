@@ -42,7 +42,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       signal: shutdown.signal,
       // The tick speaks to the database on a driver connection of its own; knex only for a job that uses ctx.db.
       db: () => project.db(),
-      source: project.tickSource(),
+      source: await project.tickSource(),
       dialect: project.database().dialect,
       secrets: project.database().secrets,
       settings,

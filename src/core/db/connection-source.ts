@@ -57,6 +57,10 @@ export interface DriverSourceOptions {
   onStatement?: StatementListener
   /** sqlite: create the file when it is missing (default true, as knex does). */
   create?: boolean
+  /** PostgreSQL, MySQL: how long to wait for the connection (the settings' connectTimeoutSeconds). */
+  connectTimeoutMs?: number
+  /** PostgreSQL, MySQL: how long one statement may take (the settings' statementTimeoutSeconds). */
+  statementTimeoutMs?: number
 }
 
 /**
@@ -69,7 +73,8 @@ export function driverSource(config: DatabaseConfig, options: DriverSourceOption
   const prepared = config.dialect === 'sqlite' ? new PreparedStatements() : undefined
   let opened: Promise<{raw: unknown; connection: SqlConnection}> | undefined
   let turn: Promise<unknown> = Promise.resolve()
-  const open = () => (opened ??= openDriver(config, options.create ?? true).then((raw) => ({raw, connection: sqlConnection(config.dialect, raw, {onStatement: options.onStatement, prepared})})))
+  const open = () =>
+    (opened ??= openDriver(config, options).then((raw) => ({raw, connection: sqlConnection(config.dialect, raw, {onStatement: options.onStatement, prepared, timeoutMs: options.statementTimeoutMs})})))
   return {
     dialect: config.dialect,
     use(body) {
@@ -92,9 +97,15 @@ export function driverSource(config: DatabaseConfig, options: DriverSourceOption
 interface Closable {
   close?(callback: (error: Error | null) => void): void
   end?(callback?: (error?: Error | null) => void): unknown
+  destroy?(): void
+  connection?: {stream?: {destroy(): void}}
 }
 
-async function openDriver(config: DatabaseConfig, create: boolean): Promise<unknown> {
+/** How long closing a connection may take before it is torn down: a connection a timeout broke may never answer its goodbye. */
+const CLOSE_WAIT_MS = 2000
+
+async function openDriver(config: DatabaseConfig, options: DriverSourceOptions): Promise<unknown> {
+  const create = options.create ?? true
   const connection = config.knex.connection
   if (typeof connection === 'function') throw new Error('a knexfile connection given as a function is opened by knex only')
   switch (config.dialect) {
@@ -112,7 +123,14 @@ async function openDriver(config: DatabaseConfig, create: boolean): Promise<unkn
     }
     case 'postgres': {
       const {Client} = requirePg()
-      const client = new Client(typeof connection === 'string' ? {connectionString: connection} : (connection as object))
+      const client = new Client({
+        ...(typeof connection === 'string' ? {connectionString: connection} : (connection as object)),
+        // pg waits forever by default: for a server that takes the connection and never answers.
+        connectionTimeoutMillis: options.connectTimeoutMs,
+        // The server cancels a statement past this; the client gives up a little later if the server is gone.
+        statement_timeout: options.statementTimeoutMs,
+        query_timeout: options.statementTimeoutMs === undefined ? undefined : options.statementTimeoutMs + 1000,
+      })
       // A connection that drops while idle reports it here; the next query fails with it.
       client.on('error', () => undefined)
       await client.connect()
@@ -125,7 +143,7 @@ async function openDriver(config: DatabaseConfig, create: boolean): Promise<unkn
     }
     case 'mysql': {
       const mysql = require('mysql2') as typeof import('mysql2')
-      const db = mysql.createConnection(connection as import('mysql2').ConnectionOptions)
+      const db = mysql.createConnection({...(connection as import('mysql2').ConnectionOptions), connectTimeout: options.connectTimeoutMs})
       db.on('error', () => undefined)
       await new Promise<void>((resolve, reject) => db.connect((error) => (error ? reject(error) : resolve())))
       return db
@@ -136,8 +154,17 @@ async function openDriver(config: DatabaseConfig, create: boolean): Promise<unkn
 function closeDriver(dialect: Dialect, raw: unknown): Promise<void> {
   const handle = raw as Closable
   return new Promise((resolve) => {
-    if (dialect === 'sqlite') handle.close!(() => resolve())
-    else if (dialect === 'postgres') (handle.end!() as Promise<void>).then(resolve, () => resolve())
-    else handle.end!(() => resolve())
+    const force = setTimeout(() => {
+      if (dialect === 'mysql') handle.destroy?.()
+      else if (dialect === 'postgres') handle.connection?.stream?.destroy()
+      resolve()
+    }, CLOSE_WAIT_MS)
+    const done = () => {
+      clearTimeout(force)
+      resolve()
+    }
+    if (dialect === 'sqlite') handle.close!(done)
+    else if (dialect === 'postgres') (handle.end!() as Promise<void>).then(done, done)
+    else handle.end!(done)
   })
 }

@@ -126,8 +126,11 @@ function connectionSecrets(connection: unknown): string[] {
 /** knex would print driver errors (with stacks) itself; they reach the user once, as one line, from the CLI. */
 const QUIET_LOG = {warn() {}, error() {}, deprecate() {}, debug() {}}
 
-/** Open the database; for a sqlite file, make its folder first (the file itself is created on first use). */
-export function openDatabase(config: DatabaseConfig): Knex {
+/**
+ * Open the database; for a sqlite file, make its folder first (the file itself is created on first
+ * use). `connectTimeoutMs`: how long a new connection to a server may take (pg waits forever by default).
+ */
+export function openDatabase(config: DatabaseConfig, options: {connectTimeoutMs?: number} = {}): Knex {
   if (config.dialect === 'sqlite') {
     const filename = (config.knex.connection as {filename: string}).filename
     if (filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
@@ -136,10 +139,19 @@ export function openDatabase(config: DatabaseConfig): Knex {
   const knex = require('knex') as typeof import('knex').knex
   try {
     if (config.dialect === 'postgres') requirePg()
-    return knex({log: QUIET_LOG, ...config.knex})
+    return knex({log: QUIET_LOG, ...withConnectTimeout(config, options.connectTimeoutMs)})
   } catch (error) {
     throw explainDatabaseError(error, config) ?? error
   }
+}
+
+/** The knex config with a connect timeout on a server's connections. */
+function withConnectTimeout(config: DatabaseConfig, connectTimeoutMs: number | undefined): Knex.Config {
+  const connection = config.knex.connection
+  if (connectTimeoutMs === undefined || config.dialect === 'sqlite' || typeof connection === 'function') return config.knex
+  const base = typeof connection === 'string' ? {connectionString: connection} : (connection as object)
+  const timeout = config.dialect === 'postgres' ? {connectionTimeoutMillis: connectTimeoutMs} : {connectTimeout: connectTimeoutMs}
+  return {...config.knex, connection: {...base, ...timeout} as Knex.Config['connection'], acquireConnectionTimeout: config.knex.acquireConnectionTimeout ?? connectTimeoutMs + 5000}
 }
 
 /** Turn a driver's error into one line that says what to do, or null when it is not a known case. */
@@ -163,7 +175,15 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
   if (code === '28P01' || code === '28000' || sqlState === '28000' || /^ER_(DB)?ACCESS_DENIED/.test(code ?? '')) {
     return new CommandError(`access to the ${config.description} was refused (${firstLine(message)}): check the user and password in DATABASE_URL`)
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
+  if (code === 'ETIMEDOUT' || /^timeout expired$|connection timeout/.test(message)) {
+    return new CommandError(`the ${config.description} did not answer within connectTimeoutSeconds: is the server up and reachable? check DATABASE_URL, or raise connectTimeoutSeconds in the settings`)
+  }
+  if (code === '57014' || code === 'PROTOCOL_SEQUENCE_TIMEOUT' || /^Query read timeout$/.test(message)) {
+    return new CommandError(
+      `a statement on the ${config.description} did not finish within statementTimeoutSeconds: another transaction may hold a lock (a job's long transaction through ctx.db?) or the server is overloaded; raise statementTimeoutSeconds in the settings if this is expected`,
+    )
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
     return new CommandError(`cannot connect to the ${config.description} (${code}): is the server running? check DATABASE_URL`)
   }
   if (/Cannot find module '(pg|mysql2|sqlite3)'|run \$ npm install (pg|mysql2|sqlite3)/.test(message)) {

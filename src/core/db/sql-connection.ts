@@ -85,11 +85,11 @@ interface PgClient {
 }
 
 interface Mysql2Connection {
-  query(sql: string, bindings: unknown[], callback: (error: Error | null, result: unknown) => void): void
+  query(options: {sql: string; values: unknown[]; timeout?: number}, callback: (error: Error | null, result: unknown) => void): void
 }
 
 /** A connection of the sqlite3, pg or mysql2 driver (knex's own connections are these). */
-export function sqlConnection(dialect: Dialect, driverConnection: unknown, options: {onStatement?: StatementListener; prepared?: PreparedStatements} = {}): SqlConnection {
+export function sqlConnection(dialect: Dialect, driverConnection: unknown, options: {onStatement?: StatementListener; prepared?: PreparedStatements; timeoutMs?: number} = {}): SqlConnection {
   const told = (sql: string, bindings: readonly unknown[]) => options.onStatement?.(sql, bindings)
   switch (dialect) {
     case 'sqlite': {
@@ -136,7 +136,8 @@ export function sqlConnection(dialect: Dialect, driverConnection: unknown, optio
       const connection = driverConnection as Mysql2Connection
       const query = (sql: string, bindings: readonly unknown[]) => {
         told(sql, bindings)
-        return new Promise<unknown>((resolve, reject) => connection.query(sql, [...bindings], (error, result) => (error ? reject(error) : resolve(result))))
+        // mysql2 has no server-side statement timeout for every statement: its own timer gives up on the query.
+        return new Promise<unknown>((resolve, reject) => connection.query({sql, values: [...bindings], timeout: options.timeoutMs}, (error, result) => (error ? reject(error) : resolve(result))))
       }
       return {
         dialect,

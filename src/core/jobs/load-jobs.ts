@@ -1,6 +1,8 @@
 import {parseSlot, type Schedule} from '../schedule/schedule'
 import {cronExpressionError} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
+import {MAX_TIMER_MS, MINUTE_MS} from '../time/units'
+import {shown} from '../text'
 import type {CronClass, CronJobBase} from './cron-job-base'
 
 /** A cron class that passed validation, with its instance. */
@@ -18,21 +20,12 @@ export interface Problem {
   level: 'error' | 'warning'
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
-
 type Report = (message: string) => void
 
 function wholeMinutes(name: 'runEveryMins' | 'retryAfterFailureMins', value: unknown, error: Report): number | null {
   if (value === undefined || value === null) return null
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    error(`${name} = ${describe(value)} is not a whole number of minutes ≥ 0: use e.g. ${name} = 5`)
+    error(`${name} = ${shown(value)} is not a whole number of minutes ≥ 0: use e.g. ${name} = 5`)
     return null
   }
   return value
@@ -41,12 +34,12 @@ function wholeMinutes(name: 'runEveryMins' | 'retryAfterFailureMins', value: unk
 function dayList(name: 'runWeeklyOnDays' | 'runMonthlyOnDays', value: unknown, low: number, high: number, hint: string, error: Report): number[] | null {
   if (value === undefined || value === null) return null
   if (!Array.isArray(value)) {
-    error(`${name} = ${describe(value)} is not a list: use e.g. ${name} = ${hint}`)
+    error(`${name} = ${shown(value)} is not a list: use e.g. ${name} = ${hint}`)
     return null
   }
   const bad = value.filter((day) => typeof day !== 'number' || !Number.isInteger(day) || day < low || day > high)
   if (bad.length > 0) {
-    error(`${name} has ${bad.map(describe).join(', ')}: use whole numbers from ${low} to ${high}${name === 'runWeeklyOnDays' ? ' (Monday = 0 … Sunday = 6)' : ''}`)
+    error(`${name} has ${bad.map((value) => shown(value)).join(', ')}: use whole numbers from ${low} to ${high}${name === 'runWeeklyOnDays' ? ' (Monday = 0 … Sunday = 6)' : ''}`)
     return null
   }
   return value as number[]
@@ -55,7 +48,7 @@ function dayList(name: 'runWeeklyOnDays' | 'runMonthlyOnDays', value: unknown, l
 function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs', value: unknown, error: Report): boolean {
   if (value === undefined || value === null) return false
   if (typeof value !== 'boolean') {
-    error(`${name} = ${describe(value)} is not true or false`)
+    error(`${name} = ${shown(value)} is not true or false`)
     return false
   }
   return value
@@ -65,12 +58,12 @@ function slotList(value: unknown, error: Report): Schedule['runAtTimes'] {
   const runAtTimes: Schedule['runAtTimes'] = []
   if (value === undefined || value === null) return runAtTimes
   if (!Array.isArray(value)) {
-    error(`runAtTimes = ${describe(value)} is not a list: use e.g. runAtTimes = ['06:00', '18:30']`)
+    error(`runAtTimes = ${shown(value)} is not a list: use e.g. runAtTimes = ['06:00', '18:30']`)
     return runAtTimes
   }
   for (const item of value) {
     const parsed = parseSlot(item)
-    if (!parsed) error(`runAtTimes has ${describe(item)}, not a time: use 'HH:MM' on a 24-hour clock, e.g. '06:00' or '18:30'`)
+    if (!parsed) error(`runAtTimes has ${shown(item)}, not a time: use 'HH:MM' on a 24-hour clock, e.g. '06:00' or '18:30'`)
     else if (!runAtTimes.some((existing) => existing.slot === parsed.slot)) runAtTimes.push(parsed)
   }
   return runAtTimes
@@ -84,7 +77,7 @@ function slotList(value: unknown, error: Report): Schedule['runAtTimes'] {
  * of its own is a slow, megamorphic one) and the common case allocates little.
  */
 export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
-  const className = typeof cls === 'function' && cls.name ? cls.name : describe(cls)
+  const className = typeof cls === 'function' && cls.name ? cls.name : shown(cls)
   const problems: Problem[] = []
   const error: Report = (message) => problems.push({subject: className, message, level: 'error'})
 
@@ -109,9 +102,9 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   if (code === undefined || code === null || code === '') {
     error(`has no code: add a unique code, e.g. code = 'app.${className.replace(/CronJob$|Job$/, '').toLowerCase() || 'job'}'`)
   } else if (typeof code !== 'string') {
-    error(`code ${describe(code)} is not a string: use a unique string such as 'app.my_job'`)
+    error(`code ${shown(code)} is not a string: use a unique string such as 'app.my_job'`)
   } else if (code.length > 191 || code.trim() !== code) {
-    error(`code ${describe(code)} must be 1–191 characters with no leading or trailing spaces`)
+    error(`code ${shown(code)} must be 1–191 characters with no leading or trailing spaces`)
   }
 
   const runEveryMins = wholeMinutes('runEveryMins', every, error)
@@ -121,7 +114,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   if (tolerance !== undefined && tolerance !== null) {
     const value = tolerance as unknown
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      error(`runToleranceSeconds = ${describe(value)} is not a number of seconds ≥ 0: use e.g. runToleranceSeconds = 5`)
+      error(`runToleranceSeconds = ${shown(value)} is not a number of seconds ≥ 0: use e.g. runToleranceSeconds = 5`)
     } else runToleranceSeconds = value
   }
 
@@ -133,14 +126,14 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   if (expression !== undefined && expression !== null) {
     const value = expression as unknown
     const reason = typeof value === 'string' ? cronExpressionError(value.trim()) : 'not a string'
-    if (reason !== null) error(`cron = ${describe(value)} is not a cron expression (${reason}): use five fields, e.g. cron = '*/5 * * * *'`)
+    if (reason !== null) error(`cron = ${shown(value)} is not a cron expression (${reason}): use five fields, e.g. cron = '*/5 * * * *'`)
     else cron = (value as string).trim()
   }
 
   let timeZone: string | null = null
   if (zone !== undefined && zone !== null) {
     const value = zone as unknown
-    if (typeof value !== 'string' || !luxon().IANAZone.isValidZone(value)) error(`timeZone = ${describe(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
+    if (typeof value !== 'string' || !luxon().IANAZone.isValidZone(value)) error(`timeZone = ${shown(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
     else timeZone = value
   }
 
@@ -148,7 +141,9 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   if (timeout !== undefined && timeout !== null) {
     const value = timeout as unknown
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      error(`timeoutMins = ${describe(value)} is not a number of minutes > 0: use e.g. timeoutMins = 30`)
+      error(`timeoutMins = ${shown(value)} is not a number of minutes > 0: use e.g. timeoutMins = 30`)
+    } else if (value * MINUTE_MS > MAX_TIMER_MS) {
+      error(`timeoutMins = ${value} is more than ${Math.floor(MAX_TIMER_MS / MINUTE_MS)} minutes, longer than Node's timers can wait (2^31 − 1 ms): use e.g. timeoutMins = 30`)
     } else timeoutMins = value
   }
 

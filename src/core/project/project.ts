@@ -4,7 +4,7 @@ import {driverSource, knexSource, type ConnectionSource, type DriverSource} from
 import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from '../db/database'
 import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
 import {clockFromEnv, type Clock} from '../time/clock'
-import {loadSettings, type Settings} from './settings'
+import {DEFAULT_CONNECT_TIMEOUT_SECONDS, loadSettings, type Settings} from './settings'
 
 /** Where a project's compiled parts are, relative to its root (the folder with package.json). */
 export interface ProjectPaths {
@@ -39,6 +39,7 @@ export class Project {
   private driver?: DriverSource
   private knexSource?: ConnectionSource
   private store?: RunStore
+  private loaded?: Settings
 
   constructor(
     root: string,
@@ -49,7 +50,7 @@ export class Project {
   }
 
   settings(): Promise<Settings> {
-    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir})
+    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir}).then((settings) => (this.loaded = settings))
     return this.settingsPromise
   }
 
@@ -62,7 +63,7 @@ export class Project {
     const clock = clockFromEnv(this.env, (await this.settings()).timeZone)
     if (this.env.MANAGE_NOW || this.database().dialect === 'sqlite') return clock
     const before = Date.now()
-    const serverNow = await databaseNow(this.tickSource())
+    const serverNow = await databaseNow(await this.tickSource())
     const offset = serverNow - Math.round((before + Date.now()) / 2)
     return () => Date.now() + offset
   }
@@ -82,11 +83,18 @@ export class Project {
 
   /**
    * A connection of the driver's own for the tick's SQL (runcrons): knex is loaded only when a job
-   * uses ctx.db. Statements are counted with knex's. The first call decides whether a missing
-   * sqlite file is created (the fast path never creates one: a missing file is the tick's to report).
+   * uses ctx.db. Statements are counted with knex's; the settings' connect and statement timeouts
+   * apply. The first call decides whether a missing sqlite file is created (the fast path never
+   * creates one: a missing file is the tick's to report).
    */
-  tickSource(options: {create?: boolean} = {}): DriverSource {
-    this.driver ??= driverSource(this.database(), {onStatement: () => this.statements++, create: options.create})
+  async tickSource(options: {create?: boolean} = {}): Promise<DriverSource> {
+    const settings = await this.settings()
+    this.driver ??= driverSource(this.database(), {
+      onStatement: () => this.statements++,
+      create: options.create,
+      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+      statementTimeoutMs: settings.statementTimeoutSeconds * 1000,
+    })
     return this.driver
   }
 
@@ -102,9 +110,13 @@ export class Project {
     return this.knexSource
   }
 
+  /**
+   * The project's knex instance (the commands' SQL, and ctx.db). Its connections wait the settings'
+   * connectTimeoutSeconds when the settings are loaded (the tick loads them first), else the default.
+   */
   db(): Knex {
     if (!this.knex) {
-      this.knex = openDatabase(this.database())
+      this.knex = openDatabase(this.database(), {connectTimeoutMs: (this.loaded?.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000})
       this.knex.on('query', () => this.statements++)
     }
     return this.knex

@@ -2,7 +2,8 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {CommandError} from '../errors'
-import {firstLine} from '../text'
+import {firstLine, shown} from '../text'
+import {MAX_TIMER_MS} from '../time/units'
 import {isValidTimeZone, systemTimeZone} from '../time/zone'
 
 /** What a settings module exports by default (Django's settings.py for manage). */
@@ -19,6 +20,10 @@ export interface SettingsModule {
   graceSeconds?: number
   /** At the end of every tick, delete run-log rows older than this many days (never a running one). */
   deleteLogsOlderThanDays?: number | null
+  /** How long the tick waits for a database connection (default 10). */
+  connectTimeoutSeconds?: number
+  /** How long the tick waits for one of its own statements (default 30); a job's ctx.db is not bound by it. */
+  statementTimeoutSeconds?: number
   /** Anything else the project wants to read from its settings. */
   [key: string]: unknown
 }
@@ -30,6 +35,8 @@ export interface Settings {
   cronsDir: string
   graceSeconds: number
   deleteLogsOlderThanDays: number | null
+  connectTimeoutSeconds: number
+  statementTimeoutSeconds: number
   /** The settings file that was loaded. */
   file: string
   /** The module's whole default export, for the project's own settings. */
@@ -38,6 +45,34 @@ export interface Settings {
 
 export const DEFAULT_LEASE_SECONDS = 300
 export const DEFAULT_GRACE_SECONDS = 10
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
+export const DEFAULT_STATEMENT_TIMEOUT_SECONDS = 30
+
+/** A number of seconds a setting holds: at least `min` (whole when asked), and no more than a Node timer can wait. */
+interface SecondsSetting {
+  name: 'leaseSeconds' | 'graceSeconds' | 'connectTimeoutSeconds' | 'statementTimeoutSeconds'
+  fallback: number
+  min: number
+  /** More than `min` (not equal to it). */
+  above?: boolean
+  whole?: boolean
+  /** How many times this many seconds one timer waits (the lease is renewed every quarter of it). */
+  perTimer?: number
+}
+
+function seconds(values: SettingsModule, spec: SecondsSetting, problems: string[]): number {
+  const value = values[spec.name] ?? spec.fallback
+  const max = Math.floor((MAX_TIMER_MS / 1000) * (spec.perTimer ?? 1))
+  const kind = `${spec.whole ? 'a whole number' : 'a number'} of seconds ${spec.above ? '>' : '≥'} ${spec.min}`
+  const fix = `use e.g. ${spec.name}: ${spec.fallback}`
+  if (typeof value !== 'number' || !Number.isFinite(value) || (spec.whole && !Number.isInteger(value)) || (spec.above ? value <= spec.min : value < spec.min)) {
+    problems.push(`${spec.name} ${shown(value)} is not ${kind}: ${fix}`)
+  } else if (value > max) {
+    problems.push(`${spec.name} ${value} is more than ${max} seconds, longer than Node's timers can wait (2^31 − 1 ms): ${fix}`)
+  }
+  return value as number
+}
+
 
 /** Load and check a compiled settings module (.js, .cjs or .mjs). Every problem is one line of the error. */
 export async function loadSettings(file: string, defaults: {cronsDir: string}): Promise<Settings> {
@@ -70,17 +105,13 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
   if (!isValidTimeZone(timeZone)) {
     problems.push(`timeZone '${String(timeZone)}' is not an IANA time zone: use e.g. 'Europe/Paris', 'America/New_York' or 'UTC'`)
   }
-  const leaseSeconds = values.leaseSeconds ?? DEFAULT_LEASE_SECONDS
-  if (typeof leaseSeconds !== 'number' || !Number.isInteger(leaseSeconds) || leaseSeconds < 10) {
-    problems.push(`leaseSeconds ${JSON.stringify(leaseSeconds)} is not a whole number of seconds ≥ 10: use e.g. leaseSeconds: ${DEFAULT_LEASE_SECONDS}`)
-  }
-  const graceSeconds = values.graceSeconds ?? DEFAULT_GRACE_SECONDS
-  if (typeof graceSeconds !== 'number' || !Number.isFinite(graceSeconds) || graceSeconds < 0) {
-    problems.push(`graceSeconds ${JSON.stringify(graceSeconds)} is not a number of seconds ≥ 0: use e.g. graceSeconds: ${DEFAULT_GRACE_SECONDS}`)
-  }
+  const leaseSeconds = seconds(values, {name: 'leaseSeconds', fallback: DEFAULT_LEASE_SECONDS, min: 10, whole: true, perTimer: 4}, problems)
+  const graceSeconds = seconds(values, {name: 'graceSeconds', fallback: DEFAULT_GRACE_SECONDS, min: 0}, problems)
+  const connectTimeoutSeconds = seconds(values, {name: 'connectTimeoutSeconds', fallback: DEFAULT_CONNECT_TIMEOUT_SECONDS, min: 0, above: true}, problems)
+  const statementTimeoutSeconds = seconds(values, {name: 'statementTimeoutSeconds', fallback: DEFAULT_STATEMENT_TIMEOUT_SECONDS, min: 0, above: true}, problems)
   const keepDays = values.deleteLogsOlderThanDays ?? null
   if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
-    problems.push(`deleteLogsOlderThanDays ${JSON.stringify(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
+    problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
   }
   if (values.cronsDir !== undefined && typeof values.cronsDir !== 'string') {
     problems.push(`cronsDir must be a path (a string)`)
@@ -92,9 +123,11 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
   return {
     crons: (values.crons as unknown[] | undefined) ?? [],
     timeZone: timeZone as string,
-    leaseSeconds: leaseSeconds as number,
-    graceSeconds: graceSeconds as number,
+    leaseSeconds,
+    graceSeconds,
     deleteLogsOlderThanDays: keepDays as number | null,
+    connectTimeoutSeconds,
+    statementTimeoutSeconds,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     file: absolute,
     values,

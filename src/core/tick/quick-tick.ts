@@ -20,7 +20,7 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   if (jobs.length === 0) return []
 
   // A connection that never creates the sqlite file: a missing file is the tick's to report.
-  const store = new SqlRunStore(project.tickSource({create: false}))
+  const store = new SqlRunStore(await project.tickSource({create: false}))
   const snapshot = await readSnapshot(store, jobs, (await project.clock())())
   const outcomes: Outcome[] = []
   for (const job of jobs) {

@@ -6,3 +6,6 @@ export const WEEK_MS = 7 * DAY_MS
 
 /** The weekdays in django-cron's numbering: Monday = 0 … Sunday = 6 (luxon's weekday less one). */
 export const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const
+
+/** The longest wait a Node timer holds (2^31 − 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
