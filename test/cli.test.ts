@@ -334,9 +334,10 @@ describe('manage CLI (end to end)', function () {
         const elsewhere = `[~] test.blocking  still running elsewhere (since 2026-11-23 12:00:00 UTC, host ${HOST}, pid ${a.pid})`
         expectRun(await box.runcrons('BlockingJob', now), 0, [elsewhere])
         expectRun(await box.runcrons('BlockingJob', now, ['--force']), 0, [elsewhere])
-        // While A runs, its row is 'running' with a live lease.
+        // While A runs, its row is 'running' with a live lease: five minutes by the real clock, whatever MANAGE_NOW says.
         const running = await box.rows()
-        expect(running.map((row) => [row.status, row.pid, row.lease_expires_at])).to.deep.equal([['running', a.pid, '2026-11-23T12:05:00.000Z']])
+        expect(running.map((row) => [row.status, row.pid])).to.deep.equal([['running', a.pid]])
+        expect(Date.parse(running[0].lease_expires_at!) - Date.now()).to.be.within(240_000, 300_000)
       } finally {
         fs.writeFileSync(box.file('blocking.release'), '')
       }
@@ -344,6 +345,23 @@ describe('manage CLI (end to end)', function () {
       const rows = await box.rows()
       expect(rows.map((row) => [row.code, row.status, row.pid, row.message])).to.deep.equal([['test.blocking', 'succeeded', a.pid, 'released']])
       expect(box.calls()).to.deep.equal(['test.blocking'])
+    })
+
+    it('MANAGE_NOW pins the decision, never the lease: a tick "a year later" still sees the live run', async () => {
+      await box.migrate()
+      const a = box.start(['runcrons'], {TEST_CRONS: 'BlockingJob', MANAGE_NOW: '2026-11-23T12:00:00Z'})
+      try {
+        await waitForFile(box.file('blocking.started'), a.done)
+        const later = await box.runcrons('BlockingJob', '2027-06-01T00:00:00Z')
+        expect(later.code, later.stderr).to.equal(0)
+        expect(lines(later.stdout)).to.have.length(1)
+        expect(lines(later.stdout)[0]).to.match(new RegExp(`^\\[~\\] test\\.blocking  still running elsewhere \\(since 2026-11-23 12:00:00 UTC, host .*, pid ${a.pid}\\)$`))
+      } finally {
+        fs.writeFileSync(box.file('blocking.release'), '')
+      }
+      expectRun(await a.done, 0, ['[✔] test.blocking'])
+      expect(box.calls()).to.deep.equal(['test.blocking'])
+      expect((await box.rows()).map((row) => row.status)).to.deep.equal(['succeeded'])
     })
 
     it('--concurrency 2 runs two jobs at once (each waits for the other to start)', async () => {

@@ -87,7 +87,8 @@ for (const dialect of BACKENDS) {
 
     it('hands over when a job is running elsewhere, so the full command prints who holds it', async () => {
       await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
-      const lease = dialect === 'sqlite' ? {leaseExpiresMs: at('2026-01-05T00:10:00Z')} : {leaseMs: 300_000}
+      // A live lease by the real clock (leases never follow MANAGE_NOW).
+      const lease = dialect === 'sqlite' ? {leaseExpiresMs: Date.now() + 300_000} : {leaseMs: 300_000}
       await store.insertRun({code: 'a', status: 'running', startMs: at('2026-01-05T00:01:00Z'), ...lease})
       expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), '2026-01-05T00:03:00Z')).to.equal(null)
     })

@@ -388,3 +388,19 @@ describe('isDue: paused jobs', () => {
     expect(isDue(every5, historyFromRuns([], 0), now, {timeZone: 'UTC', paused, force: true, forcePaused: true}).due).to.equal(true)
   })
 })
+
+describe('isDue: the clock-skew allowance (runs dated a little after now)', () => {
+  const now = at('2026-01-05T09:00:00Z')
+  const decide = (schedule: Schedule, runs: RunSummary[], clockSkewMs: number) => isDue(schedule, historyFromRuns(runs, now, clockSkewMs), now, {timeZone: 'UTC', clockSkewMs})
+  const cases: Array<[string, Schedule, RunSummary[], number, boolean]> = [
+    ['a success 2 s ahead holds an interval, within 5 s', every5, [run('succeeded', '2026-01-05T09:00:02Z')], 5000, false],
+    ['the same success is ignored with no allowance', every5, [run('succeeded', '2026-01-05T09:00:02Z')], 0, true],
+    ['a success 6 s ahead is beyond a 5 s allowance', every5, [run('succeeded', '2026-01-05T09:00:06Z')], 5000, true],
+    ['a success 1,000 days ahead is a clock jump: ignored', every5, [run('succeeded', '2028-10-01T09:00:00Z')], 5000, true],
+    ['a slot run 1 s ahead serves the slot', schedule({runAtTimes: ['09:00']}), [run('succeeded', '2026-01-05T09:00:01Z', {slot: '09:00'})], 5000, false],
+    ['a failure 1 s ahead blocks a retry', schedule({runEveryMins: 1, retryAfterFailureMins: 10}), [run('failed', '2026-01-05T09:00:01Z')], 5000, false],
+  ]
+  for (const [what, plan, runs, skew, due] of cases) {
+    it(what, () => expect(decide(plan, runs, skew).due).to.equal(due))
+  }
+})

@@ -17,8 +17,9 @@ describe('runCrons over an in-memory run log (the runner alone)', () => {
   const noDb = () => {
     throw new Error('this test has no database')
   }
+  const clock = fixedClock(at('2026-01-05T00:00:00Z'))
   const tick = (crons: unknown[], options: Partial<RunCronsOptions> = {}) =>
-    runCrons({db: noDb, dialect: 'sqlite', settings: settingsWith(crons), clock: fixedClock(at('2026-01-05T00:00:00Z')), store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, ...options})
+    runCrons({db: noDb, dialect: 'sqlite', settings: settingsWith(crons), clock, leaseClock: clock, store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, ...options})
   const kinds = (outcomes: Outcome[]) => outcomes.map((outcome) => `${outcome.kind}:${outcome.code}`)
   const statuses = () => log.runs.map((run) => `${run.code}:${run.status}`)
 

@@ -21,16 +21,20 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
     await t.db('cron_job').delete()
   })
 
-  const tick = (crons: unknown[], now: string | Clock, options: Partial<RunCronsOptions> = {}) =>
-    runCrons({
+  /** A tick at `now`; the test's clock drives the leases too (on sqlite they follow the caller's lease clock). */
+  const tick = (crons: unknown[], now: string | Clock, options: Partial<RunCronsOptions> = {}) => {
+    const clock = typeof now === 'string' ? fixedClock(at(now)) : now
+    return runCrons({
       db: t.db,
       dialect: t.dialect,
       settings: settingsWith(crons),
-      clock: typeof now === 'string' ? fixedClock(at(now)) : now,
+      clock,
+      leaseClock: clock,
       host: 'test-host',
       pid: 4242,
       ...options,
     })
+  }
   const rows = () => tableRows(t.db, 'cron_job_log')
 
   it("records a run as 'running' before do() and as 'succeeded' with its message after", async () => {
@@ -194,6 +198,24 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
     expect(dead.message).to.match(/process 13 on web1 stopped renewing its lease/)
     expect(fresh.status).to.equal('succeeded')
     expect(logs[0]).to.match(/^warn: run \d+ .* was recorded as interrupted/)
+  })
+
+  it('a decider whose clock is a little behind counts the run another process has just made (clockSkewSeconds)', async () => {
+    const Job = job('skewed', {runEveryMins: 1})
+    const ahead = await tick([Job], '2026-01-05T00:00:00.097Z')
+    expect(kinds(ahead.outcomes)).to.deep.equal(['succeeded:skewed'])
+    // 97 ms behind: the run started "after now", but within the allowance, so it holds the period.
+    const behind = await tick([Job], '2026-01-05T00:00:00.000Z')
+    expect(kinds(behind.outcomes)).to.deep.equal(['not-due:skewed'])
+    // With no allowance, the same decider ignores it and runs the job a second time (django-cron's rule).
+    const strict = await runCrons({db: t.db, dialect: t.dialect, settings: settingsWith([Job], {clockSkewSeconds: 0}), clock: fixedClock(at('2026-01-05T00:00:00.000Z'))})
+    expect(kinds(strict.outcomes)).to.deep.equal(['succeeded:skewed'])
+  })
+
+  it('a run dated far after now (a clock jump) is still ignored', async () => {
+    await new KnexRunStore(t.db, t.dialect).insertRun({code: 'jumped', status: 'succeeded', startMs: at('2028-10-01T00:00:00Z')})
+    const report = await tick([job('jumped', {runEveryMins: 60})], '2026-01-05T00:00:00Z')
+    expect(kinds(report.outcomes)).to.deep.equal(['succeeded:jumped'])
   })
 
   it('two processes ticking at once run a due job once per period (claim, then decide again on fresh history)', async () => {

@@ -66,7 +66,7 @@ for (const dialect of BACKENDS) describe(`KnexRunStore on a real ${dialect} data
   it('filters by code when asked', async () => {
     await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
     await store.insertRun({code: 'b', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
-    const histories = await store.histories(at('2026-01-05T01:00:00Z'), ['b'])
+    const histories = await store.histories(at('2026-01-05T01:00:00Z'), {codes: ['b']})
     expect([...histories.keys()]).to.deep.equal(['b'])
   })
 

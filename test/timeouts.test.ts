@@ -116,6 +116,8 @@ describe('durations are checked against what Node timers can wait', () => {
     ['connectTimeoutSeconds: 0', 'connectTimeoutSeconds 0 is not a number of seconds > 0: use e.g. connectTimeoutSeconds: 10'],
     ["connectTimeoutSeconds: '5'", "connectTimeoutSeconds '5' is not a number of seconds > 0: use e.g. connectTimeoutSeconds: 10"],
     ['statementTimeoutSeconds: -1', 'statementTimeoutSeconds -1 is not a number of seconds > 0: use e.g. statementTimeoutSeconds: 30'],
+    ['clockSkewSeconds: 60', 'clockSkewSeconds 60 is not a number of seconds from 0 to 59: use e.g. clockSkewSeconds: 5'],
+    ['clockSkewSeconds: NaN', 'clockSkewSeconds NaN is not a number of seconds from 0 to 59: use e.g. clockSkewSeconds: 5'],
     ['statementTimeoutSeconds: 3e6', "statementTimeoutSeconds 3000000 is more than 2147483 seconds, longer than Node's timers can wait (2^31 − 1 ms): use e.g. statementTimeoutSeconds: 30"],
   ]
   for (const [body, problem] of settingsCases) {

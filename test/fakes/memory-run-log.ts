@@ -31,7 +31,7 @@ export class MemoryRunLog {
   private readonly failures = new Map<Method, Error>()
 
   readonly store: RunStore = {
-    histories: async (nowMs, codes) => this.call('histories', () => this.historiesAt(nowMs, codes)),
+    histories: async (nowMs, options = {}) => this.call('histories', () => this.historiesAt(nowMs, options.codes, options.leaseNowMs, options.skewMs)),
     getRun: async (id) => this.call('getRun', () => this.copy(this.runs.find((run) => run.id === id)) ?? null),
     getRuns: async (ids) => this.call('getRuns', () => this.runs.filter((run) => ids.includes(run.id)).map((run) => ({...run}))),
     listRuns: async (query) =>
@@ -150,27 +150,30 @@ export class MemoryRunLog {
 
   private beginRun<Why>(request: BeginRequest<Why>): {commit: boolean; value: BeginResult<Why>} {
     const {code, holder, nowMs, leaseMs} = request
+    const leaseNowMs = request.leaseNowMs ?? nowMs
     const job = this.jobRow(code)
-    if (job.leaseExpiresMs !== null && job.leaseExpiresMs > nowMs) return {commit: false, value: {kind: 'claimed-elsewhere'}}
-    Object.assign(job, {holder: {...holder, lockedMs: nowMs}, leaseExpiresMs: nowMs + leaseMs})
-    const history = this.historiesAt(nowMs, [code]).get(code) ?? EMPTY_HISTORY
-    const interrupted = this.interruptStale(code, nowMs)
+    if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere'}}
+    Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs})
+    const history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
+    const interrupted = this.interruptStale(code, leaseNowMs)
     const decision = request.decide(history)
     if (!decision.start) {
       if (interrupted.length === 0) return {commit: false, value: {kind: 'declined', why: decision.why, interrupted}}
       this.releaseIfHeld(code, holder.token)
       return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
     }
-    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs}, false)
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs}, false)
     if (request.parallel) this.releaseIfHeld(code, holder.token)
     const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ?? null, interrupted}}
   }
 
-  private historiesAt(nowMs: number, codes?: readonly string[]): Map<string, JobHistory> {
+  /** As the SQL reads them: each lease placed on the decision's clock by the time it has left on the lease clock. */
+  private historiesAt(nowMs: number, codes?: readonly string[], leaseNowMs = nowMs, skewMs = 0): Map<string, JobHistory> {
     const histories = new Map<string, JobHistory>()
+    const shifted = (run: RunRow) => ({...run, leaseExpiresMs: run.leaseExpiresMs === null ? null : run.leaseExpiresMs + nowMs - leaseNowMs})
     for (const code of new Set(this.runs.map((run) => run.code))) {
-      if (!codes || codes.includes(code)) histories.set(code, historyFromRuns(this.runs.filter((run) => run.code === code).map((run) => ({...run})), nowMs))
+      if (!codes || codes.includes(code)) histories.set(code, historyFromRuns(this.runs.filter((run) => run.code === code).map(shifted), nowMs, skewMs))
     }
     return histories
   }
@@ -188,8 +191,8 @@ export class MemoryRunLog {
       ranAtTime: run.ranAtTime ?? null,
       host: run.host ?? null,
       pid: run.pid ?? null,
-      leaseExpiresMs: run.leaseMs !== undefined ? run.startMs + run.leaseMs : (run.leaseExpiresMs ?? null),
-      heartbeatMs: running ? run.startMs : null,
+      leaseExpiresMs: run.leaseMs !== undefined ? (run.leaseNowMs ?? run.startMs) + run.leaseMs : (run.leaseExpiresMs ?? null),
+      heartbeatMs: running ? (run.leaseNowMs ?? run.startMs) : null,
     }
     this.runs.push(row)
     return row.id

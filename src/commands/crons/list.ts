@@ -18,7 +18,7 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const now = (await this.project.clock())()
-    const {jobs, problems} = await listJobs(this.project.runStore(), settings.crons, settings.timeZone, now)
+    const {jobs, problems} = await listJobs(this.project.runStore(), settings, now)
     if (this.flags.json) {
       this.log(
         JSON.stringify(

@@ -27,9 +27,9 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
     const zone = job.schedule.timeZone ?? settings.timeZone
     const now = (await this.project.clock())()
     const store = this.project.runStore()
-    const history = (await store.histories(now, [job.code])).get(job.code) ?? EMPTY_HISTORY
+    const history = (await store.histories(now, {codes: [job.code], skewMs: settings.clockSkewSeconds * 1000})).get(job.code) ?? EMPTY_HISTORY
     const paused = (await store.pausedJobs()).get(job.code) ?? null
-    const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, {timeZone: settings.timeZone, paused})
+    const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, {timeZone: settings.timeZone, paused, clockSkewMs: settings.clockSkewSeconds * 1000})
 
     // Mark an entry whose UTC offset differs from the one before it (or from now's, for the first).
     let previous = luxon().DateTime.fromMillis(now, {zone})

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {unlockJob} from '../../core/run-log/unlock'
+import {systemClock} from '../../core/time/clock'
 
 export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
   static summary = "Release a job's claim by hand (after a crash, instead of waiting for its lease to run out)."
@@ -19,7 +20,7 @@ export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
 
   async run(): Promise<void> {
     const clock = await this.project.clock()
-    const report = await unlockJob(this.project.runLogSource(), this.args.code, {force: this.flags.force, nowMs: clock()})
+    const report = await unlockJob(this.project.runLogSource(), this.args.code, {force: this.flags.force, nowMs: clock(), leaseNowMs: systemClock()})
     if (!report.released) {
       this.log(`${this.args.code} is not locked.`)
       return

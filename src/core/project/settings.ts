@@ -24,6 +24,8 @@ export interface SettingsModule {
   connectTimeoutSeconds?: number
   /** How long the tick waits for one of its own statements (default 30); a job's ctx.db is not bound by it. */
   statementTimeoutSeconds?: number
+  /** How far after a tick's now another process's run may start and still count as this period's (default 5). */
+  clockSkewSeconds?: number
   /** Anything else the project wants to read from its settings. */
   [key: string]: unknown
 }
@@ -37,6 +39,7 @@ export interface Settings {
   deleteLogsOlderThanDays: number | null
   connectTimeoutSeconds: number
   statementTimeoutSeconds: number
+  clockSkewSeconds: number
   /** The settings file that was loaded. */
   file: string
   /** The module's whole default export, for the project's own settings. */
@@ -47,6 +50,9 @@ export const DEFAULT_LEASE_SECONDS = 300
 export const DEFAULT_GRACE_SECONDS = 10
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
 export const DEFAULT_STATEMENT_TIMEOUT_SECONDS = 30
+export const DEFAULT_CLOCK_SKEW_SECONDS = 5
+/** A skew allowance of a minute or more would let a run of the next period count for this one. */
+const MAX_CLOCK_SKEW_SECONDS = 59
 
 /** A number of seconds a setting holds: at least `min` (whole when asked), and no more than a Node timer can wait. */
 interface SecondsSetting {
@@ -109,6 +115,10 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
   const graceSeconds = seconds(values, {name: 'graceSeconds', fallback: DEFAULT_GRACE_SECONDS, min: 0}, problems)
   const connectTimeoutSeconds = seconds(values, {name: 'connectTimeoutSeconds', fallback: DEFAULT_CONNECT_TIMEOUT_SECONDS, min: 0, above: true}, problems)
   const statementTimeoutSeconds = seconds(values, {name: 'statementTimeoutSeconds', fallback: DEFAULT_STATEMENT_TIMEOUT_SECONDS, min: 0, above: true}, problems)
+  const clockSkewSeconds = values.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS
+  if (typeof clockSkewSeconds !== 'number' || !Number.isFinite(clockSkewSeconds) || clockSkewSeconds < 0 || clockSkewSeconds > MAX_CLOCK_SKEW_SECONDS) {
+    problems.push(`clockSkewSeconds ${shown(clockSkewSeconds)} is not a number of seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}: use e.g. clockSkewSeconds: ${DEFAULT_CLOCK_SKEW_SECONDS}`)
+  }
   const keepDays = values.deleteLogsOlderThanDays ?? null
   if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
     problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
@@ -128,6 +138,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
     deleteLogsOlderThanDays: keepDays as number | null,
     connectTimeoutSeconds,
     statementTimeoutSeconds,
+    clockSkewSeconds: clockSkewSeconds as number,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     file: absolute,
     values,

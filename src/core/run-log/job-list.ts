@@ -3,6 +3,7 @@ import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {describeSchedule} from '../schedule/describe'
 import {EMPTY_HISTORY, isLive, type PauseInfo} from '../schedule/history'
 import {nextDue} from '../schedule/next-due'
+import type {Settings} from '../project/settings'
 import type {RunLogView, RunRow} from './run-store'
 
 export interface JobListing {
@@ -21,9 +22,11 @@ export interface JobListing {
  * One row per job (crons:list): its schedule in words, its last run, when it is next due (by
  * nextDue, which asks the decision runcrons uses), whether it runs now and whether it is paused.
  */
-export async function listJobs(store: RunLogView, crons: readonly unknown[], settingsZone: string, nowMs: number): Promise<{jobs: JobListing[]; problems: Problem[]}> {
-  const {jobs, problems} = loadJobs(crons)
-  const histories = await store.histories(nowMs)
+export async function listJobs(store: RunLogView, settings: Pick<Settings, 'crons' | 'timeZone' | 'clockSkewSeconds'>, nowMs: number): Promise<{jobs: JobListing[]; problems: Problem[]}> {
+  const {jobs, problems} = loadJobs(settings.crons)
+  const settingsZone = settings.timeZone
+  const skewMs = settings.clockSkewSeconds * 1000
+  const histories = await store.histories(nowMs, {skewMs})
   const paused = await store.pausedJobs()
   const lastIds = jobs.map((job) => histories.get(job.code)?.lastRun?.id).filter((id): id is number => id !== undefined)
   const lastRows = new Map<number, RunRow>((await store.getRuns(lastIds)).map((row) => [row.id, row]))
@@ -34,7 +37,7 @@ export async function listJobs(store: RunLogView, crons: readonly unknown[], set
     const last = history.lastRun ? lastRows.get(history.lastRun.id) ?? null : null
     const running = history.running.find((run) => isLive(run, nowMs)) ?? null
     const pause = paused.get(job.code) ?? null
-    const next = nextDue(job.schedule, history, nowMs, {timeZone: settingsZone, paused: pause})
+    const next = nextDue(job.schedule, history, nowMs, {timeZone: settingsZone, paused: pause, clockSkewMs: skewMs})
     return {
       code: job.code,
       className: job.className,

@@ -12,12 +12,12 @@ export type {Holder} from './statements'
  * claim itself is taken by the run recorder, in the transaction that records the run.
  */
 export interface JobLock {
-  /** Extend the lease; false when the claim is no longer ours. */
-  renew(code: string, token: string, nowMs: number, leaseMs: number): Promise<boolean>
+  /** Extend the lease to `leaseMs` after the lease clock's now; false when the claim is no longer ours. */
+  renew(code: string, token: string, leaseNowMs: number, leaseMs: number): Promise<boolean>
   release(code: string, token: string): Promise<void>
   holder(code: string): Promise<LockHolder | null>
   /** Is the claim held with a lease that has not run out, by the lease clock? */
-  isHeld(code: string, nowMs: number): Promise<boolean>
+  isHeld(code: string, leaseNowMs: number): Promise<boolean>
   /** Free the job's claim whoever holds it (manage crons:unlock). */
   forceRelease(code: string): Promise<boolean>
 }
@@ -33,8 +33,8 @@ export class SqlJobLock implements JobLock {
     this.dialect = source.dialect
   }
 
-  async renew(code: string, token: string, nowMs: number, leaseMs: number): Promise<boolean> {
-    return (await changesOf(this.source, sql.renewClaim(this.dialect, code, token, nowMs, leaseMs))) === 1
+  async renew(code: string, token: string, leaseNowMs: number, leaseMs: number): Promise<boolean> {
+    return (await changesOf(this.source, sql.renewClaim(this.dialect, code, token, leaseNowMs, leaseMs))) === 1
   }
 
   async release(code: string, token: string): Promise<void> {
@@ -46,8 +46,8 @@ export class SqlJobLock implements JobLock {
     return lockHolderOf(row, this.dialect)
   }
 
-  async isHeld(code: string, nowMs: number): Promise<boolean> {
-    return (await rowsOf(this.source, sql.selectLiveClaim(this.dialect, code, nowMs))).length > 0
+  async isHeld(code: string, leaseNowMs: number): Promise<boolean> {
+    return (await rowsOf(this.source, sql.selectLiveClaim(this.dialect, code, leaseNowMs))).length > 0
   }
 
   async forceRelease(code: string): Promise<boolean> {

@@ -10,9 +10,13 @@ import * as sql from './statements'
 export interface BeginRequest<Why> {
   code: string
   holder: sql.Holder
-  /** The claim's time (the run's start). */
+  /** The decision's time: the run's start (MANAGE_NOW may pin it). */
   nowMs: number
+  /** The lease clock's now (a real clock; default `nowMs`): claims and leases follow it. */
+  leaseNowMs?: number
   leaseMs: number
+  /** The clock-skew allowance of the decision (see DecisionOptions.clockSkewMs). */
+  skewMs?: number
   /** allowParallelRuns: the claim guards only the decision; the running row (with its own lease) holds the period. */
   parallel: boolean
   /** Asked while the claim is held, on the job's fresh history: start a run (serving `slot`), or not, and why. */
@@ -64,14 +68,15 @@ export class SqlRunRecorder implements RunRecorder {
 
   private async beginIn<Why>(connection: SqlConnection, request: BeginRequest<Why>): Promise<{commit: boolean; value: BeginResult<Why>}> {
     const {code, holder, nowMs, leaseMs} = request
-    if (!(await claimJobOn(connection, code, holder, nowMs, leaseMs))) return {commit: false, value: {kind: 'claimed-elsewhere'}}
+    const leaseNowMs = request.leaseNowMs ?? nowMs
+    if (!(await claimJobOn(connection, code, holder, leaseNowMs, leaseMs))) return {commit: false, value: {kind: 'claimed-elsewhere'}}
 
     // Decide again on fresh history while holding the claim: another process may have run the job since the tick's snapshot.
-    const rows = await read(connection, sql.selectHistories(this.dialect, nowMs, [code], true))
-    const history = historiesFromRows(rows, this.dialect, nowMs).get(code) ?? EMPTY_HISTORY
+    const rows = await read(connection, sql.selectHistories(this.dialect, nowMs, [code], true, request.skewMs))
+    const history = historiesFromRows(rows, this.dialect, nowMs, leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
 
     // Runs whose lease ran out are dead (isDue already counts them as failures): record them so.
-    const interrupted = history.running.some((run) => !isLive(run, nowMs)) ? await interruptStaleRunsOn(connection, code, nowMs) : []
+    const interrupted = history.running.some((run) => !isLive(run, nowMs)) ? await interruptStaleRunsOn(connection, code, leaseNowMs) : []
 
     const decision = request.decide(history)
     if (!decision.start) {
@@ -81,7 +86,7 @@ export class SqlRunRecorder implements RunRecorder {
       return {commit: true, value: declined}
     }
 
-    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs})
+    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs})
     const runId = (await write(connection, running)).lastId!
     if (request.parallel) await write(connection, sql.releaseJob(code, holder.token))
     const previous = history.lastSuccess ? rows.find((row) => Number(row.id) === history.lastSuccess!.id) : undefined
@@ -105,8 +110,8 @@ export class SqlRunRecorder implements RunRecorder {
  * inside its transaction; tests make it to play another process). One conditional UPDATE whose
  * row count says who won; a job that never ran gets its row first, then one more try.
  */
-export async function claimJobOn(connection: SqlConnection, code: string, holder: sql.Holder, nowMs: number, leaseMs: number): Promise<boolean> {
-  const claim = sql.claimJob(connection.dialect, code, holder, nowMs, leaseMs)
+export async function claimJobOn(connection: SqlConnection, code: string, holder: sql.Holder, leaseNowMs: number, leaseMs: number): Promise<boolean> {
+  const claim = sql.claimJob(connection.dialect, code, holder, leaseNowMs, leaseMs)
   if ((await write(connection, claim)).changes === 1) return true
   // No row yet (the job never ran), or a live holder: make the row, then try once more.
   if ((await write(connection, sql.ensureJob(connection.dialect, code))).changes === 0) return false

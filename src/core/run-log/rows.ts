@@ -44,8 +44,13 @@ export function runRowOf(row: Row, dialect: Dialect): RunRow {
   }
 }
 
-/** Every job's history from the rows of selectHistories; a job with no rows has none here. */
-export function historiesFromRows(rows: readonly Row[], dialect: Dialect, nowMs: number): Map<string, JobHistory> {
+/**
+ * Every job's history from the rows of selectHistories; a job with no rows has none here. Leases
+ * are stored by the lease clock (a real one) and decisions made at `nowMs` (which MANAGE_NOW may
+ * pin), so each lease is placed on the decision's clock by the time it has left: by the server's
+ * now (read with the rows) on PostgreSQL and MySQL, by `leaseNowMs` on sqlite.
+ */
+export function historiesFromRows(rows: readonly Row[], dialect: Dialect, nowMs: number, leaseNowMs = nowMs, skewMs = 0): Map<string, JobHistory> {
   const time = timeCodec(dialect)
   // The rows come grouped by nothing in particular, and a row can come twice: collect each job's distinct rows.
   const byCode = new Map<string, RunSummary[]>()
@@ -55,14 +60,13 @@ export function historiesFromRows(rows: readonly Row[], dialect: Dialect, nowMs:
     if (seen.has(id)) continue
     seen.add(id)
     const run = summaryOf(row, dialect, time)
-    // A server lease placed on the caller's clock: the time it has left, from the caller's now.
-    if (run.leaseExpiresMs !== null && row.lease_now !== undefined) run.leaseExpiresMs = run.leaseExpiresMs - time.fromDb(row.lease_now)! + nowMs
+    if (run.leaseExpiresMs !== null) run.leaseExpiresMs += nowMs - (row.lease_now !== undefined ? time.fromDb(row.lease_now)! : leaseNowMs)
     const runs = byCode.get(run.code)
     if (runs) runs.push(run)
     else byCode.set(run.code, [run])
   }
   const histories = new Map<string, JobHistory>()
-  for (const [code, runs] of byCode) histories.set(code, historyFromRuns(runs, nowMs))
+  for (const [code, runs] of byCode) histories.set(code, historyFromRuns(runs, nowMs, skewMs))
   return histories
 }
 

@@ -17,8 +17,8 @@ export type {NewRun} from './statements'
  * pauses) are not part of it.
  */
 export interface RunLogView {
-  /** Every job's history at `nowMs` in one statement (only `codes`, when given). */
-  histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>>
+  /** Every job's history at `nowMs`, in one statement. */
+  histories(nowMs: number, options?: HistoryOptions): Promise<Map<string, JobHistory>>
   getRun(id: number): Promise<RunRow | null>
   getRuns(ids: readonly number[]): Promise<RunRow[]>
   /** The log, newest first, optionally for one job and one status. */
@@ -29,6 +29,15 @@ export interface RunLogView {
   deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
 }
 
+export interface HistoryOptions {
+  /** Only these jobs. */
+  codes?: readonly string[]
+  /** The lease clock's now (a real clock; default `nowMs`), to tell live leases. */
+  leaseNowMs?: number
+  /** Runs that start up to this long after `nowMs` still count (the clock-skew allowance). */
+  skewMs?: number
+}
+
 /** The whole run log: the view, and the writes of the tick (beside its recorder) and of the commands. */
 export interface RunStore extends RunLogView {
   /** Create the cron_job rows (which carry the claims) of jobs that never ran, in few statements. */
@@ -36,10 +45,10 @@ export interface RunStore extends RunLogView {
   /** Insert a row (tests, imports); `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
   insertRun(run: sql.NewRun, options?: {ensureJob?: boolean}): Promise<number>
   finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
-  /** Extend a running row's lease by `leaseMs` from now; false when the row is no longer running. */
-  renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean>
-  /** Mark the job's 'running' rows whose lease has run out as 'interrupted'; returns them. */
-  interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]>
+  /** Extend a running row's lease to `leaseMs` after the lease clock's now; false when the row is no longer running. */
+  renewRun(id: number, leaseNowMs: number, leaseMs: number): Promise<boolean>
+  /** Mark the job's 'running' rows whose lease has run out (by the lease clock) as 'interrupted'; returns them. */
+  interruptStaleRuns(code: string, leaseNowMs: number): Promise<RunRow[]>
   /** Mark every 'running' row of the job as 'interrupted' with this message (crons:unlock --force). */
   interruptRunning(code: string, endMs: number, message: string): Promise<number>
   /** Pause (with who and when) or resume (null) a job. Returns false when nothing changed. */
@@ -57,8 +66,9 @@ export class SqlRunStore implements RunStore {
     this.dialect = source.dialect
   }
 
-  async histories(nowMs: number, codes?: readonly string[]): Promise<Map<string, JobHistory>> {
-    return historiesFromRows(await rowsOf(this.source, sql.selectHistories(this.dialect, nowMs, codes)), this.dialect, nowMs)
+  async histories(nowMs: number, options: HistoryOptions = {}): Promise<Map<string, JobHistory>> {
+    const rows = await rowsOf(this.source, sql.selectHistories(this.dialect, nowMs, options.codes, false, options.skewMs))
+    return historiesFromRows(rows, this.dialect, nowMs, options.leaseNowMs, options.skewMs)
   }
 
   async getRun(id: number): Promise<RunRow | null> {
@@ -99,12 +109,12 @@ export class SqlRunStore implements RunStore {
     await changesOf(this.source, sql.finishRun(this.dialect, id, status, endMs, message))
   }
 
-  async renewRun(id: number, nowMs: number, leaseMs: number): Promise<boolean> {
-    return (await changesOf(this.source, sql.renewRun(this.dialect, id, nowMs, leaseMs))) > 0
+  async renewRun(id: number, leaseNowMs: number, leaseMs: number): Promise<boolean> {
+    return (await changesOf(this.source, sql.renewRun(this.dialect, id, leaseNowMs, leaseMs))) > 0
   }
 
-  interruptStaleRuns(code: string, nowMs: number): Promise<RunRow[]> {
-    return this.source.use((connection) => interruptStaleRunsOn(connection, code, nowMs))
+  interruptStaleRuns(code: string, leaseNowMs: number): Promise<RunRow[]> {
+    return this.source.use((connection) => interruptStaleRunsOn(connection, code, leaseNowMs))
   }
 
   interruptRunning(code: string, endMs: number, message: string): Promise<number> {
@@ -130,7 +140,7 @@ export class KnexRunStore extends SqlRunStore {
 /** The view of a store that a job is given: its methods alone, so a job cannot reach the writes. */
 export function runLogView(store: RunLogView): RunLogView {
   return Object.freeze({
-    histories: (nowMs: number, codes?: readonly string[]) => store.histories(nowMs, codes),
+    histories: (nowMs: number, options?: HistoryOptions) => store.histories(nowMs, options),
     getRun: (id: number) => store.getRun(id),
     getRuns: (ids: readonly number[]) => store.getRuns(ids),
     listRuns: (query: {code?: string; status?: RunStatus; limit: number}) => store.listRuns(query),
@@ -143,10 +153,10 @@ export function runLogView(store: RunLogView): RunLogView {
  * Record the job's runs whose lease ran out as interrupted (their process is gone), on one
  * connection (the recorder does it inside its claim's transaction). Returns the rows it changed.
  */
-export async function interruptStaleRunsOn(connection: SqlConnection, code: string, nowMs: number): Promise<RunRow[]> {
+export async function interruptStaleRunsOn(connection: SqlConnection, code: string, leaseNowMs: number): Promise<RunRow[]> {
   const {dialect} = connection
   const interrupted: RunRow[] = []
-  for (const raw of await read(connection, sql.selectStaleRuns(dialect, code, nowMs))) {
+  for (const raw of await read(connection, sql.selectStaleRuns(dialect, code, leaseNowMs))) {
     const run = runRowOf(raw, dialect)
     const {endMs, message} = interruptionOf(run)
     if ((await write(connection, sql.interruptRun(dialect, run.id, endMs, message))).changes > 0) interrupted.push({...run, status: 'interrupted', message})

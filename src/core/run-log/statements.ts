@@ -28,9 +28,10 @@ export const SERVER_NOW_SQL: Record<Dialect, string | null> = {sqlite: null, pos
 type SqlFragment = [sql: string, bindings: unknown[]]
 
 /**
- * The clock leases are measured by. On PostgreSQL and MySQL it is the database server's own
- * clock, in SQL, so a server whose clock is off (or a process run with MANAGE_NOW) can neither
- * steal a live lease nor keep a dead one. On sqlite (one host) it is the caller's clock.
+ * The clock leases are measured by: always a real clock, never MANAGE_NOW. On PostgreSQL and MySQL
+ * it is the database server's own clock, in SQL, so a server whose clock is off can neither steal a
+ * live lease nor keep a dead one. On sqlite (one host) it is the caller's lease clock, whose time
+ * the statements below take as `leaseNowMs`.
  */
 function leaseNow(dialect: Dialect, appNowMs: number): SqlFragment {
   const server = SERVER_NOW_SQL[dialect]
@@ -65,9 +66,10 @@ export function selectServerNow(dialect: Dialect): Statement | null {
  * historiesFromRows reads them by id and builds the same history as historyFromRuns would from the
  * whole log. With `details` (one job, about to run): also what do() gets of its previous success.
  */
-export function selectHistories(dialect: Dialect, nowMs: number, codes?: readonly string[], details = false): Statement {
+export function selectHistories(dialect: Dialect, nowMs: number, codes?: readonly string[], details = false, skewMs = 0): Statement {
   const time = timeCodec(dialect)
-  const now = time.toDb(nowMs)
+  // Rows that start later than this are ignored (the clock-skew allowance: see DecisionOptions).
+  const now = time.toDb(nowMs + skewMs)
   // Leases follow the lease clock; on a server that is its own clock, so the server's now comes
   // back with the rows and each lease is read as "time left" (see historiesFromRows).
   const serverNow = SERVER_NOW_SQL[dialect]
@@ -115,8 +117,8 @@ export function selectRecentRuns(query: {code?: string; status?: RunStatus; limi
 }
 
 /** The job's 'running' rows whose lease has run out (their process is gone). */
-export function selectStaleRuns(dialect: Dialect, code: string, nowMs: number): Statement {
-  const [now, nowBindings] = leaseNow(dialect, nowMs)
+export function selectStaleRuns(dialect: Dialect, code: string, leaseNowMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, leaseNowMs)
   return {
     sql: `SELECT * FROM cron_job_log WHERE code = ? AND status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
     bindings: [code, ...nowBindings],
@@ -136,8 +138,10 @@ export interface NewRun {
   pid?: number | null
   /** An explicit lease expiry (for tests and imports)… */
   leaseExpiresMs?: number | null
-  /** …or a lease of this length from now, by the lease clock (the database's on PostgreSQL / MySQL). */
+  /** …or a lease of this length from now, by the lease clock (the database's on PostgreSQL / MySQL)… */
   leaseMs?: number
+  /** …whose now on sqlite is this (default: startMs). */
+  leaseNowMs?: number
 }
 
 /** Insert a run-log row; the new id comes back as the write's lastId (RETURNING on PostgreSQL). */
@@ -145,8 +149,9 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   const time = timeCodec(dialect)
   const at = (ms: number | null | undefined): SqlFragment => (ms === undefined || ms === null ? ['NULL', []] : ['?', [time.toDb(ms)]])
   const running = run.status === 'running'
-  const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfter(dialect, run.startMs, run.leaseMs) : at(run.leaseExpiresMs)
-  const heartbeat: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, run.startMs) : at(run.startMs)
+  const leaseNowMs = run.leaseNowMs ?? run.startMs
+  const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfter(dialect, leaseNowMs, run.leaseMs) : at(run.leaseExpiresMs)
+  const heartbeat: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, leaseNowMs) : at(run.startMs)
   const end = at(run.endMs)
   return {
     sql:
@@ -176,9 +181,9 @@ export function finishRun(dialect: Dialect, id: number, status: RunStatus, endMs
 }
 
 /** Extend a running row's lease, while it is still running. */
-export function renewRun(dialect: Dialect, id: number, nowMs: number, leaseMs: number): Statement {
-  const [now, nowBindings] = leaseNow(dialect, nowMs)
-  const [until, untilBindings] = leaseAfter(dialect, nowMs, leaseMs)
+export function renewRun(dialect: Dialect, id: number, leaseNowMs: number, leaseMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, leaseNowMs)
+  const [until, untilBindings] = leaseAfter(dialect, leaseNowMs, leaseMs)
   return {sql: `UPDATE cron_job_log SET heartbeat_at = ${now}, lease_expires_at = ${until} WHERE id = ? AND status = 'running'`, bindings: [...nowBindings, ...untilBindings, id]}
 }
 
@@ -249,9 +254,9 @@ export function selectJobCodes(limit: number): Statement {
 const FREE = 'lock_token = NULL, lock_host = NULL, lock_pid = NULL, locked_at = NULL, lease_expires_at = NULL'
 
 /** Take the job's claim if it is free or its lease has run out: one UPDATE, won by whoever changes the row. */
-export function claimJob(dialect: Dialect, code: string, holder: Holder, nowMs: number, leaseMs: number): Statement {
-  const [now, nowBindings] = leaseNow(dialect, nowMs)
-  const [until, untilBindings] = leaseAfter(dialect, nowMs, leaseMs)
+export function claimJob(dialect: Dialect, code: string, holder: Holder, leaseNowMs: number, leaseMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, leaseNowMs)
+  const [until, untilBindings] = leaseAfter(dialect, leaseNowMs, leaseMs)
   return {
     sql:
       `UPDATE cron_job SET lock_token = ?, lock_host = ?, lock_pid = ?, locked_at = ${now}, lease_expires_at = ${until}` +
@@ -261,8 +266,8 @@ export function claimJob(dialect: Dialect, code: string, holder: Holder, nowMs: 
 }
 
 /** Extend the claim's lease, while it is still ours. */
-export function renewClaim(dialect: Dialect, code: string, token: string, nowMs: number, leaseMs: number): Statement {
-  const [until, untilBindings] = leaseAfter(dialect, nowMs, leaseMs)
+export function renewClaim(dialect: Dialect, code: string, token: string, leaseNowMs: number, leaseMs: number): Statement {
+  const [until, untilBindings] = leaseAfter(dialect, leaseNowMs, leaseMs)
   return {sql: `UPDATE cron_job SET lease_expires_at = ${until} WHERE code = ? AND lock_token = ?`, bindings: [...untilBindings, code, token]}
 }
 
@@ -277,8 +282,8 @@ export function forceReleaseJob(code: string): Statement {
 }
 
 /** The job's claim if it is held with a lease that has not run out, by the lease clock. */
-export function selectLiveClaim(dialect: Dialect, code: string, nowMs: number): Statement {
-  const [now, nowBindings] = leaseNow(dialect, nowMs)
+export function selectLiveClaim(dialect: Dialect, code: string, leaseNowMs: number): Statement {
+  const [now, nowBindings] = leaseNow(dialect, leaseNowMs)
   return {sql: `SELECT code FROM cron_job WHERE code = ? AND lock_token IS NOT NULL AND lease_expires_at > ${now}`, bindings: [code, ...nowBindings]}
 }
 

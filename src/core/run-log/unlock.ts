@@ -17,8 +17,9 @@ export interface UnlockReport {
 /**
  * Release a job's claim by hand (manage crons:unlock). A live lease means a process is still
  * renewing it, so it is refused unless `force`; the job's running rows are recorded as interrupted.
+ * `nowMs` is the time recorded (MANAGE_NOW may pin it); leases are judged by `leaseNowMs`, a real clock's.
  */
-export async function unlockJob(source: ConnectionSource, code: string, options: {force: boolean; nowMs: number}): Promise<UnlockReport> {
+export async function unlockJob(source: ConnectionSource, code: string, options: {force: boolean; nowMs: number; leaseNowMs: number}): Promise<UnlockReport> {
   const lock = new SqlJobLock(source)
   const store = new SqlRunStore(source)
   const [known] = await rowsOf(source, sql.selectJob(code))
@@ -28,7 +29,7 @@ export async function unlockJob(source: ConnectionSource, code: string, options:
   }
   const holder = await lock.holder(code)
   if (!holder) return {released: false, holder: null, wasLive: false, interrupted: 0}
-  const live = await lock.isHeld(code, options.nowMs)
+  const live = await lock.isHeld(code, options.leaseNowMs)
   if (live && !options.force) {
     const since = holder.lockedMs === null ? '?' : new Date(holder.lockedMs).toISOString()
     const until = holder.leaseExpiresMs === null ? '?' : new Date(holder.leaseExpiresMs).toISOString()
@@ -40,6 +41,6 @@ export async function unlockJob(source: ConnectionSource, code: string, options:
   await lock.forceRelease(code)
   const interrupted = live
     ? await store.interruptRunning(code, options.nowMs, `interrupted: released by hand (manage crons:unlock --force) from pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}`)
-    : (await store.interruptStaleRuns(code, options.nowMs)).length
+    : (await store.interruptStaleRuns(code, options.leaseNowMs)).length
   return {released: true, holder, wasLive: live, interrupted}
 }

@@ -14,7 +14,7 @@ export interface RunSummary {
   pid: number | null
 }
 
-/** What the decision needs of a job's past; rows dated after `now` are never in it. */
+/** What the decision needs of a job's past; rows dated after `now` (beyond the clock-skew allowance) are never in it. */
 export interface JobHistory {
   /** The latest run by start time, whatever its status. */
   lastRun: RunSummary | null
@@ -55,15 +55,16 @@ function newer(a: RunSummary, b: RunSummary): boolean {
 /**
  * The history of one job from its raw rows, exactly as the run store's query builds it.
  * Tests use it to state histories as lists of runs, and to check the store's SQL against it.
+ * Rows that start after `nowMs + skewMs` are left out (see DecisionOptions.clockSkewMs).
  */
-export function historyFromRuns(runs: readonly RunSummary[], nowMs: number): JobHistory {
+export function historyFromRuns(runs: readonly RunSummary[], nowMs: number, skewMs = 0): JobHistory {
   let lastRun: RunSummary | null = null
   let lastSuccess: RunSummary | null = null
   const running: RunSummary[] = []
   const recentSlotRuns: RunSummary[] = []
   for (const run of runs) {
     if (run.status === 'running') running.push(run)
-    if (run.startMs > nowMs) continue
+    if (run.startMs > nowMs + skewMs) continue
     if (lastRun === null || newer(run, lastRun)) lastRun = run
     if (run.status === 'succeeded') {
       if (lastSuccess === null || newer(run, lastSuccess)) lastSuccess = run

@@ -27,6 +27,12 @@ export interface DecisionOptions {
   paused?: PauseInfo | null
   /** A paused job runs only when forced by name (runcrons NAME --force). */
   forcePaused?: boolean
+  /**
+   * How far after `now` a run may start and still count (default 0): the clocks of two deciders
+   * differ a little, and a run another process has just made must not be run again. Rows beyond
+   * it are leftovers of a clock jump and are ignored, as django-cron ignores every row after now.
+   */
+  clockSkewMs?: number
 }
 
 
@@ -83,7 +89,8 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   }
 
   const toleranceMs = schedule.runToleranceSeconds * 1000
-  const last = visible(history.lastRun, nowMs)
+  const horizonMs = nowMs + (options.clockSkewMs ?? 0)
+  const last = visible(history.lastRun, horizonMs)
   if (schedule.retryAfterFailureMins && last && endedBadly(last, nowMs)) {
     const retryAt = last.startMs + schedule.retryAfterFailureMins * MINUTE_MS
     if (nowMs + toleranceMs <= retryAt) {
@@ -91,8 +98,8 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     }
   }
 
-  const live = history.running.length === 0 ? history.running : history.running.filter((run) => run.startMs <= nowMs && isLive(run, nowMs))
-  const periodStart = latestStart(visible(history.lastSuccess, nowMs), live)
+  const live = history.running.length === 0 ? history.running : history.running.filter((run) => run.startMs <= horizonMs && isLive(run, nowMs))
+  const periodStart = latestStart(visible(history.lastSuccess, horizonMs), live)
 
   if (schedule.runEveryMins !== null) {
     if (periodStart === null) return yes('interval', () => `every ${schedule.runEveryMins} min; no successful run yet`)
@@ -122,7 +129,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     const dayStart = local().startOf('day').toMillis()
     const taken = new Set(
       [...history.recentSlotRuns.filter((run) => run.status === 'succeeded'), ...live]
-        .filter((run) => run.ranAtTime !== null && run.startMs >= dayStart && run.startMs <= nowMs)
+        .filter((run) => run.ranAtTime !== null && run.startMs >= dayStart && run.startMs <= horizonMs)
         .map((run) => run.ranAtTime),
     )
     for (const {slot, minuteOfDay: slotMinute} of schedule.runAtTimes) {
@@ -143,8 +150,8 @@ function localTime(ms: number, zone: string): DateTime {
   return lastLocal.value
 }
 
-function visible(run: RunSummary | null, nowMs: number): RunSummary | null {
-  return run !== null && run.startMs <= nowMs ? run : null
+function visible(run: RunSummary | null, horizonMs: number): RunSummary | null {
+  return run !== null && run.startMs <= horizonMs ? run : null
 }
 
 /** The latest start of the success and the live runs: the start of the period they hold. */

@@ -35,7 +35,9 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
     code,
     holder: {token, host: scope.host, pid: scope.pid},
     nowMs: startMs,
+    leaseNowMs: scope.leaseClock(),
     leaseMs: scope.leaseMs,
+    skewMs: scope.skewMs,
     parallel: job.schedule.allowParallelRuns,
     decide: (fresh) => decideAgain(scope, job, fresh, startMs),
   })

@@ -16,9 +16,9 @@ export interface Claim {
 export function renewWhileRunning(scope: TickScope, code: string, runId: number, claim: Claim): {stop(): Promise<void>} {
   let renewing: Promise<void> = Promise.resolve()
   const renew = () => {
-    const nowMs = scope.clock()
-    const row = scope.store.renewRun(runId, nowMs, scope.leaseMs)
-    const locked = claim.held ? scope.lock.renew(code, claim.token, nowMs, scope.leaseMs) : true
+    const leaseNowMs = scope.leaseClock()
+    const row = scope.store.renewRun(runId, leaseNowMs, scope.leaseMs)
+    const locked = claim.held ? scope.lock.renew(code, claim.token, leaseNowMs, scope.leaseMs) : true
     renewing = Promise.all([row, locked]).then(
       ([rowRenewed, lockRenewed]) => {
         if (!rowRenewed || !lockRenewed) scope.log(code, 'warn', 'lost the claim while running (its lease ran out); another process may start this job')

@@ -2,6 +2,7 @@ import {loadJobs} from '../jobs/load-jobs'
 import type {Project} from '../project/project'
 import {SqlRunStore} from '../run-log/run-store'
 import {verdictOf} from '../schedule/verdict'
+import {systemClock} from '../time/clock'
 import {notStarted, type Outcome} from './outcome'
 import {historyOf, readSnapshot, trimRunLog} from './snapshot'
 
@@ -21,10 +22,11 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
 
   // A connection that never creates the sqlite file: a missing file is the tick's to report.
   const store = new SqlRunStore(await project.tickSource({create: false}))
-  const snapshot = await readSnapshot(store, jobs, (await project.clock())())
+  const skewMs = settings.clockSkewSeconds * 1000
+  const snapshot = await readSnapshot(store, jobs, (await project.clock())(), {leaseNowMs: systemClock(), skewMs})
   const outcomes: Outcome[] = []
   for (const job of jobs) {
-    const verdict = verdictOf(job, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null})
+    const verdict = verdictOf(job, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null, clockSkewMs: skewMs})
     if (verdict.kind !== 'not-due') return null
     outcomes.push(notStarted(job, verdict))
   }

@@ -1,6 +1,7 @@
 import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
 import {selectByName} from '../jobs/select-jobs'
 import {EMPTY_HISTORY} from '../schedule/history'
+import {systemClock} from '../time/clock'
 import {runJob} from './job-run'
 import {exitCodeOf, notStarted, wouldRun, type Outcome, type TickReport} from './outcome'
 import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
@@ -25,7 +26,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const {jobs, problems} = loadJobs(classes)
   for (const problem of problems) options.onProblem?.(problem)
 
-  const snapshot = await readSnapshot(parts.store, jobs, options.clock())
+  const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000})
   const tick = tickScope(options, parts, snapshot.paused)
   const writes = !options.dryRun
   // Jobs due for the first time get their cron_job rows in one statement, so each claim is one UPDATE.

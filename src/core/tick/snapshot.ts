@@ -12,9 +12,9 @@ export interface Snapshot {
 }
 
 /** Two statements whatever the number of jobs (none when there are no jobs). */
-export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number): Promise<Snapshot> {
+export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number, options: {leaseNowMs: number; skewMs: number}): Promise<Snapshot> {
   if (jobs.length === 0) return {nowMs, histories: new Map(), paused: new Map()}
-  const histories = await runLog.histories(nowMs)
+  const histories = await runLog.histories(nowMs, options)
   const paused = await runLog.pausedJobs()
   return {nowMs, histories, paused}
 }

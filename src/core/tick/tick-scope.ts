@@ -10,7 +10,7 @@ import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
-import type {Clock} from '../time/clock'
+import {systemClock, type Clock} from '../time/clock'
 import type {Outcome} from './outcome'
 import {realTimers, type Timers} from './timers'
 
@@ -32,7 +32,10 @@ export interface RunCronsOptions extends TickEvents {
   /** Where the tick's own SQL goes (default: knex's connections): the CLI gives a driver connection of its own, so a tick whose jobs do not use ctx.db never loads knex. */
   source?: ConnectionSource
   settings: Settings
+  /** The decisions' clock (MANAGE_NOW pins it). */
   clock: Clock
+  /** The leases' clock: a real one, whatever `clock` says (default the system's; tests drive their own). */
+  leaseClock?: Clock
   /** Class names or codes: run only these (they need not be in the settings' crons). */
   names?: readonly string[]
   /** Run whatever the schedule says (the lock still applies). */
@@ -70,11 +73,14 @@ export interface TickParts {
 export interface TickScope extends TickParts {
   settings: Settings
   clock: Clock
+  leaseClock: Clock
   /** What ctx.runLog shows a job. */
   runLog: RunLogView
   host: string
   pid: number
   leaseMs: number
+  /** The clock-skew allowance (settings' clockSkewSeconds). */
+  skewMs: number
   graceMs: number
   renewEveryMs: number
   timers: Timers
@@ -111,15 +117,18 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
   // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
   const forcePaused = Boolean(options.names?.length)
   const secrets = options.secrets ?? []
+  const skewMs = settings.clockSkewSeconds * 1000
   const scrub = (text: string) => (secrets.length === 0 ? text : scrubSecrets(text, secrets))
   return {
     ...parts,
     settings,
     clock: options.clock,
+    leaseClock: options.leaseClock ?? systemClock,
     runLog: runLogView(parts.store),
     host: options.host ?? os.hostname(),
     pid: options.pid ?? process.pid,
     leaseMs,
+    skewMs,
     graceMs: settings.graceSeconds * 1000,
     renewEveryMs: options.renewEveryMs ?? Math.floor(leaseMs / 4),
     timers: options.timers ?? realTimers,
@@ -128,7 +137,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     stopping: () => options.signal?.aborted ?? false,
     log: (code, level, message) => options.onLog?.(code, level, scrub(message)),
     scrub,
-    verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused}),
+    verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused, clockSkewMs: skewMs}),
   }
 }
 
