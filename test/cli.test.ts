@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {lines, ROOT, runManage, Sandbox, SETTINGS, THROWING_SETTINGS, waitForFile, type Result} from './helpers/cli'
+import {expectRun, lines, ROOT, runManage, Sandbox, SETTINGS, THROWING_SETTINGS, waitForFile, type Result} from './helpers/cli'
 
 /**
  * End-to-end tests of the real CLI: every command here is `node bin/manage …` in a child process
@@ -13,14 +13,6 @@ import {lines, ROOT, runManage, Sandbox, SETTINGS, THROWING_SETTINGS, waitForFil
  */
 
 const HOST = os.hostname()
-
-/** What a test expects of a run: exact exit code and exact stdout lines (stderr empty unless given). */
-function expectRun(result: Result, code: number, stdout: string[], stderr: string[] = []): void {
-  const context = `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`
-  expect(lines(result.stdout), context).to.deep.equal(stdout)
-  expect(lines(result.stderr), context).to.deep.equal(stderr)
-  expect(result.code, context).to.equal(code)
-}
 
 describe('manage CLI (end to end)', function () {
   this.timeout(30_000)

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {lines, Sandbox, waitForFile, type Env, type LogRow, type Result} from './helpers/cli'
+import {context, expectRun, lines, Sandbox, waitForFile, type Env, type LogRow, type Result} from './helpers/cli'
 
 /**
  * End-to-end tests of the crons:* commands (list, next, history, clean, pause, resume), of the
@@ -17,17 +17,6 @@ const WHO = `${os.userInfo().username}@${os.hostname()}`
 
 /** The crons of the shared starting state (see `before`). */
 const BASE = 'SuccessJob,AtTimesJob,CronExprJob,NewYorkJob'
-
-function context(result: Result): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`
-}
-
-/** Exact exit code and exact stdout lines (stderr empty unless given). */
-function expectRun(result: Result, code: number, stdout: string[], stderr: string[] = []): void {
-  expect(lines(result.stdout), context(result)).to.deep.equal(stdout)
-  expect(lines(result.stderr), context(result)).to.deep.equal(stderr)
-  expect(result.code, context(result)).to.equal(code)
-}
 
 /** A usage error: exit 2, nothing on stdout, exactly one line on stderr. */
 function expectUsageError(result: Result, pattern: RegExp): void {

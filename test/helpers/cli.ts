@@ -2,6 +2,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {expect} from 'chai'
 import {knex, type Knex} from 'knex'
 import {configFromUrl, openDatabase} from '../../src/core/db/database'
 
@@ -67,6 +68,18 @@ export function startManage(args: readonly string[], env: Env): Running {
 
 export function runManage(args: readonly string[], env: Env): Promise<Result> {
   return startManage(args, env).done
+}
+
+/** A child's exit status and output, to show when an expectation fails. */
+export function context(result: Result): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`
+}
+
+/** Exact exit code and exact stdout lines (stderr empty unless given). */
+export function expectRun(result: Result, code: number, stdout: string[], stderr: string[] = []): void {
+  expect(lines(result.stdout), context(result)).to.deep.equal(stdout)
+  expect(lines(result.stderr), context(result)).to.deep.equal(stderr)
+  expect(result.code, context(result)).to.equal(code)
 }
 
 /** The non-empty lines of an output. */

@@ -1,4 +1,7 @@
 import type {Project} from '../../core/project/project'
+import {messageFromError} from '../../core/jobs/message'
+import {firstLine} from '../../core/text'
+import {Containment} from '../../core/tick/containment'
 import {runCrons} from '../../core/tick/run-crons'
 import type {Painter} from '../render'
 import {logLine, outcomeLines, problemLine, summaryLine, type LineStyle} from './lines'
@@ -36,6 +39,15 @@ export async function runcronsTick(project: Project, names: readonly string[], f
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  // Whatever a job leaves behind (a rejection, an exception in a callback, process.exit(), a
+  // promise nobody resolves) is charged to it; what cannot be charged to any job still fails the tick.
+  const containment = new Containment()
+  let strays = 0
+  containment.onStrayCrash = (crash) => {
+    strays++
+    err(`${paint.error('[!]')} an error outside every job (${crash.kind.replace('-', ' ')}): ${firstLine(messageFromError(crash.error))}`)
+  }
+  const uninstall = containment.install()
   try {
     const started = performance.now()
     const report = await runCrons({
@@ -45,6 +57,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       source: await project.tickSource(),
       dialect: project.database().dialect,
       secrets: project.database().secrets,
+      containment,
       settings,
       clock,
       names,
@@ -63,8 +76,9 @@ export async function runcronsTick(project: Project, names: readonly string[], f
     })
     const summary = summaryLine(report.outcomes, {dryRun: flags.dryRun, elapsedMs: performance.now() - started, nowMs: clock()}, style)
     if (summary !== null) out(summary)
-    return report.stoppedBy === 'SIGINT' ? 130 : report.stoppedBy === 'SIGTERM' ? 143 : report.exitCode
+    return report.stoppedBy === 'SIGINT' ? 130 : report.stoppedBy === 'SIGTERM' ? 143 : strays > 0 ? 1 : report.exitCode
   } finally {
+    uninstall()
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
   }

@@ -78,7 +78,17 @@ export function driverSource(config: DatabaseConfig, options: DriverSourceOption
   return {
     dialect: config.dialect,
     use(body) {
-      const run = turn.then(async () => body((await open()).connection))
+      const run = turn.then(async () => {
+        const {raw, connection} = await open()
+        // Between uses the idle connection does not keep the process alive: only work does, so a
+        // tick whose jobs wait on nothing is seen as such (see Containment).
+        holdOpen(raw, true)
+        try {
+          return await body(connection)
+        } finally {
+          holdOpen(raw, false)
+        }
+      })
       turn = run.catch(() => undefined)
       return run
     },
@@ -92,6 +102,20 @@ export function driverSource(config: DatabaseConfig, options: DriverSourceOption
       await closeDriver(config.dialect, raw)
     },
   }
+}
+
+/** Ref or unref a server connection's socket (sqlite has none). */
+function holdOpen(raw: unknown, hold: boolean): void {
+  const socket = (raw as {connection?: {stream?: Socket}; stream?: Socket}).connection?.stream ?? (raw as {stream?: Socket}).stream
+  if (socket && typeof socket.ref === 'function') {
+    if (hold) socket.ref()
+    else socket.unref()
+  }
+}
+
+interface Socket {
+  ref(): void
+  unref(): void
 }
 
 interface Closable {

@@ -4,13 +4,14 @@ import {messageFromError, messageFromResult, truncateMessage} from '../jobs/mess
 import type {JobHistory} from '../schedule/history'
 import {firstLine} from '../text'
 import {cronContext, type StartedRun} from './context'
+import {crashDescription, type Crash, type Crashed} from './containment'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
 import {RunStop, type StopRequest} from './stopping'
 import type {TickScope} from './tick-scope'
 
-/** How do() ended: a value, a throw, or nothing within the grace period after it was asked to stop. */
-type Settled = {ok: true; value: unknown} | {ok: false; error: unknown} | {abandoned: StopRequest}
+/** How do() ended: a value, a throw, a crash the containment charged to it, or nothing within the grace period after it was asked to stop. */
+type Settled = {ok: true; value: unknown} | {ok: false; error: unknown} | Crashed | {abandoned: StopRequest}
 
 interface Ended {
   settled: Settled
@@ -92,13 +93,17 @@ async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim:
   const renewal = renewWhileRunning(scope, job.code, run.runId, claim)
   const stop = new RunStop(scope, job.code, job.schedule.timeoutMins)
   const ctx = cronContext(scope, job, run, stop.signal)
+  // Under watch, do() runs in the run's own async context: what it leaves behind is charged to it.
+  const watch = scope.containment?.watch(job.code, run.runId)
+  const call = () => job.job.do(ctx)
   const done = Promise.resolve()
-    .then(() => job.job.do(ctx))
+    .then(() => (watch ? watch.run(call) : call()))
     .then(
       (value): Settled => ({ok: true, value}),
       (error: unknown): Settled => ({ok: false, error}),
     )
-  const settled = await Promise.race([done, stop.abandoned])
+  const settled = await Promise.race([done, stop.abandoned, ...(watch ? [watch.crashed] : [])])
+  watch?.end()
   const renewed = renewal.stop()
   stop.dispose()
   await renewed
@@ -110,6 +115,7 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
   const {settled, stop} = ended
   const {graceMs, scrub} = scope
   const base = {code: job.code, className: job.className, runId: run.runId, startMs: run.startMs, endMs: ended.endMs, slot: run.slot}
+  if ('crashed' in settled) return {...base, kind: 'failed', error: settled.crashed.error, message: scrub(crashMessage(settled.crashed))}
   if ('abandoned' in settled) {
     const {status, why} = settled.abandoned
     return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and was abandoned`, abandoned: true}
@@ -120,4 +126,51 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
   }
   if (stop === null) return {...base, kind: 'failed', error: settled.error, message: scrub(messageFromError(settled.error))}
   return {...base, kind: stop.status, message: scrub(truncateMessage(`${stop.why}; it stopped with: ${messageFromError(settled.error)}`)), abandoned: false}
+}
+
+/** A crash as the run's message: what the job did, then the error and its stack. */
+function crashMessage(crash: Crash, after = ''): string {
+  return truncateMessage(`${crashDescription(crash)}${after}: ${messageFromError(crash.error)}`)
+}
+
+/**
+ * Runs already recorded whose job crashed afterwards (a promise it left behind rejected): each such
+ * run is recorded again as failed, with that error, and reported through `report`. A crash may come
+ * before its run's outcome is known; it then waits for it. `settle` waits for the records under way.
+ */
+export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void): {ran(outcome: Outcome): void; settle(): Promise<void>; close(): void} {
+  const outcomes = new Map<number, RunOutcome>()
+  const waiting = new Map<number, Crash>()
+  const writes: Array<Promise<void>> = []
+  const record = (outcome: RunOutcome, crash: Crash) => {
+    const message = scope.scrub(crashMessage(crash, ' after its do() had returned'))
+    const write = scope.store.finishRun(outcome.runId, 'failed', outcome.endMs, message).then(
+      () => report({...outcome, kind: 'failed', error: crash.error, message}),
+      (error: unknown) => scope.log(outcome.code, 'warn', `could not record that run ${outcome.runId} crashed after it returned: ${firstLine(messageFromError(error))}`),
+    )
+    writes.push(write)
+  }
+  const containment = scope.containment
+  if (containment) {
+    containment.onLateCrash = (_code, runId, crash) => {
+      const outcome = outcomes.get(runId)
+      if (outcome === undefined) {
+        if (!waiting.has(runId)) waiting.set(runId, crash)
+      } else if (outcome.kind !== 'failed') record(outcome, crash)
+    }
+  }
+  return {
+    ran(outcome) {
+      if (!('runId' in outcome) || outcomes.has(outcome.runId)) return
+      outcomes.set(outcome.runId, outcome)
+      const crash = waiting.get(outcome.runId)
+      if (crash && outcome.kind !== 'failed') record(outcome, crash)
+    },
+    async settle() {
+      for (let seen = 0; seen < writes.length; seen = writes.length) await Promise.all(writes.slice(seen))
+    },
+    close() {
+      if (containment) containment.onLateCrash = undefined
+    },
+  }
 }

@@ -2,7 +2,7 @@ import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
 import {selectByName} from '../jobs/select-jobs'
 import {EMPTY_HISTORY} from '../schedule/history'
 import {systemClock} from '../time/clock'
-import {runJob} from './job-run'
+import {lateCrashes, runJob} from './job-run'
 import {exitCodeOf, notStarted, wouldRun, type Outcome, type TickReport} from './outcome'
 import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
 import {tickParts, tickScope, type RunCronsOptions, type TickScope} from './tick-scope'
@@ -33,11 +33,18 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   if (writes && !tick.stopping()) await parts.store.ensureJobs(firstRuns(tick, jobs, snapshot))
 
   const outcomes: Outcome[] = []
-  await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => {
-    const outcome = await consider(tick, job, snapshot, options.dryRun ?? false)
+  const report = (outcome: Outcome) => {
     outcomes.push(outcome)
+    late.ran(outcome)
     options.onOutcome?.(outcome)
-  })
+  }
+  const late = lateCrashes(tick, report)
+  try {
+    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, snapshot, options.dryRun ?? false)))
+    await late.settle()
+  } finally {
+    late.close()
+  }
 
   if (writes && !tick.stopping()) await trimRunLog(parts.store, settings, options.clock())
   return {

@@ -11,6 +11,7 @@ import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-lo
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {systemClock, type Clock} from '../time/clock'
+import type {Containment} from './containment'
 import type {Outcome} from './outcome'
 import {realTimers, type Timers} from './timers'
 
@@ -58,6 +59,8 @@ export interface RunCronsOptions extends TickEvents {
   timers?: Timers
   /** Secrets (the database's password) never to record or report: scrubbed from messages and log lines. */
   secrets?: readonly string[]
+  /** Installed on the process by the caller: crashes no await catches are charged to the run that caused them. */
+  containment?: Containment
 }
 
 /** Where a tick reads and writes: the run log, the claims, the run recorder, and the project's knex for ctx.db. */
@@ -84,6 +87,7 @@ export interface TickScope extends TickParts {
   graceMs: number
   renewEveryMs: number
   timers: Timers
+  containment: Containment | undefined
   force: boolean
   signal: AbortSignal | undefined
   /** The tick's signal fired: start nothing more. */
@@ -132,6 +136,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     graceMs: settings.graceSeconds * 1000,
     renewEveryMs: options.renewEveryMs ?? Math.floor(leaseMs / 4),
     timers: options.timers ?? realTimers,
+    containment: options.containment,
     force,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,
