@@ -14,6 +14,9 @@ import {expectRun, lines, ROOT, runManage, Sandbox, SETTINGS, THROWING_SETTINGS,
 
 const HOST = os.hostname()
 
+/** The framework's migrations, in the order they apply. */
+const MIGRATIONS = ['20261123000000_manage_cron_tables', '20261123000100_manage_cron_job_pause', '20261202000000_manage_exact_codes', '20261202000100_manage_lease_overrun']
+
 describe('manage CLI (end to end)', function () {
   this.timeout(30_000)
   this.slow(3_000)
@@ -441,16 +444,15 @@ describe('manage CLI (end to end)', function () {
     it('manage showmigrations: [ ] before migrate, [X] after', async () => {
       const before = await box.run(['showmigrations'])
       expect(before.code).to.equal(0)
-      expect(lines(before.stdout).slice(1)).to.deep.equal([' [ ] 20261123000000_manage_cron_tables', ' [ ] 20261123000100_manage_cron_job_pause'])
+      expect(lines(before.stdout).slice(1)).to.deep.equal(MIGRATIONS.map((name) => ` [ ] ${name}`))
 
       const migrated = await box.run(['migrate'])
       expect(migrated.code).to.equal(0)
-      expect(migrated.stdout).to.include('20261123000000_manage_cron_tables')
-      expect(migrated.stdout).to.include('20261123000100_manage_cron_job_pause')
+      for (const name of MIGRATIONS) expect(migrated.stdout).to.include(name)
 
       const after = await box.run(['showmigrations'])
       expect(after.code).to.equal(0)
-      expect(lines(after.stdout)).to.deep.equal([`sqlite file ${box.dbFile}`, ' [X] 20261123000000_manage_cron_tables', ' [X] 20261123000100_manage_cron_job_pause'])
+      expect(lines(after.stdout)).to.deep.equal([`sqlite file ${box.dbFile}`, ...MIGRATIONS.map((name) => ` [X] ${name}`)])
 
       const again = await box.run(['migrate'])
       expectRun(again, 0, [`No migrations to apply (sqlite file ${box.dbFile}).`])

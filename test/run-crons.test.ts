@@ -212,6 +212,23 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
     expect(kinds(strict.outcomes)).to.deep.equal(['succeeded:skewed'])
   })
 
+  it('job codes compare byte for byte: codes that differ in case or accents are two jobs, with two claims and two pauses', async () => {
+    const codes = ['Report', 'report', 'résumé', 'resume']
+    const crons = codes.map((code, i) => job(code, {runEveryMins: 5}, () => code, `Job${i}`))
+    const first = await tick(crons, '2026-01-05T00:00:00Z')
+    expect(kinds(first.outcomes)).to.deep.equal(codes.map((code) => `succeeded:${code}`))
+    expect((await rows()).map((row) => [row.code, row.message])).to.deep.equal(codes.map((code) => [code, code]))
+    expect((await tableRows(t.db, 'cron_job')).map((row) => row.code).sort()).to.deep.equal([...codes].sort())
+    await new KnexRunStore(t.db, t.dialect).setPaused('report', {sinceMs: at('2026-01-05T00:01:00Z'), by: 'ops'})
+    const later = await tick(crons, '2026-01-05T00:10:00Z')
+    expect(kinds(later.outcomes)).to.deep.equal(['succeeded:Report', 'paused:report', 'succeeded:résumé', 'succeeded:resume'])
+  })
+
+  it('stores any message: a NUL byte becomes U+FFFD, a 4-byte character is kept', async () => {
+    await tick([job('odd', {runEveryMins: 1}, () => 'a\u0000b 🚀 done')], '2026-01-05T00:00:00Z')
+    expect((await rows()).map((row) => [row.status, row.message])).to.deep.equal([['succeeded', 'a\uFFFDb 🚀 done']])
+  })
+
   it('a run dated far after now (a clock jump) is still ignored', async () => {
     await new KnexRunStore(t.db, t.dialect).insertRun({code: 'jumped', status: 'succeeded', startMs: at('2028-10-01T00:00:00Z')})
     const report = await tick([job('jumped', {runEveryMins: 60})], '2026-01-05T00:00:00Z')

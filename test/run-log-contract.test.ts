@@ -116,6 +116,18 @@ for (const [name, make] of subjects) {
       expect((await history())!.lastRun).to.deep.include({id: started.runId, status: 'failed'})
     })
 
+    it('a run that ends after its lease was taken over keeps its outcome, marked as overrun', async () => {
+      const {runId} = (await begin('slow')) as {runId: number}
+      await s.expire()
+      await begin('next', () => ({start: false, why: 'looked'})) // records the slow run interrupted
+      expect(await s.store.getRun(runId)).to.deep.include({status: 'interrupted', leaseOverrun: false})
+      expect(await s.recorder.end({runId, code: 'job', status: 'succeeded', endMs: s.now(), message: 'done at last', releaseToken: 'slow', removeOtherSuccesses: false})).to.deep.equal({overran: true})
+      expect(await s.store.getRun(runId)).to.deep.include({status: 'succeeded', message: 'done at last', leaseOverrun: true})
+      const {runId: other} = (await begin('third')) as {runId: number}
+      expect(await s.recorder.end({runId: other, code: 'job', status: 'succeeded', endMs: s.now(), message: 'on time', releaseToken: 'third', removeOtherSuccesses: false})).to.deep.equal({overran: false})
+      expect(await s.store.getRun(other)).to.deep.include({leaseOverrun: false})
+    })
+
     it('end with removeOtherSuccesses keeps the latest success only; failures stay', async () => {
       const old = await s.store.insertRun({code: 'job', status: 'succeeded', startMs: s.now() - 120_000})
       const failed = await s.store.insertRun({code: 'job', status: 'failed', startMs: s.now() - 60_000})

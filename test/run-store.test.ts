@@ -3,7 +3,7 @@ import type {RunStatus} from '../src/core/jobs/cron-job-base'
 import {MAX_MESSAGE_BYTES, messageFromResult} from '../src/core/jobs/message'
 import {KnexRunStore} from '../src/core/run-log/run-store'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
-import {BACKENDS, expireLeases, freshDatabase, plain, TestLock, type TestDatabase} from './helpers/db'
+import {BACKENDS, expireLeases, freshDatabase, itOn, plain, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 
 /** A small deterministic PRNG, so a failing case can be replayed. */
@@ -229,6 +229,21 @@ for (const dialect of BACKENDS) describe(`KnexJobLock on a real ${dialect} datab
     for (let round = 0; round < 20; round++) {
       const results = await Promise.all(connections.map((lock, i) => lock.claim(`job-${round}`, holder(`t${i}`), dialect === 'sqlite' ? 1000 : Date.now(), 60_000)))
       expect(results.filter(Boolean), `round ${round}`).to.have.length(1)
+    }
+  })
+})
+
+describe('the run log on a MySQL database made with the old 3-byte utf8', () => {
+  itOn('mysql')('migrate makes its tables utf8mb4 with exact codes: a 4-byte character is stored, and case matters', async () => {
+    const t = await freshDatabase({dialect: 'mysql', createOptions: 'CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci'})
+    try {
+      const store = new KnexRunStore(t.db, t.dialect)
+      const id = await store.insertRun({code: 'Report', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z'), message: 'shipped 🚀'})
+      await store.insertRun({code: 'report', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      expect((await store.getRun(id))?.message).to.equal('shipped 🚀')
+      expect((await t.db('cron_job').pluck('code')).sort()).to.deep.equal(['Report', 'report'])
+    } finally {
+      await t.close()
     }
   })
 })

@@ -160,6 +160,18 @@ describe('manage startcron / startcommand', function () {
     expect(tree(project)).to.deep.equal(['package.json'])
   })
 
+  it('rejects a NAME too long for a file name before writing anything: exit 2, one line', async () => {
+    const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
+    fs.writeFileSync(path.join(project, 'package.json'), '{}\n')
+    for (const [command, name] of [['startcron', `Job${'x'.repeat(245)}`], ['startcommand', `Cmd${'y'.repeat(250)}`]]) {
+      const result = await runManage([command, name, '--dir', project], {})
+      expect(result.code, context(result)).to.equal(2)
+      expect(lines(result.stderr)).to.have.length(1)
+      expect(result.stderr).to.match(/^error: NAME is too long: it would make the file name .* of \d+ bytes, more than the 255 a file system takes: use a shorter NAME \(nothing was written\)/)
+    }
+    expect(tree(project)).to.deep.equal(['package.json'])
+  })
+
   it('rejects a --dir that is not a project folder: exit 2', async () => {
     const notProject = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
     const result = await runManage(['startcron', 'FetchNews', '--dir', notProject], {})

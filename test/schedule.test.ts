@@ -67,6 +67,10 @@ describe('loadJob: validation, one clear line per problem', () => {
     ['a month day outside 1–31', {runMonthlyOnDays: [0, 32]}, /runMonthlyOnDays has 0, 32/],
     ['a negative tolerance', {runToleranceSeconds: -1}, /runToleranceSeconds = -1/],
     ['a non-boolean flag', {allowParallelRuns: 'yes'}, /allowParallelRuns = 'yes' is not true or false/],
+    ['a code with a line break', {code: 'app.\nreport'}, /^code 'app\.\\nreport' has a control character \(a line break, an escape, NUL…\): use printable characters only/],
+    ['a code with an ANSI escape', {code: '\u001b[31mred'}, /^code '\\u001b\[31mred' has a control character/],
+    ['a code with a NUL byte', {code: 'app\u0000x'}, /^code 'app\\u0000x' has a control character/],
+    ['a code with a bidirectional override', {code: 'app\u202ex'}, /has a control character/],
   ]
   for (const [what, options, message] of cases) {
     it(`reports ${what}`, () => {

@@ -105,10 +105,12 @@ export class MemoryRunLog {
     end: async (request: EndRequest) =>
       this.call('end', () =>
         this.atomically(() => {
+          const overran = this.runs.find((run) => run.id === request.runId)?.status !== 'running'
           this.finish(request.runId, request.status, request.endMs, request.message)
+          if (overran) this.runs.find((run) => run.id === request.runId)!.leaseOverrun = true
           if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)
           if (request.removeOtherSuccesses && request.status === 'succeeded') this.remove(this.runs.filter((run) => run.code === request.code && run.status === 'succeeded' && run.id !== request.runId))
-          return {commit: true, value: undefined}
+          return {commit: true, value: {overran}}
         }),
       ),
   }
@@ -193,6 +195,7 @@ export class MemoryRunLog {
       pid: run.pid ?? null,
       leaseExpiresMs: run.leaseMs !== undefined ? (run.leaseNowMs ?? run.startMs) + run.leaseMs : (run.leaseExpiresMs ?? null),
       heartbeatMs: running ? (run.leaseNowMs ?? run.startMs) : null,
+      leaseOverrun: false,
     }
     this.runs.push(row)
     return row.id

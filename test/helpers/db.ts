@@ -57,7 +57,7 @@ function withDatabase(url: string, name: string): string {
  * A fresh, migrated database of the given kind: a sqlite file in a temporary folder, or a new
  * database on the PostgreSQL / MariaDB server, dropped again by close(), so runs never collide.
  */
-export async function freshDatabase(options: {migrated?: boolean; dialect?: Dialect} = {}): Promise<TestDatabase> {
+export async function freshDatabase(options: {migrated?: boolean; dialect?: Dialect; createOptions?: string} = {}): Promise<TestDatabase> {
   const dialect = options.dialect ?? 'sqlite'
   let url: string
   let cleanup: () => Promise<void>
@@ -69,7 +69,7 @@ export async function freshDatabase(options: {migrated?: boolean; dialect?: Dial
     const name = `manage_test_${process.pid}_${randomBytes(4).toString('hex')}`
     const admin = openDatabase(configFromUrl(SERVER_URLS[dialect], process.cwd()))
     try {
-      await admin.raw(`CREATE DATABASE ${name}`)
+      await admin.raw(`CREATE DATABASE ${name}${options.createOptions ? ` ${options.createOptions}` : ''}`)
     } catch (error) {
       await admin.destroy()
       throw new Error(`cannot create a test database on ${SERVER_URLS[dialect]} (is the server running? .ci/run starts it): ${(error as Error).message}`)

@@ -219,8 +219,15 @@ export function registerCron(source: string, className: string, importPath: stri
   return lines.join('\n')
 }
 
-/** Refuse before writing anything when a target exists, then write every file (never overwriting). */
+/** The longest file name most file systems take, in bytes. */
+const MAX_NAME_BYTES = 255
+
+/** Refuse before writing anything when a name is too long or a target exists, then write every file (never overwriting). */
 function writeAll(dir: string, files: GeneratedFile[]): string[] {
+  const long = files.find((file) => Buffer.byteLength(path.basename(file.path)) > MAX_NAME_BYTES)
+  if (long) {
+    throw new UsageError(`NAME is too long: it would make the file name ${path.basename(long.path).slice(0, 40)}… of ${Buffer.byteLength(path.basename(long.path))} bytes, more than the ${MAX_NAME_BYTES} a file system takes: use a shorter NAME (nothing was written)`)
+  }
   const existing = files.filter((file) => existsSync(path.join(dir, file.path)))
   if (existing.length > 0) {
     throw new CommandError(`${existing.map((file) => path.join(dir, file.path)).join(' and ')} ${existing.length === 1 ? 'already exists: choose another NAME or delete it first' : 'already exist: choose another NAME or delete them first'} (nothing was written)`)

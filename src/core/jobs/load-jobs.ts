@@ -69,6 +69,9 @@ function slotList(value: unknown, error: Report): Schedule['runAtTimes'] {
   return runAtTimes
 }
 
+/** C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+
 /**
  * Instantiate and validate one class. Every problem is reported (not just the first), each as
  * one line that names the class, the option, the value and the fix.
@@ -105,6 +108,9 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     error(`code ${shown(code)} is not a string: use a unique string such as 'app.my_job'`)
   } else if (code.length > 191 || code.trim() !== code) {
     error(`code ${shown(code)} must be 1–191 characters with no leading or trailing spaces`)
+  } else if (CONTROL_CHARACTER.test(code)) {
+    // A code is printed on terminals and in logs, and stored as it is (PostgreSQL refuses a NUL).
+    error(`code ${shown(code)} has a control character (a line break, an escape, NUL…): use printable characters only, e.g. 'app.my_job'`)
   }
 
   const runEveryMins = wholeMinutes('runEveryMins', every, error)

@@ -1,7 +1,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {CommandError, UsageError} from '../errors'
-import {firstLine} from '../text'
+import {firstLine, shown} from '../text'
 import {loadJob, type LoadedJob} from './load-jobs'
 
 /** A class and the names it answers to on the command line: its class name and its code. */
@@ -70,7 +70,7 @@ export function selectByName(names: readonly string[], crons: readonly unknown[]
 }
 
 function unknownNameMessage(name: string, known: string[]): string {
-  if (known.length === 0) return `unknown cron job '${name}': no cron classes are defined (add one to src/crons and to the settings' crons)`
+  if (known.length === 0) return `unknown cron job ${shown(name)}: no cron classes are defined (add one to src/crons and to the settings' crons)`
   const limit = Math.max(3, Math.floor(name.length / 2))
   const wanted = name.toLowerCase()
   // Loaded here, for the rare mistyped name, not on every tick.
@@ -88,9 +88,9 @@ function unknownNameMessage(name: string, known: string[]): string {
     .map(({k}) => k)
   if (near.length === 0) {
     const all = [...new Set(known)]
-    return `unknown cron job '${name}': the known jobs are ${all.slice(0, 8).map((s) => `'${s}'`).join(', ')}${all.length > 8 ? ` and ${all.length - 8} more` : ''} (name a class or a code)`
+    return `unknown cron job ${shown(name)}: the known jobs are ${all.slice(0, 8).map((s) => `'${s}'`).join(', ')}${all.length > 8 ? ` and ${all.length - 8} more` : ''} (name a class or a code)`
   }
-  return `unknown cron job '${name}': did you mean ${near.map((s) => `'${s}'`).join(' or ')}? (name a class or a code; \`manage runcrons --dry-run\` lists them)`
+  return `unknown cron job ${shown(name)}: did you mean ${near.map((s) => `'${s}'`).join(' or ')}? (name a class or a code; \`manage runcrons --dry-run\` lists them)`
 }
 
 /** One job by class name or code, validated: for the commands that act on a single job. */

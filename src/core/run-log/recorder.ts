@@ -51,7 +51,8 @@ export interface EndRequest {
  */
 export interface RunRecorder {
   begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>>
-  end(request: EndRequest): Promise<void>
+  /** `overran`: the run was no longer 'running' (its lease had run out and another process recorded it interrupted): its outcome is kept, marked lease_overrun. */
+  end(request: EndRequest): Promise<{overran: boolean}>
 }
 
 /** The run recorder in plain SQL (statements.ts), each step a transaction on one connection of the source. */
@@ -93,13 +94,15 @@ export class SqlRunRecorder implements RunRecorder {
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
   }
 
-  end(request: EndRequest): Promise<void> {
+  end(request: EndRequest): Promise<{overran: boolean}> {
+    const {runId, status, endMs, message} = request
     return this.source.use((connection) =>
       inTransaction(connection, async () => {
-        await write(connection, sql.finishRun(this.dialect, request.runId, request.status, request.endMs, request.message))
+        const overran = (await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, true))).changes === 0
+        if (overran) await write(connection, sql.finishOverrun(this.dialect, runId, status, endMs, message))
         if (request.releaseToken !== null) await write(connection, sql.releaseJob(request.code, request.releaseToken))
-        if (request.removeOtherSuccesses && request.status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(request.code, request.runId))
-        return {commit: true, value: undefined}
+        if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(request.code, runId))
+        return {commit: true, value: {overran}}
       }),
     )
   }

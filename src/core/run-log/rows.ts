@@ -9,6 +9,8 @@ export interface RunRow extends RunSummary {
   endMs: number | null
   message: string | null
   heartbeatMs: number | null
+  /** It finished after its lease had run out and another process had recorded it interrupted. */
+  leaseOverrun: boolean
 }
 
 /** Who holds a job's claim, and until when. */
@@ -41,6 +43,7 @@ export function runRowOf(row: Row, dialect: Dialect): RunRow {
     endMs: time.fromDb(row.end_time),
     message: (row.message as string | null) ?? null,
     heartbeatMs: time.fromDb(row.heartbeat_at),
+    leaseOverrun: Boolean(row.lease_overrun),
   }
 }
 

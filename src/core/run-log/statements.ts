@@ -162,7 +162,7 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
       run.status,
       time.toDb(run.startMs),
       ...end[1],
-      run.message ?? null,
+      storable(run.message ?? null),
       run.ranAtTime ?? null,
       run.host ?? null,
       run.pid ?? null,
@@ -172,12 +172,32 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   }
 }
 
-/** Record how a run ended (its lease no longer matters). */
-export function finishRun(dialect: Dialect, id: number, status: RunStatus, endMs: number, message: string | null): Statement {
+/**
+ * Record how a run ended (its lease no longer matters). `whileRunning`: only if it is still
+ * 'running'; else (another process recorded it interrupted when its lease ran out) see finishOverrun.
+ */
+export function finishRun(dialect: Dialect, id: number, status: RunStatus, endMs: number, message: string | null, whileRunning = false): Statement {
   return {
-    sql: 'UPDATE cron_job_log SET status = ?, end_time = ?, message = ?, lease_expires_at = NULL WHERE id = ?',
-    bindings: [status, timeCodec(dialect).toDb(endMs), message, id],
+    sql: `UPDATE cron_job_log SET status = ?, end_time = ?, message = ?, lease_expires_at = NULL WHERE id = ?${whileRunning ? " AND status = 'running'" : ''}`,
+    bindings: [status, timeCodec(dialect).toDb(endMs), storable(message), id],
   }
+}
+
+/** A run that finished after its lease was taken over keeps its outcome, marked as having overrun its lease. */
+export function finishOverrun(dialect: Dialect, id: number, status: RunStatus, endMs: number, message: string | null): Statement {
+  return {
+    sql: 'UPDATE cron_job_log SET status = ?, end_time = ?, message = ?, lease_expires_at = NULL, lease_overrun = ? WHERE id = ?',
+    bindings: [status, timeCodec(dialect).toDb(endMs), storable(message), true, id],
+  }
+}
+
+/**
+ * A message every database can store: a NUL byte (which PostgreSQL's text refuses) becomes U+FFFD.
+ * Lengths are capped where messages are made (jobs/message.ts); 4-byte characters need the utf8mb4
+ * tables the migrations make on MySQL.
+ */
+export function storable<T extends string | null | undefined>(text: T): T {
+  return (typeof text === 'string' && text.includes('\u0000') ? text.replace(/\u0000/g, '\uFFFD') : text) as T
 }
 
 /** Extend a running row's lease, while it is still running. */
@@ -191,7 +211,7 @@ export function renewRun(dialect: Dialect, id: number, leaseNowMs: number, lease
 export function interruptRun(dialect: Dialect, id: number, endMs: number, message: string): Statement {
   return {
     sql: "UPDATE cron_job_log SET status = 'interrupted', end_time = ?, message = ?, lease_expires_at = NULL WHERE id = ? AND status = 'running'",
-    bindings: [timeCodec(dialect).toDb(endMs), message, id],
+    bindings: [timeCodec(dialect).toDb(endMs), storable(message), id],
   }
 }
 
@@ -199,7 +219,7 @@ export function interruptRun(dialect: Dialect, id: number, endMs: number, messag
 export function interruptRunning(dialect: Dialect, code: string, endMs: number, message: string): Statement {
   return {
     sql: "UPDATE cron_job_log SET status = 'interrupted', end_time = ?, message = ?, lease_expires_at = NULL WHERE code = ? AND status = 'running'",
-    bindings: [timeCodec(dialect).toDb(endMs), message, code],
+    bindings: [timeCodec(dialect).toDb(endMs), storable(message), code],
   }
 }
 

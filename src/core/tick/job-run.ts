@@ -54,7 +54,7 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   try {
     const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope)
     // The outcome is recorded and the claim released in one transaction.
-    await scope.recorder.end({
+    const {overran} = await scope.recorder.end({
       runId: run.runId,
       code,
       status: outcome.kind,
@@ -64,6 +64,9 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
       removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
     })
     claim.held = false
+    if (overran) {
+      scope.log(code, 'warn', `run ${run.runId} overran its lease: another process recorded it interrupted meanwhile and may have run the job again; its outcome (${outcome.kind}) is kept, marked lease_overrun`)
+    }
     return outcome
   } finally {
     // If recording the end failed, let go of the claim at least.
