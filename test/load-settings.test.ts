@@ -16,7 +16,7 @@ describe('loadSettings', () => {
     writeFileSync(file, text)
     return file
   }
-  const load = (file: string) => loadSettings(file, {cronsDir: '/default/crons'})
+  const load = (file: string) => loadSettings(file, {cronsDir: '/default/crons', spoolDir: '/default/spool'})
   const failure = async (file: string): Promise<CommandError> => {
     try {
       await load(file)

@@ -4,6 +4,7 @@ import type {CronContext} from '../src/core/jobs/cron-job-base'
 import {exitCodeOf, type Outcome} from '../src/core/tick/outcome'
 import {runCrons, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {RunStop} from '../src/core/tick/stopping'
+import {OperationError} from '../src/core/errors'
 import {fixedClock} from '../src/core/time/clock'
 import {MemoryRunLog} from './fakes/memory-run-log'
 import {job, ManualTimers, settingsWith, untilAborted} from './fixtures/jobs'
@@ -49,7 +50,8 @@ describe('runCrons over an in-memory run log (the runner alone)', () => {
       () => null,
       (error: Error) => error,
     )
-    expect(failed?.message).to.equal('connection lost')
+    expect(failed).to.be.instanceOf(OperationError)
+    expect(failed?.message).to.equal('b: claiming it and recording its start: connection lost')
     expect(kinds(seen)).to.deep.equal(['succeeded:a'])
     expect(statuses()).to.deep.equal(['a:succeeded'])
     expect(begins).to.equal(2)
@@ -61,7 +63,7 @@ describe('runCrons over an in-memory run log (the runner alone)', () => {
       () => null,
       (error: Error) => error,
     )
-    expect(failed?.message).to.equal('disk full')
+    expect(failed?.message).to.equal('a: recording its outcome (succeeded): disk full')
     expect(log.calls.slice(log.calls.indexOf('end'))).to.deep.equal(['end', 'release'])
     expect(await log.lock.holder('a')).to.equal(null)
   })

@@ -101,7 +101,7 @@ describe('durations are checked against what Node timers can wait', () => {
     const file = path.join(dir, `s-${Math.random().toString(36).slice(2)}.cjs`)
     writeFileSync(file, `module.exports = {${body}}`)
     try {
-      await loadSettings(file, {cronsDir: dir})
+      await loadSettings(file, {cronsDir: dir, spoolDir: dir})
       return []
     } catch (error) {
       return (error as Error).message.split('\n').map((line) => line.replace(/^settings \S+: /, ''))

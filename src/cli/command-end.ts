@@ -1,7 +1,7 @@
 import type {DatabaseConfig} from '../core/db/database'
 import {explainDatabaseError} from '../core/db/database'
 import {scrubSecrets} from '../core/db/database-url'
-import {CommandError} from '../core/errors'
+import {CommandError, OperationError} from '../core/errors'
 import type {Project} from '../core/project/project'
 import type {Painter} from './render'
 
@@ -14,8 +14,12 @@ import type {Painter} from './render'
 
 /** What the user sees of an error: one line (a CommandError's message, a database error explained, else the error's name and message), and its exit status. */
 export function errorOutput(error: Error, options: {database?: DatabaseConfig; showStack: boolean; paint: Painter}): {text: string; exitCode: number} {
-  const known = error instanceof CommandError ? error : options.database ? explainDatabaseError(error, options.database) : null
-  const lines = known ? known.message.split('\n') : [`${error.name || 'Error'}: ${error.message}${options.showStack ? '' : ' (run with --traceback for the stack trace)'}`]
+  // An error met doing something for a job: which job and what, then its cause, explained.
+  const doing = error instanceof OperationError ? `${error.doing}: ` : ''
+  const cause = error instanceof OperationError ? (error.reason instanceof Error ? error.reason : new Error(String(error.reason))) : error
+  const known = cause instanceof CommandError ? cause : options.database ? explainDatabaseError(cause, options.database) : null
+  const lines = known ? known.message.split('\n') : [`${cause.name || 'Error'}: ${cause.message}${options.showStack ? '' : ' (run with --traceback for the stack trace)'}`]
+  lines[0] = `${doing}${lines[0]}`
   let text = lines.map((line) => `${options.paint.error('error:')} ${line}\n`).join('')
   if (options.showStack) {
     text += `${(error.stack ?? String(error)).replace(/^/gm, '  ')}\n`

@@ -27,3 +27,18 @@ export class NotMigratedError extends CommandError {
     this.name = 'NotMigratedError'
   }
 }
+
+/**
+ * What failed while manage was doing something for a job (recording its outcome, claiming it…):
+ * the line names the job and the operation, then the cause (explained where it is a known
+ * database error); the exit status is the cause's.
+ */
+export class OperationError extends Error {
+  constructor(
+    readonly doing: string,
+    readonly reason: unknown,
+  ) {
+    super(`${doing}: ${reason instanceof Error ? reason.message : String(reason)}`, {cause: reason})
+    this.name = 'OperationError'
+  }
+}

@@ -58,6 +58,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       dialect: project.database().dialect,
       secrets: project.database().secrets,
       containment,
+      spool: project.spool(settings),
       settings,
       clock,
       names,

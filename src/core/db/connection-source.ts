@@ -1,7 +1,7 @@
 import {mkdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {SQLITE_BUSY_TIMEOUT_MS, type DatabaseConfig, type Dialect} from './database'
+import {isConnectionLost, SQLITE_BUSY_TIMEOUT_MS, type DatabaseConfig, type Dialect} from './database'
 import {requirePg} from './pg-driver'
 import {PreparedStatements, read, sqlConnection, write, type Row, type SqlConnection, type Statement, type StatementListener} from './sql-connection'
 
@@ -73,8 +73,16 @@ export function driverSource(config: DatabaseConfig, options: DriverSourceOption
   const prepared = config.dialect === 'sqlite' ? new PreparedStatements() : undefined
   let opened: Promise<{raw: unknown; connection: SqlConnection}> | undefined
   let turn: Promise<unknown> = Promise.resolve()
-  const open = () =>
-    (opened ??= openDriver(config, options).then((raw) => ({raw, connection: sqlConnection(config.dialect, raw, {onStatement: options.onStatement, prepared, timeoutMs: options.statementTimeoutMs})})))
+  const connect = async () => {
+    try {
+      const raw = await openDriver(config, options)
+      return {raw, connection: sqlConnection(config.dialect, raw, {onStatement: options.onStatement, prepared, timeoutMs: options.statementTimeoutMs})}
+    } catch (error) {
+      opened = undefined // a connection that could not be made is tried again by the next use
+      throw error
+    }
+  }
+  const open = () => (opened ??= connect())
   return {
     dialect: config.dialect,
     use(body) {
@@ -85,6 +93,13 @@ export function driverSource(config: DatabaseConfig, options: DriverSourceOption
         holdOpen(raw, true)
         try {
           return await body(connection)
+        } catch (error) {
+          // A connection that is gone is let go: the next use opens a new one.
+          if (isConnectionLost(error) && opened !== undefined) {
+            opened = undefined
+            void closeDriver(config.dialect, raw)
+          }
+          throw error
         } finally {
           holdOpen(raw, false)
         }

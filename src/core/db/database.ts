@@ -154,6 +154,24 @@ function withConnectTimeout(config: DatabaseConfig, connectTimeoutMs: number | u
   return {...config.knex, connection: {...base, ...timeout} as Knex.Config['connection'], acquireConnectionTimeout: config.knex.acquireConnectionTimeout ?? connectTimeoutMs + 5000}
 }
 
+/** The connection is gone (the server restarted, the network dropped it): a new one may work. */
+export function isConnectionLost(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as {code?: string}).code
+  const fatal = (error as {fatal?: boolean}).fatal
+  return (
+    fatal === true ||
+    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03', '08006', '08003', '08001'].includes(code ?? '') ||
+    /Connection terminated|not queryable|Client was closed|timeout expired|Query read timeout|Can't add new command when connection is in closed state/.test(error.message)
+  )
+}
+
+/** Worth another try within a budget: the connection is gone, or sqlite's file is locked by a writer or full for now. */
+export function isTransient(error: unknown): boolean {
+  const code = (error as {code?: string} | null)?.code
+  return isConnectionLost(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR'
+}
+
 /** Turn a driver's error into one line that says what to do, or null when it is not a known case. */
 export function explainDatabaseError(error: unknown, config: DatabaseConfig): CommandError | null {
   if (!(error instanceof Error)) return null
@@ -164,6 +182,12 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
   }
   if (/no such column/.test(message) || code === '42703' || code === 'ER_BAD_FIELD_ERROR') {
     return new CommandError(`the database ${config.description} is behind this version of manage (${firstLine(message)}): run \`manage migrate\``)
+  }
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new CommandError(`the ${config.description} stayed locked by another writer (a job's long write transaction through ctx.db?): keep write transactions short`)
+  }
+  if (code === 'SQLITE_FULL') {
+    return new CommandError(`the disk that holds the ${config.description} is full: free some space`)
   }
   if (code === 'SQLITE_CANTOPEN') {
     return new CommandError(`cannot open the ${config.description}: check that its folder exists and is writable, or set DATABASE_URL`)

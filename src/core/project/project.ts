@@ -3,6 +3,7 @@ import type {Knex} from 'knex'
 import {driverSource, knexSource, type ConnectionSource, type DriverSource} from '../db/connection-source'
 import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from '../db/database'
 import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
+import {FileSpool, type OutcomeSpool} from '../run-log/spool'
 import {clockFromEnv, type Clock} from '../time/clock'
 import {DEFAULT_CONNECT_TIMEOUT_SECONDS, loadSettings, type Settings} from './settings'
 
@@ -14,6 +15,8 @@ export interface ProjectPaths {
   cronsDir: string
   /** The project's own migrations (compiled from migrations/). */
   migrationsDir: string
+  /** Where outcomes wait when the database cannot take them, unless the settings say otherwise (see OutcomeSpool). */
+  spoolDir: string
 }
 
 export function projectPaths(root: string, settingsFile?: string): ProjectPaths {
@@ -24,6 +27,7 @@ export function projectPaths(root: string, settingsFile?: string): ProjectPaths 
     knexfile: path.join(dist, 'knexfile.js'),
     cronsDir: path.join(dist, 'src', 'crons'),
     migrationsDir: path.join(dist, 'migrations'),
+    spoolDir: path.join(root, 'var', 'spool'),
   }
 }
 
@@ -50,7 +54,7 @@ export class Project {
   }
 
   settings(): Promise<Settings> {
-    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir}).then((settings) => (this.loaded = settings))
+    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir, spoolDir: this.paths.spoolDir}).then((settings) => (this.loaded = settings))
     return this.settingsPromise
   }
 
@@ -96,6 +100,11 @@ export class Project {
       statementTimeoutMs: settings.statementTimeoutSeconds * 1000,
     })
     return this.driver
+  }
+
+  /** Outcomes kept on this machine for this database while it could not take them (the settings' spoolDir). */
+  spool(settings: Pick<Settings, 'spoolDir'>): OutcomeSpool {
+    return new FileSpool(settings.spoolDir, this.database().description)
   }
 
   /** The run log over knex's connections, for the commands. */

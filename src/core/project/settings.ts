@@ -16,6 +16,8 @@ export interface SettingsModule {
   leaseSeconds?: number
   /** Where `runcrons NAME` looks for classes not listed in crons; default: the compiled src/crons. */
   cronsDir?: string
+  /** Where an outcome the database could not take waits for the next tick; default: the project's var/spool. */
+  spoolDir?: string
   /** After SIGTERM/SIGINT or a job's timeout, how long a job may take to stop before it is abandoned. */
   graceSeconds?: number
   /** At the end of every tick, delete run-log rows older than this many days (never a running one). */
@@ -24,6 +26,8 @@ export interface SettingsModule {
   connectTimeoutSeconds?: number
   /** How long the tick waits for one of its own statements (default 30); a job's ctx.db is not bound by it. */
   statementTimeoutSeconds?: number
+  /** How long recording a run's start or outcome keeps trying while the database is unreachable or busy (default 60; at most half the lease). */
+  recordRetrySeconds?: number
   /** How far after a tick's now another process's run may start and still count as this period's (default 5). */
   clockSkewSeconds?: number
   /** Anything else the project wants to read from its settings. */
@@ -35,10 +39,12 @@ export interface Settings {
   timeZone: string
   leaseSeconds: number
   cronsDir: string
+  spoolDir: string
   graceSeconds: number
   deleteLogsOlderThanDays: number | null
   connectTimeoutSeconds: number
   statementTimeoutSeconds: number
+  recordRetrySeconds: number
   clockSkewSeconds: number
   /** The settings file that was loaded. */
   file: string
@@ -51,12 +57,13 @@ export const DEFAULT_GRACE_SECONDS = 10
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
 export const DEFAULT_STATEMENT_TIMEOUT_SECONDS = 30
 export const DEFAULT_CLOCK_SKEW_SECONDS = 5
+export const DEFAULT_RECORD_RETRY_SECONDS = 60
 /** A skew allowance of a minute or more would let a run of the next period count for this one. */
 const MAX_CLOCK_SKEW_SECONDS = 59
 
 /** A number of seconds a setting holds: at least `min` (whole when asked), and no more than a Node timer can wait. */
 interface SecondsSetting {
-  name: 'leaseSeconds' | 'graceSeconds' | 'connectTimeoutSeconds' | 'statementTimeoutSeconds'
+  name: 'leaseSeconds' | 'graceSeconds' | 'connectTimeoutSeconds' | 'statementTimeoutSeconds' | 'recordRetrySeconds'
   fallback: number
   min: number
   /** More than `min` (not equal to it). */
@@ -81,7 +88,7 @@ function seconds(values: SettingsModule, spec: SecondsSetting, problems: string[
 
 
 /** Load and check a compiled settings module (.js, .cjs or .mjs). Every problem is one line of the error. */
-export async function loadSettings(file: string, defaults: {cronsDir: string}): Promise<Settings> {
+export async function loadSettings(file: string, defaults: {cronsDir: string; spoolDir: string}): Promise<Settings> {
   const absolute = path.resolve(file)
   if (/\.(m|c)?ts$/.test(absolute)) {
     throw new CommandError(`settings module ${absolute} is TypeScript: point at its compiled .js file (run \`npm run build\`)`)
@@ -115,6 +122,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
   const graceSeconds = seconds(values, {name: 'graceSeconds', fallback: DEFAULT_GRACE_SECONDS, min: 0}, problems)
   const connectTimeoutSeconds = seconds(values, {name: 'connectTimeoutSeconds', fallback: DEFAULT_CONNECT_TIMEOUT_SECONDS, min: 0, above: true}, problems)
   const statementTimeoutSeconds = seconds(values, {name: 'statementTimeoutSeconds', fallback: DEFAULT_STATEMENT_TIMEOUT_SECONDS, min: 0, above: true}, problems)
+  const recordRetrySeconds = seconds(values, {name: 'recordRetrySeconds', fallback: DEFAULT_RECORD_RETRY_SECONDS, min: 0}, problems)
   const clockSkewSeconds = values.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS
   if (typeof clockSkewSeconds !== 'number' || !Number.isFinite(clockSkewSeconds) || clockSkewSeconds < 0 || clockSkewSeconds > MAX_CLOCK_SKEW_SECONDS) {
     problems.push(`clockSkewSeconds ${shown(clockSkewSeconds)} is not a number of seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}: use e.g. clockSkewSeconds: ${DEFAULT_CLOCK_SKEW_SECONDS}`)
@@ -123,8 +131,8 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
   if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
     problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
   }
-  if (values.cronsDir !== undefined && typeof values.cronsDir !== 'string') {
-    problems.push(`cronsDir must be a path (a string)`)
+  for (const name of ['cronsDir', 'spoolDir'] as const) {
+    if (values[name] !== undefined && typeof values[name] !== 'string') problems.push(`${name} must be a path (a string)`)
   }
   if (problems.length > 0) {
     throw new CommandError(problems.map((problem) => `settings ${absolute}: ${problem}`).join('\n'))
@@ -139,7 +147,9 @@ export async function loadSettings(file: string, defaults: {cronsDir: string}): 
     connectTimeoutSeconds,
     statementTimeoutSeconds,
     clockSkewSeconds: clockSkewSeconds as number,
+    recordRetrySeconds,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
+    spoolDir: values.spoolDir ? path.resolve(path.dirname(absolute), values.spoolDir as string) : defaults.spoolDir,
     file: absolute,
     values,
   }

@@ -3,7 +3,12 @@ import type {LoadedJob} from '../jobs/load-jobs'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import type {JobHistory} from '../schedule/history'
 import {firstLine} from '../text'
+import {isTransient} from '../db/database'
+import {OperationError} from '../errors'
+import type {EndRequest, RunRecorder} from '../run-log/recorder'
+import type {OutcomeSpool} from '../run-log/spool'
 import {cronContext, type StartedRun} from './context'
+import {retrying} from './retry'
 import {crashDescription, type Crash, type Crashed} from './containment'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
@@ -32,15 +37,20 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   const startMs = scope.clock()
   // Claim, decide again on fresh history, and record the run as 'running', in one transaction:
   // another process may have run the job since the tick's snapshot.
-  const begun = await scope.recorder.begin<Outcome>({
-    code,
-    holder: {token, host: scope.host, pid: scope.pid},
-    nowMs: startMs,
-    leaseNowMs: scope.leaseClock(),
-    leaseMs: scope.leaseMs,
-    skewMs: scope.skewMs,
-    parallel: job.schedule.allowParallelRuns,
-    decide: (fresh) => decideAgain(scope, job, fresh, startMs),
+  const doing = `${code}: claiming it and recording its start`
+  const begin = () =>
+    scope.recorder.begin<Outcome>({
+      code,
+      holder: {token, host: scope.host, pid: scope.pid},
+      nowMs: startMs,
+      leaseNowMs: scope.leaseClock(),
+      leaseMs: scope.leaseMs,
+      skewMs: scope.skewMs,
+      parallel: job.schedule.allowParallelRuns,
+      decide: (fresh) => decideAgain(scope, job, fresh, startMs),
+    })
+  const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
+    throw new OperationError(doing, error)
   })
   if (begun.kind === 'claimed-elsewhere') return claimedElsewhere(scope, job)
   for (const run of begun.interrupted) {
@@ -53,24 +63,72 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess}
   try {
     const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope)
-    // The outcome is recorded and the claim released in one transaction.
-    const {overran} = await scope.recorder.end({
-      runId: run.runId,
-      code,
-      status: outcome.kind,
-      endMs: outcome.endMs,
-      message: outcome.message,
-      releaseToken: claim.held ? claim.token : null,
-      removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
-    })
-    claim.held = false
-    if (overran) {
-      scope.log(code, 'warn', `run ${run.runId} overran its lease: another process recorded it interrupted meanwhile and may have run the job again; its outcome (${outcome.kind}) is kept, marked lease_overrun`)
-    }
-    return outcome
+    return await recordOutcome(scope, job, outcome, claim)
   } finally {
     // If recording the end failed, let go of the claim at least.
     if (claim.held) await scope.lock.release(code, token).catch((error: unknown) => scope.log(code, 'warn', `could not release the lock (it will expire): ${firstLine(messageFromError(error))}`))
+  }
+}
+
+/**
+ * Record the outcome and release the claim, in one transaction, trying again while the database is
+ * away or busy. If it stays away, the outcome is kept in the spool for the next tick (the run is
+ * then reported as not recorded, and the tick fails); any other failure names the job and the step.
+ */
+async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: RunOutcome, claim: Claim): Promise<RunOutcome> {
+  const {code} = job
+  const request: EndRequest = {
+    runId: outcome.runId,
+    code,
+    status: outcome.kind,
+    endMs: outcome.endMs,
+    message: outcome.message,
+    releaseToken: claim.held ? claim.token : null,
+    removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
+  }
+  const doing = `${code}: recording its outcome (${outcome.kind})`
+  let overran: boolean
+  try {
+    ;({overran} = await retrying(() => scope.recorder.end(request), scope.retry(code, doing)))
+  } catch (error) {
+    if (!scope.spool || !isTransient(error)) throw new OperationError(doing, error)
+    const where = keep(scope.spool, request, doing, error)
+    claim.held = false // the database is away: the spooled outcome releases the claim when it is recorded
+    scope.log(code, 'error', `${doing} failed (${firstLine(messageFromError(error))}): kept in ${where}; the next tick on this machine records it before it decides`)
+    return {...outcome, spooled: where}
+  }
+  claim.held = false
+  if (overran) {
+    scope.log(code, 'warn', `run ${outcome.runId} overran its lease: another process recorded it interrupted meanwhile and may have run the job again; its outcome (${outcome.kind}) is kept, marked lease_overrun`)
+  }
+  return outcome
+}
+
+/** Into the spool; if even that fails, the outcome is lost, and the error says both. */
+function keep(spool: OutcomeSpool, request: EndRequest, doing: string, error: unknown): string {
+  try {
+    return spool.add(request)
+  } catch (spoolError) {
+    throw new OperationError(`${doing}, then keeping it in the spool (${firstLine(messageFromError(spoolError))})`, error)
+  }
+}
+
+/**
+ * Before a tick decides: record the outcomes the spool keeps (from a tick the database failed), so
+ * the decision sees those runs as they ended. One the database refuses outright is set aside.
+ */
+export async function recordSpooled(spool: OutcomeSpool, recorder: RunRecorder, log: TickScope['log']): Promise<void> {
+  for (const kept of spool.pending()) {
+    const {code, runId, status} = kept.request
+    try {
+      const {overran} = await recorder.end(kept.request)
+      kept.remove()
+      log(code, 'warn', `recorded the outcome (${status}) of run ${runId} kept in ${kept.where}${overran ? '; it had overrun its lease meanwhile (marked lease_overrun)' : ''}`)
+    } catch (error) {
+      if (isTransient(error)) throw new OperationError(`${code}: recording the outcome of run ${runId} kept in ${kept.where}`, error)
+      kept.setAside()
+      log(code, 'error', `the outcome of run ${runId} kept in ${kept.where} cannot be recorded (${firstLine(messageFromError(error))}): set aside as ${kept.where}.failed`)
+    }
   }
 }
 

@@ -7,6 +7,8 @@ import type {Verdict} from '../schedule/verdict'
 interface OutcomeBase {
   code: string
   className: string
+  /** The database could not take the run's outcome: it waits in this spool file for the next tick (the tick fails). */
+  spooled?: string
 }
 
 /** How a run that was asked to stop is recorded: stopped by SIGTERM/SIGINT, or by its timeoutMins. */
@@ -43,7 +45,7 @@ const FAILURES: ReadonlySet<Outcome['kind']> = new Set(['failed', 'interrupted',
 
 /** The tick's exit status: 1 when a job failed, timed out or was interrupted, or a class could not run. */
 export function exitCodeOf(outcomes: readonly Outcome[], problems: readonly Problem[]): number {
-  return outcomes.some((outcome) => FAILURES.has(outcome.kind)) || problems.some((problem) => problem.level === 'error') ? 1 : 0
+  return outcomes.some((outcome) => FAILURES.has(outcome.kind) || outcome.spooled !== undefined) || problems.some((problem) => problem.level === 'error') ? 1 : 0
 }
 
 /** A job not started on its verdict. Reasons are words for people, made only when read (-v 2, --dry-run). */

@@ -19,6 +19,8 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   const {jobs, problems} = loadJobs(settings.crons)
   if (problems.some((problem) => problem.level === 'error')) return null
   if (jobs.length === 0) return []
+  // Outcomes kept from a tick the database failed are the tick's to record, before it decides.
+  if (project.spool(settings).hasPending()) return null
 
   // A connection that never creates the sqlite file: a missing file is the tick's to report.
   const store = new SqlRunStore(await project.tickSource({create: false}))

@@ -2,7 +2,9 @@ import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
 import {selectByName} from '../jobs/select-jobs'
 import {EMPTY_HISTORY} from '../schedule/history'
 import {systemClock} from '../time/clock'
-import {lateCrashes, runJob} from './job-run'
+import {OperationError} from '../errors'
+import {lateCrashes, recordSpooled, runJob} from './job-run'
+import {retrying} from './retry'
 import {exitCodeOf, notStarted, wouldRun, type Outcome, type TickReport} from './outcome'
 import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
 import {tickParts, tickScope, type RunCronsOptions, type TickScope} from './tick-scope'
@@ -26,11 +28,12 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const {jobs, problems} = loadJobs(classes)
   for (const problem of problems) options.onProblem?.(problem)
 
+  if (options.spool?.hasPending()) await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message))
   const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000})
   const tick = tickScope(options, parts, snapshot.paused)
   const writes = !options.dryRun
   // Jobs due for the first time get their cron_job rows in one statement, so each claim is one UPDATE.
-  if (writes && !tick.stopping()) await parts.store.ensureJobs(firstRuns(tick, jobs, snapshot))
+  if (writes && !tick.stopping()) await written(tick, 'creating the claim rows of jobs that never ran', () => parts.store.ensureJobs(firstRuns(tick, jobs, snapshot)))
 
   const outcomes: Outcome[] = []
   const report = (outcome: Outcome) => {
@@ -46,7 +49,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     late.close()
   }
 
-  if (writes && !tick.stopping()) await trimRunLog(parts.store, settings, options.clock())
+  if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, settings, options.clock()))
   return {
     outcomes,
     problems,
@@ -62,6 +65,13 @@ async function consider(tick: TickScope, job: LoadedJob, snapshot: Snapshot, dry
   if (verdict.kind !== 'due') return notStarted(job, verdict)
   if (dryRun) return wouldRun(job, verdict.decision)
   return runJob(tick, job)
+}
+
+/** A write of the tick's own, tried again while the database is away or busy; failing, it says what it was. */
+async function written(tick: TickScope, doing: string, write: () => Promise<void>): Promise<void> {
+  await retrying(write, tick.retry('manage', doing)).catch((error: unknown) => {
+    throw new OperationError(doing, error)
+  })
 }
 
 /** The codes of the jobs that have never run and are due now. */

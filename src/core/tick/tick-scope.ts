@@ -11,7 +11,10 @@ import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-lo
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {systemClock, type Clock} from '../time/clock'
+import type {OutcomeSpool} from '../run-log/spool'
+import {firstLine} from '../text'
 import type {Containment} from './containment'
+import type {RetryPolicy} from './retry'
 import type {Outcome} from './outcome'
 import {realTimers, type Timers} from './timers'
 
@@ -61,6 +64,8 @@ export interface RunCronsOptions extends TickEvents {
   secrets?: readonly string[]
   /** Installed on the process by the caller: crashes no await catches are charged to the run that caused them. */
   containment?: Containment
+  /** Where an outcome the database cannot take waits for the next tick (the CLI's var/spool). */
+  spool?: OutcomeSpool
 }
 
 /** Where a tick reads and writes: the run log, the claims, the run recorder, and the project's knex for ctx.db. */
@@ -88,6 +93,7 @@ export interface TickScope extends TickParts {
   renewEveryMs: number
   timers: Timers
   containment: Containment | undefined
+  spool: OutcomeSpool | undefined
   force: boolean
   signal: AbortSignal | undefined
   /** The tick's signal fired: start nothing more. */
@@ -97,6 +103,8 @@ export interface TickScope extends TickParts {
   scrub(text: string): string
   /** A job's verdict on its history at `nowMs`, with the tick's pauses and --force. */
   verdict(job: LoadedJob, history: JobHistory, nowMs: number): Verdict
+  /** How a write for `code` is tried again while the database is away or busy (within recordRetrySeconds, half the lease at most). */
+  retry(code: string, doing: string): RetryPolicy
 }
 
 /** The parts given in the options, else SQL over the options' source (else knex's connections). */
@@ -137,11 +145,17 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     renewEveryMs: options.renewEveryMs ?? Math.floor(leaseMs / 4),
     timers: options.timers ?? realTimers,
     containment: options.containment,
+    spool: options.spool,
     force,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,
     log: (code, level, message) => options.onLog?.(code, level, scrub(message)),
     scrub,
+    retry: (code, doing) => ({
+      budgetMs: Math.min(settings.recordRetrySeconds * 1000, leaseMs / 2),
+      timers: options.timers ?? realTimers,
+      onRetry: (error, waitMs) => options.onLog?.(code, 'warn', scrub(`${doing} failed (${firstLine(error instanceof Error ? error.message : String(error))}); trying again in ${waitMs} ms`)),
+    }),
     verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused, clockSkewMs: skewMs}),
   }
 }
