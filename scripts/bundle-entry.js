@@ -26,6 +26,8 @@ const common = {bundle: true, platform: 'node', format: 'cjs', target: 'node20',
 Promise.all([
   esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'main.js')], outfile: path.join(DIST, 'entry', 'main.js'), plugins: [directTickApart]}),
   esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'runcrons', 'direct-tick.js')], outfile: path.join(DIST, 'entry', 'direct-tick.js')}),
+  // The process an isolated job runs in (forked beside the direct tick's bundle).
+  esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'runcrons', 'isolated-child.js')], outfile: path.join(DIST, 'entry', 'isolated-child.js')}),
 ]).catch((error) => {
   console.error(`bundle-entry: ${error.message}`)
   process.exit(1)

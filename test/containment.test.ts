@@ -81,6 +81,27 @@ for (const dialect of BACKENDS) {
       expect(await claims()).to.deep.equal([])
     })
 
+    it('isolate = true: do() in a process of its own, killed when it does not stop; a dying process is recorded; the others run', async () => {
+      const running = box.start(['runcrons'], {TEST_CRONS: 'IsolatedJob,IsolatedHangJob,IsolatedExitJob,AfterJob', MANAGE_NOW: '2026-01-05T00:00:00Z'})
+      const result = await running.done
+      expect(lines(result.stdout), context(result)).to.deep.equal([
+        '[✔] iso.ok',
+        '[✘] iso.hang: timed out — timed out after 0.02 min; it did not stop within the 1 s grace period and its process was killed',
+        '[✘] iso.exit: crashed: its isolated process died (process.exit(), a native crash, out of memory?): Error: its process ended (exit code 3) before do() settled',
+        '[✔] good.after',
+      ])
+      expect(result.code).to.equal(1)
+      const [ok] = await box.rows()
+      const [, child, parent] = /^ran in pid (\d+), a child of (\d+), at 2026-01-05T00:00:00\.000Z, grace 1$/.exec(ok.message ?? '') ?? []
+      expect(Number(parent), ok.message ?? '').to.equal(running.pid)
+      expect(Number(child)).to.not.equal(running.pid)
+      expect(result.stderr).to.include(`iso.ok warn: isolated in pid ${child}`)
+      expect(await claims()).to.deep.equal([])
+      // The hung child was killed, not left behind.
+      const hung = Number(fs.readdirSync(box.dir).find((name) => name.startsWith('iso.hang.pid-'))!.slice('iso.hang.pid-'.length))
+      expect(() => process.kill(hung, 0)).to.throw()
+    })
+
     it('a do() that never settles, with nothing else pending: recorded failed, the later jobs run, exit 1', async () => {
       const result = await tick('NeverJob,AfterJob')
       expect(lines(result.stdout), context(result)).to.deep.equal([

@@ -7,9 +7,9 @@ import {runCrons} from '../src/core/tick/run-crons'
 import {fixedClock} from '../src/core/time/clock'
 import {DeleteOldRunLogsCronJob} from '../src/crons/delete-old-run-logs'
 import {HeartbeatCronJob} from '../src/crons/heartbeat'
+import {settingsWith} from './fixtures/jobs'
 import {freshDatabase, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
-import {settingsWith} from './fixtures/jobs'
 
 describe('the example cron jobs', () => {
   let t: TestDatabase

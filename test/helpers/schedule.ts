@@ -24,6 +24,7 @@ export function schedule(options: {
     runToleranceSeconds: options.runToleranceSeconds ?? 0,
     allowParallelRuns: options.allowParallelRuns ?? false,
     removeSuccessfulCronLogs: false,
+    isolate: false,
     timeoutMins: null,
     cron: options.cron ?? null,
     timeZone: options.timeZone ?? null,

@@ -1,9 +1,10 @@
-import type {Project} from '../../core/project/project'
 import {messageFromError} from '../../core/jobs/message'
+import type {Project} from '../../core/project/project'
 import {firstLine} from '../../core/text'
 import {Containment} from '../../core/tick/containment'
 import {runCrons} from '../../core/tick/run-crons'
 import type {Painter} from '../render'
+import {forkRunner} from './fork-runner'
 import {logLine, outcomeLines, problemLine, summaryLine, type LineStyle} from './lines'
 
 export interface TickFlags {
@@ -59,6 +60,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       secrets: project.database().secrets,
       containment,
       spool: project.spool(settings),
+      isolation: {runner: forkRunner, root: project.paths.root, settingsFile: project.paths.settingsFile},
       settings,
       clock,
       names,

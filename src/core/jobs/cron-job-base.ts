@@ -81,6 +81,13 @@ export abstract class CronJobBase {
   declare timeZone?: string | null
   /** Abort the run after this many minutes (ctx.signal fires); past the grace period it is recorded as timed_out. */
   declare timeoutMins?: number | null
+  /**
+   * Run do() in a process of its own: for a job that uses native code, leaks memory or may hang the
+   * event loop. It is killed outright when it does not stop within the grace period. It costs a
+   * Node start per run, and ctx there is the same but for what cannot cross processes: ctx.db and
+   * ctx.runLog are connections of the child's own.
+   */
+  declare isolate?: boolean
 
   /** The job itself. Its return value becomes the run's message (objects are stored as JSON). */
   abstract do(ctx: CronContext): Promise<unknown> | unknown

@@ -1,8 +1,8 @@
 import {parseSlot, type Schedule} from '../schedule/schedule'
+import {shown} from '../text'
 import {cronExpressionError} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MAX_TIMER_MS, MINUTE_MS} from '../time/units'
-import {shown} from '../text'
 import type {CronClass, CronJobBase} from './cron-job-base'
 
 /** A cron class that passed validation, with its instance. */
@@ -45,7 +45,7 @@ function dayList(name: 'runWeeklyOnDays' | 'runMonthlyOnDays', value: unknown, l
   return value as number[]
 }
 
-function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs', value: unknown, error: Report): boolean {
+function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs' | 'isolate', value: unknown, error: Report): boolean {
   if (value === undefined || value === null) return false
   if (typeof value !== 'boolean') {
     error(`${name} = ${shown(value)} is not true or false`)
@@ -98,7 +98,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   }
 
   const {code, runEveryMins: every, retryAfterFailureMins: retry, runToleranceSeconds: tolerance, runAtTimes: slots, runWeeklyOnDays: weekly, runMonthlyOnDays: monthly} = job
-  const {cron: expression, timeZone: zone, timeoutMins: timeout, allowParallelRuns: parallel, removeSuccessfulCronLogs: removeSuccesses} = job
+  const {cron: expression, timeZone: zone, timeoutMins: timeout, allowParallelRuns: parallel, removeSuccessfulCronLogs: removeSuccesses, isolate: isolated} = job
 
   if (typeof job.do !== 'function') error(`has no do() method: add "async do(ctx) { … }"`)
 
@@ -155,6 +155,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   const allowParallelRuns = flag('allowParallelRuns', parallel, error)
   const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs', removeSuccesses, error)
+  const isolate = flag('isolate', isolated, error)
 
   if (problems.length > 0) return {problems}
 
@@ -166,7 +167,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     })
   }
 
-  const schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, allowParallelRuns, removeSuccessfulCronLogs, timeoutMins, cron, timeZone}
+  const schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, allowParallelRuns, removeSuccessfulCronLogs, timeoutMins, cron, timeZone, isolate}
   return {job: {className, code, job, schedule}, problems}
 }
 

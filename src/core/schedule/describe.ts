@@ -16,6 +16,7 @@ export function describeSchedule(schedule: Schedule): string {
   if (schedule.retryAfterFailureMins) extras.push(`retry after ${schedule.retryAfterFailureMins} min`)
   if (schedule.timeoutMins !== null) extras.push(`timeout ${schedule.timeoutMins} min`)
   if (schedule.allowParallelRuns) extras.push('parallel runs')
+  if (schedule.isolate) extras.push('isolated')
   if (schedule.timeZone) extras.push(schedule.timeZone)
   return parts.join(' · ') + (extras.length ? ` (${extras.join(', ')})` : '')
 }

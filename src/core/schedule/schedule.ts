@@ -9,6 +9,8 @@ export interface Schedule {
   runToleranceSeconds: number
   allowParallelRuns: boolean
   removeSuccessfulCronLogs: boolean
+  /** do() runs in a process of its own (CronJobBase.isolate). */
+  isolate: boolean
   /** Minutes before the run's AbortSignal fires (null: no limit). */
   timeoutMins: number | null
   /** A cron expression (e.g. '0 3 * * 1-5'), read on the zone's wall clock, or null. */

@@ -1,7 +1,7 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
 
 /** What a job did that no `await` caught. */
-export type CrashKind = 'unhandled-rejection' | 'uncaught-exception' | 'process-exit' | 'never-settled'
+export type CrashKind = 'unhandled-rejection' | 'uncaught-exception' | 'process-exit' | 'never-settled' | 'isolated-exit'
 
 export interface Crash {
   kind: CrashKind
@@ -125,6 +125,7 @@ export function crashDescription(crash: Crash): string {
     'uncaught-exception': 'an exception no code caught (thrown in a callback?)',
     'process-exit': 'it called process.exit()',
     'never-settled': 'it never settled',
+    'isolated-exit': 'its isolated process died (process.exit(), a native crash, out of memory?)',
   }
   return `crashed: ${what[crash.kind]}${crash.shared ? ' (it could not be told which of the jobs running at that moment did it: charged to each)' : ''}`
 }

@@ -1,17 +1,15 @@
 import {randomUUID} from 'node:crypto'
+import {OperationError} from '../errors'
 import type {LoadedJob} from '../jobs/load-jobs'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import type {JobHistory} from '../schedule/history'
 import {firstLine} from '../text'
-import {isTransient} from '../db/database'
-import {OperationError} from '../errors'
-import type {EndRequest, RunRecorder} from '../run-log/recorder'
-import type {OutcomeSpool} from '../run-log/spool'
+import type {Crashed} from './containment'
 import {cronContext, type StartedRun} from './context'
-import {retrying} from './retry'
-import {crashDescription, type Crash, type Crashed} from './containment'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
+import {crashMessage, recordOutcome} from './recording'
+import {retrying} from './retry'
 import {RunStop, type StopRequest} from './stopping'
 import type {TickScope} from './tick-scope'
 
@@ -70,68 +68,6 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   }
 }
 
-/**
- * Record the outcome and release the claim, in one transaction, trying again while the database is
- * away or busy. If it stays away, the outcome is kept in the spool for the next tick (the run is
- * then reported as not recorded, and the tick fails); any other failure names the job and the step.
- */
-async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: RunOutcome, claim: Claim): Promise<RunOutcome> {
-  const {code} = job
-  const request: EndRequest = {
-    runId: outcome.runId,
-    code,
-    status: outcome.kind,
-    endMs: outcome.endMs,
-    message: outcome.message,
-    releaseToken: claim.held ? claim.token : null,
-    removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
-  }
-  const doing = `${code}: recording its outcome (${outcome.kind})`
-  let overran: boolean
-  try {
-    ;({overran} = await retrying(() => scope.recorder.end(request), scope.retry(code, doing)))
-  } catch (error) {
-    if (!scope.spool || !isTransient(error)) throw new OperationError(doing, error)
-    const where = keep(scope.spool, request, doing, error)
-    claim.held = false // the database is away: the spooled outcome releases the claim when it is recorded
-    scope.log(code, 'error', `${doing} failed (${firstLine(messageFromError(error))}): kept in ${where}; the next tick on this machine records it before it decides`)
-    return {...outcome, spooled: where}
-  }
-  claim.held = false
-  if (overran) {
-    scope.log(code, 'warn', `run ${outcome.runId} overran its lease: another process recorded it interrupted meanwhile and may have run the job again; its outcome (${outcome.kind}) is kept, marked lease_overrun`)
-  }
-  return outcome
-}
-
-/** Into the spool; if even that fails, the outcome is lost, and the error says both. */
-function keep(spool: OutcomeSpool, request: EndRequest, doing: string, error: unknown): string {
-  try {
-    return spool.add(request)
-  } catch (spoolError) {
-    throw new OperationError(`${doing}, then keeping it in the spool (${firstLine(messageFromError(spoolError))})`, error)
-  }
-}
-
-/**
- * Before a tick decides: record the outcomes the spool keeps (from a tick the database failed), so
- * the decision sees those runs as they ended. One the database refuses outright is set aside.
- */
-export async function recordSpooled(spool: OutcomeSpool, recorder: RunRecorder, log: TickScope['log']): Promise<void> {
-  for (const kept of spool.pending()) {
-    const {code, runId, status} = kept.request
-    try {
-      const {overran} = await recorder.end(kept.request)
-      kept.remove()
-      log(code, 'warn', `recorded the outcome (${status}) of run ${runId} kept in ${kept.where}${overran ? '; it had overrun its lease meanwhile (marked lease_overrun)' : ''}`)
-    } catch (error) {
-      if (isTransient(error)) throw new OperationError(`${code}: recording the outcome of run ${runId} kept in ${kept.where}`, error)
-      kept.setAside()
-      log(code, 'error', `the outcome of run ${runId} kept in ${kept.where} cannot be recorded (${firstLine(messageFromError(error))}): set aside as ${kept.where}.failed`)
-    }
-  }
-}
-
 /** The decision made again under the claim; a tick that is stopping starts nothing. */
 function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number): {start: true; slot: string | null} | {start: false; why: Outcome} {
   const verdict = scope.verdict(job, fresh, nowMs)
@@ -153,8 +89,16 @@ async function claimedElsewhere(scope: TickScope, job: LoadedJob): Promise<Outco
 async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim: Claim): Promise<Ended> {
   const renewal = renewWhileRunning(scope, job.code, run.runId, claim)
   const stop = new RunStop(scope, job.code, job.schedule.timeoutMins)
+  const settled = job.schedule.isolate ? await inItsOwnProcess(scope, job, run, stop) : await inThisProcess(scope, job, run, stop)
+  const renewed = renewal.stop()
+  stop.dispose()
+  await renewed
+  return {settled, stop: stop.requested, endMs: scope.clock()}
+}
+
+/** do() here: under watch, it runs in the run's own async context, so what it leaves behind is charged to it. */
+async function inThisProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
   const ctx = cronContext(scope, job, run, stop.signal)
-  // Under watch, do() runs in the run's own async context: what it leaves behind is charged to it.
   const watch = scope.containment?.watch(job.code, run.runId)
   const call = () => job.job.do(ctx)
   const done = Promise.resolve()
@@ -165,10 +109,27 @@ async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim:
     )
   const settled = await Promise.race([done, stop.abandoned, ...(watch ? [watch.crashed] : [])])
   watch?.end()
-  const renewed = renewal.stop()
-  stop.dispose()
-  await renewed
-  return {settled, stop: stop.requested, endMs: scope.clock()}
+  return settled
+}
+
+/** do() in a process of its own (isolate = true): asked to stop as ctx.signal would be, killed past the grace period. */
+async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
+  if (!scope.isolation) return {ok: false, error: new Error('isolate = true needs the manage CLI, which runs an isolated job in a process of its own')}
+  const {runner, root, settingsFile} = scope.isolation
+  const request = {type: 'start' as const, root, settingsFile, code: job.code, run: {runId: run.runId, startMs: run.startMs, zone: scope.settings.timeZone, slot: run.slot, previousSuccess: run.previousSuccess, forced: scope.force}}
+  const child = runner.start(request, (level, message) => scope.log(job.code, level, message))
+  const onStop = () => child.stop(String((stop.signal.reason as Error | undefined)?.message ?? 'stop'))
+  stop.signal.addEventListener('abort', onStop, {once: true})
+  try {
+    const ended = await Promise.race([child.done, stop.abandoned])
+    if ('abandoned' in ended) return ended
+    if (ended.type === 'exited') return {crashed: {kind: 'isolated-exit', error: new Error(`its process ended (${ended.signal ? `signal ${ended.signal}` : `exit code ${ended.code}`}) before do() settled`)}}
+    if (ended.ok) return {ok: true, value: ended.message}
+    return {ok: false, error: Object.assign(new Error(ended.error.message), {name: ended.error.name, stack: ended.error.stack})}
+  } finally {
+    stop.signal.removeEventListener('abort', onStop)
+    child.kill()
+  }
 }
 
 /** How the run is recorded: what do() returned or threw, or why it was stopped. */
@@ -179,7 +140,8 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
   if ('crashed' in settled) return {...base, kind: 'failed', error: settled.crashed.error, message: scrub(crashMessage(settled.crashed))}
   if ('abandoned' in settled) {
     const {status, why} = settled.abandoned
-    return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and was abandoned`, abandoned: true}
+    const isolated = job.schedule.isolate
+    return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and ${isolated ? 'its process was killed' : 'was abandoned'}`, abandoned: !isolated}
   }
   if (settled.ok) {
     const message = messageFromResult(settled.value)
@@ -187,51 +149,4 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
   }
   if (stop === null) return {...base, kind: 'failed', error: settled.error, message: scrub(messageFromError(settled.error))}
   return {...base, kind: stop.status, message: scrub(truncateMessage(`${stop.why}; it stopped with: ${messageFromError(settled.error)}`)), abandoned: false}
-}
-
-/** A crash as the run's message: what the job did, then the error and its stack. */
-function crashMessage(crash: Crash, after = ''): string {
-  return truncateMessage(`${crashDescription(crash)}${after}: ${messageFromError(crash.error)}`)
-}
-
-/**
- * Runs already recorded whose job crashed afterwards (a promise it left behind rejected): each such
- * run is recorded again as failed, with that error, and reported through `report`. A crash may come
- * before its run's outcome is known; it then waits for it. `settle` waits for the records under way.
- */
-export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void): {ran(outcome: Outcome): void; settle(): Promise<void>; close(): void} {
-  const outcomes = new Map<number, RunOutcome>()
-  const waiting = new Map<number, Crash>()
-  const writes: Array<Promise<void>> = []
-  const record = (outcome: RunOutcome, crash: Crash) => {
-    const message = scope.scrub(crashMessage(crash, ' after its do() had returned'))
-    const write = scope.store.finishRun(outcome.runId, 'failed', outcome.endMs, message).then(
-      () => report({...outcome, kind: 'failed', error: crash.error, message}),
-      (error: unknown) => scope.log(outcome.code, 'warn', `could not record that run ${outcome.runId} crashed after it returned: ${firstLine(messageFromError(error))}`),
-    )
-    writes.push(write)
-  }
-  const containment = scope.containment
-  if (containment) {
-    containment.onLateCrash = (_code, runId, crash) => {
-      const outcome = outcomes.get(runId)
-      if (outcome === undefined) {
-        if (!waiting.has(runId)) waiting.set(runId, crash)
-      } else if (outcome.kind !== 'failed') record(outcome, crash)
-    }
-  }
-  return {
-    ran(outcome) {
-      if (!('runId' in outcome) || outcomes.has(outcome.runId)) return
-      outcomes.set(outcome.runId, outcome)
-      const crash = waiting.get(outcome.runId)
-      if (crash && outcome.kind !== 'failed') record(outcome, crash)
-    },
-    async settle() {
-      for (let seen = 0; seen < writes.length; seen = writes.length) await Promise.all(writes.slice(seen))
-    },
-    close() {
-      if (containment) containment.onLateCrash = undefined
-    },
-  }
 }

@@ -1,21 +1,22 @@
 import os from 'node:os'
 import type {Knex} from 'knex'
 import {knexSource, type ConnectionSource} from '../db/connection-source'
-import {scrubSecrets} from '../db/database-url'
 import type {Dialect} from '../db/database'
+import {scrubSecrets} from '../db/database-url'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
+import type {OutcomeSpool} from '../run-log/spool'
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
-import {systemClock, type Clock} from '../time/clock'
-import type {OutcomeSpool} from '../run-log/spool'
 import {firstLine} from '../text'
+import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
-import type {RetryPolicy} from './retry'
+import type {IsolatedRunner} from './isolation'
 import type {Outcome} from './outcome'
+import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -66,6 +67,8 @@ export interface RunCronsOptions extends TickEvents {
   containment?: Containment
   /** Where an outcome the database cannot take waits for the next tick (the CLI's var/spool). */
   spool?: OutcomeSpool
+  /** How an isolated job (isolate = true) runs in a process of its own: the CLI's runner, and where the child finds the project. */
+  isolation?: {runner: IsolatedRunner; root: string; settingsFile: string}
 }
 
 /** Where a tick reads and writes: the run log, the claims, the run recorder, and the project's knex for ctx.db. */
@@ -94,6 +97,7 @@ export interface TickScope extends TickParts {
   timers: Timers
   containment: Containment | undefined
   spool: OutcomeSpool | undefined
+  isolation: RunCronsOptions['isolation']
   force: boolean
   signal: AbortSignal | undefined
   /** The tick's signal fired: start nothing more. */
@@ -146,6 +150,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     timers: options.timers ?? realTimers,
     containment: options.containment,
     spool: options.spool,
+    isolation: options.isolation,
     force,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,

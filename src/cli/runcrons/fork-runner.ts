@@ -1,0 +1,28 @@
+import {fork} from 'node:child_process'
+import path from 'node:path'
+import type {ChildEnded, FromChild, IsolatedRun, IsolatedRunner, ToChild} from '../../core/tick/isolation'
+import type {LogLevel} from '../../core/tick/tick-scope'
+
+/**
+ * Isolated runs as child processes of this one (isolated-child.ts beside this module, in dist/src
+ * and in the bundled dist/entry alike). The child's output goes where the tick's goes.
+ */
+export const forkRunner: IsolatedRunner = {
+  start(request: Extract<ToChild, {type: 'start'}>, onLog: (level: LogLevel, message: string) => void): IsolatedRun {
+    const child = fork(path.join(__dirname, 'isolated-child.js'), [], {stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced'})
+    const done = new Promise<ChildEnded>((resolve) => {
+      child.on('message', (message: FromChild) => {
+        if (message.type === 'log') onLog(message.level, message.message)
+        else resolve(message)
+      })
+      child.on('exit', (code, signal) => resolve({type: 'exited', code, signal}))
+      child.on('error', () => resolve({type: 'exited', code: null, signal: null}))
+    })
+    child.send(request)
+    return {
+      done,
+      stop: (why) => void (child.connected && child.send({type: 'stop', why} satisfies ToChild)),
+      kill: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')),
+    }
+  },
+}
