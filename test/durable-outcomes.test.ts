@@ -73,7 +73,7 @@ for (const dialect of BACKENDS.filter((backend) => backend !== 'sqlite')) {
       fs.writeFileSync(box.file('release'), '')
       const first = await running
       expect(lines(first.stdout), context(first)).to.deep.equal(['[✔] good.long'])
-      expect(first.stderr).to.match(/good\.long error: good\.long: recording its outcome \(succeeded\) failed \(.*\): kept in .*spool\/run-\d+-[0-9a-f]+\.json; the next tick on this machine records it before it decides/)
+      expect(first.stderr).to.match(/good\.long error: good\.long: recording its outcome \(succeeded\) failed \(.*\): kept in .*spool\/run-\d+-\d+-\d+\.json; the next tick on this machine records it before it decides/)
       expect(first.code).to.equal(1)
       expect(fs.readdirSync(box.file('spool'))).to.have.length(1)
 

@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import type {EndRequest} from './recorder'
@@ -43,7 +42,8 @@ export class FileSpool implements OutcomeSpool {
 
   add(request: EndRequest): string {
     mkdirSync(this.dir, {recursive: true})
-    const file = path.join(this.dir, `run-${request.runId}-${randomBytes(4).toString('hex')}.json`)
+    // One file per run (its id); the time and pid keep two databases' runs with one id apart.
+    const file = path.join(this.dir, `run-${request.runId}-${Date.now()}-${process.pid}.json`)
     const entry: Entry = {version: 1, database: this.database, spooledAt: new Date().toISOString(), request}
     writeFileSync(`${file}.tmp`, `${JSON.stringify(entry, null, 2)}\n`)
     renameSync(`${file}.tmp`, file)
