@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import {expect} from 'chai'
@@ -109,3 +109,67 @@ describe('a busy sqlite file: the tick waits it out', function () {
     }
   })
 })
+
+describe('a full disk under the sqlite file: the outcome waits in the spool', function () {
+  this.timeout(60_000)
+  let box: Sandbox
+  let disk: string
+  beforeEach(function () {
+    box = new Sandbox({settings: SETTINGS})
+    disk = box.file('disk')
+    fs.mkdirSync(disk)
+    // A small tmpfs is a real full disk: sqlite's next write fails with SQLITE_FULL.
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk], {encoding: 'utf8'})
+    if (mounted.status !== 0) throw new Error(`this test mounts a small tmpfs and needs root: mount said ${mounted.stderr.trim()}`)
+  })
+  afterEach(() => {
+    spawnSync('umount', [disk])
+    box.remove()
+  })
+
+  it('SQLITE_FULL when recording the outcome: kept in the spool, recorded by the next tick once there is room, not run again', async () => {
+    const full = new Sandbox({settings: SETTINGS, databaseUrl: `sqlite://${path.join(disk, 'db.sqlite3')}`})
+    const env = {TEST_DIR: box.dir, TEST_RECORD_RETRY_SECONDS: '1', MANAGE_NOW: '2026-01-05T00:00:00Z', TEST_CRONS: 'LongJob'}
+    try {
+      await full.migrate()
+      await fullDiskRound(full, env)
+    } finally {
+      full.remove()
+    }
+  })
+
+  async function fullDiskRound(full: Sandbox, env: Record<string, string>): Promise<void> {
+    const running = full.start(['runcrons'], env)
+    await waitForFile(box.file('good.long.started'), running.done)
+    fillUp(path.join(disk, 'filler'))
+    fs.writeFileSync(box.file('release'), '')
+    const first = await running.done
+    expect(lines(first.stdout), context(first)).to.deep.equal(['[✔] good.long'])
+    expect(first.stderr).to.match(/good\.long error: good\.long: recording its outcome \(succeeded\) failed \(.*SQLITE_FULL.*\): kept in .*spool\/run-\d+-\d+-\d+\.json/)
+    expect(first.code).to.equal(1)
+
+    fs.rmSync(path.join(disk, 'filler'))
+    fs.rmSync(box.file('good.long.done'))
+    const next = await full.run(['runcrons'], env)
+    expect(lines(next.stdout), context(next)).to.deep.equal(['[ ] good.long'])
+    expect(next.stderr).to.match(/good\.long warn: recorded the outcome \(succeeded\) of run \d+ kept in .*\.json/)
+    expect(next.code).to.equal(0)
+    const logged = await full.withDb(async (db) => (await db('cron_job_log').orderBy('id')).map((row: {code: string; status: string; message: string}) => `${row.code} ${row.status} ${row.message}`))
+    expect(logged).to.deep.equal(['good.long succeeded long done'])
+    expect(fs.existsSync(box.file('good.long.done'))).to.equal(false) // not run again
+    expect(fs.readdirSync(box.file('spool'))).to.deep.equal([])
+  }
+})
+
+/** Write to `file` until the disk under it has no room left. */
+function fillUp(file: string): void {
+  const fd = fs.openSync(file, 'w')
+  const chunk = Buffer.alloc(64 * 1024, 1)
+  try {
+    for (;;) fs.writeSync(fd, chunk)
+  } catch (error) {
+    if ((error as {code?: string}).code !== 'ENOSPC') throw error
+  } finally {
+    fs.closeSync(fd)
+  }
+}
