@@ -5,6 +5,7 @@ export interface PlainRuncrons {
   traceback: boolean
   color?: boolean
   settings?: string
+  project?: string
 }
 
 /**
@@ -22,6 +23,8 @@ export function plainRuncrons(args: readonly string[]): PlainRuncrons | null {
     else if (arg === '--color' || arg === '--no-color') plain.color = arg === '--color'
     else if (arg === '--settings' && i + 1 < args.length) plain.settings = args[++i]
     else if (arg.startsWith('--settings=')) plain.settings = arg.slice('--settings='.length)
+    else if (arg === '--project' && i + 1 < args.length) plain.project = args[++i]
+    else if (arg.startsWith('--project=')) plain.project = arg.slice('--project='.length)
     else if ((arg === '-v' || arg === '--verbosity') && level(args[i + 1]) !== null) plain.verbosity = level(args[++i])!
     else if (inline !== null) plain.verbosity = inline
     else return null

@@ -36,14 +36,15 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv, knexfilePath: stri
   if (!config || typeof config !== 'object') {
     throw new CommandError(`${knexfilePath} has no '${environment}' configuration: add one, or set DATABASE_URL`)
   }
-  return fromKnexConfig(config)
+  return fromKnexConfig(config, root)
 }
 
-function fromKnexConfig(config: Knex.Config): DatabaseConfig {
+/** A knexfile entry as manage uses it; a relative sqlite filename is in the project folder, wherever manage runs from. */
+function fromKnexConfig(config: Knex.Config, root: string): DatabaseConfig {
   const client = String(config.client ?? '')
   if (client === 'sqlite3' || client === 'better-sqlite3') {
     const connection = config.connection as {filename?: string} | undefined
-    const filename = connection?.filename ?? ':memory:'
+    const filename = connection?.filename === undefined || connection.filename === ':memory:' ? ':memory:' : path.resolve(root, connection.filename)
     return {dialect: 'sqlite', knex: sqliteConfig(filename, config), description: `sqlite file ${filename}`, secrets: []}
   }
   if (client === 'pg' || client === 'postgres' || client === 'postgresql') {

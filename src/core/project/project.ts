@@ -2,31 +2,38 @@ import path from 'node:path'
 import type {Knex} from 'knex'
 import {driverSource, knexSource, type ConnectionSource, type DriverSource} from '../db/connection-source'
 import {openDatabase, resolveDatabaseConfig, type DatabaseConfig} from '../db/database'
+import type {MigrationFolders} from '../db/migrations'
 import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
 import {FileSpool, type OutcomeSpool} from '../run-log/spool'
 import {clockFromEnv, type Clock} from '../time/clock'
+import {readLayout, type ProjectLayout} from './layout'
 import {DEFAULT_CONNECT_TIMEOUT_SECONDS, loadSettings, type Settings} from './settings'
 
-/** Where a project's compiled parts are, relative to its root (the folder with package.json). */
+/** Where a project's parts are (its layout, see layout.ts), as the commands use them. */
 export interface ProjectPaths {
   root: string
+  layout: ProjectLayout
+  /** The compiled settings module (or the one --settings / MANAGE_SETTINGS names). */
   settingsFile: string
   knexfile: string
   cronsDir: string
-  /** The project's own migrations (compiled from migrations/). */
-  migrationsDir: string
+  commandsDir: string
+  /** The project's own migrations: their sources, and the build `migrate` runs. */
+  migrations: MigrationFolders
   /** Where outcomes wait when the database cannot take them, unless the settings say otherwise (see OutcomeSpool). */
   spoolDir: string
 }
 
 export function projectPaths(root: string, settingsFile?: string): ProjectPaths {
-  const dist = path.join(root, 'dist')
+  const layout = readLayout(root)
   return {
     root,
-    settingsFile: settingsFile ? path.resolve(settingsFile) : path.join(dist, 'src', 'settings.js'),
-    knexfile: path.join(dist, 'knexfile.js'),
-    cronsDir: path.join(dist, 'src', 'crons'),
-    migrationsDir: path.join(dist, 'migrations'),
+    layout,
+    settingsFile: settingsFile ? path.resolve(settingsFile) : layout.build.settings,
+    knexfile: layout.build.knexfile,
+    cronsDir: layout.build.crons,
+    commandsDir: layout.build.commands,
+    migrations: {source: layout.source.migrations, build: layout.build.migrations},
     spoolDir: path.join(root, 'var', 'spool'),
   }
 }
