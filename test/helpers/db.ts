@@ -9,6 +9,9 @@ import {migrate} from '../../src/core/db/migrations'
 import {SqlJobLock, type Holder} from '../../src/core/run-log/job-lock'
 import {claimJobOn} from '../../src/core/run-log/recorder'
 
+/** A project without migrations of its own: only the framework's apply. */
+const NO_MIGRATIONS = path.join(tmpdir(), 'manage-no-project-migrations')
+
 /** The servers the tests use; .ci/run makes sure they are up. Point these at your own to test there. */
 export const SERVER_URLS: Record<Exclude<Dialect, 'sqlite'>, string> = {
   postgres: process.env.MANAGE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test',
@@ -88,7 +91,7 @@ export async function freshDatabase(options: {migrated?: boolean; dialect?: Dial
 
   const config = configFromUrl(url, process.cwd())
   const db = openDatabase(config)
-  if (options.migrated ?? true) await migrate(db, path.join(tmpdir(), 'manage-no-project-migrations'))
+  if (options.migrated ?? true) await migrate(db, {source: NO_MIGRATIONS, build: NO_MIGRATIONS})
   const others: Knex[] = []
   return {
     dialect,

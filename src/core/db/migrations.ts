@@ -1,6 +1,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
+import {CommandError} from '../errors'
 
 /** The framework's migrations ship with it; the project's own come from its migrations/ folder. */
 export const FRAMEWORK_MIGRATIONS_DIR = path.join(__dirname, 'migrations')
@@ -43,20 +44,47 @@ export function migratorConfig(projectMigrationsDir: string): Knex.MigratorConfi
 export interface MigrationState {
   name: string
   applied: boolean
+  /** In the sources but not in the build: it cannot run until the project is built. */
+  unbuilt?: boolean
 }
 
-/** Apply every pending migration, in name order; returns the names applied. */
-export async function migrate(db: Knex, projectMigrationsDir: string): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest(migratorConfig(projectMigrationsDir))) as [number, string[]]
+/** The project's migrations: the sources (makemigration writes there) and the build `migrate` runs. */
+export interface MigrationFolders {
+  source: string
+  build: string
+}
+
+/** Names of the migrations in the sources whose compiled module is not in the build (none when both are one folder). */
+export function unbuiltMigrations(folders: MigrationFolders): string[] {
+  if (path.resolve(folders.source) === path.resolve(folders.build) || !existsSync(folders.source)) return []
+  const names = (folder: string) => (existsSync(folder) ? readdirSync(folder) : []).filter((name) => MIGRATION_FILE.test(name) && !DECLARATION_FILE.test(name)).map((name) => name.replace(MIGRATION_FILE, ''))
+  const built = new Set(names(folders.build))
+  return names(folders.source).filter((name) => !built.has(name)).sort()
+}
+
+/**
+ * Apply every pending migration, in name order; returns the names applied. Refused while a
+ * migration of the project's is in its sources but not built: applying the others would run them
+ * out of order.
+ */
+export async function migrate(db: Knex, folders: MigrationFolders): Promise<string[]> {
+  const unbuilt = unbuiltMigrations(folders)
+  if (unbuilt.length > 0) {
+    throw new CommandError(`${unbuilt.length === 1 ? 'the migration' : 'the migrations'} ${unbuilt.join(', ')} in ${folders.source} ${unbuilt.length === 1 ? 'is' : 'are'} not in the build (${folders.build}): run \`npm run build\` first (nothing was applied)`)
+  }
+  const [, applied] = (await db.migrate.latest(migratorConfig(folders.build))) as [number, string[]]
   return applied
 }
 
 /** Every migration, applied or pending, in the order they apply. */
-export async function listMigrations(db: Knex, projectMigrationsDir: string): Promise<MigrationState[]> {
-  const source = new FolderMigrationSource([FRAMEWORK_MIGRATIONS_DIR, projectMigrationsDir])
-  const [completed, pending] = (await db.migrate.list(migratorConfig(projectMigrationsDir))) as [Array<{name: string}>, string[]]
-  return [
+export async function listMigrations(db: Knex, folders: MigrationFolders): Promise<MigrationState[]> {
+  const source = new FolderMigrationSource([FRAMEWORK_MIGRATIONS_DIR, folders.build])
+  const [completed, pending] = (await db.migrate.list(migratorConfig(folders.build))) as [Array<{name: string}>, string[]]
+  const known: MigrationState[] = [
     ...completed.map((migration) => ({name: migration.name, applied: true})),
     ...pending.map((migration) => ({name: typeof migration === 'string' ? source.getMigrationName(migration) : String(migration), applied: false})),
   ]
+  const recorded = new Set(known.map((migration) => migration.name))
+  const unbuilt = unbuiltMigrations(folders).filter((name) => !recorded.has(name)).map((name) => ({name, applied: false, unbuilt: true}))
+  return [...known, ...unbuilt].sort((a, b) => Number(b.applied) - Number(a.applied) || a.name.localeCompare(b.name))
 }

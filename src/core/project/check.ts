@@ -3,6 +3,7 @@ import {scrubSecrets} from '../db/database-url'
 import {listMigrations} from '../db/migrations'
 import {CommandError} from '../errors'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
+import {staleBuildLine, staleSources} from './build-state'
 import type {Project} from './project'
 
 export interface CheckReport {
@@ -11,12 +12,12 @@ export interface CheckReport {
 }
 
 /**
- * Django's `manage.py check` for manage: the settings, every cron class, and the database
+ * Django's `manage.py check` for manage: the build (not older than its sources), the settings, every cron class, and the database
  * (reachable, migrated); the check command adds the crontab line (cli/tools/crontab.ts). It
  * reports every problem it finds instead of stopping at the first.
  */
 export async function checkProject(project: Project): Promise<CheckReport> {
-  const problems: Problem[] = []
+  const problems: Problem[] = staleSources(project.paths.layout, 10).map((stale) => ({subject: 'build', level: 'warning', message: staleBuildLine(stale)}))
   let settings
   try {
     settings = await project.settings()
@@ -44,7 +45,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   }
 
   try {
-    const pending = (await listMigrations(project.db(), project.paths.migrationsDir)).filter((migration) => !migration.applied)
+    const pending = (await listMigrations(project.db(), project.paths.migrations)).filter((migration) => !migration.applied)
     if (pending.length > 0) {
       problems.push({
         subject: 'database',
