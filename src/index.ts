@@ -7,8 +7,21 @@ export type {CronClass, CronContext, CronLogger, PastRun, RunStatus} from './cor
 export type {SettingsModule} from './core/project/settings'
 export type {RunLogView, RunStore, RunRow} from './core/run-log/run-store'
 export {CommandError, UsageError} from './core/errors'
+/** knex's types, for the project's migrations and ctx.db. */
+export type {Knex} from 'knex'
+/** The built-in job that trims the run log every night (or set deleteLogsOlderThanDays). */
+export {DeleteOldRunLogsCronJob} from './crons/delete-old-run-logs'
 
 import type {SettingsModule} from './core/project/settings'
+
+/**
+ * The settings as a job reads them (ctx.settings). A project types its own by augmenting this
+ * interface: `declare module 'manage-cli' { interface ProjectSettings { appName: string } }`;
+ * a setting it does not declare reads as any.
+ */
+export interface ProjectSettings {
+  [key: string]: any
+}
 
 /** Type-checks a settings object: `export default defineSettings({crons: [MyCronJob]})`. */
 export function defineSettings<T extends SettingsModule>(settings: T): T {

@@ -6,7 +6,7 @@ import {exitCodeOf, type Outcome} from '../src/core/tick/outcome'
 import {runCrons, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {RunStop} from '../src/core/tick/stopping'
 import {fixedClock} from '../src/core/time/clock'
-import {MemoryRunLog} from './fakes/memory-run-log'
+import {MemoryRunLog} from '../src/testing/memory-run-log'
 import {job, ManualTimers, settingsWith, untilAborted} from './fixtures/jobs'
 import {at} from './helpers/schedule'
 

@@ -4,7 +4,7 @@ import {SqlJobLock, type JobLock} from '../src/core/run-log/job-lock'
 import {SqlRunRecorder, type BeginRequest, type RunRecorder} from '../src/core/run-log/recorder'
 import {SqlRunStore, type RunStore} from '../src/core/run-log/run-store'
 import type {JobHistory} from '../src/core/schedule/history'
-import {MemoryRunLog} from './fakes/memory-run-log'
+import {MemoryRunLog} from '../src/testing/memory-run-log'
 import {BACKENDS, expireLeases, freshDatabase, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 

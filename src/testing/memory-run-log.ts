@@ -1,10 +1,10 @@
-import type {RunStatus} from '../../src/core/jobs/cron-job-base'
-import type {JobLock, LockHolder} from '../../src/core/run-log/job-lock'
-import type {BeginRequest, BeginResult, EndRequest, RunRecorder} from '../../src/core/run-log/recorder'
-import {interruptionOf, type RunRow} from '../../src/core/run-log/rows'
-import type {NewRun, RunStore} from '../../src/core/run-log/run-store'
-import type {Holder} from '../../src/core/run-log/statements'
-import {EMPTY_HISTORY, historyFromRuns, type JobHistory, type PauseInfo} from '../../src/core/schedule/history'
+import type {RunStatus} from '../core/jobs/cron-job-base'
+import type {JobLock, LockHolder} from '../core/run-log/job-lock'
+import type {BeginRequest, BeginResult, EndRequest, RunRecorder} from '../core/run-log/recorder'
+import {interruptionOf, type RunRow} from '../core/run-log/rows'
+import type {NewRun, RunStore} from '../core/run-log/run-store'
+import type {Holder} from '../core/run-log/statements'
+import {EMPTY_HISTORY, historyFromRuns, type JobHistory, type PauseInfo} from '../core/schedule/history'
 
 /** A cron_job row: the job's claim and its pause. */
 interface JobRow {

@@ -1,5 +1,6 @@
 import type {Knex} from 'knex'
 import type {DateTime} from 'luxon'
+import type {ProjectSettings} from '../../index'
 import type {RunLogView} from '../run-log/run-store'
 
 /** A finished run as the job sees it (its previous success, for example). */
@@ -42,8 +43,8 @@ export interface CronContext {
   db: Knex
   /** The run log, to read and to trim (for housekeeping jobs); the runner's own writes are not in it. */
   runLog: RunLogView
-  /** The settings module's values (the project's own settings live there too). */
-  settings: Readonly<Record<string, unknown>>
+  /** The settings module's values (the project's own settings live there too; see ProjectSettings). */
+  settings: Readonly<ProjectSettings>
 }
 
 /**

@@ -107,10 +107,15 @@ export async function loadSettings(file: string, defaults: {cronsDir: string; sp
   const module = loaded as {default?: unknown; __esModule?: boolean}
   const values = (module && typeof module === 'object' && 'default' in module ? module.default : module) as SettingsModule
 
-  const problems: string[] = []
   if (!values || typeof values !== 'object') {
     throw new CommandError(`settings module ${absolute} exports no settings object: add \`export default { crons: [MyCronJob] }\``)
   }
+  return checkSettings(values, absolute, defaults)
+}
+
+/** Settings values checked and completed with the defaults; `file` names them in the problems. Every problem is one line of the error. */
+export function checkSettings(values: SettingsModule, absolute: string, defaults: {cronsDir: string; spoolDir: string}): Settings {
+  const problems: string[] = []
   if (values.crons !== undefined && !Array.isArray(values.crons)) {
     problems.push(`crons is ${typeof values.crons}, not a list: use crons: [MyCronJob, OtherCronJob]`)
   }
