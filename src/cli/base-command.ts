@@ -1,5 +1,6 @@
-import path from 'node:path'
 import {Command, Flags, type Interfaces} from '@oclif/core'
+import {staleBuildLine, staleSources} from '../core/project/build-state'
+import {locateProject} from '../core/project/layout'
 import {Project} from '../core/project/project'
 import {endCommand, reportError, wantsStack} from './command-end'
 import {painter, type Painter} from './render'
@@ -7,8 +8,6 @@ import {painter, type Painter} from './render'
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
-/** The project this `manage` belongs to: the folder above bin/ and dist/. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..')
 
 /**
  * What every command shares (Django's BaseCommand): the global flags, the project, and the one
@@ -16,6 +15,10 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..')
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static baseFlags = {
+    project: Flags.string({
+      helpGroup: 'GLOBAL',
+      description: "The app's folder [default: the nearest folder at or above the working directory with a package.json; env: MANAGE_PROJECT]",
+    }),
     settings: Flags.string({
       helpGroup: 'GLOBAL',
       description: 'Settings module to use: a compiled .js/.cjs/.mjs file [default: dist/src/settings.js; env: MANAGE_SETTINGS]',
@@ -31,6 +34,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
     color: Flags.boolean({helpGroup: 'GLOBAL', allowNo: true, description: 'Colour the output [default: when writing to a terminal; NO_COLOR turns it off].'}),
   }
+
+  /** Whether the command warns when the build is older than the sources (not `init`, which makes the layout). */
+  static checksBuild = true
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
@@ -49,10 +55,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.argList = argv as string[]
+    this.warnIfStale()
+  }
+
+  /** One line when the build is older than its sources: the command would run the old code. */
+  private warnIfStale(): void {
+    if (!(this.ctor as typeof BaseCommand).checksBuild) return
+    let stale
+    try {
+      stale = staleSources(this.project.paths.layout)[0]
+    } catch {
+      return // no project here (yet): the command says so if it needs one
+    }
+    if (stale && (this.flags?.verbosity ?? 1) > 0) process.stderr.write(`${this.paint.warn('warning:')} ${staleBuildLine(stale)}\n`)
   }
 
   protected get project(): Project {
-    this.projectInstance ??= new Project(PROJECT_ROOT, process.env, this.flags?.settings)
+    this.projectInstance ??= new Project(locateProject(process.cwd(), process.env, this.flags?.project), process.env, this.flags?.settings)
     return this.projectInstance
   }
 

@@ -12,24 +12,43 @@ import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 export function main(argv: readonly string[], env: NodeJS.ProcessEnv, binDir: string): void {
   const plain = argv[0] === 'runcrons' && !env.MANAGE_NO_FAST_PATH ? plainRuncrons(argv.slice(1)) : null
   if (plain === null) {
-    void (require('@oclif/core') as typeof import('@oclif/core')).execute({dir: binDir})
+    void oclifMain(argv, env, path.resolve(binDir, '..'))
     return
   }
-  void plainTick(plain, env, path.resolve(binDir, '..'))
+  void plainTick(plain, env, process.cwd())
 }
 
-async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<void> {
+async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
   const {fastRuncrons} = require('./runcrons/fast-tick') as typeof import('./runcrons/fast-tick')
   // Whatever goes wrong on the fast path, the tick itself finds it again and reports it as every command does.
-  const answer = await fastRuncrons(plain, env, root).catch(() => null)
+  const answer = await fastRuncrons(plain, env, cwd).catch(() => null)
   if (answer === null) {
     const {directRuncrons} = require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')
     // Exit when the tick is done: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
-    process.exit(await directRuncrons(plain, env, root))
+    process.exit(await directRuncrons(plain, env, cwd))
   }
   writeOut(answer.output)
   tellStatements(answer.statements, env)
   process.exitCode = answer.exitCode
+}
+
+/** Every other command line: oclif, with the app's own commands beside the built-ins (oclif-config.ts). */
+async function oclifMain(argv: readonly string[], env: NodeJS.ProcessEnv, packageRoot: string): Promise<void> {
+  const oclif = require('@oclif/core') as typeof import('@oclif/core')
+  const {oclifConfig, unknownCommandLine} = require('./oclif-config') as typeof import('./oclif-config')
+  try {
+    const config = await oclifConfig(oclif, packageRoot, argv, env, (line) => process.stderr.write(`${line}\n`))
+    const unknown = unknownCommandLine(config, argv)
+    if (unknown !== null) {
+      process.stderr.write(`${unknown}\n`)
+      process.exitCode = 2
+      return
+    }
+    await oclif.run([...argv], config)
+    oclif.flush()
+  } catch (error) {
+    await oclif.handle(error as Error)
+  }
 }
 
 /**

@@ -1,0 +1,91 @@
+import {existsSync} from 'node:fs'
+import path from 'node:path'
+import type {Config, Interfaces} from '@oclif/core'
+import {locateProject, readLayout, type ProjectLayout} from '../core/project/layout'
+
+type Oclif = typeof import('@oclif/core')
+
+/**
+ * oclif's configuration for one command line: the package's built-in commands (and its plugins),
+ * and the app's own commands (its compiled commands folder) beside them as one more plugin. An
+ * app command named as a built-in is left out with a warning, so a built-in is never shadowed by
+ * accident. Only compiled modules are loaded: the build is what runs, as on the crontab line.
+ */
+export async function oclifConfig(oclif: Oclif, packageRoot: string, argv: readonly string[], env: NodeJS.ProcessEnv, warn: (line: string) => void): Promise<Config> {
+  oclif.settings.enableAutoTranspile = false
+  const root = new oclif.Plugin({root: packageRoot, isRoot: true})
+  await root.load()
+  const plugins = new Map<string, Interfaces.Plugin>([[root.name, root]])
+  for (const name of (root.pjson.oclif.plugins ?? []) as string[]) {
+    const plugin = new oclif.Plugin({root: packageRoot, name, type: 'core'})
+    await plugin.load()
+    plugins.set(plugin.name, plugin)
+  }
+  const app = await appPlugin(oclif, packageRoot, argv, env, warn)
+  if (app) {
+    const builtIn = new Set([...plugins.values()].flatMap((plugin) => plugin.commands.flatMap((command) => [command.id, ...(command.aliases ?? [])])))
+    const shadowing = app.commands.filter((command) => builtIn.has(command.id))
+    for (const command of shadowing) {
+      warn(`warning: the app's command '${command.id}' (in ${app.commandsDir}) is not loaded: a built-in command has that name; rename it (e.g. app:${command.id})`)
+    }
+    app.commands = app.commands.filter((command) => !builtIn.has(command.id))
+    plugins.set(app.name, app)
+  }
+  return oclif.Config.load({root: packageRoot, plugins})
+}
+
+/** The app's commands as a plugin, or null when there are none (or the project is this package itself). */
+async function appPlugin(oclif: Oclif, packageRoot: string, argv: readonly string[], env: NodeJS.ProcessEnv, warn: (line: string) => void): Promise<Interfaces.Plugin | null> {
+  let root: string
+  let layout: ProjectLayout
+  try {
+    root = locateProject(process.cwd(), env, projectFlag(argv))
+    layout = readLayout(root)
+  } catch {
+    return null // the command says what is wrong when it needs the project
+  }
+  if (path.resolve(root) === path.resolve(packageRoot) || !existsSync(layout.build.commands)) return null
+  try {
+    const name = layout.name ?? path.basename(root)
+    const plugin = new oclif.Plugin({
+      root,
+      name,
+      type: 'link',
+      ignoreManifest: true,
+      pjson: {name, version: '0.0.0', type: layout.moduleType, oclif: {commands: layout.build.commands}} as Interfaces.PJSON,
+    })
+    await plugin.load()
+    return plugin
+  } catch (error) {
+    warn(`warning: the app's commands could not be loaded (${(error as Error).message.split('\n')[0]}): the built-in commands still work`)
+    return null
+  }
+}
+
+/** --project DIR (or --project=DIR) anywhere on the command line. */
+function projectFlag(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--project') return argv[i + 1]
+    if (argv[i].startsWith('--project=')) return argv[i].slice('--project='.length)
+  }
+  return undefined
+}
+
+/**
+ * The error line for a command line whose command does not exist, with the nearest names
+ * ("did you mean runcrons?"), or null when it names a command, a topic, or nothing at all.
+ */
+export function unknownCommandLine(config: Config, argv: readonly string[]): string | null {
+  const id = argv[0]
+  if (id === undefined || id.startsWith('-') || config.findCommand(id) || config.findTopic(id)) return null
+  const {distance} = require('fastest-levenshtein') as typeof import('fastest-levenshtein')
+  const ids = config.commandIDs.filter((candidate) => !config.findCommand(candidate)?.hidden)
+  const nearest = ids
+    .map((candidate) => ({candidate, far: distance(id, candidate)}))
+    .filter(({far, candidate}) => far <= Math.max(2, Math.floor(candidate.length / 3)))
+    .sort((a, b) => a.far - b.far)
+    .slice(0, 3)
+    .map(({candidate}) => candidate)
+  const hint = nearest.length > 0 ? `did you mean ${nearest.join(' or ')}?` : `see \`${config.bin} --help\` for the commands`
+  return `error: ${config.bin} has no command '${id}': ${hint}`
+}
