@@ -72,7 +72,7 @@ describe('manage crontab', function () {
     const node = path.join(dir, 'fake node')
     fs.writeFileSync(node, '#!/bin/sh\necho "cwd=$PWD script=$1 arg=$2"\n', {mode: 0o755})
     const log = path.join(root, 'var 50%.log')
-    const line = crontabLine({root, nodeBin: node, logFile: log})
+    const line = crontabLine({root, bin: path.join(root, 'bin', 'manage'), nodeBin: node, logFile: log})
     expect(line).to.equal(
       `* * * * * cd '${dir}/my app'\\''s 100\\%' && '${dir}/fake node' '${dir}/my app'\\''s 100\\%/bin/manage' runcrons >> '${dir}/my app'\\''s 100\\%/var 50\\%.log' 2>&1`,
     )
@@ -218,7 +218,7 @@ describe('manage crontab', function () {
 
   it('crontabStatus (for `manage check`): missing, installed and current, installed with another line, unreadable', async () => {
     const processEnv = {...process.env, ...env}
-    const options = {root: ROOT}
+    const options = {root: ROOT, bin: path.join(ROOT, 'bin', 'manage')}
     expect(await crontabStatus(options, processEnv)).to.deep.equal({readable: true, installed: false, current: false, expected: lineFor(path.join(ROOT, 'var', 'cron.log')), installedLines: []})
 
     fs.writeFileSync(crontabFile, `${BEGIN}\n${lineFor(path.join(ROOT, 'var', 'cron.log'))}\n${END}\n`)
@@ -228,7 +228,7 @@ describe('manage crontab', function () {
     const custom = await crontabStatus(options, processEnv)
     expect(custom).to.include({installed: true, current: false})
     expect(custom.installedLines).to.deep.equal([lineFor(logFile)])
-    expect(await crontabStatus({root: ROOT, logFile}, processEnv)).to.include({current: true})
+    expect(await crontabStatus({...options, logFile}, processEnv)).to.include({current: true})
 
     const unreadable = await crontabStatus(options, {...processEnv, PATH: path.join(dir, 'nowhere')})
     expect(unreadable).to.include({readable: false, installed: false})

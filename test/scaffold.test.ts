@@ -27,7 +27,7 @@ function tree(dir: string): string[] {
 /** A copy of this project's sources (node_modules linked) that generators may write into. */
 function copyProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-'))
-  for (const entry of ['src', 'bin', 'migrations', 'knexfile.ts', 'package.json', 'tsconfig.json']) {
+  for (const entry of ['src', 'bin', 'migrations', 'scripts', 'knexfile.ts', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) {
     fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), {recursive: true})
   }
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
@@ -57,7 +57,7 @@ describe('manage startcron / startcommand', function () {
       const result = await runManage(['startcron', 'FetchNews', '--dir', project], {})
       expect(lines(result.stdout), context(result)).to.deep.equal([
         'Created src/crons/fetch-news.ts',
-        'Created test/crons/fetch-news.test.ts',
+        'Created src/crons/fetch-news.test.ts',
         "Added FetchNewsCronJob (code 'app.fetch_news') to the crons in src/settings.ts",
         'Next: npm run build, then `manage runcrons FetchNewsCronJob --force` to try it.',
       ])
@@ -71,6 +71,9 @@ describe('manage startcron / startcommand', function () {
       expect(job).to.include('runEveryMins = 5')
       expect(job).to.include('runToleranceSeconds = 10')
       expect(job).to.include('async do(ctx: CronContext)')
+      const test = fs.readFileSync(path.join(project, 'src', 'crons', 'fetch-news.test.ts'), 'utf8')
+      expect(test).to.include("import {runJob} from '../testing'")
+      expect(test).to.include("import {FetchNewsCronJob} from './fetch-news'")
 
       // Exactly two changes to the settings: the import, and the class at the end of crons.
       const expected = settingsBefore
@@ -82,31 +85,30 @@ describe('manage startcron / startcommand', function () {
 
     it('startcommand writes the command and its test', async () => {
       const result = await runManage(['startcommand', 'sendReport', '--dir', project], {})
-      expect(lines(result.stdout), context(result)).to.deep.equal(['Created src/commands/send-report.ts', 'Created test/commands/send-report.test.ts', 'Next: npm run build, then `manage send-report --help`.'])
+      expect(lines(result.stdout), context(result)).to.deep.equal(['Created src/commands/send-report.ts', 'Created src/commands/send-report.test.ts', 'Next: npm run build, then `manage send-report --help`.'])
       expect(result.code).to.equal(0)
       const command = fs.readFileSync(path.join(project, 'src', 'commands', 'send-report.ts'), 'utf8')
+      expect(command).to.include("import {BaseCommand, Flags} from '../command'")
       expect(command).to.include('export default class SendReport extends BaseCommand<typeof SendReport> {')
       expect(command).to.match(/static summary = '/)
       expect(command).to.match(/static examples = \[/)
       expect(command).to.include('async run(): Promise<void> {')
     })
 
-    it('the generated code compiles with the project\'s tsconfig, its tests pass, and the job runs from the settings', () => {
-      // The project's own tsconfig, emitting, with the generated tests included.
-      fs.writeFileSync(
-        path.join(project, 'tsconfig.check.json'),
-        JSON.stringify({extends: './tsconfig.json', compilerOptions: {noEmit: false, rootDir: '.', outDir: 'dist'}, include: ['src', 'knexfile.ts', 'migrations', 'test/crons', 'test/commands']}),
-      )
-      const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(project, 'tsconfig.check.json')], {encoding: 'utf8'})
+    it('the generated code compiles with the project\'s build, its tests pass (node --test), and the job runs from the settings', () => {
+      // The project's own build: tsc, then the entry bundles bin/manage loads.
+      const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(project, 'tsconfig.build.json')], {encoding: 'utf8'})
       expect(tsc.status, `${tsc.stdout}${tsc.stderr}`).to.equal(0)
+      const bundle = spawnSync(process.execPath, [path.join(project, 'scripts', 'bundle-entry.js')], {encoding: 'utf8'})
+      expect(bundle.status, `${bundle.stdout}${bundle.stderr}`).to.equal(0)
 
-      const mocha = spawnSync(
-        process.execPath,
-        [path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), path.join(project, 'test', 'crons', 'fetch-news.test.ts'), path.join(project, 'test', 'commands', 'send-report.test.ts')],
-        {cwd: ROOT, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}},
-      )
-      expect(mocha.status, `${mocha.stdout}${mocha.stderr}`).to.equal(0)
-      expect(mocha.stdout).to.include('3 passing')
+      const tests = spawnSync(process.execPath, ['--test', path.join('dist', 'src', 'crons', 'fetch-news.test.js'), path.join('dist', 'src', 'commands', 'send-report.test.js')], {
+        cwd: project,
+        encoding: 'utf8',
+        env: {...process.env, NO_COLOR: '1', DATABASE_URL: `sqlite://${path.join(project, 'db.sqlite3')}`, MANAGE_SETTINGS: ''},
+      })
+      expect(tests.status, `${tests.stdout}${tests.stderr}`).to.equal(0)
+      expect(tests.stdout).to.match(/^# pass 3$/m)
 
       const manage = (...args: string[]) =>
         spawnSync(process.execPath, [path.join(project, 'bin', 'manage'), ...args], {
@@ -121,13 +123,12 @@ describe('manage startcron / startcommand', function () {
     })
 
     it('refuses to overwrite: one line, exit 1, nothing written (not even the files that did not exist)', async () => {
-      fs.mkdirSync(path.join(project, 'test', 'crons'), {recursive: true})
-      fs.writeFileSync(path.join(project, 'test', 'crons', 'only-test.test.ts'), '// mine\n')
+      fs.writeFileSync(path.join(project, 'src', 'crons', 'only-test.test.ts'), '// mine\n')
       const settings = fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')
       const before = tree(path.join(project, 'src'))
 
       const cron = await runManage(['startcron', 'OnlyTestCronJob', '--dir', project], {})
-      expect(lines(cron.stderr), context(cron)).to.deep.equal([`error: ${project}/test/crons/only-test.test.ts already exists: choose another NAME or delete it first (nothing was written)`])
+      expect(lines(cron.stderr), context(cron)).to.deep.equal([`error: ${project}/src/crons/only-test.test.ts already exists: choose another NAME or delete it first (nothing was written)`])
       expect(cron.stdout).to.equal('')
       expect(cron.code).to.equal(1)
 
@@ -139,13 +140,13 @@ describe('manage startcron / startcommand', function () {
       fs.writeFileSync(commandFile, '// edited by hand\n')
       const command = await runManage(['startcommand', 'refuse_me', '--dir', project], {})
       expect(lines(command.stderr), context(command)).to.deep.equal([
-        `error: ${project}/src/commands/refuse-me.ts and ${project}/test/commands/refuse-me.test.ts already exist: choose another NAME or delete them first (nothing was written)`,
+        `error: ${project}/src/commands/refuse-me.ts and ${project}/src/commands/refuse-me.test.ts already exist: choose another NAME or delete them first (nothing was written)`,
       ])
       expect(command.code).to.equal(1)
       expect(fs.readFileSync(commandFile, 'utf8')).to.equal('// edited by hand\n')
 
       expect(fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')).to.equal(settings)
-      expect(fs.readFileSync(path.join(project, 'test', 'crons', 'only-test.test.ts'), 'utf8')).to.equal('// mine\n')
+      expect(fs.readFileSync(path.join(project, 'src', 'crons', 'only-test.test.ts'), 'utf8')).to.equal('// mine\n')
     })
   })
 
@@ -182,22 +183,22 @@ describe('manage startcron / startcommand', function () {
 
   it('without a recognisable crons: [ list, writes the files anyway and prints what to add (framework imported from the package)', async () => {
     const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
-    fs.writeFileSync(path.join(project, 'package.json'), '{}\n')
+    fs.writeFileSync(path.join(project, 'package.json'), '{"devDependencies": {"typescript": "^5.9.3"}}\n')
     fs.mkdirSync(path.join(project, 'src'))
-    const settings = "import {defineSettings} from 'manage'\nimport {jobs} from './jobs'\n\nexport default defineSettings({crons: jobs})\n"
+    const settings = "import {defineSettings} from 'manage-cli'\nimport {jobs} from './jobs'\n\nexport default defineSettings({crons: jobs})\n"
     fs.writeFileSync(path.join(project, 'src', 'settings.ts'), settings)
 
     const result = await runManage(['startcron', 'send_digest', '--dir', project], {})
     expect(lines(result.stdout), context(result)).to.deep.equal([
       'Created src/crons/send-digest.ts',
-      'Created test/crons/send-digest.test.ts',
+      'Created src/crons/send-digest.test.ts',
       "src/settings.ts has no crons: [...] list to edit: add it yourself: import {SendDigestCronJob} from './crons/send-digest' in src/settings.ts and add SendDigestCronJob to its crons: [...]",
       'Next: npm run build, then `manage runcrons SendDigestCronJob --force` to try it.',
     ])
     expect(result.code).to.equal(0)
     expect(fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')).to.equal(settings)
-    expect(fs.readFileSync(path.join(project, 'src', 'crons', 'send-digest.ts'), 'utf8')).to.match(/^import \{CronJobBase, type CronContext\} from 'manage'\n/)
-    expect(fs.readFileSync(path.join(project, 'test', 'crons', 'send-digest.test.ts'), 'utf8')).to.include("import type {CronContext} from 'manage'")
+    expect(fs.readFileSync(path.join(project, 'src', 'crons', 'send-digest.ts'), 'utf8')).to.match(/^import \{CronJobBase, type CronContext\} from 'manage-cli'\n/)
+    expect(fs.readFileSync(path.join(project, 'src', 'crons', 'send-digest.test.ts'), 'utf8')).to.include("import {runJob} from 'manage-cli/testing'")
   })
 
   describe('registerCron (the settings edit)', () => {

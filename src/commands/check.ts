@@ -1,3 +1,4 @@
+import path from 'node:path'
 import {BaseCommand} from '../cli/base-command'
 import {crontabProblems} from '../cli/tools/crontab'
 import {checkProject} from '../core/project/check'
@@ -11,7 +12,7 @@ export default class Check extends BaseCommand<typeof Check> {
 
   async run(): Promise<void> {
     const {problems: projectProblems, jobCount} = await checkProject(this.project)
-    const problems = [...projectProblems, ...(await crontabProblems(this.project.paths.root, process.env))]
+    const problems = [...projectProblems, ...(await crontabProblems({root: this.project.paths.root, bin: path.join(this.config.root, 'bin', 'manage')}, process.env))]
     const errors = problems.filter((problem) => problem.level === 'error')
     const warnings = problems.filter((problem) => problem.level === 'warning')
     if (problems.length === 0) {

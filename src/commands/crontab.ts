@@ -23,7 +23,7 @@ export default class Crontab extends BaseCommand<typeof Crontab> {
   }
 
   async run(): Promise<void> {
-    const options = {root: this.project.paths.root, logFile: this.flags.log === undefined ? undefined : path.resolve(this.flags.log)}
+    const options = {root: this.project.paths.root, bin: path.join(this.config.root, 'bin', 'manage'), logFile: this.flags.log === undefined ? undefined : path.resolve(this.flags.log)}
     const report = this.flags.install
       ? await installCrontab(options, process.env)
       : this.flags.remove

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {startCommand} from '../cli/tools/scaffold'
+import {scaffoldTarget, startCommand} from '../cli/tools/scaffold'
 
 export default class StartCommand extends BaseCommand<typeof StartCommand> {
   static summary = 'Create a project command: src/commands/<name>.ts and its test.'
@@ -18,8 +18,8 @@ export default class StartCommand extends BaseCommand<typeof StartCommand> {
   }
 
   async run(): Promise<void> {
-    const report = startCommand(this.flags.dir ?? this.project.paths.root, this.args.name)
+    const report = startCommand(scaffoldTarget(this.flags.dir, () => this.project.paths.layout), this.args.name)
     for (const file of report.created) this.log(`Created ${file}`)
-    this.log(`Next: npm run build, then \`${this.config.bin} ${report.commandId} --help\`.`)
+    this.log(`Next: ${report.needsBuild ? 'npm run build, then ' : ''}\`${this.config.bin} ${report.commandId} --help\`.`)
   }
 }

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {startCron} from '../cli/tools/scaffold'
+import {scaffoldTarget, startCron} from '../cli/tools/scaffold'
 
 export default class StartCron extends BaseCommand<typeof StartCron> {
   static summary = 'Create a cron job: src/crons/<name>.ts, its test, and its entry in the settings\' crons.'
@@ -18,10 +18,10 @@ export default class StartCron extends BaseCommand<typeof StartCron> {
   }
 
   async run(): Promise<void> {
-    const report = startCron(this.flags.dir ?? this.project.paths.root, this.args.name)
+    const report = startCron(scaffoldTarget(this.flags.dir, () => this.project.paths.layout), this.args.name)
     for (const file of report.created) this.log(`Created ${file}`)
     if (report.registered) this.log(`Added ${report.className} (code '${report.code}') to the crons in ${report.settingsFile}`)
     else this.log(`${report.settingsFile} has no crons: [...] list to edit: add it yourself: ${report.manualStep}`)
-    this.log(`Next: npm run build, then \`${this.config.bin} runcrons ${report.className} --force\` to try it.`)
+    this.log(`Next: ${report.needsBuild ? 'npm run build, then ' : ''}\`${this.config.bin} runcrons ${report.className} --force\` to try it.`)
   }
 }

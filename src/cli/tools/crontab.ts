@@ -8,6 +8,8 @@ import {firstLine} from '../../core/text'
 /** What the crontab line is made of; every path absolute. */
 export interface CrontabOptions {
   root: string
+  /** The manage executable the line runs: this package's bin/manage (in the app's node_modules). */
+  bin: string
   /** The node binary cron should run (default: the one running now). */
   nodeBin?: string
   /** Where the tick's output goes (default: <root>/var/cron.log). */
@@ -65,10 +67,11 @@ export function crontabLine(options: CrontabOptions): string {
   const node = options.nodeBin ?? process.execPath
   const log = path.resolve(options.logFile ?? defaultLogFile(root))
   checkPath('project folder', root)
+  checkPath('manage executable', options.bin)
   checkPath('node path', node)
   checkPath('log file', log)
   const q = shellQuote
-  return `* * * * * cd ${q(root)} && ${q(node)} ${q(path.join(root, 'bin', 'manage'))} runcrons >> ${q(log)} 2>&1`
+  return `* * * * * cd ${q(root)} && ${q(node)} ${q(path.resolve(options.bin))} runcrons >> ${q(log)} 2>&1`
 }
 
 export function blockMarkers(root: string): {begin: string; end: string} {
@@ -236,8 +239,8 @@ export async function crontabStatus(options: CrontabOptions, env: NodeJS.Process
 }
 
 /** What `manage check` says of the crontab line: without it nothing ever runs (warnings: the project may be run another way). */
-export async function crontabProblems(root: string, env: NodeJS.ProcessEnv): Promise<Problem[]> {
-  const crontab = await crontabStatus({root}, env)
+export async function crontabProblems(options: CrontabOptions, env: NodeJS.ProcessEnv): Promise<Problem[]> {
+  const crontab = await crontabStatus(options, env)
   const warning = (message: string): Problem[] => [{subject: 'crontab', level: 'warning', message}]
   if (!crontab.readable) return warning(crontab.problem ?? 'cannot be read: install cron, or ignore this if another scheduler runs `manage runcrons`')
   if (!crontab.installed) return warning('has no entry for this project, so no job runs by itself: run `manage crontab --install`')

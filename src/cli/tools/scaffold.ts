@@ -1,6 +1,8 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {CommandError, UsageError} from '../../core/errors'
+import {readLayout, type ProjectLayout} from '../../core/project/layout'
+import {PACKAGE_NAME} from '../../core/project/package-name'
 
 /** A NAME split into words, and the spellings the generated files use. */
 export interface Names {
@@ -48,90 +50,114 @@ export interface ScaffoldReport {
   registered?: boolean
   settingsFile?: string
   manualStep?: string
+  /** The project compiles its sources (TypeScript) before they run. */
+  needsBuild: boolean
 }
 
-/** Jobs import the framework from the project's own src/index.ts when there is one (this repo), else from the package. */
-function frameworkImport(dir: string, fromFolder: string): string {
-  const index = path.join(dir, 'src', 'index.ts')
-  if (!existsSync(index)) return 'manage'
-  const relative = path.relative(path.join(dir, fromFolder), path.join(dir, 'src', 'index')).split(path.sep).join('/')
-  return relative.startsWith('.') ? relative : `./${relative}`
+/** How generated files are written in this project: its language, module type and folders. */
+export interface Target {
+  layout: ProjectLayout
+  /** The file extension of a source module: .ts, or .js in a JavaScript project. */
+  extension: string
 }
 
-export function cronFiles(dir: string, names: Names): {className: string; code: string; files: GeneratedFile[]} {
+export function targetOf(layout: ProjectLayout): Target {
+  return {layout, extension: layout.language === 'typescript' ? '.ts' : '.js'}
+}
+
+/**
+ * How a module in `fromDir` imports `entry` of the framework ('' or '/testing', '/command'): by
+ * the package's name in an app; relatively to src/ in this repository, which is the package.
+ */
+function frameworkImport(target: Target, fromDir: string, entry = ''): string {
+  const {layout} = target
+  if (layout.name !== PACKAGE_NAME) return `${PACKAGE_NAME}${entry}`
+  const module = path.join(layout.source.dir, 'src', entry === '' ? 'index' : entry.slice(1))
+  return relativeImport(target, fromDir, module)
+}
+
+/** A relative specifier; ES modules name the compiled file (.js), as Node resolves them. */
+function relativeImport(target: Target, fromDir: string, module: string): string {
+  const relative = path.relative(fromDir, module).split(path.sep).join('/')
+  const specifier = relative.startsWith('.') ? relative : `./${relative}`
+  return target.layout.moduleType === 'module' ? `${specifier}.js` : specifier
+}
+
+/** A file under the project folder, by its absolute path. */
+function file(target: Target, absolute: string, content: string): GeneratedFile {
+  return {path: path.relative(target.layout.root, absolute), content}
+}
+
+const typed = (target: Target, ts: string, js = '') => (target.extension === '.ts' ? ts : js)
+
+export function cronFiles(target: Target, names: Names): {className: string; code: string; files: GeneratedFile[]} {
   const className = `${names.pascal}CronJob`
   const code = `app.${names.snake}`
-  const job = `import {CronJobBase, type CronContext} from '${frameworkImport(dir, 'src/crons')}'
+  const dir = target.layout.source.crons
+  const esm = target.layout.moduleType === 'module' || target.extension === '.ts'
+  const imports = esm
+    ? `import {CronJobBase${typed(target, ', type CronContext')}} from '${frameworkImport(target, dir)}'`
+    : `const {CronJobBase} = require('${frameworkImport(target, dir)}')`
+  const job = `${imports}
 
 /** TODO: say what this job does and why it runs every 5 minutes. */
-export class ${className} extends CronJobBase {
+${esm ? 'export ' : ''}class ${className} extends CronJobBase {
   // Unique and stable: the run log is keyed by it.
   code = '${code}'
   runEveryMins = 5
   // The crontab's tick starts a little early or late each minute; without slack, every 5 minutes drifts to every 6.
   runToleranceSeconds = 10
 
-  async do(ctx: CronContext): Promise<string> {
+  // What do() returns is the run's message: a string, or an object (stored as JSON).
+  async do(ctx${typed(target, ': CronContext')}) {
     ctx.logger.info(\`${code} running at \${ctx.now.toISO()}\`)
-    // The returned value is the run's message in the run log.
     return '${code}: done'
   }
 }
-`
-  const test = `import {expect} from 'chai'
-import {DateTime} from 'luxon'
-import type {CronContext} from '${frameworkImport(dir, 'test/crons')}'
-import {${className}} from '../../src/crons/${names.kebab}'
+${esm ? '' : `\nmodule.exports = {${className}}\n`}`
+  const testImports = esm
+    ? `import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import {runJob} from '${frameworkImport(target, dir, '/testing')}'
+import {${className}} from '${relativeImport(target, dir, path.join(dir, names.kebab))}'`
+    : `const assert = require('node:assert/strict')
+const {test} = require('node:test')
+const {runJob} = require('${frameworkImport(target, dir, '/testing')}')
+const {${className}} = require('./${names.kebab}')`
+  const test = `${testImports}
 
-/** A context with what do() reads; add fields as the job starts using them (db, settings, signal…). */
-function context(logged: string[]): CronContext {
-  const log = (message: string) => logged.push(message)
-  return {
-    code: '${code}',
-    runId: 1,
-    now: DateTime.fromISO('2026-11-23T12:00:00Z', {zone: 'UTC'}),
-    slot: null,
-    previousSuccess: null,
-    forced: false,
-    logger: {debug: log, info: log, warn: log, error: log},
-    signal: new AbortController().signal,
-    settings: {},
-  } as Partial<CronContext> as CronContext
-}
+// Run with node --test on the compiled file: runJob decides and runs the job at a pinned time, over a run log in memory.
+test('${className} runs when it is due and says what it did', async () => {
+  const result = await runJob(${className}, {at: '2026-11-23T12:00:00Z'})
+  assert.equal(result.status, 'succeeded')
+  assert.equal(result.message, '${code}: done')
+  assert.deepEqual(result.logged, ['info: ${code} running at 2026-11-23T12:00:00.000Z'])
+})
 
-describe('${className}', () => {
-  it('runs every 5 minutes under its code', () => {
-    const job = new ${className}()
-    expect(job.code).to.equal('${code}')
-    expect(job.runEveryMins).to.equal(5)
-    expect(job.runToleranceSeconds).to.equal(10)
-  })
-
-  it('do() returns the run message', async () => {
-    const logged: string[] = []
-    expect(await new ${className}().do(context(logged))).to.equal('${code}: done')
-    expect(logged).to.deep.equal(['${code} running at 2026-11-23T12:00:00.000Z'])
-  })
+test('${className} waits 5 minutes after a success', async () => {
+  const result = await runJob(${className}, {at: '2026-11-23T12:04:00Z', history: [{status: 'succeeded', at: '2026-11-23T12:00:00Z'}]})
+  assert.equal(result.ran, false)
+  assert.equal(result.status, 'not-due')
 })
 `
   return {
     className,
     code,
-    files: [
-      {path: `src/crons/${names.kebab}.ts`, content: job},
-      {path: `test/crons/${names.kebab}.test.ts`, content: test},
-    ],
+    files: [file(target, path.join(dir, `${names.kebab}${target.extension}`), job), file(target, path.join(dir, `${names.kebab}.test${target.extension}`), test)],
   }
 }
 
-export function commandFiles(names: Names): {className: string; commandId: string; files: GeneratedFile[]} {
+export function commandFiles(target: Target, names: Names): {className: string; commandId: string; files: GeneratedFile[]} {
   const className = names.pascal
   const id = names.kebab
-  const command = `import {Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+  const dir = target.layout.source.commands
+  const esm = target.layout.moduleType === 'module' || target.extension === '.ts'
+  const from = frameworkImport(target, dir, '/command')
+  const imports = esm ? `import {BaseCommand, Flags} from '${from}'` : `const {BaseCommand, Flags} = require('${from}')`
+  const command = `${imports}
 
 /** TODO: say what \`manage ${id}\` is for. */
-export default class ${className} extends BaseCommand<typeof ${className}> {
+${esm ? 'export default ' : ''}class ${className} extends BaseCommand${typed(target, `<typeof ${className}>`)} {
   static summary = 'TODO: one line saying what ${id} does.'
 
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --name world']
@@ -140,42 +166,37 @@ export default class ${className} extends BaseCommand<typeof ${className}> {
     name: Flags.string({description: 'Who to greet.', default: 'world'}),
   }
 
-  async run(): Promise<void> {
+  async run()${typed(target, ': Promise<void>')} {
     // Keep commands thin: parse the flags, call one function, print its result.
     const settings = await this.project.settings()
     this.log(\`${id}: hello \${this.flags.name} from \${String(settings.values.appName ?? 'this project')}\`)
   }
 }
-`
-  const test = `import {spawnSync} from 'node:child_process'
+${esm ? '' : `\nmodule.exports = ${className}\n`}`
+  const testImports = esm
+    ? `import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import path from 'node:path'
-import {expect} from 'chai'
+import {test} from 'node:test'`
+    : `const assert = require('node:assert/strict')
+const {spawnSync} = require('node:child_process')
+const path = require('node:path')
+const {test} = require('node:test')`
+  const bin = target.layout.name === PACKAGE_NAME ? 'bin/manage' : `node_modules/${PACKAGE_NAME}/bin/manage`
+  const test = `${testImports}
 
-/** Runs the compiled command (\`npm run build\` first, as \`npm test\` does). */
-const ROOT = path.resolve(__dirname, '..', '..')
-
-function manage(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), ...args], {cwd: ROOT, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
-}
-
-describe('manage ${id}', function () {
-  this.timeout(30_000)
-
-  it('greets the name given', () => {
-    const result = manage('${id}', '--name', 'tests')
-    expect(result.stderr).to.equal('')
-    expect(result.stdout).to.match(/^${id}: hello tests from /)
-    expect(result.status).to.equal(0)
-  })
+// Run with node --test from the project folder, after the build: it runs \`manage ${id}\` as a user would.
+test('manage ${id} greets the name given', () => {
+  const result = spawnSync(process.execPath, [path.join(process.cwd(), '${bin}'), '${id}', '--name', 'tests'], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+  assert.equal(result.stderr, '')
+  assert.match(result.stdout, /^${id}: hello tests from /)
+  assert.equal(result.status, 0)
 })
 `
   return {
     className,
     commandId: id,
-    files: [
-      {path: `src/commands/${id}.ts`, content: command},
-      {path: `test/commands/${id}.test.ts`, content: test},
-    ],
+    files: [file(target, path.join(dir, `${id}${target.extension}`), command), file(target, path.join(dir, `${id}.test${target.extension}`), test)],
   }
 }
 
@@ -203,12 +224,15 @@ export function registerCron(source: string, className: string, importPath: stri
   const start = list.index! + list[0].indexOf('[') + 1
   const edited = source.slice(0, start) + next + source.slice(start + inner.length)
 
-  const semicolon = /^import .*;\s*$/m.test(source) ? ';' : ''
-  const statement = `import {${className}} from '${importPath}'${semicolon}`
+  // A CommonJS module (require, no import) gets a require; an ES module or TypeScript an import.
+  const commonJs = !/^import\b/m.test(source) && /\brequire\(/.test(source)
+  const semicolon = (commonJs ? /^const .*require\(.*;\s*$/m : /^import .*;\s*$/m).test(source) ? ';' : ''
+  const statement = commonJs ? `const {${className}} = require('${importPath}')${semicolon}` : `import {${className}} from '${importPath}'${semicolon}`
   const lines = edited.split('\n')
   let lastImport = -1
   let inImport = false
   for (let i = 0; i < lines.length; i++) {
+    if (commonJs && /^(const|let|var)\b.*=\s*require\(/.test(lines[i])) lastImport = i
     if (/^import\b/.test(lines[i])) inImport = true
     if (inImport && (/\bfrom\s+['"][^'"]+['"];?\s*$/.test(lines[i]) || /^import\s+['"]/.test(lines[i]))) {
       lastImport = i
@@ -240,40 +264,43 @@ function writeAll(dir: string, files: GeneratedFile[]): string[] {
   return files.map((file) => file.path)
 }
 
-function checkDir(dir: string): string {
-  const absolute = path.resolve(dir)
+/** The project a generator writes into: --dir when given (a folder with package.json), else this command's. */
+export function scaffoldTarget(dirOption: string | undefined, project: () => ProjectLayout): Target {
+  if (dirOption === undefined) return targetOf(project())
+  const absolute = path.resolve(dirOption)
   if (!existsSync(path.join(absolute, 'package.json'))) {
     throw new UsageError(`--dir ${absolute} is not a project folder (it has no package.json): point --dir at the folder with package.json`)
   }
-  return absolute
+  return targetOf(readLayout(absolute))
 }
 
-/** `manage startcron NAME`: the job, its test, and the job listed in src/settings.ts. */
-export function startCron(dirOption: string, name: string): ScaffoldReport {
+/** `manage startcron NAME`: the job and its test in the crons folder, and the job listed in the settings' crons. */
+export function startCron(target: Target, name: string): ScaffoldReport {
   const names = namesOf(name, 'NAME', 'CronJob')
-  const dir = checkDir(dirOption)
-  const {className, code, files} = cronFiles(dir, names)
-  const settingsFile = path.join(dir, 'src', 'settings.ts')
-  const importPath = `./crons/${names.kebab}`
+  const {layout} = target
+  const {className, code, files} = cronFiles(target, names)
+  const settingsFile = layout.source.settings + target.extension
+  const importPath = relativeImport(target, path.dirname(settingsFile), path.join(layout.source.crons, names.kebab))
   const edited = existsSync(settingsFile) ? registerCron(readFileSync(settingsFile, 'utf8'), className, importPath) : null
 
-  const created = writeAll(dir, files)
+  const created = writeAll(layout.root, files)
   if (edited !== null) writeFileSync(settingsFile, edited)
+  const shownSettings = path.relative(layout.root, settingsFile)
   return {
-    dir,
+    dir: layout.root,
     created,
     className,
     code,
+    needsBuild: target.extension === '.ts',
     registered: edited !== null,
-    settingsFile: path.relative(dir, settingsFile),
-    manualStep: edited === null ? `import {${className}} from '${importPath}' in src/settings.ts and add ${className} to its crons: [...]` : undefined,
+    settingsFile: shownSettings,
+    manualStep: edited === null ? `import {${className}} from '${importPath}' in ${shownSettings} and add ${className} to its crons: [...]` : undefined,
   }
 }
 
-/** `manage startcommand NAME`: the command and its test. */
-export function startCommand(dirOption: string, name: string): ScaffoldReport {
+/** `manage startcommand NAME`: the command and its test in the commands folder. */
+export function startCommand(target: Target, name: string): ScaffoldReport {
   const names = namesOf(name, 'NAME', 'Command')
-  const dir = checkDir(dirOption)
-  const {className, commandId, files} = commandFiles(names)
-  return {dir, created: writeAll(dir, files), className, commandId}
+  const {className, commandId, files} = commandFiles(target, names)
+  return {dir: target.layout.root, created: writeAll(target.layout.root, files), className, commandId, needsBuild: target.extension === '.ts'}
 }
