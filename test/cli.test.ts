@@ -15,7 +15,8 @@ import {expectRun, lines, ROOT, runManage, Sandbox, SETTINGS, THROWING_SETTINGS,
 const HOST = os.hostname()
 
 /** The framework's migrations, in the order they apply. */
-const MIGRATIONS = ['20261123000000_manage_cron_tables', '20261123000100_manage_cron_job_pause', '20261202000000_manage_exact_codes', '20261202000100_manage_lease_overrun']
+// The framework's migrations, then the example project's own (migrations/), in timestamp order.
+const MIGRATIONS = ['20261123000000_manage_cron_tables', '20261123000100_manage_cron_job_pause', '20261202000000_manage_exact_codes', '20261202000100_manage_lease_overrun', '20261202120000_create_items']
 
 describe('manage CLI (end to end)', function () {
   this.timeout(30_000)

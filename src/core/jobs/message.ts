@@ -19,15 +19,28 @@ export function messageFromResult(value: unknown): string | null {
   return truncateMessage(String(value))
 }
 
-/** A failure's message: the stack when there is one, so the log says where it failed. */
+/**
+ * A failure's message: the stack when there is one, so the log says where it failed, and the
+ * error's causes (fetch's "fetch failed" says why only in its cause), the first one also on the
+ * first line, which the tick prints.
+ */
 export function messageFromError(error: unknown): string {
-  if (error instanceof Error) {
-    const stack = error.stack ?? `${error.name}: ${error.message}`
-    // The stack starts with "Name: message"; an error whose message was changed after creation would lose it.
-    const text = stack.includes(error.message) ? stack : `${error.name}: ${error.message}\n${stack}`
-    return truncateMessage(text)
+  if (!(error instanceof Error)) return truncateMessage(`thrown value (not an Error): ${messageFromResult(error) ?? String(error)}`)
+  const [first, ...rest] = stackOf(error).split('\n')
+  const causes: string[] = []
+  for (let cause: unknown = error.cause, depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+    causes.push(cause instanceof Error ? stackOf(cause) : String(messageFromResult(cause)))
+    cause = cause instanceof Error ? cause.cause : undefined
   }
-  return truncateMessage(`thrown value (not an Error): ${messageFromResult(error) ?? String(error)}`)
+  if (causes.length === 0) return truncateMessage([first, ...rest].join('\n'))
+  const head = `${first} (caused by ${causes[0].split('\n')[0]})`
+  return truncateMessage([head, ...rest, ...causes.map((cause) => `Caused by: ${cause}`)].join('\n'))
+}
+
+/** The stack, which starts with "Name: message"; an error whose message was changed after creation would lose it. */
+function stackOf(error: Error): string {
+  const stack = error.stack ?? `${error.name}: ${error.message}`
+  return stack.includes(error.message) ? stack : `${error.name}: ${error.message}\n${stack}`
 }
 
 /** Cut to MAX_MESSAGE_BYTES of UTF-8 (never inside a character) and say how much was cut. */

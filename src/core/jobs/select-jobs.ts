@@ -29,7 +29,7 @@ export function discoverCronClasses(dir: string): unknown[] {
   if (!existsSync(dir)) return []
   const found: unknown[] = []
   for (const entry of readdirSync(dir, {withFileTypes: true, recursive: true})) {
-    if (!entry.isFile() || !/\.c?js$/.test(entry.name)) continue
+    if (!entry.isFile() || !/\.[cm]?js$/.test(entry.name) || /\.(test|spec)\.[cm]?js$/.test(entry.name)) continue
     const file = path.join(entry.parentPath ?? (entry as unknown as {path: string}).path, entry.name)
     let exported: Record<string, unknown>
     try {
