@@ -9,8 +9,6 @@ export type {RunLogView, RunStore, RunRow} from './core/run-log/run-store'
 export {CommandError, UsageError} from './core/errors'
 /** knex's types, for the project's migrations and ctx.db. */
 export type {Knex} from 'knex'
-/** The built-in job that trims the run log every night (or set deleteLogsOlderThanDays). */
-export {DeleteOldRunLogsCronJob} from './crons/delete-old-run-logs'
 
 import type {SettingsModule} from './core/project/settings'
 

@@ -74,6 +74,9 @@ describe('installed into an app from the packed tarball', function () {
       expect(version('sqlite3')).to.equal((JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'sqlite3', 'package.json'), 'utf8')) as {version: string}).version)
       fs.cpSync(path.join(ROOT, 'node_modules', 'sqlite3', 'build'), path.join(app, 'node_modules', 'sqlite3', 'build'), {recursive: true})
 
+      // The built-in housekeeping job, by its own entry (kept out of the main one, which every tick loads).
+      expect(ok(run(process.execPath, ['-e', "console.log(require('manage-cli/crons/delete-old-run-logs').DeleteOldRunLogsCronJob.name)"], app), 'require')).to.equal('DeleteOldRunLogsCronJob\n')
+
       const manage = (args: string[], extra: Record<string, string> = {}) => run(path.join(app, 'node_modules', '.bin', 'manage'), args, app, extra)
       const ext = kind.typescript ? 'ts' : 'js'
       const built = kind.typescript ? 'dist' : 'src'

@@ -127,9 +127,12 @@ export function findProjectRoot(cwd: string, explicit?: string): string {
  * needs no secrets and cron's bare environment gets the same settings as a shell). Absent: nothing.
  */
 export function loadDotEnv(root: string, env: NodeJS.ProcessEnv): void {
+  const file = path.join(root, '.env')
+  // Most projects have none: a stat is cheaper than a read that throws.
+  if (!existsSync(file)) return
   let text: string
   try {
-    text = readFileSync(path.join(root, '.env'), 'utf8')
+    text = readFileSync(file, 'utf8')
   } catch {
     return
   }
