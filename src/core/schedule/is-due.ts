@@ -33,6 +33,15 @@ export interface DecisionOptions {
    * it are leftovers of a clock jump and are ignored, as django-cron ignores every row after now.
    */
   clockSkewMs?: number
+  /** Told each rule as it is checked, in order, until one answers (manage why); a tick sets none. */
+  trace?: (step: RuleStep) => void
+}
+
+/** One rule as the decision checked it: not set for this job, let it through, held it back, or made it due. */
+export interface RuleStep {
+  rule: DecisionRule
+  outcome: 'not-set' | 'passes' | 'blocks' | 'due'
+  text: string
 }
 
 
@@ -47,30 +56,14 @@ export interface DecisionOptions {
  */
 export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, options: DecisionOptions): Decision {
   const zone = schedule.timeZone ?? options.timeZone
-  // Reasons are words for people (-v 2, --dry-run, lists); most ticks never show them, so they
-  // are made only when read: a tick of 1,000 jobs then formats no dates at all.
-  const decision = (due: boolean, rule: DecisionRule, why: () => string, slot: string | null, notBeforeMs?: number): Decision => {
-    let reason: string | undefined
-    const made: Decision = {
-      due,
-      slot,
-      rule,
-      get reason() {
-        reason ??= why()
-        return reason
-      },
-    }
-    if (notBeforeMs !== undefined) made.notBeforeMs = notBeforeMs
-    return made
-  }
-  const not = (rule: DecisionRule, why: () => string, notBeforeMs?: number) => decision(false, rule, why, null, notBeforeMs)
-  const yes = (rule: DecisionRule, why: () => string, slot: string | null = null) => decision(true, rule, why, slot)
+  const {not, yes, passes, notSet} = answers(options.trace)
 
   const paused = options.paused
   if (paused && !(options.force && options.forcePaused)) {
     const since = () => (paused.sinceMs === null ? '' : ` since ${luxon().DateTime.fromMillis(paused.sinceMs, {zone}).toFormat('yyyy-MM-dd HH:mm')}`)
     return not('paused', () => `paused${since()}${paused.by ? ` by ${paused.by}` : ''} (manage crons:resume to resume)`)
   }
+  passes('paused', () => (paused ? 'paused, but run by name with --force' : 'not paused'))
   if (options.force) return yes('forced', () => 'forced (--force)')
 
   // The wall clock is needed only by the day filters, cron and runAtTimes (not by intervals).
@@ -81,12 +74,15 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (monthDays !== null && !monthDays.includes(local().day)) {
     return not('month-day', () => `runs only on days ${monthDays.join(', ')} of the month; today is the ${local().day}`)
   }
+  if (monthDays === null) notSet('month-day', 'no days of the month (runMonthlyOnDays)')
+  else passes('month-day', () => `today, the ${local().day}, is one of the days ${monthDays.join(', ')}`)
 
   const weekDays = schedule.runWeeklyOnDays
   if (weekDays !== null) {
     const weekday = local().weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
     if (!weekDays.includes(weekday)) return not('weekday', () => `runs only on ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}; today is ${WEEKDAYS[weekday]}`)
-  }
+    passes('weekday', () => `today, ${WEEKDAYS[weekday]}, is one of ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}`)
+  } else notSet('weekday', 'no weekdays (runWeeklyOnDays)')
 
   const toleranceMs = schedule.runToleranceSeconds * 1000
   const horizonMs = nowMs + (options.clockSkewMs ?? 0)
@@ -96,7 +92,9 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     if (nowMs + toleranceMs <= retryAt) {
       return not('retry', () => `the run of ${at(last.startMs)} failed; retrying after ${at(retryAt)}`, retryAt - toleranceMs)
     }
-  }
+    passes('retry', () => `the run of ${at(last.startMs)} ended ${last.status}; its retry wait ended at ${at(retryAt)}`)
+  } else if (!schedule.retryAfterFailureMins) notSet('retry', 'no retry after a failure (retryAfterFailureMins)')
+  else passes('retry', () => (last ? `the last run (${at(last.startMs)}) did not fail` : 'no run yet'))
 
   const live = history.running.length === 0 ? history.running : history.running.filter((run) => run.startMs <= horizonMs && isLive(run, nowMs))
   const periodStart = latestStart(visible(history.lastSuccess, horizonMs), live)
@@ -108,7 +106,8 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
       return not('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
     }
-  }
+    passes('interval', () => `every ${schedule.runEveryMins} min: not yet (due after ${at(dueAfter)}); the rules below may still make it due`)
+  } else notSet('interval', 'no interval (runEveryMins)')
 
   if (schedule.cron !== null) {
     // A slot that passed since the last successful run is due, once (missed slots do not pile
@@ -121,7 +120,8 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
       if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${new Date(slot).toISOString().slice(0, 16).replace('T', ' ')} has not run`)
     }
     if (schedule.runAtTimes.length === 0) return not('cron', () => `cron '${schedule.cron}': no slot since the last run`)
-  }
+    passes('cron', () => `cron '${schedule.cron}': no slot since the last run; the times below may still make it due`)
+  } else notSet('cron', 'no cron expression')
 
   if (schedule.runAtTimes.length > 0) {
     const {hour, minute} = local()
@@ -139,8 +139,44 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     return not('slot', () => next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`)
   }
 
+  notSet('slot', 'no times of day (runAtTimes)')
   if (schedule.runEveryMins === null) return not('no-schedule', () => 'no schedule (runs only with --force)')
   return not('interval', () => 'not due')
+}
+
+/**
+ * How isDue answers. Reasons are words for people (-v 2, --dry-run, lists, why); most ticks never
+ * show them, so they are made only when read: a tick of 1,000 jobs then formats no dates at all.
+ * Each answer, and each rule that lets the job through, is told to the trace (manage why); a tick
+ * passes none, and then the trace's arguments are not even evaluated.
+ */
+function answers(trace: DecisionOptions['trace']) {
+  const decision = (due: boolean, rule: DecisionRule, why: () => string, slot: string | null, notBeforeMs?: number): Decision => {
+    let reason: string | undefined
+    const made: Decision = {
+      due,
+      slot,
+      rule,
+      get reason() {
+        reason ??= why()
+        return reason
+      },
+    }
+    if (notBeforeMs !== undefined) made.notBeforeMs = notBeforeMs
+    return made
+  }
+  return {
+    not: (rule: DecisionRule, why: () => string, notBeforeMs?: number) => {
+      trace?.({rule, outcome: 'blocks', text: why()})
+      return decision(false, rule, why, null, notBeforeMs)
+    },
+    yes: (rule: DecisionRule, why: () => string, slot: string | null = null) => {
+      trace?.({rule, outcome: 'due', text: why()})
+      return decision(true, rule, why, slot)
+    },
+    passes: (rule: DecisionRule, text: () => string) => trace?.({rule, outcome: 'passes', text: text()}),
+    notSet: (rule: DecisionRule, text: string) => trace?.({rule, outcome: 'not-set', text}),
+  }
 }
 
 /** The tick's local time, made once per (instant, zone): every job of a tick asks for the same one. */

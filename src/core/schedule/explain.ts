@@ -1,0 +1,55 @@
+import type {LoadedJob} from '../jobs/load-jobs'
+import type {JobHistory, PauseInfo, RunSummary} from './history'
+import type {DecisionOptions, RuleStep} from './is-due'
+import {nextDue} from './next-due'
+import {verdictOf, type Verdict} from './verdict'
+
+/** Why a job is, or is not, due at one time: `manage why`. */
+export interface Explanation {
+  code: string
+  atMs: number
+  /** The answer, as a tick would give it. */
+  verdict: Verdict['kind']
+  /** The answer in words (the deciding rule's reason, or who is running it). */
+  reason: string
+  /** Each rule in the order the decision checks them, up to the one that answered. */
+  steps: RuleStep[]
+  /** The run-log rows the decision looked at (newest first). */
+  rows: RunSummary[]
+  /** A live run of it elsewhere, when that is the answer. */
+  running: RunSummary | null
+  paused: PauseInfo | null
+  /** When a tick would next run it, if it is not due now (null: paused, unscheduled, or beyond 400 days). */
+  nextDueMs: number | null
+}
+
+/**
+ * The decision runcrons would make for `job` at `atMs` on this history (verdictOf and isDue
+ * themselves, traced), with the rows it used and, when the answer is "not yet", when it would be due.
+ */
+export function explainJob(job: LoadedJob, history: JobHistory, paused: PauseInfo | null, atMs: number, options: Omit<DecisionOptions, 'paused' | 'trace'>): Explanation {
+  const steps: RuleStep[] = []
+  const verdict = verdictOf(job, history, atMs, {...options, paused, trace: (step) => steps.push(step)})
+  const reason =
+    verdict.kind === 'running-elsewhere'
+      ? `running elsewhere: run ${verdict.run.id} on ${verdict.run.host ?? 'an unknown host'}, pid ${verdict.run.pid ?? '?'}, lease until ${new Date(verdict.run.leaseExpiresMs ?? 0).toISOString()}`
+      : verdict.decision.reason
+  const next = verdict.kind === 'not-due' ? nextDue(job.schedule, history, atMs, {...options, paused}) : null
+  return {
+    code: job.code,
+    atMs,
+    verdict: verdict.kind,
+    reason,
+    steps,
+    rows: rowsOf(history),
+    running: verdict.kind === 'running-elsewhere' ? verdict.run : null,
+    paused,
+    nextDueMs: next?.atMs ?? null,
+  }
+}
+
+function rowsOf(history: JobHistory): RunSummary[] {
+  const byId = new Map<number, RunSummary>()
+  for (const run of [history.lastRun, history.lastSuccess, ...history.running, ...history.recentSlotRuns]) if (run) byId.set(run.id, run)
+  return [...byId.values()].sort((a, b) => b.startMs - a.startMs || b.id - a.id)
+}
