@@ -1,6 +1,7 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
+import {checkAlerts, webhookProblem, type AlertSettings, type AlertsSettingsModule} from '../alerts/alert-settings'
 import {CommandError} from '../errors'
 import {firstLine, shown} from '../text'
 import {MAX_TIMER_MS} from '../time/units'
@@ -30,6 +31,10 @@ export interface SettingsModule {
   recordRetrySeconds?: number
   /** How far after a tick's now another process's run may start and still count as this period's (default 5). */
   clockSkewSeconds?: number
+  /** Where alerts go and when (see README, "Alerts and monitoring"). */
+  alerts?: AlertsSettingsModule
+  /** Pinged at every tick (Healthchecks-compatible): a dead man's switch that lives outside. */
+  tickPingUrl?: string
   /** Anything else the project wants to read from its settings. */
   [key: string]: unknown
 }
@@ -46,6 +51,8 @@ export interface Settings {
   statementTimeoutSeconds: number
   recordRetrySeconds: number
   clockSkewSeconds: number
+  alerts: AlertSettings
+  tickPingUrl: string | null
   /** The settings file that was loaded. */
   file: string
   /** The module's whole default export, for the project's own settings. */
@@ -136,6 +143,9 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
   if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
     problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
   }
+  const alerts = checkAlerts(values.alerts, problems)
+  const tickPingProblem = values.tickPingUrl === undefined ? null : webhookProblem(values.tickPingUrl)
+  if (tickPingProblem) problems.push(`tickPingUrl ${tickPingProblem}: use an http:// or https:// URL (a Healthchecks.io check's, for example)`)
   for (const name of ['cronsDir', 'spoolDir'] as const) {
     if (values[name] !== undefined && typeof values[name] !== 'string') problems.push(`${name} must be a path (a string)`)
   }
@@ -153,6 +163,8 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     statementTimeoutSeconds,
     clockSkewSeconds: clockSkewSeconds as number,
     recordRetrySeconds,
+    alerts,
+    tickPingUrl: (values.tickPingUrl as string | undefined) ?? null,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     spoolDir: values.spoolDir ? path.resolve(path.dirname(absolute), values.spoolDir as string) : defaults.spoolDir,
     file: absolute,

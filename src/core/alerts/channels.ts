@@ -1,0 +1,102 @@
+import {firstLine} from '../text'
+import {alertSubject, webhookBody, type Alert} from './alert'
+
+/** The e-mail channel of the settings (alerts.email). */
+export interface EmailSettings {
+  host: string
+  port: number
+  /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+  secure: boolean
+  user?: string
+  password?: string
+  from: string
+  to: string[]
+}
+
+/** Where an alert goes: a webhook URL or an e-mail server with its recipients. */
+export type Channel = {kind: 'webhook'; url: string} | {kind: 'email'; email: EmailSettings}
+
+export interface Delivery {
+  channel: Channel
+  ok: boolean
+  /** What happened, in words ("200 OK", "connect ECONNREFUSED …"), never with a secret in it. */
+  detail: string
+  ms: number
+}
+
+/** How long one delivery may take: a receiver that never answers must not hold the tick. */
+export const DELIVERY_TIMEOUT_MS = 10_000
+
+/**
+ * A channel named without its secrets: a webhook's path often is the token (Slack's
+ * /services/T…/B…/secret), so only its origin is shown; an e-mail server by host and port.
+ */
+export function describeChannel(channel: Channel): string {
+  if (channel.kind === 'webhook') {
+    const url = new URL(channel.url)
+    return `webhook ${url.protocol}//${url.host}${url.pathname === '/' && url.search === '' ? '/' : '/…'}`
+  }
+  return `e-mail via ${channel.email.host}:${channel.email.port} to ${channel.email.to.join(', ')}`
+}
+
+/** The secrets a channel holds, to scrub from any error text before it is shown or stored. */
+export function channelSecrets(channel: Channel): string[] {
+  if (channel.kind === 'email') return channel.email.password ? [channel.email.password] : []
+  const url = new URL(channel.url)
+  return [url.pathname, url.search, url.password, url.username].filter((part) => part.length > 1)
+}
+
+/** Send one alert to one channel; never throws: the result says what happened. */
+export async function deliver(alert: Alert, channel: Channel, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<Delivery> {
+  const started = Date.now()
+  const done = (ok: boolean, detail: string): Delivery => ({channel, ok, detail: scrub(detail, channelSecrets(channel)), ms: Date.now() - started})
+  try {
+    if (channel.kind === 'webhook') {
+      const response = await fetch(channel.url, {method: 'POST', headers: {'content-type': 'application/json'}, body: webhookBody(alert), signal: AbortSignal.timeout(timeoutMs)})
+      await response.arrayBuffer().catch(() => undefined)
+      return done(response.ok, `${response.status} ${response.statusText}`.trim())
+    }
+    const {createTransport} = require('nodemailer') as typeof import('nodemailer')
+    const {email} = channel
+    const transport = createTransport({
+      host: email.host,
+      port: email.port,
+      secure: email.secure,
+      auth: email.user ? {user: email.user, pass: email.password ?? ''} : undefined,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    })
+    try {
+      const sent = await transport.sendMail({from: email.from, to: email.to, subject: alertSubject(alert), text: alert.text})
+      return done(true, firstLine(String(sent.response ?? 'sent')))
+    } finally {
+      transport.close()
+    }
+  } catch (error) {
+    return done(false, errorText(error))
+  }
+}
+
+/** An error in one line, with its cause (fetch says why only there). */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = error.cause instanceof Error ? ` (${firstLine(error.cause.message)})` : ''
+  return `${firstLine(error.message)}${cause}`
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join('***'), text)
+}
+
+/** `manage notify:test`: a sample alert to every channel at once, and what each said. */
+export async function sendTestAlert(channels: readonly Channel[], host: string, nowIso: string): Promise<Delivery[]> {
+  const alert: Alert = {
+    kind: 'test',
+    code: null,
+    runId: null,
+    host,
+    text: `manage notify:test: a test alert from ${host} at ${nowIso}\nIf you can read this, this channel will tell you when a job fails, recovers, is missed or when the runner stops.`,
+  }
+  return Promise.all(channels.map((channel) => deliver(alert, channel)))
+}

@@ -1,0 +1,126 @@
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {expect} from 'chai'
+import {SMTPServer} from 'smtp-server'
+import {checkAlerts} from '../src/core/alerts/alert-settings'
+import {context, lines, runManage} from './helpers/cli'
+
+/** A real local HTTP receiver: every request's path and JSON body, answered with `status`. */
+async function receiver(status = 200): Promise<{url: string; got: Array<{path: string; body: Record<string, unknown>}>; close(): Promise<void>}> {
+  const got: Array<{path: string; body: Record<string, unknown>}> = []
+  const server = http.createServer((request, response) => {
+    let body = ''
+    request.on('data', (chunk) => (body += chunk))
+    request.on('end', () => {
+      got.push({path: request.url ?? '', body: JSON.parse(body || '{}')})
+      response.writeHead(status).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, close: () => new Promise((resolve) => server.close(() => resolve()))}
+}
+
+/** A real local SMTP server that takes one login and keeps every message. */
+async function mailbox(): Promise<{port: number; mails: Array<{from: string; to: string[]; data: string}>; close(): Promise<void>}> {
+  const mails: Array<{from: string; to: string[]; data: string}> = []
+  const server = new SMTPServer({
+    authOptional: false,
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    onAuth: (auth, _session, callback) => (auth.username === 'alerts' && auth.password === 'Sm7p-S3cret' ? callback(null, {user: 'alerts'}) : callback(new Error('bad login'))),
+    onData: (stream, session, callback) => {
+      let data = ''
+      stream.on('data', (chunk) => (data += chunk))
+      stream.on('end', () => {
+        mails.push({from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((to) => to.address), data})
+        callback()
+      })
+    },
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {port: (server.server.address() as AddressInfo).port, mails, close: () => new Promise((resolve) => server.close(() => resolve()))}
+}
+
+describe('alert channels: manage notify:test', function () {
+  this.timeout(30_000)
+  let dir: string
+  before(() => (dir = mkdtempSync(path.join(tmpdir(), 'manage-notify-'))))
+  after(() => rmSync(dir, {recursive: true, force: true}))
+  const settingsWith = (alerts: string): string => {
+    const file = path.join(dir, `s-${Math.random().toString(36).slice(2)}.cjs`)
+    writeFileSync(file, `module.exports = {crons: [], alerts: ${alerts}}`)
+    return file
+  }
+
+  it('sends one sample alert to each webhook and e-mail channel, reports each, and never shows a secret', async () => {
+    const hook = await receiver()
+    const mail = await mailbox()
+    try {
+      const settings = settingsWith(`{webhooks: ['${hook.url}/services/T0/B0/h00k-t0ken'], email: {host: '127.0.0.1', port: ${mail.port}, secure: false, user: 'alerts', password: 'Sm7p-S3cret', from: 'cron@example.com', to: ['ops@example.com', 'dev@example.com']}}`)
+      const result = await runManage(['notify:test'], {MANAGE_SETTINGS: settings, MANAGE_NOW: '2026-01-05T10:00:00Z'})
+      expect(result.code, context(result)).to.equal(0)
+      const shown = lines(result.stdout)
+      expect(shown[0]).to.match(new RegExp(`^✔ webhook ${hook.url.replace(/\./g, '\\.')}/…: 200 OK \\(\\d+ ms\\)$`))
+      expect(shown[1]).to.match(/^✔ e-mail via 127\.0\.0\.1:\d+ to ops@example\.com, dev@example\.com: 250 .*\(\d+ ms\)$/)
+      expect(result.stdout + result.stderr).not.to.include('h00k-t0ken').and.not.to.include('Sm7p-S3cret')
+
+      expect(hook.got).to.have.length(1)
+      expect(hook.got[0].path).to.equal('/services/T0/B0/h00k-t0ken')
+      expect(hook.got[0].body).to.include({kind: 'test', code: null, runId: null})
+      expect(hook.got[0].body.text).to.match(/^manage notify:test: a test alert from \S+ at 2026-01-05T10:00:00\.000Z\n/)
+      expect(mail.mails).to.have.length(1)
+      expect(mail.mails[0]).to.deep.include({from: 'cron@example.com', to: ['ops@example.com', 'dev@example.com']})
+      // Long header lines are folded (RFC 5322): unfold before reading the subject.
+      expect(mail.mails[0].data.replace(/\r\n[ \t]+/g, ' ')).to.match(/^Subject: manage notify:test: a test alert from \S+ at 2026-01-05T10:00:00\.000Z\r?$/m)
+    } finally {
+      await hook.close()
+      await mail.close()
+    }
+  })
+
+  it('a channel that is down or refuses is reported with the reason, the others still get theirs; exit 1', async () => {
+    const hook = await receiver(503)
+    const down = await receiver()
+    await down.close()
+    try {
+      const settings = settingsWith(`{webhooks: ['${hook.url}/ok', '${down.url}/t0ken']}`)
+      const result = await runManage(['notify:test'], {MANAGE_SETTINGS: settings})
+      expect(result.code, context(result)).to.equal(1)
+      const shown = lines(result.stdout)
+      expect(shown[0]).to.match(/^✗ webhook http:\/\/127\.0\.0\.1:\d+\/…: 503 Service Unavailable \(\d+ ms\)$/)
+      expect(shown[1]).to.match(/^✗ webhook http:\/\/127\.0\.0\.1:\d+\/…: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\) \(\d+ ms\)$/)
+      expect(result.stdout).not.to.include('t0ken')
+      expect(hook.got).to.have.length(1)
+    } finally {
+      await hook.close()
+    }
+  })
+
+  it('no channel: one line saying how to add one, exit 1', async () => {
+    const result = await runManage(['notify:test'], {MANAGE_SETTINGS: settingsWith('{}')})
+    expect(result.stderr).to.equal('error: no alert channels in the settings: add alerts: {webhooks: [...]} or alerts: {email: {...}} (see README, "Alerts and monitoring")\n')
+    expect(result.code).to.equal(1)
+  })
+
+  const bad: Array<[string, unknown, string]> = [
+    ['not an object', 'slack', "alerts is 'slack', not an object: use e.g. alerts: {webhooks: ['https://hooks.example.com/…']}"],
+    ['webhooks not a list', {webhooks: 'https://x'}, "alerts.webhooks must be a list of URLs: use e.g. webhooks: ['https://hooks.example.com/…']"],
+    ['a webhook that is not a URL (not quoted back: it may be a token)', {webhooks: ['hooks.slack.com/services/secret']}, 'alerts.webhooks[0] is not a URL: use an http:// or https:// URL'],
+    ['a webhook with another scheme', {webhooks: ['ftp://x/secret']}, "alerts.webhooks[0] has the scheme 'ftp:': use an http:// or https:// URL"],
+    ['e-mail without a host', {email: {from: 'a@b.c', to: 'd@e.f'}}, 'alerts.email.host is missing: use e.g. email:'],
+    ['e-mail with a bad port', {email: {host: 'h', port: 70000, from: 'a@b.c', to: 'd@e.f'}}, 'alerts.email.port 70000 is not a port (1–65535)'],
+    ['e-mail without recipients', {email: {host: 'h', from: 'a@b.c', to: []}}, 'alerts.email.to must be one or more e-mail addresses'],
+    ['a threshold of 0', {failureThreshold: 0}, 'alerts.failureThreshold 0 is not a whole number from 1 to 1000: use e.g. failureThreshold: 3'],
+  ]
+  for (const [what, value, problem] of bad) {
+    it(`refuses alerts settings with ${what}, in one line`, () => {
+      const problems: string[] = []
+      checkAlerts(value, problems)
+      expect(problems).to.have.length(1)
+      expect(problems[0].startsWith(problem), problems[0]).to.equal(true)
+    })
+  }
+})
