@@ -1,0 +1,82 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command'
+import {formatDuration, formatTime, isoTime} from '../cli/render'
+import {UsageError} from '../core/errors'
+import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
+import {findJob} from '../core/jobs/select-jobs'
+import {auditJob, summarize, type AuditPeriod} from '../core/schedule/audit'
+import {describeSchedule} from '../core/schedule/describe'
+import {SLOT_WINDOW_MS} from '../core/schedule/history'
+
+/** How many of a job's latest runs the audit reads: 70 days of an every-minute job. */
+const MAX_RUNS = 100_000
+const UNITS: Record<string, number> = {m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+
+export default class Audit extends BaseCommand<typeof Audit> {
+  static summary = 'Every period each schedule called for, against the runs recorded: ran, late, missed, ran twice, failed.'
+
+  static description = `For each job (or the one named), runcrons' own decision is asked at every crontab tick since --since, on the run log as it stood then: each time the schedule called for a run is a period, served by the next run (late past 2 minutes), missed when it stopped being due without one (a slot whose day ended), or when an interval job's run came a whole interval late; a second run for one period ran twice, a run nothing called for is extra (--force, or a clock jump). DST days are ticks like the others. Exit 1 when anything was missed or ran twice, so the audit can itself be monitored.`
+
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> app.fetch_items --since 30d --json']
+
+  static args = {
+    name: Args.string({description: 'One job: its code or class name [default: every job in the settings].'}),
+  }
+
+  static flags = {
+    since: Flags.string({description: 'How far back: a number and m, h, d or w.', default: '7d'}),
+    json: Flags.boolean({description: 'Print JSON.'}),
+  }
+
+  async run(): Promise<void> {
+    const match = /^(\d+)\s*([mhdw])$/.exec(this.flags.since.trim())
+    if (!match || Number(match[1]) === 0) throw new UsageError(`--since '${this.flags.since}' is not a duration: use e.g. --since 7d (m, h, d or w)`)
+    const settings = await this.project.settings()
+    const jobs: LoadedJob[] = this.args.name ? [findJob(this.args.name, settings.crons, settings.cronsDir)] : loadJobs(settings.crons).jobs
+    const toMs = (await this.project.clock())()
+    const fromMs = toMs - Number(match[1]) * UNITS[match[2]]
+    const store = this.project.runStore()
+    const paused = await store.pausedJobs()
+    const reports = []
+    for (const job of jobs) {
+      // The runs of the window, and enough before it for the history its first decisions read.
+      const runs = (await store.listRuns({code: job.code, limit: MAX_RUNS})).filter((run) => run.startMs >= fromMs - SLOT_WINDOW_MS && run.startMs <= toMs)
+      const periods = auditJob(job.schedule, runs, fromMs, toMs, {timeZone: job.schedule.timeZone ?? settings.timeZone, paused: paused.get(job.code) ?? null})
+      reports.push({job, periods, summary: summarize(periods)})
+    }
+    const bad = reports.some(({summary}) => summary.missed > 0 || summary.counts.twice > 0)
+    if (this.flags.json) {
+      this.log(JSON.stringify({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(({job, periods, summary}) => ({code: job.code, schedule: describeSchedule(job.schedule), ...summary, problems: periods.filter((period) => period.status !== 'ran').map(periodJson)}))}, null, 2))
+    } else {
+      for (const {job, periods, summary} of reports) {
+        const zone = job.schedule.timeZone ?? settings.timeZone
+        const parts = [`${summary.counts.ran} ran`, summary.counts.late && `${summary.counts.late} late (at most ${formatDuration(summary.maxLateMs)})`, summary.missed && `${summary.missed} missed`, summary.counts.twice && `${summary.counts.twice} ran twice`, summary.counts.failed && `${summary.counts.failed} failed`, summary.counts.extra && `${summary.counts.extra} extra`, summary.counts.pending && `${summary.counts.pending} due now`]
+        this.log(`${job.code} (${describeSchedule(job.schedule)}): ${summary.periods} period(s) since ${formatTime(fromMs, zone)}: ${parts.filter(Boolean).join(', ')}`)
+        for (const period of periods.filter((candidate) => candidate.status !== 'ran')) this.log(`  ${period.status.padEnd(7)} ${formatTime(period.dueMs, zone)}${period.slot ? ` slot ${period.slot}` : ''}  ${periodText(period)}`)
+      }
+    }
+    if (bad) this.exit(1)
+  }
+}
+
+function periodText(period: AuditPeriod): string {
+  const runs = period.runs.map((run) => `run ${run.id}${run.host ? ` on ${run.host}${run.pid === null ? '' : ` pid ${run.pid}`}` : ''}`).join(', ')
+  switch (period.status) {
+    case 'late':
+      return `by ${formatDuration(period.lateMs ?? 0)} (${runs})${period.missedBefore ? `: ${period.missedBefore} period(s) missed before it` : ''}`
+    case 'missed':
+      return `no run${period.note ? ` (then: ${period.note})` : ''}`
+    case 'failed':
+      return `${runs} ${period.runs[0].status}`
+    case 'twice':
+      return runs
+    case 'extra':
+      return `${runs}: nothing was due (--force, or a clock jump)`
+    default:
+      return runs || 'due now, no run yet'
+  }
+}
+
+function periodJson(period: AuditPeriod) {
+  return {due: isoTime(period.dueMs), status: period.status, slot: period.slot, lateMs: period.lateMs, missedBefore: period.missedBefore ?? 0, note: period.note ?? null, runs: period.runs.map((run) => ({id: run.id, status: run.status, start: isoTime(run.startMs), host: run.host, pid: run.pid}))}
+}

@@ -1,0 +1,132 @@
+import {MINUTE_MS} from '../time/units'
+import {SLOT_WINDOW_MS, type JobHistory, type PauseInfo, type RunSummary} from './history'
+import {isDue} from './is-due'
+import type {Schedule} from './schedule'
+
+/** What became of one period the schedule called for. */
+export type PeriodStatus = 'ran' | 'late' | 'missed' | 'twice' | 'extra' | 'failed' | 'pending'
+
+export interface AuditPeriod {
+  /** The tick at which the schedule first called for this run (a minute boundary). */
+  dueMs: number
+  status: PeriodStatus
+  /** The runs that served it: one, or more when it ran twice (or was forced again). */
+  runs: RunSummary[]
+  /** How long after dueMs the first run started. */
+  lateMs: number | null
+  /** The runAtTimes slot, if the period is one. */
+  slot: string | null
+  /** For a missed period: why it stopped being due (the next day's slots, a new interval…). */
+  note?: string
+  /** An interval job served this late: how many whole periods passed with no run before it. */
+  missedBefore?: number
+}
+
+export interface AuditOptions {
+  timeZone: string
+  /** A run starting later than this after its tick is late (default 2 minutes: the crontab's tick and the tick's own time). */
+  graceMs?: number
+  /** The job's current pause: from then on nothing is called for. */
+  paused?: PauseInfo | null
+}
+
+/**
+ * Every period the schedule called for between fromMs and toMs, against the runs recorded: the
+ * decision runcrons uses (isDue itself) asked at every crontab tick, on the history as it stood
+ * then. A call is served by the first run that starts after it (late when past the grace time); a
+ * call that stops being due without a run is missed (a slot whose day ended, say), and an interval
+ * job's call served a whole interval late missed the periods in between; a second run for one
+ * call ran twice, and a run that nothing called for is extra (forced, or a clock jump). DST days need nothing special:
+ * the ticks are real minutes and the decision reads the wall clock in the job's zone.
+ */
+export function auditJob(schedule: Schedule, runs: readonly RunSummary[], fromMs: number, toMs: number, options: AuditOptions): AuditPeriod[] {
+  const graceMs = options.graceMs ?? 2 * MINUTE_MS
+  const sorted = [...runs].sort((a, b) => a.startMs - b.startMs || a.id - b.id)
+  const history = new GrowingHistory()
+  const periods: AuditPeriod[] = []
+  let open: AuditPeriod | null = null
+  let next = 0
+  // The runs that started before `untilMs` serve the open call, or ran when nothing was called for.
+  const take = (untilMs: number) => {
+    for (; next < sorted.length && sorted[next].startMs < untilMs; next++) {
+      const run = sorted[next]
+      history.add(run)
+      if (run.startMs < fromMs) continue
+      if (open !== null) {
+        open.runs.push(run)
+        open.lateMs = run.startMs - open.dueMs
+        open.status = run.status === 'succeeded' || run.status === 'running' ? (open.lateMs > graceMs ? 'late' : 'ran') : 'failed'
+        const every = schedule.runEveryMins === null ? 0 : schedule.runEveryMins * MINUTE_MS
+        if (every > 0 && open.lateMs >= every) open.missedBefore = Math.floor(open.lateMs / every)
+        open = null
+        continue
+      }
+      const last = periods.at(-1)
+      if (last && last.runs.length > 0 && last.status !== 'extra') {
+        last.runs.push(run)
+        last.status = 'twice'
+      } else periods.push({dueMs: run.startMs, status: 'extra', runs: [run], lateMs: null, slot: run.ranAtTime})
+    }
+  }
+  for (let tick = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS; tick <= toMs; tick += MINUTE_MS) {
+    take(tick)
+    const paused = options.paused && options.paused.sinceMs !== null && tick >= options.paused.sinceMs ? options.paused : null
+    const decision = isDue(schedule, history.at(tick), tick, {timeZone: options.timeZone, paused})
+    if (decision.due && open === null) {
+      open = {dueMs: tick, status: 'pending', runs: [], lateMs: null, slot: decision.slot}
+      periods.push(open)
+    } else if (!decision.due && open !== null) {
+      open.status = 'missed'
+      open.note = decision.reason
+      open = null
+    }
+    // Not due before a known time (an interval, a retry wait): the ticks until then cannot call for a run.
+    if (!decision.due && decision.notBeforeMs !== undefined && decision.notBeforeMs > tick) tick = Math.floor(decision.notBeforeMs / MINUTE_MS) * MINUTE_MS
+  }
+  take(toMs + 1)
+  // A call still open at the end: missed once its grace time has passed, else still pending.
+  if (open !== null && toMs - open.dueMs > graceMs) open.status = 'missed'
+  return periods.filter((period) => period.dueMs >= fromMs || period.runs.length > 0)
+}
+
+/** The history the decision needs, grown one run at a time in start order (historyFromRuns' rules, incrementally). */
+class GrowingHistory {
+  private lastRun: RunSummary | null = null
+  private lastSuccess: RunSummary | null = null
+  private slotRuns: RunSummary[] = []
+
+  add(run: RunSummary): void {
+    this.lastRun = run
+    if (run.status === 'succeeded') {
+      this.lastSuccess = run
+      if (run.ranAtTime !== null) this.slotRuns.push(run)
+    }
+  }
+
+  at(nowMs: number): JobHistory {
+    this.slotRuns = this.slotRuns.filter((run) => run.startMs >= nowMs - SLOT_WINDOW_MS)
+    // Finished runs only: the audit looks back, when every run has its final status.
+    return {lastRun: this.lastRun, lastSuccess: this.lastSuccess, running: [], recentSlotRuns: this.slotRuns}
+  }
+}
+
+export interface AuditSummary {
+  periods: number
+  counts: Record<PeriodStatus, number>
+  /** Missed periods, those of late interval runs included. */
+  missed: number
+  /** The worst lateness among the runs that served their period. */
+  maxLateMs: number
+}
+
+export function summarize(periods: readonly AuditPeriod[]): AuditSummary {
+  const counts: Record<PeriodStatus, number> = {ran: 0, late: 0, missed: 0, twice: 0, extra: 0, failed: 0, pending: 0}
+  let missed = 0
+  let maxLateMs = 0
+  for (const period of periods) {
+    counts[period.status]++
+    missed += (period.status === 'missed' ? 1 : 0) + (period.missedBefore ?? 0)
+    if (period.lateMs !== null && period.status !== 'extra') maxLateMs = Math.max(maxLateMs, period.lateMs)
+  }
+  return {periods: periods.filter((period) => period.status !== 'extra').length, counts, missed, maxLateMs}
+}
