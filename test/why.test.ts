@@ -23,7 +23,7 @@ interface Row {
   next?: string | null
 }
 
-const job = (s: Schedule): LoadedJob => ({className: 'ReportCronJob', code: 'app.report', job: {} as CronJobBase, schedule: s})
+const job = (s: Schedule): LoadedJob => ({className: 'ReportCronJob', code: 'app.report', job: {} as CronJobBase, schedule: s, pingUrl: null})
 
 const rows: Row[] = [
   {

@@ -43,7 +43,7 @@ export interface JobResult {
   error?: unknown
   /** The runAtTimes slot the run served. */
   slot: string | null
-  /** The lines the job logged through ctx.logger, as "level: text". */
+  /** The lines the job logged through ctx.logger, and the runner's warnings about it (a ping that failed), as "level: text". */
   logged: string[]
 }
 

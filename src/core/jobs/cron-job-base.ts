@@ -89,6 +89,12 @@ export abstract class CronJobBase {
    * ctx.runLog are connections of the child's own.
    */
   declare isolate?: boolean
+  /**
+   * A Healthchecks-compatible check to ping for each run: `<pingUrl>/start` before do(), the bare
+   * URL on success, `<pingUrl>/fail` on failure, each with ?rid=<the run's id as a UUID> and the
+   * message's tail as the body. Pings have a short timeout and never fail or delay a run.
+   */
+  declare pingUrl?: string | null
 
   /** The job itself. Its return value becomes the run's message (objects are stored as JSON). */
   abstract do(ctx: CronContext): Promise<unknown> | unknown

@@ -1,3 +1,4 @@
+import {webhookProblem} from '../alerts/alert-settings'
 import {parseSlot, type Schedule} from '../schedule/schedule'
 import {shown} from '../text'
 import {cronExpressionError} from '../time/cron-expression'
@@ -11,6 +12,8 @@ export interface LoadedJob {
   code: string
   job: CronJobBase
   schedule: Schedule
+  /** Pinged for each run (see CronJobBase.pingUrl), or null. */
+  pingUrl: string | null
 }
 
 /** One thing wrong with one class: `subject` names it, `message` says what and how to fix it. */
@@ -156,6 +159,10 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const allowParallelRuns = flag('allowParallelRuns', parallel, error)
   const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs', removeSuccesses, error)
   const isolate = flag('isolate', isolated, error)
+  const pingUrl = (job.pingUrl as unknown) ?? null
+  const pingProblem = pingUrl === null ? null : webhookProblem(pingUrl)
+  // Not quoted back: a check's URL is its secret.
+  if (pingProblem) error(`pingUrl ${pingProblem}: use the http:// or https:// URL of a check (Healthchecks.io, Cronitor…)`)
 
   if (problems.length > 0) return {problems}
 
@@ -168,7 +175,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   }
 
   const schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, allowParallelRuns, removeSuccessfulCronLogs, timeoutMins, cron, timeZone, isolate}
-  return {job: {className, code, job, schedule}, problems}
+  return {job: {className, code, job, schedule, pingUrl: pingUrl as string | null}, problems}
 }
 
 /**

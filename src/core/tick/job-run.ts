@@ -59,8 +59,10 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
   const claim: Claim = {token, held: !job.schedule.allowParallelRuns}
   const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess}
+  const pinged = job.pingUrl === null ? null : scope.pings.started(code, job.pingUrl, run.runId)
   try {
     const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope)
+    pinged?.(outcome.kind === 'succeeded', outcome.message)
     return await recordOutcome(scope, job, outcome, claim)
   } finally {
     // If recording the end failed, let go of the claim at least.

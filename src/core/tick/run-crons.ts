@@ -51,6 +51,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   }
 
   if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, settings, options.clock()))
+  await tick.pings.settled()
   return {
     outcomes,
     problems,

@@ -1,3 +1,4 @@
+import {Pings} from '../alerts/pings'
 import os from 'node:os'
 import type {Knex} from 'knex'
 import {knexSource, type ConnectionSource} from '../db/connection-source'
@@ -98,6 +99,8 @@ export interface TickScope extends TickParts {
   containment: Containment | undefined
   spool: OutcomeSpool | undefined
   isolation: RunCronsOptions['isolation']
+  /** The pings of the jobs' checks (pingUrl), which the tick waits for before it ends. */
+  pings: Pings
   force: boolean
   signal: AbortSignal | undefined
   /** The tick's signal fired: start nothing more. */
@@ -151,6 +154,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     containment: options.containment,
     spool: options.spool,
     isolation: options.isolation,
+    pings: new Pings((code, text) => options.onLog?.(code, 'warn', scrub(text))),
     force,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,

@@ -1,0 +1,91 @@
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {expect} from 'chai'
+import {PING_TIMEOUT_MS, runUuid} from '../src/core/alerts/pings'
+import {loadJobs} from '../src/core/jobs/load-jobs'
+import {runJob} from '../src/testing'
+import {job} from './fixtures/jobs'
+
+/** A real local monitor: each request's method, path with query, and body; `answer` false never answers. */
+async function monitor(answer = true): Promise<{url: string; got: string[]; close(): Promise<void>}> {
+  const got: string[] = []
+  const server = http.createServer((request, response) => {
+    let body = ''
+    request.on('data', (chunk) => (body += chunk))
+    request.on('end', () => {
+      got.push(`${request.method} ${request.url} ${JSON.stringify(body)}`)
+      if (answer) response.writeHead(200).end('OK')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    got,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    }),
+  }
+}
+
+describe('heartbeat pings: a job\'s pingUrl (Healthchecks-compatible)', function () {
+  this.timeout(20_000)
+
+  it('pings /start, then the bare URL on success, with the run id as rid and the message as the body', async () => {
+    const hc = await monitor()
+    try {
+      const Pinged = job('app.pinged', {runEveryMins: 5, pingUrl: `${hc.url}/ping/abc`}, () => 'done')
+      expect(await runJob(Pinged, {at: '2026-01-05T10:00:00Z'})).to.deep.include({status: 'succeeded'})
+      expect(hc.got).to.deep.equal([`POST /ping/abc/start?rid=${runUuid(1)} ""`, `POST /ping/abc?rid=${runUuid(1)} "done"`])
+      expect(runUuid(1234)).to.equal('00000000-0000-4000-8000-000000001234')
+    } finally {
+      await hc.close()
+    }
+  })
+
+  it('pings /fail on a failure, with the tail of the message (the error and its stack)', async () => {
+    const hc = await monitor()
+    try {
+      const Failing = job('app.failing', {runEveryMins: 5, pingUrl: `${hc.url}/ping/abc/`}, () => {
+        throw new Error('boom')
+      })
+      expect(await runJob(Failing, {at: '2026-01-05T10:00:00Z'})).to.deep.include({status: 'failed'})
+      expect(hc.got).to.have.length(2)
+      expect(hc.got[0]).to.equal(`POST /ping/abc/start?rid=${runUuid(1)} ""`)
+      expect(hc.got[1]).to.match(new RegExp(`^POST /ping/abc/fail\\?rid=${runUuid(1)} "Error: boom\\\\n {4}at `))
+    } finally {
+      await hc.close()
+    }
+  })
+
+  it('a monitor that never answers delays neither do() nor the run: the pings time out, the run succeeds, a warning says so', async () => {
+    const hc = await monitor(false)
+    try {
+      let startedAfterMs = Number.POSITIVE_INFINITY
+      const began = Date.now()
+      const Pinged = job('app.pinged', {runEveryMins: 5, pingUrl: `${hc.url}/hang`}, () => {
+        startedAfterMs = Date.now() - began
+        return 'done'
+      })
+      const result = await runJob(Pinged, {at: '2026-01-05T10:00:00Z'})
+      const tookMs = Date.now() - began
+      expect(result).to.deep.include({status: 'succeeded', message: 'done'})
+      expect(startedAfterMs).to.be.below(1000)
+      // The start ping, then the end ping after it, each bounded by the ping timeout.
+      expect(tookMs).to.be.below(2 * PING_TIMEOUT_MS + 2000)
+      expect(result.logged.filter((line) => line.startsWith('warn:'))).to.deep.equal([
+        'warn: its ping failed: The operation was aborted due to timeout',
+        'warn: its ping failed: The operation was aborted due to timeout',
+      ])
+    } finally {
+      await hc.close()
+    }
+  })
+
+  it('a pingUrl that is not a URL keeps the class from running, without quoting it (it is the check\'s secret)', () => {
+    const Bad = job('app.bad', {runEveryMins: 5, pingUrl: 'hc-ping.com/secret-uuid'})
+    const {jobs, problems} = loadJobs([Bad])
+    expect(jobs).to.deep.equal([])
+    expect(problems.map((problem) => problem.message)).to.deep.equal(['pingUrl is not a URL: use the http:// or https:// URL of a check (Healthchecks.io, Cronitor…)'])
+  })
+})
