@@ -5,6 +5,7 @@ import {PING_TIMEOUT_MS, runUuid} from '../src/core/alerts/pings'
 import {loadJobs} from '../src/core/jobs/load-jobs'
 import {runJob} from '../src/testing'
 import {job} from './fixtures/jobs'
+import {context, lines, Sandbox} from './helpers/cli'
 
 /** A real local monitor: each request's method, path with query, and body; `answer` false never answers. */
 async function monitor(answer = true): Promise<{url: string; got: string[]; close(): Promise<void>}> {
@@ -87,5 +88,33 @@ describe('heartbeat pings: a job\'s pingUrl (Healthchecks-compatible)', function
     const {jobs, problems} = loadJobs([Bad])
     expect(jobs).to.deep.equal([])
     expect(problems.map((problem) => problem.message)).to.deep.equal(['pingUrl is not a URL: use the http:// or https:// URL of a check (Healthchecks.io, Cronitor…)'])
+  })
+})
+
+describe("the runner's own ping: settings tickPingUrl, at the end of every crontab tick", function () {
+  this.timeout(30_000)
+
+  it('a no-op tick (the fast path) and a tick that runs a job ping the URL; a failing tick pings /fail; a dead monitor is a warning, not a failure', async () => {
+    const hc = await monitor()
+    const box = new Sandbox()
+    try {
+      await box.migrate()
+      const env = {TEST_TICK_PING_URL: `${hc.url}/tick/xyz`}
+      const due = await box.runcrons('SuccessJob', '2026-01-05T10:00:00Z', [], env)
+      expect(lines(due.stdout), context(due)).to.deep.equal(['[✔] test.success'])
+      const quiet = await box.runcrons('SuccessJob', '2026-01-05T10:01:00Z', [], env)
+      expect(lines(quiet.stdout), context(quiet)).to.deep.equal(['[ ] test.success'])
+      const failing = await box.runcrons('FailJob', '2026-01-05T10:02:00Z', [], env)
+      expect(failing.code).to.equal(1)
+      expect(hc.got).to.deep.equal(['POST /tick/xyz "manage runcrons exited 0"', 'POST /tick/xyz "manage runcrons exited 0"', 'POST /tick/xyz/fail "manage runcrons exited 1"'])
+
+      await hc.close()
+      const unheard = await box.runcrons('SuccessJob', '2026-01-05T10:03:00Z', [], env)
+      expect(unheard.code, context(unheard)).to.equal(0)
+      expect(unheard.stderr).to.match(/^warning: the tick's ping \(tickPingUrl\) failed: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)\n$/)
+      expect(unheard.stderr).not.to.include('xyz')
+    } finally {
+      box.remove()
+    }
   })
 })

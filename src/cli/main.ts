@@ -28,6 +28,7 @@ async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: stri
     process.exit(await directRuncrons(plain, env, cwd))
   }
   writeOut(answer.output)
+  if (answer.warning !== null) process.stderr.write(`warning: ${answer.warning}\n`)
   tellStatements(answer.statements, env)
   process.exitCode = answer.exitCode
 }

@@ -1,3 +1,4 @@
+import {pingTick} from '../../core/alerts/pings'
 import {locateProject} from '../../core/project/layout'
 import {Project} from '../../core/project/project'
 import {endCommand, reportError} from '../command-end'
@@ -12,13 +13,21 @@ import {runcronsTick} from './tick-command'
 export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   const paint = painter(options.color)
   let project: Project | undefined
+  let code: number
   try {
     project = new Project(locateProject(cwd, env, options.project), env, options.settings)
     const flags = {force: false, silent: options.silent, dryRun: false, concurrency: 1, traceback: options.traceback, verbosity: options.verbosity}
-    return await runcronsTick(project, [], flags, paint)
+    code = await runcronsTick(project, [], flags, paint)
   } catch (error) {
-    return reportError(error, {project, showStack: options.traceback || Boolean(env.DEBUG), paint})
+    code = reportError(error, {project, showStack: options.traceback || Boolean(env.DEBUG), paint})
+  }
+  try {
+    // The runner's own ping (tickPingUrl), with how the tick ended, when the settings could be read.
+    const url = project ? ((await project.settings().catch(() => null))?.tickPingUrl ?? null) : null
+    const warning = url === null ? null : await pingTick(url, code)
+    if (warning !== null) process.stderr.write(`${paint.warn('warning:')} ${warning}\n`)
   } finally {
     await endCommand(project, env)
   }
+  return code
 }

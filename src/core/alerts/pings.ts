@@ -68,3 +68,21 @@ function tail(message: string): string {
   const bytes = Buffer.from(message, 'utf8')
   return bytes.length <= BODY_BYTES ? message : bytes.subarray(bytes.length - BODY_BYTES).toString('utf8')
 }
+
+/**
+ * The runner's own ping (settings tickPingUrl), at the end of every crontab tick: the bare URL
+ * when it exits 0, `/fail` otherwise. A monitor that stops hearing it knows the runner stopped
+ * (cron gone, the machine down), from outside. Returns the warning to print when the ping failed.
+ */
+export async function pingTick(url: string, exitCode: number, timeoutMs = PING_TIMEOUT_MS): Promise<string | null> {
+  const target = new URL(url)
+  if (exitCode !== 0) target.pathname = `${target.pathname.replace(/\/$/, '')}/fail`
+  try {
+    const response = await fetch(target, {method: 'POST', body: `manage runcrons exited ${exitCode}`, headers: {'content-type': 'text/plain; charset=utf-8'}, signal: AbortSignal.timeout(timeoutMs)})
+    await response.arrayBuffer().catch(() => undefined)
+    return response.ok ? null : `the tick's ping (tickPingUrl) answered ${response.status} ${response.statusText}`.trim()
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? ` (${firstLine(error.cause.message)})` : ''
+    return `the tick's ping (tickPingUrl) failed: ${error instanceof Error ? firstLine(error.message) : String(error)}${cause}`
+  }
+}

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {checkAlerts, type AlertSettings, type AlertsSettingsModule} from '../alerts/alert-settings'
+import {checkAlerts, webhookProblem, type AlertSettings, type AlertsSettingsModule} from '../alerts/alert-settings'
 import {CommandError} from '../errors'
 import {firstLine, shown} from '../text'
 import {MAX_TIMER_MS} from '../time/units'
@@ -33,6 +33,8 @@ export interface SettingsModule {
   clockSkewSeconds?: number
   /** Where alerts go and when (see README, "Alerts and monitoring"). */
   alerts?: AlertsSettingsModule
+  /** Pinged at the end of every crontab tick (Healthchecks-compatible; /fail when it exits non-zero): a dead man's switch that lives outside. */
+  tickPingUrl?: string
   /** Anything else the project wants to read from its settings. */
   [key: string]: unknown
 }
@@ -50,6 +52,7 @@ export interface Settings {
   recordRetrySeconds: number
   clockSkewSeconds: number
   alerts: AlertSettings
+  tickPingUrl: string | null
   /** The settings file that was loaded. */
   file: string
   /** The module's whole default export, for the project's own settings. */
@@ -141,6 +144,8 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
   }
   const alerts = checkAlerts(values.alerts, problems)
+  const tickPingProblem = values.tickPingUrl === undefined ? null : webhookProblem(values.tickPingUrl)
+  if (tickPingProblem) problems.push(`tickPingUrl ${tickPingProblem}: use an http:// or https:// URL (a Healthchecks.io check's, for example)`)
   for (const name of ['cronsDir', 'spoolDir'] as const) {
     if (values[name] !== undefined && typeof values[name] !== 'string') problems.push(`${name} must be a path (a string)`)
   }
@@ -159,6 +164,7 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     clockSkewSeconds: clockSkewSeconds as number,
     recordRetrySeconds,
     alerts,
+    tickPingUrl: (values.tickPingUrl as string | undefined) ?? null,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     spoolDir: values.spoolDir ? path.resolve(path.dirname(absolute), values.spoolDir as string) : defaults.spoolDir,
     file: absolute,
