@@ -35,15 +35,9 @@ export class Pings {
   }
 
   private send(code: string, url: string, body: string): Promise<void> {
-    const ping = fetch(url, {method: 'POST', body, headers: {'content-type': 'text/plain; charset=utf-8'}, signal: AbortSignal.timeout(this.timeoutMs)})
-      .then(async (response) => {
-        await response.arrayBuffer().catch(() => undefined)
-        if (!response.ok) this.onFailure(code, `its ping answered ${response.status} ${response.statusText}`.trim())
-      })
-      .catch((error: unknown) => {
-        const cause = error instanceof Error && error.cause instanceof Error ? ` (${firstLine(error.cause.message)})` : ''
-        this.onFailure(code, `its ping failed: ${error instanceof Error ? firstLine(error.message) : String(error)}${cause}`)
-      })
+    const ping = post(url, body, this.timeoutMs).then((failure) => {
+      if (failure !== null) this.onFailure(code, `its ping ${failure}`)
+    })
     this.sent.push(ping)
     return ping
   }
@@ -77,12 +71,29 @@ function tail(message: string): string {
 export async function pingTick(url: string, exitCode: number, timeoutMs = PING_TIMEOUT_MS): Promise<string | null> {
   const target = new URL(url)
   if (exitCode !== 0) target.pathname = `${target.pathname.replace(/\/$/, '')}/fail`
-  try {
-    const response = await fetch(target, {method: 'POST', body: `manage runcrons exited ${exitCode}`, headers: {'content-type': 'text/plain; charset=utf-8'}, signal: AbortSignal.timeout(timeoutMs)})
-    await response.arrayBuffer().catch(() => undefined)
-    return response.ok ? null : `the tick's ping (tickPingUrl) answered ${response.status} ${response.statusText}`.trim()
-  } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? ` (${firstLine(error.cause.message)})` : ''
-    return `the tick's ping (tickPingUrl) failed: ${error instanceof Error ? firstLine(error.message) : String(error)}${cause}`
-  }
+  const failure = await post(target.toString(), `manage runcrons exited ${exitCode}`, timeoutMs)
+  return failure === null ? null : `the tick's ping (tickPingUrl) ${failure}`
+}
+
+/**
+ * POST a ping; null when it was answered 2xx, else what went wrong ("answered 503 …", "failed: …").
+ * node:http(s) with no keep-alive, not fetch: loading fetch would cost a no-op tick more than the
+ * rest of it, and a kept-alive socket would hold the process open.
+ */
+function post(url: string, body: string, timeoutMs: number): Promise<string | null> {
+  const target = new URL(url)
+  const client = (target.protocol === 'https:' ? require('node:https') : require('node:http')) as typeof import('node:http')
+  return new Promise((resolve) => {
+    const headers = {'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body)}
+    const request = client.request(target, {method: 'POST', agent: false, timeout: timeoutMs, headers}, (response) => {
+      response.resume()
+      response.on('end', () => {
+        const status = response.statusCode ?? 0
+        resolve(status >= 200 && status < 300 ? null : `answered ${status} ${response.statusMessage ?? ''}`.trim())
+      })
+    })
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    request.on('error', (error) => resolve(`failed: ${firstLine(error.message)}`))
+    request.end(body)
+  })
 }
