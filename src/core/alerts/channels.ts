@@ -1,3 +1,4 @@
+import {scrubSecrets} from '../db/database-url'
 import {firstLine} from '../text'
 import {alertSubject, webhookBody, type Alert} from './alert'
 
@@ -49,7 +50,7 @@ export function channelSecrets(channel: Channel): string[] {
 /** Send one alert to one channel; never throws: the result says what happened. */
 export async function deliver(alert: Alert, channel: Channel, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<Delivery> {
   const started = Date.now()
-  const done = (ok: boolean, detail: string): Delivery => ({channel, ok, detail: scrub(detail, channelSecrets(channel)), ms: Date.now() - started})
+  const done = (ok: boolean, detail: string): Delivery => ({channel, ok, detail: scrubSecrets(detail, channelSecrets(channel)), ms: Date.now() - started})
   try {
     if (channel.kind === 'webhook') {
       const response = await fetch(channel.url, {method: 'POST', headers: {'content-type': 'application/json'}, body: webhookBody(alert), signal: AbortSignal.timeout(timeoutMs)})
@@ -83,10 +84,6 @@ function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const cause = error.cause instanceof Error ? ` (${firstLine(error.cause.message)})` : ''
   return `${firstLine(error.message)}${cause}`
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => out.split(secret).join('***'), text)
 }
 
 /** `manage notify:test`: a sample alert to every channel at once, and what each said. */
