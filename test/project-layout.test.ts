@@ -72,6 +72,12 @@ describe('the project: found from the working directory, laid out by package.jso
     })
   }
 
+  it('the crontab form of runcrons with no project to find: one line naming the folder, exit 2', async () => {
+    const result = await runManage(['runcrons', '--project', '/nonexistent-app'], {})
+    expect(result.stderr).to.equal("error: the project folder /nonexistent-app (--project or MANAGE_PROJECT) has no package.json: point it at your app's folder, the one with package.json\n")
+    expect(result.code).to.equal(2)
+  })
+
   it('a package.json that is not JSON: one line naming it, exit 2', async () => {
     const root = make({'package.json': '{"name": '})
     const result = await runManage(['about', '--project', root], {})

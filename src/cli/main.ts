@@ -1,5 +1,6 @@
 import {writeSync} from 'node:fs'
 import path from 'node:path'
+import {locateProject} from '../core/project/layout'
 import {tellStatements} from './command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 
@@ -20,12 +21,20 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, binDir: st
 
 async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
   const {fastRuncrons} = require('./runcrons/fast-tick') as typeof import('./runcrons/fast-tick')
+  // The project is found once (its package.json and .env read once) for both paths. When it cannot
+  // be, the direct tick looks again and reports why: its bundle has its own error classes.
+  let root: string | undefined
+  try {
+    root = locateProject(cwd, env, plain.project)
+  } catch {
+    root = undefined
+  }
   // Whatever goes wrong on the fast path, the tick itself finds it again and reports it as every command does.
-  const answer = await fastRuncrons(plain, env, cwd).catch(() => null)
+  const answer = root === undefined ? null : await fastRuncrons(plain, env, root).catch(() => null)
   if (answer === null) {
     const {directRuncrons} = require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')
     // Exit when the tick is done: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
-    process.exit(await directRuncrons(plain, env, cwd))
+    process.exit(await directRuncrons(plain, env, {root, cwd}))
   }
   writeOut(answer.output)
   if (answer.warning !== null) process.stderr.write(`warning: ${answer.warning}\n`)

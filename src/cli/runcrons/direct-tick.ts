@@ -10,12 +10,12 @@ import {runcronsTick} from './tick-command'
  * A plain `manage runcrons` (the crontab line) whose fast path found something to do: the same
  * tick as the oclif command (runcronsTick), without loading oclif, ending as every command does.
  */
-export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, where: {root?: string; cwd: string}): Promise<number> {
   const paint = painter(options.color)
   let project: Project | undefined
   let code: number
   try {
-    project = new Project(locateProject(cwd, env, options.project), env, options.settings)
+    project = new Project(where.root ?? locateProject(where.cwd, env, options.project), env, options.settings)
     const flags = {force: false, silent: options.silent, dryRun: false, concurrency: 1, traceback: options.traceback, verbosity: options.verbosity}
     code = await runcronsTick(project, [], flags, paint)
   } catch (error) {

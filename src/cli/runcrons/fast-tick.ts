@@ -1,4 +1,3 @@
-import {locateProject} from '../../core/project/layout'
 import {pingTick} from '../../core/alerts/pings'
 import {Project} from '../../core/project/project'
 import {quickTick} from '../../core/tick/quick-tick'
@@ -10,10 +9,10 @@ import type {PlainRuncrons} from './plain-args'
  * The fast path of a plain `manage runcrons` (the crontab line): the tick's quick answer
  * (quickTick), printed as the tick prints it. null: the tick must run (see main.ts).
  */
-export async function fastRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string): Promise<{exitCode: number; output: string; statements: number; warning: string | null} | null> {
+export async function fastRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<{exitCode: number; output: string; statements: number; warning: string | null} | null> {
   // Reasons (-v 2) are the full tick's to print.
   if (options.verbosity > 1) return null
-  const project = new Project(locateProject(cwd, env, options.project), env, options.settings)
+  const project = new Project(root, env, options.settings)
   try {
     const outcomes = await quickTick(project)
     if (outcomes === null) return null
