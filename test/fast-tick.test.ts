@@ -58,16 +58,16 @@ for (const dialect of BACKENDS) {
       return plain && fastRuncrons(plain, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
     }
 
-    it("prints the not-due lines and reads the log in two statements (three on a server without MANAGE_NOW: the server's clock)", async () => {
+    it("prints the not-due lines, reads the log in two statements (three on a server without MANAGE_NOW: the server's clock) and records its heartbeat in one", async () => {
       await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
       await store.insertRun({code: 'b', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z'), ranAtTime: '00:00'})
       const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'b'; runAtTimes = ['00:00']`])
       const result = await fast(file, '2026-01-05T00:03:00Z')
-      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 2, warning: null})
+      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 3, warning: null})
       expect(await fast(file, '2026-01-05T00:03:00Z', ['--silent'])).to.deep.include({output: ''})
       if (dialect !== 'sqlite') {
         await store.insertRun({code: 'a', status: 'succeeded', startMs: Date.now()})
-        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 3, warning: null})
+        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 4, warning: null})
       }
     })
 

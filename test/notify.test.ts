@@ -1,48 +1,10 @@
-import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {SMTPServer} from 'smtp-server'
 import {checkAlerts} from '../src/core/alerts/alert-settings'
 import {context, lines, runManage} from './helpers/cli'
-
-/** A real local HTTP receiver: every request's path and JSON body, answered with `status`. */
-async function receiver(status = 200): Promise<{url: string; got: Array<{path: string; body: Record<string, unknown>}>; close(): Promise<void>}> {
-  const got: Array<{path: string; body: Record<string, unknown>}> = []
-  const server = http.createServer((request, response) => {
-    let body = ''
-    request.on('data', (chunk) => (body += chunk))
-    request.on('end', () => {
-      got.push({path: request.url ?? '', body: JSON.parse(body || '{}')})
-      response.writeHead(status).end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, close: () => new Promise((resolve) => server.close(() => resolve()))}
-}
-
-/** A real local SMTP server that takes one login and keeps every message. */
-async function mailbox(): Promise<{port: number; mails: Array<{from: string; to: string[]; data: string}>; close(): Promise<void>}> {
-  const mails: Array<{from: string; to: string[]; data: string}> = []
-  const server = new SMTPServer({
-    authOptional: false,
-    allowInsecureAuth: true,
-    disabledCommands: ['STARTTLS'],
-    onAuth: (auth, _session, callback) => (auth.username === 'alerts' && auth.password === 'Sm7p-S3cret' ? callback(null, {user: 'alerts'}) : callback(new Error('bad login'))),
-    onData: (stream, session, callback) => {
-      let data = ''
-      stream.on('data', (chunk) => (data += chunk))
-      stream.on('end', () => {
-        mails.push({from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((to) => to.address), data})
-        callback()
-      })
-    },
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {port: (server.server.address() as AddressInfo).port, mails, close: () => new Promise((resolve) => server.close(() => resolve()))}
-}
+import {mailbox, receiver} from './helpers/receivers'
 
 describe('alert channels: manage notify:test', function () {
   this.timeout(30_000)

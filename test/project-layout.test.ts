@@ -7,7 +7,7 @@ import {unbuiltMigrations} from '../src/core/db/migrations'
 import {messageFromError} from '../src/core/jobs/message'
 import {staleBuildLine, staleSources} from '../src/core/project/build-state'
 import {DEFAULT_LAYOUT, findProjectRoot, loadDotEnv, readLayout} from '../src/core/project/layout'
-import {PACKAGE_NAME} from '../src/core/project/package-name'
+import {PACKAGE_NAME, PACKAGE_VERSION} from '../src/core/project/package-name'
 import {runJob} from '../src/testing'
 import {job} from './fixtures/jobs'
 import {ROOT, runManage} from './helpers/cli'
@@ -28,7 +28,9 @@ describe('the project: found from the working directory, laid out by package.jso
   after(() => dirs.forEach((dir) => fs.rmSync(dir, {recursive: true, force: true})))
 
   it('the package is published under PACKAGE_NAME', () => {
-    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).name).to.equal(PACKAGE_NAME)
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+    expect(pkg.name).to.equal(PACKAGE_NAME)
+    expect(pkg.version, 'PACKAGE_VERSION (the heartbeat\'s version)').to.equal(PACKAGE_VERSION)
   })
 
   it('is the nearest folder with a package.json at or above the working directory, never one inside node_modules', () => {

@@ -1,4 +1,5 @@
 import {messageFromError} from '../../core/jobs/message'
+import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
 import {firstLine} from '../../core/text'
 import {Containment} from '../../core/tick/containment'
@@ -66,6 +67,8 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       names,
       force: flags.force,
       dryRun: flags.dryRun,
+      // The crontab's plain tick records this server's heartbeat; a tick run by hand (names, --force) does not.
+      heartbeat: names.length === 0 && !flags.force ? {version: PACKAGE_VERSION} : undefined,
       concurrency: flags.concurrency,
       onOutcome: (outcome) => outcomeLines(outcome, style).forEach(out),
       onProblem: (problem) => {

@@ -15,7 +15,7 @@ export default class CronsResume extends BaseCommand<typeof CronsResume> {
     const settings = await this.project.settings()
     const job = findJob(this.args.name, settings.crons, settings.cronsDir)
     const store = this.project.runStore()
-    const changed = await store.setPaused(job.code, null)
+    const changed = await store.setPaused(job.code, null, (await this.project.clock())())
     this.log(changed ? `Resumed ${job.code}.` : `${job.code} was not paused.`)
   }
 }

@@ -11,15 +11,77 @@ export interface AlertsSettingsModule {
   failureThreshold?: number
   /** Successful runs in a row that close it, with one recovery notice (default 1). */
   recoveryThreshold?: number
+  /** While an incident stays open and the job keeps failing, remind after this many minutes, then twice as long each time (default: no reminders). */
+  remindAfterMinutes?: number
+  /** A due period with no run started this many minutes after it fell due is missed (default 5). */
+  missedAfterMinutes?: number
+  /** No tick on any server (or on one of several) for this many minutes is runner_silent (default 10). */
+  silentAfterMinutes?: number
 }
 
 export interface AlertSettings {
   channels: Channel[]
   failureThreshold: number
   recoveryThreshold: number
+  remindAfterMs: number | null
+  missedAfterMs: number
+  silentAfterMs: number
 }
 
-export const NO_ALERTS: AlertSettings = {channels: [], failureThreshold: 1, recoveryThreshold: 1}
+export const NO_ALERTS: AlertSettings = {channels: [], failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null, missedAfterMs: 5 * 60_000, silentAfterMs: 10 * 60_000}
+
+/**
+ * A job's own `alerts` (CronJobBase.alerts): false turns its alerts off; an object overrides the
+ * thresholds, and its webhooks or e-mail recipients replace the settings' for this job.
+ */
+export type JobAlertsOverride = false | {failureThreshold?: number; recoveryThreshold?: number; webhooks?: string[]; email?: {to: string | string[]}}
+
+/** A job's alerting once its override is applied to the settings': where its alerts go, and when. */
+export interface JobAlerts {
+  channels: Channel[]
+  failureThreshold: number
+  recoveryThreshold: number
+}
+
+/** The job's override checked against the settings (problems are one line each, about the job). */
+export function jobAlerts(settings: AlertSettings, override: unknown, problems: string[]): JobAlerts {
+  const base = {channels: settings.channels, failureThreshold: settings.failureThreshold, recoveryThreshold: settings.recoveryThreshold}
+  if (override === undefined || override === null || override === true) return base
+  if (override === false) return {...base, channels: []}
+  if (typeof override !== 'object' || Array.isArray(override)) {
+    problems.push(`alerts is ${shown(override)}: use false (no alerts) or e.g. alerts = {failureThreshold: 3, webhooks: ['https://…']}`)
+    return base
+  }
+  const own = override as Record<string, unknown>
+  let channels = settings.channels
+  if (own.webhooks !== undefined || own.email !== undefined) {
+    const kept = channels.filter((channel) => (own.webhooks === undefined ? channel.kind === 'webhook' : false) || (own.email === undefined ? channel.kind === 'email' : false))
+    const added: Channel[] = []
+    if (own.webhooks !== undefined) {
+      if (!Array.isArray(own.webhooks)) problems.push(`alerts.webhooks must be a list of URLs`)
+      else
+        own.webhooks.forEach((url, i) => {
+          const problem = webhookProblem(url)
+          if (problem) problems.push(`alerts.webhooks[${i}] ${problem}: use an http:// or https:// URL`)
+          else added.push({kind: 'webhook', url: url as string})
+        })
+    }
+    if (own.email !== undefined) {
+      const server = settings.channels.find((channel) => channel.kind === 'email')
+      const to = (own.email as {to?: unknown} | null)?.to
+      const list = typeof to === 'string' ? [to] : to
+      if (!server || server.kind !== 'email') problems.push(`alerts.email needs the settings' alerts.email (the SMTP server) to send through`)
+      else if (!Array.isArray(list) || list.length === 0 || !list.every((address) => typeof address === 'string' && EMAIL.test(address))) problems.push(`alerts.email.to must be one or more e-mail addresses`)
+      else added.push({kind: 'email', email: {...server.email, to: list as string[]}})
+    }
+    channels = [...kept, ...added]
+  }
+  return {
+    channels,
+    failureThreshold: own.failureThreshold === undefined ? settings.failureThreshold : count(own.failureThreshold, 'alerts.failureThreshold', problems),
+    recoveryThreshold: own.recoveryThreshold === undefined ? settings.recoveryThreshold : count(own.recoveryThreshold, 'alerts.recoveryThreshold', problems),
+  }
+}
 
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+$|^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/
 
@@ -49,7 +111,19 @@ export function checkAlerts(value: unknown, problems: string[]): AlertSettings {
     channels,
     failureThreshold: count(section.failureThreshold, 'alerts.failureThreshold', problems),
     recoveryThreshold: count(section.recoveryThreshold, 'alerts.recoveryThreshold', problems),
+    remindAfterMs: section.remindAfterMinutes === undefined || section.remindAfterMinutes === null ? null : minutes(section.remindAfterMinutes, 'alerts.remindAfterMinutes', problems, 60),
+    missedAfterMs: minutes(section.missedAfterMinutes ?? 5, 'alerts.missedAfterMinutes', problems, 5),
+    silentAfterMs: minutes(section.silentAfterMinutes ?? 10, 'alerts.silentAfterMinutes', problems, 10),
   }
+}
+
+/** A whole number of minutes, 1 to 10080 (a week), in ms. */
+function minutes(value: unknown, name: string, problems: string[], example: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10080) {
+    problems.push(`${name} ${shown(value)} is not a whole number of minutes from 1 to 10080: use e.g. ${name.split('.')[1]}: ${example}`)
+    return example * 60_000
+  }
+  return value * 60_000
 }
 
 /** What is wrong with a webhook (or ping) URL, never quoting it (its path may be a token), or null. */

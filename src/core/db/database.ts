@@ -179,7 +179,9 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
   const code = (error as {code?: string}).code
   const message = error.message
   if (/no such table|ER_NO_SUCH_TABLE/.test(message) || code === '42P01' || code === 'ER_NO_SUCH_TABLE') {
-    return new NotMigratedError(config.description)
+    // sqlite: "no such table: t"; PostgreSQL: relation "t" does not exist; MySQL: Table 'db.t' doesn't exist.
+    const table = /no such table: (\w+)|relation "(\w+)"|Table '(?:[^'.]*\.)?(\w+)'/.exec(message)
+    return new NotMigratedError(config.description, table ? (table[1] ?? table[2] ?? table[3]) : undefined)
   }
   if (/no such column/.test(message) || code === '42703' || code === 'ER_BAD_FIELD_ERROR') {
     return new CommandError(`the database ${config.description} is behind this version of manage (${firstLine(message)}): run \`manage migrate\``)

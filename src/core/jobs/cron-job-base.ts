@@ -95,6 +95,11 @@ export abstract class CronJobBase {
    * message's tail as the body. Pings have a short timeout and never fail or delay a run.
    */
   declare pingUrl?: string | null
+  /**
+   * This job's alerts: false turns them off; an object overrides the settings' thresholds, and its
+   * webhooks or e-mail recipients replace the settings' for this job (see README, "Alerts and monitoring").
+   */
+  declare alerts?: false | {failureThreshold?: number; recoveryThreshold?: number; webhooks?: string[]; email?: {to: string | string[]}}
 
   /** The job itself. Its return value becomes the run's message (objects are stored as JSON). */
   abstract do(ctx: CronContext): Promise<unknown> | unknown

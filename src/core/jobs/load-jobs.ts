@@ -1,4 +1,4 @@
-import {webhookProblem} from '../alerts/alert-settings'
+import {jobAlerts, NO_ALERTS, webhookProblem, type JobAlertsOverride} from '../alerts/alert-settings'
 import {parseSlot, type Schedule} from '../schedule/schedule'
 import {shown} from '../text'
 import {cronExpressionError} from '../time/cron-expression'
@@ -14,7 +14,12 @@ export interface LoadedJob {
   schedule: Schedule
   /** Pinged for each run (see CronJobBase.pingUrl), or null. */
   pingUrl: string | null
+  /** Its own alerts (see CronJobBase.alerts), checked; applied to the settings' by jobAlerts. */
+  alerts?: JobAlertsOverride
 }
+
+/** The settings' alerts with an e-mail server, so that checking a job's override alone reports only what is wrong with it. */
+const ANY_CHANNELS = {...NO_ALERTS, channels: [{kind: 'email' as const, email: {host: 'smtp', port: 587, secure: false, from: 'a@b', to: ['a@b']}}]}
 
 /** One thing wrong with one class: `subject` names it, `message` says what and how to fix it. */
 export interface Problem {
@@ -163,6 +168,9 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const pingProblem = pingUrl === null ? null : webhookProblem(pingUrl)
   // Not quoted back: a check's URL is its secret.
   if (pingProblem) error(`pingUrl ${pingProblem}: use the http:// or https:// URL of a check (Healthchecks.io, Cronitor…)`)
+  const alertProblems: string[] = []
+  jobAlerts(ANY_CHANNELS, job.alerts, alertProblems)
+  alertProblems.forEach(error)
 
   if (problems.length > 0) return {problems}
 
@@ -175,7 +183,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   }
 
   const schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, allowParallelRuns, removeSuccessfulCronLogs, timeoutMins, cron, timeZone, isolate}
-  return {job: {className, code, job, schedule, pingUrl: pingUrl as string | null}, problems}
+  return {job: {className, code, job, schedule, pingUrl: pingUrl as string | null, alerts: job.alerts as JobAlertsOverride | undefined}, problems}
 }
 
 /**

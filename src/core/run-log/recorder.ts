@@ -4,6 +4,7 @@ import {inTransaction, read, write, type SqlConnection} from '../db/sql-connecti
 import type {RunStatus} from '../jobs/cron-job-base'
 import {EMPTY_HISTORY, isLive, type JobHistory} from '../schedule/history'
 import {historiesFromRows, runRowOf, type RunRow} from './rows'
+import {recordIncidentOn, type Alerting} from './incidents'
 import {interruptStaleRunsOn} from './run-store'
 import * as sql from './statements'
 
@@ -21,6 +22,8 @@ export interface BeginRequest<Why> {
   parallel: boolean
   /** Asked while the claim is held, on the job's fresh history: start a run (serving `slot`), or not, and why. */
   decide(fresh: JobHistory): {start: true; slot: string | null} | {start: false; why: Why}
+  /** The job's alerting: a dead run found here counts as a failure (kind interrupted) in its incident. */
+  alerting?: Alerting
 }
 
 export type BeginResult<Why> =
@@ -41,6 +44,8 @@ export interface EndRequest {
   releaseToken: string | null
   /** removeSuccessfulCronLogs, after a success: delete the job's other successful rows. */
   removeOtherSuccesses: boolean
+  /** The job's alerting, and what its alerts say of the run: the outcome's effect on the incident is written with it. */
+  alerting?: Alerting & {startMs: number; slot: string | null; pid: number}
 }
 
 /**
@@ -78,6 +83,9 @@ export class SqlRunRecorder implements RunRecorder {
 
     // Runs whose lease ran out are dead (isDue already counts them as failures): record them so.
     const interrupted = history.running.some((run) => !isLive(run, nowMs)) ? await interruptStaleRunsOn(connection, code, leaseNowMs) : []
+    if (request.alerting) {
+      for (const run of interrupted) await recordIncidentOn(connection, request.alerting, {kind: 'run', status: 'interrupted', atMs: run.startMs}, {run: {...run, runId: run.id, slot: run.ranAtTime}})
+    }
 
     const decision = request.decide(history)
     if (!decision.start) {
@@ -102,6 +110,12 @@ export class SqlRunRecorder implements RunRecorder {
         if (overran) await write(connection, sql.finishOverrun(this.dialect, runId, status, endMs, message))
         if (request.releaseToken !== null) await write(connection, sql.releaseJob(request.code, request.releaseToken))
         if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(request.code, runId))
+        // An overrun's interruption was counted when another process recorded it.
+        const alerting = request.alerting
+        if (alerting && !overran) {
+          const run = {runId, status, startMs: alerting.startMs, endMs, slot: alerting.slot, message, host: alerting.reporter, pid: alerting.pid}
+          await recordIncidentOn(connection, alerting, {kind: 'run', status, atMs: alerting.startMs}, {run})
+        }
         return {commit: true, value: {overran}}
       }),
     )

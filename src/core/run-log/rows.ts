@@ -23,7 +23,7 @@ export interface LockHolder {
 
 /** A run-log row's summary, in ms. */
 export function summaryOf(row: Row, dialect: Dialect, time: TimeCodec = timeCodec(dialect)): RunSummary {
-  return {
+  const summary: RunSummary = {
     id: Number(row.id),
     code: String(row.code),
     status: row.status as RunStatus,
@@ -33,6 +33,8 @@ export function summaryOf(row: Row, dialect: Dialect, time: TimeCodec = timeCode
     host: (row.host as string | null) ?? null,
     pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
   }
+  if (row.end_time !== undefined) summary.endMs = time.fromDb(row.end_time)
+  return summary
 }
 
 /** A whole run-log row, from the database's row. */

@@ -51,8 +51,8 @@ export interface RunStore extends RunLogView {
   interruptStaleRuns(code: string, leaseNowMs: number): Promise<RunRow[]>
   /** Mark every 'running' row of the job as 'interrupted' with this message (crons:unlock --force). */
   interruptRunning(code: string, endMs: number, message: string): Promise<number>
-  /** Pause (with who and when) or resume (null) a job. Returns false when nothing changed. */
-  setPaused(code: string, pause: PauseInfo | null): Promise<boolean>
+  /** Pause (with who and when) or resume (null, at `atMs`: missed periods are counted from then) a job. Returns false when nothing changed. */
+  setPaused(code: string, pause: PauseInfo | null, atMs?: number): Promise<boolean>
 }
 
 /** Rows per statement in ensureJobs: well under every database's limit on bound values. */
@@ -121,10 +121,10 @@ export class SqlRunStore implements RunStore {
     return changesOf(this.source, sql.interruptRunning(this.dialect, code, endMs, message))
   }
 
-  setPaused(code: string, pause: PauseInfo | null): Promise<boolean> {
+  setPaused(code: string, pause: PauseInfo | null, atMs = Date.now()): Promise<boolean> {
     return this.source.use(async (connection) => {
       await write(connection, sql.ensureJob(this.dialect, code))
-      const change = pause ? sql.pauseJob(this.dialect, code, pause.sinceMs ?? Date.now(), pause.by) : sql.resumeJob(code)
+      const change = pause ? sql.pauseJob(this.dialect, code, pause.sinceMs ?? atMs, pause.by) : sql.resumeJob(this.dialect, code, atMs)
       return (await write(connection, change)).changes > 0
     })
   }

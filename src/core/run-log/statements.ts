@@ -25,7 +25,7 @@ export interface Holder {
 export const SERVER_NOW_SQL: Record<Dialect, string | null> = {sqlite: null, postgres: 'now()', mysql: 'UTC_TIMESTAMP(3)'}
 
 /** An SQL fragment with its own `?` bindings. */
-type SqlFragment = [sql: string, bindings: unknown[]]
+export type SqlFragment = [sql: string, bindings: unknown[]]
 
 /**
  * The clock leases are measured by: always a real clock, never MANAGE_NOW. On PostgreSQL and MySQL
@@ -33,13 +33,13 @@ type SqlFragment = [sql: string, bindings: unknown[]]
  * live lease nor keep a dead one. On sqlite (one host) it is the caller's lease clock, whose time
  * the statements below take as `leaseNowMs`.
  */
-function leaseNow(dialect: Dialect, appNowMs: number): SqlFragment {
+export function leaseNow(dialect: Dialect, appNowMs: number): SqlFragment {
   const server = SERVER_NOW_SQL[dialect]
   return server === null ? ['?', [timeCodec(dialect).toDb(appNowMs)]] : [server, []]
 }
 
 /** The lease clock's "now" plus `ms`: a lease expiry. */
-function leaseAfter(dialect: Dialect, appNowMs: number, ms: number): SqlFragment {
+export function leaseAfter(dialect: Dialect, appNowMs: number, ms: number): SqlFragment {
   switch (dialect) {
     case 'postgres':
       return [`${SERVER_NOW_SQL.postgres} + ? * interval '1 millisecond'`, [ms]]
@@ -74,8 +74,8 @@ export function selectHistories(dialect: Dialect, nowMs: number, codes?: readonl
   // back with the rows and each lease is read as "time left" (see historiesFromRows).
   const serverNow = SERVER_NOW_SQL[dialect]
   const columns =
-    `l.id, l.code, l.status, l.start_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid` +
-    `${details ? ', l.end_time, l.message, l.heartbeat_at' : ''}${serverNow ? `, ${serverNow} AS lease_now` : ''}`
+    `l.id, l.code, l.status, l.start_time, l.end_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid` +
+    `${details ? ', l.message, l.heartbeat_at' : ''}${serverNow ? `, ${serverNow} AS lease_now` : ''}`
   const marks = codes ? codes.map(() => '?').join(', ') : ''
   const onlyJobs = codes ? ` WHERE j.code IN (${marks})` : ''
   const onlyRows = codes ? ` AND l.code IN (${marks})` : ''
@@ -318,6 +318,6 @@ export function pauseJob(dialect: Dialect, code: string, sinceMs: number, by: st
 }
 
 /** Resume a paused job. */
-export function resumeJob(code: string): Statement {
-  return {sql: 'UPDATE cron_job SET paused_at = NULL, paused_by = NULL WHERE code = ? AND paused_at IS NOT NULL', bindings: [code]}
+export function resumeJob(dialect: Dialect, code: string, atMs: number): Statement {
+  return {sql: 'UPDATE cron_job SET paused_at = NULL, paused_by = NULL, resumed_at = ? WHERE code = ? AND paused_at IS NOT NULL', bindings: [timeCodec(dialect).toDb(atMs), code]}
 }

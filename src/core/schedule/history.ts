@@ -12,6 +12,8 @@ export interface RunSummary {
   leaseExpiresMs: number | null
   host: string | null
   pid: number | null
+  /** When it ended, where the row was read with it (a stuck run is judged by its last success's duration). */
+  endMs?: number | null
 }
 
 /** What the decision needs of a job's past; rows dated after `now` (beyond the clock-skew allowance) are never in it. */

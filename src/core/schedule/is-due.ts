@@ -1,5 +1,5 @@
 import type {DateTime} from 'luxon'
-import {naiveMs, previousSlot} from '../time/cron-expression'
+import {instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MINUTE_MS, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive, type JobHistory, type PauseInfo, type RunSummary} from './history'
@@ -17,6 +17,8 @@ export interface Decision {
   rule: DecisionRule
   /** When the rule that said "not yet" lets go, where that is known (retry and interval rules). */
   notBeforeMs?: number
+  /** A due job: since when the rule has called for this run (the interval's end, the slot's time), where there is one (not for a first run or --force). */
+  dueSinceMs?: number
 }
 
 export interface DecisionOptions {
@@ -102,7 +104,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (schedule.runEveryMins !== null) {
     if (periodStart === null) return yes('interval', () => `every ${schedule.runEveryMins} min; no successful run yet`)
     const dueAfter = periodStart + schedule.runEveryMins * MINUTE_MS
-    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`)
+    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, null, firstTickAfter(dueAfter - toleranceMs))
     if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
       return not('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
     }
@@ -117,7 +119,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     const slot = previousSlot(schedule.cron, nowNaive)
     if (slot !== null) {
       const sinceLast = periodStart === null ? slot >= nowNaive - (nowNaive % MINUTE_MS) : slot > naiveMs(periodStart, zone)
-      if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${new Date(slot).toISOString().slice(0, 16).replace('T', ' ')} has not run`)
+      if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${new Date(slot).toISOString().slice(0, 16).replace('T', ' ')} has not run`, null, instantOfNaive(slot, zone))
     }
     if (schedule.runAtTimes.length === 0) return not('cron', () => `cron '${schedule.cron}': no slot since the last run`)
     passes('cron', () => `cron '${schedule.cron}': no slot since the last run; the times below may still make it due`)
@@ -133,7 +135,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
         .map((run) => run.ranAtTime),
     )
     for (const {slot, minuteOfDay: slotMinute} of schedule.runAtTimes) {
-      if (minuteOfDay >= slotMinute && !taken.has(slot)) return yes('slot', () => `slot ${slot} has not run today`, slot)
+      if (minuteOfDay >= slotMinute && !taken.has(slot)) return yes('slot', () => `slot ${slot} has not run today`, slot, instantOfNaive(naiveMs(dayStart, zone) + slotMinute * MINUTE_MS, zone))
     }
     const next = schedule.runAtTimes.find(({minuteOfDay: slotMinute}) => slotMinute > minuteOfDay)
     return not('slot', () => next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`)
@@ -151,7 +153,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
  * passes none, and then the trace's arguments are not even evaluated.
  */
 function answers(trace: DecisionOptions['trace']) {
-  const decision = (due: boolean, rule: DecisionRule, why: () => string, slot: string | null, notBeforeMs?: number): Decision => {
+  const decision = (due: boolean, rule: DecisionRule, why: () => string, slot: string | null, notBeforeMs?: number, dueSinceMs?: number): Decision => {
     let reason: string | undefined
     const made: Decision = {
       due,
@@ -163,6 +165,7 @@ function answers(trace: DecisionOptions['trace']) {
       },
     }
     if (notBeforeMs !== undefined) made.notBeforeMs = notBeforeMs
+    if (dueSinceMs !== undefined) made.dueSinceMs = dueSinceMs
     return made
   }
   return {
@@ -170,9 +173,9 @@ function answers(trace: DecisionOptions['trace']) {
       trace?.({rule, outcome: 'blocks', text: why()})
       return decision(false, rule, why, null, notBeforeMs)
     },
-    yes: (rule: DecisionRule, why: () => string, slot: string | null = null) => {
+    yes: (rule: DecisionRule, why: () => string, slot: string | null = null, dueSinceMs?: number) => {
       trace?.({rule, outcome: 'due', text: why()})
-      return decision(true, rule, why, slot)
+      return decision(true, rule, why, slot, undefined, dueSinceMs)
     },
     passes: (rule: DecisionRule, text: () => string) => trace?.({rule, outcome: 'passes', text: text()}),
     notSet: (rule: DecisionRule, text: string) => trace?.({rule, outcome: 'not-set', text}),
@@ -184,6 +187,11 @@ let lastLocal: {ms: number; zone: string; value: DateTime} | null = null
 function localTime(ms: number, zone: string): DateTime {
   if (lastLocal === null || lastLocal.ms !== ms || lastLocal.zone !== zone) lastLocal = {ms, zone, value: luxon().DateTime.fromMillis(ms, {zone})}
   return lastLocal.value
+}
+
+/** The first crontab tick (a minute boundary) strictly after `ms`: when "after" first holds. */
+function firstTickAfter(ms: number): number {
+  return Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS
 }
 
 function visible(run: RunSummary | null, horizonMs: number): RunSummary | null {

@@ -46,6 +46,7 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
       skewMs: scope.skewMs,
       parallel: job.schedule.allowParallelRuns,
       decide: (fresh) => decideAgain(scope, job, fresh, startMs),
+      alerting: scope.alerts.alertingFor(job),
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)

@@ -1,4 +1,8 @@
+import os from 'node:os'
+import {alertsConfigured, quickWatch} from '../alerts/quick-watch'
 import {loadJobs} from '../jobs/load-jobs'
+import {PACKAGE_VERSION} from '../project/package-name'
+import {SqlAlertOutbox} from '../run-log/alert-outbox'
 import type {Project} from '../project/project'
 import {SqlRunStore} from '../run-log/run-store'
 import {verdictOf} from '../schedule/verdict'
@@ -23,15 +27,21 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   if (project.spool(settings).hasPending()) return null
 
   // A connection that never creates the sqlite file: a missing file is the tick's to report.
-  const store = new SqlRunStore(await project.tickSource({create: false}))
+  const source = await project.tickSource({create: false})
+  const store = new SqlRunStore(source)
+  const outbox = new SqlAlertOutbox(source)
   const skewMs = settings.clockSkewSeconds * 1000
-  const snapshot = await readSnapshot(store, jobs, (await project.clock())(), {leaseNowMs: systemClock(), skewMs})
+  const snapshot = await readSnapshot(store, jobs, (await project.clock())(), {leaseNowMs: systemClock(), skewMs, outbox})
+  const host = os.hostname()
+  // Silent servers, stuck runs and alerts to deliver: the full tick's work (each alert once, by its key).
+  if (alertsConfigured(settings, jobs) && (await quickWatch({settings, host, graceMs: settings.graceSeconds * 1000}, outbox, jobs, snapshot.state, snapshot.histories, snapshot.nowMs))) return null
   const outcomes: Outcome[] = []
   for (const job of jobs) {
     const verdict = verdictOf(job, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null, clockSkewMs: skewMs})
     if (verdict.kind !== 'not-due') return null
     outcomes.push(notStarted(job, verdict))
   }
+  await outbox.recordTick({host, pid: process.pid, version: PACKAGE_VERSION, atMs: snapshot.nowMs})
   await trimRunLog(store, settings, snapshot.nowMs)
   return outcomes
 }

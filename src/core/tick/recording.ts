@@ -34,6 +34,8 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
     releaseToken: claim.held ? claim.token : null,
     removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
   }
+  const alerting = scope.alerts.alertingFor(job)
+  if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
   const doing = `${code}: recording its outcome (${outcome.kind})`
   let overran: boolean
   try {

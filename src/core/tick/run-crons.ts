@@ -1,4 +1,6 @@
 import {OperationError} from '../errors'
+import {messageFromError} from '../jobs/message'
+import {firstLine} from '../text'
 import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
 import {selectByName} from '../jobs/select-jobs'
 import {EMPTY_HISTORY} from '../schedule/history'
@@ -30,9 +32,10 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   for (const problem of problems) options.onProblem?.(problem)
 
   if (options.spool?.hasPending()) await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message))
-  const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000})
-  const tick = tickScope(options, parts, snapshot.paused)
+  const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000, outbox: parts.outbox})
+  const tick = tickScope(options, parts, snapshot.paused, jobs)
   const writes = !options.dryRun
+  if (writes && options.heartbeat) await aside(tick, 'watching for missed runs and silent servers', () => tick.alerts.watch(jobs, snapshot.state, snapshot.histories, snapshot.nowMs))
   // Jobs due for the first time get their cron_job rows in one statement, so each claim is one UPDATE.
   if (writes && !tick.stopping()) await written(tick, 'creating the claim rows of jobs that never ran', () => parts.store.ensureJobs(firstRuns(tick, jobs, snapshot)))
 
@@ -51,6 +54,8 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   }
 
   if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, settings, options.clock()))
+  if (writes && options.heartbeat && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => heartbeat(tick, snapshot.nowMs, options.heartbeat!.version))
+  if (writes) await aside(tick, 'delivering alerts', () => tick.alerts.deliver())
   await tick.pings.settled()
   return {
     outcomes,
@@ -67,6 +72,16 @@ async function consider(tick: TickScope, job: LoadedJob, snapshot: Snapshot, dry
   if (verdict.kind !== 'due') return notStarted(job, verdict)
   if (dryRun) return wouldRun(job, verdict.decision)
   return runJob(tick, job)
+}
+
+/** This server's heartbeat (cron_tick), written at the tick's end, tried again while the database is busy. */
+function heartbeat(tick: TickScope, nowMs: number, version: string): Promise<void> {
+  return retrying(() => tick.outbox!.recordTick({host: tick.host, pid: tick.pid, version, atMs: nowMs}), tick.retry('manage', "recording this server's tick"))
+}
+
+/** Alerting's work: a failure is a warning, never the tick's exit status, and never keeps a job from running. */
+async function aside(tick: TickScope, doing: string, work: () => Promise<unknown>): Promise<void> {
+  await work().catch((error: unknown) => tick.log('manage', 'warn', `${doing} failed: ${firstLine(messageFromError(error))}`))
 }
 
 /** A write of the tick's own, tried again while the database is away or busy; failing, it says what it was. */

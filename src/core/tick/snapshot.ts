@@ -1,22 +1,24 @@
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
+import {EMPTY_TICK_STATE, type AlertOutbox, type TickState} from '../run-log/alert-outbox'
 import type {RunLogView} from '../run-log/run-store'
 import {EMPTY_HISTORY, type JobHistory, type PauseInfo} from '../schedule/history'
 import {DAY_MS} from '../time/units'
 
-/** What a tick decides on: every job's history and the paused jobs, read once at the tick's time. */
+/** What a tick decides on: every job's history and the paused jobs, read once at the tick's time (with the servers' heartbeats and the outbox's next alert, when it has an outbox). */
 export interface Snapshot {
   nowMs: number
   histories: ReadonlyMap<string, JobHistory>
   paused: ReadonlyMap<string, PauseInfo>
+  state: TickState
 }
 
 /** Two statements whatever the number of jobs (none when there are no jobs). */
-export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number, options: {leaseNowMs: number; skewMs: number}): Promise<Snapshot> {
-  if (jobs.length === 0) return {nowMs, histories: new Map(), paused: new Map()}
+export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number, options: {leaseNowMs: number; skewMs: number; outbox?: AlertOutbox}): Promise<Snapshot> {
+  if (jobs.length === 0) return {nowMs, histories: new Map(), paused: new Map(), state: EMPTY_TICK_STATE}
   const histories = await runLog.histories(nowMs, options)
-  const paused = await runLog.pausedJobs()
-  return {nowMs, histories, paused}
+  const state = options.outbox ? await options.outbox.tickState() : {...EMPTY_TICK_STATE, paused: await runLog.pausedJobs()}
+  return {nowMs, histories, paused: state.paused, state}
 }
 
 export function historyOf(snapshot: Snapshot, code: string): JobHistory {

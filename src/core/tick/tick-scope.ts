@@ -1,4 +1,5 @@
 import {Pings} from '../alerts/pings'
+import {tickAlerts, type TickAlerts} from '../alerts/tick-alerts'
 import os from 'node:os'
 import type {Knex} from 'knex'
 import {knexSource, type ConnectionSource} from '../db/connection-source'
@@ -6,6 +7,7 @@ import type {Dialect} from '../db/database'
 import {scrubSecrets} from '../db/database-url'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
+import {SqlAlertOutbox, type AlertOutbox} from '../run-log/alert-outbox'
 import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
@@ -58,6 +60,10 @@ export interface RunCronsOptions extends TickEvents {
   store?: RunStore
   lock?: JobLock
   recorder?: RunRecorder
+  /** The alert outbox and heartbeats (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
+  outbox?: AlertOutbox
+  /** A plain crontab tick: it records this server's heartbeat (with this version) and watches for silent servers and missed runs. */
+  heartbeat?: {version: string}
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
   renewEveryMs?: number
   /** Timers for timeouts and grace periods (tests pass their own to drive time). */
@@ -77,6 +83,7 @@ export interface TickParts {
   store: RunStore
   lock: JobLock
   recorder: RunRecorder
+  outbox: AlertOutbox | undefined
   /** The project's knex instance, made the first time a job reads ctx.db. */
   knex(): Knex
 }
@@ -101,6 +108,8 @@ export interface TickScope extends TickParts {
   isolation: RunCronsOptions['isolation']
   /** The pings of the jobs' checks (pingUrl), which the tick waits for before it ends. */
   pings: Pings
+  /** Incidents, what the tick notices, and delivering the outbox. */
+  alerts: TickAlerts
   force: boolean
   signal: AbortSignal | undefined
   /** The tick's signal fired: start nothing more. */
@@ -125,11 +134,12 @@ export function tickParts(options: RunCronsOptions): TickParts {
     store: options.store ?? new SqlRunStore(sql()),
     lock: options.lock ?? new SqlJobLock(sql()),
     recorder: options.recorder ?? new SqlRunRecorder(sql()),
+    outbox: options.outbox ?? (options.store ? undefined : new SqlAlertOutbox(sql())),
     knex,
   }
 }
 
-export function tickScope(options: RunCronsOptions, parts: TickParts, paused: ReadonlyMap<string, PauseInfo>): TickScope {
+export function tickScope(options: RunCronsOptions, parts: TickParts, paused: ReadonlyMap<string, PauseInfo>, jobs: readonly LoadedJob[]): TickScope {
   const {settings} = options
   const leaseMs = settings.leaseSeconds * 1000
   const force = options.force ?? false
@@ -138,23 +148,29 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
   const secrets = options.secrets ?? []
   const skewMs = settings.clockSkewSeconds * 1000
   const scrub = (text: string) => (secrets.length === 0 ? text : scrubSecrets(text, secrets))
+  const host = options.host ?? os.hostname()
+  const pid = options.pid ?? process.pid
+  const leaseClock = options.leaseClock ?? systemClock
+  const graceMs = settings.graceSeconds * 1000
+  const alertLog = (level: LogLevel, message: string) => options.onLog?.('manage', level, scrub(message))
   return {
     ...parts,
     settings,
     clock: options.clock,
-    leaseClock: options.leaseClock ?? systemClock,
+    leaseClock,
     runLog: runLogView(parts.store),
-    host: options.host ?? os.hostname(),
-    pid: options.pid ?? process.pid,
+    host,
+    pid,
     leaseMs,
     skewMs,
-    graceMs: settings.graceSeconds * 1000,
+    graceMs,
     renewEveryMs: options.renewEveryMs ?? Math.floor(leaseMs / 4),
     timers: options.timers ?? realTimers,
     containment: options.containment,
     spool: options.spool,
     isolation: options.isolation,
     pings: new Pings((code, text) => options.onLog?.(code, 'warn', scrub(text))),
+    alerts: tickAlerts({settings, outbox: parts.outbox, clock: options.clock, leaseClock, host, pid, graceMs, log: alertLog}, jobs),
     force,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,

@@ -1,0 +1,69 @@
+import type {LoadedJob} from '../jobs/load-jobs'
+import type {Settings} from '../project/settings'
+import type {AlertOutbox, TickState} from '../run-log/alert-outbox'
+import {describeSchedule} from '../schedule/describe'
+import type {JobHistory} from '../schedule/history'
+import {jobAlerts} from './alert-settings'
+import {silentAlert, stuckAlert, type AlertedJob} from './alert-text'
+import {watchCheaply, type Watch, type WatchInput} from './watch'
+
+/**
+ * The part of a tick's alerting the per-minute quick tick runs too: nothing here loads the
+ * delivery (channels, crypto) or anything the full tick alone needs.
+ */
+
+export interface WatchOptions {
+  settings: Settings
+  host: string
+  graceMs: number
+}
+
+export function watchInput(options: WatchOptions, jobs: readonly LoadedJob[], state: TickState, histories: ReadonlyMap<string, JobHistory>, nowMs: number): WatchInput {
+  const {alerts, timeZone} = options.settings
+  return {nowMs, host: options.host, jobs, histories, paused: state.paused, resumed: state.resumed, ticks: state.ticks, timeZone, missedAfterMs: alerts.missedAfterMs, silentAfterMs: alerts.silentAfterMs, graceMs: options.graceMs}
+}
+
+/**
+ * What the quick tick can settle alone: the alerts for stuck runs and silent servers (each raised
+ * once, by its key). True when the full tick is needed: a silence to report, or alerts to deliver.
+ */
+export async function quickWatch(options: WatchOptions, outbox: AlertOutbox, jobs: readonly LoadedJob[], state: TickState, histories: ReadonlyMap<string, JobHistory>, nowMs: number): Promise<boolean> {
+  const input = watchInput(options, jobs, state, histories, nowMs)
+  const {silent, silentHosts, stuck} = watchCheaply(input)
+  if (silent) return true
+  const alerting = (job: LoadedJob) => jobAlerts(options.settings.alerts, job.alerts, []).channels.length > 0
+  const raised = (await raiseCheap(outbox, {silentHosts, stuck}, nowMs, options.host, alerting, options.settings.alerts.channels.length > 0))
+  return raised || (state.nextAlertMs !== null && state.nextAlertMs <= nowMs)
+}
+
+export async function raiseCheap(outbox: AlertOutbox, watch: Pick<Watch, 'silentHosts' | 'stuck'>, nowMs: number, host: string, alerting: (job: LoadedJob) => boolean, runnerAlerts: boolean): Promise<boolean> {
+  let raised = false
+  if (runnerAlerts) for (const beat of watch.silentHosts) raised = (await outbox.raise(silentAlert(beat.host, beat.atMs, nowMs, [], host), `runner_silent:${beat.host}:${beat.atMs}`, nowMs)) || raised
+  for (const {job, run, why} of watch.stuck) {
+    if (!alerting(job)) continue
+    const alert = stuckAlert(alertedJob(job), {runId: run.id, status: run.status, startMs: run.startMs, endMs: null, slot: run.ranAtTime, message: null, host: run.host, pid: run.pid}, nowMs, why, host)
+    raised = (await outbox.raise(alert, `stuck:${run.id}`, nowMs)) || raised
+  }
+  return raised
+}
+
+/** Whether any alert could go anywhere: the settings' channels, or a job's own. */
+export function alertsConfigured(settings: Settings, jobs: readonly LoadedJob[]): boolean {
+  return settings.alerts.channels.length > 0 || jobs.some(hasOwnChannels)
+}
+
+export function hasOwnChannels(job: LoadedJob): boolean {
+  return typeof job.alerts === 'object' && job.alerts !== null && (job.alerts.webhooks !== undefined || job.alerts.email !== undefined)
+}
+
+/** The job as its alerts name it; its schedule in words is made only if an alert is (cron expressions load cronstrue). */
+export function alertedJob(job: LoadedJob): AlertedJob {
+  let words: string | undefined
+  return {
+    code: job.code,
+    className: job.className,
+    get schedule() {
+      return (words ??= describeSchedule(job.schedule))
+    },
+  }
+}

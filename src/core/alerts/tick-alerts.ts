@@ -1,0 +1,95 @@
+import type {LoadedJob} from '../jobs/load-jobs'
+import type {Settings} from '../project/settings'
+import type {AlertOutbox, TickState} from '../run-log/alert-outbox'
+import type {Alerting} from '../run-log/incidents'
+import type {JobHistory} from '../schedule/history'
+import type {Clock} from '../time/clock'
+import {jobAlerts, type JobAlerts} from './alert-settings'
+import {silentAlert} from './alert-text'
+import type {Channel} from './channels'
+import {deliverPending, type DeliveryReport} from './delivery'
+import {alertedJob, hasOwnChannels, raiseCheap, watchInput} from './quick-watch'
+import {watchTick, type Watch} from './watch'
+
+/**
+ * A tick's part in alerting: how each job's runs feed its incident (`alertingFor`, handed to the
+ * recorder), what the tick notices before its jobs run (`watch`), and delivering the outbox after
+ * them (`deliver`). A project with no channel configured pays for none of it.
+ */
+export interface TickAlerts {
+  /** Some channel is configured (the settings', or a job's own). */
+  readonly enabled: boolean
+  alertingFor(job: LoadedJob): Alerting | undefined
+  watch(jobs: readonly LoadedJob[], state: TickState, histories: ReadonlyMap<string, JobHistory>, nowMs: number): Promise<void>
+  deliver(): Promise<DeliveryReport | null>
+}
+
+export interface TickAlertsOptions {
+  settings: Settings
+  outbox: AlertOutbox | undefined
+  clock: Clock
+  leaseClock: Clock
+  host: string
+  pid: number
+  graceMs: number
+  log(level: 'info' | 'warn', message: string): void
+}
+
+export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJob[]): TickAlerts {
+  const {settings, outbox} = options
+  const alerts = settings.alerts
+  const own = new Map<string, JobAlerts>()
+  const ofJob = (job: LoadedJob) => {
+    let resolved = own.get(job.code)
+    if (!resolved) own.set(job.code, (resolved = jobAlerts(alerts, job.alerts, [])))
+    return resolved
+  }
+  const jobsByCode = new Map<string, LoadedJob>()
+  const enabled = outbox !== undefined && (alerts.channels.length > 0 || loaded.some(hasOwnChannels))
+  const channelsFor = (code: string | null): readonly Channel[] => {
+    if (code === null) return alerts.channels
+    const job = jobsByCode.get(code)
+    return job ? ofJob(job).channels : alerts.channels
+  }
+  return {
+    enabled,
+    alertingFor(job) {
+      jobsByCode.set(job.code, job)
+      if (!enabled) return undefined
+      const resolved = ofJob(job)
+      if (resolved.channels.length === 0) return undefined
+      return {
+        job: alertedJob(job),
+        policy: {failureThreshold: resolved.failureThreshold, recoveryThreshold: resolved.recoveryThreshold, remindAfterMs: alerts.remindAfterMs},
+        send: true,
+        reporter: options.host,
+      }
+    },
+    async watch(jobs, state, histories, nowMs) {
+      for (const job of jobs) jobsByCode.set(job.code, job)
+      if (!enabled || !outbox) return
+      const watch = watchTick(watchInput(options, jobs, state, histories, nowMs))
+      await raiseWatched(options, outbox, watch, nowMs, (job) => this.alertingFor(job))
+    },
+    async deliver() {
+      if (!enabled || !outbox) return null
+      const {clock, leaseClock, host, pid, log} = options
+      return deliverPending({outbox, channelsFor, clock, leaseClock, host, pid, log})
+    },
+  }
+}
+
+async function raiseWatched(options: TickAlertsOptions, outbox: AlertOutbox, watch: Watch, nowMs: number, alertingFor: (job: LoadedJob) => Alerting | undefined): Promise<void> {
+  const {host} = options
+  if (watch.silence && options.settings.alerts.channels.length > 0) {
+    const {lastTickMs, cost} = watch.silence
+    await outbox.raise(silentAlert(null, lastTickMs, nowMs, cost, host), `runner_silent:*:${lastTickMs}`, nowMs)
+  }
+  await raiseCheap(outbox, watch, nowMs, host, (job) => alertingFor(job) !== undefined, options.settings.alerts.channels.length > 0)
+  for (const {job, dueMs} of watch.missed) {
+    const alerting = alertingFor(job)
+    // Periods that fell due in a silence are the silence's to report.
+    if (alerting && !(watch.silence && dueMs > watch.silence.lastTickMs)) await outbox.raiseMissed(alerting, {dueMs, graceMs: options.settings.alerts.missedAfterMs, nowMs})
+  }
+}
+

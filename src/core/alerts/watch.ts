@@ -1,0 +1,139 @@
+import type {LoadedJob} from '../jobs/load-jobs'
+import type {TickBeat} from '../run-log/alert-outbox'
+import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
+import {isDue} from '../schedule/is-due'
+import {afterSuccess, nextDue} from '../schedule/next-due'
+import {DAY_MS, MINUTE_MS} from '../time/units'
+
+/**
+ * What a tick notices beside its own jobs' outcomes (pure: tested as a table): that no server
+ * ticked for a while (runner_silent, with the runs the gap cost), that one of several servers
+ * stopped ticking, that a due period passed with no run while servers were ticking (missed), and
+ * that a run is going on well past its timeout or its usual duration (stuck).
+ */
+export interface WatchInput {
+  nowMs: number
+  /** This server (its own last tick is one of `ticks`). */
+  host: string
+  jobs: readonly LoadedJob[]
+  histories: ReadonlyMap<string, JobHistory>
+  paused: ReadonlyMap<string, PauseInfo>
+  resumed: ReadonlyMap<string, number>
+  /** Every server's last tick, read before this tick writes its own. */
+  ticks: readonly TickBeat[]
+  timeZone: string
+  missedAfterMs: number
+  silentAfterMs: number
+  graceMs: number
+}
+
+export interface Silence {
+  lastTickMs: number
+  /** Per job: how many runs fell due in the gap, and the first. */
+  cost: Array<{code: string; due: number; first: number}>
+}
+
+export interface Watch {
+  /** No tick on any server for silentAfter or more. */
+  silence: Silence | null
+  /** Other servers that stopped ticking while some still tick. */
+  silentHosts: TickBeat[]
+  missed: Array<{job: LoadedJob; dueMs: number}>
+  stuck: Array<{job: LoadedJob; run: RunSummary; why: string}>
+}
+
+/** A server silent longer than this is taken out of service, not reported again and again. */
+const FORGET_AFTER_MS = 7 * DAY_MS
+/** Due runs counted per job in a gap, at most (a per-minute job over a long weekend). */
+const MAX_COST = 1440
+
+/** Everything but the missed periods and the gap's cost: cheap enough for the per-minute quick tick. */
+export function watchCheaply(input: WatchInput): Pick<Watch, 'silentHosts' | 'stuck'> & {silent: boolean} {
+  const lastAny = lastTick(input)
+  const silent = lastAny !== null && input.nowMs - lastAny >= input.silentAfterMs
+  const silentHosts = silent
+    ? []
+    : input.ticks.filter((beat) => beat.host !== input.host && beat.atMs <= input.nowMs && input.nowMs - beat.atMs >= input.silentAfterMs && input.nowMs - beat.atMs < FORGET_AFTER_MS)
+  const stuck: Watch['stuck'] = []
+  for (const job of input.jobs) {
+    const history = input.histories.get(job.code) ?? EMPTY_HISTORY
+    for (const run of history.running) {
+      if (!isLive(run, input.nowMs)) continue
+      const why = stuckBecause(job, history, run, input)
+      if (why) stuck.push({job, run, why})
+    }
+  }
+  return {silent, silentHosts, stuck}
+}
+
+export function watchTick(input: WatchInput): Watch {
+  const {silent, silentHosts, stuck} = watchCheaply(input)
+  const lastAny = lastTick(input)
+  const silence = silent && lastAny !== null ? {lastTickMs: lastAny, cost: gapCost(input, lastAny)} : null
+  const missed: Watch['missed'] = []
+  // A period that fell due while some server was still ticking and got no run within the grace time.
+  if (lastAny !== null) {
+    for (const job of input.jobs) {
+      const dueMs = overdueSince(job, input)
+      if (dueMs !== null && input.nowMs - dueMs >= input.missedAfterMs && lastAny >= dueMs) missed.push({job, dueMs})
+    }
+  }
+  return {silence, silentHosts, stuck, missed}
+}
+
+function lastTick(input: WatchInput): number | null {
+  let last: number | null = null
+  for (const beat of input.ticks) if (beat.atMs <= input.nowMs && (last === null || beat.atMs > last)) last = beat.atMs
+  return last
+}
+
+/** Since when a due job has been called for without a run: the rule's time, after its last run (and its retry wait) and its resume. */
+function overdueSince(job: LoadedJob, input: WatchInput): number | null {
+  const history = input.histories.get(job.code) ?? EMPTY_HISTORY
+  const decision = isDue(job.schedule, history, input.nowMs, {timeZone: input.timeZone, paused: input.paused.get(job.code) ?? null})
+  if (!decision.due || decision.dueSinceMs === undefined) return null
+  let since = decision.dueSinceMs
+  const last = history.lastRun
+  if (last !== null && last.startMs <= input.nowMs) {
+    since = Math.max(since, last.startMs + MINUTE_MS)
+    if (job.schedule.retryAfterFailureMins && endedBadly(last, input.nowMs)) since = Math.max(since, last.startMs + job.schedule.retryAfterFailureMins * MINUTE_MS)
+  }
+  const resumed = input.resumed.get(job.code)
+  if (resumed !== undefined) since = Math.max(since, resumed)
+  return since
+}
+
+/** Why a live run looks stuck, or null: well past its timeout (which should have stopped it), else well past its last success's duration. */
+function stuckBecause(job: LoadedJob, history: JobHistory, run: RunSummary, input: WatchInput): string | null {
+  const running = input.nowMs - run.startMs
+  const timeout = job.schedule.timeoutMins
+  if (timeout !== null) {
+    const limit = timeout * MINUTE_MS + input.graceMs + input.missedAfterMs
+    return running > limit ? `past its ${timeout} min timeout, which should have stopped it` : null
+  }
+  const usual = history.lastSuccess?.endMs ? history.lastSuccess.endMs - history.lastSuccess.startMs : null
+  if (usual === null || usual < 0) return null
+  const limit = Math.max(3 * usual, usual + 10 * MINUTE_MS)
+  return running > limit ? `its last successful run took ${Math.max(1, Math.round(usual / 1000))} s` : null
+}
+
+/** The runs each job's schedule called for in the gap (each counted as if it had run). */
+function gapCost(input: WatchInput, fromMs: number): Silence['cost'] {
+  const cost: Silence['cost'] = []
+  for (const job of input.jobs) {
+    if (input.paused.has(job.code)) continue
+    const history = input.histories.get(job.code) ?? EMPTY_HISTORY
+    let current = history
+    let first: number | null = null
+    let due = 0
+    for (let from = fromMs + MINUTE_MS; due < MAX_COST; due++) {
+      const next = nextDue(job.schedule, current, from, {timeZone: input.timeZone})
+      if (next === null || next.atMs > input.nowMs) break
+      first ??= next.atMs
+      current = afterSuccess(current, job.code, next.atMs, next.slot)
+      from = next.atMs + MINUTE_MS
+    }
+    if (first !== null) cost.push({code: job.code, due, first})
+  }
+  return cost
+}

@@ -1,0 +1,155 @@
+import type {Alert} from '../alerts/alert'
+import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
+import type {Dialect} from '../db/database'
+import {inTransaction, read, write} from '../db/sql-connection'
+import type {PauseInfo} from '../schedule/history'
+import * as sql from './alert-statements'
+import {newAlert, recordIncidentOn, type Alerting, type MissedPeriod} from './incidents'
+import {timeCodec} from './time-codec'
+
+/** A server's heartbeat: its last tick. */
+export interface TickBeat {
+  host: string
+  atMs: number
+  version: string | null
+}
+
+/** What a tick reads beside the histories (one statement): pauses, resumes, heartbeats, and the next pending alert's time. */
+export interface TickState {
+  paused: Map<string, PauseInfo>
+  /** When each job was last resumed: its missed periods count from then. */
+  resumed: Map<string, number>
+  ticks: TickBeat[]
+  nextAlertMs: number | null
+}
+
+export const EMPTY_TICK_STATE: TickState = {paused: new Map(), resumed: new Map(), ticks: [], nextAlertMs: null}
+
+/** An alert in the outbox, claimed for delivery. */
+export interface ClaimedAlert {
+  id: number
+  alert: Alert
+  createdMs: number
+  /** Delivery attempts so far. */
+  attempts: number
+  /** The channels (by key) it has already reached. */
+  delivered: Set<string>
+}
+
+export interface AlertRow {
+  id: number
+  kind: string
+  code: string | null
+  runId: number | null
+  host: string
+  text: string
+  status: string
+  attempts: number
+  createdMs: number
+  nextAttemptMs: number
+  deliveredMs: number | null
+}
+
+/**
+ * The alert outbox and the servers' heartbeats (Laravel's EventMutex, for alerts): alerts are
+ * raised with a unique dedupe key, claimed for delivery with a lease as jobs are, and each
+ * attempt is recorded.
+ */
+export interface AlertOutbox {
+  tickState(): Promise<TickState>
+  recordTick(beat: {host: string; pid: number; version: string; atMs: number}): Promise<void>
+  /** Forget a server's heartbeat (taken out of service); false when it had none. */
+  forgetTick(host: string): Promise<boolean>
+  /** Add an alert unless one with its key is there; true when added. */
+  raise(alert: Alert, dedupeKey: string, createdMs: number): Promise<boolean>
+  /** A missed period, applied to the job's incident: the alert it calls for, if any, is raised in the same transaction. */
+  raiseMissed(alerting: Alerting, missed: MissedPeriod): Promise<Alert | null>
+  /** The ids of the pending alerts due by `nowMs`. */
+  due(nowMs: number, limit: number): Promise<number[]>
+  /** Take an alert to deliver: null when another process has it, or it is no longer pending. */
+  claim(id: number, token: string, leaseNowMs: number, leaseMs: number): Promise<ClaimedAlert | null>
+  attempted(attempt: {alertId: number; channel: string; ok: boolean; detail: string; atMs: number; ms: number; host: string; pid: number}): Promise<void>
+  finish(id: number, token: string, status: 'pending' | 'delivered' | 'abandoned', atMs: number, nextMs: number): Promise<void>
+  recent(limit: number): Promise<AlertRow[]>
+}
+
+export class SqlAlertOutbox implements AlertOutbox {
+  private readonly dialect: Dialect
+
+  constructor(private readonly source: ConnectionSource) {
+    this.dialect = source.dialect
+  }
+
+  async tickState(): Promise<TickState> {
+    const time = timeCodec(this.dialect)
+    const state: TickState = {paused: new Map(), resumed: new Map(), ticks: [], nextAlertMs: null}
+    for (const row of await rowsOf(this.source, sql.selectTickState())) {
+      const name = row.name as string
+      if (row.what === 'job') {
+        if (row.at !== null) state.paused.set(name, {sinceMs: time.fromDb(row.at), by: (row.who as string | null) ?? null})
+        const resumed = time.fromDb(row.since)
+        if (resumed !== null) state.resumed.set(name, resumed)
+      } else if (row.what === 'tick') state.ticks.push({host: name, atMs: time.fromDb(row.at)!, version: (row.who as string | null) ?? null})
+      else state.nextAlertMs = time.fromDb(row.at)
+    }
+    return state
+  }
+
+  async recordTick(beat: {host: string; pid: number; version: string; atMs: number}): Promise<void> {
+    await changesOf(this.source, sql.upsertTick(this.dialect, beat))
+  }
+
+  async forgetTick(host: string): Promise<boolean> {
+    return this.source.use(async (connection) => (await write(connection, sql.deleteTick(host))).changes > 0)
+  }
+
+  raise(alert: Alert, dedupeKey: string, createdMs: number): Promise<boolean> {
+    return this.source.use(async (connection) => (await write(connection, sql.insertAlert(this.dialect, newAlert(alert, dedupeKey, createdMs)))).changes > 0)
+  }
+
+  raiseMissed(alerting: Alerting, missed: MissedPeriod): Promise<Alert | null> {
+    return this.source.use((connection) =>
+      inTransaction(connection, async () => ({commit: true, value: await recordIncidentOn(connection, alerting, {kind: 'missed', atMs: missed.nowMs}, {missed})})),
+    )
+  }
+
+  async due(nowMs: number, limit: number): Promise<number[]> {
+    return (await rowsOf(this.source, sql.selectDueAlerts(this.dialect, nowMs, limit))).map((row) => Number(row.id))
+  }
+
+  claim(id: number, token: string, leaseNowMs: number, leaseMs: number): Promise<ClaimedAlert | null> {
+    return this.source.use(async (connection) => {
+      if ((await write(connection, sql.claimAlert(this.dialect, id, token, leaseNowMs, leaseMs))).changes !== 1) return null
+      const [row] = await read(connection, sql.selectAlert(id))
+      const delivered = new Set((await read(connection, sql.selectDeliveredChannels(id))).map((channel) => String(channel.channel)))
+      const details = row.details === null || row.details === undefined ? undefined : (JSON.parse(String(row.details)) as Record<string, unknown>)
+      const alert: Alert = {kind: row.kind as Alert['kind'], code: (row.code as string | null) ?? null, runId: row.run_id === null ? null : Number(row.run_id), host: String(row.host), text: String(row.text), details}
+      return {id, alert, createdMs: timeCodec(this.dialect).fromDb(row.created_at)!, attempts: Number(row.attempts), delivered}
+    })
+  }
+
+  async attempted(attempt: {alertId: number; channel: string; ok: boolean; detail: string; atMs: number; ms: number; host: string; pid: number}): Promise<void> {
+    await this.source.use((connection) => write(connection, sql.insertAttempt(this.dialect, attempt)))
+  }
+
+  async finish(id: number, token: string, status: 'pending' | 'delivered' | 'abandoned', atMs: number, nextMs: number): Promise<void> {
+    await this.source.use((connection) => write(connection, sql.finishAlert(this.dialect, id, token, status, atMs, nextMs)))
+  }
+
+  async recent(limit: number): Promise<AlertRow[]> {
+    const time = timeCodec(this.dialect)
+    return (await rowsOf(this.source, sql.selectRecentAlerts(limit))).map((row) => ({
+      id: Number(row.id),
+      kind: String(row.kind),
+      code: (row.code as string | null) ?? null,
+      runId: row.run_id === null ? null : Number(row.run_id),
+      host: String(row.host),
+      text: String(row.text),
+      status: String(row.status),
+      attempts: Number(row.attempts),
+      createdMs: time.fromDb(row.created_at)!,
+      nextAttemptMs: time.fromDb(row.next_attempt_at)!,
+      deliveredMs: time.fromDb(row.delivered_at),
+    }))
+  }
+}
