@@ -1,11 +1,13 @@
+import {hostname} from 'node:os'
 import {expect} from 'chai'
 import {NO_ALERTS} from '../src/core/alerts/alert-settings'
 import {knexSource} from '../src/core/db/connection-source'
+import {PACKAGE_VERSION} from '../src/core/project/package-name'
 import {SqlAlertOutbox} from '../src/core/run-log/alert-outbox'
 import {runCrons, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {fixedClock} from '../src/core/time/clock'
 import {job, settingsWith} from './fixtures/jobs'
-import {context, Sandbox} from './helpers/cli'
+import {context, lines, Sandbox} from './helpers/cli'
 import {BACKENDS, freshDatabase, plain, tableRows, type TestDatabase} from './helpers/db'
 import {mailbox, receiver, subjectOf} from './helpers/receivers'
 import {at} from './helpers/schedule'
@@ -243,6 +245,18 @@ describe('alerts: by e-mail, and from the crontab\'s own ticks (the CLI)', funct
       expect(delivering.code, context(delivering)).to.equal(0)
       expect(hook.got.map((request) => request.body.text)).to.deep.equal(['pending one'])
       expect(delivering.stdout + delivering.stderr).not.to.include('t0ken')
+
+      // What the operator sees: the alert, delivered; this server, ticking; and forgetting a server.
+      const listed = await sandbox.run(['alerts', '--json'], {MANAGE_NOW: '2026-01-05T10:04:00Z'})
+      expect(JSON.parse(listed.stdout)).to.deep.equal([
+        {id: 1, kind: 'failed', code: 'test.success', runId: 1, host: 'web9', text: 'pending one', status: 'delivered', attempts: 1, createdAt: '2026-01-05T10:02:30.000Z', nextAttemptAt: null, deliveredAt: '2026-01-05T10:03:00.000Z'},
+      ])
+      const table = await sandbox.run(['alerts'], {MANAGE_NOW: '2026-01-05T10:04:00Z'})
+      expect(lines(table.stdout)[1]).to.match(/^1 +failed +test\.success +2026-01-05 10:02:30 UTC +delivered 2026-01-05 10:03:00 UTC +1 +pending one$/)
+      const runners = JSON.parse((await sandbox.run(['runners', '--json'], {MANAGE_NOW: '2026-01-05T10:30:00Z'})).stdout)
+      expect(runners).to.deep.equal([{host: hostname(), version: PACKAGE_VERSION, lastTickAt: '2026-01-05T10:03:00.000Z', silent: true}])
+      expect((await sandbox.run(['runners', '--forget', hostname()])).stdout).to.equal(`Forgot ${hostname()}.\n`)
+      expect((await sandbox.run(['runners'])).stdout).to.match(/^No ticks recorded yet/)
     } finally {
       sandbox.remove()
       await hook.close()

@@ -49,7 +49,7 @@ export function runAlert(job: AlertedJob, run: AlertedRun, step: IncidentAlert, 
   const lines = [subject, '', ...jobLines(job), `kind: ${step.kind}`, ...runLines(run)]
   if (step.kind === 'recovered') lines.push(`incident: ${step.incident} since ${since}`)
   else lines.push(`failures in a row: ${step.failuresInRow}, since ${since}`)
-  lines.push(...messageLines(run.message), '', `look further: manage crons:history ${job.code} --status ${step.kind === 'recovered' ? 'all' : 'failed'} --full`)
+  lines.push(...messageLines(run.message), '', `look further: manage crons:history ${job.code}${step.kind === 'recovered' ? '' : ' --status failed'} --full`)
   return {
     kind: step.kind,
     code: job.code,

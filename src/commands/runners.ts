@@ -1,0 +1,43 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command'
+import {formatTime, isoTime} from '../cli/render'
+import {formatTable} from '../cli/table'
+import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
+
+export default class Runners extends BaseCommand<typeof Runners> {
+  static summary = "Show the servers that run manage runcrons, with each one's last tick (its heartbeat)."
+
+  static description =
+    'Each plain crontab tick records its server, pid and version. A server that stops ticking while others tick is reported (runner_silent) once; one taken out of service can be forgotten with --forget, so it is not reported again.'
+
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --forget web3', '<%= config.bin %> <%= command.id %> --json']
+
+  static flags = {
+    forget: Flags.string({description: "Forget this server's heartbeat (taken out of service)."}),
+    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+  }
+
+  async run(): Promise<void> {
+    const outbox = new SqlAlertOutbox(this.project.runLogSource())
+    if (this.flags.forget !== undefined) {
+      const forgotten = await outbox.forgetTick(this.flags.forget)
+      this.log(forgotten ? `Forgot ${this.flags.forget}.` : `No heartbeat from ${this.flags.forget}: nothing to forget.`)
+      return
+    }
+    const settings = await this.project.settings()
+    const now = (await this.project.clock())()
+    const ticks = (await outbox.tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
+    const silentAfterMs = settings.alerts.silentAfterMs
+    if (this.flags.json) {
+      this.log(JSON.stringify(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: now - tick.atMs >= silentAfterMs})), null, 2))
+      return
+    }
+    if (ticks.length === 0) {
+      this.log('No ticks recorded yet: the crontab line (manage crontab --install) records one a minute.')
+      return
+    }
+    const ago = (ms: number) => (ms < 60_000 ? 'just now' : `${Math.round(ms / 60_000)} min ago`)
+    const rows = ticks.map((tick) => [tick.host, tick.version ?? '', formatTime(tick.atMs, settings.timeZone), ago(now - tick.atMs), now - tick.atMs >= silentAfterMs ? this.paint.error('silent') : this.paint.ok('ticking')])
+    this.log(formatTable(['HOST', 'VERSION', 'LAST TICK', 'AGO', 'STATE'], rows))
+  }
+}
