@@ -1,14 +1,22 @@
-import {hostname} from 'node:os'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {hostname, tmpdir} from 'node:os'
+import path from 'node:path'
 import {expect} from 'chai'
 import {NO_ALERTS} from '../src/core/alerts/alert-settings'
+import {alertedJob} from '../src/core/alerts/quick-watch'
 import {knexSource} from '../src/core/db/connection-source'
+import {loadJobs} from '../src/core/jobs/load-jobs'
 import {PACKAGE_VERSION} from '../src/core/project/package-name'
 import {SqlAlertOutbox} from '../src/core/run-log/alert-outbox'
+import {SqlRunRecorder} from '../src/core/run-log/recorder'
+import {KnexRunStore} from '../src/core/run-log/run-store'
+import {FileSpool} from '../src/core/run-log/spool'
+import {recordSpooled} from '../src/core/tick/recording'
 import {runCrons, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {fixedClock} from '../src/core/time/clock'
 import {job, settingsWith} from './fixtures/jobs'
 import {context, lines, Sandbox} from './helpers/cli'
-import {BACKENDS, freshDatabase, plain, tableRows, type TestDatabase} from './helpers/db'
+import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, type TestDatabase} from './helpers/db'
 import {mailbox, receiver, subjectOf} from './helpers/receivers'
 import {at} from './helpers/schedule'
 
@@ -110,6 +118,40 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
       expect(logs.some((line) => /alert \d+ \(failed app\.fails\) not delivered to webhook http:\/\/127\.0\.0\.1:\d+\/…: 503 Service Unavailable/.test(line))).to.equal(true)
     } finally {
       await hook.close()
+    }
+  })
+
+  it('interrupted: a run whose process died (its lease ran out) is alerted by the tick that finds it, with the dead process named', async () => {
+    const hook = await hookAt()
+    const Every5 = job('app.crashy', {runEveryMins: 5})
+    try {
+      const store = new KnexRunStore(t.db, t.dialect)
+      await store.insertRun({code: 'app.crashy', status: 'running', startMs: at('2026-01-05T09:50:00Z'), host: 'web3', pid: 999, leaseExpiresMs: at('2026-01-05T09:55:00Z')})
+      await expireLeases(t)
+      await tick([Every5], minute(0), hook.url)
+      expect(hook.got.map((body) => `${body.kind} ${body.code} ${body.host} ${body.pid}`)).to.deep.equal(['interrupted app.crashy web3 999', 'recovered app.crashy web1 4242'])
+      expect(hook.got[0].text.split('\n')[0]).to.equal('[manage] app.crashy was interrupted (its process stopped renewing its lease) on web3')
+    } finally {
+      await hook.close()
+    }
+  })
+
+  it('an outcome kept in the spool (the database was away) brings its alert with it when the next tick records it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'manage-spool-'))
+    try {
+      const Fails = job('app.spooled', {runEveryMins: 5})
+      const {jobs} = loadJobs([Fails])
+      const store = new KnexRunStore(t.db, t.dialect)
+      const runId = await store.insertRun({code: 'app.spooled', status: 'running', startMs: at(minute(0)), host: 'web1', pid: 4242, leaseExpiresMs: at(minute(5))})
+      const alerting = {job: alertedJob(jobs[0]), policy: {failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null}, send: true, reporter: 'web1', startMs: at(minute(0)), slot: null, pid: 4242}
+      const spool = new FileSpool(dir, 'test database')
+      spool.add({runId, code: 'app.spooled', status: 'failed', endMs: at(minute(1)), message: 'Error: the API went away', releaseToken: null, removeOtherSuccesses: false, alerting})
+      await recordSpooled(spool, new SqlRunRecorder(knexSource(t.db, t.dialect)), () => undefined)
+      const [alert] = await tableRows(t.db, 'cron_alert')
+      expect(alert).to.include({kind: 'failed', code: 'app.spooled', run_id: runId, status: 'pending'})
+      expect(String(alert.text)).to.include('job: app.spooled (app_spooledJob), every 5 min')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
     }
   })
 

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 import {Containment, JobExitError, type Crash} from '../src/core/tick/containment'
 import {context, lines, ROOT, Sandbox, type LogRow} from './helpers/cli'
+import {receiver} from './helpers/receivers'
 import {BACKENDS, freshDatabase, type TestDatabase} from './helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'misbehaving-settings.cjs')
@@ -29,12 +30,17 @@ for (const dialect of BACKENDS) {
       t = undefined
     })
 
-    const tick = (crons: string, args: string[] = []) => box.runcrons(crons, '2026-01-05T00:00:00Z', args)
+    const tick = (crons: string, args: string[] = [], env: Record<string, string> = {}) => box.runcrons(crons, '2026-01-05T00:00:00Z', args, env)
     const recorded = async () => (await box.rows()).map((row: LogRow) => `${row.code} ${row.status} ${(row.message ?? '').split('\n')[0]}`)
     const claims = () => box.withDb(async (db) => (await db('cron_job').whereNotNull('lock_token').pluck('code')) as string[])
 
-    it('a promise left behind that rejects later: recorded failed with its stack; the next jobs run; exit 1', async () => {
-      const result = await tick('FloatingJob,SlowJob,AfterJob')
+    it('a promise left behind that rejects later: recorded failed with its stack, and alerted; the next jobs run; exit 1', async () => {
+      const hook = await receiver()
+      const result = await tick('FloatingJob,SlowJob,AfterJob', [], {TEST_ALERT_WEBHOOK: hook.url}).finally(() => hook.close())
+      // Its success, then its crash, both feed its incident: one alert, for the crash.
+      expect(hook.got.map((request) => `${request.body.kind} ${request.body.code} ${request.body.message}`)).to.deep.equal([
+        'failed bad.floating crashed: a promise it did not await rejected after its do() had returned: Error: rejected 200 ms after do() returned',
+      ])
       expect(lines(result.stdout), context(result)).to.deep.equal([
         '[✔] bad.floating',
         '[✘] bad.floating: crashed: a promise it did not await rejected after its do() had returned: Error: rejected 200 ms after do() returned',

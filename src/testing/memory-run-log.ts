@@ -105,7 +105,7 @@ export class MemoryRunLog {
     end: async (request: EndRequest) =>
       this.call('end', () =>
         this.atomically(() => {
-          const overran = this.runs.find((run) => run.id === request.runId)?.status !== 'running'
+          const overran = !request.rerecord && this.runs.find((run) => run.id === request.runId)?.status !== 'running'
           this.finish(request.runId, request.status, request.endMs, request.message)
           if (overran) this.runs.find((run) => run.id === request.runId)!.leaseOverrun = true
           if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)

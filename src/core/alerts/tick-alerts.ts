@@ -20,6 +20,8 @@ export interface TickAlerts {
   /** Some channel is configured (the settings', or a job's own). */
   readonly enabled: boolean
   alertingFor(job: LoadedJob): Alerting | undefined
+  /** The same, for a job of this tick known by its code. */
+  alertingOf(code: string): Alerting | undefined
   watch(jobs: readonly LoadedJob[], state: TickState, histories: ReadonlyMap<string, JobHistory>, nowMs: number): Promise<void>
   deliver(): Promise<DeliveryReport | null>
 }
@@ -64,6 +66,10 @@ export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJo
         send: true,
         reporter: options.host,
       }
+    },
+    alertingOf(code) {
+      const job = jobsByCode.get(code)
+      return job ? this.alertingFor(job) : undefined
     },
     async watch(jobs, state, histories, nowMs) {
       for (const job of jobs) jobsByCode.set(job.code, job)

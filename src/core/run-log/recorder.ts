@@ -44,6 +44,8 @@ export interface EndRequest {
   releaseToken: string | null
   /** removeSuccessfulCronLogs, after a success: delete the job's other successful rows. */
   removeOtherSuccesses: boolean
+  /** The run was recorded already and crashed after it returned: its outcome is replaced (not an overrun). */
+  rerecord?: boolean
   /** The job's alerting, and what its alerts say of the run: the outcome's effect on the incident is written with it. */
   alerting?: Alerting & {startMs: number; slot: string | null; pid: number}
 }
@@ -106,8 +108,9 @@ export class SqlRunRecorder implements RunRecorder {
     const {runId, status, endMs, message} = request
     return this.source.use((connection) =>
       inTransaction(connection, async () => {
-        const overran = (await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, true))).changes === 0
-        if (overran) await write(connection, sql.finishOverrun(this.dialect, runId, status, endMs, message))
+        const overran = !request.rerecord && (await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, true))).changes === 0
+        if (request.rerecord) await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message))
+        else if (overran) await write(connection, sql.finishOverrun(this.dialect, runId, status, endMs, message))
         if (request.releaseToken !== null) await write(connection, sql.releaseJob(request.code, request.releaseToken))
         if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(request.code, runId))
         // An overrun's interruption was counted when another process recorded it.

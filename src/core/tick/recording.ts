@@ -98,7 +98,10 @@ export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void
   const writes: Array<Promise<void>> = []
   const record = (outcome: RunOutcome, crash: Crash) => {
     const message = scope.scrub(crashMessage(crash, ' after its do() had returned'))
-    const write = scope.store.finishRun(outcome.runId, 'failed', outcome.endMs, message).then(
+    const alerting = scope.alerts.alertingOf(outcome.code)
+    const request: EndRequest = {runId: outcome.runId, code: outcome.code, status: 'failed', endMs: outcome.endMs, message, releaseToken: null, removeOtherSuccesses: false, rerecord: true}
+    if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
+    const write = scope.recorder.end(request).then(
       () => report({...outcome, kind: 'failed', error: crash.error, message}),
       (error: unknown) => scope.log(outcome.code, 'warn', `could not record that run ${outcome.runId} crashed after it returned: ${firstLine(messageFromError(error))}`),
     )
