@@ -47,7 +47,7 @@ const PG_SERVER = /^postgres(ql)?:/i.test(process.env.DATABASE_URL || '')
 /** The crontab's environment: no NODE_EXTRA_CA_CERTS, no colour, nothing of ours unless given. */
 function childEnv(extra = {}) {
   const env = {...process.env, NO_COLOR: '1', ...extra}
-  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT', 'BENCH_COMPARE']) {
+  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'BENCH_ALERTS', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT', 'BENCH_COMPARE']) {
     if (!(name in extra)) delete env[name]
   }
   return env
@@ -187,6 +187,12 @@ async function main() {
         env: () => childEnv({DATABASE_URL: sqliteUrl(noneDue[10]), MANAGE_NOW: NOW, BENCH_JOBS: '10', MANAGE_NO_FAST_PATH: '1'}),
         check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
       },
+      {
+        name: '`manage runcrons`, 10 jobs, none due, alerts configured',
+        argv: () => runcrons,
+        env: () => childEnv({DATABASE_URL: sqliteUrl(noneDue[10]), MANAGE_NOW: NOW, BENCH_JOBS: '10', BENCH_ALERTS: '1'}),
+        check: (r, label) => checkRuncrons(label, r, {jobs: 10, due: false}),
+      },
       ...(postgres
         ? [
             {
@@ -206,6 +212,12 @@ async function main() {
         env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: String(jobs), BENCH_DUE: '1'}),
         check: (r, label) => checkRuncrons(label, r, {jobs, due: true}),
       })),
+      {
+        name: '`manage runcrons`, 1 trivial job, due, alerts configured',
+        argv: () => runcrons,
+        env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: '1', BENCH_DUE: '1', BENCH_ALERTS: '1'}),
+        check: (r, label) => checkRuncrons(label, r, {jobs: 1, due: true}),
+      },
     ].map((c) => ({...c, name: `${c.name}${label}`, plain: c.name, compared: Boolean(label)}))
   }
   // With BENCH_COMPARE, each case of this checkout is followed by the same case of the other.

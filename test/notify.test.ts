@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {checkAlerts} from '../src/core/alerts/alert-settings'
+import {checkAlerts, jobAlerts} from '../src/core/alerts/alert-settings'
 import {context, lines, runManage} from './helpers/cli'
 import {mailbox, receiver} from './helpers/receivers'
 
@@ -85,4 +85,29 @@ describe('alert channels: manage notify:test', function () {
       expect(problems[0].startsWith(problem), problems[0]).to.equal(true)
     })
   }
+})
+
+describe("a job's own alerts (CronJobBase.alerts) over the settings'", () => {
+  const settings = checkAlerts({webhooks: ['https://hooks.example.com/all'], email: {host: 'smtp.example.com', from: 'cron@example.com', to: 'ops@example.com'}, failureThreshold: 2}, [])
+  const channels = (override: unknown) => {
+    const problems: string[] = []
+    const resolved = jobAlerts(settings, override, problems)
+    return {channels: resolved.channels.map((channel) => (channel.kind === 'webhook' ? channel.url : `mail ${channel.email.to.join(',')} via ${channel.email.host}`)), failureThreshold: resolved.failureThreshold, problems}
+  }
+  const table: Array<[string, unknown, {channels: string[]; failureThreshold: number; problems: string[]}]> = [
+    ['none: the settings\'', undefined, {channels: ['https://hooks.example.com/all', 'mail ops@example.com via smtp.example.com'], failureThreshold: 2, problems: []}],
+    ['false: no channel at all', false, {channels: [], failureThreshold: 2, problems: []}],
+    ['its own webhooks replace the settings\' webhooks, e-mail kept', {webhooks: ['https://hooks.example.com/team']}, {channels: ['mail ops@example.com via smtp.example.com', 'https://hooks.example.com/team'], failureThreshold: 2, problems: []}],
+    ['its own recipients, through the settings\' SMTP server', {email: {to: 'team@example.com'}}, {channels: ['https://hooks.example.com/all', 'mail team@example.com via smtp.example.com'], failureThreshold: 2, problems: []}],
+    ['its own threshold', {failureThreshold: 5}, {channels: ['https://hooks.example.com/all', 'mail ops@example.com via smtp.example.com'], failureThreshold: 5, problems: []}],
+    ['a bad threshold, in one line', {failureThreshold: 0}, {channels: ['https://hooks.example.com/all', 'mail ops@example.com via smtp.example.com'], failureThreshold: 1, problems: ['alerts.failureThreshold 0 is not a whole number from 1 to 1000: use e.g. failureThreshold: 3']}],
+    ['not an object, in one line', 'yes', {channels: ['https://hooks.example.com/all', 'mail ops@example.com via smtp.example.com'], failureThreshold: 2, problems: ["alerts is 'yes': use false (no alerts) or e.g. alerts = {failureThreshold: 3, webhooks: ['https://…']}"]}],
+  ]
+  for (const [what, override, expected] of table) it(what, () => expect(channels(override)).to.deep.equal(expected))
+
+  it('e-mail recipients without the settings\' SMTP server: one line saying what is missing', () => {
+    const problems: string[] = []
+    jobAlerts(checkAlerts({webhooks: ['https://hooks.example.com/all']}, []), {email: {to: 'team@example.com'}}, problems)
+    expect(problems).to.deep.equal(["alerts.email needs the settings' alerts.email (the SMTP server) to send through"])
+  })
 })

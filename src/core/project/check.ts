@@ -2,6 +2,7 @@ import {explainDatabaseError} from '../db/database'
 import {scrubSecrets} from '../db/database-url'
 import {listMigrations} from '../db/migrations'
 import {CommandError} from '../errors'
+import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
 import {staleBuildLine, staleSources} from './build-state'
 import type {Project} from './project'
@@ -39,6 +40,12 @@ export async function checkProject(project: Project): Promise<CheckReport> {
         message: `runs every ${job.schedule.runEveryMins} min, longer than deleteLogsOlderThanDays (${keepDays} d) keeps its last run: it would run again at every tick after the trim; keep more days`,
       })
     }
+  }
+  // A job's own alerts against the settings' (an e-mail override needs the settings' SMTP server).
+  for (const job of jobs) {
+    const alertProblems: string[] = []
+    jobAlerts(settings.alerts, job.alerts, alertProblems)
+    for (const message of alertProblems) problems.push({subject: job.className, level: 'warning', message})
   }
   if (settings.crons.length === 0) {
     problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})
