@@ -136,6 +136,20 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
     }
   })
 
+  it('stuck: a run going on past its timeout is reported once, by the ticks that see it (the other server is still renewing its lease)', async () => {
+    const hook = await hookAt()
+    const Hung = job('app.hung', {runEveryMins: 1, timeoutMins: 5}, () => 'never called: it is running elsewhere')
+    try {
+      const store = new KnexRunStore(t.db, t.dialect)
+      const runId = await store.insertRun({code: 'app.hung', status: 'running', startMs: at(minute(0)), host: 'web3', pid: 77, leaseMs: 3_600_000, leaseNowMs: at(minute(10))})
+      for (const m of [10, 11, 12]) await tick([Hung], minute(m), hook.url)
+      expect(hook.got.map((body) => `${body.kind} ${body.code} ${body.runId} ${body.host}`)).to.deep.equal([`stuck app.hung ${runId} web3`])
+      expect(hook.got[0].text.split('\n')[0]).to.equal('[manage] app.hung looks stuck on web3: running for 11 min (past its 5 min timeout, which should have stopped it)')
+    } finally {
+      await hook.close()
+    }
+  })
+
   it('an outcome kept in the spool (the database was away) brings its alert with it when the next tick records it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'manage-spool-'))
     try {

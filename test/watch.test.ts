@@ -67,6 +67,11 @@ describe('watchTick: what a tick notices, as a table of (schedule, runs, heartbe
     expect(notices([retrying], runs, [beat('web1', '2026-01-05T10:10:00')], '2026-01-05T10:11:00')).to.deep.equal([])
   })
 
+  it('a job held by its own run still going is not missed (stuck judges it)', () => {
+    const runs = [run('succeeded', '2026-01-05T09:00:00', {code: 'every5'}), run('running', '2026-01-05T09:30:00', {code: 'every5', leaseUntil: '2026-01-05T11:00:00'})]
+    expect(notices([every5], runs, [beat('web1', '2026-01-05T10:11:00')], '2026-01-05T10:12:00')).to.deep.equal([])
+  })
+
   it('a slot: due at 06:00, ticks at 06:01–06:07 did not run it (another server without the job), missed', () => {
     expect(notices([at0600], [], [beat('web2', '2026-01-05T06:07:00')], '2026-01-05T06:08:00')).to.deep.equal(['missed at0600 06:00'])
   })

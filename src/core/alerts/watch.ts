@@ -90,6 +90,8 @@ function lastTick(input: WatchInput): number | null {
 /** Since when a due job has been called for without a run: the rule's time, after its last run (and its retry wait) and its resume. */
 function overdueSince(job: LoadedJob, input: WatchInput): number | null {
   const history = input.histories.get(job.code) ?? EMPTY_HISTORY
+  // A run still going holds the job (it is not started again meanwhile): that is `stuck`'s to judge.
+  if (!job.schedule.allowParallelRuns && history.running.some((run) => isLive(run, input.nowMs))) return null
   const decision = isDue(job.schedule, history, input.nowMs, {timeZone: input.timeZone, paused: input.paused.get(job.code) ?? null})
   if (!decision.due || decision.dueSinceMs === undefined) return null
   let since = decision.dueSinceMs
