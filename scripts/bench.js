@@ -53,10 +53,10 @@ function childEnv(extra = {}) {
   return env
 }
 
-function run(argv, env, {rssFile} = {}) {
+function run(argv, env, {rssFile, cwd = ROOT} = {}) {
   const [command, args] = rssFile ? [TIME, ['-f', '%M', '-o', rssFile, ...argv]] : [argv[0], argv.slice(1)]
   const started = process.hrtime.bigint()
-  const result = spawnSync(command, args, {cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024})
+  const result = spawnSync(command, args, {cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024})
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   if (result.error) throw result.error
   return {ms, status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr}
@@ -218,7 +218,7 @@ async function main() {
         env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: '1', BENCH_DUE: '1', BENCH_ALERTS: '1'}),
         check: (r, label) => checkRuncrons(label, r, {jobs: 1, due: true}),
       },
-    ].map((c) => ({...c, name: `${c.name}${label}`, plain: c.name, compared: Boolean(label)}))
+    ].map((c) => ({...c, name: `${c.name}${label}`, plain: c.name, compared: Boolean(label), cwd: root}))
   }
   // With BENCH_COMPARE, each case of this checkout is followed by the same case of the other.
   const own = manageCases(ROOT, '')
@@ -232,7 +232,7 @@ async function main() {
   // One untimed warm-up run of each (file cache, a check that every case does what it says, and
   // the number of SQL statements it sends, which manage reports under MANAGE_SQL_COUNT).
   for (const c of cases) {
-    const result = run(c.argv(), {...c.env(), MANAGE_SQL_COUNT: '1'})
+    const result = run(c.argv(), {...c.env(), MANAGE_SQL_COUNT: '1'}, {cwd: c.cwd})
     c.check?.(result, `${c.name} (warm-up)`)
     const counted = /manage: (\d+) SQL statement/.exec(result.stderr)
     c.statements = counted ? counted[1] : '-'
@@ -241,11 +241,11 @@ async function main() {
   for (let round = 0; round < REPS; round++) {
     for (const c of cases) {
       const env = c.env() // may copy a database: outside the timed part
-      const result = run(c.argv(), env)
+      const result = run(c.argv(), env, {cwd: c.cwd})
       c.check?.(result, `${c.name} (round ${round + 1})`)
       c.times.push(result.ms)
       if (hasTime && round < RSS_REPS) {
-        const measured = run(c.argv(), c.env(), {rssFile})
+        const measured = run(c.argv(), c.env(), {rssFile, cwd: c.cwd})
         c.check?.(measured, `${c.name} (RSS run)`)
         c.rss.push(Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()))
       }

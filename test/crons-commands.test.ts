@@ -411,6 +411,12 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         {code: 'c', status: 'running', start_time: '2026-10-01T00:00:00.000Z'},
         {code: 'a', status: 'succeeded', start_time: '2026-12-20T00:00:00.000Z'},
       ])
+      // Alerts: one delivered and one still pending from before the cutoff, one delivered after it.
+      await box.withDb(async (db) => {
+        const alert = (id: number, status: string, created: string) => ({id, dedupe_key: `k${id}`, kind: 'failed', code: 'a', host: 'h', text: 't', created_at: created, next_attempt_at: created, status})
+        await db('cron_alert').insert([alert(1, 'delivered', '2026-11-01T00:00:00.000Z'), alert(2, 'pending', '2026-11-01T00:00:00.000Z'), alert(3, 'delivered', '2026-12-01T00:00:00.000Z')])
+        await db('cron_alert_attempt').insert([1, 2, 3].map((id) => ({alert_id: id, channel: 'webhook', ok: id !== 2, attempted_at: '2026-12-01T00:00:00.000Z', duration_ms: 5})))
+      })
       const env = {MANAGE_NOW: '2026-12-30T00:00:00Z'}
       const ids = async () => (await box.rows()).map((row) => row.id)
       const clean = (...args: string[]) => box.run(['crons:clean', ...args], env)
@@ -424,20 +430,22 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         clean('--older-than', '30'),
         clean('--older-than', 'd30', '--dry-run'),
       ])
-      expect(parse(dry)).to.deep.equal({deleted: 0, wouldDelete: 4, before: '2026-11-30T00:00:00.000Z'})
-      expectRun(dryKeep, 0, ['Would delete 1 run(s) started before 2026-11-30 00:00:00 UTC (failures kept).'])
-      expect(parse(dryWeeks)).to.deep.equal({deleted: 0, wouldDelete: 5, before: '2026-12-16T00:00:00.000Z'})
+      expect(parse(dry)).to.deep.equal({deleted: 0, wouldDelete: 4, alertsDeleted: 0, alertsWouldDelete: 1, before: '2026-11-30T00:00:00.000Z'})
+      expectRun(dryKeep, 0, ['Would delete 1 run(s) started before 2026-11-30 00:00:00 UTC (failures kept).', 'Would delete 1 alert(s) delivered or abandoned, raised before then.'])
+      expect(parse(dryWeeks)).to.deep.equal({deleted: 0, wouldDelete: 5, alertsDeleted: 0, alertsWouldDelete: 2, before: '2026-12-16T00:00:00.000Z'})
       for (const [i, age] of ['30x', '0d', '30', 'd30'].entries()) {
         expectUsageError(malformed[i], new RegExp(`^error: --older-than '${age}' is not an age: use a number and a unit, e\\.g\\. 30d, 12h, 90m or 2w$`))
       }
       expect(await ids()).to.deep.equal([1, 2, 3, 4, 5, 6, 7])
 
-      expectRun(await clean('--older-than', '30d', '--keep-failed'), 0, ['Deleted 1 run(s) started before 2026-11-30 00:00:00 UTC (failures kept).'])
+      expectRun(await clean('--older-than', '30d', '--keep-failed'), 0, ['Deleted 1 run(s) started before 2026-11-30 00:00:00 UTC (failures kept).', 'Deleted 1 alert(s) delivered or abandoned, raised before then.'])
       expect(await ids()).to.deep.equal([2, 3, 4, 5, 6, 7])
-      expect(parse(await clean('--older-than', '720h', '--json'))).to.deep.equal({deleted: 3, before: '2026-11-30T00:00:00.000Z'})
+      expect(await box.withDb(async (db) => [await db('cron_alert').orderBy('id').pluck('id'), await db('cron_alert_attempt').orderBy('alert_id').pluck('alert_id')])).to.deep.equal([[2, 3], [2, 3]])
+      expect(parse(await clean('--older-than', '720h', '--json'))).to.deep.equal({deleted: 3, alertsDeleted: 0, before: '2026-11-30T00:00:00.000Z'})
       expect(await ids()).to.deep.equal([5, 6, 7])
-      // Everything is older than a minute; the running row still stays.
-      expect(parse(await clean('--older-than', '1m', '--json'))).to.deep.equal({deleted: 2, before: '2026-12-29T23:59:00.000Z'})
+      // Everything is older than a minute; the running row, and the alert still to deliver, still stay.
+      expect(parse(await clean('--older-than', '1m', '--json'))).to.deep.equal({deleted: 2, alertsDeleted: 1, before: '2026-12-29T23:59:00.000Z'})
+      expect(await box.withDb((db) => db('cron_alert').pluck('id'))).to.deep.equal([2])
       const left = await box.rows()
       expect(left.map((row) => [row.id, row.code, row.status])).to.deep.equal([[6, 'c', 'running']])
     })

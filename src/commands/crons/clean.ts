@@ -2,12 +2,13 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {formatTime} from '../../cli/render'
 import {UsageError} from '../../core/errors'
+import {SqlAlertOutbox} from '../../core/run-log/alert-outbox'
 import {DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS} from '../../core/time/units'
 
 export default class CronsClean extends BaseCommand<typeof CronsClean> {
-  static summary = 'Delete run-log rows older than an age; a run that is still going is never deleted.'
+  static summary = 'Delete run-log rows older than an age, and the alerts done with (delivered or abandoned) raised before it; a run that is still going, or an alert still to deliver, is never deleted.'
 
-  static description = 'The settings\' deleteLogsOlderThanDays does the same at the end of every tick (django-cron\'s DJANGO_CRON_DELETE_LOGS_OLDER_THAN).'
+  static description = 'The settings\' deleteLogsOlderThanDays does the same for the run log at the end of every tick (django-cron\'s DJANGO_CRON_DELETE_LOGS_OLDER_THAN).'
 
   static examples = ['<%= config.bin %> <%= command.id %> --older-than 30d', '<%= config.bin %> <%= command.id %> --older-than 12h --keep-failed --dry-run']
 
@@ -24,12 +25,15 @@ export default class CronsClean extends BaseCommand<typeof CronsClean> {
     const settings = await this.project.settings()
     const cutoff = (await this.project.clock())() - age
     const store = this.project.runStore()
-    const count = await store.deleteRunsBefore(cutoff, {keepFailed: this.flags['keep-failed'], dryRun: this.flags['dry-run']})
+    const dryRun = this.flags['dry-run']
+    const count = await store.deleteRunsBefore(cutoff, {keepFailed: this.flags['keep-failed'], dryRun})
+    const alerts = await new SqlAlertOutbox(this.project.runLogSource()).deleteBefore(cutoff, {dryRun})
     if (this.flags.json) {
-      this.log(JSON.stringify({deleted: this.flags['dry-run'] ? 0 : count, wouldDelete: this.flags['dry-run'] ? count : undefined, before: new Date(cutoff).toISOString()}))
+      this.log(JSON.stringify({deleted: dryRun ? 0 : count, wouldDelete: dryRun ? count : undefined, alertsDeleted: dryRun ? 0 : alerts, alertsWouldDelete: dryRun ? alerts : undefined, before: new Date(cutoff).toISOString()}))
       return
     }
-    this.log(`${this.flags['dry-run'] ? 'Would delete' : 'Deleted'} ${count} run(s) started before ${formatTime(cutoff, settings.timeZone)}${this.flags['keep-failed'] ? ' (failures kept)' : ''}.`)
+    this.log(`${dryRun ? 'Would delete' : 'Deleted'} ${count} run(s) started before ${formatTime(cutoff, settings.timeZone)}${this.flags['keep-failed'] ? ' (failures kept)' : ''}.`)
+    if (alerts > 0) this.log(`${dryRun ? 'Would delete' : 'Deleted'} ${alerts} alert(s) delivered or abandoned, raised before then.`)
   }
 }
 

@@ -71,6 +71,8 @@ export interface AlertOutbox {
   attempted(attempt: {alertId: number; channel: string; ok: boolean; detail: string; atMs: number; ms: number; host: string; pid: number}): Promise<void>
   finish(id: number, token: string, status: 'pending' | 'delivered' | 'abandoned', atMs: number, nextMs: number): Promise<void>
   recent(limit: number): Promise<AlertRow[]>
+  /** Delete the alerts done with (delivered or abandoned) raised before `cutoffMs`, and their attempts; with dryRun, only count them. */
+  deleteBefore(cutoffMs: number, options?: {dryRun?: boolean}): Promise<number>
 }
 
 export class SqlAlertOutbox implements AlertOutbox {
@@ -134,6 +136,16 @@ export class SqlAlertOutbox implements AlertOutbox {
 
   async finish(id: number, token: string, status: 'pending' | 'delivered' | 'abandoned', atMs: number, nextMs: number): Promise<void> {
     await this.source.use((connection) => write(connection, sql.finishAlert(this.dialect, id, token, status, atMs, nextMs)))
+  }
+
+  deleteBefore(cutoffMs: number, options: {dryRun?: boolean} = {}): Promise<number> {
+    return this.source.use(async (connection) => {
+      if (options.dryRun) return Number((await read(connection, sql.oldAlerts(this.dialect, cutoffMs, {count: true})))[0].n)
+      return inTransaction(connection, async () => {
+        await write(connection, sql.oldAlerts(this.dialect, cutoffMs, {attempts: true}))
+        return {commit: true, value: (await write(connection, sql.oldAlerts(this.dialect, cutoffMs, {}))).changes}
+      })
+    })
   }
 
   async recent(limit: number): Promise<AlertRow[]> {

@@ -131,3 +131,14 @@ export function finishAlert(dialect: Dialect, id: number, token: string, status:
 export function selectRecentAlerts(limit: number): Statement {
   return {sql: 'SELECT * FROM cron_alert ORDER BY id DESC LIMIT ?', bindings: [limit]}
 }
+
+/** Alerts done with (delivered or abandoned) raised before `cutoffMs`, to delete or (count) to count; `attempts`: their attempts instead. */
+export function oldAlerts(dialect: Dialect, cutoffMs: number, options: {count?: boolean; attempts?: boolean}): Statement {
+  const where = "status <> 'pending' AND created_at < ?"
+  const bindings = [timeCodec(dialect).toDb(cutoffMs)]
+  if (options.attempts) {
+    // MySQL refuses a DELETE whose subquery reads the same table; this one reads cron_alert.
+    return {sql: `DELETE FROM cron_alert_attempt WHERE alert_id IN (SELECT id FROM cron_alert WHERE ${where})`, bindings}
+  }
+  return {sql: options.count ? `SELECT COUNT(*) AS n FROM cron_alert WHERE ${where}` : `DELETE FROM cron_alert WHERE ${where}`, bindings}
+}

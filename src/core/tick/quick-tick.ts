@@ -13,10 +13,12 @@ import {historyOf, readSnapshot, trimRunLog} from './snapshot'
 /**
  * The per-minute tick's quick answer. Most ticks run nothing, so this decides with the database
  * driver alone (no oclif, no knex, and no luxon for interval jobs in UTC), with the same snapshot
- * and verdict as the tick. When every job is simply not due, it trims the log as the tick would at
- * its end and returns their outcomes. When anything is due, running elsewhere, paused or
- * misconfigured, it returns null having written nothing, and the tick runs from the start
- * (deciding again), so this can only ever save time, never change an outcome.
+ * and verdict as the tick. When every job is simply not due, it records this server's heartbeat,
+ * trims the log as the tick would at its end, and returns their outcomes. When anything is due,
+ * running elsewhere, paused or misconfigured, it returns null having written nothing, and the tick
+ * runs from the start (deciding again), so this can only ever save time, never change an outcome.
+ * With alerts configured, it also hands over when there is an alert to deliver or a silence to
+ * report (a stuck run or a silent server it raises first, once, by the alert's key).
  */
 export async function quickTick(project: Project): Promise<Outcome[] | null> {
   const settings = await project.settings()
@@ -32,15 +34,15 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   const outbox = new SqlAlertOutbox(source)
   const skewMs = settings.clockSkewSeconds * 1000
   const snapshot = await readSnapshot(store, jobs, (await project.clock())(), {leaseNowMs: systemClock(), skewMs, outbox})
-  const host = os.hostname()
-  // Silent servers, stuck runs and alerts to deliver: the full tick's work (each alert once, by its key).
-  if (alertsConfigured(settings, jobs) && (await quickWatch({settings, host, graceMs: settings.graceSeconds * 1000}, outbox, jobs, snapshot.state, snapshot.histories, snapshot.nowMs))) return null
   const outcomes: Outcome[] = []
   for (const job of jobs) {
     const verdict = verdictOf(job, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null, clockSkewMs: skewMs})
     if (verdict.kind !== 'not-due') return null
     outcomes.push(notStarted(job, verdict))
   }
+  const host = os.hostname()
+  // Silent servers, stuck runs and alerts to deliver: the full tick's work (each alert raised once, by its key).
+  if (alertsConfigured(settings, jobs) && (await quickWatch({settings, host, graceMs: settings.graceSeconds * 1000}, outbox, jobs, snapshot.state, snapshot.histories, snapshot.nowMs))) return null
   await outbox.recordTick({host, pid: process.pid, version: PACKAGE_VERSION, atMs: snapshot.nowMs})
   await trimRunLog(store, settings, snapshot.nowMs)
   return outcomes
