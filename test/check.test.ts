@@ -53,7 +53,7 @@ describe('checkProject', () => {
     try {
       const problems = (await checkProject(project)).problems
       expect(problems.find((p) => p.subject === 'database')).to.deep.include({level: 'error'})
-      expect(problems.find((p) => p.subject === 'database')!.message).to.match(/6 migration\(s\) not applied .*20261203000000_manage_alerts.*: run `manage migrate`/)
+      expect(problems.find((p) => p.subject === 'database')!.message).to.match(/7 migration\(s\) not applied .*20261203000100_manage_actions.*: run `manage migrate`/)
     } finally {
       await project.close()
       await bare.close()

@@ -1,0 +1,174 @@
+import {rowsOf, type ConnectionSource} from '../db/connection-source'
+import type {RunStatus} from '../jobs/cron-job-base'
+import {loadJobs} from '../jobs/load-jobs'
+import type {Settings} from '../project/settings'
+import {SqlAlertOutbox, type TickBeat} from '../run-log/alert-outbox'
+import {listJobs, type JobListing} from '../run-log/job-list'
+import {runRowOf, type RunRow} from '../run-log/rows'
+import {SqlRunStore} from '../run-log/run-store'
+import {timeCodec} from '../run-log/time-codec'
+import {EMPTY_HISTORY} from '../schedule/history'
+import {nextDueTimes} from '../schedule/next-due'
+import {DAY_MS} from '../time/units'
+
+/** A job as the dashboard shows it: crons:list's row, its failing streak and its pause's note. */
+export interface JobView extends JobListing {
+  failingStreak: number
+  pauseNote: string | null
+}
+
+export interface RunFilter {
+  status?: RunStatus
+  fromMs?: number
+  toMs?: number
+  /** Text the message contains. */
+  text?: string
+  /** Runs older than this one (the page before): a cursor, so paging stays on the index. */
+  before?: number
+  limit: number
+}
+
+export interface ActionRow {
+  id: number
+  code: string
+  action: string
+  by: string
+  note: string | null
+  outcome: string | null
+  atMs: number
+}
+
+const STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
+const FAILURES = new Set<RunStatus>(['failed', 'interrupted', 'timed_out'])
+/** Runs read per job for its failing streak: past this many failures it shows "50+". */
+const STREAK_WINDOW = 50
+
+export function isRunStatus(value: string): value is RunStatus {
+  return (STATUSES as readonly string[]).includes(value)
+}
+
+/**
+ * What the dashboard reads: every query goes through the run log's indexes ((code, start_time),
+ * (code, status, start_time), the primary keys), and the history is paged by a cursor, so pages stay
+ * fast with a large log.
+ */
+export class DashboardData {
+  private readonly store: SqlRunStore
+
+  constructor(
+    private readonly source: ConnectionSource,
+    private readonly settings: Settings,
+  ) {
+    this.store = new SqlRunStore(source)
+  }
+
+  async jobs(nowMs: number): Promise<JobView[]> {
+    const {jobs} = await listJobs(this.store, this.settings, nowMs)
+    const notes = await this.pauseNotes(jobs.filter((job) => job.paused).map((job) => job.code))
+    return Promise.all(jobs.map(async (job) => ({...job, failingStreak: await this.failingStreak(job.code), pauseNote: notes.get(job.code) ?? null})))
+  }
+
+  /** One job: its row, the next 10 due times, recent runs, runs for the chart and the timeline, and what people did to it. */
+  async job(code: string, nowMs: number): Promise<{job: JobView; upcoming: number[]; recent: RunRow[]; chart: RunRow[]; timeline: RunRow[]; actions: ActionRow[]} | null> {
+    const job = (await this.jobs(nowMs)).find((candidate) => candidate.code === code)
+    if (!job) return null
+    const loaded = loadJobs(this.settings.crons).jobs.find((candidate) => candidate.code === code)!
+    const history = (await this.store.histories(nowMs, {codes: [code], skewMs: this.settings.clockSkewSeconds * 1000})).get(code) ?? EMPTY_HISTORY
+    const upcoming = job.paused ? [] : nextDueTimes(loaded.schedule, history, code, nowMs, 10, {timeZone: this.settings.timeZone}).map((due) => due.atMs)
+    const recent = await this.runs(code, {limit: 20})
+    const chart = (await this.runs(code, {limit: 200})).filter((run) => run.endMs !== null).reverse()
+    const timeline = await this.runs(code, {fromMs: nowMs - 3 * DAY_MS, toMs: nowMs, limit: 2000})
+    return {job, upcoming, recent, chart, timeline, actions: await this.actions(code, 20)}
+  }
+
+  /** A job's runs, newest first, filtered and paged. */
+  async runs(code: string, filter: RunFilter): Promise<RunRow[]> {
+    const where = ['code = ?']
+    const bindings: unknown[] = [code]
+    const time = timeCodec(this.source.dialect)
+    if (filter.status) {
+      where.push('status = ?')
+      bindings.push(filter.status)
+    }
+    if (filter.fromMs !== undefined) {
+      where.push('start_time >= ?')
+      bindings.push(time.toDb(filter.fromMs))
+    }
+    if (filter.toMs !== undefined) {
+      where.push('start_time <= ?')
+      bindings.push(time.toDb(filter.toMs))
+    }
+    if (filter.text) {
+      where.push("message LIKE ? ESCAPE '!'")
+      bindings.push(`%${filter.text.replace(/[!%_]/g, '!$&')}%`)
+    }
+    if (filter.before !== undefined) {
+      const [cursor] = await rowsOf(this.source, {sql: 'SELECT start_time FROM cron_job_log WHERE id = ?', bindings: [filter.before]})
+      if (cursor) {
+        where.push('(start_time < ? OR (start_time = ? AND id < ?))')
+        bindings.push(cursor.start_time, cursor.start_time, filter.before)
+      }
+    }
+    const sql = `SELECT * FROM cron_job_log WHERE ${where.join(' AND ')} ORDER BY start_time DESC, id DESC LIMIT ?`
+    return (await rowsOf(this.source, {sql, bindings: [...bindings, filter.limit]})).map((row) => runRowOf(row, this.source.dialect))
+  }
+
+  run(id: number): Promise<RunRow | null> {
+    return this.store.getRun(id)
+  }
+
+  async runners(): Promise<TickBeat[]> {
+    return (await new SqlAlertOutbox(this.source).tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
+  }
+
+  async actions(code: string, limit: number): Promise<ActionRow[]> {
+    const rows = await rowsOf(this.source, {sql: 'SELECT * FROM cron_action WHERE code = ? ORDER BY id DESC LIMIT ?', bindings: [code, limit]})
+    return rows.map((row) => actionOf(row, this.source.dialect))
+  }
+
+  async recordAction(action: Omit<ActionRow, 'id'>): Promise<void> {
+    await this.source.use((connection) =>
+      connection.run('INSERT INTO cron_action (code, action, by_user, note, outcome, at) VALUES (?, ?, ?, ?, ?, ?)', [
+        action.code,
+        action.action,
+        action.by,
+        action.note,
+        action.outcome,
+        timeCodec(this.source.dialect).toDb(action.atMs),
+      ]),
+    )
+  }
+
+  /** Failed, timed-out or interrupted runs since its last success (running rows aside). */
+  private async failingStreak(code: string): Promise<number> {
+    const rows = await rowsOf(this.source, {sql: "SELECT status FROM cron_job_log WHERE code = ? AND status <> 'running' ORDER BY start_time DESC, id DESC LIMIT ?", bindings: [code, STREAK_WINDOW]})
+    let streak = 0
+    for (const row of rows) {
+      if (!FAILURES.has(row.status as RunStatus)) break
+      streak++
+    }
+    return streak
+  }
+
+  /** The note of each paused job's latest pause. */
+  private async pauseNotes(codes: readonly string[]): Promise<Map<string, string>> {
+    const notes = new Map<string, string>()
+    for (const code of codes) {
+      const [row] = await rowsOf(this.source, {sql: "SELECT note FROM cron_action WHERE code = ? AND action = 'pause' ORDER BY id DESC LIMIT 1", bindings: [code]})
+      if (row?.note) notes.set(code, String(row.note))
+    }
+    return notes
+  }
+}
+
+function actionOf(row: Record<string, unknown>, dialect: ConnectionSource['dialect']): ActionRow {
+  return {
+    id: Number(row.id),
+    code: String(row.code),
+    action: String(row.action),
+    by: String(row.by_user),
+    note: (row.note as string | null) ?? null,
+    outcome: (row.outcome as string | null) ?? null,
+    atMs: timeCodec(dialect).fromDb(row.at)!,
+  }
+}

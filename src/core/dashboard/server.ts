@@ -1,0 +1,312 @@
+import http from 'node:http'
+import type {RunStatus} from '../jobs/cron-job-base'
+import type {Settings} from '../project/settings'
+import type {RunRow} from '../run-log/rows'
+import type {Clock} from '../time/clock'
+import {luxon} from '../time/luxon'
+import type {ActionResult, DashboardActions} from './actions'
+import {byToken, Sessions, signIn, SignInLimiter, type DashboardAuth, type Identity} from './auth'
+import {isRunStatus, type DashboardData, type JobView} from './data'
+import {DASHBOARD_CSS, type PageContext} from './html'
+import {errorPage, jobPage, jobsPage, runnersPage, runPage, runsPage, signInPage} from './pages'
+
+export interface DashboardOptions {
+  data: DashboardData
+  actions: DashboardActions
+  auth: DashboardAuth
+  settings: Settings
+  /** Refuse every action, whoever asks (--read-only). */
+  readOnly: boolean
+  clock: Clock
+  /** One line per request (method, path, status, ms): never a header, a cookie or a body. */
+  log?(line: string): void
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+}
+const COOKIE = 'manage_session'
+const MAX_BODY = 16 * 1024
+const PAGE_SIZE = 50
+const ACTIONS = new Set(['run', 'pause', 'resume', 'unlock'])
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+interface Request {
+  method: string
+  path: string
+  params: URLSearchParams
+  headers: http.IncomingHttpHeaders
+  address: string
+  body: () => Promise<Record<string, string>>
+}
+
+type Reply = {status: number; type: 'html' | 'json' | 'css'; body: string; headers?: Record<string, string>}
+
+/**
+ * The dashboard over node:http: pages made on the server, the same data as JSON under /api, and the
+ * actions. Every request but the sign-in page needs an identity (a session cookie or the bearer
+ * token); a state-changing request made with the cookie needs its CSRF token.
+ */
+export function dashboardHandler(options: DashboardOptions): http.RequestListener {
+  const sessions = new Sessions()
+  const limiter = new SignInLimiter()
+  return (incoming, response) => {
+    const started = Date.now()
+    const url = new URL(incoming.url ?? '/', 'http://dashboard.invalid')
+    const request: Request = {
+      method: incoming.method ?? 'GET',
+      path: url.pathname,
+      params: url.searchParams,
+      headers: incoming.headers,
+      address: incoming.socket.remoteAddress ?? '?',
+      body: () => readBody(incoming),
+    }
+    route(options, sessions, limiter, request)
+      .catch((error: unknown): Reply => {
+        const status = error instanceof HttpError ? error.status : 500
+        const message = error instanceof HttpError ? error.message : 'the dashboard failed to answer (see its log)'
+        if (!(error instanceof HttpError)) options.log?.(`error ${request.method} ${request.path}: ${error instanceof Error ? error.message : String(error)}`)
+        return request.path.startsWith('/api/') ? json(status, {error: message}) : {status, type: 'html', body: errorPage({title: String(status), user: null, csrf: null}, status, message)}
+      })
+      .then((reply) => {
+        const type = {html: 'text/html; charset=utf-8', json: 'application/json; charset=utf-8', css: 'text/css; charset=utf-8'}[reply.type]
+        response.writeHead(reply.status, {...SECURITY_HEADERS, 'content-type': type, 'cache-control': reply.type === 'css' ? 'max-age=300' : 'no-store', ...reply.headers})
+        response.end(reply.body)
+        options.log?.(`${request.method} ${request.path} ${reply.status} ${Date.now() - started} ms`)
+      })
+  }
+}
+
+async function route(options: DashboardOptions, sessions: Sessions, limiter: SignInLimiter, request: Request): Promise<Reply> {
+  const {method, path} = request
+  if (path === '/static/dashboard.css') return {status: 200, type: 'css', body: DASHBOARD_CSS}
+  if (path === '/signin' && method === 'GET') return html(200, signInPage(null, safeNext(request.params.get('next'))))
+  if (path === '/signin' && method === 'POST') return signInPost(options, sessions, limiter, request)
+
+  const cookie = cookieOf(request.headers.cookie, COOKIE)
+  const session = sessions.get(cookie, options.clock())
+  const identity: Identity | null = byToken(options.auth, request.headers.authorization) ?? session?.identity ?? null
+  const api = path.startsWith('/api/')
+  if (!identity) {
+    if (api) return json(401, {error: 'sign in: send Authorization: Bearer <token>'})
+    if (method === 'GET') return {status: 303, type: 'html', body: '', headers: {location: `/signin?next=${encodeURIComponent(path + (request.params.size ? `?${request.params}` : ''))}`}}
+    throw new HttpError(401, 'sign in first')
+  }
+  const context: PageContext = {title: 'manage', user: {name: identity.name, readOnly: identity.readOnly || options.readOnly}, csrf: session?.csrf ?? null, flash: session ? takeFlash(session) : null}
+
+  if (method === 'POST') {
+    const body = await request.body()
+    // A browser's request carries the session's CSRF token (a form field, or a header for scripts); the bearer token needs none.
+    if (identity.via === 'session' && !(session && sessions.csrfMatches(session, body.csrf ?? headerOf(request.headers['x-csrf-token'])))) {
+      throw new HttpError(403, 'the form is out of date or came from another site (no valid CSRF token): reload the page and try again')
+    }
+    if (path === '/signout') {
+      sessions.close(cookie)
+      return {status: 303, type: 'html', body: '', headers: {location: '/signin', 'set-cookie': `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`}}
+    }
+    const match = /^\/(api\/)?jobs\/([^/]+)\/([a-z]+)$/.exec(path)
+    if (!match || !ACTIONS.has(match[3])) throw new HttpError(404, 'no such action')
+    const code = decodeURIComponent(match[2])
+    await knownJob(options, code)
+    if (identity.readOnly || options.readOnly) throw new HttpError(403, options.readOnly ? 'the dashboard is read-only (--read-only)' : `${identity.name} is a read-only user`)
+    const result = await act(options, match[3], code, identity, body.note)
+    if (match[1]) return json(result.status, result)
+    if (session) (session as {flash?: string}).flash = result.message
+    return {status: 303, type: 'html', body: '', headers: {location: `/jobs/${encodeURIComponent(code)}`}}
+  }
+  if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed here`)
+  return api ? apiGet(options, request) : pageGet(options, request, context)
+}
+
+async function pageGet(options: DashboardOptions, request: Request, context: PageContext): Promise<Reply> {
+  const {path, params} = request
+  const zone = options.settings.timeZone
+  const now = options.clock()
+  if (path === '/') return html(200, jobsPage({...context, title: 'Jobs', refreshSeconds: 30}, await options.data.jobs(now), {q: params.get('q') ?? '', sort: params.get('sort') ?? 'code', zone}))
+  if (path === '/runners') return html(200, runnersPage({...context, title: 'Runners'}, await options.data.runners(), now, options.settings.alerts.silentAfterMs, zone))
+  let match = /^\/jobs\/([^/]+)$/.exec(path)
+  if (match) {
+    const job = await options.data.job(decodeURIComponent(match[1]), now)
+    if (!job) throw new HttpError(404, `no job '${decodeURIComponent(match[1])}' in the settings' crons`)
+    return html(200, jobPage({...context, title: job.job.code}, {...job, nowMs: now}, zone))
+  }
+  match = /^\/jobs\/([^/]+)\/runs$/.exec(path)
+  if (match) {
+    const code = decodeURIComponent(match[1])
+    await knownJob(options, code)
+    const filter = runFilter(params, zone)
+    return html(200, runsPage({...context, title: `${code}: history`}, code, await options.data.runs(code, filter), {...filter, from: params.get('from') ?? undefined, to: params.get('to') ?? undefined}, zone, filter.limit))
+  }
+  match = /^\/runs\/(\d+)$/.exec(path)
+  if (match) {
+    const run = await options.data.run(Number(match[1]))
+    if (!run) throw new HttpError(404, `no run ${match[1]}`)
+    return html(200, runPage({...context, title: `Run ${run.id}`}, run, zone))
+  }
+  throw new HttpError(404, 'no such page')
+}
+
+async function apiGet(options: DashboardOptions, request: Request): Promise<Reply> {
+  const {path, params} = request
+  const now = options.clock()
+  if (path === '/api/jobs') return json(200, (await options.data.jobs(now)).map(jobJson))
+  if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, version: tick.version, lastTickAt: iso(tick.atMs)})))
+  let match = /^\/api\/jobs\/([^/]+)$/.exec(path)
+  if (match) {
+    const job = await options.data.job(decodeURIComponent(match[1]), now)
+    if (!job) throw new HttpError(404, `no job '${decodeURIComponent(match[1])}' in the settings' crons`)
+    return json(200, {...jobJson(job.job), upcoming: job.upcoming.map(iso), recentRuns: job.recent.map(runJson), actions: job.actions.map((a) => ({...a, atMs: undefined, at: iso(a.atMs)}))})
+  }
+  match = /^\/api\/jobs\/([^/]+)\/runs$/.exec(path)
+  if (match) {
+    const code = decodeURIComponent(match[1])
+    await knownJob(options, code)
+    const runs = await options.data.runs(code, runFilter(params, options.settings.timeZone))
+    return json(200, {runs: runs.map(runJson), nextBefore: runs.length > 0 && runs.length === runFilter(params, options.settings.timeZone).limit ? runs[runs.length - 1].id : null})
+  }
+  match = /^\/api\/runs\/(\d+)$/.exec(path)
+  if (match) {
+    const run = await options.data.run(Number(match[1]))
+    if (!run) throw new HttpError(404, `no run ${match[1]}`)
+    return json(200, runJson(run))
+  }
+  throw new HttpError(404, 'no such API route')
+}
+
+async function signInPost(options: DashboardOptions, sessions: Sessions, limiter: SignInLimiter, request: Request): Promise<Reply> {
+  const now = options.clock()
+  if (limiter.blocked(request.address, Date.now())) return html(429, signInPage('Too many failed sign-ins from this address: wait a few minutes.', '/'))
+  const body = await request.body()
+  const identity = signIn(options.auth, body.name ?? '', body.password ?? '')
+  if (!identity) {
+    limiter.failed(request.address, Date.now())
+    options.log?.(`sign-in refused for '${(body.name ?? '').slice(0, 64)}' from ${request.address}`)
+    return html(401, signInPage('Wrong user or password.', safeNext(body.next)))
+  }
+  const {id} = sessions.open(identity, now)
+  const secure = request.headers['x-forwarded-proto'] === 'https' ? '; Secure' : ''
+  return {status: 303, type: 'html', body: '', headers: {location: safeNext(body.next), 'set-cookie': `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/${secure}`}}
+}
+
+function act(options: DashboardOptions, action: string, code: string, who: Identity, note: string | undefined): Promise<ActionResult> {
+  if (action === 'run') return options.actions.runNow(code, who)
+  if (action === 'pause') return options.actions.pause(code, who, note?.trim().slice(0, 500) || null)
+  if (action === 'resume') return options.actions.resume(code, who)
+  return options.actions.unlock(code, who)
+}
+
+async function knownJob(options: DashboardOptions, code: string): Promise<void> {
+  if (!(await options.data.jobs(options.clock())).some((job) => job.code === code)) throw new HttpError(404, `no job '${code}' in the settings' crons`)
+}
+
+function runFilter(params: URLSearchParams, zone: string) {
+  const status = params.get('status') ?? ''
+  if (status && !isRunStatus(status)) throw new HttpError(400, `status '${status}' is not a run status: use succeeded, failed, timed_out, interrupted or running`)
+  const limit = Number(params.get('limit') ?? PAGE_SIZE)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HttpError(400, `limit '${params.get('limit')}' is not a whole number from 1 to 500`)
+  const before = params.get('before')
+  if (before !== null && !/^\d+$/.test(before)) throw new HttpError(400, `before '${before}' is not a run id`)
+  return {status: (status || undefined) as RunStatus | undefined, fromMs: day(params.get('from'), zone, 0), toMs: day(params.get('to'), zone, 1), text: params.get('q') || undefined, before: before === null ? undefined : Number(before), limit}
+}
+
+/** A date (YYYY-MM-DD, in the zone) as the start of that day (or of the next, for an inclusive end). */
+function day(text: string | null, zone: string, after: number): number | undefined {
+  if (!text) return undefined
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) throw new HttpError(400, `'${text}' is not a date: use YYYY-MM-DD`)
+  const start = luxon().DateTime.fromISO(text, {zone})
+  if (!start.isValid) throw new HttpError(400, `'${text}' is not a date: use YYYY-MM-DD`)
+  return start.plus({days: after}).toMillis() - after
+}
+
+function jobJson(job: JobView) {
+  return {
+    code: job.code,
+    className: job.className,
+    schedule: job.schedule,
+    lastRun: job.lastRun && {status: job.lastRun.status, startTime: iso(job.lastRun.startMs), endTime: iso(job.lastRun.endMs), durationMs: job.lastRun.durationMs},
+    nextDue: iso(job.nextDueMs),
+    runningNow: job.runningNow && {host: job.runningNow.host, pid: job.runningNow.pid, since: iso(job.runningNow.sinceMs)},
+    paused: job.paused && {since: iso(job.paused.sinceMs), by: job.paused.by, note: job.pauseNote},
+    failingStreak: job.failingStreak,
+  }
+}
+
+function runJson(run: RunRow) {
+  return {id: run.id, code: run.code, status: run.status, startTime: iso(run.startMs), endTime: iso(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, slot: run.ranAtTime, host: run.host, pid: run.pid, leaseExpiresAt: iso(run.leaseExpiresMs), message: run.message}
+}
+
+function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString()
+}
+
+function html(status: number, body: string): Reply {
+  return {status, type: 'html', body}
+}
+
+function json(status: number, value: unknown): Reply {
+  return {status, type: 'json', body: JSON.stringify(value)}
+}
+
+/** Where to go after signing in: a path of this site only (never //other.host). */
+function safeNext(next: string | null | undefined): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
+}
+
+function takeFlash(session: object): string | null {
+  const holder = session as {flash?: string}
+  const flash = holder.flash ?? null
+  delete holder.flash
+  return flash
+}
+
+function cookieOf(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=')
+    if (key === name) return value.join('=')
+  }
+  return undefined
+}
+
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** A form's or a JSON body's fields, at most MAX_BODY bytes. */
+function readBody(incoming: http.IncomingMessage): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    let size = 0
+    const chunks: Buffer[] = []
+    incoming.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, 'the request body is too large'))
+        incoming.destroy()
+      } else chunks.push(chunk)
+    })
+    incoming.on('error', reject)
+    incoming.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8')
+      if (!text) return resolve({})
+      if ((incoming.headers['content-type'] ?? '').startsWith('application/json')) {
+        try {
+          const parsed = JSON.parse(text) as Record<string, unknown>
+          resolve(Object.fromEntries(Object.entries(parsed ?? {}).map(([k, v]) => [k, String(v)])))
+        } catch {
+          reject(new HttpError(400, 'the body is not JSON'))
+        }
+      } else resolve(Object.fromEntries(new URLSearchParams(text)))
+    })
+  })
+}
