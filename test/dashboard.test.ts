@@ -1,7 +1,9 @@
+import {readFileSync, statSync} from 'node:fs'
 import type http from 'node:http'
+import path from 'node:path'
 import {expect} from 'chai'
 import {DashboardActions, type JobStarter} from '../src/core/dashboard/actions'
-import {hashPassword, type DashboardAuth} from '../src/core/dashboard/auth'
+import {hashPassword, signIn, type DashboardAuth} from '../src/core/dashboard/auth'
 import {DashboardData} from '../src/core/dashboard/data'
 import {checkBind, listen} from '../src/core/dashboard/listen'
 import {dashboardHandler} from '../src/core/dashboard/server'
@@ -10,6 +12,8 @@ import {KnexRunStore} from '../src/core/run-log/run-store'
 import {runCrons} from '../src/core/tick/run-crons'
 import {fixedClock, systemClock} from '../src/core/time/clock'
 import {job, settingsWith} from './fixtures/jobs'
+import {context, ROOT, runManageWithInput, Sandbox} from './helpers/cli'
+import {startDashboard} from './helpers/dashboard'
 import {BACKENDS, expireLeases, freshDatabase, TestLock, type TestDatabase} from './helpers/db'
 import {at} from './helpers/schedule'
 
@@ -236,5 +240,55 @@ describe('manage dashboard: the bind rule', () => {
   it('allows 127.0.0.1, ::1 and localhost always, and any address with a token or users', () => {
     for (const host of ['127.0.0.1', '::1', 'localhost']) expect(() => checkBind(host, none)).not.to.throw()
     expect(() => checkBind('0.0.0.0', {token: TOKEN, users: []})).not.to.throw()
+  })
+})
+
+describe('manage dashboard (the command)', function () {
+  this.timeout(30_000)
+
+  it('refuses another address without authentication configured, and a short token, in one line each (exit 2)', async () => {
+    const box = new Sandbox()
+    try {
+      const open = await box.run(['dashboard', '--host', '0.0.0.0', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: ''})
+      expect(open.code, context(open)).to.equal(2)
+      expect(open.stderr).to.match(/^error: refusing to listen on 0\.0\.0\.0 without authentication configured: set MANAGE_DASHBOARD_TOKEN .*\n$/)
+      const short = await box.run(['dashboard', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: 'sesame'})
+      expect(short.code).to.equal(2)
+      expect(short.stderr).to.equal('error: MANAGE_DASHBOARD_TOKEN is shorter than 24 characters: use a random one, e.g. the output of `openssl rand -hex 24`\n')
+      expect(short.stderr).not.to.include('sesame')
+    } finally {
+      box.remove()
+    }
+  })
+
+  it('with nothing configured, on 127.0.0.1: makes a token for this run in var/dashboard-token (mode 600), never printed', async () => {
+    const box = new Sandbox()
+    const token = path.join(ROOT, 'var', 'dashboard-token')
+    try {
+      await box.migrate()
+      const dashboard = await startDashboard({...box.env(), MANAGE_DASHBOARD_TOKEN: ''} as Record<string, string>)
+      try {
+        const made = readFileSync(token, 'utf8').trim()
+        expect(made).to.match(/^[0-9a-f]{48}$/)
+        expect(statSync(token).mode & 0o777).to.equal(0o600)
+        expect(dashboard.output()).to.include('var/dashboard-token').and.not.include(made)
+        expect((await fetch(`${dashboard.url}api/jobs`, {headers: {authorization: `Bearer ${made}`}})).status).to.equal(200)
+      } finally {
+        await dashboard.stop()
+      }
+    } finally {
+      box.remove()
+    }
+  })
+
+  it('dashboard:password hashes a password from standard input, for the settings\' dashboard.users', async () => {
+    const result = await runManageWithInput(['dashboard:password'], {}, 'a long enough password\n')
+    expect(result.code, context(result)).to.equal(0)
+    const hash = result.stdout.trim()
+    expect(hash).to.match(/^scrypt\$16384\$8\$1\$\S+\$\S+$/)
+    expect(signIn({token: null, users: [{name: 'ops', passwordHash: hash, readOnly: false}]}, 'ops', 'a long enough password')).to.deep.equal({name: 'ops', readOnly: false, via: 'session'})
+    const short = await runManageWithInput(['dashboard:password'], {}, 'short\n')
+    expect(short.code).to.equal(2)
+    expect(short.stderr).to.equal('error: the password on standard input is shorter than 12 characters: use a longer one\n')
   })
 })

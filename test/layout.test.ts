@@ -65,4 +65,13 @@ describe('the layout of src/', () => {
     })
     expect(offences).to.deep.equal([])
   })
+
+  it("keeps the dashboard out of the per-minute entry: no module of src/core/dashboard in dist/entry's bundles", () => {
+    const entry = path.join(SRC, '..', 'dist', 'entry')
+    const bundled = readdirSync(entry)
+      .filter((name) => name.endsWith('.js'))
+      .flatMap((name) => [...readFileSync(path.join(entry, name), 'utf8').matchAll(/^\/\/ (dist\/src\/\S+)/gm)].map((match) => `${name}: ${match[1]}`))
+    expect(bundled.filter((line) => line.includes('/tick/')), 'the bundles name their modules').not.to.deep.equal([])
+    expect(bundled.filter((line) => line.includes('/dashboard/') || line.includes('/commands/'))).to.deep.equal([])
+  })
 })

@@ -46,7 +46,7 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const data = new DashboardData(source, settings)
     const actions = new DashboardActions(source, data, this.starter(), clock, systemClock)
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`)
-    const {server, url} = await listen(dashboardHandler({data, actions, auth, settings, readOnly: this.flags['read-only'], clock, log}), host, port)
+    const {server, url} = await listen(dashboardHandler({data, actions, auth, settings, readOnly: this.flags['read-only'] === true, clock, log}), host, port)
     this.log(`Dashboard on ${url}${this.flags['read-only'] ? ' (read-only)' : ''}; Ctrl-C to stop.`)
     await new Promise<void>((resolve) => {
       const stop = () => server.close(() => resolve())

@@ -104,7 +104,7 @@ async function route(options: DashboardOptions, sessions: Sessions, limiter: Sig
     if (method === 'GET') return {status: 303, type: 'html', body: '', headers: {location: `/signin?next=${encodeURIComponent(path + (request.params.size ? `?${request.params}` : ''))}`}}
     throw new HttpError(401, 'sign in first')
   }
-  const context: PageContext = {title: 'manage', user: {name: identity.name, readOnly: identity.readOnly || options.readOnly}, csrf: session?.csrf ?? null, flash: session ? takeFlash(session) : null}
+  const context: PageContext = {title: 'manage', user: {name: identity.name, readOnly: identity.readOnly || options.readOnly === true}, csrf: session?.csrf ?? null, flash: session ? takeFlash(session) : null}
 
   if (method === 'POST') {
     const body = await request.body()
