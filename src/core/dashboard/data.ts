@@ -62,15 +62,24 @@ export class DashboardData {
     this.store = new SqlRunStore(source)
   }
 
-  async jobs(nowMs: number): Promise<JobView[]> {
-    const {jobs} = await listJobs(this.store, this.settings, nowMs)
+  /** The codes of the settings' jobs (the dashboard serves these and no others). */
+  codes(): Set<string> {
+    return new Set(loadJobs(this.settings.crons).jobs.map((job) => job.code))
+  }
+
+  async jobs(nowMs: number, only?: string): Promise<JobView[]> {
+    const loaded = loadJobs(this.settings.crons).jobs
+    // One job's page reads that job's history alone.
+    const crons = only === undefined ? this.settings.crons : loaded.filter((job) => job.code === only).map((job) => job.job.constructor)
+    const {jobs} = await listJobs(this.store, {...this.settings, crons}, nowMs)
     const notes = await this.pauseNotes(jobs.filter((job) => job.paused).map((job) => job.code))
     return Promise.all(jobs.map(async (job) => ({...job, failingStreak: await this.failingStreak(job.code), pauseNote: notes.get(job.code) ?? null})))
   }
 
   /** One job: its row, the next 10 due times, recent runs, runs for the chart and the timeline, and what people did to it. */
   async job(code: string, nowMs: number): Promise<{job: JobView; upcoming: number[]; recent: RunRow[]; chart: RunRow[]; timeline: RunRow[]; actions: ActionRow[]} | null> {
-    const job = (await this.jobs(nowMs)).find((candidate) => candidate.code === code)
+    if (!this.codes().has(code)) return null
+    const job = (await this.jobs(nowMs, code)).find((candidate) => candidate.code === code)
     if (!job) return null
     const loaded = loadJobs(this.settings.crons).jobs.find((candidate) => candidate.code === code)!
     const history = (await this.store.histories(nowMs, {codes: [code], skewMs: this.settings.clockSkewSeconds * 1000})).get(code) ?? EMPTY_HISTORY

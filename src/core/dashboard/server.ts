@@ -119,7 +119,7 @@ async function route(options: DashboardOptions, sessions: Sessions, limiter: Sig
     const match = /^\/(api\/)?jobs\/([^/]+)\/([a-z]+)$/.exec(path)
     if (!match || !ACTIONS.has(match[3])) throw new HttpError(404, 'no such action')
     const code = decodeURIComponent(match[2])
-    await knownJob(options, code)
+    knownJob(options, code)
     if (identity.readOnly || options.readOnly) throw new HttpError(403, options.readOnly ? 'the dashboard is read-only (--read-only)' : `${identity.name} is a read-only user`)
     const result = await act(options, match[3], code, identity, body.note)
     if (match[1]) return json(result.status, result)
@@ -145,7 +145,7 @@ async function pageGet(options: DashboardOptions, request: Request, context: Pag
   match = /^\/jobs\/([^/]+)\/runs$/.exec(path)
   if (match) {
     const code = decodeURIComponent(match[1])
-    await knownJob(options, code)
+    knownJob(options, code)
     const filter = runFilter(params, zone)
     return html(200, runsPage({...context, title: `${code}: history`}, code, await options.data.runs(code, filter), {...filter, from: params.get('from') ?? undefined, to: params.get('to') ?? undefined}, zone, filter.limit))
   }
@@ -172,7 +172,7 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
   match = /^\/api\/jobs\/([^/]+)\/runs$/.exec(path)
   if (match) {
     const code = decodeURIComponent(match[1])
-    await knownJob(options, code)
+    knownJob(options, code)
     const runs = await options.data.runs(code, runFilter(params, options.settings.timeZone))
     return json(200, {runs: runs.map(runJson), nextBefore: runs.length > 0 && runs.length === runFilter(params, options.settings.timeZone).limit ? runs[runs.length - 1].id : null})
   }
@@ -207,8 +207,8 @@ function act(options: DashboardOptions, action: string, code: string, who: Ident
   return options.actions.unlock(code, who)
 }
 
-async function knownJob(options: DashboardOptions, code: string): Promise<void> {
-  if (!(await options.data.jobs(options.clock())).some((job) => job.code === code)) throw new HttpError(404, `no job '${code}' in the settings' crons`)
+function knownJob(options: DashboardOptions, code: string): void {
+  if (!options.data.codes().has(code)) throw new HttpError(404, `no job '${code}' in the settings' crons`)
 }
 
 function runFilter(params: URLSearchParams, zone: string) {

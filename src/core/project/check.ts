@@ -3,6 +3,7 @@ import {scrubSecrets} from '../db/database-url'
 import {listMigrations} from '../db/migrations'
 import {CommandError} from '../errors'
 import {jobAlerts} from '../alerts/alert-settings'
+import {checkDashboardAuth} from '../dashboard/auth'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
 import {staleBuildLine, staleSources} from './build-state'
 import type {Project} from './project'
@@ -47,6 +48,10 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     jobAlerts(settings.alerts, job.alerts, alertProblems)
     for (const message of alertProblems) problems.push({subject: job.className, level: 'warning', message})
   }
+  // The dashboard's sign-in (checked here and when it starts; a mistake there never stops the tick).
+  const dashboardProblems: string[] = []
+  checkDashboardAuth(settings.values.dashboard, undefined, dashboardProblems)
+  for (const message of dashboardProblems) problems.push({subject: 'settings', level: 'warning', message})
   if (settings.crons.length === 0) {
     problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})
   }

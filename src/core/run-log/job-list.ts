@@ -24,9 +24,10 @@ export interface JobListing {
  */
 export async function listJobs(store: RunLogView, settings: Pick<Settings, 'crons' | 'timeZone' | 'clockSkewSeconds'>, nowMs: number): Promise<{jobs: JobListing[]; problems: Problem[]}> {
   const {jobs, problems} = loadJobs(settings.crons)
+  if (jobs.length === 0) return {jobs: [], problems}
   const settingsZone = settings.timeZone
   const skewMs = settings.clockSkewSeconds * 1000
-  const histories = await store.histories(nowMs, {skewMs})
+  const histories = await store.histories(nowMs, {skewMs, codes: jobs.map((job) => job.code)})
   const paused = await store.pausedJobs()
   const lastIds = jobs.map((job) => histories.get(job.code)?.lastRun?.id).filter((id): id is number => id !== undefined)
   const lastRows = new Map<number, RunRow>((await store.getRuns(lastIds)).map((row) => [row.id, row]))
