@@ -200,6 +200,25 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
     expect(actions[1]).to.match(/already running/)
   })
 
+  it('POST pause (a JSON note) and resume with the bearer token: answered, recorded with who, the job shown paused; 409 when nothing changes', async () => {
+    const pause = (body: unknown) => fetch(`${base}api/jobs/app.report/pause`, {method: 'POST', headers: {...bearer, 'content-type': 'application/json'}, body: JSON.stringify(body)})
+    const paused = await pause({note: 'quarter-end freeze'})
+    expect(paused.status).to.equal(200)
+    expect(await paused.json()).to.deep.equal({status: 200, message: 'app.report paused'})
+    expect((await pause({})).status).to.equal(409)
+    const shown = (await (await get('/api/jobs/app.report', bearer)).json()) as {paused: {by: string; note: string}; nextDue: string | null; upcoming: string[]}
+    expect(shown.paused).to.deep.include({by: 'token', note: 'quarter-end freeze'})
+    expect(shown.upcoming).to.deep.equal([])
+    expect((await fetch(`${base}api/jobs/app.report/resume`, {method: 'POST', headers: bearer})).status).to.equal(200)
+    expect((await fetch(`${base}api/jobs/app.report/resume`, {method: 'POST', headers: bearer})).status).to.equal(409)
+    expect(await t.db('cron_action').orderBy('id').select('action', 'by_user', 'note', 'outcome')).to.deep.equal([
+      {action: 'pause', by_user: 'token', note: 'quarter-end freeze', outcome: 'app.report paused'},
+      {action: 'pause', by_user: 'token', note: null, outcome: 'app.report was already paused'},
+      {action: 'resume', by_user: 'token', note: null, outcome: 'app.report resumed'},
+      {action: 'resume', by_user: 'token', note: null, outcome: 'app.report was not paused'},
+    ])
+  })
+
   it('POST unlock: refused (409) while the holder renews its lease, as the CLI refuses; done once it has run out', async () => {
     const lock = new TestLock(t.db, t.dialect)
     expect(await lock.claim('app.report', {token: 'other-process', host: 'web2', pid: 77}, Date.now(), 600_000)).to.equal(true)

@@ -72,7 +72,7 @@ export class DashboardData {
     // One job's page reads that job's history alone.
     const crons = only === undefined ? this.settings.crons : loaded.filter((job) => job.code === only).map((job) => job.job.constructor)
     const {jobs} = await listJobs(this.store, {...this.settings, crons}, nowMs)
-    const notes = await this.pauseNotes(jobs.filter((job) => job.paused).map((job) => job.code))
+    const notes = await this.pauseNotes(jobs.filter((job) => job.paused))
     return Promise.all(jobs.map(async (job) => ({...job, failingStreak: await this.failingStreak(job.code), pauseNote: notes.get(job.code) ?? null})))
   }
 
@@ -159,12 +159,15 @@ export class DashboardData {
     return streak
   }
 
-  /** The note of each paused job's latest pause. */
-  private async pauseNotes(codes: readonly string[]): Promise<Map<string, string>> {
+  /** Each paused job's note: that of the first pause action since it was paused (the one that paused it; later ones changed nothing). */
+  private async pauseNotes(jobs: readonly JobListing[]): Promise<Map<string, string>> {
     const notes = new Map<string, string>()
-    for (const code of codes) {
-      const [row] = await rowsOf(this.source, {sql: "SELECT note FROM cron_action WHERE code = ? AND action = 'pause' ORDER BY id DESC LIMIT 1", bindings: [code]})
-      if (row?.note) notes.set(code, String(row.note))
+    for (const job of jobs) {
+      const since = job.paused?.sinceMs
+      if (since === null || since === undefined) continue
+      const statement = {sql: "SELECT note FROM cron_action WHERE code = ? AND action = 'pause' AND at >= ? ORDER BY id LIMIT 1", bindings: [job.code, timeCodec(this.source.dialect).toDb(since)]}
+      const [row] = await rowsOf(this.source, statement)
+      if (row?.note) notes.set(job.code, String(row.note))
     }
     return notes
   }
