@@ -178,6 +178,10 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
     expect((await page('?status=failed')).runs.map((r) => r.message)).to.deep.equal(['ok 5', 'timeout talking to S3', 'ok 1'])
     expect((await page('?q=S3')).runs.map((r) => r.message)).to.deep.equal(['timeout talking to S3'])
     expect((await page('?q=100%25')).runs).to.deep.equal([])
+    // A date range, in the settings' zone, both ends included: the seeded day only, not the 2026-01-05 run.
+    expect((await page('?from=2026-01-04&to=2026-01-04')).runs.map((r) => r.message)).to.deep.equal(['ok 6', 'ok 5', 'ok 4', 'timeout talking to S3', 'ok 2', 'ok 1', 'ok 0'])
+    expect((await page('?from=2026-01-05')).runs.map((r) => r.message)).to.deep.equal(['report sent'])
+    expect((await get('/api/jobs/app.report/runs?from=yesterday', bearer)).status).to.equal(400)
     expect((await get('/api/jobs/app.report/runs?status=done', bearer)).status).to.equal(400)
     expect((await get('/api/jobs/app.report/runs?limit=0', bearer)).status).to.equal(400)
   })
