@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {context, expectRun, lines, Sandbox, waitForFile, type Env, type LogRow, type Result} from './helpers/cli'
+import {plain} from './helpers/db'
 
 /**
  * End-to-end tests of the crons:* commands (list, next, history, clean, pause, resume), of the
@@ -457,7 +458,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       const crons = 'SuccessJob,CronExprJob,JsonJob'
       const paused = `[‖] test.success  paused since 2026-11-23 11:59 by ${WHO} (manage crons:resume to resume)`
       const env = {TEST_CRONS: crons, MANAGE_NOW: '2026-11-23T11:59:00Z'}
-      expectRun(await box.run(['crons:pause', 'SuccessJob'], env), 0, ['Paused test.success.'])
+      expectRun(await box.run(['crons:pause', 'SuccessJob', '--note', 'until the API key is renewed'], env), 0, ['Paused test.success.'])
       const [again, unknownPause, unknownResume] = await Promise.all([
         box.run(['crons:pause', 'test.success'], env),
         box.run(['crons:pause', 'test.sucess'], env),
@@ -483,6 +484,14 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       // Back on its schedule: due more than 5 min after its 12:02 run.
       expectRun(await box.runcrons(crons, '2026-11-23T12:10:00Z'), 0, ['[✔] test.success', '[ ] test.cron_expr', '[✔] test.json'])
       expect(box.calls().filter((code) => code === 'test.success')).to.have.length(2)
+      // Each is recorded, with who, when and the note (the dashboard shows them).
+      const actions = await box.withDb((db) => db('cron_action').orderBy('id').select('action', 'by_user', 'note', 'outcome', 'at'))
+      expect(actions.map((row) => [row.action, row.by_user, row.note, row.outcome, plain(row).at])).to.deep.equal([
+        ['pause', WHO, 'until the API key is renewed', 'Paused test.success.', '2026-11-23T11:59:00.000Z'],
+        ['pause', WHO, null, 'test.success was already paused.', '2026-11-23T11:59:00.000Z'],
+        ['resume', WHO, null, 'Resumed test.success.', '2026-11-23T12:09:00.000Z'],
+        ['resume', WHO, null, 'test.success was not paused.', '2026-11-23T12:09:00.000Z'],
+      ])
     })
   })
 

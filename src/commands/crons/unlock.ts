@@ -1,5 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
+import os from 'node:os'
+import {recordAction} from '../../core/run-log/action-log'
 import {unlockJob} from '../../core/run-log/unlock'
 import {systemClock} from '../../core/time/clock'
 
@@ -20,12 +22,14 @@ export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
 
   async run(): Promise<void> {
     const clock = await this.project.clock()
-    const report = await unlockJob(this.project.runLogSource(), this.args.code, {force: this.flags.force, nowMs: clock(), leaseNowMs: systemClock()})
-    if (!report.released) {
-      this.log(`${this.args.code} is not locked.`)
-      return
+    const source = this.project.runLogSource()
+    const report = await unlockJob(source, this.args.code, {force: this.flags.force, nowMs: clock(), leaseNowMs: systemClock()})
+    let outcome = `${this.args.code} is not locked.`
+    if (report.released) {
+      const who = `pid ${report.holder?.pid ?? '?'} on ${report.holder?.host ?? '?'}`
+      outcome = `Released ${this.args.code} (held by ${who}${report.wasLive ? ', lease still alive: forced' : ', lease had run out'}); ${report.interrupted} running row(s) recorded as interrupted.`
+      await recordAction(source, {code: this.args.code, action: 'unlock', by: `${os.userInfo().username}@${os.hostname()}`, note: this.flags.force ? '--force' : null, outcome, atMs: clock()})
     }
-    const who = `pid ${report.holder?.pid ?? '?'} on ${report.holder?.host ?? '?'}`
-    this.log(`Released ${this.args.code} (held by ${who}${report.wasLive ? ', lease still alive: forced' : ', lease had run out'}); ${report.interrupted} running row(s) recorded as interrupted.`)
+    this.log(outcome)
   }
 }

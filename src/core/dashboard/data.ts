@@ -2,6 +2,7 @@ import {rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {RunStatus} from '../jobs/cron-job-base'
 import {loadJobs} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
+import {listActions, recordAction, type ActionRow} from '../run-log/action-log'
 import {SqlAlertOutbox, type TickBeat} from '../run-log/alert-outbox'
 import {listJobs, type JobListing} from '../run-log/job-list'
 import {runRowOf, type RunRow} from '../run-log/rows'
@@ -10,6 +11,8 @@ import {timeCodec} from '../run-log/time-codec'
 import {EMPTY_HISTORY} from '../schedule/history'
 import {nextDueTimes} from '../schedule/next-due'
 import {DAY_MS} from '../time/units'
+
+export type {ActionRow} from '../run-log/action-log'
 
 /** A job as the dashboard shows it: crons:list's row, its failing streak and its pause's note. */
 export interface JobView extends JobListing {
@@ -26,16 +29,6 @@ export interface RunFilter {
   /** Runs older than this one (the page before): a cursor, so paging stays on the index. */
   before?: number
   limit: number
-}
-
-export interface ActionRow {
-  id: number
-  code: string
-  action: string
-  by: string
-  note: string | null
-  outcome: string | null
-  atMs: number
 }
 
 const STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
@@ -130,22 +123,12 @@ export class DashboardData {
     return (await new SqlAlertOutbox(this.source).tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
   }
 
-  async actions(code: string, limit: number): Promise<ActionRow[]> {
-    const rows = await rowsOf(this.source, {sql: 'SELECT * FROM cron_action WHERE code = ? ORDER BY id DESC LIMIT ?', bindings: [code, limit]})
-    return rows.map((row) => actionOf(row, this.source.dialect))
+  actions(code: string, limit: number): Promise<ActionRow[]> {
+    return listActions(this.source, code, limit)
   }
 
-  async recordAction(action: Omit<ActionRow, 'id'>): Promise<void> {
-    await this.source.use((connection) =>
-      connection.run('INSERT INTO cron_action (code, action, by_user, note, outcome, at) VALUES (?, ?, ?, ?, ?, ?)', [
-        action.code,
-        action.action,
-        action.by,
-        action.note,
-        action.outcome,
-        timeCodec(this.source.dialect).toDb(action.atMs),
-      ]),
-    )
+  recordAction(action: Omit<ActionRow, 'id'>): Promise<void> {
+    return recordAction(this.source, action)
   }
 
   /** Failed, timed-out or interrupted runs since its last success (running rows aside). */
@@ -170,17 +153,5 @@ export class DashboardData {
       if (row?.note) notes.set(job.code, String(row.note))
     }
     return notes
-  }
-}
-
-function actionOf(row: Record<string, unknown>, dialect: ConnectionSource['dialect']): ActionRow {
-  return {
-    id: Number(row.id),
-    code: String(row.code),
-    action: String(row.action),
-    by: String(row.by_user),
-    note: (row.note as string | null) ?? null,
-    outcome: (row.outcome as string | null) ?? null,
-    atMs: timeCodec(dialect).fromDb(row.at)!,
   }
 }
