@@ -1,6 +1,6 @@
 import {rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {RunStatus} from '../jobs/cron-job-base'
-import {loadJobs} from '../jobs/load-jobs'
+import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {listActions, recordAction, type ActionRow} from '../run-log/action-log'
 import {SqlAlertOutbox, type TickBeat} from '../run-log/alert-outbox'
@@ -47,23 +47,24 @@ export function isRunStatus(value: string): value is RunStatus {
  */
 export class DashboardData {
   private readonly store: SqlRunStore
+  /** The settings' jobs, loaded once: the dashboard serves these and no others. */
+  private readonly loaded: readonly LoadedJob[]
 
   constructor(
     private readonly source: ConnectionSource,
     private readonly settings: Settings,
   ) {
     this.store = new SqlRunStore(source)
+    this.loaded = loadJobs(settings.crons).jobs
   }
 
-  /** The codes of the settings' jobs (the dashboard serves these and no others). */
   codes(): Set<string> {
-    return new Set(loadJobs(this.settings.crons).jobs.map((job) => job.code))
+    return new Set(this.loaded.map((job) => job.code))
   }
 
   async jobs(nowMs: number, only?: string): Promise<JobView[]> {
-    const loaded = loadJobs(this.settings.crons).jobs
     // One job's page reads that job's history alone.
-    const crons = only === undefined ? this.settings.crons : loaded.filter((job) => job.code === only).map((job) => job.job.constructor)
+    const crons = only === undefined ? this.settings.crons : this.loaded.filter((job) => job.code === only).map((job) => job.job.constructor)
     const {jobs} = await listJobs(this.store, {...this.settings, crons}, nowMs)
     const notes = await this.pauseNotes(jobs.filter((job) => job.paused))
     return Promise.all(jobs.map(async (job) => ({...job, failingStreak: await this.failingStreak(job.code), pauseNote: notes.get(job.code) ?? null})))
@@ -74,7 +75,7 @@ export class DashboardData {
     if (!this.codes().has(code)) return null
     const job = (await this.jobs(nowMs, code)).find((candidate) => candidate.code === code)
     if (!job) return null
-    const loaded = loadJobs(this.settings.crons).jobs.find((candidate) => candidate.code === code)!
+    const loaded = this.loaded.find((candidate) => candidate.code === code)!
     const history = (await this.store.histories(nowMs, {codes: [code], skewMs: this.settings.clockSkewSeconds * 1000})).get(code) ?? EMPTY_HISTORY
     const upcoming = job.paused ? [] : nextDueTimes(loaded.schedule, history, code, nowMs, 10, {timeZone: this.settings.timeZone}).map((due) => due.atMs)
     const recent = await this.runs(code, {limit: 20})

@@ -173,8 +173,9 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
   if (match) {
     const code = decodeURIComponent(match[1])
     knownJob(options, code)
-    const runs = await options.data.runs(code, runFilter(params, options.settings.timeZone))
-    return json(200, {runs: runs.map(runJson), nextBefore: runs.length > 0 && runs.length === runFilter(params, options.settings.timeZone).limit ? runs[runs.length - 1].id : null})
+    const filter = runFilter(params, options.settings.timeZone)
+    const runs = await options.data.runs(code, filter)
+    return json(200, {runs: runs.map(runJson), nextBefore: runs.length > 0 && runs.length === filter.limit ? runs[runs.length - 1].id : null})
   }
   match = /^\/api\/runs\/(\d+)$/.exec(path)
   if (match) {
