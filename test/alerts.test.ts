@@ -157,7 +157,7 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
       const {jobs} = loadJobs([Fails])
       const store = new KnexRunStore(t.db, t.dialect)
       const runId = await store.insertRun({code: 'app.spooled', status: 'running', startMs: at(minute(0)), host: 'web1', pid: 4242, leaseExpiresMs: at(minute(5))})
-      const alerting = {job: alertedJob(jobs[0]), policy: {failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null}, send: true, reporter: 'web1', startMs: at(minute(0)), slot: null, pid: 4242}
+      const alerting = {job: alertedJob(jobs[0]), policy: {failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null}, reporter: 'web1', startMs: at(minute(0)), slot: null, pid: 4242}
       const spool = new FileSpool(dir, 'test database')
       spool.add({runId, code: 'app.spooled', status: 'failed', endMs: at(minute(1)), message: 'Error: the API went away', releaseToken: null, removeOtherSuccesses: false, alerting})
       await recordSpooled(spool, new SqlRunRecorder(knexSource(t.db, t.dialect)), () => undefined)

@@ -17,8 +17,6 @@ import {watchTick, type Watch} from './watch'
  * them (`deliver`). A project with no channel configured pays for none of it.
  */
 export interface TickAlerts {
-  /** Some channel is configured (the settings', or a job's own). */
-  readonly enabled: boolean
   alertingFor(job: LoadedJob): Alerting | undefined
   /** The same, for a job of this tick known by its code. */
   alertingOf(code: string): Alerting | undefined
@@ -46,7 +44,7 @@ export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJo
     if (!resolved) own.set(job.code, (resolved = jobAlerts(alerts, job.alerts, [])))
     return resolved
   }
-  const jobsByCode = new Map<string, LoadedJob>()
+  const jobsByCode = new Map(loaded.map((job) => [job.code, job]))
   const enabled = outbox !== undefined && (alerts.channels.length > 0 || loaded.some(hasOwnChannels))
   const channelsFor = (code: string | null): readonly Channel[] => {
     if (code === null) return alerts.channels
@@ -54,16 +52,13 @@ export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJo
     return job ? ofJob(job).channels : alerts.channels
   }
   return {
-    enabled,
     alertingFor(job) {
-      jobsByCode.set(job.code, job)
       if (!enabled) return undefined
       const resolved = ofJob(job)
       if (resolved.channels.length === 0) return undefined
       return {
         job: alertedJob(job),
         policy: {failureThreshold: resolved.failureThreshold, recoveryThreshold: resolved.recoveryThreshold, remindAfterMs: alerts.remindAfterMs},
-        send: true,
         reporter: options.host,
       }
     },
@@ -72,7 +67,6 @@ export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJo
       return job ? this.alertingFor(job) : undefined
     },
     async watch(jobs, state, histories, nowMs) {
-      for (const job of jobs) jobsByCode.set(job.code, job)
       if (!enabled || !outbox) return
       const watch = watchTick(watchInput(options, jobs, state, histories, nowMs))
       await raiseWatched(options, outbox, watch, nowMs, (job) => this.alertingFor(job))

@@ -6,14 +6,13 @@ import * as sql from './alert-statements'
 import {timeCodec} from './time-codec'
 
 /**
- * How a job's alerts are decided where its runs are recorded. Plain data: an outcome kept in the
- * spool carries it, and the alert is written when the outcome finally is.
+ * How a job's alerts are decided where its runs are recorded (given only for a job some channel
+ * takes alerts of). Plain data: an outcome kept in the spool carries it, and the alert is written
+ * when the outcome finally is.
  */
 export interface Alerting {
   job: AlertedJob
   policy: IncidentPolicy
-  /** Some channel takes this job's alerts: write them to the outbox (else only the incident state is kept). */
-  send: boolean
   /** The host whose tick records it. */
   reporter: string
 }
@@ -38,7 +37,7 @@ export async function recordIncidentOn(connection: SqlConnection, alerting: Aler
   const before = incidentOf(row, dialect)
   const {state, alert: step} = incidentStep(before, event, alerting.policy)
   if (incidentChanged(before, state)) await write(connection, sql.updateIncident(dialect, code, columnsOf(state)))
-  if (step === null || !alerting.send) return null
+  if (step === null) return null
   const alert = 'run' in about ? runAlert(alerting.job, about.run, step, alerting.reporter) : missedAlert(alerting.job, about.missed.dueMs, about.missed.nowMs, about.missed.graceMs, step, alerting.reporter)
   const key = 'run' in about ? `run:${about.run.runId}:${alert.kind}` : `missed:${code}:${about.missed.dueMs}`
   const inserted = await write(connection, sql.insertAlert(dialect, newAlert(alert, key, 'run' in about ? (about.run.endMs ?? about.run.startMs) : about.missed.nowMs)))
