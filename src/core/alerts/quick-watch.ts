@@ -52,7 +52,7 @@ export function alertsConfigured(settings: Settings, jobs: readonly LoadedJob[])
   return settings.alerts.channels.length > 0 || jobs.some(hasOwnChannels)
 }
 
-export function hasOwnChannels(job: LoadedJob): boolean {
+function hasOwnChannels(job: LoadedJob): boolean {
   return typeof job.alerts === 'object' && job.alerts !== null && (job.alerts.webhooks !== undefined || job.alerts.email !== undefined)
 }
 

@@ -8,7 +8,7 @@ import {jobAlerts, type JobAlerts} from './alert-settings'
 import {silentAlert} from './alert-text'
 import type {Channel} from './channels'
 import {deliverPending, type DeliveryReport} from './delivery'
-import {alertedJob, hasOwnChannels, raiseCheap, watchInput} from './quick-watch'
+import {alertedJob, alertsConfigured, raiseCheap, watchInput} from './quick-watch'
 import {watchTick, type Watch} from './watch'
 
 /**
@@ -45,7 +45,7 @@ export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJo
     return resolved
   }
   const jobsByCode = new Map(loaded.map((job) => [job.code, job]))
-  const enabled = outbox !== undefined && (alerts.channels.length > 0 || loaded.some(hasOwnChannels))
+  const enabled = outbox !== undefined && alertsConfigured(settings, loaded)
   const channelsFor = (code: string | null): readonly Channel[] => {
     if (code === null) return alerts.channels
     const job = jobsByCode.get(code)

@@ -1,6 +1,6 @@
 import type {RunRow} from '../run-log/rows'
 import {DAY_MS} from '../time/units'
-import {esc} from './html'
+import {duration, esc} from './html'
 
 /** Charts drawn on the server as SVG: no chart library, no script, nothing for the CSP to allow. */
 
@@ -22,13 +22,13 @@ export function durationChart(runs: readonly RunRow[], width = 900, height = 220
   const dots = points
     .map((p) => {
       const failed = FAILED.has(p.run.status)
-      return `<circle class="${failed ? 'failed' : 'ok'}" cx="${x(p.run.startMs).toFixed(1)}" cy="${y(p.ms).toFixed(1)}" r="${failed ? 4 : 2.5}" fill="${failed ? '#d03030' : '#2f6fd0'}"><title>run ${p.run.id} ${esc(p.run.status)}: ${seconds(p.ms)} at ${new Date(p.run.startMs).toISOString()}</title></circle>`
+      return `<circle class="${failed ? 'failed' : 'ok'}" cx="${x(p.run.startMs).toFixed(1)}" cy="${y(p.ms).toFixed(1)}" r="${failed ? 4 : 2.5}" fill="${failed ? '#d03030' : '#2f6fd0'}"><title>run ${p.run.id} ${esc(p.run.status)}: ${duration(p.ms)} at ${new Date(p.run.startMs).toISOString()}</title></circle>`
     })
     .join('')
   const axis =
     `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#c5cad3"/>` +
     `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#c5cad3"/>` +
-    `<text x="${pad.left - 6}" y="${pad.top + 10}" text-anchor="end" font-size="11" fill="#6b7280">${seconds(maxMs)}</text>` +
+    `<text x="${pad.left - 6}" y="${pad.top + 10}" text-anchor="end" font-size="11" fill="#6b7280">${duration(maxMs)}</text>` +
     `<text x="${pad.left - 6}" y="${height - pad.bottom}" text-anchor="end" font-size="11" fill="#6b7280">0</text>` +
     `<text x="${pad.left}" y="${height - 8}" font-size="11" fill="#6b7280">${new Date(t0).toISOString().slice(0, 16).replace('T', ' ')}</text>` +
     `<text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11" fill="#6b7280">${new Date(t1).toISOString().slice(0, 16).replace('T', ' ')}</text>`
@@ -64,8 +64,4 @@ export function timeline(runs: readonly RunRow[], nowMs: number, days = 3, width
     inner += `<text x="${x.toFixed(1)}" y="${height - 6}" font-size="10" fill="#6b7280" text-anchor="middle">${String(hour).padStart(2, '0')}:00</text>`
   }
   return `<svg class="timeline" role="img" aria-label="Runs of the last ${days} days (UTC)" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">${inner}</svg>`
-}
-
-function seconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`
 }

@@ -4,6 +4,12 @@ export function esc(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'})[c]!)
 }
 
+/** A run's duration as the pages and charts show it ('' for none). */
+export function duration(ms: number | null): string {
+  if (ms === null) return ''
+  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
+}
+
 /** A query string from the values that are set. */
 export function query(values: Record<string, string | number | undefined | null>): string {
   const params = new URLSearchParams()

@@ -4,7 +4,7 @@ import {firstLine} from '../text'
 import {luxon} from '../time/luxon'
 import {durationChart, timeline} from './chart'
 import type {ActionRow, JobView, RunFilter} from './data'
-import {actionForm, csrfField, esc, layout, query, statusBadge, type PageContext} from './html'
+import {actionForm, csrfField, duration, esc, layout, query, statusBadge, type PageContext} from './html'
 
 /** The dashboard's pages, made on the server from what data.ts reads. */
 
@@ -13,10 +13,6 @@ export function when(ms: number | null | undefined, zone: string): string {
   return luxon().DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss')
 }
 
-export function duration(ms: number | null): string {
-  if (ms === null) return ''
-  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
-}
 
 const SORTS: Record<string, (a: JobView, b: JobView) => number> = {
   code: (a, b) => a.code.localeCompare(b.code),
