@@ -138,6 +138,45 @@ describe('a full disk under the sqlite file: the outcome waits in the spool', fu
     }
   })
 
+  it('the spool on the same full disk: the claim is held and both are tried again, saying so, until there is room; recorded once, no partial file', async () => {
+    // The database, the spool and the job's marker files all on the full disk.
+    const full = new Sandbox({settings: SETTINGS, databaseUrl: `sqlite://${path.join(disk, 'db.sqlite3')}`})
+    const env = {TEST_DIR: disk, TEST_RECORD_RETRY_SECONDS: '1', MANAGE_NOW: '2026-01-05T00:00:00Z', TEST_CRONS: 'LongJob'}
+    try {
+      await full.migrate()
+      let stderr = ''
+      let freed = false
+      const child = spawn(process.execPath, [BIN, 'runcrons'], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', ...full.env(env)}})
+      let stdout = ''
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk
+        // Room again only once the tick has said twice that it holds on.
+        if (!freed && (stderr.match(/holding its claim/g) ?? []).length >= 2) {
+          freed = true
+          fs.rmSync(path.join(disk, 'filler'))
+        }
+      })
+      const ended = new Promise<number | null>((resolve) => child.on('close', resolve))
+      await waitForFile(path.join(disk, 'good.long.started'))
+      fillUp(path.join(disk, 'filler'))
+      fs.writeFileSync(path.join(disk, 'release'), '') // an empty file takes no room
+      const code = await ended
+      const result = {code, signal: null, stdout, stderr}
+      expect(lines(stdout), context(result)).to.deep.equal(['[✔] good.long'])
+      expect(stderr).to.match(/good\.long error: good\.long: recording its outcome \(succeeded\): nothing can be written \(the database: .*SQLITE_FULL.*; the spool: .*ENOSPC.*\); holding its claim and trying both again in 1 s \(attempt 1, for \d+ s more\)/)
+      expect(stderr).to.match(/trying both again in 2 s \(attempt 2,/)
+      const logged = await full.withDb(async (db) => (await db('cron_job_log').orderBy('id')).map((row: {code: string; status: string; message: string}) => `${row.code} ${row.status} ${row.message}`))
+      expect(logged).to.deep.equal(['good.long succeeded long done'])
+      // Recorded in the database, or else kept whole in the spool for the next tick: never lost, never a partial file.
+      const spooled = fs.existsSync(path.join(disk, 'spool')) ? fs.readdirSync(path.join(disk, 'spool')) : []
+      expect(spooled.filter((name) => name.endsWith('.tmp'))).to.deep.equal([])
+      expect(code, context(result)).to.equal(0)
+    } finally {
+      full.remove()
+    }
+  })
+
   async function fullDiskRound(full: Sandbox, env: Record<string, string>): Promise<void> {
     const running = full.start(['runcrons'], env)
     await waitForFile(box.file('good.long.started'), running.done)

@@ -68,6 +68,43 @@ describe('runCrons over an in-memory run log (the runner alone)', () => {
     expect(await log.lock.holder('a')).to.equal(null)
   })
 
+  it('when neither the database nor the spool can take the outcome, the claim is held and both tried again, saying so each time, for one lease', async () => {
+    const full = () => Object.assign(new Error('SQLITE_FULL: database or disk is full'), {code: 'SQLITE_FULL'})
+    let nowMs = at('2026-01-05T00:00:00Z')
+    const timers = {sleep: (ms: number) => ((nowMs += ms), {done: Promise.resolve(), cancel: () => {}})}
+    let ends = 0
+    let spoolTries = 0
+    const spool = {add: (): string => '', pending: () => ({outcomes: [], refused: []}), hasPending: () => false}
+    const lines: string[] = []
+    const run = (succeedAt: number) => {
+      ends = 0
+      spoolTries = 0
+      const original = log.recorder.end.bind(log.recorder)
+      log.recorder.end = (request) => (++ends < succeedAt ? Promise.reject(full()) : original(request))
+      spool.add = () => {
+        spoolTries++
+        throw Object.assign(new Error('ENOSPC: no space left on device'), {code: 'ENOSPC'})
+      }
+      return tick([job('a', {runEveryMins: 1})], {settings: settingsWith([job('a', {runEveryMins: 1})], {recordRetrySeconds: 0, leaseSeconds: 60}), leaseClock: () => nowMs, timers, spool, onLog: (code, level, message) => lines.push(`${code} ${level}: ${message}`)})
+    }
+
+    // Room again at the fourth attempt: recorded, the claim released, no more lines.
+    const report = await run(4)
+    expect(report.outcomes.map((outcome) => outcome.kind)).to.deep.equal(['succeeded'])
+    expect(statuses()).to.deep.equal(['a:succeeded'])
+    expect(await log.lock.holder('a')).to.equal(null)
+    expect(lines).to.deep.equal([1, 2, 4].map((s, i) => `a error: a: recording its outcome (succeeded): nothing can be written (the database: Error: SQLITE_FULL: database or disk is full; the spool: Error: ENOSPC: no space left on device); holding its claim and trying both again in ${s} s (attempt ${i + 1}, for ${60 - [0, 1, 3][i]} s more)`))
+    expect(spoolTries).to.equal(3)
+
+    // Never any room: it gives up after one lease (60 s), saying the outcome is lost; the claim is released.
+    lines.length = 0
+    log = new MemoryRunLog()
+    const lost = await run(Infinity).then(() => null, (error: Error) => error)
+    expect(lost?.message).to.match(/^a: recording its outcome \(succeeded\): nothing could be written for 60 s \(the database: Error: SQLITE_FULL.*; the spool: Error: ENOSPC.*\); the outcome is lost, and the run will be recorded interrupted when its lease runs out: SQLITE_FULL/)
+    expect(lines.map((line) => /in (\d+) s \(attempt (\d+)/.exec(line)!.slice(1).join('/'))).to.deep.equal(['1/1', '2/2', '4/3', '8/4', '10/5', '10/6', '10/7', '10/8', '5/9'])
+    expect(await log.lock.holder('a')).to.equal(null)
+  })
+
   it('--dry-run reads the log and writes nothing', async () => {
     const report = await tick([job('a', {runEveryMins: 1}), job('b', {runAtTimes: ['23:00']})], {dryRun: true})
     expect(kinds(report.outcomes)).to.deep.equal(['would-run:a', 'not-due:b'])

@@ -1,6 +1,6 @@
 import type {RunStatus} from '../core/jobs/cron-job-base'
 import type {JobLock, LockHolder} from '../core/run-log/job-lock'
-import type {BeginRequest, BeginResult, EndRequest, RunRecorder} from '../core/run-log/recorder'
+import {OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
 import {interruptionOf, type RunRow} from '../core/run-log/rows'
 import type {NewRun, RunStore} from '../core/run-log/run-store'
 import type {Holder} from '../core/run-log/statements'
@@ -105,9 +105,12 @@ export class MemoryRunLog {
     end: async (request: EndRequest) =>
       this.call('end', () =>
         this.atomically(() => {
-          const overran = !request.rerecord && this.runs.find((run) => run.id === request.runId)?.status !== 'running'
+          const run = this.runs.find((candidate) => candidate.id === request.runId && candidate.code === request.code)
+          const overran = !request.rerecord && run?.status !== 'running'
+          // As the SQL recorder: an outcome only for the job's own run, while running or recorded interrupted meanwhile.
+          if (!run || (overran && run.status !== 'interrupted')) throw new OutcomeRefused(run ? `run ${run.id} of ${run.code} has ended already (${run.status}): its outcome is not replaced` : `there is no run ${request.runId} of ${request.code} in the run log`)
           this.finish(request.runId, request.status, request.endMs, request.message)
-          if (overran) this.runs.find((run) => run.id === request.runId)!.leaseOverrun = true
+          if (overran) run.leaseOverrun = true
           if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)
           if (request.removeOtherSuccesses && request.status === 'succeeded') this.remove(this.runs.filter((run) => run.code === request.code && run.status === 'succeeded' && run.id !== request.runId))
           return {commit: true, value: {overran}}

@@ -15,6 +15,9 @@ export interface PastRun {
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'timed_out'
 
+/** The statuses a run can end with (every one but 'running'). */
+export const ENDED_STATUSES: readonly Exclude<RunStatus, 'running'>[] = ['succeeded', 'failed', 'interrupted', 'timed_out']
+
 export interface CronLogger {
   debug(message: string): void
   info(message: string): void

@@ -105,14 +105,17 @@ export class SqlRunRecorder implements RunRecorder {
   }
 
   end(request: EndRequest): Promise<{overran: boolean}> {
-    const {runId, status, endMs, message} = request
+    const {runId, code, status, endMs, message} = request
     return this.source.use((connection) =>
       inTransaction(connection, async () => {
-        const overran = !request.rerecord && (await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, true))).changes === 0
-        if (request.rerecord) await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message))
-        else if (overran) await write(connection, sql.finishOverrun(this.dialect, runId, status, endMs, message))
-        if (request.releaseToken !== null) await write(connection, sql.releaseJob(request.code, request.releaseToken))
-        if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(request.code, runId))
+        let overran = false
+        if (request.rerecord) await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, {code}))
+        else if ((await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, {code, whileStatus: 'running'}))).changes === 0) {
+          overran = (await write(connection, sql.finishOverrun(this.dialect, runId, code, status, endMs, message))).changes === 1
+          if (!overran) throw await refusal(connection, request)
+        }
+        if (request.releaseToken !== null) await write(connection, sql.releaseJob(code, request.releaseToken))
+        if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(code, runId))
         // An overrun's interruption was counted when another process recorded it.
         const alerting = request.alerting
         if (alerting && !overran) {
@@ -123,6 +126,22 @@ export class SqlRunRecorder implements RunRecorder {
       }),
     )
   }
+}
+
+/** An outcome for a run that cannot take it: not in the run log, another job's, or ended already. Never tried again. */
+export class OutcomeRefused extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'OutcomeRefused'
+  }
+}
+
+/** Why the run could not take the outcome, read on the connection that tried. */
+async function refusal(connection: SqlConnection, request: EndRequest): Promise<OutcomeRefused> {
+  const [row] = await read(connection, sql.selectRuns([request.runId]))
+  if (row === undefined) return new OutcomeRefused(`there is no run ${request.runId} in the run log`)
+  if (row.code !== request.code) return new OutcomeRefused(`run ${request.runId} is not ${request.code}'s`)
+  return new OutcomeRefused(`run ${request.runId} of ${request.code} has ended already (${String(row.status)}): its outcome is not replaced`)
 }
 
 /**

@@ -173,21 +173,25 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
 }
 
 /**
- * Record how a run ended (its lease no longer matters). `whileRunning`: only if it is still
- * 'running'; else (another process recorded it interrupted when its lease ran out) see finishOverrun.
+ * Record how a run ended (its lease no longer matters), if it is the given job's and, with
+ * `whileStatus`, still has that status ('running': else see finishOverrun).
  */
-export function finishRun(dialect: Dialect, id: number, status: RunStatus, endMs: number, message: string | null, whileRunning = false): Statement {
+export function finishRun(dialect: Dialect, id: number, status: RunStatus, endMs: number, message: string | null, where: {code?: string; whileStatus?: RunStatus} = {}): Statement {
+  const conditions = [...(where.code === undefined ? [] : [' AND code = ?']), ...(where.whileStatus === undefined ? [] : [' AND status = ?'])].join('')
   return {
-    sql: `UPDATE cron_job_log SET status = ?, end_time = ?, message = ?, lease_expires_at = NULL WHERE id = ?${whileRunning ? " AND status = 'running'" : ''}`,
-    bindings: [status, timeCodec(dialect).toDb(endMs), storable(message), id],
+    sql: `UPDATE cron_job_log SET status = ?, end_time = ?, message = ?, lease_expires_at = NULL WHERE id = ?${conditions}`,
+    bindings: [status, timeCodec(dialect).toDb(endMs), storable(message), id, ...(where.code === undefined ? [] : [where.code]), ...(where.whileStatus === undefined ? [] : [where.whileStatus])],
   }
 }
 
-/** A run that finished after its lease was taken over keeps its outcome, marked as having overrun its lease. */
-export function finishOverrun(dialect: Dialect, id: number, status: RunStatus, endMs: number, message: string | null): Statement {
+/**
+ * A run that finished after its lease ran out and another process recorded it interrupted keeps its
+ * outcome, marked as having overrun its lease. Only over that record: never over a run that ended.
+ */
+export function finishOverrun(dialect: Dialect, id: number, code: string, status: RunStatus, endMs: number, message: string | null): Statement {
   return {
-    sql: 'UPDATE cron_job_log SET status = ?, end_time = ?, message = ?, lease_expires_at = NULL, lease_overrun = ? WHERE id = ?',
-    bindings: [status, timeCodec(dialect).toDb(endMs), storable(message), true, id],
+    sql: "UPDATE cron_job_log SET status = ?, end_time = ?, message = ?, lease_expires_at = NULL, lease_overrun = ? WHERE id = ? AND code = ? AND status = 'interrupted'",
+    bindings: [status, timeCodec(dialect).toDb(endMs), storable(message), true, id, code],
   }
 }
 

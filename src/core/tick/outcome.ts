@@ -33,7 +33,7 @@ export type RunOutcome = Extract<Outcome, {runId: number}>
 export interface TickReport {
   outcomes: Outcome[]
   problems: Problem[]
-  /** 0 when nothing failed; 1 when a job failed, timed out or was interrupted, or a class could not run. */
+  /** 0 when nothing failed; 1 when a job failed, timed out or was interrupted, a class could not run, or a spooled outcome had to be set aside. */
   exitCode: number
   /** Set when options.signal stopped the tick: its reason (e.g. 'SIGTERM'). */
   stoppedBy: string | null

@@ -4,9 +4,9 @@ import type {LoadedJob} from '../jobs/load-jobs'
 import {messageFromError, truncateMessage} from '../jobs/message'
 import type {EndRequest, RunRecorder} from '../run-log/recorder'
 import type {OutcomeSpool} from '../run-log/spool'
-import {firstLine} from '../text'
+import {firstLine, shown} from '../text'
 import {crashDescription, type Crash} from './containment'
-import type {Claim} from './lease-renewal'
+import {renewWhileRunning, type Claim} from './lease-renewal'
 import type {Outcome, RunOutcome} from './outcome'
 import {retrying} from './retry'
 import type {TickScope} from './tick-scope'
@@ -21,7 +21,9 @@ import type {TickScope} from './tick-scope'
 /**
  * Record the outcome and release the claim, in one transaction, trying again while the database is
  * away or busy. If it stays away, the outcome is kept in the spool for the next tick (the run is
- * then reported as not recorded, and the tick fails); any other failure names the job and the step.
+ * then reported as not recorded, and the tick fails). If the spool cannot take it either (a full
+ * disk under both), the claim is held and renewed and both are tried again for up to a lease.
+ * Any other failure names the job and the step.
  */
 export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: RunOutcome, claim: Claim): Promise<RunOutcome> {
   const {code} = job
@@ -37,38 +39,93 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
   const alerting = scope.alerts.alertingFor(job)
   if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
   const doing = `${code}: recording its outcome (${outcome.kind})`
-  let overran: boolean
+  let written: Written | Unwritten
   try {
-    ;({overran} = await retrying(() => scope.recorder.end(request), scope.retry(code, doing)))
+    written = {overran: (await retrying(() => scope.recorder.end(request), scope.retry(code, doing))).overran}
   } catch (error) {
     if (!scope.spool || !isTransient(error)) throw new OperationError(doing, error)
-    const where = keep(scope.spool, request, doing, error)
+    written = keep(scope.spool, request, error)
+    if ('failed' in written) written = await holdUntilWritten(scope, request, claim, doing, written.failed)
+  }
+  if ('spooled' in written) {
     claim.held = false // the database is away: the spooled outcome releases the claim when it is recorded
-    scope.log(code, 'error', `${doing} failed (${firstLine(messageFromError(error))}): kept in ${where}; the next tick on this machine records it before it decides`)
-    return {...outcome, spooled: where}
+    scope.log(code, 'error', `${doing} failed (${firstLine(messageFromError(written.because))}): kept in ${written.spooled}; the next tick on this machine records it before it decides`)
+    return {...outcome, spooled: written.spooled}
   }
   claim.held = false
-  if (overran) {
+  if (written.overran) {
     scope.log(code, 'warn', `run ${outcome.runId} overran its lease: another process recorded it interrupted meanwhile and may have run the job again; its outcome (${outcome.kind}) is kept, marked lease_overrun`)
   }
   return outcome
 }
 
-/** Into the spool; if even that fails, the outcome is lost, and the error says both. */
-function keep(spool: OutcomeSpool, request: EndRequest, doing: string, error: unknown): string {
+/** Where an outcome went: the run log, or the spool (because the database failed so). */
+type Written = {overran: boolean} | {spooled: string; because: unknown}
+/** Neither would take it. */
+type Unwritten = {failed: {database: unknown; spool: unknown}}
+
+/** Into the spool, or why not. */
+function keep(spool: OutcomeSpool, request: EndRequest, databaseError: unknown): Written | Unwritten {
   try {
-    return spool.add(request)
+    return {spooled: spool.add(request), because: databaseError}
   } catch (spoolError) {
-    throw new OperationError(`${doing}, then keeping it in the spool (${firstLine(messageFromError(spoolError))})`, error)
+    return {failed: {database: databaseError, spool: spoolError}}
+  }
+}
+
+const HOLD_FIRST_WAIT_MS = 1000
+const HOLD_LONGEST_WAIT_MS = 10_000
+
+/**
+ * Nothing can be written, neither to the database nor to the spool (a full disk under both): a
+ * finished run must not count as unfinished for want of disk, so its claim is kept (the lease
+ * renewed while it can be) and both are tried again, saying so at every attempt, for as long as
+ * one lease; past that, another process could take the job over anyway, and the error says the
+ * outcome is lost.
+ */
+async function holdUntilWritten(scope: TickScope, request: EndRequest, claim: Claim, doing: string, failed: {database: unknown; spool: unknown}): Promise<Written> {
+  const {code, runId} = request
+  const renewal = renewWhileRunning(scope, code, runId, claim)
+  const started = scope.leaseClock()
+  try {
+    for (let attempt = 1, wait = HOLD_FIRST_WAIT_MS; ; attempt++, wait = Math.min(wait * 2, HOLD_LONGEST_WAIT_MS)) {
+      const left = scope.leaseMs - (scope.leaseClock() - started)
+      const why = `the database: ${firstLine(messageFromError(failed.database))}; the spool: ${firstLine(messageFromError(failed.spool))}`
+      if (left <= 0) {
+        throw new OperationError(`${doing}: nothing could be written for ${Math.round(scope.leaseMs / 1000)} s (${why}); the outcome is lost, and the run will be recorded interrupted when its lease runs out`, failed.database)
+      }
+      const waitMs = Math.min(wait, left)
+      scope.log(code, 'error', `${doing}: nothing can be written (${why}); holding its claim and trying both again in ${waitMs / 1000} s (attempt ${attempt}, for ${Math.ceil(left / 1000)} s more)`)
+      await scope.timers.sleep(waitMs).done
+      try {
+        return {overran: (await scope.recorder.end(request)).overran}
+      } catch (error) {
+        if (!isTransient(error)) throw new OperationError(doing, error)
+        failed = {...failed, database: error}
+      }
+      const kept = keep(scope.spool!, request, failed.database)
+      if (!('failed' in kept)) return kept
+      failed = kept.failed
+    }
+  } finally {
+    await renewal.stop()
   }
 }
 
 /**
  * Before a tick decides: record the outcomes the spool keeps (from a tick the database failed), so
- * the decision sees those runs as they ended. One the database refuses outright is set aside.
+ * the decision sees those runs as they ended. A file that is not a valid outcome, and an outcome the
+ * run log refuses (an unknown run, another job's, one that has ended), are set aside with a line
+ * each, and the others are still recorded. Returns how many were set aside.
  */
-export async function recordSpooled(spool: OutcomeSpool, recorder: RunRecorder, log: TickScope['log']): Promise<void> {
-  for (const kept of spool.pending()) {
+export async function recordSpooled(spool: OutcomeSpool, recorder: RunRecorder, log: TickScope['log']): Promise<number> {
+  const {outcomes, refused} = spool.pending()
+  for (const file of refused) {
+    const aside = 'as' in file.setAside ? `set aside as ${shown(file.setAside.as)}` : `it could not be set aside (${file.setAside.failed}): move it out of the spool`
+    log('manage', 'error', `the spool file ${shown(file.where)} ${file.problem}: not recorded; ${aside}`)
+  }
+  let setAside = refused.length
+  for (const kept of outcomes) {
     const {code, runId, status} = kept.request
     try {
       const {overran} = await recorder.end(kept.request)
@@ -76,10 +133,17 @@ export async function recordSpooled(spool: OutcomeSpool, recorder: RunRecorder, 
       log(code, 'warn', `recorded the outcome (${status}) of run ${runId} kept in ${kept.where}${overran ? '; it had overrun its lease meanwhile (marked lease_overrun)' : ''}`)
     } catch (error) {
       if (isTransient(error)) throw new OperationError(`${code}: recording the outcome of run ${runId} kept in ${kept.where}`, error)
-      kept.setAside()
-      log(code, 'error', `the outcome of run ${runId} kept in ${kept.where} cannot be recorded (${firstLine(messageFromError(error))}): set aside as ${kept.where}.failed`)
+      setAside++
+      let aside: string
+      try {
+        aside = `set aside as ${kept.setAside()}`
+      } catch (moveError) {
+        aside = `it could not be set aside (${firstLine(messageFromError(moveError))}): move it out of the spool`
+      }
+      log(code, 'error', `the outcome of run ${runId} kept in ${kept.where} cannot be recorded (${firstLine(messageFromError(error))}): ${aside}`)
     }
   }
+  return setAside
 }
 
 /** A crash as the run's message: what the job did, then the error and its stack. */

@@ -31,7 +31,8 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const {jobs, problems} = loadJobs(classes)
   for (const problem of problems) options.onProblem?.(problem)
 
-  if (options.spool?.hasPending()) await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message))
+  // An outcome the spool could not hand over fails this tick (once: its file is set aside).
+  const setAside = options.spool?.hasPending() ? await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message)) : 0
   const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000, outbox: parts.outbox})
   const tick = tickScope(options, parts, snapshot.paused, jobs)
   const writes = !options.dryRun
@@ -60,7 +61,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   return {
     outcomes,
     problems,
-    exitCode: exitCodeOf(outcomes, problems),
+    exitCode: setAside > 0 ? 1 : exitCodeOf(outcomes, problems),
     stoppedBy: tick.stopping() ? String(options.signal?.reason) : null,
     abandoned: outcomes.some((outcome) => 'abandoned' in outcome && outcome.abandoned),
   }
