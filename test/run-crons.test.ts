@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 import type {Knex} from 'knex'
+import {knexSource, type ConnectionSource} from '../src/core/db/connection-source'
 import {explainDatabaseError} from '../src/core/db/database'
 import {NotMigratedError, UsageError} from '../src/core/errors'
 import type {CronContext} from '../src/core/jobs/cron-job-base'
@@ -155,6 +156,36 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
       expect(report.exitCode).to.equal(0)
     }
     expect(calls).to.equal(0)
+  })
+
+  it('a connection lost while looking up who holds a claimed job is tried again; the next jobs still run; "since" is on the decisions\' clock', async () => {
+    const source = knexSource(t.db, t.dialect)
+    let resets = 0
+    // The holder's lookup fails once, as a reset connection would.
+    const flaky: ConnectionSource = {
+      dialect: source.dialect,
+      use: (body) =>
+        source.use((connection) =>
+          body({
+            dialect: connection.dialect,
+            run: (sql, bindings) => connection.run(sql, bindings),
+            all: (sql, bindings) => (sql === 'SELECT * FROM cron_job WHERE code = ?' && resets++ === 0 ? Promise.reject(Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'})) : connection.all(sql, bindings)),
+          }),
+        ),
+    }
+    const other = new TestLock(t.connect(), t.dialect)
+    // The other process claimed it 30 s ago by the real clock (the server's, on PostgreSQL and MySQL).
+    expect(await other.claim('busy', {token: 'other', host: 'web2', pid: 99}, Date.now() - 30_000, 300_000)).to.equal(true)
+    const logs: string[] = []
+    const pinned = at('2026-01-05T00:01:00Z')
+    const report = await tick([job('busy', {runEveryMins: 1}), job('after', {runEveryMins: 1})], fixedClock(pinned), {source: flaky, leaseClock: Date.now, onLog: (code, level, message) => logs.push(`${code} ${level}: ${message}`)})
+    expect(kinds(report.outcomes)).to.deep.equal(['running-elsewhere:busy', 'succeeded:after'])
+    expect(report.outcomes[0]).to.deep.include({host: 'web2', pid: 99})
+    const since = (report.outcomes[0] as {sinceMs: number}).sinceMs
+    expect(since).to.be.within(pinned - 40_000, pinned + 2_000)
+    expect(resets).to.equal(2)
+    expect(logs.join('\n')).to.match(/busy warn: busy: claiming it and recording its start failed \(read ECONNRESET\); trying again in \d+ ms/)
+    expect(report.exitCode).to.equal(0)
   })
 
   it('a parallel job whose short decision claim another process holds is left to that process', async () => {

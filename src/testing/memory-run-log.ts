@@ -157,7 +157,7 @@ export class MemoryRunLog {
     const {code, holder, nowMs, leaseMs} = request
     const leaseNowMs = request.leaseNowMs ?? nowMs
     const job = this.jobRow(code)
-    if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere'}}
+    if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere', holder: job.holder && {host: job.holder.host, pid: job.holder.pid, lockedMs: job.holder.lockedMs, leaseExpiresMs: job.leaseExpiresMs}}}
     Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs})
     const history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
     const interrupted = this.interruptStale(code, leaseNowMs)

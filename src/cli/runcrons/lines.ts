@@ -34,8 +34,11 @@ export function outcomeLines(outcome: Outcome, style: LineStyle): string[] {
     case 'would-run':
       return v >= 1 ? [`${paint.ok('[→]')} ${outcome.code}  would run: ${outcome.reason}`] : []
     case 'running-elsewhere': {
+      if (v < 1) return []
+      // The claim was let go between the attempt and the look at its holder: nothing more is known.
+      if (outcome.sinceMs === null && outcome.host === null && outcome.pid === null) return [`${paint.warn('[~]')} ${outcome.code}  claimed at this moment by another process, which runs it`]
       const since = outcome.sinceMs === null ? 'since ?' : `since ${formatTime(outcome.sinceMs, style.zone)}`
-      return v >= 1 ? [`${paint.warn('[~]')} ${outcome.code}  still running elsewhere (${since}, host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'})`] : []
+      return [`${paint.warn('[~]')} ${outcome.code}  still running elsewhere (${since}, host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'})`]
     }
     case 'claimed-elsewhere':
       return v >= 1 ? [`${paint.warn('[~]')} ${outcome.code}  claimed at this moment by another process (host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'}), which decides this period`] : []

@@ -3,7 +3,7 @@ import type {Dialect} from '../db/database'
 import {inTransaction, read, write, type SqlConnection} from '../db/sql-connection'
 import type {RunStatus} from '../jobs/cron-job-base'
 import {EMPTY_HISTORY, isLive, type JobHistory} from '../schedule/history'
-import {historiesFromRows, runRowOf, type RunRow} from './rows'
+import {historiesFromRows, lockHolderOf, runRowOf, type LockHolder, type RunRow} from './rows'
 import {recordIncidentOn, type Alerting} from './incidents'
 import {interruptStaleRunsOn} from './run-store'
 import * as sql from './statements'
@@ -27,8 +27,8 @@ export interface BeginRequest<Why> {
 }
 
 export type BeginResult<Why> =
-  /** Another process holds the claim with a live lease: nothing was written. */
-  | {kind: 'claimed-elsewhere'}
+  /** Another process holds the claim with a live lease (`holder`, as read right after; null if it let go meanwhile): nothing was written. */
+  | {kind: 'claimed-elsewhere'; holder: LockHolder | null}
   /** `decide` said no (and why): nothing was written but the stale runs it found. */
   | {kind: 'declined'; why: Why; interrupted: RunRow[]}
   /** Claimed and recorded as 'running' (its claim released at once for a parallel job). */
@@ -77,7 +77,11 @@ export class SqlRunRecorder implements RunRecorder {
   private async beginIn<Why>(connection: SqlConnection, request: BeginRequest<Why>): Promise<{commit: boolean; value: BeginResult<Why>}> {
     const {code, holder, nowMs, leaseMs} = request
     const leaseNowMs = request.leaseNowMs ?? nowMs
-    if (!(await claimJobOn(connection, code, holder, leaseNowMs, leaseMs))) return {commit: false, value: {kind: 'claimed-elsewhere'}}
+    if (!(await claimJobOn(connection, code, holder, leaseNowMs, leaseMs))) {
+      // Who holds it, read in the same transaction (and so tried again with it when the connection fails).
+      const [job] = await read(connection, sql.selectJob(code))
+      return {commit: false, value: {kind: 'claimed-elsewhere', holder: lockHolderOf(job, this.dialect)}}
+    }
 
     // Decide again on fresh history while holding the claim: another process may have run the job since the tick's snapshot.
     const rows = await read(connection, sql.selectHistories(this.dialect, nowMs, [code], true, request.skewMs))

@@ -7,6 +7,7 @@ import {firstLine} from '../text'
 import type {Crashed} from './containment'
 import {cronContext, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
+import type {LockHolder} from '../run-log/job-lock'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
 import {crashMessage, recordOutcome} from './recording'
 import {retrying} from './retry'
@@ -51,7 +52,7 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)
   })
-  if (begun.kind === 'claimed-elsewhere') return claimedElsewhere(scope, job)
+  if (begun.kind === 'claimed-elsewhere') return claimedElsewhere(job, begun.holder, startMs - scope.leaseClock())
   for (const run of begun.interrupted) {
     scope.log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
   }
@@ -81,10 +82,14 @@ function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs:
   return {start: true, slot: verdict.decision.slot}
 }
 
-/** Another process holds the claim: it runs the job (or, for a parallel job, decides this period). */
-async function claimedElsewhere(scope: TickScope, job: LoadedJob): Promise<Outcome> {
-  const holder = await scope.lock.holder(job.code)
-  if (!job.schedule.allowParallelRuns) return runningElsewhere(job, null, holder)
+/**
+ * Another process holds the claim: it runs the job (or, for a parallel job, decides this period).
+ * Its claim's time is on the lease clock: shown on the decisions' clock (`offsetMs` apart), as the
+ * rest of the tick's lines are (MANAGE_NOW pins those).
+ */
+function claimedElsewhere(job: LoadedJob, holder: LockHolder | null, offsetMs: number): Outcome {
+  const onDecisionClock = holder && {...holder, lockedMs: holder.lockedMs === null ? null : holder.lockedMs + offsetMs}
+  if (!job.schedule.allowParallelRuns) return runningElsewhere(job, null, onDecisionClock)
   return {kind: 'claimed-elsewhere', code: job.code, className: job.className, host: holder?.host ?? null, pid: holder?.pid ?? null}
 }
 
