@@ -57,6 +57,37 @@ for (const dialect of BACKENDS) {
       expect(await claims()).to.deep.equal([])
     })
 
+    it('the same promise in the last (or only) job of its tick: the tick waits for it and records the failure; exit 1', async () => {
+      const result = await tick('AfterJob,FloatingJob')
+      expect(lines(result.stdout), context(result)).to.deep.equal([
+        '[✔] good.after',
+        '[✔] bad.floating',
+        '[✘] bad.floating: crashed: a promise it did not await rejected after its do() had returned: Error: rejected 200 ms after do() returned',
+      ])
+      expect(result.code, context(result)).to.equal(1)
+      expect(await recorded()).to.deep.equal(['good.after succeeded after done', 'bad.floating failed crashed: a promise it did not await rejected after its do() had returned: Error: rejected 200 ms after do() returned'])
+    })
+
+    it('work still pending past the grace period (1 s here) is cut, and the tick says so in one line naming the job', async () => {
+      const result = await tick('LateFloatingJob', [], {TEST_FLOAT_MS: '5000'})
+      expect(lines(result.stdout), context(result)).to.deep.equal(['[✔] bad.late_floating'])
+      expect(lines(result.stderr), context(result)).to.deep.equal([
+        '    manage warn: work left pending after do() returned by bad.late_floating (1 timer) was still going 1 s after the jobs ended: cut as the tick ends, and a failure it raises is not recorded; end (or unref) what a job starts before its do() returns',
+      ])
+      expect(result.code).to.equal(0)
+      expect(await recorded()).to.deep.equal(['bad.late_floating succeeded returned'])
+    })
+
+    it('process.exit() 300 ms after do() returned: one failure, one line', async () => {
+      const result = await tick('LateExitJob')
+      expect(lines(result.stdout), context(result)).to.deep.equal([
+        '[✔] bad.late_exit',
+        '[✘] bad.late_exit: crashed: it called process.exit() after its do() had returned: JobExitError: the job called process.exit(3); a job must return or throw, never end the process',
+      ])
+      expect(result.code, context(result)).to.equal(1)
+      expect(await recorded()).to.deep.equal(['bad.late_exit failed crashed: it called process.exit() after its do() had returned: JobExitError: the job called process.exit(3); a job must return or throw, never end the process'])
+    })
+
     it('an exception thrown in a callback: charged to that job alone, even with another job running beside it', async () => {
       const result = await tick('TimerThrowJob,SlowJob,AfterJob', ['--concurrency', '2'])
       expect(lines(result.stdout).sort(), context(result)).to.deep.equal([

@@ -4,6 +4,7 @@ import type {Project} from '../../core/project/project'
 import {firstLine} from '../../core/text'
 import {Containment} from '../../core/tick/containment'
 import {runCrons} from '../../core/tick/run-crons'
+import {pendingWork} from '../../core/tick/stray-work'
 import type {Painter} from '../render'
 import {forkRunner} from './fork-runner'
 import {logLine, outcomeLines, problemLine, summaryLine, type LineStyle} from './lines'
@@ -24,6 +25,8 @@ export interface TickFlags {
  * a socket open) cannot keep the per-minute process alive after the tick.
  */
 export async function runcronsTick(project: Project, names: readonly string[], flags: TickFlags, paint: Painter): Promise<number> {
+  // What is in flight before the tick: the process ends after it, and what the jobs leave pending beyond this gets a moment to finish.
+  const before = pendingWork()
   const settings = await project.settings()
   const clock = await project.clock()
   const style: LineStyle = {verbosity: flags.silent ? -1 : flags.verbosity, traceback: flags.traceback, paint, zone: settings.timeZone}
@@ -62,6 +65,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       containment,
       spool: project.spool(settings),
       isolation: {runner: forkRunner, root: project.paths.root, settingsFile: project.paths.settingsFile},
+      strayWork: {before, release: () => project.closeDb()},
       settings,
       clock,
       names,

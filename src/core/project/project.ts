@@ -138,6 +138,15 @@ export class Project {
     return this.knex
   }
 
+  /** Close knex's connections (ctx.db, the commands' SQL), if they were opened; the next db() opens new ones. */
+  async closeDb(): Promise<void> {
+    const {knex} = this
+    this.knex = undefined
+    this.knexSource = undefined
+    this.store = undefined
+    await knex?.destroy()
+  }
+
   async close(): Promise<void> {
     const {knex, driver} = this
     this.knex = undefined

@@ -161,6 +161,9 @@ export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void
   const waiting = new Map<number, Crash>()
   const writes: Array<Promise<void>> = []
   const record = (outcome: RunOutcome, crash: Crash) => {
+    // One late failure per run: what a crash sets off (process.exit() throws in its place, and that
+    // throw is itself uncaught) is the same crash, not a second one.
+    outcomes.set(outcome.runId, {...outcome, kind: 'failed', error: crash.error, message: ''})
     const message = scope.scrub(crashMessage(crash, ' after its do() had returned'))
     const alerting = scope.alerts.alertingOf(outcome.code)
     const request: EndRequest = {runId: outcome.runId, code: outcome.code, status: 'failed', endMs: outcome.endMs, message, releaseToken: null, removeOtherSuccesses: false, rerecord: true}

@@ -5,6 +5,8 @@ import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
 import {selectByName} from '../jobs/select-jobs'
 import {EMPTY_HISTORY} from '../schedule/history'
 import {systemClock} from '../time/clock'
+import {settleStrayWork} from './stray-work'
+import {realTimers} from './timers'
 import {runJob} from './job-run'
 import {exitCodeOf, notStarted, wouldRun, type Outcome, type TickReport} from './outcome'
 import {lateCrashes, recordSpooled} from './recording'
@@ -50,14 +52,17 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   try {
     await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, snapshot, options.dryRun ?? false)))
     await late.settle()
+    if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, settings, options.clock()))
+    if (writes && options.heartbeat && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => heartbeat(tick, snapshot.nowMs, options.heartbeat!.version))
+    if (writes) await aside(tick, 'delivering alerts', () => tick.alerts.deliver())
+    await tick.pings.settled()
+    if (options.strayWork) {
+      await strayWorkSettled(tick, options.strayWork, jobs, outcomes)
+      await late.settle() // the late failures it brought
+    }
   } finally {
     late.close()
   }
-
-  if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, settings, options.clock()))
-  if (writes && options.heartbeat && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => heartbeat(tick, snapshot.nowMs, options.heartbeat!.version))
-  if (writes) await aside(tick, 'delivering alerts', () => tick.alerts.deliver())
-  await tick.pings.settled()
   return {
     outcomes,
     problems,
@@ -73,6 +78,23 @@ async function consider(tick: TickScope, job: LoadedJob, snapshot: Snapshot, dry
   if (verdict.kind !== 'due') return notStarted(job, verdict)
   if (dryRun) return wouldRun(job, verdict.decision)
   return runJob(tick, job)
+}
+
+/**
+ * The process ends after this tick: give what the jobs that ran here left pending (a timer, a
+ * request) up to graceSeconds to finish, so that a failure it raises is charged to its run however
+ * late that job came in the tick; what is still going then is cut, and said so. Not after a job was
+ * abandoned (it is still running: the tick said so already).
+ */
+async function strayWorkSettled(tick: TickScope, strayWork: NonNullable<RunCronsOptions['strayWork']>, jobs: readonly LoadedJob[], outcomes: readonly Outcome[]): Promise<void> {
+  const inProcess = new Set(jobs.filter((job) => !job.schedule.isolate).map((job) => job.code))
+  const ran = outcomes.filter((outcome) => 'runId' in outcome && inProcess.has(outcome.code)).map((outcome) => outcome.code)
+  if (ran.length === 0 || outcomes.some((outcome) => 'abandoned' in outcome && outcome.abandoned)) return
+  await aside(tick, "closing the jobs' database connections (ctx.db)", () => strayWork.release())
+  const left = await settleStrayWork(strayWork.before, tick.graceMs, realTimers)
+  if (left !== null) {
+    tick.log('manage', 'warn', `work left pending after do() returned by ${[...new Set(ran)].join(', ')} (${left}) was still going ${tick.graceMs / 1000} s after the jobs ended: cut as the tick ends, and a failure it raises is not recorded; end (or unref) what a job starts before its do() returns`)
+  }
 }
 
 /** This server's heartbeat (cron_tick), written at the tick's end, tried again while the database is busy. */

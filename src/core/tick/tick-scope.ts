@@ -19,6 +19,7 @@ import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
 import type {Outcome} from './outcome'
+import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
 
@@ -74,6 +75,12 @@ export interface RunCronsOptions extends TickEvents {
   containment?: Containment
   /** Where an outcome the database cannot take waits for the next tick (the CLI's var/spool). */
   spool?: OutcomeSpool
+  /**
+   * The process ends after this tick (the CLI's): before the tick ends, the work its jobs left
+   * pending is given up to graceSeconds to finish (`before`: what was in flight before the tick;
+   * `release` closes what the tick opened for the jobs, ctx.db's connections).
+   */
+  strayWork?: {before: PendingWork; release(): Promise<void>}
   /** How an isolated job (isolate = true) runs in a process of its own: the CLI's runner, and where the child finds the project. */
   isolation?: {runner: IsolatedRunner; root: string; settingsFile: string}
 }
