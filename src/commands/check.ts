@@ -7,7 +7,7 @@ import {UsageError} from '../core/errors'
 export default class Check extends BaseCommand<typeof Check> {
   static summary = 'Check the settings, every cron class and the database, and print every problem with its fix.'
 
-  static description = 'Like Django\'s `manage.py check`. Exit status 1 when there is an error (warnings alone exit 0). `manage runcrons` runs the cheap part of the same checks on every tick and skips a bad class without stopping the others.'
+  static description = 'Like Django\'s `manage.py check`. Exit status 1 when there is an error (warnings alone exit 0); 2 for a malformed DATABASE_URL, as in every command. `manage runcrons` runs the cheap part of the same checks on every tick and skips a bad class without stopping the others.'
 
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --settings dist/src/settings.js']
 
