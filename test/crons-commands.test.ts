@@ -2,6 +2,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
+import {knexSource} from '../src/core/db/connection-source'
+import {unlockJob} from '../src/core/run-log/unlock'
 import {context, expectRun, lines, Sandbox, waitForFile, type Env, type LogRow, type Result} from './helpers/cli'
 import {plain} from './helpers/db'
 
@@ -396,6 +398,28 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
 
       expectRun(none, 0, ['No runs.'])
       expectUsageError(bad, /^error: --status 'bogus' is not a run status: use one of running, succeeded, failed, interrupted, timed_out$/)
+    })
+  })
+
+  describe('crons:unlock', () => {
+    it('prints a code typed with an escape and a line break escaped, on one line: refused as the job loader refuses it (exit 2)', async () => {
+      const box = sandbox(base)
+      const hostile = 'x\u001b[2J\nsecond line'
+      const [refused, unknown, known] = await Promise.all([
+        box.run(['crons:unlock', hostile]),
+        box.run(['crons:unlock', 'test.nope']),
+        box.run(['crons:unlock', 'test.success']),
+      ])
+      expectUsageError(refused, /^error: code 'x\\u001b\[2J\\nsecond line' has a control character \(a line break, an escape, NUL…\): use printable characters only/)
+      expect(`${refused.stdout}${refused.stderr}`).not.to.include('\u001b')
+      expect(unknown.code, context(unknown)).to.equal(1)
+      expect(lines(unknown.stderr), context(unknown)).to.deep.equal([
+        "error: no job with the code 'test.nope' has run on this database (known: 'test.at_times', 'test.cron_expr', 'test.new_york', 'test.success'): give a job's code, not its class name",
+      ])
+      expectRun(known, 0, ['test.success is not locked.'])
+      // The dashboard calls the same core: its message escapes the code too.
+      const message = await box.withDb((db) => unlockJob(knexSource(db, 'sqlite'), hostile, {force: false, nowMs: 0, leaseNowMs: 0}).then(() => 'released', (error: Error) => error.message))
+      expect(message).to.match(/^no job with the code 'x\\u001b\[2J\\nsecond line' has run on this database/)
     })
   })
 

@@ -164,13 +164,40 @@ describe('manage startcron / startcommand', function () {
   it('rejects a NAME too long for a file name before writing anything: exit 2, one line', async () => {
     const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
     fs.writeFileSync(path.join(project, 'package.json'), '{}\n')
-    for (const [command, name] of [['startcron', `Job${'x'.repeat(245)}`], ['startcommand', `Cmd${'y'.repeat(250)}`]]) {
-      const result = await runManage([command, name, '--dir', project], {})
-      expect(result.code, context(result)).to.equal(2)
-      expect(lines(result.stderr)).to.have.length(1)
-      expect(result.stderr).to.match(/^error: NAME is too long: it would make the file name .* of \d+ bytes, more than the 255 a file system takes: use a shorter NAME \(nothing was written\)/)
-    }
+    // (startcron's NAME is refused sooner, for its code: see below.)
+    const result = await runManage(['startcommand', `Cmd${'y'.repeat(250)}`, '--dir', project], {})
+    expect(result.code, context(result)).to.equal(2)
+    expect(lines(result.stderr)).to.have.length(1)
+    expect(result.stderr).to.match(/^error: NAME is too long: it would make the file name .* of \d+ bytes, more than the 255 a file system takes: use a shorter NAME \(nothing was written\)/)
     expect(tree(project)).to.deep.equal(['package.json'])
+  })
+
+  it("rejects a NAME whose code would be over the loader's 191 characters before writing anything: exit 2, one line", async () => {
+    const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
+    fs.writeFileSync(path.join(project, 'package.json'), '{"devDependencies": {"typescript": "^5.9.3"}}\n')
+    fs.mkdirSync(path.join(project, 'src'))
+    const settings = "import {defineSettings} from 'manage-cli'\n\nexport default defineSettings({crons: []})\n"
+    fs.writeFileSync(path.join(project, 'src', 'settings.ts'), settings)
+    // 190 characters give the code 'app.j…' of 194; 248 would also make too long a file name.
+    for (const [name, length, over] of [[`J${'x'.repeat(189)}`, 194, 3], [`Job${'x'.repeat(245)}`, 252, 61]] as const) {
+      const result = await runManage(['startcron', name, '--dir', project], {})
+      expect(result.code, context(result)).to.equal(2)
+      expect(result.stdout).to.equal('')
+      expect(lines(result.stderr)).to.have.length(1)
+      expect(result.stderr).to.match(new RegExp(`^error: NAME is too long for a job's code: it gives the code 'app\\.j[a-z]+…' of ${length} characters, more than the 191 a code may have: shorten NAME by at least ${over} characters \\(nothing was written\\)\n$`))
+    }
+    // One character less is a code of 191, which the loader takes: written and registered.
+    const fits = await runManage(['startcron', `J${'x'.repeat(186)}`, '--dir', project], {})
+    expect(fits.code, context(fits)).to.equal(0)
+    expect(fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')).to.include(`J${'x'.repeat(186)}CronJob`)
+    fs.writeFileSync(path.join(project, 'src', 'settings.ts'), settings)
+    for (const file of tree(project)) if (file.startsWith('src/crons/')) fs.rmSync(path.join(project, file))
+    // And the 188-character NAME (code of 192) is refused, files and settings untouched.
+    const over = await runManage(['startcron', `J${'x'.repeat(187)}`, '--dir', project], {})
+    expect(over.code, context(over)).to.equal(2)
+    expect(over.stderr).to.match(/of 192 characters, more than the 191 a code may have: shorten NAME by at least 1 character \(nothing was written\)/)
+    expect(tree(project)).to.deep.equal(['package.json', 'src/settings.ts'])
+    expect(fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')).to.equal(settings)
   })
 
   it('rejects a --dir that is not a project folder: exit 2', async () => {

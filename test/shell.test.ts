@@ -122,6 +122,28 @@ describe('manage shell / dbshell', function () {
       expect(lines(fallback.stdout)[0], context(fallback)).to.equal(`${PATH}/mariadb --protocol=TCP -h db.example -P 3306 -u app shop`)
     })
 
+    it("PostgreSQL's ?password= (and the URL's own) reaches psql in PGPASSWORD, never in its arguments", async () => {
+      // A fake psql on PATH records its arguments and environment: the server here trusts every local
+      // connection, so a real psql would connect whether or not it was given the password.
+      const record = 'printf "%s\\n" "$@" > "$TEST_DIR/argv"\nexport -p > "$TEST_DIR/env"'
+      const PATH = binDir({psql: record})
+      const cases: Array<[string, string, string[]]> = [
+        ['postgres://app@127.0.0.1:5432/test?password=Qz7-query%26pw&sslmode=disable', 'Qz7-query&pw', ['-h', '127.0.0.1', '-p', '5432', '-U', 'app', '-d', 'test']],
+        ['postgres://app:Qz7-userinfo@127.0.0.1/test', 'Qz7-userinfo', ['-h', '127.0.0.1', '-U', 'app', '-d', 'test']],
+        // pg reads the query over the URL's own: psql connects as the app does.
+        ['postgres://app:Qz7-old@db.example/test?password=Qz7-new&user=other&host=127.0.0.1&port=5433', 'Qz7-new', ['-h', '127.0.0.1', '-p', '5433', '-U', 'other', '-d', 'test']],
+      ]
+      for (const [url, password, args] of cases) {
+        const result = await dbshell('', {PATH, DATABASE_URL: url})
+        expect(result.code, context(result)).to.equal(0)
+        const argv = fs.readFileSync(box.file('argv'), 'utf8')
+        expect(lines(argv), url).to.deep.equal(args)
+        expect(argv).not.to.include('Qz7')
+        expect(lines(fs.readFileSync(box.file('env'), 'utf8')), url).to.include(`export PGPASSWORD='${password}'`)
+        expect(`${result.stdout}${result.stderr}`).not.to.include('Qz7')
+      }
+    })
+
     it('Ctrl-C belongs to the client: SIGINT does not stop manage while the client runs', async () => {
       // A client that says it started, then waits for the test's go-ahead.
       const PATH = `${binDir({sqlite3: 'touch "$TEST_DIR/started"\nwhile [ ! -f "$TEST_DIR/go" ]; do sleep 0.02; done\necho done'})}${path.delimiter}${process.env.PATH}`

@@ -27,13 +27,15 @@ interface Connection {
 
 function fromUrl(url: string): Connection & {sslmode?: string} {
   const parsed = new URL(url)
+  // As pg reads a connection string (pg-connection-string): ?host=, ?port=, ?user= and ?password= win over the URL's own.
+  const query = (name: string) => parsed.searchParams.get(name) || undefined
   return {
-    host: parsed.hostname ? decodeURIComponent(parsed.hostname) : undefined,
-    port: parsed.port || undefined,
-    user: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    host: query('host') ?? (parsed.hostname ? decodeURIComponent(parsed.hostname) : undefined),
+    port: query('port') ?? (parsed.port || undefined),
+    user: query('user') ?? (parsed.username ? decodeURIComponent(parsed.username) : undefined),
+    password: query('password') ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined),
     database: parsed.pathname.length > 1 ? decodeURIComponent(parsed.pathname.slice(1)) : undefined,
-    sslmode: parsed.searchParams.get('sslmode') ?? undefined,
+    sslmode: query('sslmode'),
   }
 }
 

@@ -1,6 +1,7 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {CommandError, UsageError} from '../../core/errors'
+import {codeProblem, MAX_CODE_LENGTH} from '../../core/jobs/load-jobs'
 import {readLayout, type ProjectLayout} from '../../core/project/layout'
 import {PACKAGE_NAME} from '../../core/project/package-name'
 
@@ -274,11 +275,25 @@ export function scaffoldTarget(dirOption: string | undefined, project: () => Pro
   return targetOf(readLayout(absolute))
 }
 
+/** A job whose code the loader would refuse fails every tick: refused here, before anything is written. */
+function refuseCode(code: string): void {
+  const problem = codeProblem(code)
+  if (problem === undefined) return
+  if (code.length > MAX_CODE_LENGTH) {
+    throw new UsageError(
+      `NAME is too long for a job's code: it gives the code '${code.slice(0, 40)}…' of ${code.length} characters, more than the ${MAX_CODE_LENGTH} a code may have: ` +
+        `shorten NAME by at least ${code.length - MAX_CODE_LENGTH} character${code.length - MAX_CODE_LENGTH === 1 ? '' : 's'} (nothing was written)`,
+    )
+  }
+  throw new UsageError(`NAME gives the job a ${problem} (nothing was written)`)
+}
+
 /** `manage startcron NAME`: the job and its test in the crons folder, and the job listed in the settings' crons. */
 export function startCron(target: Target, name: string): ScaffoldReport {
   const names = namesOf(name, 'NAME', 'CronJob')
   const {layout} = target
   const {className, code, files} = cronFiles(target, names)
+  refuseCode(code)
   const settingsFile = layout.source.settings + target.extension
   const importPath = relativeImport(target, path.dirname(settingsFile), path.join(layout.source.crons, names.kebab))
   const edited = existsSync(settingsFile) ? registerCron(readFileSync(settingsFile, 'utf8'), className, importPath) : null

@@ -1,6 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import os from 'node:os'
+import {UsageError} from '../../core/errors'
+import {codeProblem} from '../../core/jobs/load-jobs'
 import {recordAction} from '../../core/run-log/action-log'
 import {unlockJob} from '../../core/run-log/unlock'
 import {systemClock} from '../../core/time/clock'
@@ -21,6 +23,9 @@ export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
   }
 
   async run(): Promise<void> {
+    // A code the job loader refuses (a control character, too long) is no job's: refused before it is printed or looked up.
+    const problem = codeProblem(this.args.code)
+    if (problem !== undefined) throw new UsageError(problem)
     const clock = await this.project.clock()
     const source = this.project.runLogSource()
     const report = await unlockJob(source, this.args.code, {force: this.flags.force, nowMs: clock(), leaseNowMs: systemClock()})

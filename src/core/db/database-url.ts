@@ -32,25 +32,28 @@ const ENCODE = 'percent-encode special characters in the user and password (@ �
 /** Query parameters that may carry a secret (pg and mysql2 both take ?password=). */
 const SECRET_PARAM = /pass|pwd|secret|token|auth|key/i
 
-export function parseDatabaseUrl(raw: string, root: string): ParsedDatabaseUrl {
+/** `source` names where the URL came from in messages (DATABASE_URL, or a knexfile's connection). */
+export function parseDatabaseUrl(raw: string, root: string, source = 'DATABASE_URL'): ParsedDatabaseUrl {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase()
   const dialect = scheme === undefined ? undefined : SCHEMES[scheme]
   if (dialect === undefined) {
     const what = scheme === undefined ? 'has no scheme' : `has the unknown scheme '${printable(scheme)}:'`
-    throw new UsageError(`DATABASE_URL ${what}: use ${EXAMPLES.sqlite}, ${EXAMPLES.postgres} or ${EXAMPLES.mysql}`)
+    throw new UsageError(`${source} ${what}: use ${EXAMPLES.sqlite}, ${EXAMPLES.postgres} or ${EXAMPLES.mysql}`)
   }
-  if (dialect === 'sqlite') return sqliteUrl(raw, scheme!, root)
+  if (dialect === 'sqlite') return sqliteUrl(raw, scheme!, root, source)
 
-  const wrong = (problem: string) => new UsageError(`DATABASE_URL is not a valid ${dialect} URL: ${problem}: use ${EXAMPLES[dialect]}, and ${ENCODE}`)
+  const wrong = (problem: string) => invalid(source, dialect, problem)
   const authority = /^[^:]+:\/\/([^/?#]*)/.exec(raw)?.[1]
   if (authority === undefined) throw wrong(`it has no '//' after '${scheme}:'`)
+  const ambiguity = ambiguousUserinfo(raw)
+  if (ambiguity !== undefined) throw wrong(ambiguity)
   const port = /:(\d+)$/.exec(authority.slice(authority.lastIndexOf('@') + 1))?.[1]
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw wrong(`the port ${port} is out of range (1–65535)`)
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw wrong(`it cannot be parsed (a '/', '?' or '#' in the password ends the host part early)`)
+    throw wrong(`it cannot be parsed (check the host and the port)`)
   }
   const secrets: string[] = []
   const keep = (value: string, what: string) => {
@@ -73,15 +76,42 @@ export function parseDatabaseUrl(raw: string, root: string): ParsedDatabaseUrl {
   return {dialect, url, safe: safeUrl(url), secrets: [...new Set(secrets)]}
 }
 
-function sqliteUrl(raw: string, scheme: string, root: string): ParsedDatabaseUrl {
+function invalid(source: string, dialect: UrlDialect, problem: string): UsageError {
+  return new UsageError(`${source} is not a valid ${dialect} URL: ${problem}: use ${EXAMPLES[dialect]}, and ${ENCODE}`)
+}
+
+/** A knexfile's connection string: refused, as DATABASE_URL is, when where its password ends is ambiguous. */
+export function refuseAmbiguousConnectionString(raw: string, dialect: 'postgres' | 'mysql', source: string): void {
+  if (!raw.includes('://')) return // pg's socket: and other forms hold no user-info
+  const ambiguity = ambiguousUserinfo(raw)
+  if (ambiguity !== undefined) throw invalid(source, dialect, ambiguity)
+}
+
+/**
+ * Why the user-info part of a server URL cannot be told apart from the rest, or undefined. The
+ * WHATWG parser ends the user-info at the first '/', '?' or '#' and the host at the last '@' before
+ * it, so an unencoded '@', '#', '?' or '/' in a password either fails to parse or, worse, parses as
+ * another host with the password's tail in the path, query or fragment (and then shown, since it is
+ * not "the password"). Read as a person would (the user-info runs to the LAST '@' of the URL), any of
+ * these before that '@', or a '#' anywhere (a database URL has no fragment), is refused.
+ */
+function ambiguousUserinfo(raw: string): string | undefined {
+  const rest = raw.slice(raw.indexOf('://') + 3)
+  const userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')))
+  if (/[@#?/]/.test(userinfo)) return `an '@', '#', '?' or '/' before its last '@' makes it ambiguous where the password ends`
+  if (rest.includes('#')) return `a '#' in it starts a fragment, which cuts a password or parameter short`
+  return undefined
+}
+
+function sqliteUrl(raw: string, scheme: string, root: string, source: string): ParsedDatabaseUrl {
   let rest = raw.slice(scheme.length + 1)
   if (rest.startsWith('//')) rest = rest.slice(2) // sqlite:///abs/path → /abs/path
-  if (rest === '') throw new UsageError(`DATABASE_URL names no sqlite file: use ${EXAMPLES.sqlite}`)
+  if (rest === '') throw new UsageError(`${source} names no sqlite file: use ${EXAMPLES.sqlite}`)
   let file: string
   try {
     file = decodeURIComponent(rest)
   } catch {
-    throw new UsageError(`DATABASE_URL has a '%' that is not followed by two hexadecimal digits: use ${EXAMPLES.sqlite}, with % written %25`)
+    throw new UsageError(`${source} has a '%' that is not followed by two hexadecimal digits: use ${EXAMPLES.sqlite}, with % written %25`)
   }
   const filename = file === ':memory:' ? file : path.resolve(root, file)
   return {dialect: 'sqlite', filename, safe: `sqlite:${filename}`, secrets: []}

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {Knex} from 'knex'
 import {CommandError, NotMigratedError} from '../errors'
 import {firstLine} from '../text'
-import {connectionStringSecrets, parseDatabaseUrl, safeConnectionString} from './database-url'
+import {connectionStringSecrets, parseDatabaseUrl, refuseAmbiguousConnectionString, safeConnectionString} from './database-url'
 import {requirePg} from './pg-driver'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
@@ -36,12 +36,15 @@ export function resolveDatabaseConfig(env: NodeJS.ProcessEnv, knexfilePath: stri
   if (!config || typeof config !== 'object') {
     throw new CommandError(`${knexfilePath} has no '${environment}' configuration: add one, or set DATABASE_URL`)
   }
-  return fromKnexConfig(config, root)
+  return fromKnexConfig(config, root, `the knexfile's '${environment}' connection`)
 }
 
 /** A knexfile entry as manage uses it; a relative sqlite filename is in the project folder, wherever manage runs from. */
-function fromKnexConfig(config: Knex.Config, root: string): DatabaseConfig {
+function fromKnexConfig(config: Knex.Config, root: string, source: string): DatabaseConfig {
   const client = String(config.client ?? '')
+  const dialect = ['pg', 'postgres', 'postgresql'].includes(client) ? 'postgres' : ['mysql', 'mysql2'].includes(client) ? 'mysql' : undefined
+  const connectionString = typeof config.connection === 'string' ? config.connection : (config.connection as {connectionString?: unknown} | undefined)?.connectionString
+  if (dialect !== undefined && typeof connectionString === 'string') refuseAmbiguousConnectionString(connectionString, dialect, source)
   if (client === 'sqlite3' || client === 'better-sqlite3') {
     const connection = config.connection as {filename?: string} | undefined
     const filename = connection?.filename === undefined || connection.filename === ':memory:' ? ':memory:' : path.resolve(root, connection.filename)

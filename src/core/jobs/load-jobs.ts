@@ -80,6 +80,19 @@ function slotList(value: unknown, error: Report): Schedule['runAtTimes'] {
 /** C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
 
+/** The longest code: the run log's tables key on it (a 191-character column, the most MySQL indexes in utf8mb4). */
+export const MAX_CODE_LENGTH = 191
+
+/** What is wrong with a code given as a string, or undefined: the loader's rule, which startcron and crons:unlock apply before they act. */
+export function codeProblem(code: string): string | undefined {
+  if (code.length === 0 || code.length > MAX_CODE_LENGTH || code.trim() !== code) {
+    return `code ${shown(code)} must be 1–${MAX_CODE_LENGTH} characters with no leading or trailing spaces`
+  }
+  // A code is printed on terminals and in logs, and stored as it is (PostgreSQL refuses a NUL).
+  if (CONTROL_CHARACTER.test(code)) return `code ${shown(code)} has a control character (a line break, an escape, NUL…): use printable characters only, e.g. 'app.my_job'`
+  return undefined
+}
+
 /**
  * Instantiate and validate one class. Every problem is reported (not just the first), each as
  * one line that names the class, the option, the value and the fix.
@@ -114,11 +127,9 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     error(`has no code: add a unique code, e.g. code = 'app.${className.replace(/CronJob$|Job$/, '').toLowerCase() || 'job'}'`)
   } else if (typeof code !== 'string') {
     error(`code ${shown(code)} is not a string: use a unique string such as 'app.my_job'`)
-  } else if (code.length > 191 || code.trim() !== code) {
-    error(`code ${shown(code)} must be 1–191 characters with no leading or trailing spaces`)
-  } else if (CONTROL_CHARACTER.test(code)) {
-    // A code is printed on terminals and in logs, and stored as it is (PostgreSQL refuses a NUL).
-    error(`code ${shown(code)} has a control character (a line break, an escape, NUL…): use printable characters only, e.g. 'app.my_job'`)
+  } else {
+    const problem = codeProblem(code)
+    if (problem !== undefined) error(problem)
   }
 
   const runEveryMins = wholeMinutes('runEveryMins', every, error)

@@ -1,5 +1,6 @@
 import {rowsOf, type ConnectionSource} from '../db/connection-source'
 import {CommandError} from '../errors'
+import {shown} from '../text'
 import {SqlJobLock, type LockHolder} from './job-lock'
 import {SqlRunStore} from './run-store'
 import * as sql from './statements'
@@ -25,7 +26,7 @@ export async function unlockJob(source: ConnectionSource, code: string, options:
   const [known] = await rowsOf(source, sql.selectJob(code))
   if (!known) {
     const codes = (await rowsOf(source, sql.selectJobCodes(20))).map((row) => String(row.code))
-    throw new CommandError(`no job with the code '${code}' has run on this database${codes.length ? ` (known: ${codes.join(', ')})` : ''}: give a job's code, not its class name`)
+    throw new CommandError(`no job with the code ${shown(code)} has run on this database${codes.length ? ` (known: ${codes.map((known) => shown(known)).join(', ')})` : ''}: give a job's code, not its class name`)
   }
   const holder = await lock.holder(code)
   if (!holder) return {released: false, holder: null, wasLive: false, interrupted: 0}
@@ -34,7 +35,7 @@ export async function unlockJob(source: ConnectionSource, code: string, options:
     const since = holder.lockedMs === null ? '?' : new Date(holder.lockedMs).toISOString()
     const until = holder.leaseExpiresMs === null ? '?' : new Date(holder.leaseExpiresMs).toISOString()
     throw new CommandError(
-      `'${code}' is held by pid ${holder.pid ?? '?'} on ${holder.host ?? '?'} since ${since}, and its lease (until ${until}) is still being renewed: ` +
+      `${shown(code)} is held by pid ${holder.pid ?? '?'} on ${holder.host ?? '?'} since ${since}, and its lease (until ${until}) is still being renewed: ` +
         'stop that process, wait for the lease to run out, or pass --force if you are sure it is gone',
     )
   }
