@@ -3,8 +3,9 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {checkAlerts, jobAlerts} from '../src/core/alerts/alert-settings'
-import type {Alert} from '../src/core/alerts/alert'
+import type {SentAlert} from '../src/core/alerts/alert'
 import {deliver} from '../src/core/alerts/channels'
+import {PACKAGE_VERSION} from '../src/core/project/package-name'
 import {context, lines, runManage} from './helpers/cli'
 import {flooder, mailbox, receiver, smtpTrickler, trickler} from './helpers/receivers'
 
@@ -34,6 +35,13 @@ describe('alert channels: manage notify:test', function () {
       expect(hook.got).to.have.length(1)
       expect(hook.got[0].path).to.equal('/services/T0/B0/h00k-t0ken')
       expect(hook.got[0].body).to.include({kind: 'test', code: null, runId: null})
+      // The sample has an id of its own (it has no outbox row), sent as an alert's is: body, Idempotency-Key, X-Manage-Alert-Id, Message-ID.
+      const id = String(hook.got[0].body.id)
+      expect(id).to.match(/^test-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(hook.got[0].headers).to.include({'idempotency-key': id, 'x-manage-alert-id': id, 'content-type': 'application/json', 'user-agent': `manage-cli/${PACKAGE_VERSION}`})
+      const headers = mail.mails[0].data.split('\r\n\r\n')[0]
+      expect(headers).to.match(new RegExp(`^Message-ID: <${id}@example\\.com>$`, 'mi'))
+      expect(headers).to.match(new RegExp(`^X-Manage-Alert-Id: ${id}$`, 'mi'))
       expect(hook.got[0].body.text).to.match(/^manage notify:test: a test alert from \S+ at 2026-01-05T10:00:00\.000Z\n/)
       expect(mail.mails).to.have.length(1)
       expect(mail.mails[0]).to.deep.include({from: 'cron@example.com', to: ['ops@example.com', 'dev@example.com']})
@@ -91,7 +99,7 @@ describe('alert channels: manage notify:test', function () {
 
 describe('delivering to a channel: one deadline for the whole exchange, a few KB of any answer', function () {
   this.timeout(10_000)
-  const alert: Alert = {kind: 'failed', code: 'app.x', runId: 1, host: 'web1', text: '[manage] app.x failed on web1'}
+  const alert: SentAlert = {id: 'a1b2c3d4-0000-4000-8000-000000000001', kind: 'failed', code: 'app.x', runId: 1, host: 'web1', text: '[manage] app.x failed on web1'}
 
   it('a webhook that sends its headers, then a byte every 200 ms: cut at the deadline (300 ms injected); its 200 is its answer (delivered: sending it again would make a copy), and the cut is said', async () => {
     const slow = await trickler(200)

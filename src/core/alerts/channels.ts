@@ -1,6 +1,7 @@
+import {randomUUID} from 'node:crypto'
 import {scrubSecrets} from '../db/database-url'
 import {firstLine} from '../text'
-import {alertSubject, webhookBody, type Alert} from './alert'
+import {alertSubject, webhookBody, type SentAlert} from './alert'
 import {httpPost} from './http-post'
 
 /** The e-mail channel of the settings (alerts.email). */
@@ -51,14 +52,16 @@ export function channelSecrets(channel: Channel): string[] {
 /**
  * Send one alert to one channel; never throws: the result says what happened. The whole exchange
  * (connecting, sending, the answer) has `timeoutMs`, one timer for all of it: a receiver that
- * answers a byte at a time costs that and no more.
+ * answers a byte at a time costs that and no more. The alert's id goes with it (the webhook's
+ * body, Idempotency-Key and X-Manage-Alert-Id; the e-mail's Message-ID and X-Manage-Alert-Id),
+ * so a receiver can drop a second copy.
  */
-export async function deliver(alert: Alert, channel: Channel, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<Delivery> {
+export async function deliver(alert: SentAlert, channel: Channel, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<Delivery> {
   const started = Date.now()
   const done = (ok: boolean, detail: string): Delivery => ({channel, ok, detail: scrubSecrets(detail, channelSecrets(channel)), ms: Date.now() - started})
   try {
     if (channel.kind === 'webhook') {
-      const headers = {'content-type': 'application/json'}
+      const headers = {'content-type': 'application/json', 'idempotency-key': alert.id, 'x-manage-alert-id': alert.id}
       const posted = await httpPost(channel.url, webhookBody(alert), {headers, deadlineMs: timeoutMs})
       return done(posted.ok, posted.detail)
     }
@@ -73,7 +76,7 @@ export async function deliver(alert: Alert, channel: Channel, timeoutMs = DELIVE
  * server that answers a byte at a time never trips them), so one timer aborts the send, which
  * closes the connection at once, and the wait ends then even if the transport lingers.
  */
-async function sendMail(alert: Alert, email: EmailSettings, timeoutMs: number): Promise<string> {
+async function sendMail(alert: SentAlert, email: EmailSettings, timeoutMs: number): Promise<string> {
   const {createTransport} = require('nodemailer') as typeof import('nodemailer')
   const transport = createTransport({
     host: email.host,
@@ -95,6 +98,9 @@ async function sendMail(alert: Alert, email: EmailSettings, timeoutMs: number): 
       to: email.to,
       subject: alertSubject(alert),
       text: alert.text,
+      // A mail store that keeps one message per Message-ID keeps one copy of an alert sent twice.
+      messageId: `<${alert.id}@${domainOf(email.from)}>`,
+      headers: {'X-Manage-Alert-Id': alert.id},
       signal: deadline.signal,
     }
     const sent = await Promise.race([transport.sendMail(message), expired])
@@ -107,9 +113,16 @@ async function sendMail(alert: Alert, email: EmailSettings, timeoutMs: number): 
   }
 }
 
+/** The domain of a sender's address ("Cron <cron@example.com>" → example.com), for the Message-ID's right-hand side. */
+function domainOf(from: string): string {
+  return /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? 'manage.invalid'
+}
+
 /** `manage notify:test`: a sample alert to every channel at once, and what each said. */
 export async function sendTestAlert(channels: readonly Channel[], host: string, nowIso: string): Promise<Delivery[]> {
-  const alert: Alert = {
+  const alert: SentAlert = {
+    // A sample has no outbox row: an id of its own, marked as a test's.
+    id: `test-${randomUUID()}`,
     kind: 'test',
     code: null,
     runId: null,
