@@ -1,4 +1,6 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
@@ -124,6 +126,22 @@ describe('delivering to a channel: one deadline for the whole exchange, a few KB
       await smtp.hungUp(1)
     } finally {
       await smtp.close()
+    }
+  })
+
+  it("a webhook's reason phrase is the peer's words: a line's worth of them is kept", async () => {
+    const server = http.createServer((request, response) => {
+      request.resume()
+      response.writeHead(502, `Bad Gateway ${'x'.repeat(5000)}`).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const delivery = await deliver(alert, {kind: 'webhook', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`}, 2000)
+      expect(delivery.ok).to.equal(false)
+      expect(delivery.detail).to.equal(`502 Bad Gateway ${'x'.repeat(108)}`)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
     }
   })
 

@@ -48,7 +48,8 @@ export function httpPost(url: string, body: string, options: {headers: Record<st
       const headers = {'user-agent': `${PACKAGE_NAME}/${PACKAGE_VERSION}`, ...options.headers, 'content-length': String(Buffer.byteLength(body))}
       request = client.request(target, {method: 'POST', agent: false, headers}, (response) => {
         status = response.statusCode ?? 0
-        statusLine = `${status} ${response.statusMessage ?? ''}`.trim()
+        // (The reason phrase is the peer's words: a line's worth of them.)
+        statusLine = `${status} ${(response.statusMessage ?? '').slice(0, 120)}`.trim()
         let read = 0
         response.on('data', (chunk: Buffer) => {
           read += chunk.length
