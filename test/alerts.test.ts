@@ -107,6 +107,9 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
       expect(hook.answered).to.deep.equal([503, 503, 200])
       expect(hook.got.every((body) => body.kind === 'failed' && body.code === 'app.fails')).to.equal(true)
       const [alert] = await tableRows(t.db, 'cron_alert')
+      // One alert, one id on every attempt: the receiver can drop the copies it already has.
+      expect(hook.got.map((body) => body.id)).to.deep.equal([alert.public_id, alert.public_id, alert.public_id])
+      expect(String(alert.public_id)).to.match(UUID)
       expect(alert).to.include({status: 'delivered', attempts: 3, delivered_at: '2026-01-05T10:03:00.000Z'})
       const attempts = await tableRows(t.db, 'cron_alert_attempt')
       expect(attempts.map((row) => `${Boolean(row.ok)} ${row.detail} ${row.attempted_at}`)).to.deep.equal([
@@ -229,6 +232,62 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
   })
 })
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/** End the leases of the alerts being delivered, as time would: the lease follows the real clock (the database's where it has one). */
+async function expireAlertLeases(t: TestDatabase): Promise<void> {
+  const past = t.dialect === 'postgres' ? t.db.raw(`now() - interval '1 second'`) : t.dialect === 'mysql' ? t.db.raw('UTC_TIMESTAMP(3) - INTERVAL 1 SECOND') : new Date(Date.now() - 1000).toISOString()
+  await t.db('cron_alert').whereNotNull('lease_expires_at').update({lease_expires_at: past})
+}
+
+for (const dialect of BACKENDS) describe(`alerts: a tick killed while a receiver holds its alert, on ${dialect}`, function () {
+  this.timeout(60_000)
+  let t: TestDatabase
+  before(async () => (t = await freshDatabase({dialect})))
+  after(() => t.close())
+
+  it('the alert is delivered again after its lease, with the same id in the body and the Idempotency-Key: at least once, and a receiver can drop the copy', async () => {
+    // The receiver takes the first request and never answers it; the second it answers.
+    const hook = await receiver((n) => (n === 0 ? 'hold' : 200))
+    const sandbox = new Sandbox({databaseUrl: t.url})
+    try {
+      const outbox = new SqlAlertOutbox(knexSource(t.db, t.dialect))
+      await outbox.raise({kind: 'failed', code: 'test.success', runId: 1, host: 'web9', text: 'held once'}, 'test:held', at('2026-01-05T10:00:00Z'))
+      const env = {TEST_ALERT_WEBHOOK: `${hook.url}/t0ken`}
+      const first = sandbox.start(['runcrons'], {TEST_CRONS: 'SuccessJob', MANAGE_NOW: '2026-01-05T10:01:00Z', ...env})
+      await Promise.race([hook.arrived(1), first.done.then((result) => Promise.reject(new Error(`the tick ended before delivering:\n${context(result)}`)))])
+      process.kill(first.pid, 'SIGKILL')
+      expect((await first.done).signal).to.equal('SIGKILL')
+
+      // Killed mid-delivery: still pending, no attempt recorded, its id kept with the row, its lease running.
+      const [held] = await tableRows(t.db, 'cron_alert')
+      expect(held).to.include({status: 'pending', attempts: 0})
+      expect(String(held.public_id)).to.match(UUID)
+      expect(held.lease_expires_at).not.to.equal(null)
+      expect(await tableRows(t.db, 'cron_alert_attempt')).to.deep.equal([])
+
+      // While the lease runs, a tick leaves it alone; once it has run out, the next tick delivers it again.
+      const leased = await sandbox.runcrons('SuccessJob', '2026-01-05T10:02:00Z', [], env)
+      expect(leased.code, context(leased)).to.equal(0)
+      expect(hook.got).to.have.length(1)
+      await expireAlertLeases(t)
+      const again = await sandbox.runcrons('SuccessJob', '2026-01-05T10:03:00Z', [], env)
+      expect(again.code, context(again)).to.equal(0)
+      expect(hook.got).to.have.length(2)
+      const id = held.public_id
+      for (const request of hook.got) {
+        expect(request.body).to.include({id, kind: 'failed', text: 'held once'})
+        expect(request.headers).to.include({'idempotency-key': id, 'x-manage-alert-id': id})
+      }
+      const [delivered] = await tableRows(t.db, 'cron_alert')
+      expect(delivered).to.include({status: 'delivered', attempts: 1, public_id: id})
+    } finally {
+      sandbox.remove()
+      await hook.close()
+    }
+  })
+})
+
 for (const dialect of BACKENDS) describe(`alerts: three processes ticking together, on ${dialect}`, function () {
   this.timeout(60_000)
   let t: TestDatabase
@@ -273,6 +332,10 @@ describe('alerts: by e-mail, and from the crontab\'s own ticks (the CLI)', funct
       expect(mail.mails[0].to).to.deep.equal(['ops@example.com'])
       expect(subjectOf(mail.mails[0].data)).to.equal('[manage] app.mailed failed on web1')
       expect(mail.mails[0].data).to.include('message: Error: quota exceeded')
+      // The alert's id, for a mail store to keep one copy of an alert sent twice.
+      const [row] = await tableRows(t.db, 'cron_alert')
+      expect(String(row.public_id)).to.match(UUID)
+      expect(mail.mails[0].data).to.match(new RegExp(`^Message-ID: <${row.public_id}@example\\.com>\r$`, 'mi')).and.to.match(new RegExp(`^X-Manage-Alert-Id: ${row.public_id}\r$`, 'mi'))
       const attempts = await tableRows(t.db, 'cron_alert_attempt')
       expect(attempts).to.have.length(1)
       expect(String(attempts[0].channel)).to.match(/^e-mail via 127\.0\.0\.1:\d+ to ops@example\.com #[0-9a-f]{8}$/)

@@ -1,10 +1,15 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {checkAlerts, jobAlerts} from '../src/core/alerts/alert-settings'
+import type {SentAlert} from '../src/core/alerts/alert'
+import {deliver} from '../src/core/alerts/channels'
+import {PACKAGE_VERSION} from '../src/core/project/package-name'
 import {context, lines, runManage} from './helpers/cli'
-import {mailbox, receiver} from './helpers/receivers'
+import {flooder, mailbox, receiver, smtpTrickler, trickler} from './helpers/receivers'
 
 describe('alert channels: manage notify:test', function () {
   this.timeout(30_000)
@@ -32,6 +37,13 @@ describe('alert channels: manage notify:test', function () {
       expect(hook.got).to.have.length(1)
       expect(hook.got[0].path).to.equal('/services/T0/B0/h00k-t0ken')
       expect(hook.got[0].body).to.include({kind: 'test', code: null, runId: null})
+      // The sample has an id of its own (it has no outbox row), sent as an alert's is: body, Idempotency-Key, X-Manage-Alert-Id, Message-ID.
+      const id = String(hook.got[0].body.id)
+      expect(id).to.match(/^test-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(hook.got[0].headers).to.include({'idempotency-key': id, 'x-manage-alert-id': id, 'content-type': 'application/json', 'user-agent': `manage-cli/${PACKAGE_VERSION}`})
+      const headers = mail.mails[0].data.split('\r\n\r\n')[0]
+      expect(headers).to.match(new RegExp(`^Message-ID: <${id}@example\\.com>$`, 'mi'))
+      expect(headers).to.match(new RegExp(`^X-Manage-Alert-Id: ${id}$`, 'mi'))
       expect(hook.got[0].body.text).to.match(/^manage notify:test: a test alert from \S+ at 2026-01-05T10:00:00\.000Z\n/)
       expect(mail.mails).to.have.length(1)
       expect(mail.mails[0]).to.deep.include({from: 'cron@example.com', to: ['ops@example.com', 'dev@example.com']})
@@ -53,7 +65,7 @@ describe('alert channels: manage notify:test', function () {
       expect(result.code, context(result)).to.equal(1)
       const shown = lines(result.stdout)
       expect(shown[0]).to.match(/^✗ webhook http:\/\/127\.0\.0\.1:\d+\/…: 503 Service Unavailable \(\d+ ms\)$/)
-      expect(shown[1]).to.match(/^✗ webhook http:\/\/127\.0\.0\.1:\d+\/…: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\) \(\d+ ms\)$/)
+      expect(shown[1]).to.match(/^✗ webhook http:\/\/127\.0\.0\.1:\d+\/…: connect ECONNREFUSED 127\.0\.0\.1:\d+ \(\d+ ms\)$/)
       expect(result.stdout).not.to.include('t0ken')
       expect(hook.got).to.have.length(1)
     } finally {
@@ -85,6 +97,67 @@ describe('alert channels: manage notify:test', function () {
       expect(problems[0].startsWith(problem), problems[0]).to.equal(true)
     })
   }
+})
+
+describe('delivering to a channel: one deadline for the whole exchange, a few KB of any answer', function () {
+  this.timeout(10_000)
+  const alert: SentAlert = {id: 'a1b2c3d4-0000-4000-8000-000000000001', kind: 'failed', code: 'app.x', runId: 1, host: 'web1', text: '[manage] app.x failed on web1'}
+
+  it('a webhook that sends its headers, then a byte every 200 ms: cut at the deadline (300 ms injected); its 200 is its answer (delivered: sending it again would make a copy), and the cut is said', async () => {
+    const slow = await trickler(200)
+    try {
+      const delivery = await deliver(alert, {kind: 'webhook', url: `${slow.url}/hooks/s3cret`}, 300)
+      expect(delivery).to.include({ok: true, detail: '200 OK, but the rest of its answer did not come within 300 ms'})
+      expect(delivery.ms).to.be.within(250, 800)
+      await slow.hungUp(1)
+    } finally {
+      await slow.close()
+    }
+  })
+
+  it('an SMTP server that answers EHLO a byte every 100 ms, for ever (each byte resets every nodemailer timeout): cut at the deadline (400 ms injected), the connection closed', async () => {
+    const smtp = await smtpTrickler(100)
+    try {
+      const email = {host: '127.0.0.1', port: smtp.port, secure: false, user: 'alerts', password: 'Sm7p-S3cret', from: 'cron@example.com', to: ['ops@example.com']}
+      const delivery = await deliver(alert, {kind: 'email', email}, 400)
+      expect(delivery).to.include({ok: false, detail: 'no answer within 400 ms'})
+      expect(delivery.ms).to.be.within(350, 1000)
+      expect(smtp.connections).to.equal(1)
+      await smtp.hungUp(1)
+    } finally {
+      await smtp.close()
+    }
+  })
+
+  it("a webhook's reason phrase is the peer's words: a line's worth of them is kept", async () => {
+    const server = http.createServer((request, response) => {
+      request.resume()
+      response.writeHead(502, `Bad Gateway ${'x'.repeat(5000)}`).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const delivery = await deliver(alert, {kind: 'webhook', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`}, 2000)
+      expect(delivery.ok).to.equal(false)
+      expect(delivery.detail).to.equal(`502 Bad Gateway ${'x'.repeat(108)}`)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('a webhook that answers 200 with 50 MB: delivered, promptly, having read a few KB (what left the receiver is its socket buffers at most)', async () => {
+    const flood = await flooder(50 * 1024 * 1024)
+    try {
+      const rss = process.memoryUsage().rss
+      const delivery = await deliver(alert, {kind: 'webhook', url: flood.url}, 5000)
+      expect(delivery).to.include({ok: true, detail: '200 OK'})
+      expect(delivery.ms).to.be.below(1000)
+      expect(flood.written).to.be.below(16 * 1024 * 1024)
+      expect(process.memoryUsage().rss - rss).to.be.below(32 * 1024 * 1024)
+    } finally {
+      await flood.close()
+    }
+  })
 })
 
 describe("a job's own alerts (CronJobBase.alerts) over the settings'", () => {

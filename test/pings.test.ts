@@ -1,11 +1,14 @@
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {expect} from 'chai'
-import {PING_TIMEOUT_MS, runUuid} from '../src/core/alerts/pings'
+import {writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {PING_TIMEOUT_MS, pingTick, Pings, runUuid} from '../src/core/alerts/pings'
 import {loadJobs} from '../src/core/jobs/load-jobs'
 import {runJob} from '../src/testing'
 import {job} from './fixtures/jobs'
-import {context, lines, Sandbox} from './helpers/cli'
+import {context, lines, ROOT, Sandbox} from './helpers/cli'
+import {flooder, trickler} from './helpers/receivers'
 
 /** A real local monitor: each request's method, path with query, and body; `answer` false never answers. */
 async function monitor(answer = true): Promise<{url: string; got: string[]; close(): Promise<void>}> {
@@ -83,6 +86,46 @@ describe('heartbeat pings: a job\'s pingUrl (Healthchecks-compatible)', function
     }
   })
 
+  it('a monitor that sends its headers, then its body a byte every 200 ms: each ping is cut at its deadline (one timer for the whole exchange), and the tick\'s wait for them ends', async () => {
+    const slow = await trickler(200)
+    try {
+      const warnings: string[] = []
+      const pings = new Pings((code, text) => warnings.push(`${code}: ${text}`), 300)
+      const began = Date.now()
+      pings.started('app.pinged', `${slow.url}/ping/abc`, 7)(true, 'done')
+      await pings.settled()
+      const tookMs = Date.now() - began
+      // The end ping follows the start ping: two deadlines, not for ever.
+      expect(tookMs).to.be.within(550, 1200)
+      expect(warnings).to.deep.equal([
+        'app.pinged: its ping answered 200 OK, but the rest of its answer did not come within 300 ms',
+        'app.pinged: its ping answered 200 OK, but the rest of its answer did not come within 300 ms',
+      ])
+      expect(slow.requests).to.deep.equal([`POST /ping/abc/start?rid=${runUuid(7)}`, `POST /ping/abc?rid=${runUuid(7)}`])
+      await slow.hungUp(2) // both connections closed by the client
+    } finally {
+      await slow.close()
+    }
+  })
+
+  it('a monitor that answers 50 MB: the ping reads a few KB, takes the status and closes', async () => {
+    const flood = await flooder(50 * 1024 * 1024)
+    try {
+      const warnings: string[] = []
+      const pings = new Pings((code, text) => warnings.push(`${code}: ${text}`), 5000)
+      const began = Date.now()
+      pings.started('app.pinged', flood.url, 1)(true, 'done')
+      await pings.settled()
+      expect(Date.now() - began).to.be.below(1000)
+      expect(warnings).to.deep.equal([])
+      expect(flood.requests).to.equal(2)
+      // What left the monitor before the connections closed: its socket buffers at most, far from 2 × 50 MB.
+      expect(flood.written).to.be.below(16 * 1024 * 1024)
+    } finally {
+      await flood.close()
+    }
+  })
+
   it('a pingUrl that is not a URL keeps the class from running, without quoting it (it is the check\'s secret)', () => {
     const Bad = job('app.bad', {runEveryMins: 5, pingUrl: 'hc-ping.com/secret-uuid'})
     const {jobs, problems} = loadJobs([Bad])
@@ -115,6 +158,56 @@ describe("the runner's own ping: settings tickPingUrl, at the end of every cront
       expect(unheard.stderr).not.to.include('xyz')
     } finally {
       box.remove()
+    }
+  })
+
+  it('a monitor that trickles its answer: the tick\'s ping is cut at its deadline, with a warning (300 ms injected)', async () => {
+    const slow = await trickler(200)
+    try {
+      const began = Date.now()
+      const warning = await pingTick(`${slow.url}/tick/xyz`, 0, 300)
+      expect(Date.now() - began).to.be.within(250, 800)
+      expect(warning).to.equal("the tick's ping (tickPingUrl) answered 200 OK, but the rest of its answer did not come within 300 ms")
+      await slow.hungUp(1)
+    } finally {
+      await slow.close()
+    }
+  })
+
+  it('a spawned crontab tick whose job\'s pingUrl and tickPingUrl trickle their answers ends within its ping deadlines, with a warning for each', async () => {
+    // /start is answered at once, to keep this test short: the end ping and the tick's ping trickle (the real 3 s deadline each).
+    const slow = await trickler(200, (url) => url.includes('/start'))
+    const box = new Sandbox()
+    try {
+      const settings = box.file('settings.cjs')
+      writeFileSync(
+        settings,
+        `const {CronJobBase} = require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))})
+class Pinged extends CronJobBase {
+  code = 'app.pinged'
+  runEveryMins = 5
+  pingUrl = process.env.TEST_PING_URL
+  async do() { return 'done' }
+}
+module.exports = {crons: [Pinged], tickPingUrl: process.env.TEST_TICK_PING_URL}
+`,
+      )
+      const env = {MANAGE_SETTINGS: settings, TEST_PING_URL: `${slow.url}/ping/abc`, TEST_TICK_PING_URL: `${slow.url}/tick/xyz`}
+      await box.migrate()
+      const began = Date.now()
+      const result = await box.run(['runcrons'], {...env, MANAGE_NOW: '2026-01-05T10:00:00Z'})
+      const tookMs = Date.now() - began
+      expect(result.code, context(result)).to.equal(0)
+      expect(lines(result.stdout), context(result)).to.deep.equal(['[✔] app.pinged'])
+      expect(lines(result.stderr), context(result)).to.deep.equal([
+        `    app.pinged warn: its ping answered 200 OK, but the rest of its answer did not come within ${PING_TIMEOUT_MS} ms`,
+        `warning: the tick's ping (tickPingUrl) answered 200 OK, but the rest of its answer did not come within ${PING_TIMEOUT_MS} ms`,
+      ])
+      expect(slow.requests).to.deep.equal([`POST /ping/abc/start?rid=${runUuid(1)}`, `POST /ping/abc?rid=${runUuid(1)}`, 'POST /tick/xyz'])
+      expect(tookMs, 'two pings cut at their deadline, one after the other').to.be.below(2 * PING_TIMEOUT_MS + 2500)
+    } finally {
+      box.remove()
+      await slow.close()
     }
   })
 })

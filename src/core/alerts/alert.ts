@@ -17,12 +17,21 @@ export interface Alert {
   details?: Record<string, unknown>
 }
 
+/**
+ * An alert on its way to a channel, with its id: the same on every attempt to deliver it (the
+ * outbox row's public_id), so a receiver drops a second copy by it. Delivery is at least once:
+ * a tick killed while a receiver holds the request leaves the alert to be sent again.
+ */
+export interface SentAlert extends Alert {
+  id: string
+}
+
 /** The first line of an alert's text: an e-mail's subject, a chat message's headline. */
 export function alertSubject(alert: Alert): string {
   return alert.text.split('\n')[0]
 }
 
-/** The JSON body a webhook receives. */
-export function webhookBody(alert: Alert): string {
-  return JSON.stringify({kind: alert.kind, code: alert.code, runId: alert.runId, host: alert.host, text: alert.text, ...alert.details})
+/** The JSON body a webhook receives, its id first. */
+export function webhookBody(alert: SentAlert): string {
+  return JSON.stringify({id: alert.id, kind: alert.kind, code: alert.code, runId: alert.runId, host: alert.host, text: alert.text, ...alert.details})
 }

@@ -1,6 +1,8 @@
+import {randomUUID} from 'node:crypto'
 import {scrubSecrets} from '../db/database-url'
 import {firstLine} from '../text'
-import {alertSubject, webhookBody, type Alert} from './alert'
+import {alertSubject, webhookBody, type SentAlert} from './alert'
+import {httpPost} from './http-post'
 
 /** The e-mail channel of the settings (alerts.email). */
 export interface EmailSettings {
@@ -25,7 +27,7 @@ export interface Delivery {
   ms: number
 }
 
-/** How long one delivery may take: a receiver that never answers must not hold the tick. */
+/** How long one delivery may take, all told: a receiver that never answers, or answers a byte at a time, must not hold the tick. */
 export const DELIVERY_TIMEOUT_MS = 10_000
 
 /**
@@ -47,48 +49,80 @@ export function channelSecrets(channel: Channel): string[] {
   return [url.pathname, url.search, url.password, url.username].filter((part) => part.length > 1)
 }
 
-/** Send one alert to one channel; never throws: the result says what happened. */
-export async function deliver(alert: Alert, channel: Channel, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<Delivery> {
+/**
+ * Send one alert to one channel; never throws: the result says what happened. The whole exchange
+ * (connecting, sending, the answer) has `timeoutMs`, one timer for all of it: a receiver that
+ * answers a byte at a time costs that and no more. The alert's id goes with it (the webhook's
+ * body, Idempotency-Key and X-Manage-Alert-Id; the e-mail's Message-ID and X-Manage-Alert-Id),
+ * so a receiver can drop a second copy.
+ */
+export async function deliver(alert: SentAlert, channel: Channel, timeoutMs = DELIVERY_TIMEOUT_MS): Promise<Delivery> {
   const started = Date.now()
   const done = (ok: boolean, detail: string): Delivery => ({channel, ok, detail: scrubSecrets(detail, channelSecrets(channel)), ms: Date.now() - started})
   try {
     if (channel.kind === 'webhook') {
-      const response = await fetch(channel.url, {method: 'POST', headers: {'content-type': 'application/json'}, body: webhookBody(alert), signal: AbortSignal.timeout(timeoutMs)})
-      await response.arrayBuffer().catch(() => undefined)
-      return done(response.ok, `${response.status} ${response.statusText}`.trim())
+      const headers = {'content-type': 'application/json', 'idempotency-key': alert.id, 'x-manage-alert-id': alert.id}
+      const posted = await httpPost(channel.url, webhookBody(alert), {headers, deadlineMs: timeoutMs})
+      return done(posted.ok, posted.detail)
     }
-    const {createTransport} = require('nodemailer') as typeof import('nodemailer')
-    const {email} = channel
-    const transport = createTransport({
-      host: email.host,
-      port: email.port,
-      secure: email.secure,
-      auth: email.user ? {user: email.user, pass: email.password ?? ''} : undefined,
-      connectionTimeout: timeoutMs,
-      greetingTimeout: timeoutMs,
-      socketTimeout: timeoutMs,
-    })
-    try {
-      const sent = await transport.sendMail({from: email.from, to: email.to, subject: alertSubject(alert), text: alert.text})
-      return done(true, firstLine(String(sent.response ?? 'sent')))
-    } finally {
-      transport.close()
-    }
+    return done(true, await sendMail(alert, channel.email, timeoutMs))
   } catch (error) {
-    return done(false, errorText(error))
+    return done(false, error instanceof Error ? firstLine(error.message) : String(error))
   }
 }
 
-/** An error in one line, with its cause (fetch says why only there). */
-function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const cause = error.cause instanceof Error ? ` (${firstLine(error.cause.message)})` : ''
-  return `${firstLine(error.message)}${cause}`
+/**
+ * One e-mail over SMTP within `timeoutMs` all told: nodemailer's own timeouts are per phase (a
+ * server that answers a byte at a time never trips them), so one timer aborts the send, which
+ * closes the connection at once, and the wait ends then even if the transport lingers.
+ */
+async function sendMail(alert: SentAlert, email: EmailSettings, timeoutMs: number): Promise<string> {
+  const {createTransport} = require('nodemailer') as typeof import('nodemailer')
+  const transport = createTransport({
+    host: email.host,
+    port: email.port,
+    secure: email.secure,
+    auth: email.user ? {user: email.user, pass: email.password ?? ''} : undefined,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    // Closed by the deadline, the socket is destroyed, not left to linger for the server's goodbye.
+    socketCloseTimeout: 0,
+  })
+  const deadline = new AbortController()
+  const expired = new Promise<never>((_resolve, reject) => deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason as Error)))
+  const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+  try {
+    const message = {
+      from: email.from,
+      to: email.to,
+      subject: alertSubject(alert),
+      text: alert.text,
+      // A mail store that keeps one message per Message-ID keeps one copy of an alert sent twice.
+      messageId: `<${alert.id}@${domainOf(email.from)}>`,
+      headers: {'X-Manage-Alert-Id': alert.id},
+      signal: deadline.signal,
+    }
+    const sent = await Promise.race([transport.sendMail(message), expired])
+    return firstLine(String(sent.response ?? 'sent'))
+  } catch (error) {
+    throw deadline.signal.aborted ? deadline.signal.reason : error
+  } finally {
+    clearTimeout(timer)
+    transport.close()
+  }
+}
+
+/** The domain of a sender's address ("Cron <cron@example.com>" → example.com), for the Message-ID's right-hand side. */
+function domainOf(from: string): string {
+  return /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? 'manage.invalid'
 }
 
 /** `manage notify:test`: a sample alert to every channel at once, and what each said. */
 export async function sendTestAlert(channels: readonly Channel[], host: string, nowIso: string): Promise<Delivery[]> {
-  const alert: Alert = {
+  const alert: SentAlert = {
+    // A sample has no outbox row: an id of its own, marked as a test's.
+    id: `test-${randomUUID()}`,
     kind: 'test',
     code: null,
     runId: null,

@@ -56,7 +56,8 @@ export async function deliverPending(scope: DeliveryScope): Promise<DeliveryRepo
   for (const id of await scope.outbox.due(scope.clock(), BATCH)) {
     if (Date.now() - started > BUDGET_MS) break
     const token = randomUUID()
-    const claimed = await scope.outbox.claim(id, token, scope.leaseClock(), LEASE_MS)
+    // A fresh UUID: the alert's public id if this is its first claim.
+    const claimed = await scope.outbox.claim(id, token, scope.leaseClock(), LEASE_MS, randomUUID())
     if (claimed === null) continue // another server has it
     report[await deliverOne(scope, claimed, token, down)]++
   }

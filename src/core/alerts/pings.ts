@@ -1,6 +1,6 @@
-import {firstLine} from '../text'
+import {httpPost} from './http-post'
 
-/** A ping may take this long: a monitor that never answers must not hold the tick. */
+/** A ping may take this long, all told (connecting, sending, the whole answer): a monitor that never answers, or answers a byte at a time, must not hold the tick. */
 export const PING_TIMEOUT_MS = 3000
 /** The tail of a run's message sent with its end ping (Healthchecks keeps 100 kB). */
 const BODY_BYTES = 10_000
@@ -9,8 +9,10 @@ const BODY_BYTES = 10_000
  * Healthchecks-compatible pings of a job's check (its pingUrl), for external monitors: `/start`
  * when the run starts, the bare URL when it succeeds, `/fail` when it does not, each with
  * `?rid=` so overlapping runs pair up. They go out beside the run, never before do() or in its
- * way; a run's end ping follows its start ping; the tick waits for the pings it sent (each bounded
- * by PING_TIMEOUT_MS) before it ends. A ping that fails is logged, never charged to the run.
+ * way; a run's end ping follows its start ping; the tick waits for the pings it sent before it
+ * ends, each bounded by its deadline (PING_TIMEOUT_MS: one timer that cuts the exchange whatever
+ * the socket does), so at most two deadlines after a run's end. A ping that fails is logged,
+ * never charged to the run.
  */
 export class Pings {
   private readonly sent: Array<Promise<void>> = []
@@ -29,7 +31,7 @@ export class Pings {
     }
   }
 
-  /** Every ping sent has been answered or has timed out. */
+  /** Every ping sent has been answered or cut at its deadline. */
   async settled(): Promise<void> {
     await Promise.all(this.sent)
   }
@@ -75,25 +77,10 @@ export async function pingTick(url: string, exitCode: number, timeoutMs = PING_T
   return failure === null ? null : `the tick's ping (tickPingUrl) ${failure}`
 }
 
-/**
- * POST a ping; null when it was answered 2xx, else what went wrong ("answered 503 …", "failed: …").
- * node:http(s) with no keep-alive, not fetch: loading fetch would cost a no-op tick more than the
- * rest of it, and a kept-alive socket would hold the process open.
- */
-function post(url: string, body: string, timeoutMs: number): Promise<string | null> {
-  const target = new URL(url)
-  const client = (target.protocol === 'https:' ? require('node:https') : require('node:http')) as typeof import('node:http')
-  return new Promise((resolve) => {
-    const headers = {'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body)}
-    const request = client.request(target, {method: 'POST', agent: false, timeout: timeoutMs, headers}, (response) => {
-      response.resume()
-      response.on('end', () => {
-        const status = response.statusCode ?? 0
-        resolve(status >= 200 && status < 300 ? null : `answered ${status} ${response.statusMessage ?? ''}`.trim())
-      })
-    })
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)))
-    request.on('error', (error) => resolve(`failed: ${firstLine(error.message)}`))
-    request.end(body)
-  })
+/** POST a ping; null when it was answered 2xx, else what went wrong ("answered 503 …", "failed: …"). */
+async function post(url: string, body: string, deadlineMs: number): Promise<string | null> {
+  const posted = await httpPost(url, body, {headers: {'content-type': 'text/plain; charset=utf-8'}, deadlineMs})
+  // A monitor that answers 200 and then trickles its body took the ping, but cost the tick its deadline: said too.
+  if (posted.ok && posted.whole) return null
+  return posted.status === null ? `failed: ${posted.detail}` : `answered ${posted.detail}`
 }

@@ -1,4 +1,4 @@
-import type {Alert} from '../alerts/alert'
+import type {Alert, SentAlert} from '../alerts/alert'
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {inTransaction, read, write} from '../db/sql-connection'
@@ -28,7 +28,8 @@ export const EMPTY_TICK_STATE: TickState = {paused: new Map(), resumed: new Map(
 /** An alert in the outbox, claimed for delivery. */
 export interface ClaimedAlert {
   id: number
-  alert: Alert
+  /** With its public id, the same at every claim. */
+  alert: SentAlert
   createdMs: number
   /** Delivery attempts so far. */
   attempts: number
@@ -66,8 +67,8 @@ export interface AlertOutbox {
   raiseMissed(alerting: Alerting, missed: MissedPeriod): Promise<Alert | null>
   /** The ids of the pending alerts due by `nowMs`. */
   due(nowMs: number, limit: number): Promise<number[]>
-  /** Take an alert to deliver: null when another process has it, or it is no longer pending. */
-  claim(id: number, token: string, leaseNowMs: number, leaseMs: number): Promise<ClaimedAlert | null>
+  /** Take an alert to deliver: null when another process has it, or it is no longer pending. Its first claim gives it `publicId` (a fresh UUID), every later one keeps it. */
+  claim(id: number, token: string, leaseNowMs: number, leaseMs: number, publicId: string): Promise<ClaimedAlert | null>
   attempted(attempt: {alertId: number; channel: string; ok: boolean; detail: string; atMs: number; ms: number; host: string; pid: number}): Promise<void>
   finish(id: number, token: string, status: 'pending' | 'delivered' | 'abandoned', atMs: number, nextMs: number): Promise<void>
   recent(limit: number): Promise<AlertRow[]>
@@ -119,13 +120,21 @@ export class SqlAlertOutbox implements AlertOutbox {
     return (await rowsOf(this.source, sql.selectDueAlerts(this.dialect, nowMs, limit))).map((row) => Number(row.id))
   }
 
-  claim(id: number, token: string, leaseNowMs: number, leaseMs: number): Promise<ClaimedAlert | null> {
+  claim(id: number, token: string, leaseNowMs: number, leaseMs: number, publicId: string): Promise<ClaimedAlert | null> {
     return this.source.use(async (connection) => {
-      if ((await write(connection, sql.claimAlert(this.dialect, id, token, leaseNowMs, leaseMs))).changes !== 1) return null
+      if ((await write(connection, sql.claimAlert(this.dialect, id, token, leaseNowMs, leaseMs, publicId))).changes !== 1) return null
       const [row] = await read(connection, sql.selectAlert(id))
       const delivered = new Set((await read(connection, sql.selectDeliveredChannels(id))).map((channel) => String(channel.channel)))
       const details = row.details === null || row.details === undefined ? undefined : (JSON.parse(String(row.details)) as Record<string, unknown>)
-      const alert: Alert = {kind: row.kind as Alert['kind'], code: (row.code as string | null) ?? null, runId: row.run_id === null ? null : Number(row.run_id), host: String(row.host), text: String(row.text), details}
+      const alert: SentAlert = {
+        id: String(row.public_id),
+        kind: row.kind as Alert['kind'],
+        code: (row.code as string | null) ?? null,
+        runId: row.run_id === null ? null : Number(row.run_id),
+        host: String(row.host),
+        text: String(row.text),
+        details,
+      }
       return {id, alert, createdMs: timeCodec(this.dialect).fromDb(row.created_at)!, attempts: Number(row.attempts), delivered}
     })
   }

@@ -92,13 +92,17 @@ export function selectDueAlerts(dialect: Dialect, nowMs: number, limit: number):
   return {sql: "SELECT id FROM cron_alert WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?", bindings: [timeCodec(dialect).toDb(nowMs), limit]}
 }
 
-/** Take an alert to deliver, as a job is claimed: one UPDATE, won by whoever changes the row. */
-export function claimAlert(dialect: Dialect, id: number, token: string, leaseNowMs: number, leaseMs: number): Statement {
+/**
+ * Take an alert to deliver, as a job is claimed: one UPDATE, won by whoever changes the row. The
+ * first claim gives the alert its public id (`publicId`, a fresh UUID), which every later claim
+ * keeps: the id a receiver drops a second copy by.
+ */
+export function claimAlert(dialect: Dialect, id: number, token: string, leaseNowMs: number, leaseMs: number, publicId: string): Statement {
   const [now, nowBindings] = leaseNow(dialect, leaseNowMs)
   const [until, untilBindings] = leaseAfter(dialect, leaseNowMs, leaseMs)
   return {
-    sql: `UPDATE cron_alert SET lease_token = ?, lease_expires_at = ${until} WHERE id = ? AND status = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
-    bindings: [token, ...untilBindings, id, ...nowBindings],
+    sql: `UPDATE cron_alert SET lease_token = ?, lease_expires_at = ${until}, public_id = COALESCE(public_id, ?) WHERE id = ? AND status = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
+    bindings: [token, ...untilBindings, publicId, id, ...nowBindings],
   }
 }
 
