@@ -1,4 +1,4 @@
-import http from 'node:http'
+import type http from 'node:http'
 import type {RunStatus} from '../jobs/cron-job-base'
 import type {Settings} from '../project/settings'
 import {cleanNote} from '../run-log/action-log'
@@ -11,7 +11,8 @@ import {byToken, Sessions, signIn, SignInLimiter, type DashboardAuth, type Ident
 import {isRunStatus, type DashboardData, type JobView} from './data'
 import {DASHBOARD_CSS, type PageContext} from './html'
 import {errorPage, jobPage, jobsPage, runnersPage, runPage, runsPage, signInPage} from './pages'
-import {TrustedProxies, type Client} from './proxy'
+import {TrustedProxies} from './proxy'
+import {cookieOf, escaped, headerOf, HttpError, requestOf, safeNext, segment, send, type Reply, type Request} from './request'
 
 export interface DashboardOptions {
   data: DashboardData
@@ -29,44 +30,11 @@ export interface DashboardOptions {
   log?(line: string): void
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-}
 const COOKIE = 'manage_session'
-const MAX_BODY = 16 * 1024
-/** After a 413, what a client still sends is read and dropped, up to this much and this long, before the socket closes. */
-const MAX_DRAIN = 1024 * 1024
-const DRAIN_MS = 5_000
 /** Failed sign-ins allowed in the limiter's window (5 minutes): per client address, and per user name from all clients together. */
 const SIGN_IN_LIMIT = {perClient: 10, perName: 100}
 const PAGE_SIZE = 50
 const ACTIONS = new Set(['run', 'pause', 'resume', 'unlock'])
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-interface Request {
-  method: string
-  path: string
-  params: URLSearchParams
-  headers: http.IncomingHttpHeaders
-  /** Its client: the socket's peer, or the one a trusted proxy names. */
-  client: Client
-  body: () => Promise<Record<string, string>>
-}
-
-/** `close`: the request's body was refused (413): answer, drop the rest of it, then close the connection. */
-type Reply = {status: number; type: 'html' | 'json' | 'css'; body: string; headers?: Record<string, string>; close?: boolean}
 
 interface State {
   sessions: Sessions
@@ -107,74 +75,6 @@ async function serve(options: DashboardOptions, state: State, incoming: http.Inc
   }
   if (send(incoming, response, reply)) options.log?.(`${label} ${reply.status} ${Date.now() - started} ms`)
   else options.log?.(`error answering ${label}: its answer could not be written (${reply.status}); connection closed`)
-}
-
-/** The request, or null when its target is not a path of this site (`//[`, `//host/…`, a full URL) or cannot be parsed. */
-function requestOf(incoming: http.IncomingMessage, proxies: TrustedProxies): Request | null {
-  const target = incoming.url ?? '/'
-  if (!target.startsWith('/') || target.startsWith('//')) return null
-  let url: URL
-  try {
-    url = new URL(`http://dashboard.invalid${target}`)
-  } catch {
-    return null
-  }
-  if (url.host !== 'dashboard.invalid') return null
-  return {
-    method: incoming.method ?? 'GET',
-    path: url.pathname,
-    params: url.searchParams,
-    headers: incoming.headers,
-    client: proxies.client(incoming.socket.remoteAddress, incoming.headers),
-    body: () => readBody(incoming),
-  }
-}
-
-/**
- * Write the answer; false (the connection closed, nothing thrown) when it cannot be: a header a
- * request's text made invalid must cost that request, not the process.
- */
-function send(incoming: http.IncomingMessage, response: http.ServerResponse, reply: Reply): boolean {
-  const type = {html: 'text/html; charset=utf-8', json: 'application/json; charset=utf-8', css: 'text/css; charset=utf-8'}[reply.type]
-  const headers = {...SECURITY_HEADERS, 'content-type': type, 'cache-control': reply.type === 'css' ? 'max-age=300' : 'no-store', ...reply.headers}
-  try {
-    if (!reply.close) {
-      response.writeHead(reply.status, headers)
-      response.end(reply.body)
-      return true
-    }
-    response.writeHead(reply.status, {...headers, connection: 'close', 'content-length': String(Buffer.byteLength(reply.body))})
-    response.write(reply.body)
-    endAfterDrain(incoming, response)
-    return true
-  } catch {
-    response.destroy()
-    return false
-  }
-}
-
-/**
- * After refusing a body: read and drop what the client still sends (up to MAX_DRAIN, for at most
- * DRAIN_MS), then end the answer and close. Closing a socket while the client is still sending
- * resets it, and the client may lose the answer with it.
- */
-function endAfterDrain(incoming: http.IncomingMessage, response: http.ServerResponse): void {
-  if (incoming.complete) return void response.end()
-  let dropped = 0
-  const timer = setTimeout(() => response.end(), DRAIN_MS)
-  incoming.on('data', (chunk: Buffer) => {
-    dropped += chunk.length
-    if (dropped > MAX_DRAIN) {
-      clearTimeout(timer)
-      response.destroy()
-    }
-  })
-  incoming.on('error', () => clearTimeout(timer))
-  incoming.on('end', () => {
-    clearTimeout(timer)
-    response.end()
-  })
-  incoming.resume()
 }
 
 async function route(options: DashboardOptions, state: State, request: Request): Promise<Reply> {
@@ -363,88 +263,9 @@ function json(status: number, value: unknown): Reply {
   return {status, type: 'json', body: JSON.stringify(value)}
 }
 
-/**
- * Where to go after signing in: a path of this site, else '/'. Refused: control characters and
- * whitespace anywhere (browsers drop tabs and line breaks from a URL, so `/\t/evil.example` is
- * `//evil.example` to them), a backslash (`/\evil.example` is `//evil.example` too), and any
- * path that is `//…` once resolved (`/.//evil.example`). The answer is the resolved, encoded form.
- */
-function safeNext(next: string | null | undefined): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || /[\s\p{Cc}\p{Cf}\\]/u.test(next)) return '/'
-  let url: URL
-  try {
-    url = new URL(next, 'http://dashboard.invalid')
-  } catch {
-    return '/'
-  }
-  if (url.origin !== 'http://dashboard.invalid' || url.pathname.startsWith('//')) return '/'
-  return url.pathname + url.search + url.hash
-}
-
-/** A path segment, decoded; a malformed %-escape is the client's mistake (400). */
-function segment(text: string): string {
-  try {
-    return decodeURIComponent(text)
-  } catch {
-    throw new HttpError(400, `${shown(text)} is not a valid path: it has a malformed %-escape`)
-  }
-}
-
-/** Text for the log on one line: control characters escaped (a line break in a request must not forge a log line). */
-function escaped(text: string): string {
-  return text.replace(/[\p{Cc}\u2028\u2029]/gu, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`)
-}
-
 function takeFlash(session: object): string | null {
   const holder = session as {flash?: string}
   const flash = holder.flash ?? null
   delete holder.flash
   return flash
-}
-
-function cookieOf(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=')
-    if (key === name) return value.join('=')
-  }
-  return undefined
-}
-
-function headerOf(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
-/**
- * A form's or a JSON object's fields, at most MAX_BODY bytes: a larger Content-Length is refused
- * before reading (413), a larger chunked body as soon as it passes the limit.
- */
-function readBody(incoming: http.IncomingMessage): Promise<Record<string, string>> {
-  const declared = Number(incoming.headers['content-length'] ?? 0)
-  if (declared > MAX_BODY) return Promise.reject(new HttpError(413, `the request body is too large (over ${MAX_BODY} bytes)`))
-  return new Promise((resolve, reject) => {
-    let size = 0
-    const chunks: Buffer[] = []
-    const collect = (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= MAX_BODY) return void chunks.push(chunk)
-      incoming.off('data', collect)
-      reject(new HttpError(413, `the request body is too large (over ${MAX_BODY} bytes)`))
-    }
-    incoming.on('data', collect)
-    incoming.on('error', reject)
-    incoming.on('end', () => {
-      if (size > MAX_BODY) return
-      const text = Buffer.concat(chunks).toString('utf8')
-      if (!text) return resolve({})
-      if (!(incoming.headers['content-type'] ?? '').startsWith('application/json')) return resolve(Object.fromEntries(new URLSearchParams(text)))
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(text)
-      } catch {
-        return reject(new HttpError(400, 'the body is not JSON'))
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return reject(new HttpError(400, 'the body is not a JSON object'))
-      resolve(Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)])))
-    })
-  })
 }
