@@ -39,6 +39,7 @@ const ACTIONS = new Set(['run', 'pause', 'resume', 'unlock'])
 interface State {
   sessions: Sessions
   limiter: SignInLimiter
+  proxies: TrustedProxies
 }
 
 /**
@@ -47,7 +48,7 @@ interface State {
  * token); a state-changing request made with the cookie needs its CSRF token.
  */
 export function dashboardHandler(options: DashboardOptions): http.RequestListener {
-  const state: State = {sessions: new Sessions(), limiter: new SignInLimiter()}
+  const state: State = {sessions: new Sessions(), limiter: new SignInLimiter(), proxies: options.proxies ?? new TrustedProxies(null)}
   return (incoming, response) => {
     // Whatever a request holds, nothing may escape from here (an exception, a rejection): one
     // client's malformed request must not end the server everyone else uses.
@@ -60,7 +61,7 @@ export function dashboardHandler(options: DashboardOptions): http.RequestListene
 
 async function serve(options: DashboardOptions, state: State, incoming: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
   const started = Date.now()
-  const request = requestOf(incoming, options.proxies ?? new TrustedProxies(null))
+  const request = requestOf(incoming, state.proxies)
   const label = `${incoming.method ?? '?'} ${request?.path ?? '(a malformed URL)'}`
   let reply: Reply
   if (request === null) reply = {status: 400, type: 'html', body: errorPage({title: '400', user: null, csrf: null}, 400, 'the request\'s URL is malformed')}
