@@ -4,10 +4,11 @@ import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {DashboardActions, type JobStarter} from '../core/dashboard/actions'
+import {childEnvironment, DashboardActions, type JobStarter} from '../core/dashboard/actions'
 import {authConfigured, checkBind, listen} from '../core/dashboard/listen'
 import {checkDashboardAuth} from '../core/dashboard/auth'
 import {DashboardData} from '../core/dashboard/data'
+import {checkTrustProxy} from '../core/dashboard/proxy'
 import {dashboardHandler} from '../core/dashboard/server'
 import {UsageError} from '../core/errors'
 import {systemClock} from '../core/time/clock'
@@ -31,6 +32,7 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const settings = await this.project.settings()
     const problems: string[] = []
     const auth = checkDashboardAuth(settings.values.dashboard, process.env.MANAGE_DASHBOARD_TOKEN, problems)
+    const proxies = checkTrustProxy(settings.values.dashboard?.trustProxy, problems)
     if (problems.length > 0) throw new UsageError(problems.join('\n'))
     checkBind(host, auth)
     if (!authConfigured(auth)) {
@@ -46,7 +48,7 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const data = new DashboardData(source, settings)
     const actions = new DashboardActions(source, data, this.starter(), clock, systemClock)
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`)
-    const {server, url} = await listen(dashboardHandler({data, actions, auth, settings, readOnly: this.flags['read-only'] === true, clock, log}), host, port)
+    const {server, url} = await listen(dashboardHandler({data, actions, auth, settings, readOnly: this.flags['read-only'] === true, clock, realClock: systemClock, proxies, log}), host, port)
     this.log(`Dashboard on ${url}${this.flags['read-only'] ? ' (read-only)' : ''}; Ctrl-C to stop.`)
     await new Promise<void>((resolve) => {
       const stop = () => server.close(() => resolve())
@@ -60,8 +62,15 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const bin = path.join(this.config.root, 'bin', 'manage')
     const root = this.project.paths.root
     return (code) => {
-      const child = spawn(process.execPath, [bin, 'runcrons', code, '--force', '--silent', '--project', root], {cwd: root, env: {...process.env, MANAGE_SETTINGS: this.project.paths.settingsFile}, stdio: 'ignore'})
-      return {ended: new Promise((resolve) => child.on('close', (exitCode) => resolve({exitCode})))}
+      // Without the dashboard's secrets: a job must not be able to read the token and print it.
+      const env = {...childEnvironment(process.env), MANAGE_SETTINGS: this.project.paths.settingsFile}
+      const child = spawn(process.execPath, [bin, 'runcrons', code, '--force', '--silent', '--project', root], {cwd: root, env, stdio: 'ignore'})
+      const ended = new Promise<{exitCode: number | null}>((resolve) => {
+        child.on('error', () => resolve({exitCode: null}))
+        child.on('close', (exitCode) => resolve({exitCode}))
+      })
+      // node is spawned directly, so its pid is the one a run it claims records.
+      return {pid: child.pid, ended}
     }
   }
 }

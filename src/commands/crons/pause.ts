@@ -2,7 +2,7 @@ import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {findJob} from '../../core/jobs/select-jobs'
-import {recordAction} from '../../core/run-log/action-log'
+import {cleanNote, setPausedRecorded} from '../../core/run-log/action-log'
 
 export default class CronsPause extends BaseCommand<typeof CronsPause> {
   static summary = 'Pause a job on every server (stored in the database) until crons:resume.'
@@ -22,12 +22,10 @@ export default class CronsPause extends BaseCommand<typeof CronsPause> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const job = findJob(this.args.name, settings.crons, settings.cronsDir)
-    const store = this.project.runStore()
     const now = (await this.project.clock())()
     const by = `${os.userInfo().username}@${os.hostname()}`
-    const changed = await store.setPaused(job.code, {sinceMs: now, by})
-    const outcome = changed ? `Paused ${job.code}.` : `${job.code} was already paused.`
-    await recordAction(this.project.runLogSource(), {code: job.code, action: 'pause', by, note: this.flags.note?.trim().slice(0, 500) || null, outcome, atMs: now})
+    // The pause and its record in one transaction: both or neither.
+    const {outcome} = await setPausedRecorded(this.project.runLogSource(), {code: job.code, pause: true, by, note: cleanNote(this.flags.note), atMs: now}, (changed) => (changed ? `Paused ${job.code}.` : `${job.code} was already paused.`))
     this.log(outcome)
   }
 }

@@ -41,8 +41,9 @@ export function checkDashboardAuth(section: unknown, envToken: string | undefine
   const token = envToken !== undefined && envToken !== '' ? envToken : value.token
   if (token !== undefined && token !== null) {
     const from = envToken ? 'MANAGE_DASHBOARD_TOKEN' : 'dashboard.token'
-    if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH) problems.push(`${from} is shorter than ${MIN_TOKEN_LENGTH} characters: use a random one, e.g. the output of \`openssl rand -hex 24\``)
-    else auth.token = token
+    const weakness = tokenWeakness(token)
+    if (weakness !== null) problems.push(`${from} ${weakness}: use a random one, e.g. the output of \`openssl rand -hex 24\``)
+    else auth.token = token as string
   }
   const users = value.users ?? []
   if (!Array.isArray(users)) problems.push("dashboard.users must be a list: use e.g. users: [{name: 'ops', passwordHash: '…'}]")
@@ -56,6 +57,29 @@ export function checkDashboardAuth(section: unknown, envToken: string | undefine
     })
   }
   return auth
+}
+
+/** The least entropy a token may have, estimated from its characters' frequencies (`openssl rand -hex 24` scores about 180, a base64 token of 24 bytes about 145). */
+export const MIN_TOKEN_BITS = 80
+/** The fewest different characters a token may have (`openssl rand -hex 24` gives about 16). */
+const MIN_TOKEN_DISTINCT = 10
+
+/**
+ * Why a token is too easy to guess, or null: too short, whitespace or control characters, too few
+ * different characters, or too little entropy (each character's surprise, -log2 of its frequency in
+ * the token, summed). Never the token itself: the answer goes to the log.
+ */
+export function tokenWeakness(token: unknown): string | null {
+  if (typeof token !== 'string') return 'is not a string'
+  if (token.length < MIN_TOKEN_LENGTH) return `is shorter than ${MIN_TOKEN_LENGTH} characters`
+  if (/[\s\p{Cc}]/u.test(token)) return 'contains whitespace or control characters'
+  const counts = new Map<string, number>()
+  for (const character of token) counts.set(character, (counts.get(character) ?? 0) + 1)
+  const length = [...token].length
+  let bits = 0
+  for (const count of counts.values()) bits += count * Math.log2(length / count)
+  if (counts.size < MIN_TOKEN_DISTINCT || bits < MIN_TOKEN_BITS) return `is too easy to guess (fewer than ${MIN_TOKEN_DISTINCT} different characters, or too many repeats for ${MIN_TOKEN_BITS} bits of entropy)`
+  return null
 }
 
 /** A password's hash for the settings (scrypt, random salt). */
@@ -142,22 +166,59 @@ export class Sessions {
   }
 }
 
-/** Sign-in attempts per client address: `limit` failures within `windowMs`, then 429 until the window passes. */
+/** One kind of key the sign-in limit counts attempts under, and how many it allows in the window. */
+export interface LimitKey {
+  key: string
+  limit: number
+}
+
+/**
+ * Sign-in attempts in a sliding window, under several keys at once (the client's address, the user
+ * name): an attempt is counted (reserved) before its password is checked, so however many arrive
+ * together at most `limit` are checked per key and window; a sign-in that succeeds gives its
+ * reservation back. Entries expire with the window, and at most `maxKeys` keys are kept (the oldest
+ * go first), so a flood of addresses cannot grow it without bound.
+ */
 export class SignInLimiter {
-  private readonly failures = new Map<string, number[]>()
+  private readonly attempts = new Map<string, number[]>()
 
   constructor(
-    private readonly limit = 10,
     private readonly windowMs = 5 * 60_000,
+    private readonly maxKeys = 10_000,
   ) {}
 
-  blocked(address: string, nowMs: number): boolean {
-    const recent = (this.failures.get(address) ?? []).filter((at) => at > nowMs - this.windowMs)
-    this.failures.set(address, recent)
-    return recent.length >= this.limit
+  /** Count an attempt under every key, or null (and count nothing) when one of them is at its limit. */
+  reserve(keys: readonly LimitKey[], nowMs: number): {release(): void} | null {
+    const since = nowMs - this.windowMs
+    const recent = keys.map(({key}) => (this.attempts.get(key) ?? []).filter((at) => at > since))
+    if (keys.some(({limit}, i) => recent[i].length >= limit)) return null
+    keys.forEach(({key}, i) => {
+      this.attempts.delete(key) // re-inserted last: the Map's order is then oldest use first
+      this.attempts.set(key, [...recent[i], nowMs])
+    })
+    this.bound(since)
+    return {
+      release: () => {
+        for (const {key} of keys) {
+          const times = this.attempts.get(key)
+          const index = times?.lastIndexOf(nowMs) ?? -1
+          if (times && index >= 0) times.splice(index, 1)
+        }
+      },
+    }
   }
 
-  failed(address: string, nowMs: number): void {
-    this.failures.set(address, [...(this.failures.get(address) ?? []), nowMs])
+  /** How many keys are kept (for tests of the bound). */
+  get size(): number {
+    return this.attempts.size
+  }
+
+  private bound(since: number): void {
+    if (this.attempts.size <= this.maxKeys) return
+    for (const [key, times] of this.attempts) if (times.every((at) => at <= since)) this.attempts.delete(key)
+    for (const key of this.attempts.keys()) {
+      if (this.attempts.size <= this.maxKeys) break
+      this.attempts.delete(key)
+    }
   }
 }

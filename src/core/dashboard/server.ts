@@ -1,14 +1,18 @@
-import http from 'node:http'
+import type http from 'node:http'
 import type {RunStatus} from '../jobs/cron-job-base'
 import type {Settings} from '../project/settings'
+import {cleanNote} from '../run-log/action-log'
 import type {RunRow} from '../run-log/rows'
-import type {Clock} from '../time/clock'
+import {shown} from '../text'
+import {systemClock, type Clock} from '../time/clock'
 import {luxon} from '../time/luxon'
 import type {ActionResult, DashboardActions} from './actions'
-import {byToken, Sessions, signIn, SignInLimiter, type DashboardAuth, type Identity} from './auth'
+import {byToken, Sessions, signIn, SignInLimiter, type DashboardAuth, type Identity, type LimitKey} from './auth'
 import {isRunStatus, type DashboardData, type JobView} from './data'
 import {DASHBOARD_CSS, type PageContext} from './html'
 import {errorPage, jobPage, jobsPage, runnersPage, runPage, runsPage, signInPage} from './pages'
+import {TrustedProxies} from './proxy'
+import {cookieOf, escaped, headerOf, HttpError, requestOf, safeNext, segment, send, type Reply, type Request} from './request'
 
 export interface DashboardOptions {
   data: DashboardData
@@ -18,41 +22,25 @@ export interface DashboardOptions {
   /** Refuse every action, whoever asks (--read-only). */
   readOnly: boolean
   clock: Clock
+  /** The real time, for the sign-in limit's window (MANAGE_NOW pins `clock`); default the system's. */
+  realClock?: Clock
+  /** The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (the settings' dashboard.trustProxy); default none. */
+  proxies?: TrustedProxies
   /** One line per request (method, path, status, ms): never a header, a cookie or a body. */
   log?(line: string): void
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-}
 const COOKIE = 'manage_session'
-const MAX_BODY = 16 * 1024
+/** Failed sign-ins allowed in the limiter's window (5 minutes): per client address, and per user name from all clients together. */
+const SIGN_IN_LIMIT = {perClient: 10, perName: 100}
 const PAGE_SIZE = 50
 const ACTIONS = new Set(['run', 'pause', 'resume', 'unlock'])
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
+interface State {
+  sessions: Sessions
+  limiter: SignInLimiter
+  proxies: TrustedProxies
 }
-
-interface Request {
-  method: string
-  path: string
-  params: URLSearchParams
-  headers: http.IncomingHttpHeaders
-  address: string
-  body: () => Promise<Record<string, string>>
-}
-
-type Reply = {status: number; type: 'html' | 'json' | 'css'; body: string; headers?: Record<string, string>}
 
 /**
  * The dashboard over node:http: pages made on the server, the same data as JSON under /api, and the
@@ -60,40 +48,42 @@ type Reply = {status: number; type: 'html' | 'json' | 'css'; body: string; heade
  * token); a state-changing request made with the cookie needs its CSRF token.
  */
 export function dashboardHandler(options: DashboardOptions): http.RequestListener {
-  const sessions = new Sessions()
-  const limiter = new SignInLimiter()
+  const state: State = {sessions: new Sessions(), limiter: new SignInLimiter(), proxies: options.proxies ?? new TrustedProxies(null)}
   return (incoming, response) => {
-    const started = Date.now()
-    const url = new URL(incoming.url ?? '/', 'http://dashboard.invalid')
-    const request: Request = {
-      method: incoming.method ?? 'GET',
-      path: url.pathname,
-      params: url.searchParams,
-      headers: incoming.headers,
-      address: incoming.socket.remoteAddress ?? '?',
-      body: () => readBody(incoming),
-    }
-    route(options, sessions, limiter, request)
-      .catch((error: unknown): Reply => {
-        const status = error instanceof HttpError ? error.status : 500
-        const message = error instanceof HttpError ? error.message : 'the dashboard failed to answer (see its log)'
-        if (!(error instanceof HttpError)) options.log?.(`error ${request.method} ${request.path}: ${error instanceof Error ? error.message : String(error)}`)
-        return request.path.startsWith('/api/') ? json(status, {error: message}) : {status, type: 'html', body: errorPage({title: String(status), user: null, csrf: null}, status, message)}
-      })
-      .then((reply) => {
-        const type = {html: 'text/html; charset=utf-8', json: 'application/json; charset=utf-8', css: 'text/css; charset=utf-8'}[reply.type]
-        response.writeHead(reply.status, {...SECURITY_HEADERS, 'content-type': type, 'cache-control': reply.type === 'css' ? 'max-age=300' : 'no-store', ...reply.headers})
-        response.end(reply.body)
-        options.log?.(`${request.method} ${request.path} ${reply.status} ${Date.now() - started} ms`)
-      })
+    // Whatever a request holds, nothing may escape from here (an exception, a rejection): one
+    // client's malformed request must not end the server everyone else uses.
+    serve(options, state, incoming, response).catch((error: unknown) => {
+      options.log?.(`error answering a ${incoming.method ?? '?'} request: ${escaped(error instanceof Error ? error.message : String(error))}; connection closed`)
+      response.destroy()
+    })
   }
 }
 
-async function route(options: DashboardOptions, sessions: Sessions, limiter: SignInLimiter, request: Request): Promise<Reply> {
+async function serve(options: DashboardOptions, state: State, incoming: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  const started = Date.now()
+  const request = requestOf(incoming, state.proxies)
+  const label = `${incoming.method ?? '?'} ${request?.path ?? '(a malformed URL)'}`
+  let reply: Reply
+  if (request === null) reply = {status: 400, type: 'html', body: errorPage({title: '400', user: null, csrf: null}, 400, 'the request\'s URL is malformed')}
+  else {
+    reply = await route(options, state, request).catch((error: unknown): Reply => {
+      const status = error instanceof HttpError ? error.status : 500
+      const message = error instanceof HttpError ? error.message : 'the dashboard failed to answer (see its log)'
+      if (!(error instanceof HttpError)) options.log?.(`error ${label}: ${escaped(error instanceof Error ? error.message : String(error))}`)
+      const answer: Reply = request.path.startsWith('/api/') ? json(status, {error: message}) : {status, type: 'html', body: errorPage({title: String(status), user: null, csrf: null}, status, message)}
+      return {...answer, close: status === 413}
+    })
+  }
+  if (send(incoming, response, reply)) options.log?.(`${label} ${reply.status} ${Date.now() - started} ms`)
+  else options.log?.(`error answering ${label}: its answer could not be written (${reply.status}); connection closed`)
+}
+
+async function route(options: DashboardOptions, state: State, request: Request): Promise<Reply> {
   const {method, path} = request
+  const {sessions} = state
   if (path === '/static/dashboard.css') return {status: 200, type: 'css', body: DASHBOARD_CSS}
   if (path === '/signin' && method === 'GET') return html(200, signInPage(null, safeNext(request.params.get('next'))))
-  if (path === '/signin' && method === 'POST') return signInPost(options, sessions, limiter, request)
+  if (path === '/signin' && method === 'POST') return signInPost(options, state, request)
 
   const cookie = cookieOf(request.headers.cookie, COOKIE)
   const session = sessions.get(cookie, options.clock())
@@ -118,7 +108,7 @@ async function route(options: DashboardOptions, sessions: Sessions, limiter: Sig
     }
     const match = /^\/(api\/)?jobs\/([^/]+)\/([a-z]+)$/.exec(path)
     if (!match || !ACTIONS.has(match[3])) throw new HttpError(404, 'no such action')
-    const code = decodeURIComponent(match[2])
+    const code = segment(match[2])
     knownJob(options, code)
     if (identity.readOnly || options.readOnly) throw new HttpError(403, options.readOnly ? 'the dashboard is read-only (--read-only)' : `${identity.name} is a read-only user`)
     const result = await act(options, match[3], code, identity, body.note)
@@ -138,13 +128,14 @@ async function pageGet(options: DashboardOptions, request: Request, context: Pag
   if (path === '/runners') return html(200, runnersPage({...context, title: 'Runners'}, await options.data.runners(), now, options.settings.alerts.silentAfterMs, zone))
   let match = /^\/jobs\/([^/]+)$/.exec(path)
   if (match) {
-    const job = await options.data.job(decodeURIComponent(match[1]), now)
-    if (!job) throw new HttpError(404, `no job '${decodeURIComponent(match[1])}' in the settings' crons`)
+    const code = segment(match[1])
+    const job = await options.data.job(code, now)
+    if (!job) throw new HttpError(404, `no job ${shown(code)} in the settings' crons`)
     return html(200, jobPage({...context, title: job.job.code}, {...job, nowMs: now}, zone))
   }
   match = /^\/jobs\/([^/]+)\/runs$/.exec(path)
   if (match) {
-    const code = decodeURIComponent(match[1])
+    const code = segment(match[1])
     knownJob(options, code)
     const filter = runFilter(params, zone)
     return html(200, runsPage({...context, title: `${code}: history`}, code, await options.data.runs(code, filter), {...filter, from: params.get('from') ?? undefined, to: params.get('to') ?? undefined}, zone, filter.limit))
@@ -165,13 +156,14 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
   if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, version: tick.version, lastTickAt: iso(tick.atMs)})))
   let match = /^\/api\/jobs\/([^/]+)$/.exec(path)
   if (match) {
-    const job = await options.data.job(decodeURIComponent(match[1]), now)
-    if (!job) throw new HttpError(404, `no job '${decodeURIComponent(match[1])}' in the settings' crons`)
+    const code = segment(match[1])
+    const job = await options.data.job(code, now)
+    if (!job) throw new HttpError(404, `no job ${shown(code)} in the settings' crons`)
     return json(200, {...jobJson(job.job), upcoming: job.upcoming.map(iso), recentRuns: job.recent.map(runJson), actions: job.actions.map((a) => ({...a, atMs: undefined, at: iso(a.atMs)}))})
   }
   match = /^\/api\/jobs\/([^/]+)\/runs$/.exec(path)
   if (match) {
-    const code = decodeURIComponent(match[1])
+    const code = segment(match[1])
     knownJob(options, code)
     const filter = runFilter(params, options.settings.timeZone)
     const runs = await options.data.runs(code, filter)
@@ -186,24 +178,36 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
   throw new HttpError(404, 'no such API route')
 }
 
-async function signInPost(options: DashboardOptions, sessions: Sessions, limiter: SignInLimiter, request: Request): Promise<Reply> {
-  const now = options.clock()
-  if (limiter.blocked(request.address, Date.now())) return html(429, signInPage('Too many failed sign-ins from this address: wait a few minutes.', '/'))
+async function signInPost(options: DashboardOptions, state: State, request: Request): Promise<Reply> {
   const body = await request.body()
-  const identity = signIn(options.auth, body.name ?? '', body.password ?? '')
+  const name = body.name ?? ''
+  const user = options.auth.users.find((candidate) => candidate.name === name)
+  // Only a configured user's name is written to the log: what else is typed there may be a password or the token.
+  const who = name === '' ? 'the token' : user ? shown(user.name) : 'an unknown name'
+  const from = request.client.address
+  // Counted before the password is checked: however many arrive together, at most the limit are checked.
+  const keys: LimitKey[] = [{key: `client ${from}`, limit: SIGN_IN_LIMIT.perClient}]
+  if (name === '' || user) keys.push({key: `name ${name}`, limit: SIGN_IN_LIMIT.perName})
+  const reservation = state.limiter.reserve(keys, (options.realClock ?? systemClock)())
+  if (!reservation) {
+    options.log?.(`sign-in refused for ${who} from ${from}: too many failures (rate limit)`)
+    return html(429, signInPage('Too many failed sign-ins from this address or for this user: wait a few minutes.', safeNext(body.next)))
+  }
+  const identity = signIn(options.auth, name, body.password ?? '')
   if (!identity) {
-    limiter.failed(request.address, Date.now())
-    options.log?.(`sign-in refused for '${(body.name ?? '').slice(0, 64)}' from ${request.address}`)
+    options.log?.(`sign-in refused for ${who} from ${from}`)
     return html(401, signInPage('Wrong user or password.', safeNext(body.next)))
   }
-  const {id} = sessions.open(identity, now)
-  const secure = request.headers['x-forwarded-proto'] === 'https' ? '; Secure' : ''
+  reservation.release()
+  const {id} = state.sessions.open(identity, options.clock())
+  // Secure only when a trusted proxy says the browser came over HTTPS (anyone else's X-Forwarded-Proto proves nothing).
+  const secure = request.client.https ? '; Secure' : ''
   return {status: 303, type: 'html', body: '', headers: {location: safeNext(body.next), 'set-cookie': `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/${secure}`}}
 }
 
 function act(options: DashboardOptions, action: string, code: string, who: Identity, note: string | undefined): Promise<ActionResult> {
   if (action === 'run') return options.actions.runNow(code, who)
-  if (action === 'pause') return options.actions.pause(code, who, note?.trim().slice(0, 500) || null)
+  if (action === 'pause') return options.actions.pause(code, who, cleanNote(note))
   if (action === 'resume') return options.actions.resume(code, who)
   return options.actions.unlock(code, who)
 }
@@ -260,54 +264,9 @@ function json(status: number, value: unknown): Reply {
   return {status, type: 'json', body: JSON.stringify(value)}
 }
 
-/** Where to go after signing in: a path of this site only (never //other.host). */
-function safeNext(next: string | null | undefined): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
-}
-
 function takeFlash(session: object): string | null {
   const holder = session as {flash?: string}
   const flash = holder.flash ?? null
   delete holder.flash
   return flash
-}
-
-function cookieOf(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=')
-    if (key === name) return value.join('=')
-  }
-  return undefined
-}
-
-function headerOf(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
-}
-
-/** A form's or a JSON body's fields, at most MAX_BODY bytes. */
-function readBody(incoming: http.IncomingMessage): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
-    let size = 0
-    const chunks: Buffer[] = []
-    incoming.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, 'the request body is too large'))
-        incoming.destroy()
-      } else chunks.push(chunk)
-    })
-    incoming.on('error', reject)
-    incoming.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8')
-      if (!text) return resolve({})
-      if ((incoming.headers['content-type'] ?? '').startsWith('application/json')) {
-        try {
-          const parsed = JSON.parse(text) as Record<string, unknown>
-          resolve(Object.fromEntries(Object.entries(parsed ?? {}).map(([k, v]) => [k, String(v)])))
-        } catch {
-          reject(new HttpError(400, 'the body is not JSON'))
-        }
-      } else resolve(Object.fromEntries(new URLSearchParams(text)))
-    })
-  })
 }

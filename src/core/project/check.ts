@@ -4,6 +4,7 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {checkDashboardAuth} from '../dashboard/auth'
+import {checkTrustProxy} from '../dashboard/proxy'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
 import {staleBuildLine, staleSources} from './build-state'
 import type {Project} from './project'
@@ -51,6 +52,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   // The dashboard's sign-in (checked here and when it starts; a mistake there never stops the tick).
   const dashboardProblems: string[] = []
   checkDashboardAuth(settings.values.dashboard, undefined, dashboardProblems)
+  checkTrustProxy(settings.values.dashboard?.trustProxy, dashboardProblems)
   for (const message of dashboardProblems) problems.push({subject: 'settings', level: 'warning', message})
   if (settings.crons.length === 0) {
     problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})

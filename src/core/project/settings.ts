@@ -35,8 +35,8 @@ export interface SettingsModule {
   alerts?: AlertsSettingsModule
   /** Pinged at the end of every crontab tick (Healthchecks-compatible; /fail when it exits non-zero): a dead man's switch that lives outside. */
   tickPingUrl?: string
-  /** Who may sign in to `manage dashboard`: {token?, users?: [{name, passwordHash, readOnly?}]} (checked by the dashboard and by `manage check`, never by the tick). */
-  dashboard?: {token?: string; users?: Array<{name: string; passwordHash: string; readOnly?: boolean}>}
+  /** Who may sign in to `manage dashboard`: {token?, users?: [{name, passwordHash, readOnly?}]}, and trustProxy: the reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For/-Proto it believes (checked by the dashboard and by `manage check`, never by the tick). */
+  dashboard?: {token?: string; users?: Array<{name: string; passwordHash: string; readOnly?: boolean}>; trustProxy?: string[]}
   /** Anything else the project wants to read from its settings. */
   [key: string]: unknown
 }

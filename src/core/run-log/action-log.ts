@@ -1,4 +1,6 @@
 import {rowsOf, type ConnectionSource} from '../db/connection-source'
+import {inTransaction, write, type SqlConnection} from '../db/sql-connection'
+import {ensureJob, pauseJob, resumeJob, storable} from './statements'
 import {timeCodec} from './time-codec'
 
 /** What someone did to a job by hand (dashboard or CLI: run now, pause, resume, unlock), in cron_action. */
@@ -12,17 +14,52 @@ export interface ActionRow {
   atMs: number
 }
 
+/** The longest note kept, in characters. */
+export const MAX_NOTE_LENGTH = 500
+
+/** A note as it is stored: trimmed, at most MAX_NOTE_LENGTH characters (never half of one), null when empty. */
+export function cleanNote(note: string | null | undefined): string | null {
+  const characters = [...(note ?? '').trim()]
+  return characters.length === 0 ? null : characters.slice(0, MAX_NOTE_LENGTH).join('').trim() || null
+}
+
 export async function recordAction(source: ConnectionSource, action: Omit<ActionRow, 'id'>): Promise<void> {
-  await source.use((connection) =>
-    connection.run('INSERT INTO cron_action (code, action, by_user, note, outcome, at) VALUES (?, ?, ?, ?, ?, ?)', [
-      action.code,
-      action.action,
-      action.by,
-      action.note,
-      action.outcome,
-      timeCodec(source.dialect).toDb(action.atMs),
-    ]),
+  await source.use((connection) => recordActionOn(connection, action))
+}
+
+/**
+ * Pause (with who and when) or resume a job, and record it in cron_action, in one transaction: a
+ * pause that could not be recorded is not made either. `outcome` words the record from whether
+ * anything changed. Returns whether it did.
+ */
+export function setPausedRecorded(
+  source: ConnectionSource,
+  change: {code: string; pause: boolean; by: string; note: string | null; atMs: number},
+  outcome: (changed: boolean) => string,
+): Promise<{changed: boolean; outcome: string}> {
+  const {dialect} = source
+  return source.use((connection) =>
+    inTransaction(connection, async () => {
+      await write(connection, ensureJob(dialect, change.code))
+      const statement = change.pause ? pauseJob(dialect, change.code, change.atMs, change.by) : resumeJob(dialect, change.code, change.atMs)
+      const changed = (await write(connection, statement)).changes > 0
+      const said = outcome(changed)
+      await recordActionOn(connection, {code: change.code, action: change.pause ? 'pause' : 'resume', by: change.by, note: change.note, outcome: said, atMs: change.atMs})
+      return {commit: true, value: {changed, outcome: said}}
+    }),
   )
+}
+
+/** The record, on a connection (inside the caller's transaction). Text is made storable as a run's message is (a NUL, which PostgreSQL refuses, becomes U+FFFD). */
+function recordActionOn(connection: SqlConnection, action: Omit<ActionRow, 'id'>): Promise<unknown> {
+  return connection.run('INSERT INTO cron_action (code, action, by_user, note, outcome, at) VALUES (?, ?, ?, ?, ?, ?)', [
+    action.code,
+    action.action,
+    storable(action.by),
+    storable(action.note),
+    storable(action.outcome),
+    timeCodec(connection.dialect).toDb(action.atMs),
+  ])
 }
 
 /** A job's latest actions, newest first. */
