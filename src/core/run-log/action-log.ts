@@ -1,6 +1,7 @@
 import {rowsOf, type ConnectionSource} from '../db/connection-source'
-import {inTransaction, write, type SqlConnection} from '../db/sql-connection'
-import {ensureJob, pauseJob, resumeJob, storable} from './statements'
+import {inTransaction, type SqlConnection} from '../db/sql-connection'
+import {setPausedOn} from './run-store'
+import {storable} from './statements'
 import {timeCodec} from './time-codec'
 
 /** What someone did to a job by hand (dashboard or CLI: run now, pause, resume, unlock), in cron_action. */
@@ -37,12 +38,9 @@ export function setPausedRecorded(
   change: {code: string; pause: boolean; by: string; note: string | null; atMs: number},
   outcome: (changed: boolean) => string,
 ): Promise<{changed: boolean; outcome: string}> {
-  const {dialect} = source
   return source.use((connection) =>
     inTransaction(connection, async () => {
-      await write(connection, ensureJob(dialect, change.code))
-      const statement = change.pause ? pauseJob(dialect, change.code, change.atMs, change.by) : resumeJob(dialect, change.code, change.atMs)
-      const changed = (await write(connection, statement)).changes > 0
+      const changed = await setPausedOn(connection, change.code, change.pause ? {sinceMs: change.atMs, by: change.by} : null, change.atMs)
       const said = outcome(changed)
       await recordActionOn(connection, {code: change.code, action: change.pause ? 'pause' : 'resume', by: change.by, note: change.note, outcome: said, atMs: change.atMs})
       return {commit: true, value: {changed, outcome: said}}

@@ -122,12 +122,16 @@ export class SqlRunStore implements RunStore {
   }
 
   setPaused(code: string, pause: PauseInfo | null, atMs = Date.now()): Promise<boolean> {
-    return this.source.use(async (connection) => {
-      await write(connection, sql.ensureJob(this.dialect, code))
-      const change = pause ? sql.pauseJob(this.dialect, code, pause.sinceMs ?? atMs, pause.by) : sql.resumeJob(this.dialect, code, atMs)
-      return (await write(connection, change)).changes > 0
-    })
+    return this.source.use((connection) => setPausedOn(connection, code, pause, atMs))
   }
+}
+
+/** Pause (since when, by whom) or resume a job, on a connection (inside the caller's transaction, if any); true when it changed. */
+export async function setPausedOn(connection: SqlConnection, code: string, pause: PauseInfo | null, atMs: number): Promise<boolean> {
+  const {dialect} = connection
+  await write(connection, sql.ensureJob(dialect, code))
+  const change = pause ? sql.pauseJob(dialect, code, pause.sinceMs ?? atMs, pause.by) : sql.resumeJob(dialect, code, atMs)
+  return (await write(connection, change)).changes > 0
 }
 
 /** The run log over knex's connections (commands and tests). */
