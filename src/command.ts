@@ -4,6 +4,6 @@
  * become a message and an exit status) and oclif's flag and argument builders.
  */
 export {BaseCommand, type BaseArgs, type BaseFlags} from './cli/base-command'
-export {painter, type Painter} from './cli/render'
+export {painter, type Painter} from './cli/output/render'
 export {Args, Flags} from '@oclif/core'
-export {CommandError, UsageError} from './core/errors'
+export {CommandError, UsageError} from './core/base/errors'

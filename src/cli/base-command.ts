@@ -2,8 +2,8 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {staleBuildLine, staleSources} from '../core/project/build-state'
 import {locateProject} from '../core/project/layout'
 import {Project} from '../core/project/project'
-import {endCommand, reportError, wantsStack} from './command-end'
-import {painter, type Painter} from './render'
+import {endCommand, reportError, wantsStack} from './output/command-end'
+import {painter, type Painter} from './output/render'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>

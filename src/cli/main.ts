@@ -1,7 +1,7 @@
 import {writeSync} from 'node:fs'
 import path from 'node:path'
 import {locateProject} from '../core/project/layout'
-import {tellStatements} from './command-end'
+import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 
 /**

@@ -1,11 +1,11 @@
 import {messageFromError} from '../../core/jobs/message'
 import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
-import {firstLine} from '../../core/text'
+import {firstLine} from '../../core/base/text'
 import {Containment} from '../../core/tick/containment'
 import {runCrons} from '../../core/tick/run-crons'
 import {pendingWork} from '../../core/tick/stray-work'
-import type {Painter} from '../render'
+import type {Painter} from '../output/render'
 import {forkRunner} from './fork-runner'
 import {logLine, outcomeLines, problemLine, summaryLine, type LineStyle} from './lines'
 

@@ -1,5 +1,5 @@
-import {luxon} from '../core/time/luxon'
-import {MINUTE_MS} from '../core/time/units'
+import {luxon} from '../../core/time/luxon'
+import {MINUTE_MS} from '../../core/time/units'
 
 export interface Painter {
   ok(text: string): string

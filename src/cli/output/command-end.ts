@@ -1,8 +1,8 @@
-import type {DatabaseConfig} from '../core/db/database'
-import {explainDatabaseError} from '../core/db/database'
-import {scrubSecrets} from '../core/db/database-url'
-import {CommandError, OperationError} from '../core/errors'
-import type {Project} from '../core/project/project'
+import type {DatabaseConfig} from '../../core/db/database'
+import {explainDatabaseError} from '../../core/db/database'
+import {scrubSecrets} from '../../core/db/database-url'
+import {CommandError, OperationError} from '../../core/base/errors'
+import type {Project} from '../../core/project/project'
 import type {Painter} from './render'
 
 /**
