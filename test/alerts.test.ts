@@ -48,7 +48,8 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
       leaseClock: dialect === 'sqlite' ? clock : undefined,
       host: 'web1',
       pid: 4242,
-      heartbeat: {version: '0.1.0'},
+      watch: true,
+      serverTick: {version: '0.1.0'},
       onLog: (code, level, message) => logs.push(`${code} ${level} ${message}`),
       ...options,
     })
@@ -327,7 +328,7 @@ describe('alerts: by e-mail, and from the crontab\'s own ticks (the CLI)', funct
       const email = {host: '127.0.0.1', port: mail.port, secure: false, user: 'alerts', password: 'Sm7p-S3cret', from: 'cron@example.com', to: ['ops@example.com']}
       const logs: string[] = []
       const clock = fixedClock(at('2026-01-05T10:00:00Z'))
-      await runCrons({db: t.db, dialect: t.dialect, settings: settingsWith([Fails], {alerts: {...NO_ALERTS, channels: [{kind: 'email', email}]}}), clock, leaseClock: clock, host: 'web1', heartbeat: {version: '0.1.0'}, onLog: (_code, _level, line) => logs.push(line)})
+      await runCrons({db: t.db, dialect: t.dialect, settings: settingsWith([Fails], {alerts: {...NO_ALERTS, channels: [{kind: 'email', email}]}}), clock, leaseClock: clock, host: 'web1', watch: true, serverTick: {version: '0.1.0'}, onLog: (_code, _level, line) => logs.push(line)})
       expect(mail.mails).to.have.length(1)
       expect(mail.mails[0].to).to.deep.equal(['ops@example.com'])
       expect(subjectOf(mail.mails[0].data)).to.equal('[manage] app.mailed failed on web1')

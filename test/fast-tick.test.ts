@@ -63,11 +63,11 @@ for (const dialect of BACKENDS) {
       await store.insertRun({code: 'b', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z'), ranAtTime: '00:00'})
       const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'b'; runAtTimes = ['00:00']`])
       const result = await fast(file, '2026-01-05T00:03:00Z')
-      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 3, warning: null})
+      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 3, tickPingUrl: null})
       expect(await fast(file, '2026-01-05T00:03:00Z', ['--silent'])).to.deep.include({output: ''})
       if (dialect !== 'sqlite') {
         await store.insertRun({code: 'a', status: 'succeeded', startMs: Date.now()})
-        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 4, warning: null})
+        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 4, tickPingUrl: null})
       }
     })
 

@@ -32,7 +32,7 @@ describe('loadSettings', () => {
     const settings = await load(file)
     expect(settings.crons).to.have.length(1)
     expect(settings.timeZone).to.equal(systemTimeZone())
-    expect(settings.leaseSeconds).to.equal(DEFAULT_LEASE_SECONDS)
+    expect(settings.leaseMs).to.equal(DEFAULT_LEASE_SECONDS * 1000)
     expect(settings.cronsDir).to.equal('/default/crons')
     expect(settings.values.appName).to.equal('x')
   })

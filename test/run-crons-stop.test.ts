@@ -23,7 +23,7 @@ describe('runCrons: timeouts and shutdown (timers driven by the test)', function
   afterEach(() => t.close())
 
   const tick = (crons: unknown[], options: Partial<RunCronsOptions> = {}) =>
-    runCrons({db: t.db, dialect: 'sqlite', settings: settingsWith(crons, {graceSeconds: GRACE_MS / 1000}), clock: fixedClock(at('2026-01-05T00:00:00Z')), timers, ...options})
+    runCrons({db: t.db, dialect: 'sqlite', settings: settingsWith(crons, {graceMs: GRACE_MS}), clock: fixedClock(at('2026-01-05T00:00:00Z')), timers, ...options})
   const kinds = (outcomes: Outcome[]) => outcomes.map((o) => `${o.kind}:${o.code}`)
   const rows = () => tableRows(t.db, 'cron_job_log')
   const locks = async () => (await tableRows(t.db, 'cron_job')).map((row) => row.lock_token)

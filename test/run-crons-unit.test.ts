@@ -85,7 +85,7 @@ describe('runCrons over an in-memory run log (the runner alone)', () => {
         spoolTries++
         throw Object.assign(new Error('ENOSPC: no space left on device'), {code: 'ENOSPC'})
       }
-      return tick([job('a', {runEveryMins: 1})], {settings: settingsWith([job('a', {runEveryMins: 1})], {recordRetrySeconds: 0, leaseSeconds: 60}), leaseClock: () => nowMs, timers, spool, onLog: (code, level, message) => lines.push(`${code} ${level}: ${message}`)})
+      return tick([job('a', {runEveryMins: 1})], {settings: settingsWith([job('a', {runEveryMins: 1})], {recordRetryMs: 0, leaseMs: 60_000}), leaseClock: () => nowMs, timers, spool, onLog: (code, level, message) => lines.push(`${code} ${level}: ${message}`)})
     }
 
     // Room again at the fourth attempt: recorded, the claim released, no more lines.

@@ -239,7 +239,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
     const behind = await tick([Job], '2026-01-05T00:00:00.000Z')
     expect(kinds(behind.outcomes)).to.deep.equal(['not-due:skewed'])
     // With no allowance, the same decider ignores it and runs the job a second time (django-cron's rule).
-    const strict = await runCrons({db: t.db, dialect: t.dialect, settings: settingsWith([Job], {clockSkewSeconds: 0}), clock: fixedClock(at('2026-01-05T00:00:00.000Z'))})
+    const strict = await runCrons({db: t.db, dialect: t.dialect, settings: settingsWith([Job], {clockSkewMs: 0}), clock: fixedClock(at('2026-01-05T00:00:00.000Z'))})
     expect(kinds(strict.outcomes)).to.deep.equal(['succeeded:skewed'])
   })
 

@@ -30,16 +30,21 @@ async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: stri
     root = undefined
   }
   // Whatever goes wrong on the fast path, the tick itself finds it again and reports it as every command does.
-  const answer = root === undefined ? null : await fastRuncrons(plain, env, root).catch(() => null)
-  if (answer === null) {
-    const {directRuncrons} = require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')
-    // Exit when the tick is done: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
-    process.exit(await directRuncrons(plain, env, {root, cwd}))
-  }
-  writeOut(answer.output)
-  if (answer.warning !== null) process.stderr.write(`warning: ${answer.warning}\n`)
-  tellStatements(answer.statements, env)
-  process.exitCode = answer.exitCode
+  const fast = root === undefined ? null : await fastRuncrons(plain, env, root).catch(() => null)
+  if (fast !== null) writeOut(fast.output)
+  const ended = fast ?? (await (require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')).directRuncrons(plain, env, {root, cwd}))
+  if (ended.tickPingUrl !== null) await pingTheTick(ended.tickPingUrl, ended.exitCode, plain)
+  if (ended.statements !== null) tellStatements(ended.statements, env)
+  // A tick that ran jobs exits when it is done: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
+  if (fast === null) process.exit(ended.exitCode)
+  process.exitCode = ended.exitCode
+}
+
+/** The runner's own ping (settings tickPingUrl), with how the tick ended, whichever path it took; a warning when it failed. Loaded only when the settings ask for it. */
+async function pingTheTick(url: string, exitCode: number, plain: PlainRuncrons): Promise<void> {
+  const {pingTick} = require('../core/notify/pings') as typeof import('../core/notify/pings')
+  const warning = await pingTick(url, exitCode)
+  if (warning !== null) process.stderr.write(`${(require('./output/render') as typeof import('./output/render')).painter(plain.color).warn('warning:')} ${warning}\n`)
 }
 
 /** Every other command line: oclif, with the app's own commands beside the built-ins (oclif-config.ts). */

@@ -4,6 +4,7 @@ import {formatDuration, formatTime, isoTime} from '../cli/output/render'
 import {UsageError} from '../core/base/errors'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import {findJob} from '../core/jobs/select-jobs'
+import {decisionOptions} from '../core/project/settings'
 import {auditJob, summarize, type AuditPeriod} from '../core/schedule/audit'
 import {describeSchedule} from '../core/schedule/describe'
 import {SLOT_WINDOW_MS} from '../core/schedule/history'
@@ -41,7 +42,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
     for (const job of jobs) {
       // The runs of the window, and enough before it for the history its first decisions read.
       const runs = (await store.listRuns({code: job.code, limit: MAX_RUNS})).filter((run) => run.startMs >= fromMs - SLOT_WINDOW_MS && run.startMs <= toMs)
-      const periods = auditJob(job.schedule, runs, fromMs, toMs, {timeZone: job.schedule.timeZone ?? settings.timeZone, paused: paused.get(job.code) ?? null})
+      const periods = auditJob(job.schedule, runs, fromMs, toMs, {...decisionOptions(settings), paused: paused.get(job.code) ?? null})
       reports.push({job, periods, summary: summarize(periods)})
     }
     const bad = reports.some(({summary}) => summary.missed > 0 || summary.counts.twice > 0)

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
 import {formatTime, isoTime} from '../cli/output/render'
 import {findJob} from '../core/jobs/select-jobs'
+import {decisionOptions} from '../core/project/settings'
 import {explainJob, type Explanation} from '../core/schedule/explain'
 import {EMPTY_HISTORY} from '../core/schedule/history'
 import {parseInstant} from '../core/time/clock'
@@ -37,10 +38,9 @@ export default class Why extends BaseCommand<typeof Why> {
     // Asked about another time, leases are read as of then too; asked about now, by the real clock.
     const leaseNowMs = this.flags.at === undefined ? Date.now() : atMs
     const store = this.project.runStore()
-    const skewMs = settings.clockSkewSeconds * 1000
-    const history = (await store.histories(atMs, {codes: [job.code], leaseNowMs, skewMs})).get(job.code) ?? EMPTY_HISTORY
+    const history = (await store.histories(atMs, {codes: [job.code], leaseNowMs, skewMs: settings.clockSkewMs})).get(job.code) ?? EMPTY_HISTORY
     const paused = (await store.pausedJobs()).get(job.code) ?? null
-    const explained = explainJob(job, history, paused, atMs, {timeZone: settings.timeZone, clockSkewMs: skewMs})
+    const explained = explainJob(job, history, paused, atMs, decisionOptions(settings))
     if (this.flags.json) {
       this.log(JSON.stringify(toJson(explained, job.className), null, 2))
       return

@@ -1,9 +1,9 @@
 import {rowsOf, type ConnectionSource} from '../core/db/connection-source'
 import type {RunStatus} from '../core/contract/cron-job-base'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
-import type {Settings} from '../core/project/settings'
+import {decisionOptions, type Settings} from '../core/project/settings'
 import {listActions, recordAction, type ActionRow} from '../core/operate/action-log'
-import {SqlAlertOutbox, type TickBeat} from '../core/run-log/alert-outbox'
+import {SqlAlertOutbox, type LastTick} from '../core/run-log/alert-outbox'
 import {listJobs, type JobListing} from '../core/operate/job-list'
 import {runRowOf, type RunRow} from '../core/run-log/rows'
 import {SqlRunStore} from '../core/run-log/run-store'
@@ -76,8 +76,8 @@ export class DashboardData {
     const job = (await this.jobs(nowMs, code)).find((candidate) => candidate.code === code)
     if (!job) return null
     const loaded = this.loaded.find((candidate) => candidate.code === code)!
-    const history = (await this.store.histories(nowMs, {codes: [code], skewMs: this.settings.clockSkewSeconds * 1000})).get(code) ?? EMPTY_HISTORY
-    const upcoming = job.paused ? [] : nextDueTimes(loaded.schedule, history, code, nowMs, 10, {timeZone: this.settings.timeZone}).map((due) => due.atMs)
+    const history = (await this.store.histories(nowMs, {codes: [code], skewMs: this.settings.clockSkewMs})).get(code) ?? EMPTY_HISTORY
+    const upcoming = job.paused ? [] : nextDueTimes(loaded.schedule, history, code, nowMs, 10, decisionOptions(this.settings)).map((due) => due.atMs)
     const recent = await this.runs(code, {limit: 20})
     const chart = (await this.runs(code, {limit: 200})).filter((run) => run.endMs !== null).reverse()
     const timeline = await this.runs(code, {fromMs: nowMs - 3 * DAY_MS, toMs: nowMs, limit: 2000})
@@ -120,7 +120,7 @@ export class DashboardData {
     return this.store.getRun(id)
   }
 
-  async runners(): Promise<TickBeat[]> {
+  async runners(): Promise<LastTick[]> {
     return (await new SqlAlertOutbox(this.source).tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
   }
 

@@ -57,7 +57,7 @@ export class MemoryRunLog {
     renewRun: async (id, nowMs, leaseMs) =>
       this.call('renewRun', () => {
         const run = this.runs.find((candidate) => candidate.id === id && candidate.status === 'running')
-        if (run) Object.assign(run, {heartbeatMs: nowMs, leaseExpiresMs: nowMs + leaseMs})
+        if (run) Object.assign(run, {leaseRenewedMs: nowMs, leaseExpiresMs: nowMs + leaseMs})
         return Boolean(run)
       }),
     interruptStaleRuns: async (code, nowMs) => this.call('interruptStaleRuns', () => this.interruptStale(code, nowMs)),
@@ -197,7 +197,7 @@ export class MemoryRunLog {
       host: run.host ?? null,
       pid: run.pid ?? null,
       leaseExpiresMs: run.leaseMs !== undefined ? (run.leaseNowMs ?? run.startMs) + run.leaseMs : (run.leaseExpiresMs ?? null),
-      heartbeatMs: running ? (run.leaseNowMs ?? run.startMs) : null,
+      leaseRenewedMs: running ? (run.leaseNowMs ?? run.startMs) : null,
       leaseOverrun: false,
     }
     this.runs.push(row)

@@ -61,7 +61,7 @@ export async function runJob(cls: new () => unknown, options: RunJobOptions): Pr
   for (const run of options.history ?? []) {
     const startMs = parseInstant(run.at, settings.timeZone, 'history at')
     const endMs = run.status === 'running' ? null : run.end ? parseInstant(run.end, settings.timeZone, 'history end') : startMs
-    await log.store.insertRun({code, status: run.status, startMs, endMs, ranAtTime: run.slot ?? null, message: run.message ?? null, leaseMs: run.status === 'running' ? settings.leaseSeconds * 1000 : undefined})
+    await log.store.insertRun({code, status: run.status, startMs, endMs, ranAtTime: run.slot ?? null, message: run.message ?? null, leaseMs: run.status === 'running' ? settings.leaseMs : undefined})
   }
   const logged: string[] = []
   const clock = fixedClock(nowMs)

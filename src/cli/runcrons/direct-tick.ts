@@ -1,16 +1,17 @@
-import {pingTick} from '../../core/notify/pings'
 import {locateProject} from '../../core/project/layout'
 import {Project} from '../../core/project/project'
-import {endCommand, reportError} from '../output/command-end'
+import {reportError} from '../output/command-end'
 import {painter} from '../output/render'
+import type {PlainTickEnd} from './fast-tick'
 import type {PlainRuncrons} from './plain-args'
 import {runcronsTick} from './tick-command'
 
 /**
  * A plain `manage runcrons` (the crontab line) whose fast path found something to do: the same
- * tick as the oclif command (runcronsTick), without loading oclif, ending as every command does.
+ * tick as the oclif command (runcronsTick), without loading oclif, an error reported as every
+ * command reports one. main.ts ends it as it ends the fast path.
  */
-export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, where: {root?: string; cwd: string}): Promise<number> {
+export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, where: {root?: string; cwd: string}): Promise<PlainTickEnd> {
   const paint = painter(options.color)
   let project: Project | undefined
   let code: number
@@ -21,13 +22,10 @@ export async function directRuncrons(options: PlainRuncrons, env: NodeJS.Process
   } catch (error) {
     code = reportError(error, {project, showStack: options.traceback || Boolean(env.DEBUG), paint})
   }
-  try {
-    // The runner's own ping (tickPingUrl), with how the tick ended, when the settings could be read.
-    const url = project ? ((await project.settings().catch(() => null))?.tickPingUrl ?? null) : null
-    const warning = url === null ? null : await pingTick(url, code)
-    if (warning !== null) process.stderr.write(`${paint.warn('warning:')} ${warning}\n`)
-  } finally {
-    await endCommand(project, env)
-  }
-  return code
+  if (project === undefined) return {exitCode: code, tickPingUrl: null, statements: null}
+  // The ping is sent when the settings could be read.
+  const tickPingUrl = (await project.settings().catch(() => null))?.tickPingUrl ?? null
+  const statements = project.statements
+  await project.close().catch(() => undefined)
+  return {exitCode: code, tickPingUrl, statements}
 }

@@ -1,15 +1,23 @@
-import {pingTick} from '../../core/notify/pings'
 import {Project} from '../../core/project/project'
 import {quickTick} from '../../core/tick/quick-tick'
 import {painter} from '../output/render'
 import {outcomeLines} from './lines'
 import type {PlainRuncrons} from './plain-args'
 
+/** How a crontab tick ended, on either path, for what main.ts does after it (the tick's ping, the SQL count, the exit). */
+export interface PlainTickEnd {
+  exitCode: number
+  /** The settings' tickPingUrl (null: none, or the settings could not be read). */
+  tickPingUrl: string | null
+  /** The statements the tick sent (null: no project was found). */
+  statements: number | null
+}
+
 /**
  * The fast path of a plain `manage runcrons` (the crontab line): the tick's quick answer
  * (quickTick), printed as the tick prints it. null: the tick must run (see main.ts).
  */
-export async function fastRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<{exitCode: number; output: string; statements: number; warning: string | null} | null> {
+export async function fastRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<(PlainTickEnd & {output: string}) | null> {
   // Reasons (-v 2) are the full tick's to print.
   if (options.verbosity > 1) return null
   const project = new Project(root, env, options.settings)
@@ -18,9 +26,8 @@ export async function fastRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEn
     if (outcomes === null) return null
     const settings = await project.settings()
     const style = {verbosity: options.silent ? -1 : options.verbosity, traceback: options.traceback, paint: painter(options.color), zone: settings.timeZone}
-    // The runner's own ping, when the settings ask for one: nothing is loaded for it otherwise.
-    const warning = settings.tickPingUrl === null ? null : await pingTick(settings.tickPingUrl, 0)
-    return {exitCode: 0, output: outcomes.flatMap((outcome) => outcomeLines(outcome, style).map((line) => `${line}\n`)).join(''), statements: project.statements, warning}
+    const output = outcomes.flatMap((outcome) => outcomeLines(outcome, style).map((line) => `${line}\n`)).join('')
+    return {exitCode: 0, output, statements: project.statements, tickPingUrl: settings.tickPingUrl}
   } finally {
     await project.close()
   }

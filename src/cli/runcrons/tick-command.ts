@@ -39,7 +39,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
   const shutdown = new AbortController()
   const onSignal = (signal: NodeJS.Signals) => {
     if (shutdown.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
-    if (style.verbosity >= 0) err(`${paint.warn('[!]')} ${signal}: stopping after the running jobs (grace ${settings.graceSeconds} s; send it again to quit now)`)
+    if (style.verbosity >= 0) err(`${paint.warn('[!]')} ${signal}: stopping after the running jobs (grace ${settings.graceMs / 1000} s; send it again to quit now)`)
     shutdown.abort(signal)
   }
   process.on('SIGTERM', onSignal)
@@ -53,6 +53,8 @@ export async function runcronsTick(project: Project, names: readonly string[], f
     err(`${paint.error('[!]')} an error outside every job (${crash.kind.replace('-', ' ')}): ${firstLine(messageFromError(crash.error))}`)
   }
   const uninstall = containment.install()
+  // The crontab's plain tick, not one run by hand (names, --force).
+  const plain = names.length === 0 && !flags.force
   try {
     const started = performance.now()
     const report = await runCrons({
@@ -71,8 +73,8 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       names,
       force: flags.force,
       dryRun: flags.dryRun,
-      // The crontab's plain tick records this server's heartbeat; a tick run by hand (names, --force) does not.
-      heartbeat: names.length === 0 && !flags.force ? {version: PACKAGE_VERSION} : undefined,
+      watch: plain,
+      serverTick: plain ? {version: PACKAGE_VERSION} : undefined,
       concurrency: flags.concurrency,
       onOutcome: (outcome) => outcomeLines(outcome, style).forEach(out),
       onProblem: (problem) => {

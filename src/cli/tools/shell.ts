@@ -25,7 +25,7 @@ export async function shellContext(project: Project): Promise<ShellContext> {
   const crons: Record<string, unknown> = {}
   for (const cls of loaded.crons) if (typeof cls === 'function' && cls.name) crons[cls.name] = cls
   // Like Django's settings: the module's own values, with the resolved defaults filled in.
-  const settings = {...loaded.values, crons: loaded.crons, timeZone: loaded.timeZone, leaseSeconds: loaded.leaseSeconds, graceSeconds: loaded.graceSeconds, cronsDir: loaded.cronsDir, file: loaded.file}
+  const settings = {...loaded.values, crons: loaded.crons, timeZone: loaded.timeZone, leaseSeconds: loaded.leaseMs / 1000, graceSeconds: loaded.graceMs / 1000, cronsDir: loaded.cronsDir, file: loaded.file}
   const manage = {...api, runCrons, checkProject, migrate, listMigrations, unlockJob, KnexRunStore, loadJobs, isDue, project}
   const names = Object.keys(crons)
   const banner = `manage shell: settings (${loaded.file}), db (knex, ${database.description}), crons (${names.length ? names.join(', ') : 'none'}), manage (the framework); top-level await works; .exit to quit`

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {findJob} from '../../core/jobs/select-jobs'
+import {decisionOptions} from '../../core/project/settings'
 import {EMPTY_HISTORY} from '../../core/schedule/history'
 import {nextDueTimes} from '../../core/schedule/next-due'
 import {luxon} from '../../core/time/luxon'
@@ -27,9 +28,9 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
     const zone = job.schedule.timeZone ?? settings.timeZone
     const now = (await this.project.clock())()
     const store = this.project.runStore()
-    const history = (await store.histories(now, {codes: [job.code], skewMs: settings.clockSkewSeconds * 1000})).get(job.code) ?? EMPTY_HISTORY
+    const history = (await store.histories(now, {codes: [job.code], skewMs: settings.clockSkewMs})).get(job.code) ?? EMPTY_HISTORY
     const paused = (await store.pausedJobs()).get(job.code) ?? null
-    const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, {timeZone: settings.timeZone, paused, clockSkewMs: settings.clockSkewSeconds * 1000})
+    const times = nextDueTimes(job.schedule, history, job.code, now, this.flags.count, decisionOptions(settings, {paused}))
 
     // Mark an entry whose UTC offset differs from the one before it (or from now's, for the first).
     let previous = luxon().DateTime.fromMillis(now, {zone})

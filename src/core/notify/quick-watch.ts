@@ -1,5 +1,5 @@
 import type {LoadedJob} from '../jobs/load-jobs'
-import type {Settings} from '../project/settings'
+import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox, TickState} from '../run-log/alert-outbox'
 import {describeSchedule} from '../schedule/describe'
 import type {JobHistory} from '../schedule/history'
@@ -15,12 +15,11 @@ import {watchCheaply, type Watch, type WatchInput} from './watch'
 export interface WatchOptions {
   settings: Settings
   host: string
-  graceMs: number
 }
 
 export function watchInput(options: WatchOptions, jobs: readonly LoadedJob[], state: TickState, histories: ReadonlyMap<string, JobHistory>, nowMs: number): WatchInput {
-  const {alerts, timeZone} = options.settings
-  return {nowMs, host: options.host, jobs, histories, paused: state.paused, resumed: state.resumed, ticks: state.ticks, timeZone, missedAfterMs: alerts.missedAfterMs, silentAfterMs: alerts.silentAfterMs, graceMs: options.graceMs}
+  const {alerts} = options.settings
+  return {nowMs, host: options.host, jobs, histories, paused: state.paused, resumed: state.resumed, ticks: state.ticks, decisions: decisionOptions(options.settings), missedAfterMs: alerts.missedAfterMs, silentAfterMs: alerts.silentAfterMs, graceMs: options.settings.graceMs}
 }
 
 /**
@@ -38,7 +37,7 @@ export async function quickWatch(options: WatchOptions, outbox: AlertOutbox, job
 
 export async function raiseCheap(outbox: AlertOutbox, watch: Pick<Watch, 'silentHosts' | 'stuck'>, nowMs: number, host: string, alerting: (job: LoadedJob) => boolean, runnerAlerts: boolean): Promise<boolean> {
   let raised = false
-  if (runnerAlerts) for (const beat of watch.silentHosts) raised = (await outbox.raise(silentAlert(beat.host, beat.atMs, nowMs, [], host), `runner_silent:${beat.host}:${beat.atMs}`, nowMs)) || raised
+  if (runnerAlerts) for (const server of watch.silentHosts) raised = (await outbox.raise(silentAlert(server.host, server.atMs, nowMs, [], host), `runner_silent:${server.host}:${server.atMs}`, nowMs)) || raised
   for (const {job, run, why} of watch.stuck) {
     if (!alerting(job)) continue
     const alert = stuckAlert(alertedJob(job), {runId: run.id, status: run.status, startMs: run.startMs, endMs: null, slot: run.ranAtTime, message: null, host: run.host, pid: run.pid}, nowMs, why, host)

@@ -31,7 +31,6 @@ export interface TickAlertsOptions {
   leaseClock: Clock
   host: string
   pid: number
-  graceMs: number
   log(level: 'info' | 'warn', message: string): void
 }
 

@@ -1,7 +1,7 @@
 import type {LoadedJob} from '../jobs/load-jobs'
-import type {TickBeat} from '../run-log/alert-outbox'
+import type {LastTick} from '../run-log/alert-outbox'
 import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
-import {isDue} from '../schedule/is-due'
+import {isDue, type DecisionOptions} from '../schedule/is-due'
 import {afterSuccess, nextDue} from '../schedule/next-due'
 import {DAY_MS, MINUTE_MS} from '../time/units'
 
@@ -20,8 +20,9 @@ export interface WatchInput {
   paused: ReadonlyMap<string, PauseInfo>
   resumed: ReadonlyMap<string, number>
   /** Every server's last tick, read before this tick writes its own. */
-  ticks: readonly TickBeat[]
-  timeZone: string
+  ticks: readonly LastTick[]
+  /** What every decision takes from the settings (decisionOptions: the zone, the clock-skew allowance). */
+  decisions: DecisionOptions
   missedAfterMs: number
   silentAfterMs: number
   graceMs: number
@@ -37,7 +38,7 @@ export interface Watch {
   /** No tick on any server for silentAfter or more. */
   silence: Silence | null
   /** Other servers that stopped ticking while some still tick. */
-  silentHosts: TickBeat[]
+  silentHosts: LastTick[]
   missed: Array<{job: LoadedJob; dueMs: number}>
   stuck: Array<{job: LoadedJob; run: RunSummary; why: string}>
 }
@@ -53,7 +54,7 @@ export function watchCheaply(input: WatchInput): Pick<Watch, 'silentHosts' | 'st
   const silent = lastAny !== null && input.nowMs - lastAny >= input.silentAfterMs
   const silentHosts = silent
     ? []
-    : input.ticks.filter((beat) => beat.host !== input.host && beat.atMs <= input.nowMs && input.nowMs - beat.atMs >= input.silentAfterMs && input.nowMs - beat.atMs < FORGET_AFTER_MS)
+    : input.ticks.filter((server) => server.host !== input.host && server.atMs <= input.nowMs && input.nowMs - server.atMs >= input.silentAfterMs && input.nowMs - server.atMs < FORGET_AFTER_MS)
   const stuck: Watch['stuck'] = []
   for (const job of input.jobs) {
     const history = input.histories.get(job.code) ?? EMPTY_HISTORY
@@ -83,7 +84,7 @@ export function watchTick(input: WatchInput): Watch {
 
 function lastTick(input: WatchInput): number | null {
   let last: number | null = null
-  for (const beat of input.ticks) if (beat.atMs <= input.nowMs && (last === null || beat.atMs > last)) last = beat.atMs
+  for (const server of input.ticks) if (server.atMs <= input.nowMs && (last === null || server.atMs > last)) last = server.atMs
   return last
 }
 
@@ -92,7 +93,7 @@ function overdueSince(job: LoadedJob, input: WatchInput): number | null {
   const history = input.histories.get(job.code) ?? EMPTY_HISTORY
   // A run still going holds the job (it is not started again meanwhile): that is `stuck`'s to judge.
   if (!job.schedule.allowParallelRuns && history.running.some((run) => isLive(run, input.nowMs))) return null
-  const decision = isDue(job.schedule, history, input.nowMs, {timeZone: input.timeZone, paused: input.paused.get(job.code) ?? null})
+  const decision = isDue(job.schedule, history, input.nowMs, {...input.decisions, paused: input.paused.get(job.code) ?? null})
   if (!decision.due || decision.dueSinceMs === undefined) return null
   let since = decision.dueSinceMs
   const last = history.lastRun
@@ -129,7 +130,7 @@ function gapCost(input: WatchInput, fromMs: number): Silence['cost'] {
     let first: number | null = null
     let due = 0
     for (let from = fromMs + MINUTE_MS; due < MAX_COST; due++) {
-      const next = nextDue(job.schedule, current, from, {timeZone: input.timeZone})
+      const next = nextDue(job.schedule, current, from, input.decisions)
       if (next === null || next.atMs > input.nowMs) break
       first ??= next.atMs
       current = afterSuccess(current, job.code, next.atMs, next.slot)

@@ -1,6 +1,6 @@
 import type {RunStatus} from '../contract/cron-job-base'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
-import type {Settings} from '../project/settings'
+import {decisionOptions, type Settings} from '../project/settings'
 import {describeSchedule} from '../schedule/describe'
 import {EMPTY_HISTORY, isLive, type PauseInfo} from '../schedule/history'
 import {nextDue} from '../schedule/next-due'
@@ -22,12 +22,11 @@ export interface JobListing {
  * One row per job (crons:list): its schedule in words, its last run, when it is next due (by
  * nextDue, which asks the decision runcrons uses), whether it runs now and whether it is paused.
  */
-export async function listJobs(store: RunLogView, settings: Pick<Settings, 'crons' | 'timeZone' | 'clockSkewSeconds'>, nowMs: number): Promise<{jobs: JobListing[]; problems: Problem[]}> {
+export async function listJobs(store: RunLogView, settings: Pick<Settings, 'crons' | 'timeZone' | 'clockSkewMs'>, nowMs: number): Promise<{jobs: JobListing[]; problems: Problem[]}> {
   const {jobs, problems} = loadJobs(settings.crons)
   if (jobs.length === 0) return {jobs: [], problems}
   const settingsZone = settings.timeZone
-  const skewMs = settings.clockSkewSeconds * 1000
-  const histories = await store.histories(nowMs, {skewMs, codes: jobs.map((job) => job.code)})
+  const histories = await store.histories(nowMs, {skewMs: settings.clockSkewMs, codes: jobs.map((job) => job.code)})
   const paused = await store.pausedJobs()
   const lastIds = jobs.map((job) => histories.get(job.code)?.lastRun?.id).filter((id): id is number => id !== undefined)
   const lastRows = new Map<number, RunRow>((await store.getRuns(lastIds)).map((row) => [row.id, row]))
@@ -38,7 +37,7 @@ export async function listJobs(store: RunLogView, settings: Pick<Settings, 'cron
     const last = history.lastRun ? lastRows.get(history.lastRun.id) ?? null : null
     const running = history.running.find((run) => isLive(run, nowMs)) ?? null
     const pause = paused.get(job.code) ?? null
-    const next = nextDue(job.schedule, history, nowMs, {timeZone: settingsZone, paused: pause, clockSkewMs: skewMs})
+    const next = nextDue(job.schedule, history, nowMs, decisionOptions(settings, {paused: pause}))
     return {
       code: job.code,
       className: job.className,

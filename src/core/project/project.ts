@@ -103,8 +103,8 @@ export class Project {
     this.driver ??= driverSource(this.database(), {
       onStatement: () => this.statements++,
       create: options.create,
-      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
-      statementTimeoutMs: settings.statementTimeoutSeconds * 1000,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      statementTimeoutMs: settings.statementTimeoutMs,
     })
     return this.driver
   }
@@ -132,7 +132,7 @@ export class Project {
    */
   db(): Knex {
     if (!this.knex) {
-      this.knex = openDatabase(this.database(), {connectTimeoutMs: (this.loaded?.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000})
+      this.knex = openDatabase(this.database(), {connectTimeoutMs: this.loaded?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_SECONDS * 1000})
       this.knex.on('query', () => this.statements++)
     }
     return this.knex

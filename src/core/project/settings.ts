@@ -4,6 +4,7 @@ import {pathToFileURL} from 'node:url'
 import {checkAlerts, webhookProblem, type AlertSettings, type AlertsSettingsModule} from '../alerts/alert-settings'
 import {CommandError} from '../base/errors'
 import {firstLine, shown} from '../base/text'
+import type {DecisionOptions} from '../schedule/is-due'
 import {MAX_TIMER_MS} from '../time/units'
 import {isValidTimeZone, systemTimeZone} from '../time/zone'
 
@@ -41,18 +42,28 @@ export interface SettingsModule {
   [key: string]: unknown
 }
 
+/**
+ * The settings checked and completed with the defaults. Durations are held in milliseconds,
+ * converted once here from the seconds the settings module gives (leaseSeconds → leaseMs…).
+ */
 export interface Settings {
   crons: unknown[]
   timeZone: string
-  leaseSeconds: number
+  /** leaseSeconds */
+  leaseMs: number
   cronsDir: string
   spoolDir: string
-  graceSeconds: number
+  /** graceSeconds */
+  graceMs: number
   deleteLogsOlderThanDays: number | null
-  connectTimeoutSeconds: number
-  statementTimeoutSeconds: number
-  recordRetrySeconds: number
-  clockSkewSeconds: number
+  /** connectTimeoutSeconds */
+  connectTimeoutMs: number
+  /** statementTimeoutSeconds */
+  statementTimeoutMs: number
+  /** recordRetrySeconds */
+  recordRetryMs: number
+  /** clockSkewSeconds */
+  clockSkewMs: number
   alerts: AlertSettings
   tickPingUrl: string | null
   /** The settings file that was loaded. */
@@ -158,13 +169,13 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
   return {
     crons: (values.crons as unknown[] | undefined) ?? [],
     timeZone: timeZone as string,
-    leaseSeconds,
-    graceSeconds,
+    leaseMs: leaseSeconds * 1000,
+    graceMs: graceSeconds * 1000,
     deleteLogsOlderThanDays: keepDays as number | null,
-    connectTimeoutSeconds,
-    statementTimeoutSeconds,
-    clockSkewSeconds: clockSkewSeconds as number,
-    recordRetrySeconds,
+    connectTimeoutMs: connectTimeoutSeconds * 1000,
+    statementTimeoutMs: statementTimeoutSeconds * 1000,
+    clockSkewMs: (clockSkewSeconds as number) * 1000,
+    recordRetryMs: recordRetrySeconds * 1000,
     alerts,
     tickPingUrl: (values.tickPingUrl as string | undefined) ?? null,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
@@ -172,4 +183,13 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     file: absolute,
     values,
   }
+}
+
+/**
+ * What every decision (verdict, isDue, nextDue) takes from the settings: their zone and the
+ * clock-skew allowance, with the caller's own (a tick's --force, a job's pause). Built here alone,
+ * so that no decision is made without one of them.
+ */
+export function decisionOptions(settings: Pick<Settings, 'timeZone' | 'clockSkewMs'>, own: Omit<DecisionOptions, 'timeZone' | 'clockSkewMs'> = {}): DecisionOptions {
+  return {timeZone: settings.timeZone, clockSkewMs: settings.clockSkewMs, ...own}
 }

@@ -7,19 +7,19 @@ import * as sql from './alert-statements'
 import {newAlert, recordIncidentOn, type Alerting, type MissedPeriod} from './incidents'
 import {timeCodec} from './time-codec'
 
-/** A server's heartbeat: its last tick. */
-export interface TickBeat {
+/** A server's last tick (its cron_tick row). */
+export interface LastTick {
   host: string
   atMs: number
   version: string | null
 }
 
-/** What a tick reads beside the histories (one statement): pauses, resumes, heartbeats, and the next pending alert's time. */
+/** What a tick reads beside the histories (one statement): pauses, resumes, the servers' last ticks, and the next pending alert's time. */
 export interface TickState {
   paused: Map<string, PauseInfo>
   /** When each job was last resumed: its missed periods count from then. */
   resumed: Map<string, number>
-  ticks: TickBeat[]
+  ticks: LastTick[]
   nextAlertMs: number | null
 }
 
@@ -52,14 +52,14 @@ export interface AlertRow {
 }
 
 /**
- * The alert outbox and the servers' heartbeats (Laravel's EventMutex, for alerts): alerts are
+ * The alert outbox and the servers' last ticks (Laravel's EventMutex, for alerts): alerts are
  * raised with a unique dedupe key, claimed for delivery with a lease as jobs are, and each
  * attempt is recorded.
  */
 export interface AlertOutbox {
   tickState(): Promise<TickState>
-  recordTick(beat: {host: string; pid: number; version: string; atMs: number}): Promise<void>
-  /** Forget a server's heartbeat (taken out of service); false when it had none. */
+  recordTick(tick: {host: string; pid: number; version: string; atMs: number}): Promise<void>
+  /** Forget a server's last tick (taken out of service); false when it had none. */
   forgetTick(host: string): Promise<boolean>
   /** Add an alert unless one with its key is there; true when added. */
   raise(alert: Alert, dedupeKey: string, createdMs: number): Promise<boolean>
@@ -98,8 +98,8 @@ export class SqlAlertOutbox implements AlertOutbox {
     return state
   }
 
-  async recordTick(beat: {host: string; pid: number; version: string; atMs: number}): Promise<void> {
-    await changesOf(this.source, sql.upsertTick(this.dialect, beat))
+  async recordTick(tick: {host: string; pid: number; version: string; atMs: number}): Promise<void> {
+    await changesOf(this.source, sql.upsertTick(this.dialect, tick))
   }
 
   async forgetTick(host: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import {timeCodec} from './time-codec'
 
 /**
  * The statements of alerting: a job's incident state (on cron_job), the alert outbox
- * (cron_alert), its delivery attempts (cron_alert_attempt) and the servers' heartbeats
+ * (cron_alert), its delivery attempts (cron_alert_attempt) and the servers' last ticks
  * (cron_tick). Plain SQL with `?` placeholders, as statements.ts.
  */
 
@@ -69,7 +69,7 @@ export function selectTickState(): Statement {
   }
 }
 
-/** This server's heartbeat: its last tick (by the decisions' clock), pid and version. */
+/** This server's last tick (by the decisions' clock), pid and version. */
 export function upsertTick(dialect: Dialect, tick: {host: string; pid: number; version: string; atMs: number}): Statement {
   const at = timeCodec(dialect).toDb(tick.atMs)
   const bindings = [tick.host, tick.pid, tick.version, at, at]
@@ -82,7 +82,7 @@ export function upsertTick(dialect: Dialect, tick: {host: string; pid: number; v
   }
 }
 
-/** Forget a server's heartbeat (a server taken out of service). */
+/** Forget a server's last tick (a server taken out of service). */
 export function deleteTick(host: string): Statement {
   return {sql: 'DELETE FROM cron_tick WHERE host = ?', bindings: [host]}
 }

@@ -8,7 +8,8 @@ import {timeCodec, type TimeCodec} from './time-codec'
 export interface RunRow extends RunSummary {
   endMs: number | null
   message: string | null
-  heartbeatMs: number | null
+  /** When its lease was last renewed (the heartbeat_at column). */
+  leaseRenewedMs: number | null
   /** It finished after its lease had run out and another process had recorded it interrupted. */
   leaseOverrun: boolean
 }
@@ -44,7 +45,7 @@ export function runRowOf(row: Row, dialect: Dialect): RunRow {
     ...summaryOf(row, dialect, time),
     endMs: time.fromDb(row.end_time),
     message: (row.message as string | null) ?? null,
-    heartbeatMs: time.fromDb(row.heartbeat_at),
+    leaseRenewedMs: time.fromDb(row.heartbeat_at),
     leaseOverrun: Boolean(row.lease_overrun),
   }
 }
@@ -95,7 +96,7 @@ export function pausesOf(rows: readonly Row[], dialect: Dialect): Map<string, Pa
 
 /** How a run whose lease ran out is recorded: ended when its lease did, and who stopped renewing it. */
 export function interruptionOf(run: RunRow): {endMs: number; message: string} {
-  const seen = run.heartbeatMs ?? run.startMs
+  const seen = run.leaseRenewedMs ?? run.startMs
   const message =
     `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
     `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`

@@ -1,6 +1,6 @@
 import {MINUTE_MS} from '../time/units'
 import {SLOT_WINDOW_MS, type JobHistory, type PauseInfo, type RunSummary} from './history'
-import {isDue} from './is-due'
+import {isDue, type DecisionOptions} from './is-due'
 import type {Schedule} from '../jobs/schedule'
 
 /** What became of one period the schedule called for. */
@@ -22,8 +22,8 @@ export interface AuditPeriod {
   missedBefore?: number
 }
 
-export interface AuditOptions {
-  timeZone: string
+/** The decision's options from the settings (its zone, the clock-skew allowance: decisionOptions), with the audit's own. */
+export interface AuditOptions extends Pick<DecisionOptions, 'timeZone' | 'clockSkewMs'> {
   /** A run starting later than this after its tick is late (default 2 minutes: the crontab's tick and the tick's own time). */
   graceMs?: number
   /** The job's current pause: from then on nothing is called for. */
@@ -71,7 +71,7 @@ export function auditJob(schedule: Schedule, runs: readonly RunSummary[], fromMs
   for (let tick = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS; tick <= toMs; tick += MINUTE_MS) {
     take(tick)
     const paused = options.paused && options.paused.sinceMs !== null && tick >= options.paused.sinceMs ? options.paused : null
-    const decision = isDue(schedule, history.at(tick), tick, {timeZone: options.timeZone, paused})
+    const decision = isDue(schedule, history.at(tick), tick, {timeZone: options.timeZone, clockSkewMs: options.clockSkewMs, paused})
     if (decision.due && open === null) {
       open = {dueMs: tick, status: 'pending', runs: [], lateMs: null, slot: decision.slot}
       periods.push(open)

@@ -30,7 +30,7 @@ interface Ended {
  * record how it ended (which releases the claim), and release the claim in `finally` if that
  * record could not be written.
  */
-export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome> {
+export async function runDueJob(scope: TickScope, job: LoadedJob): Promise<Outcome> {
   const {code} = job
   const token = randomUUID()
   const startMs = scope.clock()

@@ -1,46 +1,67 @@
 import {OperationError} from '../base/errors'
 import {messageFromError} from '../jobs/message'
 import {firstLine} from '../base/text'
-import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
+import type {LoadedJob} from '../jobs/load-jobs'
 import {selectByName} from '../jobs/select-jobs'
-import {EMPTY_HISTORY} from '../schedule/history'
+import type {Verdict} from '../schedule/verdict'
 import {systemClock} from '../time/clock'
 import {settleStrayWork} from './stray-work'
 import {realTimers} from './timers'
-import {runJob} from './job-run'
+import {runDueJob} from './job-run'
 import {exitCodeOf, notStarted, wouldRun, type Outcome, type TickReport} from './outcome'
 import {lateCrashes, recordSpooled} from './recording'
 import {retrying} from './retry'
-import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
-import {tickParts, tickScope, type RunCronsOptions, type TickScope} from './tick-scope'
+import {planTick, recordServerTick, type TickPlan} from './plan'
+import {trimRunLog} from './snapshot'
+import {tickParts, tickScope, type RunCronsOptions, type TickParts, type TickScope} from './tick-scope'
 
 export type {Outcome, RunOutcome, TickReport} from './outcome'
 export type {LogLevel, RunCronsOptions, TickEvents} from './tick-scope'
 export type {Timers} from './timers'
 
 /**
- * One tick of `manage runcrons`: pick the jobs, read every job's history in one query, decide,
- * and run what is due, `concurrency` at a time, in crons order. Each due job is claimed
- * atomically, decided again on fresh history while the claim is held (so two processes never run
- * it for the same period), recorded as 'running' before do() and finished after it (runJob). One
- * job's failure never stops the others; a database error stops new jobs from starting, lets the
- * running ones finish, and is raised at the end.
+ * One tick of `manage runcrons`: the plan (plan.ts: pick the jobs, record what the spool kept,
+ * read every job's history in one query, decide), then running it: what is due runs,
+ * `concurrency` at a time, in crons order. Each due job is claimed atomically, decided again on
+ * fresh history while the claim is held (so two processes never run it for the same period),
+ * recorded as 'running' before do() and finished after it (runDueJob). One job's failure never
+ * stops the others; a database error stops new jobs from starting, lets the running ones finish,
+ * and is raised at the end.
  */
 export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const {settings} = options
   const parts = tickParts(options)
-  const classes = options.names?.length ? selectByName(options.names, settings.crons, settings.cronsDir) : settings.crons
-  const {jobs, problems} = loadJobs(classes)
-  for (const problem of problems) options.onProblem?.(problem)
+  let setAside = 0
+  const named = Boolean(options.names?.length)
+  const plan = await planTick({
+    settings,
+    classes: named ? selectByName(options.names!, settings.crons, settings.cronsDir) : settings.crons,
+    force: options.force,
+    // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
+    forcePaused: named,
+    loaded: (_jobs, problems) => {
+      for (const problem of problems) options.onProblem?.(problem)
+      return true
+    },
+    // An outcome the spool could not hand over fails this tick (once: its file is set aside).
+    spooled: async () => {
+      if (options.spool?.hasPending()) setAside = await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message))
+      return true
+    },
+    open: async () => ({runLog: parts.store, outbox: parts.outbox, nowMs: options.clock(), leaseNowMs: (options.leaseClock ?? systemClock)()}),
+  })
+  const report = await runPlan(options, parts, plan!)
+  return setAside > 0 ? {...report, exitCode: 1} : report
+}
 
-  // An outcome the spool could not hand over fails this tick (once: its file is set aside).
-  const setAside = options.spool?.hasPending() ? await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message)) : 0
-  const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000, outbox: parts.outbox})
-  const tick = tickScope(options, parts, snapshot.paused, jobs)
+/** Running the plan: the watch, the claim rows, each job in its turn, then the tick's own writes and what its jobs left pending. */
+async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPlan): Promise<TickReport> {
+  const {jobs, snapshot} = plan
+  const tick = tickScope(options, parts, plan.decide, jobs)
   const writes = !options.dryRun
-  if (writes && options.heartbeat) await aside(tick, 'watching for missed runs and silent servers', () => tick.alerts.watch(jobs, snapshot.state, snapshot.histories, snapshot.nowMs))
+  if (writes && options.watch) await aside(tick, 'watching for missed runs and silent servers', () => tick.alerts.watch(jobs, snapshot.state, snapshot.histories, snapshot.nowMs))
   // Jobs due for the first time get their cron_job rows in one statement, so each claim is one UPDATE.
-  if (writes && !tick.stopping()) await written(tick, 'creating the claim rows of jobs that never ran', () => parts.store.ensureJobs(firstRuns(tick, jobs, snapshot)))
+  if (writes && !tick.stopping()) await written(tick, 'creating the claim rows of jobs that never ran', () => parts.store.ensureJobs(firstRuns(plan)))
 
   const outcomes: Outcome[] = []
   const report = (outcome: Outcome) => {
@@ -50,10 +71,11 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   }
   const late = lateCrashes(tick, report)
   try {
-    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, snapshot, options.dryRun ?? false)))
+    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, plan.verdicts.get(job.code)!, options.dryRun ?? false)))
     await late.settle()
-    if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, settings, options.clock()))
-    if (writes && options.heartbeat && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => heartbeat(tick, snapshot.nowMs, options.heartbeat!.version))
+    if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, options.settings, options.clock()))
+    const server = options.serverTick
+    if (writes && server && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => retrying(() => recordServerTick(plan, {host: tick.host, pid: tick.pid, version: server.version}), tick.retry('manage', "recording this server's tick")))
     if (writes) await aside(tick, 'delivering alerts', () => tick.alerts.deliver())
     await tick.pings.settled()
     if (options.strayWork) {
@@ -65,19 +87,18 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   }
   return {
     outcomes,
-    problems,
-    exitCode: setAside > 0 ? 1 : exitCodeOf(outcomes, problems),
+    problems: plan.problems,
+    exitCode: exitCodeOf(outcomes, plan.problems),
     stoppedBy: tick.stopping() ? String(options.signal?.reason) : null,
     abandoned: outcomes.some((outcome) => 'abandoned' in outcome && outcome.abandoned),
   }
 }
 
-/** Decide on the tick's snapshot; only a job that looks due pays for a claim. */
-async function consider(tick: TickScope, job: LoadedJob, snapshot: Snapshot, dryRun: boolean): Promise<Outcome> {
-  const verdict = tick.verdict(job, historyOf(snapshot, job.code), snapshot.nowMs)
+/** The verdict on the tick's snapshot; only a job that looks due pays for a claim. */
+async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, dryRun: boolean): Promise<Outcome> {
   if (verdict.kind !== 'due') return notStarted(job, verdict)
   if (dryRun) return wouldRun(job, verdict.decision)
-  return runJob(tick, job)
+  return runDueJob(tick, job)
 }
 
 /**
@@ -97,11 +118,6 @@ async function strayWorkSettled(tick: TickScope, strayWork: NonNullable<RunCrons
   }
 }
 
-/** This server's heartbeat (cron_tick), written at the tick's end, tried again while the database is busy. */
-function heartbeat(tick: TickScope, nowMs: number, version: string): Promise<void> {
-  return retrying(() => tick.outbox!.recordTick({host: tick.host, pid: tick.pid, version, atMs: nowMs}), tick.retry('manage', "recording this server's tick"))
-}
-
 /** Alerting's work: a failure is a warning, never the tick's exit status, and never keeps a job from running. */
 async function aside(tick: TickScope, doing: string, work: () => Promise<unknown>): Promise<void> {
   await work().catch((error: unknown) => tick.log('manage', 'warn', `${doing} failed: ${firstLine(messageFromError(error))}`))
@@ -115,8 +131,8 @@ async function written(tick: TickScope, doing: string, write: () => Promise<void
 }
 
 /** The codes of the jobs that have never run and are due now. */
-function firstRuns(tick: TickScope, jobs: readonly LoadedJob[], snapshot: Snapshot): string[] {
-  return jobs.filter((job) => !snapshot.histories.has(job.code) && tick.verdict(job, EMPTY_HISTORY, snapshot.nowMs).kind === 'due').map((job) => job.code)
+function firstRuns(plan: TickPlan): string[] {
+  return plan.jobs.filter((job) => !plan.snapshot.histories.has(job.code) && plan.verdicts.get(job.code)!.kind === 'due').map((job) => job.code)
 }
 
 /**

@@ -5,7 +5,7 @@ import type {RunLogView} from '../run-log/run-store'
 import {EMPTY_HISTORY, type JobHistory, type PauseInfo} from '../schedule/history'
 import {DAY_MS} from '../time/units'
 
-/** What a tick decides on: every job's history and the paused jobs, read once at the tick's time (with the servers' heartbeats and the outbox's next alert, when it has an outbox). */
+/** What a tick decides on: every job's history and the paused jobs, read once at the tick's time (with the servers' last ticks and the outbox's next alert, when it has an outbox). */
 export interface Snapshot {
   nowMs: number
   histories: ReadonlyMap<string, JobHistory>

@@ -12,13 +12,14 @@ import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
 import type {OutcomeSpool} from '../run-log/spool'
-import type {JobHistory, PauseInfo} from '../schedule/history'
-import {verdictOf, type Verdict} from '../schedule/verdict'
+import type {JobHistory} from '../schedule/history'
+import type {Verdict} from '../schedule/verdict'
 import {firstLine} from '../base/text'
 import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
 import type {Outcome} from './outcome'
+import type {Decide} from './plan'
 import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
@@ -61,10 +62,12 @@ export interface RunCronsOptions extends TickEvents {
   store?: RunStore
   lock?: JobLock
   recorder?: RunRecorder
-  /** The alert outbox and heartbeats (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
+  /** The alert outbox and the servers' ticks (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
   outbox?: AlertOutbox
-  /** A plain crontab tick: it records this server's heartbeat (with this version) and watches for silent servers and missed runs. */
-  heartbeat?: {version: string}
+  /** Record this server's tick (cron_tick, with this version) at the tick's end, for runner_silent: the crontab's plain tick does. */
+  serverTick?: {version: string}
+  /** Before the jobs run, watch for missed runs, stuck runs and silent servers (raising their alerts): the crontab's plain tick does. */
+  watch?: boolean
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
   renewEveryMs?: number
   /** Timers for timeouts and grace periods (tests pass their own to drive time). */
@@ -146,19 +149,14 @@ export function tickParts(options: RunCronsOptions): TickParts {
   }
 }
 
-export function tickScope(options: RunCronsOptions, parts: TickParts, paused: ReadonlyMap<string, PauseInfo>, jobs: readonly LoadedJob[]): TickScope {
+export function tickScope(options: RunCronsOptions, parts: TickParts, decide: Decide, jobs: readonly LoadedJob[]): TickScope {
   const {settings} = options
-  const leaseMs = settings.leaseSeconds * 1000
-  const force = options.force ?? false
-  // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
-  const forcePaused = Boolean(options.names?.length)
+  const {leaseMs, graceMs} = settings
   const secrets = options.secrets ?? []
-  const skewMs = settings.clockSkewSeconds * 1000
   const scrub = (text: string) => (secrets.length === 0 ? text : scrubSecrets(text, secrets))
   const host = options.host ?? os.hostname()
   const pid = options.pid ?? process.pid
   const leaseClock = options.leaseClock ?? systemClock
-  const graceMs = settings.graceSeconds * 1000
   const alertLog = (level: LogLevel, message: string) => options.onLog?.('manage', level, scrub(message))
   return {
     ...parts,
@@ -169,7 +167,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     host,
     pid,
     leaseMs,
-    skewMs,
+    skewMs: settings.clockSkewMs,
     graceMs,
     renewEveryMs: options.renewEveryMs ?? Math.floor(leaseMs / 4),
     timers: options.timers ?? realTimers,
@@ -177,18 +175,18 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
     spool: options.spool,
     isolation: options.isolation,
     pings: new Pings((code, text) => options.onLog?.(code, 'warn', scrub(text))),
-    alerts: tickAlerts({settings, outbox: parts.outbox, clock: options.clock, leaseClock, host, pid, graceMs, log: alertLog}, jobs),
-    force,
+    alerts: tickAlerts({settings, outbox: parts.outbox, clock: options.clock, leaseClock, host, pid, log: alertLog}, jobs),
+    force: options.force ?? false,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,
     log: (code, level, message) => options.onLog?.(code, level, scrub(message)),
     scrub,
     retry: (code, doing) => ({
-      budgetMs: Math.min(settings.recordRetrySeconds * 1000, leaseMs / 2),
+      budgetMs: Math.min(settings.recordRetryMs, leaseMs / 2),
       timers: options.timers ?? realTimers,
       onRetry: (error, waitMs) => options.onLog?.(code, 'warn', scrub(`${doing} failed (${firstLine(error instanceof Error ? error.message : String(error))}); trying again in ${waitMs} ms`)),
     }),
-    verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused, clockSkewMs: skewMs}),
+    verdict: decide,
   }
 }
 

@@ -1,0 +1,105 @@
+import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
+import {decisionOptions, type Settings} from '../project/settings'
+import type {AlertOutbox} from '../run-log/alert-outbox'
+import type {RunLogView} from '../run-log/run-store'
+import type {JobHistory, PauseInfo} from '../schedule/history'
+import {verdictOf, type Verdict} from '../schedule/verdict'
+import {notStarted, type Outcome} from './outcome'
+import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
+
+/**
+ * Every tick is one pipeline: the plan (load the jobs, see to the spool, read the snapshot, decide),
+ * then either the quiet end, when every job is simply not due (record this server's tick, trim the
+ * log, report them not due), or running the plan (run-crons.ts). The per-minute quick tick
+ * (quick-tick.ts) is this pipeline stopped early: it plans, and takes the quiet end or hands over
+ * to the full tick having written nothing. This file holds what both share, and loads nothing of
+ * what running a job needs.
+ */
+
+/** A job's verdict on a history at a time, with its pause and the tick's --force. */
+export type Decide = (job: LoadedJob, history: JobHistory, nowMs: number) => Verdict
+
+export interface TickPlan {
+  jobs: readonly LoadedJob[]
+  problems: Problem[]
+  /** Where the snapshot was read: where the tick writes its own rows too. */
+  runLog: RunLogView
+  outbox: AlertOutbox | undefined
+  snapshot: Snapshot
+  /** Each job's verdict on the snapshot, by code. */
+  verdicts: ReadonlyMap<string, Verdict>
+  decide: Decide
+}
+
+/** What the snapshot is read from, opened once the plan gets there, and the time it is read at. */
+export interface PlanSource {
+  runLog: RunLogView
+  outbox: AlertOutbox | undefined
+  /** The decisions' now (MANAGE_NOW pins it). */
+  nowMs: number
+  /** The leases' now: the real clock's. */
+  leaseNowMs: number
+}
+
+export interface PlanSteps {
+  settings: Settings
+  /** The classes to consider: the settings' crons, or the ones named. */
+  classes: readonly unknown[]
+  /** Run whatever the schedule says; `forcePaused`: paused jobs too (when forced by name). */
+  force?: boolean
+  forcePaused?: boolean
+  /** The classes loaded, with their problems. false: stop here (the quick tick leaves a class with an error to the full tick). */
+  loaded(jobs: readonly LoadedJob[], problems: readonly Problem[]): boolean
+  /** Outcomes the spool kept from a tick the database failed, before deciding. false: stop here (the quick tick's, when it holds any). */
+  spooled(): Promise<boolean>
+  open(): Promise<PlanSource>
+}
+
+/** The plan, or null when a step stopped it (nothing was written). */
+export async function planTick(steps: PlanSteps): Promise<TickPlan | null> {
+  const {settings} = steps
+  const {jobs, problems} = loadJobs(steps.classes)
+  if (!steps.loaded(jobs, problems) || !(await steps.spooled())) return null
+  const {runLog, outbox, nowMs, leaseNowMs} = await steps.open()
+  const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, outbox})
+  const decide = decider(settings, snapshot.paused, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false})
+  const verdicts = new Map(jobs.map((job) => [job.code, decide(job, historyOf(snapshot, job.code), snapshot.nowMs)]))
+  return {jobs, problems, runLog, outbox, snapshot, verdicts, decide}
+}
+
+/**
+ * The jobs' outcomes when every one is simply not due, else null: a job due, paused (shown as
+ * such) or running elsewhere (shown with who runs it) is for running the plan.
+ */
+export function quietOutcomes(plan: TickPlan): Outcome[] | null {
+  const outcomes: Outcome[] = []
+  for (const job of plan.jobs) {
+    const verdict = plan.verdicts.get(job.code)!
+    if (verdict.kind !== 'not-due') return null
+    outcomes.push(notStarted(job, verdict))
+  }
+  return outcomes
+}
+
+/** This server's tick (cron_tick): when each server last ticked, for runner_silent. */
+export interface ServerTick {
+  host: string
+  pid: number
+  /** The version the server runs (cron_tick.version). */
+  version: string
+}
+
+/** Record this server's tick, at the plan's time. */
+export function recordServerTick(plan: TickPlan, server: ServerTick): Promise<void> {
+  return plan.outbox ? plan.outbox.recordTick({...server, atMs: plan.snapshot.nowMs}) : Promise.resolve()
+}
+
+/** The quiet end of a plan (nothing to run): this server's tick recorded and the log trimmed, as running the plan ends. */
+export async function quietEnd(plan: TickPlan, settings: Settings, server: ServerTick): Promise<void> {
+  await recordServerTick(plan, server)
+  await trimRunLog(plan.runLog, settings, plan.snapshot.nowMs)
+}
+
+function decider(settings: Settings, paused: ReadonlyMap<string, PauseInfo>, force: {force: boolean; forcePaused: boolean}): Decide {
+  return (job, history, nowMs) => verdictOf(job, history, nowMs, decisionOptions(settings, {...force, paused: paused.get(job.code) ?? null}))
+}
