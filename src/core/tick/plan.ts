@@ -9,11 +9,13 @@ import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
 
 /**
  * Every tick is one pipeline: the plan (load the jobs, see to the spool, read the snapshot, decide),
- * then either the quiet end, when every job is simply not due (record this server's tick, trim the
- * log, report them not due), or running the plan (run-crons.ts). The per-minute quick tick
- * (quick-tick.ts) is this pipeline stopped early: it plans, and takes the quiet end or hands over
- * to the full tick having written nothing. This file holds what both share, and loads nothing of
- * what running a job needs.
+ * then one of two ends. The quiet end, when every job is simply not due: this server's tick
+ * recorded and the log trimmed, each job reported not due. Running the plan (run-crons.ts): the
+ * watch, each due job claimed and run, then the same writes as the quiet end, and the alerts'
+ * delivery. The per-minute quick tick (quick-tick.ts) is this pipeline stopped early: after the
+ * cheap watch it takes the quiet end, or hands over to the full tick having written nothing; the
+ * full tick (by hand, or handed over) runs its plan whatever it holds. This file holds what both
+ * share, and loads nothing of what running a job needs.
  */
 
 /** A job's verdict on a history at a time, with its pause and the tick's --force. */

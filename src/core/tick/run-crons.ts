@@ -50,6 +50,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     },
     open: async () => ({runLog: parts.store, outbox: parts.outbox, nowMs: options.clock(), leaseNowMs: (options.leaseClock ?? systemClock)()}),
   })
+  // The full tick's steps never stop its plan.
   const report = await runPlan(options, parts, plan!)
   return setAside > 0 ? {...report, exitCode: 1} : report
 }
@@ -74,8 +75,7 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
     await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, plan.verdicts.get(job.code)!, options.dryRun ?? false)))
     await late.settle()
     if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, options.settings, options.clock()))
-    const server = options.serverTick
-    if (writes && server && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => retrying(() => recordServerTick(plan, {host: tick.host, pid: tick.pid, version: server.version}), tick.retry('manage', "recording this server's tick")))
+    if (writes && options.serverTick && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => serverTickRecorded(tick, plan, options.serverTick!.version))
     if (writes) await aside(tick, 'delivering alerts', () => tick.alerts.deliver())
     await tick.pings.settled()
     if (options.strayWork) {
@@ -116,6 +116,11 @@ async function strayWorkSettled(tick: TickScope, strayWork: NonNullable<RunCrons
   if (left !== null) {
     tick.log('manage', 'warn', `work left pending after do() returned by ${[...new Set(ran)].join(', ')} (${left}) was still going ${tick.graceMs / 1000} s after the jobs ended: cut as the tick ends, and a failure it raises is not recorded; end (or unref) what a job starts before its do() returns`)
   }
+}
+
+/** This server's tick (cron_tick), written at the tick's end, tried again while the database is busy. */
+function serverTickRecorded(tick: TickScope, plan: TickPlan, version: string): Promise<void> {
+  return retrying(() => recordServerTick(plan, {host: tick.host, pid: tick.pid, version}), tick.retry('manage', "recording this server's tick"))
 }
 
 /** Alerting's work: a failure is a warning, never the tick's exit status, and never keeps a job from running. */
