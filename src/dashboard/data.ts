@@ -1,5 +1,5 @@
 import {rowsOf, type ConnectionSource} from '../core/db/connection-source'
-import type {RunStatus} from '../core/contract/cron-job-base'
+import type {RunStatus} from '../core/contract/run-types'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import type {Settings} from '../core/project/settings'
 import {listActions, recordAction, type ActionRow} from '../core/operate/action-log'

@@ -1,5 +1,5 @@
 import type http from 'node:http'
-import type {RunStatus} from '../core/contract/cron-job-base'
+import type {RunStatus} from '../core/contract/run-types'
 import type {Settings} from '../core/project/settings'
 import {cleanNote} from '../core/operate/action-log'
 import type {RunRow} from '../core/run-log/rows'

@@ -3,7 +3,7 @@ import {BaseCommand} from '../../cli/base-command'
 import {formatDuration, formatTime, isoTime} from '../../cli/output/render'
 import {formatTable} from '../../cli/output/table'
 import {UsageError} from '../../core/base/errors'
-import type {RunStatus} from '../../core/contract/cron-job-base'
+import type {RunStatus} from '../../core/contract/run-types'
 import {firstLine} from '../../core/base/text'
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']

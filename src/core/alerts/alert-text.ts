@@ -1,4 +1,4 @@
-import type {RunStatus} from '../contract/cron-job-base'
+import type {RunStatus} from '../contract/run-types'
 import {firstLine} from '../base/text'
 import type {Alert, AlertKind} from './alert'
 import type {IncidentAlert} from './incident'

@@ -15,6 +15,7 @@ import type {OutcomeSpool} from '../run-log/spool'
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {firstLine} from '../base/text'
+import type {LogLevel} from '../contract/run-types'
 import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
@@ -23,7 +24,7 @@ import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type {LogLevel} from '../contract/run-types'
 
 export interface TickEvents {
   /** Each job's outcome, as soon as it is known (completion order when --concurrency > 1). */
