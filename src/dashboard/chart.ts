@@ -1,5 +1,6 @@
 import {isFailedStatus} from '../core/contract/run-types'
 import type {RunRow} from '../core/run-log/rows'
+import {isoTime} from '../core/time/format'
 import {DAY_MS} from '../core/time/units'
 import {duration, esc} from './html'
 
@@ -21,7 +22,7 @@ export function durationChart(runs: readonly RunRow[], width = 900, height = 220
   const dots = points
     .map((p) => {
       const failed = isFailedStatus(p.run.status)
-      return `<circle class="${failed ? 'failed' : 'ok'}" cx="${x(p.run.startMs).toFixed(1)}" cy="${y(p.ms).toFixed(1)}" r="${failed ? 4 : 2.5}" fill="${failed ? '#d03030' : '#2f6fd0'}"><title>run ${p.run.id} ${esc(p.run.status)}: ${duration(p.ms)} at ${new Date(p.run.startMs).toISOString()}</title></circle>`
+      return `<circle class="${failed ? 'failed' : 'ok'}" cx="${x(p.run.startMs).toFixed(1)}" cy="${y(p.ms).toFixed(1)}" r="${failed ? 4 : 2.5}" fill="${failed ? '#d03030' : '#2f6fd0'}"><title>run ${p.run.id} ${esc(p.run.status)}: ${duration(p.ms)} at ${isoTime(p.run.startMs)}</title></circle>`
     })
     .join('')
   const axis =
@@ -55,7 +56,7 @@ export function timeline(runs: readonly RunRow[], nowMs: number, days = 3, width
       const x = pad.left + ((from - dayStart) / DAY_MS) * span
       const w = Math.max(2, ((to - from) / DAY_MS) * span)
       const fill = isFailedStatus(run.status) ? '#d03030' : run.status === 'running' ? '#e0a020' : '#2f6fd0'
-      inner += `<rect class="run" x="${x.toFixed(1)}" y="${top + 6}" width="${w.toFixed(1)}" height="${rowHeight - 12}" fill="${fill}" opacity="0.8"><title>run ${run.id} ${esc(run.status)} ${new Date(run.startMs).toISOString()}</title></rect>`
+      inner += `<rect class="run" x="${x.toFixed(1)}" y="${top + 6}" width="${w.toFixed(1)}" height="${rowHeight - 12}" fill="${fill}" opacity="0.8"><title>run ${run.id} ${esc(run.status)} ${isoTime(run.startMs)}</title></rect>`
     }
   }
   for (const hour of [0, 6, 12, 18, 24]) {

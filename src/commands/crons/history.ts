@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import {formatDuration, formatTime, isoTime} from '../../cli/output/render'
+import {formatTime} from '../../cli/output/render'
+import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
 import {UsageError} from '../../core/base/errors'
 import {isRunStatus, RUN_STATUSES, type RunStatus} from '../../core/contract/run-types'

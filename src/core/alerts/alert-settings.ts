@@ -1,4 +1,5 @@
 import {shown} from '../base/text'
+import {MINUTE_MS} from '../time/units'
 import type {Channel, EmailSettings} from '../notify/channels'
 
 /** The `alerts` section of the settings, as written. The names are part of the interface: they stay valid across versions. */
@@ -28,7 +29,7 @@ export interface AlertSettings {
   silentAfterMs: number
 }
 
-export const NO_ALERTS: AlertSettings = {channels: [], failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null, missedAfterMs: 5 * 60_000, silentAfterMs: 10 * 60_000}
+export const NO_ALERTS: AlertSettings = {channels: [], failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null, missedAfterMs: 5 * MINUTE_MS, silentAfterMs: 10 * MINUTE_MS}
 
 /**
  * A job's own `alerts` (CronJobBase.alerts): false turns its alerts off; an object overrides the
@@ -121,9 +122,9 @@ export function checkAlerts(value: unknown, problems: string[]): AlertSettings {
 function minutes(value: unknown, name: string, problems: string[], example: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10080) {
     problems.push(`${name} ${shown(value)} is not a whole number of minutes from 1 to 10080: use e.g. ${name.split('.')[1]}: ${example}`)
-    return example * 60_000
+    return example * MINUTE_MS
   }
-  return value * 60_000
+  return value * MINUTE_MS
 }
 
 /** What is wrong with a webhook (or ping) URL, never quoting it (its path may be a token), or null. */
