@@ -1,5 +1,5 @@
 import type {RunRow} from '../core/run-log/rows'
-import type {TickBeat} from '../core/run-log/alert-outbox'
+import type {TickBeat} from '../core/run-log/server-ticks'
 import {firstLine} from '../core/base/text'
 import {luxon} from '../core/time/luxon'
 import {durationChart, timeline} from './chart'

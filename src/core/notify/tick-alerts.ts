@@ -1,6 +1,7 @@
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
-import type {AlertOutbox, TickState} from '../run-log/alert-outbox'
+import type {AlertOutbox} from '../run-log/alert-outbox'
+import type {TickState} from '../run-log/server-ticks'
 import type {Alerting} from '../run-log/incidents'
 import type {JobHistory} from '../schedule/history'
 import type {Clock} from '../time/clock'

@@ -1,5 +1,5 @@
 import type {LoadedJob} from '../jobs/load-jobs'
-import type {TickBeat} from '../run-log/alert-outbox'
+import type {TickBeat} from '../run-log/server-ticks'
 import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
 import {isDue} from '../schedule/is-due'
 import {afterSuccess, nextDue} from '../schedule/next-due'
