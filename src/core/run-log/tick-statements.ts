@@ -3,7 +3,7 @@ import type {Statement} from '../db/sql-connection'
 import {timeCodec} from './time-codec'
 
 /**
- * The statements of the servers' ticks (cron_tick: each server's last tick, its heartbeat) and of
+ * The statements of the servers' ticks (cron_tick: each server's last tick) and of
  * what a tick reads with them. Plain SQL with `?` placeholders, as statements.ts.
  */
 
@@ -21,7 +21,7 @@ export function selectTickState(): Statement {
   }
 }
 
-/** This server's heartbeat: its last tick (by the decisions' clock), pid and version. */
+/** This server's last tick (by the decisions' clock), pid and version. */
 export function upsertTick(dialect: Dialect, tick: {host: string; pid: number; version: string; atMs: number}): Statement {
   const at = timeCodec(dialect).toDb(tick.atMs)
   const bindings = [tick.host, tick.pid, tick.version, at, at]
@@ -34,7 +34,7 @@ export function upsertTick(dialect: Dialect, tick: {host: string; pid: number; v
   }
 }
 
-/** Forget a server's heartbeat (a server taken out of service). */
+/** Forget a server's last tick (a server taken out of service). */
 export function deleteTick(host: string): Statement {
   return {sql: 'DELETE FROM cron_tick WHERE host = ?', bindings: [host]}
 }
