@@ -3,7 +3,7 @@
  * module imports it on the per-minute path, so nothing here loads oclif or knex.
  */
 export {CronJobBase} from './core/contract/cron-job-base'
-export type {CronClass, CronContext, ProjectSettings} from './core/contract/cron-job-base'
+export type {CronClass, CronContext, JobAlertsOverride, ProjectSettings} from './core/contract/cron-job-base'
 export type {CronLogger, PastRun, RunLogView, RunRow, RunStatus} from './core/contract/run-types'
 export type {SettingsModule} from './core/project/settings'
 export type {RunStore} from './core/run-log/run-store'

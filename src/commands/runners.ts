@@ -4,7 +4,7 @@ import {formatTime} from '../cli/output/render'
 import {isoTime} from '../core/time/format'
 import {formatTable} from '../cli/output/table'
 import {isSilent} from '../core/alerts/silence'
-import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
+import {SqlServerTicks} from '../core/run-log/server-ticks'
 import {MINUTE_MS} from '../core/time/units'
 
 export default class Runners extends BaseCommand<typeof Runners> {
@@ -21,15 +21,15 @@ export default class Runners extends BaseCommand<typeof Runners> {
   }
 
   async run(): Promise<void> {
-    const outbox = new SqlAlertOutbox(this.project.runLogSource())
+    const servers = new SqlServerTicks(this.project.runLogSource())
     if (this.flags.forget !== undefined) {
-      const forgotten = await outbox.forgetTick(this.flags.forget)
+      const forgotten = await servers.forget(this.flags.forget)
       this.log(forgotten ? `Forgot ${this.flags.forget}.` : `No heartbeat from ${this.flags.forget}: nothing to forget.`)
       return
     }
     const settings = await this.project.settings()
     const now = (await this.project.clock())()
-    const ticks = (await outbox.tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
+    const ticks = await servers.list()
     const silentAfterMs = settings.alerts.silentAfterMs
     if (this.flags.json) {
       this.log(JSON.stringify(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: isSilent(tick.atMs, now, silentAfterMs)})), null, 2))
