@@ -1,5 +1,6 @@
+import {isSilent} from '../alerts/silence'
 import type {LoadedJob} from '../jobs/load-jobs'
-import type {LastTick} from '../run-log/alert-outbox'
+import type {LastTick} from '../run-log/server-ticks'
 import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
 import {isDue, type DecisionOptions} from '../schedule/is-due'
 import {afterSuccess, nextDue} from '../schedule/next-due'
@@ -51,10 +52,10 @@ const MAX_COST = 1440
 /** Everything but the missed periods and the gap's cost: cheap enough for the per-minute quick tick. */
 export function watchCheaply(input: WatchInput): Pick<Watch, 'silentHosts' | 'stuck'> & {silent: boolean} {
   const lastAny = lastTick(input)
-  const silent = lastAny !== null && input.nowMs - lastAny >= input.silentAfterMs
+  const silent = lastAny !== null && isSilent(lastAny, input.nowMs, input.silentAfterMs)
   const silentHosts = silent
     ? []
-    : input.ticks.filter((server) => server.host !== input.host && server.atMs <= input.nowMs && input.nowMs - server.atMs >= input.silentAfterMs && input.nowMs - server.atMs < FORGET_AFTER_MS)
+    : input.ticks.filter((server) => server.host !== input.host && server.atMs <= input.nowMs && isSilent(server.atMs, input.nowMs, input.silentAfterMs) && input.nowMs - server.atMs < FORGET_AFTER_MS)
   const stuck: Watch['stuck'] = []
   for (const job of input.jobs) {
     const history = input.histories.get(job.code) ?? EMPTY_HISTORY

@@ -1,6 +1,6 @@
 import type {Dialect} from '../db/database'
 import type {Statement} from '../db/sql-connection'
-import type {RunStatus} from '../contract/cron-job-base'
+import {FAILED_STATUSES, type RunStatus} from '../contract/run-types'
 import {SLOT_WINDOW_MS} from '../schedule/history'
 import {timeCodec} from './time-codec'
 
@@ -151,12 +151,12 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   const running = run.status === 'running'
   const leaseNowMs = run.leaseNowMs ?? run.startMs
   const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfter(dialect, leaseNowMs, run.leaseMs) : at(run.leaseExpiresMs)
-  const heartbeat: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, leaseNowMs) : at(run.startMs)
+  const leaseRenewed: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, leaseNowMs) : at(run.startMs)
   const end = at(run.endMs)
   return {
     sql:
       'INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at)' +
-      ` VALUES (?, ?, ?, ${end[0]}, ?, ?, ?, ?, ${lease[0]}, ${heartbeat[0]})${dialect === 'postgres' ? ' RETURNING id' : ''}`,
+      ` VALUES (?, ?, ?, ${end[0]}, ?, ?, ?, ?, ${lease[0]}, ${leaseRenewed[0]})${dialect === 'postgres' ? ' RETURNING id' : ''}`,
     bindings: [
       run.code,
       run.status,
@@ -167,7 +167,7 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
       run.host ?? null,
       run.pid ?? null,
       ...lease[1],
-      ...heartbeat[1],
+      ...leaseRenewed[1],
     ],
   }
 }
@@ -231,9 +231,6 @@ export function interruptRunning(dialect: Dialect, code: string, endMs: number, 
 export function deleteOtherSuccesses(code: string, keepId: number): Statement {
   return {sql: "DELETE FROM cron_job_log WHERE code = ? AND status = 'succeeded' AND id <> ?", bindings: [code, keepId]}
 }
-
-/** The statuses crons:clean --keep-failed keeps. */
-const FAILED_STATUSES: readonly RunStatus[] = ['failed', 'interrupted', 'timed_out']
 
 /** Rows started before `cutoffMs` (never a running one), to delete or (count) to count. */
 export function oldRuns(dialect: Dialect, cutoffMs: number, options: {keepFailed?: boolean; code?: string; count?: boolean}): Statement {

@@ -1,6 +1,7 @@
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
+import type {ServerTicks} from '../run-log/server-ticks'
 import type {RunLogView} from '../run-log/run-store'
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
@@ -27,6 +28,7 @@ export interface TickPlan {
   /** Where the snapshot was read: where the tick writes its own rows too. */
   runLog: RunLogView
   outbox: AlertOutbox | undefined
+  servers: ServerTicks | undefined
   snapshot: Snapshot
   /** Each job's verdict on the snapshot, by code. */
   verdicts: ReadonlyMap<string, Verdict>
@@ -37,6 +39,8 @@ export interface TickPlan {
 export interface PlanSource {
   runLog: RunLogView
   outbox: AlertOutbox | undefined
+  /** The servers' ticks, read with the pauses and the next alert's time (none: the pauses alone). */
+  servers: ServerTicks | undefined
   /** The decisions' now (MANAGE_NOW pins it). */
   nowMs: number
   /** The leases' now: the real clock's. */
@@ -62,11 +66,11 @@ export async function planTick(steps: PlanSteps): Promise<TickPlan | null> {
   const {settings} = steps
   const {jobs, problems} = loadJobs(steps.classes)
   if (!steps.loaded(jobs, problems) || !(await steps.spooled())) return null
-  const {runLog, outbox, nowMs, leaseNowMs} = await steps.open()
-  const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, outbox})
+  const {runLog, outbox, servers, nowMs, leaseNowMs} = await steps.open()
+  const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, servers})
   const decide = decider(settings, snapshot.paused, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false})
   const verdicts = new Map(jobs.map((job) => [job.code, decide(job, historyOf(snapshot, job.code), snapshot.nowMs)]))
-  return {jobs, problems, runLog, outbox, snapshot, verdicts, decide}
+  return {jobs, problems, runLog, outbox, servers, snapshot, verdicts, decide}
 }
 
 /**
@@ -93,7 +97,7 @@ export interface ServerTick {
 
 /** Record this server's tick, at the plan's time. */
 export function recordServerTick(plan: TickPlan, server: ServerTick): Promise<void> {
-  return plan.outbox ? plan.outbox.recordTick({...server, atMs: plan.snapshot.nowMs}) : Promise.resolve()
+  return plan.servers ? plan.servers.record({...server, atMs: plan.snapshot.nowMs}) : Promise.resolve()
 }
 
 /** The quiet end of a plan (nothing to run): this server's tick recorded and the log trimmed, as running the plan ends. */

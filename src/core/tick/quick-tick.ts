@@ -3,6 +3,7 @@ import {alertsConfigured, quickWatch} from '../notify/quick-watch'
 import {PACKAGE_VERSION} from '../project/package-name'
 import type {Project} from '../project/project'
 import {SqlAlertOutbox} from '../run-log/alert-outbox'
+import {SqlServerTicks} from '../run-log/server-ticks'
 import {SqlRunStore} from '../run-log/run-store'
 import {systemClock} from '../time/clock'
 import type {Outcome} from './outcome'
@@ -32,7 +33,7 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
     open: async () => {
       // A connection that never creates the sqlite file: a missing file is the tick's to report.
       const source = await project.tickSource({create: false})
-      return {runLog: new SqlRunStore(source), outbox: new SqlAlertOutbox(source), nowMs: (await project.clock())(), leaseNowMs: systemClock()}
+      return {runLog: new SqlRunStore(source), outbox: new SqlAlertOutbox(source), servers: new SqlServerTicks(source), nowMs: (await project.clock())(), leaseNowMs: systemClock()}
     },
   })
   const outcomes = plan && quietOutcomes(plan)

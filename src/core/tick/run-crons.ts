@@ -48,7 +48,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
       if (options.spool?.hasPending()) setAside = await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message))
       return true
     },
-    open: async () => ({runLog: parts.store, outbox: parts.outbox, nowMs: options.clock(), leaseNowMs: (options.leaseClock ?? systemClock)()}),
+    open: async () => ({runLog: parts.store, outbox: parts.outbox, servers: parts.servers, nowMs: options.clock(), leaseNowMs: (options.leaseClock ?? systemClock)()}),
   })
   // The full tick's steps never stop its plan.
   const report = await runPlan(options, parts, plan!)
@@ -75,7 +75,7 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
     await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, plan.verdicts.get(job.code)!, options.dryRun ?? false)))
     await late.settle()
     if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, options.settings, options.clock()))
-    if (writes && options.serverTick && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => serverTickRecorded(tick, plan, options.serverTick!.version))
+    if (writes && options.serverTick && tick.servers) await aside(tick, "recording this server's tick (cron_tick)", () => serverTickRecorded(tick, plan, options.serverTick!.version))
     if (writes) await aside(tick, 'delivering alerts', () => tick.alerts.deliver())
     await tick.pings.settled()
     if (options.strayWork) {

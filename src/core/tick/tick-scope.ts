@@ -8,6 +8,7 @@ import {scrubSecrets} from '../db/database-url'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {SqlAlertOutbox, type AlertOutbox} from '../run-log/alert-outbox'
+import {SqlServerTicks, type ServerTicks} from '../run-log/server-ticks'
 import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
@@ -15,6 +16,7 @@ import type {OutcomeSpool} from '../run-log/spool'
 import type {JobHistory} from '../schedule/history'
 import type {Verdict} from '../schedule/verdict'
 import {firstLine} from '../base/text'
+import type {LogLevel} from '../contract/run-types'
 import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
@@ -24,7 +26,7 @@ import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type {LogLevel} from '../contract/run-types'
 
 export interface TickEvents {
   /** Each job's outcome, as soon as it is known (completion order when --concurrency > 1). */
@@ -62,8 +64,10 @@ export interface RunCronsOptions extends TickEvents {
   store?: RunStore
   lock?: JobLock
   recorder?: RunRecorder
-  /** The alert outbox and the servers' ticks (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
+  /** The alert outbox (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
   outbox?: AlertOutbox
+  /** The servers' ticks and the tick's state read with them (default: as `outbox`). */
+  servers?: ServerTicks
   /** Record this server's tick (cron_tick, with this version) at the tick's end, for runner_silent: the crontab's plain tick does. */
   serverTick?: {version: string}
   /** Before the jobs run, watch for missed runs, stuck runs and silent servers (raising their alerts): the crontab's plain tick does. */
@@ -94,6 +98,7 @@ export interface TickParts {
   lock: JobLock
   recorder: RunRecorder
   outbox: AlertOutbox | undefined
+  servers: ServerTicks | undefined
   /** The project's knex instance, made the first time a job reads ctx.db. */
   knex(): Knex
 }
@@ -145,6 +150,7 @@ export function tickParts(options: RunCronsOptions): TickParts {
     lock: options.lock ?? new SqlJobLock(sql()),
     recorder: options.recorder ?? new SqlRunRecorder(sql()),
     outbox: options.outbox ?? (options.store ? undefined : new SqlAlertOutbox(sql())),
+    servers: options.servers ?? (options.store ? undefined : new SqlServerTicks(sql())),
     knex,
   }
 }
