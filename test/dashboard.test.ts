@@ -4,7 +4,8 @@ import type http from 'node:http'
 import path from 'node:path'
 import {expect} from 'chai'
 import {DashboardActions, type JobStarter} from '../src/dashboard/actions'
-import {hashPassword, signIn, SignInLimiter, tokenWeakness, type DashboardAuth} from '../src/dashboard/auth'
+import {tokenWeakness, type DashboardAuth} from '../src/core/project/dashboard-settings'
+import {hashPassword, signIn, SignInLimiter} from '../src/dashboard/auth'
 import {DashboardData} from '../src/dashboard/data'
 import {checkBind, listen} from '../src/dashboard/listen'
 import {dashboardHandler} from '../src/dashboard/server'
@@ -41,7 +42,7 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
     const clock = fixedClock(at(NOW))
     // Run now as the CLI does it (runcrons CODE --force): here the same tick in this process, with its claim.
     const starter: JobStarter = (code) => ({pid: process.pid, ended: runCrons({db: t.db, dialect: t.dialect, settings, clock, names: [code], force: true}).then((report) => ({exitCode: report.exitCode}))})
-    const actions = new DashboardActions(source, data, starter, clock, systemClock)
+    const actions = new DashboardActions(source, starter, clock, systemClock)
     return listen(dashboardHandler({data, actions, auth, settings, readOnly, clock, log: (line) => logs.push(line)}), '127.0.0.1', 0)
   }
   before(async () => {
@@ -275,14 +276,13 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
       return 'done'
     })
     const slow = settingsWith([Slow])
-    const data = new DashboardData(source, slow)
     const clock = fixedClock(at(NOW))
     const tick = (pid: number) => runCrons({db: t.db, dialect: t.dialect, settings: slow, clock, names: ['app.slow'], force: true, pid}).then((report) => ({exitCode: report.exitCode}))
     // Two dashboards: B's child starts only once the job runs in A's, and finds it claimed.
     let bStarting!: () => void
     const bStarted = new Promise<void>((resolve) => (bStarting = resolve))
-    const b = new DashboardActions(source, data, () => (bStarting(), {pid: 2002, ended: jobStarted.then(() => tick(2002))}), clock, systemClock)
-    const a = new DashboardActions(source, data, () => ({pid: 1001, ended: tick(1001)}), clock, systemClock)
+    const b = new DashboardActions(source, () => (bStarting(), {pid: 2002, ended: jobStarted.then(() => tick(2002))}), clock, systemClock)
+    const a = new DashboardActions(source, () => ({pid: 1001, ended: tick(1001)}), clock, systemClock)
     const who = {name: 'ops', readOnly: false, via: 'token' as const}
     const second = b.runNow('app.slow', who)
     await bStarted
