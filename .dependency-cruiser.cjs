@@ -1,9 +1,11 @@
-// The layers of src/ (README, "Layout"), lowest first: a folder imports only from the folders listed
-// before it. The one exception: type-only imports of the job-facing contract (src/core/contract, and
-// src/index.ts for ProjectSettings) are allowed from anywhere. Checked by `npm run lint:layers`,
-// the first step of `npm test`. With strict layers no two folders can import each other, so no cycle
-// of folders can form; the folder-cycle rule below says so all the same, and files may not import
-// in a circle either (type-only imports included).
+// The layers of src/ (README, "Layout"), checked by `npm run lint:layers`, the first step of
+// `npm test`. A folder imports only from the folders listed before it in LAYERS, with one exception:
+// `import type` of the job-facing contract (src/core/contract, and src/index.ts for ProjectSettings)
+// is allowed from anywhere. No file imports itself through others (type-only imports count), and no
+// folder does: with strict layers two folders cannot import each other, so a cycle of folders is
+// impossible, but the rule says so all the same (and catches one if LAYERS is ever loosened).
+// Known violations that others are removing are listed in .dependency-cruiser-known-violations.json
+// (regenerate it with `npx depcruise-baseline src`; empty means none).
 
 /** [name, the files of the layer (a regular expression on the path)], lowest first. */
 const LAYERS = [
@@ -26,36 +28,46 @@ const LAYERS = [
   ['cli', '^src/cli/[^/]+$'],
   ['testing', '^src/testing/'],
   ['crons', '^src/crons/'],
+  ['entry files', '^src/[^/]+$'],
   ['commands', '^src/commands/'],
-  ['entry files', '^src/(index|command|testing|settings)\\.ts$'],
 ]
 
-/** What any layer may import as types only: what a job sees. */
+/**
+ * Folders left out of the folder-cycle rule for now: dependency-cruiser 17 applies the known
+ * violations file to files only, not to folder cycles, and these folders are joined in cycles by
+ * upward imports listed there (being removed). Empty it when that file is emptied.
+ */
+const FOLDERS_IN_KNOWN_CYCLES = ['core/alerts', 'core/contract', 'core/jobs', 'core/notify', 'core/project', 'core/run-log', 'core/schedule']
+
+/** What any layer may import with `import type`, wherever it sits: what a job sees. */
 const CONTRACT = ['^src/core/contract/', '^src/index\\.ts$']
 
-const layerRules = LAYERS.slice(0, -1).map(([name, files], i) => {
+/** Per layer: nothing from the layers above it, but the contract's types. */
+const layerRules = LAYERS.flatMap(([name, files], i) => {
   const above = LAYERS.slice(i + 1).map(([, path]) => path)
+  const notAbove = LAYERS.slice(0, i + 1).map(([, path]) => path)
+  if (above.length === 0) return []
   return [
     {
       name: `layer ${name}`,
-      comment: `${name} imports only from the layers below it (README, Layout); these are above it.`,
+      comment: `${name} imports only from the layers listed before it (README, Layout; LAYERS in .dependency-cruiser.cjs).`,
       severity: 'error',
       from: {path: files},
       to: {path: above, pathNot: CONTRACT},
     },
     {
-      name: `layer ${name} (contract)`,
+      name: `layer ${name} (contract types)`,
       comment: `${name} may import the job-facing contract above it with \`import type\` only.`,
       severity: 'error',
       from: {path: files},
-      to: {path: above.filter((path) => CONTRACT.includes(path) || path === '^src/core/contract/'), dependencyTypesNot: ['type-only']},
+      to: {path: CONTRACT, pathNot: notAbove, dependencyTypesNot: ['type-only']},
     },
   ]
 })
 
 module.exports = {
   forbidden: [
-    ...layerRules.flat().filter((rule) => rule.to.path.length > 0),
+    ...layerRules,
     {
       name: 'no-circular',
       comment: 'No file imports itself through others (type-only imports included).',
@@ -65,15 +77,15 @@ module.exports = {
     },
     {
       name: 'no-circular-folders',
-      comment: 'No folder imports itself through others (impossible with strict layers; said all the same).',
+      comment: 'No folder imports itself through others.',
       severity: 'error',
       scope: 'folder',
-      from: {path: '^src/'},
+      from: {path: FOLDERS_IN_KNOWN_CYCLES.length ? `^src/(?!(${FOLDERS_IN_KNOWN_CYCLES.join('|')})/?$)` : '^src/'},
       to: {circular: true},
     },
     {
-      name: 'not-in-a-layer',
-      comment: 'Every file of src/ belongs to a layer: a new folder is added to LAYERS in .dependency-cruiser.cjs and to the README.',
+      name: 'in-a-layer',
+      comment: 'Every file of src/ is in a layer: a new folder goes into LAYERS (.dependency-cruiser.cjs) and the README.',
       severity: 'error',
       from: {path: '^src/', pathNot: LAYERS.map(([, path]) => path)},
       to: {},
@@ -81,8 +93,8 @@ module.exports = {
   ],
   options: {
     includeOnly: '^src/',
+    // Type-only imports are part of the graph (the contract's exception is decided per import).
     tsPreCompilationDeps: true,
     tsConfig: {fileName: 'tsconfig.build.json'},
-    reporterOptions: {text: {highlightFocused: true}},
   },
 }

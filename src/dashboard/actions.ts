@@ -5,9 +5,6 @@ import {unlockRefusal} from '../core/operate/unlock'
 import type {Clock} from '../core/time/clock'
 import type {Identity} from './auth'
 
-export type {JobStarter} from '../core/operate/run-now'
-export {RUN_NOW_WAIT_MS} from '../core/operate/run-now'
-
 /**
  * The environment of run now's child: the dashboard's, less its own secrets (MANAGE_DASHBOARD_*, the
  * token above all), which a job could otherwise read and print into its message.

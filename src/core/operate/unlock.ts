@@ -65,7 +65,7 @@ export function unlockRefusal(refusal: UnlockRefusal, forceHint: string): string
 }
 
 /** How the CLI says a held claim can be forced. */
-export const CLI_FORCE_HINT = ', or pass --force if you are sure it is gone'
+const CLI_FORCE_HINT = ', or pass --force if you are sure it is gone'
 
 /** The CLI's reading of an unlock: a report, or the refusal as a CommandError. */
 export function reportOrRefuse(result: UnlockResult): UnlockReport {
