@@ -1,9 +1,7 @@
 import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync} from 'node:fs'
 import path from 'node:path'
 import type {EndRequest} from './recorder'
-import type {Entry, SpoolReading} from './spool-entry'
-
-export type {RefusedFile, SpooledOutcome, SpoolReading} from './spool-entry'
+import type {Entry, SpoolReading} from './spool-types'
 
 /**
  * Where a run's outcome waits when the database cannot take it: the next tick on this machine
@@ -81,4 +79,5 @@ function syncFolder(dir: string): void {
     if (fd !== undefined) closeSync(fd)
   }
 }
+
 

@@ -1,5 +1,7 @@
 import type {EndRequest} from './recorder'
 
+// What the spool holds and what reading it finds (spool.ts writes it, spool-reading.ts reads it).
+
 /** An outcome kept on local disk because the database could not take it. */
 export interface SpooledOutcome {
   request: EndRequest
@@ -25,6 +27,7 @@ export interface SpoolReading {
   refused: RefusedFile[]
 }
 
+/** One spool file: an outcome for one database. */
 export interface Entry {
   version: 1
   /** The database the outcome belongs to (its description, without secrets): another one's entries are left alone. */
