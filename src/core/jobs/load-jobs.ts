@@ -1,4 +1,5 @@
 import {jobAlerts, NO_ALERTS, webhookProblem, type JobAlertsOverride} from '../alerts/alert-settings'
+import type {RunPolicy} from './run-policy'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
 import {cronExpressionError} from '../time/cron-expression'
@@ -11,7 +12,10 @@ export interface LoadedJob {
   className: string
   code: string
   job: CronJobBase
+  /** When it is due. */
   schedule: Schedule
+  /** What happens around each run: overlap, isolation, timeout, log pruning. */
+  policy: RunPolicy
   /** Pinged for each run (see CronJobBase.pingUrl), or null. */
   pingUrl: string | null
   /** Its own alerts (see CronJobBase.alerts), checked; applied to the settings' by jobAlerts. */
@@ -193,8 +197,9 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     })
   }
 
-  const schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, allowParallelRuns, removeSuccessfulCronLogs, timeoutMins, cron, timeZone, isolate}
-  return {job: {className, code, job, schedule, pingUrl: pingUrl as string | null, alerts: job.alerts as JobAlertsOverride | undefined}, problems}
+  const schedule: Schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
+  const policy: RunPolicy = {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs}
+  return {job: {className, code, job, schedule, policy, pingUrl: pingUrl as string | null, alerts: job.alerts as JobAlertsOverride | undefined}, problems}
 }
 
 /**

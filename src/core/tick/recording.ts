@@ -34,7 +34,7 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
     endMs: outcome.endMs,
     message: outcome.message,
     releaseToken: claim.held ? claim.token : null,
-    removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
+    removeOtherSuccesses: job.policy.removeSuccessfulCronLogs,
   }
   const alerting = scope.alerts.alertingFor(job)
   if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
