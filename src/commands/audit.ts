@@ -1,16 +1,18 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {formatDuration, formatTime, isoTime} from '../cli/output/render'
+import {formatTime} from '../cli/output/render'
+import {formatDuration, isoTime} from '../core/time/format'
 import {UsageError} from '../core/base/errors'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import {findJob} from '../core/jobs/select-jobs'
 import {auditJob, summarize, type AuditPeriod} from '../core/schedule/audit'
 import {describeSchedule} from '../core/schedule/describe'
 import {SLOT_WINDOW_MS} from '../core/schedule/history'
+import {DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS} from '../core/time/units'
 
 /** How many of a job's latest runs the audit reads: 70 days of an every-minute job. */
 const MAX_RUNS = 100_000
-const UNITS: Record<string, number> = {m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+const UNITS: Record<string, number> = {m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: WEEK_MS}
 
 export default class Audit extends BaseCommand<typeof Audit> {
   static summary = 'Every period each schedule called for, against the runs recorded: ran, late, missed, ran twice, failed.'

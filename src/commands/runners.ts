@@ -1,8 +1,11 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {formatTime, isoTime} from '../cli/output/render'
+import {formatTime} from '../cli/output/render'
+import {isoTime} from '../core/time/format'
 import {formatTable} from '../cli/output/table'
-import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
+import {isSilent} from '../core/alerts/silence'
+import {SqlServerTicks} from '../core/run-log/server-ticks'
+import {MINUTE_MS} from '../core/time/units'
 
 export default class Runners extends BaseCommand<typeof Runners> {
   static summary = "Show the servers that run manage runcrons, with each one's last tick (its heartbeat)."
@@ -18,26 +21,26 @@ export default class Runners extends BaseCommand<typeof Runners> {
   }
 
   async run(): Promise<void> {
-    const outbox = new SqlAlertOutbox(this.project.runLogSource())
+    const servers = new SqlServerTicks(this.project.runLogSource())
     if (this.flags.forget !== undefined) {
-      const forgotten = await outbox.forgetTick(this.flags.forget)
+      const forgotten = await servers.forget(this.flags.forget)
       this.log(forgotten ? `Forgot ${this.flags.forget}.` : `No heartbeat from ${this.flags.forget}: nothing to forget.`)
       return
     }
     const settings = await this.project.settings()
     const now = (await this.project.clock())()
-    const ticks = (await outbox.tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
+    const ticks = await servers.list()
     const silentAfterMs = settings.alerts.silentAfterMs
     if (this.flags.json) {
-      this.log(JSON.stringify(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: now - tick.atMs >= silentAfterMs})), null, 2))
+      this.log(JSON.stringify(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: isSilent(tick.atMs, now, silentAfterMs)})), null, 2))
       return
     }
     if (ticks.length === 0) {
       this.log('No ticks recorded yet: the crontab line (manage crontab --install) records one a minute.')
       return
     }
-    const ago = (ms: number) => (ms < 60_000 ? 'just now' : `${Math.round(ms / 60_000)} min ago`)
-    const rows = ticks.map((tick) => [tick.host, tick.version ?? '', formatTime(tick.atMs, settings.timeZone), ago(now - tick.atMs), now - tick.atMs >= silentAfterMs ? this.paint.error('silent') : this.paint.ok('ticking')])
+    const ago = (ms: number) => (ms < MINUTE_MS ? 'just now' : `${Math.round(ms / MINUTE_MS)} min ago`)
+    const rows = ticks.map((tick) => [tick.host, tick.version ?? '', formatTime(tick.atMs, settings.timeZone), ago(now - tick.atMs), isSilent(tick.atMs, now, silentAfterMs) ? this.paint.error('silent') : this.paint.ok('ticking')])
     this.log(formatTable(['HOST', 'VERSION', 'LAST TICK', 'AGO', 'STATE'], rows))
   }
 }

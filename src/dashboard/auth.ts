@@ -1,5 +1,6 @@
 import {randomBytes, scryptSync, timingSafeEqual} from 'node:crypto'
 import {shown} from '../core/base/text'
+import {HOUR_MS, MINUTE_MS} from '../core/time/units'
 
 /**
  * Who may use the dashboard: a token (MANAGE_DASHBOARD_TOKEN or the settings' dashboard.token),
@@ -137,7 +138,7 @@ interface Session {
 export class Sessions {
   private readonly sessions = new Map<string, Session>()
 
-  constructor(private readonly ttlMs = 12 * 60 * 60_000) {}
+  constructor(private readonly ttlMs = 12 * HOUR_MS) {}
 
   open(identity: Identity, nowMs: number): {id: string; csrf: string} {
     const id = randomBytes(32).toString('base64url')
@@ -183,7 +184,7 @@ export class SignInLimiter {
   private readonly attempts = new Map<string, number[]>()
 
   constructor(
-    private readonly windowMs = 5 * 60_000,
+    private readonly windowMs = 5 * MINUTE_MS,
     private readonly maxKeys = 10_000,
   ) {}
 

@@ -1,9 +1,9 @@
 import {rowsOf, type ConnectionSource} from '../core/db/connection-source'
-import type {RunStatus} from '../core/contract/cron-job-base'
+import {isFailedStatus, type RunStatus} from '../core/contract/run-types'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import type {Settings} from '../core/project/settings'
 import {listActions, recordAction, type ActionRow} from '../core/operate/action-log'
-import {SqlAlertOutbox, type TickBeat} from '../core/run-log/alert-outbox'
+import {SqlServerTicks, type LastTick} from '../core/run-log/server-ticks'
 import {listJobs, type JobListing} from '../core/operate/job-list'
 import {runRowOf, type RunRow} from '../core/run-log/rows'
 import {SqlRunStore} from '../core/run-log/run-store'
@@ -31,14 +31,8 @@ export interface RunFilter {
   limit: number
 }
 
-const STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
-const FAILURES = new Set<RunStatus>(['failed', 'interrupted', 'timed_out'])
 /** Runs read per job for its failing streak: past this many failures it shows "50+". */
 const STREAK_WINDOW = 50
-
-export function isRunStatus(value: string): value is RunStatus {
-  return (STATUSES as readonly string[]).includes(value)
-}
 
 /**
  * What the dashboard reads: every query goes through the run log's indexes ((code, start_time),
@@ -120,8 +114,8 @@ export class DashboardData {
     return this.store.getRun(id)
   }
 
-  async runners(): Promise<TickBeat[]> {
-    return (await new SqlAlertOutbox(this.source).tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
+  async runners(): Promise<LastTick[]> {
+    return new SqlServerTicks(this.source).list()
   }
 
   actions(code: string, limit: number): Promise<ActionRow[]> {
@@ -137,7 +131,7 @@ export class DashboardData {
     const rows = await rowsOf(this.source, {sql: "SELECT status FROM cron_job_log WHERE code = ? AND status <> 'running' ORDER BY start_time DESC, id DESC LIMIT ?", bindings: [code, STREAK_WINDOW]})
     let streak = 0
     for (const row of rows) {
-      if (!FAILURES.has(row.status as RunStatus)) break
+      if (!isFailedStatus(String(row.status))) break
       streak++
     }
     return streak

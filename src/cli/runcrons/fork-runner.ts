@@ -1,7 +1,7 @@
 import {fork} from 'node:child_process'
 import path from 'node:path'
 import type {ChildEnded, FromChild, IsolatedRun, IsolatedRunner, ToChild} from '../../core/tick/isolation'
-import type {LogLevel} from '../../core/tick/tick-scope'
+import type {LogLevel} from '../../core/contract/run-types'
 
 /**
  * Isolated runs as child processes of this one (isolated-child.ts beside this module, in dist/src

@@ -1,5 +1,6 @@
+import {isSilent} from '../alerts/silence'
 import type {LoadedJob} from '../jobs/load-jobs'
-import type {TickBeat} from '../run-log/alert-outbox'
+import type {LastTick} from '../run-log/server-ticks'
 import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
 import {isDue} from '../schedule/is-due'
 import {afterSuccess, nextDue} from '../schedule/next-due'
@@ -20,7 +21,7 @@ export interface WatchInput {
   paused: ReadonlyMap<string, PauseInfo>
   resumed: ReadonlyMap<string, number>
   /** Every server's last tick, read before this tick writes its own. */
-  ticks: readonly TickBeat[]
+  ticks: readonly LastTick[]
   timeZone: string
   missedAfterMs: number
   silentAfterMs: number
@@ -37,7 +38,7 @@ export interface Watch {
   /** No tick on any server for silentAfter or more. */
   silence: Silence | null
   /** Other servers that stopped ticking while some still tick. */
-  silentHosts: TickBeat[]
+  silentHosts: LastTick[]
   missed: Array<{job: LoadedJob; dueMs: number}>
   stuck: Array<{job: LoadedJob; run: RunSummary; why: string}>
 }
@@ -50,10 +51,10 @@ const MAX_COST = 1440
 /** Everything but the missed periods and the gap's cost: cheap enough for the per-minute quick tick. */
 export function watchCheaply(input: WatchInput): Pick<Watch, 'silentHosts' | 'stuck'> & {silent: boolean} {
   const lastAny = lastTick(input)
-  const silent = lastAny !== null && input.nowMs - lastAny >= input.silentAfterMs
+  const silent = lastAny !== null && isSilent(lastAny, input.nowMs, input.silentAfterMs)
   const silentHosts = silent
     ? []
-    : input.ticks.filter((beat) => beat.host !== input.host && beat.atMs <= input.nowMs && input.nowMs - beat.atMs >= input.silentAfterMs && input.nowMs - beat.atMs < FORGET_AFTER_MS)
+    : input.ticks.filter((beat) => beat.host !== input.host && beat.atMs <= input.nowMs && isSilent(beat.atMs, input.nowMs, input.silentAfterMs) && input.nowMs - beat.atMs < FORGET_AFTER_MS)
   const stuck: Watch['stuck'] = []
   for (const job of input.jobs) {
     const history = input.histories.get(job.code) ?? EMPTY_HISTORY

@@ -1,4 +1,4 @@
-import type {RunStatus} from '../contract/cron-job-base'
+import type {RunStatus} from '../contract/run-types'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {describeSchedule} from '../schedule/describe'

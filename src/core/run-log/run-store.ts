@@ -2,41 +2,13 @@ import type {Knex} from 'knex'
 import {changesOf, knexSource, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {read, write, type SqlConnection} from '../db/sql-connection'
-import type {RunStatus} from '../contract/cron-job-base'
-import type {JobHistory, PauseInfo} from '../schedule/history'
-import {historiesFromRows, interruptionOf, pausesOf, runRowOf, type RunRow} from './rows'
+import type {HistoryOptions, JobHistory, PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
+import {historiesFromRows, interruptionOf, pausesOf, runRowOf} from './rows'
 import * as sql from './statements'
 import {timeCodec} from './time-codec'
 
-export type {RunRow} from './rows'
+export type {HistoryOptions, RunLogView, RunRow} from '../contract/run-types'
 export type {NewRun} from './statements'
-
-/**
- * The run log as a job sees it (ctx.runLog): what it says, and trimming it. A housekeeping job
- * (a report, a clean-up) needs no more; the runner's own writes (claims, running rows, outcomes,
- * pauses) are not part of it.
- */
-export interface RunLogView {
-  /** Every job's history at `nowMs`, in one statement. */
-  histories(nowMs: number, options?: HistoryOptions): Promise<Map<string, JobHistory>>
-  getRun(id: number): Promise<RunRow | null>
-  getRuns(ids: readonly number[]): Promise<RunRow[]>
-  /** The log, newest first, optionally for one job and one status. */
-  listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]>
-  /** The paused jobs, by code. */
-  pausedJobs(): Promise<Map<string, PauseInfo>>
-  /** Delete rows started before `cutoffMs`, never a 'running' one; with dryRun, only count them. */
-  deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
-}
-
-export interface HistoryOptions {
-  /** Only these jobs. */
-  codes?: readonly string[]
-  /** The lease clock's now (a real clock; default `nowMs`), to tell live leases. */
-  leaseNowMs?: number
-  /** Runs that start up to this long after `nowMs` still count (the clock-skew allowance). */
-  skewMs?: number
-}
 
 /** The whole run log: the view, and the writes of the tick (beside its recorder) and of the commands. */
 export interface RunStore extends RunLogView {

@@ -1,6 +1,6 @@
 import {existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
-import {ENDED_STATUSES} from '../contract/cron-job-base'
+import {ENDED_STATUSES} from '../contract/run-types'
 import {MAX_MESSAGE_BYTES, messageFromError, truncateMessage} from '../jobs/message'
 import {firstLine} from '../base/text'
 import {HOUR_MS} from '../time/units'

@@ -1,6 +1,6 @@
 import type {Dialect} from '../db/database'
 import type {Statement} from '../db/sql-connection'
-import type {RunStatus} from '../contract/cron-job-base'
+import {FAILED_STATUSES, type RunStatus} from '../contract/run-types'
 import {SLOT_WINDOW_MS} from '../schedule/history'
 import {timeCodec} from './time-codec'
 
@@ -231,9 +231,6 @@ export function interruptRunning(dialect: Dialect, code: string, endMs: number, 
 export function deleteOtherSuccesses(code: string, keepId: number): Statement {
   return {sql: "DELETE FROM cron_job_log WHERE code = ? AND status = 'succeeded' AND id <> ?", bindings: [code, keepId]}
 }
-
-/** The statuses crons:clean --keep-failed keeps. */
-const FAILED_STATUSES: readonly RunStatus[] = ['failed', 'interrupted', 'timed_out']
 
 /** Rows started before `cutoffMs` (never a running one), to delete or (count) to count. */
 export function oldRuns(dialect: Dialect, cutoffMs: number, options: {keepFailed?: boolean; code?: string; count?: boolean}): Statement {

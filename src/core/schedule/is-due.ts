@@ -1,7 +1,7 @@
 import type {DateTime} from 'luxon'
 import {instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {MINUTE_MS, WEEKDAYS} from '../time/units'
+import {MINUTE_MS, nextMinute, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive, type JobHistory, type PauseInfo, type RunSummary} from './history'
 import type {Schedule} from '../jobs/schedule'
 
@@ -104,7 +104,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (schedule.runEveryMins !== null) {
     if (periodStart === null) return yes('interval', () => `every ${schedule.runEveryMins} min; no successful run yet`)
     const dueAfter = periodStart + schedule.runEveryMins * MINUTE_MS
-    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, null, firstTickAfter(dueAfter - toleranceMs))
+    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, null, nextMinute(dueAfter - toleranceMs))
     if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
       return not('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
     }
@@ -187,11 +187,6 @@ let lastLocal: {ms: number; zone: string; value: DateTime} | null = null
 function localTime(ms: number, zone: string): DateTime {
   if (lastLocal === null || lastLocal.ms !== ms || lastLocal.zone !== zone) lastLocal = {ms, zone, value: luxon().DateTime.fromMillis(ms, {zone})}
   return lastLocal.value
-}
-
-/** The first crontab tick (a minute boundary) strictly after `ms`: when "after" first holds. */
-function firstTickAfter(ms: number): number {
-  return Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS
 }
 
 function visible(run: RunSummary | null, horizonMs: number): RunSummary | null {

@@ -5,8 +5,9 @@ import {messageFromError, messageFromResult, truncateMessage} from '../jobs/mess
 import type {LockHolder} from '../run-log/job-lock'
 import type {JobHistory} from '../schedule/history'
 import {firstLine} from '../base/text'
+import type {LogLevel} from '../contract/run-types'
 import type {Crashed} from './containment'
-import {cronContext, type StartedRun} from './context'
+import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
 import {crashMessage, recordOutcome} from './recording'
@@ -106,7 +107,8 @@ async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim:
 
 /** do() here: under watch, it runs in the run's own async context, so what it leaves behind is charged to it. */
 async function inThisProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
-  const ctx = cronContext(scope, job, run, stop.signal)
+  const reach = {log: (level: LogLevel, message: string) => scope.log(job.code, level, message), db: scope.knex, runLog: () => scope.runLog, settings: scope.settings.values}
+  const ctx = cronContext(job.code, contextRun(scope, run), stop.signal, reach)
   const watch = scope.containment?.watch(job.code, run.runId)
   const call = () => job.job.do(ctx)
   const done = Promise.resolve()
@@ -124,7 +126,7 @@ async function inThisProcess(scope: TickScope, job: LoadedJob, run: StartedRun, 
 async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
   if (!scope.isolation) return {ok: false, error: new Error('isolate = true needs the manage CLI, which runs an isolated job in a process of its own')}
   const {runner, root, settingsFile} = scope.isolation
-  const request = {type: 'start' as const, root, settingsFile, code: job.code, run: {runId: run.runId, startMs: run.startMs, zone: scope.settings.timeZone, slot: run.slot, previousSuccess: run.previousSuccess, forced: scope.force}}
+  const request = {type: 'start' as const, root, settingsFile, code: job.code, run: contextRun(scope, run)}
   const child = runner.start(request, (level, message) => scope.log(job.code, level, message))
   const onStop = () => child.stop(String((stop.signal.reason as Error | undefined)?.message ?? 'stop'))
   stop.signal.addEventListener('abort', onStop, {once: true})
@@ -138,6 +140,11 @@ async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun
     stop.signal.removeEventListener('abort', onStop)
     child.kill()
   }
+}
+
+/** The run as ctx shows it, in this process or sent to an isolated job's. */
+function contextRun(scope: TickScope, run: StartedRun): ContextRun {
+  return {...run, zone: scope.settings.timeZone, forced: scope.force}
 }
 
 /** How the run is recorded: what do() returned or threw, or why it was stopped. */

@@ -8,6 +8,7 @@ import {scrubSecrets} from '../db/database-url'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {SqlAlertOutbox, type AlertOutbox} from '../run-log/alert-outbox'
+import {SqlServerTicks, type ServerTicks} from '../run-log/server-ticks'
 import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
@@ -15,6 +16,7 @@ import type {OutcomeSpool} from '../run-log/spool'
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {firstLine} from '../base/text'
+import type {LogLevel} from '../contract/run-types'
 import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
@@ -23,7 +25,7 @@ import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type {LogLevel} from '../contract/run-types'
 
 export interface TickEvents {
   /** Each job's outcome, as soon as it is known (completion order when --concurrency > 1). */
@@ -61,8 +63,10 @@ export interface RunCronsOptions extends TickEvents {
   store?: RunStore
   lock?: JobLock
   recorder?: RunRecorder
-  /** The alert outbox and heartbeats (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
+  /** The alert outbox (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
   outbox?: AlertOutbox
+  /** The servers' ticks and the tick's state read with them (default: as `outbox`). */
+  servers?: ServerTicks
   /** A plain crontab tick: it records this server's heartbeat (with this version) and watches for silent servers and missed runs. */
   heartbeat?: {version: string}
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
@@ -91,6 +95,7 @@ export interface TickParts {
   lock: JobLock
   recorder: RunRecorder
   outbox: AlertOutbox | undefined
+  servers: ServerTicks | undefined
   /** The project's knex instance, made the first time a job reads ctx.db. */
   knex(): Knex
 }
@@ -142,6 +147,7 @@ export function tickParts(options: RunCronsOptions): TickParts {
     lock: options.lock ?? new SqlJobLock(sql()),
     recorder: options.recorder ?? new SqlRunRecorder(sql()),
     outbox: options.outbox ?? (options.store ? undefined : new SqlAlertOutbox(sql())),
+    servers: options.servers ?? (options.store ? undefined : new SqlServerTicks(sql())),
     knex,
   }
 }
