@@ -194,7 +194,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
       timers: options.timers ?? realTimers,
       onRetry: (error, waitMs) => options.onLog?.(code, 'warn', scrub(`${doing} failed (${firstLine(error instanceof Error ? error.message : String(error))}); trying again in ${waitMs} ms`)),
     }),
-    verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused, clockSkewMs: skewMs}),
+    verdict: (job, history, nowMs) => verdictOf(job.schedule, job.policy, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused, clockSkewMs: skewMs}),
   }
 }
 
