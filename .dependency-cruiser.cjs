@@ -1,11 +1,8 @@
 // The layers of src/ (README, "Layout"), checked by `npm run lint:layers`, the first step of
 // `npm test`. A folder imports only from the folders listed before it in LAYERS, with one exception:
-// `import type` of the job-facing contract (src/core/contract, and src/index.ts for ProjectSettings)
-// is allowed from anywhere. No file imports itself through others (type-only imports count), and no
+// `import type` of the job-facing contract (src/core/contract) is allowed from anywhere. No file imports itself through others (type-only imports count), and no
 // folder does: with strict layers two folders cannot import each other, so a cycle of folders is
 // impossible, but the rule says so all the same (and catches one if LAYERS is ever loosened).
-// Known violations that others are removing are listed in .dependency-cruiser-known-violations.json
-// (regenerate it with `npx depcruise-baseline src`; empty means none).
 
 /** [name, the files of the layer (a regular expression on the path)], lowest first. */
 const LAYERS = [
@@ -32,15 +29,8 @@ const LAYERS = [
   ['commands', '^src/commands/'],
 ]
 
-/**
- * Folders left out of the folder-cycle rule for now: dependency-cruiser 17 applies the known
- * violations file to files only, not to folder cycles, and these folders are joined in cycles by
- * upward imports listed there (being removed). Empty it when that file is emptied.
- */
-const FOLDERS_IN_KNOWN_CYCLES = ['core/alerts', 'core/alerts/channels', 'core/contract', 'core/jobs', 'core/run-log', 'core/schedule']
-
 /** What any layer may import with `import type`, wherever it sits: what a job sees. */
-const CONTRACT = ['^src/core/contract/', '^src/index\\.ts$']
+const CONTRACT = ['^src/core/contract/']
 
 /** Per layer: nothing from the layers above it, but the contract's types. */
 const layerRules = LAYERS.flatMap(([name, files], i) => {
@@ -80,7 +70,7 @@ module.exports = {
       comment: 'No folder imports itself through others.',
       severity: 'error',
       scope: 'folder',
-      from: {path: FOLDERS_IN_KNOWN_CYCLES.length ? `^src/(?!(${FOLDERS_IN_KNOWN_CYCLES.join('|')})/?$)` : '^src/'},
+      from: {path: '^src/'},
       to: {circular: true},
     },
     {
