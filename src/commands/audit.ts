@@ -49,12 +49,12 @@ export default class Audit extends BaseCommand<typeof Audit> {
     }
     const bad = reports.some(({summary}) => summary.missed > 0 || summary.counts.twice > 0)
     if (this.flags.json) {
-      this.log(JSON.stringify({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(({job, periods, summary}) => ({code: job.code, schedule: describeSchedule(job.schedule), ...summary, problems: periods.filter((period) => period.status !== 'ran').map(periodJson)}))}, null, 2))
+      this.log(JSON.stringify({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(({job, periods, summary}) => ({code: job.code, schedule: describeSchedule(job.schedule, job.policy), ...summary, problems: periods.filter((period) => period.status !== 'ran').map(periodJson)}))}, null, 2))
     } else {
       for (const {job, periods, summary} of reports) {
         const zone = job.schedule.timeZone ?? settings.timeZone
         const parts = [`${summary.counts.ran} ran`, summary.counts.late && `${summary.counts.late} late (at most ${formatDuration(summary.maxLateMs)})`, summary.missed && `${summary.missed} missed`, summary.counts.twice && `${summary.counts.twice} ran twice`, summary.counts.failed && `${summary.counts.failed} failed`, summary.counts.extra && `${summary.counts.extra} extra`, summary.counts.pending && `${summary.counts.pending} due now`]
-        this.log(`${job.code} (${describeSchedule(job.schedule)}): ${summary.periods} period(s) since ${formatTime(fromMs, zone)}: ${parts.filter(Boolean).join(', ')}`)
+        this.log(`${job.code} (${describeSchedule(job.schedule, job.policy)}): ${summary.periods} period(s) since ${formatTime(fromMs, zone)}: ${parts.filter(Boolean).join(', ')}`)
         for (const period of periods.filter((candidate) => candidate.status !== 'ran')) this.log(`  ${period.status.padEnd(7)} ${formatTime(period.dueMs, zone)}${period.slot ? ` slot ${period.slot}` : ''}  ${periodText(period)}`)
       }
     }

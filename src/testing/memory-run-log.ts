@@ -53,7 +53,6 @@ export class MemoryRunLog {
       }),
     ensureJobs: async (codes) => this.call('ensureJobs', () => codes.forEach((code) => this.jobRow(code))),
     insertRun: async (run, options = {}) => this.call('insertRun', () => this.insert(run, options.ensureJob ?? true)),
-    finishRun: async (id, status, endMs, message) => this.call('finishRun', () => this.finish(id, status, endMs, message)),
     renewRun: async (id, nowMs, leaseMs) =>
       this.call('renewRun', () => {
         const run = this.runs.find((candidate) => candidate.id === id && candidate.status === 'running')

@@ -93,7 +93,7 @@ function lastTick(input: WatchInput): number | null {
 function overdueSince(job: LoadedJob, input: WatchInput): number | null {
   const history = input.histories.get(job.code) ?? EMPTY_HISTORY
   // A run still going holds the job (it is not started again meanwhile): that is `stuck`'s to judge.
-  if (!job.schedule.allowParallelRuns && history.running.some((run) => isLive(run, input.nowMs))) return null
+  if (!job.policy.allowParallelRuns && history.running.some((run) => isLive(run, input.nowMs))) return null
   const decision = isDue(job.schedule, history, input.nowMs, {...input.decisions, paused: input.paused.get(job.code) ?? null})
   if (!decision.due || decision.dueSinceMs === undefined) return null
   let since = decision.dueSinceMs
@@ -110,7 +110,7 @@ function overdueSince(job: LoadedJob, input: WatchInput): number | null {
 /** Why a live run looks stuck, or null: well past its timeout (which should have stopped it), else well past its last success's duration. */
 function stuckBecause(job: LoadedJob, history: JobHistory, run: RunSummary, input: WatchInput): string | null {
   const running = input.nowMs - run.startMs
-  const timeout = job.schedule.timeoutMins
+  const timeout = job.policy.timeoutMins
   if (timeout !== null) {
     const limit = timeout * MINUTE_MS + input.graceMs + input.missedAfterMs
     return running > limit ? `past its ${timeout} min timeout, which should have stopped it` : null

@@ -41,7 +41,7 @@ export async function listJobs(store: RunLogView, settings: Pick<Settings, 'cron
     return {
       code: job.code,
       className: job.className,
-      schedule: describeSchedule(job.schedule),
+      schedule: describeSchedule(job.schedule, job.policy),
       timeZone: zone,
       lastRun: last ? {status: last.status, startMs: last.startMs, endMs: last.endMs, durationMs: last.endMs === null ? null : last.endMs - last.startMs} : null,
       nextDueMs: next?.atMs ?? null,

@@ -1,5 +1,4 @@
-import type {Knex} from 'knex'
-import {changesOf, knexSource, rowsOf, type ConnectionSource} from '../db/connection-source'
+import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {read, write, type SqlConnection} from '../db/sql-connection'
 import type {HistoryOptions, JobHistory, PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
@@ -16,7 +15,6 @@ export interface RunStore extends RunLogView {
   ensureJobs(codes: readonly string[]): Promise<void>
   /** Insert a row (tests, imports); `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
   insertRun(run: sql.NewRun, options?: {ensureJob?: boolean}): Promise<number>
-  finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
   /** Extend a running row's lease to `leaseMs` after the lease clock's now; false when the row is no longer running. */
   renewRun(id: number, leaseNowMs: number, leaseMs: number): Promise<boolean>
   /** Mark the job's 'running' rows whose lease has run out (by the lease clock) as 'interrupted'; returns them. */
@@ -77,10 +75,6 @@ export class SqlRunStore implements RunStore {
     })
   }
 
-  async finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void> {
-    await changesOf(this.source, sql.finishRun(this.dialect, id, status, endMs, message))
-  }
-
   async renewRun(id: number, leaseNowMs: number, leaseMs: number): Promise<boolean> {
     return (await changesOf(this.source, sql.renewRun(this.dialect, id, leaseNowMs, leaseMs))) > 0
   }
@@ -104,13 +98,6 @@ export async function setPausedOn(connection: SqlConnection, code: string, pause
   await write(connection, sql.ensureJob(dialect, code))
   const change = pause ? sql.pauseJob(dialect, code, pause.sinceMs ?? atMs, pause.by) : sql.resumeJob(dialect, code, atMs)
   return (await write(connection, change)).changes > 0
-}
-
-/** The run log over knex's connections (commands and tests). */
-export class KnexRunStore extends SqlRunStore {
-  constructor(db: Knex, dialect: Dialect) {
-    super(knexSource(db, dialect))
-  }
 }
 
 /** The view of a store that a job is given: its methods alone, so a job cannot reach the writes. */

@@ -5,7 +5,7 @@ import {MAX_MESSAGE_BYTES, messageFromError, truncateMessage} from '../jobs/mess
 import {firstLine} from '../base/text'
 import {HOUR_MS} from '../time/units'
 import type {EndRequest} from './recorder'
-import type {Entry, RefusedFile, SpoolReading} from './spool'
+import type {Entry, RefusedFile, SpoolReading} from './spool-types'
 
 /**
  * No outcome is bigger: a message is cut at MAX_MESSAGE_BYTES, and JSON escapes at most six bytes

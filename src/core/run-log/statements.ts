@@ -6,8 +6,10 @@ import {timeCodec} from './time-codec'
 
 /**
  * Every statement manage sends to the run log (cron_job, cron_job_log), as plain SQL with `?`
- * placeholders. The run store, the job lock and the run recorder send these and no others, over
- * knex's connections or a driver connection of the tick's own (see ConnectionSource).
+ * placeholders, over knex's connections or a driver connection of the tick's own (see
+ * ConnectionSource). Beside it, by topic: alert-statements.ts (incidents, the alert outbox, the
+ * servers' ticks), action-statements.ts (the action log, cron_action) and run-page-statements.ts
+ * (the dashboard's pages of runs). No statement of the run log is written anywhere else.
  */
 
 export type {Statement} from '../db/sql-connection'

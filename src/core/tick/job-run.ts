@@ -46,7 +46,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob): Promise<Outco
       leaseNowMs: scope.leaseClock(),
       leaseMs: scope.leaseMs,
       skewMs: scope.skewMs,
-      parallel: job.schedule.allowParallelRuns,
+      parallel: job.policy.allowParallelRuns,
       decide: (fresh) => decideAgain(scope, job, fresh, startMs),
       alerting: scope.alerts.alertingFor(job),
     })
@@ -60,7 +60,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob): Promise<Outco
   if (begun.kind === 'declined') return begun.why
 
   // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
-  const claim: Claim = {token, held: !job.schedule.allowParallelRuns}
+  const claim: Claim = {token, held: !job.policy.allowParallelRuns}
   const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess}
   const pinged = job.pingUrl === null ? null : scope.pings.started(code, job.pingUrl, run.runId)
   try {
@@ -90,15 +90,15 @@ function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs:
  */
 function claimedElsewhere(job: LoadedJob, holder: LockHolder | null, offsetMs: number): Outcome {
   const onDecisionClock = holder && {...holder, lockedMs: holder.lockedMs === null ? null : holder.lockedMs + offsetMs}
-  if (!job.schedule.allowParallelRuns) return runningElsewhere(job, null, onDecisionClock)
+  if (!job.policy.allowParallelRuns) return runningElsewhere(job, null, onDecisionClock)
   return {kind: 'claimed-elsewhere', code: job.code, className: job.className, host: holder?.host ?? null, pid: holder?.pid ?? null}
 }
 
 /** do() under its lease renewal, its timeout and the tick's signal, until it settles or is abandoned. */
 async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim: Claim): Promise<Ended> {
   const renewal = renewWhileRunning(scope, job.code, run.runId, claim)
-  const stop = new RunStop(scope, job.code, job.schedule.timeoutMins)
-  const settled = job.schedule.isolate ? await inItsOwnProcess(scope, job, run, stop) : await inThisProcess(scope, job, run, stop)
+  const stop = new RunStop(scope, job.code, job.policy.timeoutMins)
+  const settled = job.policy.isolate ? await inItsOwnProcess(scope, job, run, stop) : await inThisProcess(scope, job, run, stop)
   const renewed = renewal.stop()
   stop.dispose()
   await renewed
@@ -155,7 +155,7 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
   if ('crashed' in settled) return {...base, kind: 'failed', error: settled.crashed.error, message: scrub(crashMessage(settled.crashed))}
   if ('abandoned' in settled) {
     const {status, why} = settled.abandoned
-    const isolated = job.schedule.isolate
+    const isolated = job.policy.isolate
     return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and ${isolated ? 'its process was killed' : 'was abandoned'}`, abandoned: !isolated}
   }
   if (settled.ok) {

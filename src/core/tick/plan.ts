@@ -107,5 +107,5 @@ export async function quietEnd(plan: TickPlan, settings: Settings, server: Serve
 }
 
 function decider(settings: Settings, paused: ReadonlyMap<string, PauseInfo>, force: {force: boolean; forcePaused: boolean}): Decide {
-  return (job, history, nowMs) => verdictOf(job, history, nowMs, decisionOptions(settings, {...force, paused: paused.get(job.code) ?? null}))
+  return (job, history, nowMs) => verdictOf(job.schedule, job.policy, history, nowMs, decisionOptions(settings, {...force, paused: paused.get(job.code) ?? null}))
 }
