@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime, isoTime} from '../cli/render'
 import {formatTable} from '../cli/table'
 import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
@@ -14,7 +14,7 @@ export default class Runners extends BaseCommand<typeof Runners> {
 
   static flags = {
     forget: Flags.string({description: "Forget this server's heartbeat (taken out of service)."}),
-    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+    json: jsonFlag('Print JSON instead of a table.'),
   }
 
   async run(): Promise<void> {
@@ -29,7 +29,7 @@ export default class Runners extends BaseCommand<typeof Runners> {
     const ticks = (await outbox.tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
     const silentAfterMs = settings.alerts.silentAfterMs
     if (this.flags.json) {
-      this.log(JSON.stringify(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: now - tick.atMs >= silentAfterMs})), null, 2))
+      this.printJson(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: now - tick.atMs >= silentAfterMs})))
       return
     }
     if (ticks.length === 0) {

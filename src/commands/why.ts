@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime, isoTime} from '../cli/render'
 import {findJob} from '../core/jobs/select-jobs'
 import {explainJob, type Explanation} from '../core/schedule/explain'
@@ -26,7 +26,7 @@ export default class Why extends BaseCommand<typeof Why> {
 
   static flags = {
     at: Flags.string({description: 'The time to decide at [default: now; MANAGE_NOW].'}),
-    json: Flags.boolean({description: 'Print JSON.'}),
+    json: jsonFlag(),
   }
 
   async run(): Promise<void> {
@@ -42,7 +42,7 @@ export default class Why extends BaseCommand<typeof Why> {
     const paused = (await store.pausedJobs()).get(job.code) ?? null
     const explained = explainJob(job, history, paused, atMs, {timeZone: settings.timeZone, clockSkewMs: skewMs})
     if (this.flags.json) {
-      this.log(JSON.stringify(toJson(explained, job.className), null, 2))
+      this.printJson(toJson(explained, job.className))
       return
     }
     const when = (ms: number) => formatTime(ms, zone)

@@ -2,6 +2,7 @@ import {pingTick} from '../../core/alerts/pings'
 import {locateProject} from '../../core/project/layout'
 import {Project} from '../../core/project/project'
 import {endCommand, reportError} from '../command-end'
+import {commandIO} from '../command-io'
 import {painter} from '../render'
 import type {PlainRuncrons} from './plain-args'
 import {runcronsTick} from './tick-command'
@@ -25,7 +26,7 @@ export async function directRuncrons(options: PlainRuncrons, env: NodeJS.Process
     // The runner's own ping (tickPingUrl), with how the tick ended, when the settings could be read.
     const url = project ? ((await project.settings().catch(() => null))?.tickPingUrl ?? null) : null
     const warning = url === null ? null : await pingTick(url, code)
-    if (warning !== null) process.stderr.write(`${paint.warn('warning:')} ${warning}\n`)
+    if (warning !== null) commandIO().stderr.write(`${paint.warn('warning:')} ${warning}\n`)
   } finally {
     await endCommand(project, env)
   }
