@@ -3,13 +3,15 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {expectRun, lines, ROOT, runManage, Sandbox, SETTINGS, THROWING_SETTINGS, waitForFile, type Result} from './helpers/cli'
+import {callManage, expectRun, lines, ROOT, Sandbox, SETTINGS, THROWING_SETTINGS, waitForFile, type Result} from './helpers/cli'
 
 /**
- * End-to-end tests of the real CLI: every command here is `node bin/manage …` in a child process
- * (the compiled dist/, so run `npm run build` first), against a fresh sqlite file per test, with
- * the clock frozen by MANAGE_NOW. Time never passes by sleeping: the next command gets a later
- * MANAGE_NOW. Overlap between processes or jobs is shown by marker files, never by timing.
+ * End-to-end tests of the CLI: every command here is `manage …` run in this process by
+ * callCommand (the compiled dist/, so run `npm run build` first), as bin/manage would run it,
+ * against a fresh sqlite file per test, with the clock frozen by MANAGE_NOW; what needs a process
+ * of its own (the pid it records, another process holding a job, --color) starts `node bin/manage`.
+ * Time never passes by sleeping: the next command gets a later MANAGE_NOW. Overlap between
+ * processes or jobs is shown by marker files, never by timing.
  */
 
 const HOST = os.hostname()
@@ -25,7 +27,7 @@ describe('manage CLI (end to end)', function () {
   let box: Sandbox
 
   beforeEach(() => {
-    box = new Sandbox()
+    box = new Sandbox({tier: 'in-process'})
   })
 
   afterEach(() => {
@@ -35,7 +37,8 @@ describe('manage CLI (end to end)', function () {
   describe('runcrons: outcomes', () => {
     it('records a success: [✔], exit 0, a succeeded row whose message is the return value', async () => {
       await box.migrate()
-      const result = await box.runcrons('SuccessJob', '2026-11-23T12:00:00Z')
+      // In a process of its own: the row records that process's pid.
+      const result = await box.spawn(['runcrons'], {TEST_CRONS: 'SuccessJob', MANAGE_NOW: '2026-11-23T12:00:00Z'})
       expectRun(result, 0, ['[✔] test.success'])
 
       const rows = await box.rows()
@@ -424,7 +427,7 @@ describe('manage CLI (end to end)', function () {
 
   describe('other commands', () => {
     it('manage --help lists runcrons, migrate, showmigrations, check and the project command about', async () => {
-      const result = await runManage(['--help'], {})
+      const result = await callManage(['--help'], {})
       expect(result.code).to.equal(0)
       const commands = lines(result.stdout)
         .map((line) => /^ {2}(\S+)\s{2,}/.exec(line)?.[1])
@@ -433,7 +436,7 @@ describe('manage CLI (end to end)', function () {
     })
 
     it('manage help runcrons explains the flags', async () => {
-      const result = await runManage(['help', 'runcrons'], {})
+      const result = await callManage(['help', 'runcrons'], {})
       expect(result.code).to.equal(0)
       for (const flag of ['--force', '--silent', '--dry-run', '--concurrency', '--settings', '--traceback', '--verbosity']) {
         expect(result.stdout).to.include(flag)
@@ -477,7 +480,8 @@ describe('manage CLI (end to end)', function () {
 
     it('--color paints the status marks, --no-color and NO_COLOR do not', async () => {
       await box.migrate()
-      const colored = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:00:00Z', ['--color'], {NO_COLOR: undefined})
+      // In a process of its own: the colour library looks at the command line once, when it loads.
+      const colored = await box.spawn(['runcrons', '--color'], {TEST_CRONS: 'SuccessJob,FailJob', MANAGE_NOW: '2026-11-23T12:00:00Z', NO_COLOR: undefined})
       expect(colored.stdout).to.include('\u001b[32m[✔]\u001b[39m test.success')
       expect(colored.stdout).to.include('\u001b[31m[✘]\u001b[39m test.fail')
       const plain = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:10:00Z', ['--no-color'])
