@@ -9,9 +9,10 @@ import {plain} from './helpers/db'
 
 /**
  * End-to-end tests of the crons:* commands (list, next, history, clean, pause, resume), of the
- * fast path of a plain `runcrons` against the full command, and of deleteLogsOlderThanDays:
- * every command is the real bin/manage on a sqlite file, with the clock pinned by MANAGE_NOW.
- * Nothing waits for time to pass; overlap between processes is shown by marker files.
+ * fast path of a plain `runcrons` against the full command, and of deleteLogsOlderThanDays, on a
+ * sqlite file with the clock pinned by MANAGE_NOW. The commands run in this process (callCommand);
+ * the ticks whose path is probed (tick()) and the runs held in another process are real bin/manage
+ * processes. Nothing waits for time to pass; overlap between processes is shown by marker files.
  */
 
 const HOST = os.hostname()
@@ -98,24 +99,28 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
 
   /** A sandbox with a copy of `template`'s database. */
   function sandbox(template: Sandbox): Sandbox {
-    const box = new Sandbox()
+    const box = new Sandbox({tier: 'in-process'})
     boxes.push(box)
     copyDb(template, box)
     return box
   }
 
-  /** `runcrons` with the probe: the result and which path answered: 'fast' (nothing due), 'direct' (the tick without oclif) or 'full' (the oclif command). */
+  /** `runcrons` in a bin/manage process with the probe: the result and which path answered: 'fast' (nothing due), 'direct' (the tick without oclif) or 'full' (the oclif command). */
   async function tick(box: Sandbox, crons: string, now: string, args: string[] = [], extra: Env = {}): Promise<Result & {path: string}> {
     const out = path.join(probeDir, `path-${probes++}`)
-    const result = await box.runcrons(crons, now, args, {NODE_OPTIONS: `--require ${probeFile}`, PROBE_OUT: out, ...extra})
+    const result = await box.spawn(['runcrons', ...args], {TEST_CRONS: crons, MANAGE_NOW: now, NODE_OPTIONS: `--require ${probeFile}`, PROBE_OUT: out, ...extra})
     return {...result, path: fs.readFileSync(out, 'utf8')}
   }
 
-  /** The plain command and MANAGE_NO_FAST_PATH=1 on the same (unchanged) state: same output and exit code. */
+  /**
+   * The plain command (a bin/manage process, its path probed) and the full one (MANAGE_NO_FAST_PATH=1,
+   * the oclif command, in process) on the same (unchanged) state: same output and exit code. That
+   * MANAGE_NO_FAST_PATH=1 takes the full path in a process is probed by the tests below that tick it.
+   */
   async function expectSameAsFull(box: Sandbox, crons: string, now: string, args: string[], plainPath: 'fast' | 'direct', extra: Env = {}): Promise<Result> {
-    const [plain, full] = await Promise.all([tick(box, crons, now, args, extra), tick(box, crons, now, args, {...extra, MANAGE_NO_FAST_PATH: '1'})])
+    const plain = await tick(box, crons, now, args, extra)
+    const full = await box.runcrons(crons, now, args, {...extra, MANAGE_NO_FAST_PATH: '1'})
     const what = `runcrons ${args.join(' ')} at ${now} with ${crons || 'no crons'}`
-    expect(full.path, what).to.equal('full')
     expect(plain.path, `${what}: which path answered\n${context(plain)}`).to.equal(plainPath)
     expect({code: plain.code, stdout: plain.stdout, stderr: plain.stderr}, what).to.deep.equal({code: full.code, stdout: full.stdout, stderr: full.stderr})
     return plain
@@ -133,7 +138,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         `  if (process.env.PROBE_OUT) require('node:fs').writeFileSync(process.env.PROBE_OUT, path)\n` +
         `})\n`,
     )
-    empty = new Sandbox()
+    empty = new Sandbox({tier: 'in-process'})
     await empty.migrate()
     base = sandbox(empty)
     // 00:00 UTC is 19:00 in New York on the 22nd: its 09:00 slot of that day has not run, so it runs.
