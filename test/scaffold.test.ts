@@ -4,12 +4,13 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {namesOf, registerCron} from '../src/cli/tools/scaffold'
-import {lines, ROOT, runManage, type Result} from './helpers/cli'
+import {callManage, lines, ROOT, type Result} from './helpers/cli'
 
 /**
- * `manage startcron` and `manage startcommand`, always with --dir pointing at a temporary copy of
- * this project, so no test writes into the repository. The generated code is compiled and its
- * generated tests are run, against that copy.
+ * `manage startcron` and `manage startcommand` (run in this process by callCommand), always with
+ * --dir pointing at a temporary copy of this project, so no test writes into the repository. The
+ * generated code is compiled and its generated tests are run, against that copy, by its own
+ * bin/manage.
  */
 
 function context(result: Result): string {
@@ -54,7 +55,7 @@ describe('manage startcron / startcommand', function () {
     })
 
     it('startcron writes the job and its test, and lists the job in src/settings.ts', async () => {
-      const result = await runManage(['startcron', 'FetchNews', '--dir', project], {})
+      const result = await callManage(['startcron', 'FetchNews', '--dir', project], {})
       expect(lines(result.stdout), context(result)).to.deep.equal([
         'Created src/crons/fetch-news.ts',
         'Created src/crons/fetch-news.test.ts',
@@ -84,7 +85,7 @@ describe('manage startcron / startcommand', function () {
     })
 
     it('startcommand writes the command and its test', async () => {
-      const result = await runManage(['startcommand', 'sendReport', '--dir', project], {})
+      const result = await callManage(['startcommand', 'sendReport', '--dir', project], {})
       expect(lines(result.stdout), context(result)).to.deep.equal(['Created src/commands/send-report.ts', 'Created src/commands/send-report.test.ts', 'Next: npm run build, then `manage send-report --help`.'])
       expect(result.code).to.equal(0)
       const command = fs.readFileSync(path.join(project, 'src', 'commands', 'send-report.ts'), 'utf8')
@@ -127,7 +128,7 @@ describe('manage startcron / startcommand', function () {
       const settings = fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')
       const before = tree(path.join(project, 'src'))
 
-      const cron = await runManage(['startcron', 'OnlyTestCronJob', '--dir', project], {})
+      const cron = await callManage(['startcron', 'OnlyTestCronJob', '--dir', project], {})
       expect(lines(cron.stderr), context(cron)).to.deep.equal([`error: ${project}/src/crons/only-test.test.ts already exists: choose another NAME or delete it first (nothing was written)`])
       expect(cron.stdout).to.equal('')
       expect(cron.code).to.equal(1)
@@ -135,10 +136,10 @@ describe('manage startcron / startcommand', function () {
       expect(tree(path.join(project, 'src'))).to.deep.equal(before)
       expect(fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')).to.equal(settings)
 
-      expect((await runManage(['startcommand', 'refuseMe', '--dir', project], {})).code).to.equal(0)
+      expect((await callManage(['startcommand', 'refuseMe', '--dir', project], {})).code).to.equal(0)
       const commandFile = path.join(project, 'src', 'commands', 'refuse-me.ts')
       fs.writeFileSync(commandFile, '// edited by hand\n')
-      const command = await runManage(['startcommand', 'refuse_me', '--dir', project], {})
+      const command = await callManage(['startcommand', 'refuse_me', '--dir', project], {})
       expect(lines(command.stderr), context(command)).to.deep.equal([
         `error: ${project}/src/commands/refuse-me.ts and ${project}/src/commands/refuse-me.test.ts already exist: choose another NAME or delete them first (nothing was written)`,
       ])
@@ -154,7 +155,7 @@ describe('manage startcron / startcommand', function () {
     const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
     fs.writeFileSync(path.join(project, 'package.json'), '{}\n')
     for (const [command, name] of [['startcron', 'fetch-news'], ['startcommand', '1report'], ['startcron', '../evil'], ['startcommand', 'send report']]) {
-      const result = await runManage([command, name, '--dir', project], {})
+      const result = await callManage([command, name, '--dir', project], {})
       expect(lines(result.stderr), context(result)).to.deep.equal([`error: NAME '${name}' is not an identifier: use letters, digits and underscores, starting with a letter (e.g. FetchNews or fetch_news)`])
       expect(result.code).to.equal(2)
     }
@@ -165,7 +166,7 @@ describe('manage startcron / startcommand', function () {
     const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
     fs.writeFileSync(path.join(project, 'package.json'), '{}\n')
     // (startcron's NAME is refused sooner, for its code: see below.)
-    const result = await runManage(['startcommand', `Cmd${'y'.repeat(250)}`, '--dir', project], {})
+    const result = await callManage(['startcommand', `Cmd${'y'.repeat(250)}`, '--dir', project], {})
     expect(result.code, context(result)).to.equal(2)
     expect(lines(result.stderr)).to.have.length(1)
     expect(result.stderr).to.match(/^error: NAME is too long: it would make the file name .* of \d+ bytes, more than the 255 a file system takes: use a shorter NAME \(nothing was written\)/)
@@ -180,20 +181,20 @@ describe('manage startcron / startcommand', function () {
     fs.writeFileSync(path.join(project, 'src', 'settings.ts'), settings)
     // 190 characters give the code 'app.j…' of 194; 248 would also make too long a file name.
     for (const [name, length, over] of [[`J${'x'.repeat(189)}`, 194, 3], [`Job${'x'.repeat(245)}`, 252, 61]] as const) {
-      const result = await runManage(['startcron', name, '--dir', project], {})
+      const result = await callManage(['startcron', name, '--dir', project], {})
       expect(result.code, context(result)).to.equal(2)
       expect(result.stdout).to.equal('')
       expect(lines(result.stderr)).to.have.length(1)
       expect(result.stderr).to.match(new RegExp(`^error: NAME is too long for a job's code: it gives the code 'app\\.j[a-z]+…' of ${length} characters, more than the 191 a code may have: shorten NAME by at least ${over} characters \\(nothing was written\\)\n$`))
     }
     // One character less is a code of 191, which the loader takes: written and registered.
-    const fits = await runManage(['startcron', `J${'x'.repeat(186)}`, '--dir', project], {})
+    const fits = await callManage(['startcron', `J${'x'.repeat(186)}`, '--dir', project], {})
     expect(fits.code, context(fits)).to.equal(0)
     expect(fs.readFileSync(path.join(project, 'src', 'settings.ts'), 'utf8')).to.include(`J${'x'.repeat(186)}CronJob`)
     fs.writeFileSync(path.join(project, 'src', 'settings.ts'), settings)
     for (const file of tree(project)) if (file.startsWith('src/crons/')) fs.rmSync(path.join(project, file))
     // And the 188-character NAME (code of 192) is refused, files and settings untouched.
-    const over = await runManage(['startcron', `J${'x'.repeat(187)}`, '--dir', project], {})
+    const over = await callManage(['startcron', `J${'x'.repeat(187)}`, '--dir', project], {})
     expect(over.code, context(over)).to.equal(2)
     expect(over.stderr).to.match(/of 192 characters, more than the 191 a code may have: shorten NAME by at least 1 character \(nothing was written\)/)
     expect(tree(project)).to.deep.equal(['package.json', 'src/settings.ts'])
@@ -202,7 +203,7 @@ describe('manage startcron / startcommand', function () {
 
   it('rejects a --dir that is not a project folder: exit 2', async () => {
     const notProject = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
-    const result = await runManage(['startcron', 'FetchNews', '--dir', notProject], {})
+    const result = await callManage(['startcron', 'FetchNews', '--dir', notProject], {})
     expect(lines(result.stderr), context(result)).to.deep.equal([`error: --dir ${notProject} is not a project folder (it has no package.json): point --dir at the folder with package.json`])
     expect(result.code).to.equal(2)
     expect(tree(notProject)).to.deep.equal([])
@@ -215,7 +216,7 @@ describe('manage startcron / startcommand', function () {
     const settings = "import {defineSettings} from 'manage-cli'\nimport {jobs} from './jobs'\n\nexport default defineSettings({crons: jobs})\n"
     fs.writeFileSync(path.join(project, 'src', 'settings.ts'), settings)
 
-    const result = await runManage(['startcron', 'send_digest', '--dir', project], {})
+    const result = await callManage(['startcron', 'send_digest', '--dir', project], {})
     expect(lines(result.stdout), context(result)).to.deep.equal([
       'Created src/crons/send-digest.ts',
       'Created src/crons/send-digest.test.ts',
