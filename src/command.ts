@@ -5,6 +5,6 @@
  * builders.
  */
 export {BaseCommand, jsonFlag, type BaseArgs, type BaseFlags} from './cli/base-command'
-export {painter, type Painter} from './cli/render'
+export {painter, type Painter} from './cli/output/render'
 export {Args, Flags} from '@oclif/core'
-export {CommandError, UsageError} from './core/errors'
+export {CommandError, UsageError} from './core/base/errors'

@@ -2,11 +2,11 @@
  * manage's public API for a project's cron classes, settings and tests (callCommand). Kept light on purpose: a job
  * module imports it on the per-minute path, so nothing here loads oclif or knex.
  */
-export {CronJobBase} from './core/jobs/cron-job-base'
-export type {CronClass, CronContext, CronLogger, PastRun, RunStatus} from './core/jobs/cron-job-base'
+export {CronJobBase} from './core/contract/cron-job-base'
+export type {CronClass, CronContext, CronLogger, PastRun, RunStatus} from './core/contract/cron-job-base'
 export type {SettingsModule} from './core/project/settings'
 export type {RunLogView, RunStore, RunRow} from './core/run-log/run-store'
-export {CommandError, UsageError} from './core/errors'
+export {CommandError, UsageError} from './core/base/errors'
 /** knex's types, for the project's migrations and ctx.db. */
 export type {Knex} from 'knex'
 

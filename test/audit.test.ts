@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {auditJob, summarize} from '../src/core/schedule/audit'
 import type {RunSummary} from '../src/core/schedule/history'
-import type {Schedule} from '../src/core/schedule/schedule'
+import type {Schedule} from '../src/core/jobs/schedule'
 import {context, lines, Sandbox} from './helpers/cli'
 import {at, run, schedule} from './helpers/schedule'
 

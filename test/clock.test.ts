@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {UsageError} from '../src/core/errors'
+import {UsageError} from '../src/core/base/errors'
 import {clockFromEnv, parseInstant} from '../src/core/time/clock'
 
 describe('parseInstant (MANAGE_NOW)', () => {

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {knexSource} from '../src/core/db/connection-source'
-import {unlockJob} from '../src/core/run-log/unlock'
+import {unlockJob} from '../src/core/operate/unlock'
 import {context, expectRun, lines, Sandbox, waitForFile, type Env, type LogRow, type Result} from './helpers/cli'
 import {plain} from './helpers/db'
 

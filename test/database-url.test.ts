@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {configFromUrl, resolveDatabaseConfig} from '../src/core/db/database'
 import {parseDatabaseUrl, scrubSecrets} from '../src/core/db/database-url'
-import {UsageError} from '../src/core/errors'
+import {UsageError} from '../src/core/base/errors'
 import {runManage, SETTINGS} from './helpers/cli'
 
 describe('DATABASE_URL: read strictly, shown without its secrets', () => {

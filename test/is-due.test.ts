@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
 import {isDue} from '../src/core/schedule/is-due'
-import type {Schedule} from '../src/core/schedule/schedule'
+import type {Schedule} from '../src/core/jobs/schedule'
 import {at, run, schedule} from './helpers/schedule'
 
 interface Row {

@@ -66,7 +66,7 @@ describe('the layout of src/', () => {
     expect(offences).to.deep.equal([])
   })
 
-  it("keeps the dashboard out of the per-minute entry: no module of src/core/dashboard in dist/entry's bundles", () => {
+  it("keeps the dashboard out of the per-minute entry: no module of src/dashboard in dist/entry's bundles", () => {
     const entry = path.join(SRC, '..', 'dist', 'entry')
     const bundled = readdirSync(entry)
       .filter((name) => name.endsWith('.js'))

@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {CommandError} from '../src/core/errors'
+import {CommandError} from '../src/core/base/errors'
 import {DEFAULT_LEASE_SECONDS, loadSettings} from '../src/core/project/settings'
 import {systemTimeZone} from '../src/core/time/zone'
 

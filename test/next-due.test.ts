@@ -3,7 +3,7 @@ import {DateTime} from 'luxon'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
 import {isDue} from '../src/core/schedule/is-due'
 import {nextDue, nextDueTimes} from '../src/core/schedule/next-due'
-import type {Schedule} from '../src/core/schedule/schedule'
+import type {Schedule} from '../src/core/jobs/schedule'
 import {at, run, schedule} from './helpers/schedule'
 
 /** The slow, obviously right answer: ask isDue at every minute boundary. */

@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import type {CronContext, CronJobBase} from '../src/core/jobs/cron-job-base'
+import type {CronContext, CronJobBase} from '../src/core/contract/cron-job-base'
 import {runCrons, type Outcome, type RunCronsOptions} from '../src/core/tick/run-crons'
 import {fixedClock} from '../src/core/time/clock'
 import {forever, job as jobClass, ManualTimers, settingsWith, untilAborted} from './fixtures/jobs'

@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import type {RunStatus} from '../src/core/jobs/cron-job-base'
+import type {RunStatus} from '../src/core/contract/cron-job-base'
 import {MAX_MESSAGE_BYTES, messageFromResult} from '../src/core/jobs/message'
 import {KnexRunStore} from '../src/core/run-log/run-store'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {outcomeLines, type LineStyle} from '../src/cli/runcrons/lines'
-import {painter} from '../src/cli/render'
+import {painter} from '../src/cli/output/render'
 import type {Outcome} from '../src/core/tick/outcome'
 import {at} from './helpers/schedule'
 

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
-import {CronJobBase} from '../src/core/jobs/cron-job-base'
+import {CronJobBase} from '../src/core/contract/cron-job-base'
 import {loadJob, loadJobs} from '../src/core/jobs/load-jobs'
-import {parseSlot} from '../src/core/schedule/schedule'
+import {parseSlot} from '../src/core/jobs/schedule'
 
 class Good extends CronJobBase {
   code = 'test.good'

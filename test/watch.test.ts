@@ -1,10 +1,10 @@
 import {expect} from 'chai'
-import {watchTick, type WatchInput} from '../src/core/alerts/watch'
-import type {CronJobBase} from '../src/core/jobs/cron-job-base'
+import {watchTick, type WatchInput} from '../src/core/notify/watch'
+import type {CronJobBase} from '../src/core/contract/cron-job-base'
 import type {LoadedJob} from '../src/core/jobs/load-jobs'
 import type {TickBeat} from '../src/core/run-log/alert-outbox'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
-import type {Schedule} from '../src/core/schedule/schedule'
+import type {Schedule} from '../src/core/jobs/schedule'
 import {at, run, schedule} from './helpers/schedule'
 
 const MIN = 60_000

@@ -1,9 +1,9 @@
 import {expect} from 'chai'
-import type {CronJobBase} from '../src/core/jobs/cron-job-base'
+import type {CronJobBase} from '../src/core/contract/cron-job-base'
 import type {LoadedJob} from '../src/core/jobs/load-jobs'
 import {explainJob} from '../src/core/schedule/explain'
 import {historyFromRuns, type PauseInfo, type RunSummary} from '../src/core/schedule/history'
-import type {Schedule} from '../src/core/schedule/schedule'
+import type {Schedule} from '../src/core/jobs/schedule'
 import {context, lines, Sandbox} from './helpers/cli'
 import {at, run, schedule} from './helpers/schedule'
 

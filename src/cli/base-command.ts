@@ -1,11 +1,11 @@
-import {inspect, format} from 'node:util'
+import {format, inspect} from 'node:util'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {staleBuildLine, staleSources} from '../core/project/build-state'
 import {locateProject} from '../core/project/layout'
 import {Project} from '../core/project/project'
-import {endCommand, reportError, wantsStack} from './command-end'
 import {commandIO, type CommandIO} from './command-io'
-import {painter, type Painter} from './render'
+import {endCommand, reportError, wantsStack} from './output/command-end'
+import {painter, type Painter} from './output/render'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>

@@ -2,8 +2,8 @@ import {writeSync} from 'node:fs'
 import path from 'node:path'
 import type {Config} from '@oclif/core'
 import {locateProject} from '../core/project/layout'
-import {tellStatements} from './command-end'
 import {commandIO} from './command-io'
+import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 
 type Oclif = typeof import('@oclif/core')

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../cli/base-command'
-import {formatTime, isoTime} from '../cli/render'
-import {formatTable} from '../cli/table'
+import {formatTime, isoTime} from '../cli/output/render'
+import {formatTable} from '../cli/output/table'
 import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
-import {firstLine} from '../core/text'
+import {firstLine} from '../core/base/text'
 
 export default class Alerts extends BaseCommand<typeof Alerts> {
   static summary = 'Show the latest alerts, newest first: what each said, and whether it was delivered, is waiting to be tried again, or was abandoned.'

@@ -2,7 +2,7 @@ import path from 'node:path'
 import {BaseCommand} from '../cli/base-command'
 import {crontabProblems} from '../cli/tools/crontab'
 import {checkProject} from '../core/project/check'
-import {UsageError} from '../core/errors'
+import {UsageError} from '../core/base/errors'
 
 export default class Check extends BaseCommand<typeof Check> {
   static summary = 'Check the settings, every cron class and the database, and print every problem with its fix.'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../cli/base-command'
-import {formatTime, isoTime} from '../cli/render'
-import {formatTable} from '../cli/table'
+import {formatTime, isoTime} from '../cli/output/render'
+import {formatTable} from '../cli/output/table'
 import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
 
 export default class Runners extends BaseCommand<typeof Runners> {

@@ -1,4 +1,4 @@
-import {CronJobBase, type CronContext} from '../core/jobs/cron-job-base'
+import {CronJobBase, type CronContext} from '../core/contract/cron-job-base'
 
 /** Deletes run-log rows older than `keepDays` days, every night; never a run that is still going. */
 export class DeleteOldRunLogsCronJob extends CronJobBase {

@@ -1,4 +1,4 @@
-import type {RunStatus} from '../core/jobs/cron-job-base'
+import type {RunStatus} from '../core/contract/cron-job-base'
 import type {JobLock, LockHolder} from '../core/run-log/job-lock'
 import {OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
 import {interruptionOf, type RunRow} from '../core/run-log/rows'

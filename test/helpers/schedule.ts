@@ -1,7 +1,7 @@
 import {DateTime} from 'luxon'
-import type {RunStatus} from '../../src/core/jobs/cron-job-base'
+import type {RunStatus} from '../../src/core/contract/cron-job-base'
 import type {RunSummary} from '../../src/core/schedule/history'
-import {parseSlot, type Schedule} from '../../src/core/schedule/schedule'
+import {parseSlot, type Schedule} from '../../src/core/jobs/schedule'
 
 /** A schedule from django-cron-like options, with the defaults filled in. */
 export function schedule(options: {

@@ -1,9 +1,9 @@
-import {pingTick} from '../../core/alerts/pings'
+import {pingTick} from '../../core/notify/pings'
 import {locateProject} from '../../core/project/layout'
 import {Project} from '../../core/project/project'
-import {endCommand, reportError} from '../command-end'
 import {commandIO} from '../command-io'
-import {painter} from '../render'
+import {endCommand, reportError} from '../output/command-end'
+import {painter} from '../output/render'
 import type {PlainRuncrons} from './plain-args'
 import {runcronsTick} from './tick-command'
 

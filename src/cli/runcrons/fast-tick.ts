@@ -1,7 +1,7 @@
-import {pingTick} from '../../core/alerts/pings'
+import {pingTick} from '../../core/notify/pings'
 import {Project} from '../../core/project/project'
 import {quickTick} from '../../core/tick/quick-tick'
-import {painter} from '../render'
+import {painter} from '../output/render'
 import {outcomeLines} from './lines'
 import type {PlainRuncrons} from './plain-args'
 

@@ -1,9 +1,9 @@
 import {spawn} from 'node:child_process'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
-import {CommandError, UsageError} from '../../core/errors'
+import {CommandError, UsageError} from '../../core/base/errors'
 import type {Problem} from '../../core/jobs/load-jobs'
-import {firstLine} from '../../core/text'
+import {firstLine} from '../../core/base/text'
 
 /** What the crontab line is made of; every path absolute. */
 export interface CrontabOptions {

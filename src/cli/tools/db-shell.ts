@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import {constants} from 'node:os'
 import type {DatabaseConfig} from '../../core/db/database'
-import {CommandError} from '../../core/errors'
+import {CommandError} from '../../core/base/errors'
 
 /** How to start a database's own command-line client. */
 export interface ClientCommand {

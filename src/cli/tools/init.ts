@@ -1,6 +1,6 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {UsageError} from '../../core/errors'
+import {UsageError} from '../../core/base/errors'
 import {readLayout, readPackageJson, type LayoutSection} from '../../core/project/layout'
 import {PACKAGE_NAME} from '../../core/project/package-name'
 import {cronFiles, namesOf, targetOf, type GeneratedFile} from './scaffold'

@@ -1,7 +1,7 @@
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import type {DateTime} from 'luxon'
-import {CommandError} from '../../core/errors'
+import {CommandError} from '../../core/base/errors'
 import type {ProjectLayout} from '../../core/project/layout'
 import {PACKAGE_NAME} from '../../core/project/package-name'
 import {namesOf} from './scaffold'

@@ -1,6 +1,6 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {CommandError, UsageError} from '../../core/errors'
+import {CommandError, UsageError} from '../../core/base/errors'
 import {codeProblem, MAX_CODE_LENGTH} from '../../core/jobs/load-jobs'
 import {readLayout, type ProjectLayout} from '../../core/project/layout'
 import {PACKAGE_NAME} from '../../core/project/package-name'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
-import {formatTime} from '../../cli/render'
-import {UsageError} from '../../core/errors'
+import {formatTime} from '../../cli/output/render'
+import {UsageError} from '../../core/base/errors'
 import {SqlAlertOutbox} from '../../core/run-log/alert-outbox'
 import {DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS} from '../../core/time/units'
 

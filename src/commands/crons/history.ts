@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
-import {formatDuration, formatTime, isoTime} from '../../cli/render'
-import {formatTable} from '../../cli/table'
-import {UsageError} from '../../core/errors'
-import type {RunStatus} from '../../core/jobs/cron-job-base'
-import {firstLine} from '../../core/text'
+import {formatDuration, formatTime, isoTime} from '../../cli/output/render'
+import {formatTable} from '../../cli/output/table'
+import {UsageError} from '../../core/base/errors'
+import type {RunStatus} from '../../core/contract/cron-job-base'
+import {firstLine} from '../../core/base/text'
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
 

@@ -1,7 +1,7 @@
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
-import {formatDuration, formatTime, isoTime} from '../../cli/render'
-import {formatTable} from '../../cli/table'
-import {listJobs} from '../../core/run-log/job-list'
+import {formatDuration, formatTime, isoTime} from '../../cli/output/render'
+import {formatTable} from '../../cli/output/table'
+import {listJobs} from '../../core/operate/job-list'
 
 export default class CronsList extends BaseCommand<typeof CronsList> {
   static summary = 'List the cron jobs: schedule, last run, next due time, running now, paused.'

@@ -2,7 +2,7 @@ import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {findJob} from '../../core/jobs/select-jobs'
-import {cleanNote, setPausedRecorded} from '../../core/run-log/action-log'
+import {cleanNote, setPausedRecorded} from '../../core/operate/action-log'
 
 export default class CronsPause extends BaseCommand<typeof CronsPause> {
   static summary = 'Pause a job on every server (stored in the database) until crons:resume.'

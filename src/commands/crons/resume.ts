@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import os from 'node:os'
 import {findJob} from '../../core/jobs/select-jobs'
-import {setPausedRecorded} from '../../core/run-log/action-log'
+import {setPausedRecorded} from '../../core/operate/action-log'
 
 export default class CronsResume extends BaseCommand<typeof CronsResume> {
   static summary = 'Resume a paused job on every server.'

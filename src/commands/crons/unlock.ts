@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import os from 'node:os'
-import {UsageError} from '../../core/errors'
+import {UsageError} from '../../core/base/errors'
 import {codeProblem} from '../../core/jobs/load-jobs'
-import {recordAction} from '../../core/run-log/action-log'
-import {unlockJob} from '../../core/run-log/unlock'
+import {recordAction} from '../../core/operate/action-log'
+import {unlockJob} from '../../core/operate/unlock'
 import {systemClock} from '../../core/time/clock'
 
 export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {

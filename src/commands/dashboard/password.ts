@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../cli/base-command'
-import {hashPassword} from '../../core/dashboard/auth'
-import {UsageError} from '../../core/errors'
+import {hashPassword} from '../../dashboard/auth'
+import {UsageError} from '../../core/base/errors'
 
 export default class DashboardPassword extends BaseCommand<typeof DashboardPassword> {
   static summary = "Hash a password for the settings' dashboard.users: reads it from standard input, prints the hash."

@@ -1,7 +1,7 @@
 import {hostname} from 'node:os'
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
-import {describeChannel, sendTestAlert} from '../../core/alerts/channels'
-import {CommandError} from '../../core/errors'
+import {describeChannel, sendTestAlert} from '../../core/notify/channels'
+import {CommandError} from '../../core/base/errors'
 
 export default class NotifyTest extends BaseCommand<typeof NotifyTest> {
   static summary = 'Send a sample alert to every channel in the settings (alerts.webhooks, alerts.email) and report each result.'

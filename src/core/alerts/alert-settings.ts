@@ -1,5 +1,5 @@
-import {shown} from '../text'
-import type {Channel, EmailSettings} from './channels'
+import {shown} from '../base/text'
+import type {Channel, EmailSettings} from '../notify/channels'
 
 /** The `alerts` section of the settings, as written. The names are part of the interface: they stay valid across versions. */
 export interface AlertsSettingsModule {

@@ -1,5 +1,5 @@
-import type {RunStatus} from '../jobs/cron-job-base'
-import {firstLine} from '../text'
+import type {RunStatus} from '../contract/cron-job-base'
+import {firstLine} from '../base/text'
 import type {Alert, AlertKind} from './alert'
 import type {IncidentAlert} from './incident'
 

@@ -1,4 +1,4 @@
-import type {RunStatus} from '../jobs/cron-job-base'
+import type {RunStatus} from '../contract/cron-job-base'
 import type {AlertKind} from './alert'
 
 /**

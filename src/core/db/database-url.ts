@@ -1,5 +1,5 @@
 import path from 'node:path'
-import {UsageError} from '../errors'
+import {UsageError} from '../base/errors'
 
 /**
  * DATABASE_URL, read strictly, and shown without its secrets. A URL is parsed once, by the WHATWG

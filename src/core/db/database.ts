@@ -1,8 +1,8 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {CommandError, NotMigratedError} from '../errors'
-import {firstLine} from '../text'
+import {CommandError, NotMigratedError} from '../base/errors'
+import {firstLine} from '../base/text'
 import {connectionStringSecrets, parseDatabaseUrl, refuseAmbiguousConnectionString, safeConnectionString} from './database-url'
 import {requirePg} from './pg-driver'
 

@@ -1,7 +1,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {CommandError} from '../errors'
+import {CommandError} from '../base/errors'
 
 /** The framework's migrations ship with it; the project's own come from its migrations/ folder. */
 export const FRAMEWORK_MIGRATIONS_DIR = path.join(__dirname, 'migrations')

@@ -1,10 +1,10 @@
 import {jobAlerts, NO_ALERTS, webhookProblem, type JobAlertsOverride} from '../alerts/alert-settings'
-import {parseSlot, type Schedule} from '../schedule/schedule'
-import {shown} from '../text'
+import {parseSlot, type Schedule} from './schedule'
+import {shown} from '../base/text'
 import {cronExpressionError} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MAX_TIMER_MS, MINUTE_MS} from '../time/units'
-import type {CronClass, CronJobBase} from './cron-job-base'
+import type {CronClass, CronJobBase} from '../contract/cron-job-base'
 
 /** A cron class that passed validation, with its instance. */
 export interface LoadedJob {

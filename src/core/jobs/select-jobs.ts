@@ -1,7 +1,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import {CommandError, UsageError} from '../errors'
-import {firstLine, shown} from '../text'
+import {CommandError, UsageError} from '../base/errors'
+import {firstLine, shown} from '../base/text'
 import {loadJob, type LoadedJob} from './load-jobs'
 
 /** A class and the names it answers to on the command line: its class name and its code. */

@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parseEnv} from 'node:util'
-import {UsageError} from '../errors'
+import {UsageError} from '../base/errors'
 
 /**
  * The `manage` section of a project's package.json: where its parts are. Every entry is optional.

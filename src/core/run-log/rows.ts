@@ -1,6 +1,6 @@
 import type {Dialect} from '../db/database'
 import type {Row} from '../db/sql-connection'
-import type {RunStatus} from '../jobs/cron-job-base'
+import type {RunStatus} from '../contract/cron-job-base'
 import {historyFromRuns, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
 import {timeCodec, type TimeCodec} from './time-codec'
 

@@ -1,6 +1,6 @@
 import type {Dialect} from '../db/database'
 import type {Statement} from '../db/sql-connection'
-import type {RunStatus} from '../jobs/cron-job-base'
+import type {RunStatus} from '../contract/cron-job-base'
 import {SLOT_WINDOW_MS} from '../schedule/history'
 import {timeCodec} from './time-codec'
 

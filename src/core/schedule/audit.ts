@@ -1,7 +1,7 @@
 import {MINUTE_MS} from '../time/units'
 import {SLOT_WINDOW_MS, type JobHistory, type PauseInfo, type RunSummary} from './history'
 import {isDue} from './is-due'
-import type {Schedule} from './schedule'
+import type {Schedule} from '../jobs/schedule'
 
 /** What became of one period the schedule called for. */
 export type PeriodStatus = 'ran' | 'late' | 'missed' | 'twice' | 'extra' | 'failed' | 'pending'

@@ -1,6 +1,6 @@
 import {describeCron} from '../time/cron-expression'
 import {WEEKDAYS} from '../time/units'
-import type {Schedule} from './schedule'
+import type {Schedule} from '../jobs/schedule'
 
 /** A schedule in words, for lists: "every 5 min (±10 s) · at 06:00, 18:30 · Sat, Sun". */
 export function describeSchedule(schedule: Schedule): string {

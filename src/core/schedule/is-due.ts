@@ -3,7 +3,7 @@ import {instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MINUTE_MS, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive, type JobHistory, type PauseInfo, type RunSummary} from './history'
-import type {Schedule} from './schedule'
+import type {Schedule} from '../jobs/schedule'
 
 /** Which rule answered: lets callers (the next-due search, lists) act on the reason without parsing it. */
 export type DecisionRule = 'forced' | 'paused' | 'month-day' | 'weekday' | 'retry' | 'interval' | 'cron' | 'slot' | 'no-schedule'

@@ -3,7 +3,7 @@ import {luxon} from '../time/luxon'
 import {DAY_MS, MINUTE_MS} from '../time/units'
 import {isLive, type JobHistory, type RunSummary} from './history'
 import {isDue, type DecisionOptions} from './is-due'
-import type {Schedule} from './schedule'
+import type {Schedule} from '../jobs/schedule'
 
 const HORIZON_MS = 400 * DAY_MS
 

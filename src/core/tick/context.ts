@@ -1,4 +1,4 @@
-import type {CronContext, PastRun} from '../jobs/cron-job-base'
+import type {CronContext, PastRun} from '../contract/cron-job-base'
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {RunRow} from '../run-log/rows'
 import {luxon} from '../time/luxon'

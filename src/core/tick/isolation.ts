@@ -1,4 +1,4 @@
-import type {CronContext, PastRun} from '../jobs/cron-job-base'
+import type {CronContext, PastRun} from '../contract/cron-job-base'
 import {loadJob} from '../jobs/load-jobs'
 import {messageFromResult} from '../jobs/message'
 import {selectByName} from '../jobs/select-jobs'

@@ -1,5 +1,5 @@
 import {messageFromError} from '../jobs/message'
-import {firstLine} from '../text'
+import {firstLine} from '../base/text'
 import type {TickScope} from './tick-scope'
 
 /** A run's claim on its job: its token, and whether this process still holds it (a parallel job's is let go at once). */

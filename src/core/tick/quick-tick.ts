@@ -1,5 +1,5 @@
 import os from 'node:os'
-import {alertsConfigured, quickWatch} from '../alerts/quick-watch'
+import {alertsConfigured, quickWatch} from '../notify/quick-watch'
 import {loadJobs} from '../jobs/load-jobs'
 import {PACKAGE_VERSION} from '../project/package-name'
 import {SqlAlertOutbox} from '../run-log/alert-outbox'

@@ -1,6 +1,6 @@
-import {OperationError} from '../errors'
+import {OperationError} from '../base/errors'
 import {messageFromError} from '../jobs/message'
-import {firstLine} from '../text'
+import {firstLine} from '../base/text'
 import {loadJobs, type LoadedJob} from '../jobs/load-jobs'
 import {selectByName} from '../jobs/select-jobs'
 import {EMPTY_HISTORY} from '../schedule/history'

@@ -1,4 +1,4 @@
-import {UsageError} from '../errors'
+import {UsageError} from '../base/errors'
 import {luxon} from './luxon'
 
 /** Milliseconds since the epoch, UTC. Core code takes a clock instead of calling Date.now(). */

@@ -1,10 +1,10 @@
-import type {RunStatus} from '../jobs/cron-job-base'
+import type {RunStatus} from '../contract/cron-job-base'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {describeSchedule} from '../schedule/describe'
 import {EMPTY_HISTORY, isLive, type PauseInfo} from '../schedule/history'
 import {nextDue} from '../schedule/next-due'
-import type {RunLogView, RunRow} from './run-store'
+import type {RunLogView, RunRow} from '../run-log/run-store'
 
 export interface JobListing {
   code: string

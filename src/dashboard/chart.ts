@@ -1,5 +1,5 @@
-import type {RunRow} from '../run-log/rows'
-import {DAY_MS} from '../time/units'
+import type {RunRow} from '../core/run-log/rows'
+import {DAY_MS} from '../core/time/units'
 import {duration, esc} from './html'
 
 /** Charts drawn on the server as SVG: no chart library, no script, nothing for the CSP to allow. */

@@ -1,5 +1,5 @@
 import {randomBytes, scryptSync, timingSafeEqual} from 'node:crypto'
-import {shown} from '../text'
+import {shown} from '../core/base/text'
 
 /**
  * Who may use the dashboard: a token (MANAGE_DASHBOARD_TOKEN or the settings' dashboard.token),

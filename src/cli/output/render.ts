@@ -1,6 +1,6 @@
-import {luxon} from '../core/time/luxon'
-import {MINUTE_MS} from '../core/time/units'
-import {commandIO} from './command-io'
+import {luxon} from '../../core/time/luxon'
+import {MINUTE_MS} from '../../core/time/units'
+import {commandIO} from '../command-io'
 
 export interface Painter {
   ok(text: string): string

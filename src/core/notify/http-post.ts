@@ -1,6 +1,6 @@
 import type {ClientRequest} from 'node:http'
 import {PACKAGE_NAME, PACKAGE_VERSION} from '../project/package-name'
-import {firstLine} from '../text'
+import {firstLine} from '../base/text'
 
 /** How much of an answer is read: its status is what counts, the rest is left unread and the connection closed. */
 export const ANSWER_BYTES = 4096

@@ -1,5 +1,5 @@
 import type http from 'node:http'
-import {shown} from '../text'
+import {shown} from '../core/base/text'
 import type {Client, TrustedProxies} from './proxy'
 
 /**

@@ -1,8 +1,8 @@
 import {rowsOf, type ConnectionSource} from '../db/connection-source'
 import {inTransaction, type SqlConnection} from '../db/sql-connection'
-import {setPausedOn} from './run-store'
-import {storable} from './statements'
-import {timeCodec} from './time-codec'
+import {setPausedOn} from '../run-log/run-store'
+import {storable} from '../run-log/statements'
+import {timeCodec} from '../run-log/time-codec'
 
 /** What someone did to a job by hand (dashboard or CLI: run now, pause, resume, unlock), in cron_action. */
 export interface ActionRow {

@@ -1,5 +1,5 @@
 import {BlockList, isIP} from 'node:net'
-import {shown} from '../text'
+import {shown} from '../core/base/text'
 
 /** Who a request came from: the client's address, and whether it reached the proxy over HTTPS. */
 export interface Client {

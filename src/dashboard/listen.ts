@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {UsageError} from '../errors'
+import {UsageError} from '../core/base/errors'
 import type {DashboardAuth} from './auth'
 
 /** An address only this machine can reach. */

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {scrubSecrets} from '../db/database-url'
-import {firstLine} from '../text'
-import {alertSubject, webhookBody, type SentAlert} from './alert'
+import {firstLine} from '../base/text'
+import {alertSubject, webhookBody, type SentAlert} from '../alerts/alert'
 import {httpPost} from './http-post'
 
 /** The e-mail channel of the settings (alerts.email). */

@@ -1,9 +1,9 @@
 import {rowsOf, type ConnectionSource} from '../db/connection-source'
-import {CommandError} from '../errors'
-import {shown} from '../text'
-import {SqlJobLock, type LockHolder} from './job-lock'
-import {SqlRunStore} from './run-store'
-import * as sql from './statements'
+import {CommandError} from '../base/errors'
+import {shown} from '../base/text'
+import {SqlJobLock, type LockHolder} from '../run-log/job-lock'
+import {SqlRunStore} from '../run-log/run-store'
+import * as sql from '../run-log/statements'
 
 export interface UnlockReport {
   /** False when the job was not locked. */

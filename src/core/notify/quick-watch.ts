@@ -3,8 +3,8 @@ import type {Settings} from '../project/settings'
 import type {AlertOutbox, TickState} from '../run-log/alert-outbox'
 import {describeSchedule} from '../schedule/describe'
 import type {JobHistory} from '../schedule/history'
-import {jobAlerts} from './alert-settings'
-import {silentAlert, stuckAlert, type AlertedJob} from './alert-text'
+import {jobAlerts} from '../alerts/alert-settings'
+import {silentAlert, stuckAlert, type AlertedJob} from '../alerts/alert-text'
 import {watchCheaply, type Watch, type WatchInput} from './watch'
 
 /**
