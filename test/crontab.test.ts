@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {crontabLine, crontabStatus, shellQuote, withBlock, withoutBlock} from '../src/cli/tools/crontab'
-import {BIN, lines, ROOT, runManage, type Env, type Result} from './helpers/cli'
+import {BIN, callManage, lines, ROOT, type Env, type Result} from './helpers/cli'
 
 /**
  * `manage crontab`, against test/fixtures/fake-crontab (put on PATH as `crontab`), whose "user's
@@ -41,7 +41,7 @@ describe('manage crontab', function () {
     fs.rmSync(dir, {recursive: true, force: true})
   })
 
-  const crontab = (...args: string[]) => runManage(['crontab', ...args], env)
+  const crontab = (...args: string[]) => callManage(['crontab', ...args], env)
   const lineFor = (log: string) => `* * * * * cd ${shellQuote(ROOT)} && ${shellQuote(process.execPath)} ${shellQuote(BIN)} runcrons >> ${shellQuote(log)} 2>&1`
   const installed = () => fs.readFileSync(crontabFile, 'utf8')
 
@@ -169,7 +169,7 @@ describe('manage crontab', function () {
 
   it('a crontab that `crontab -l` cannot read is an error, not an empty crontab to overwrite', async () => {
     fs.writeFileSync(crontabFile, '0 3 * * * backup\n')
-    const result = await runManage(['crontab', '--install'], {...env, FAKE_CRONTAB_FAIL: 'crontabs/alice: Permission denied'})
+    const result = await callManage(['crontab', '--install'], {...env, FAKE_CRONTAB_FAIL: 'crontabs/alice: Permission denied'})
     expect(lines(result.stderr), context(result)).to.deep.equal(['error: `crontab -l` failed (exit 1): crontabs/alice: Permission denied'])
     expect(result.code).to.equal(1)
     expect(installed()).to.equal('0 3 * * * backup\n')
@@ -187,13 +187,13 @@ describe('manage crontab', function () {
   it('a missing crontab program: one line naming the fix, exit 1; MANAGE_CRONTAB_BIN overrides the lookup', async () => {
     const emptyPath = path.join(dir, 'empty')
     fs.mkdirSync(emptyPath)
-    const missing = await runManage(['crontab', '--install'], {...env, PATH: emptyPath})
+    const missing = await callManage(['crontab', '--install'], {...env, PATH: emptyPath})
     expect(lines(missing.stderr), context(missing)).to.deep.equal([
       'error: the `crontab` program is not installed (not found on PATH): install cron (e.g. `sudo apt-get install cron`), or add the line printed by `manage crontab` to your scheduler by hand',
     ])
     expect(missing.code).to.equal(1)
 
-    const overridden = await runManage(['crontab', '--install', '--log', logFile], {FAKE_CRONTAB_FILE: crontabFile, MANAGE_CRONTAB_BIN: FAKE_CRONTAB})
+    const overridden = await callManage(['crontab', '--install', '--log', logFile], {FAKE_CRONTAB_FILE: crontabFile, MANAGE_CRONTAB_BIN: FAKE_CRONTAB})
     expect(overridden.code, context(overridden)).to.equal(0)
     expect(installed()).to.equal(`${BEGIN}\n${lineFor(logFile)}\n${END}\n`)
   })

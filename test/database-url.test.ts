@@ -5,7 +5,7 @@ import path from 'node:path'
 import {configFromUrl, resolveDatabaseConfig} from '../src/core/db/database'
 import {parseDatabaseUrl, scrubSecrets} from '../src/core/db/database-url'
 import {UsageError} from '../src/core/base/errors'
-import {runManage, SETTINGS} from './helpers/cli'
+import {callManage, SETTINGS} from './helpers/cli'
 
 describe('DATABASE_URL: read strictly, shown without its secrets', () => {
   // [url, what `about` and every error show of it, the secrets it holds]
@@ -111,7 +111,7 @@ describe('no command prints the database password, whatever the URL form', funct
   const commands = [['about'], ['check'], ['runcrons'], ['runcrons', '--traceback'], ['crons:list', '--json'], ['crons:history', '--json'], ['crontab'], ['showmigrations']]
   for (const url of urls) {
     it(url.replace(secret, '<secret>'), async () => {
-      const results = await Promise.all(commands.map((args) => runManage(args, {DATABASE_URL: url, MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob', DEBUG: args.includes('--traceback') ? '1' : undefined})))
+      const results = await Promise.all(commands.map((args) => callManage(args, {DATABASE_URL: url, MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob', DEBUG: args.includes('--traceback') ? '1' : undefined})))
       for (const [i, result] of results.entries()) {
         const shown = `${result.stdout}${result.stderr}`
         expect(shown, `manage ${commands[i].join(' ')}`).not.to.include(secret)
@@ -141,7 +141,7 @@ describe('an ambiguous DATABASE_URL is refused in one line by every command, wit
   const commands = [['about'], ['check'], ['runcrons']]
   for (const [url, password] of urls) {
     it(url, async () => {
-      const results = await Promise.all(commands.map((args) => runManage(args, {DATABASE_URL: url, MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob'})))
+      const results = await Promise.all(commands.map((args) => callManage(args, {DATABASE_URL: url, MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob'})))
       for (const [i, result] of results.entries()) {
         const what = `manage ${commands[i].join(' ')}: exit ${result.code}\n${result.stdout}${result.stderr}`
         expect(result.code, what).to.equal(2)
@@ -153,7 +153,7 @@ describe('an ambiguous DATABASE_URL is refused in one line by every command, wit
   }
 
   it('the URL of the report (postgres://app:p@ss#word99@…): nothing of the host part read from the password', async () => {
-    const results = await Promise.all(commands.map((args) => runManage(args, {DATABASE_URL: 'postgres://app:p@ss#word99@127.0.0.1:5432/test', MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob'})))
+    const results = await Promise.all(commands.map((args) => callManage(args, {DATABASE_URL: 'postgres://app:p@ss#word99@127.0.0.1:5432/test', MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob'})))
     for (const result of results) {
       expect(result.code, result.stderr).to.equal(2)
       expect(result.stderr.split('\n')).to.have.length(2) // one line and its newline

@@ -8,7 +8,7 @@ import {checkAlerts, jobAlerts} from '../src/core/alerts/alert-settings'
 import type {SentAlert} from '../src/core/alerts/alert'
 import {deliver} from '../src/core/notify/channels'
 import {PACKAGE_VERSION} from '../src/core/project/package-name'
-import {context, lines, runManage} from './helpers/cli'
+import {callManage, context, lines} from './helpers/cli'
 import {flooder, mailbox, receiver, smtpTrickler, trickler} from './helpers/receivers'
 
 describe('alert channels: manage notify:test', function () {
@@ -27,7 +27,7 @@ describe('alert channels: manage notify:test', function () {
     const mail = await mailbox()
     try {
       const settings = settingsWith(`{webhooks: ['${hook.url}/services/T0/B0/h00k-t0ken'], email: {host: '127.0.0.1', port: ${mail.port}, secure: false, user: 'alerts', password: 'Sm7p-S3cret', from: 'cron@example.com', to: ['ops@example.com', 'dev@example.com']}}`)
-      const result = await runManage(['notify:test'], {MANAGE_SETTINGS: settings, MANAGE_NOW: '2026-01-05T10:00:00Z'})
+      const result = await callManage(['notify:test'], {MANAGE_SETTINGS: settings, MANAGE_NOW: '2026-01-05T10:00:00Z'})
       expect(result.code, context(result)).to.equal(0)
       const shown = lines(result.stdout)
       expect(shown[0]).to.match(new RegExp(`^✔ webhook ${hook.url.replace(/\./g, '\\.')}/…: 200 OK \\(\\d+ ms\\)$`))
@@ -61,7 +61,7 @@ describe('alert channels: manage notify:test', function () {
     await down.close()
     try {
       const settings = settingsWith(`{webhooks: ['${hook.url}/ok', '${down.url}/t0ken']}`)
-      const result = await runManage(['notify:test'], {MANAGE_SETTINGS: settings})
+      const result = await callManage(['notify:test'], {MANAGE_SETTINGS: settings})
       expect(result.code, context(result)).to.equal(1)
       const shown = lines(result.stdout)
       expect(shown[0]).to.match(/^✗ webhook http:\/\/127\.0\.0\.1:\d+\/…: 503 Service Unavailable \(\d+ ms\)$/)
@@ -74,7 +74,7 @@ describe('alert channels: manage notify:test', function () {
   })
 
   it('no channel: one line saying how to add one, exit 1', async () => {
-    const result = await runManage(['notify:test'], {MANAGE_SETTINGS: settingsWith('{}')})
+    const result = await callManage(['notify:test'], {MANAGE_SETTINGS: settingsWith('{}')})
     expect(result.stderr).to.equal('error: no alert channels in the settings: add alerts: {webhooks: [...]} or alerts: {email: {...}} (see README, "Alerts and monitoring")\n')
     expect(result.code).to.equal(1)
   })

@@ -10,7 +10,7 @@ import {DEFAULT_LAYOUT, findProjectRoot, loadDotEnv, readLayout} from '../src/co
 import {PACKAGE_NAME, PACKAGE_VERSION} from '../src/core/project/package-name'
 import {runJob} from '../src/testing'
 import {job} from './fixtures/jobs'
-import {ROOT, runManage} from './helpers/cli'
+import {callManage, ROOT} from './helpers/cli'
 
 /** An app folder with these files (relative path → content). */
 function app(files: Record<string, string>): string {
@@ -75,14 +75,14 @@ describe('the project: found from the working directory, laid out by package.jso
   }
 
   it('the crontab form of runcrons with no project to find: one line naming the folder, exit 2', async () => {
-    const result = await runManage(['runcrons', '--project', '/nonexistent-app'], {})
+    const result = await callManage(['runcrons', '--project', '/nonexistent-app'], {})
     expect(result.stderr).to.equal("error: the project folder /nonexistent-app (--project or MANAGE_PROJECT) has no package.json: point it at your app's folder, the one with package.json\n")
     expect(result.code).to.equal(2)
   })
 
   it('a package.json that is not JSON: one line naming it, exit 2', async () => {
     const root = make({'package.json': '{"name": '})
-    const result = await runManage(['about', '--project', root], {})
+    const result = await callManage(['about', '--project', root], {})
     expect(result.stderr).to.match(/^error: .*package.json cannot be read as JSON \(.*\): fix it, or pass --project DIR\n$/)
     expect(result.code).to.equal(2)
   })
@@ -143,14 +143,14 @@ describe('smaller points', () => {
   })
 
   it('a mistyped command gets the nearest names, exit 2', async () => {
-    const result = await runManage(['runcron'], {})
+    const result = await callManage(['runcron'], {})
     expect(result.stderr).to.equal("error: manage has no command 'runcron': did you mean runcrons?\n")
     expect(result.code).to.equal(2)
-    expect((await runManage(['crons:lst'], {})).stderr).to.equal("error: manage has no command 'crons:lst': did you mean crons:list or crons:next?\n")
+    expect((await callManage(['crons:lst'], {})).stderr).to.equal("error: manage has no command 'crons:lst': did you mean crons:list or crons:next?\n")
   })
 
   it('the crons topic has its own summary in --help', async () => {
-    expect((await runManage(['--help'], {})).stdout).to.match(/^ {2}crons +Look after the cron jobs: list, history, next runs, pause, resume,/m)
+    expect((await callManage(['--help'], {})).stdout).to.match(/^ {2}crons +Look after the cron jobs: list, history, next runs, pause, resume,/m)
   })
 
   it('runJob: one job at a pinned time over a given history, its decision, outcome and message', async () => {
