@@ -249,7 +249,8 @@ for (const dialect of BACKENDS) describe(`alerts: a tick killed while a receiver
   it('the alert is delivered again after its lease, with the same id in the body and the Idempotency-Key: at least once, and a receiver can drop the copy', async () => {
     // The receiver takes the first request and never answers it; the second it answers.
     const hook = await receiver((n) => (n === 0 ? 'hold' : 200))
-    const sandbox = new Sandbox({databaseUrl: t.url})
+    // The killed tick is a process of its own (start()); the ticks after it run in this one.
+    const sandbox = new Sandbox({databaseUrl: t.url, tier: 'in-process'})
     try {
       const outbox = new SqlAlertOutbox(knexSource(t.db, t.dialect))
       await outbox.raise({kind: 'failed', code: 'test.success', runId: 1, host: 'web9', text: 'held once'}, 'test:held', at('2026-01-05T10:00:00Z'))
@@ -348,7 +349,7 @@ describe('alerts: by e-mail, and from the crontab\'s own ticks (the CLI)', funct
 
   it('a no-op crontab tick records its heartbeat on the fast path; with an alert pending, it hands over to the full tick, which delivers it', async () => {
     const hook = await receiver()
-    const sandbox = new Sandbox()
+    const sandbox = new Sandbox({tier: 'in-process'})
     try {
       await sandbox.migrate()
       const env = {TEST_ALERT_WEBHOOK: `${hook.url}/t0ken`}

@@ -122,7 +122,7 @@ describe('manage audit: periods called for against runs recorded (auditJob)', ()
 describe('manage audit (the command)', function () {
   this.timeout(30_000)
   it('prints each job\'s periods and what went wrong, with --json; exit 1 when a period was missed', async () => {
-    const box = new Sandbox()
+    const box = new Sandbox({tier: 'in-process'})
     try {
       await box.migrate()
       for (const now of ['2026-01-05T10:00:00Z', '2026-01-05T10:05:00Z', '2026-01-05T10:15:00Z']) expect((await box.runcrons('SuccessJob', now)).code).to.equal(0)

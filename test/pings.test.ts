@@ -139,7 +139,7 @@ describe("the runner's own ping: settings tickPingUrl, at the end of every cront
 
   it('a no-op tick (the fast path) and a tick that runs a job ping the URL; a failing tick pings /fail; a dead monitor is a warning, not a failure', async () => {
     const hc = await monitor()
-    const box = new Sandbox()
+    const box = new Sandbox({tier: 'in-process'})
     try {
       await box.migrate()
       const env = {TEST_TICK_PING_URL: `${hc.url}/tick/xyz`}
@@ -177,7 +177,8 @@ describe("the runner's own ping: settings tickPingUrl, at the end of every cront
   it('a spawned crontab tick whose job\'s pingUrl and tickPingUrl trickle their answers ends within its ping deadlines, with a warning for each', async () => {
     // /start is answered at once, to keep this test short: the end ping and the tick's ping trickle (the real 3 s deadline each).
     const slow = await trickler(200, (url) => url.includes('/start'))
-    const box = new Sandbox()
+    // The tick is a bin/manage process: it must end within the deadlines, its sockets cut.
+    const box = new Sandbox({tier: 'in-process'})
     try {
       const settings = box.file('settings.cjs')
       writeFileSync(
@@ -195,7 +196,7 @@ module.exports = {crons: [Pinged], tickPingUrl: process.env.TEST_TICK_PING_URL}
       const env = {MANAGE_SETTINGS: settings, TEST_PING_URL: `${slow.url}/ping/abc`, TEST_TICK_PING_URL: `${slow.url}/tick/xyz`}
       await box.migrate()
       const began = Date.now()
-      const result = await box.run(['runcrons'], {...env, MANAGE_NOW: '2026-01-05T10:00:00Z'})
+      const result = await box.spawn(['runcrons'], {...env, MANAGE_NOW: '2026-01-05T10:00:00Z'})
       const tookMs = Date.now() - began
       expect(result.code, context(result)).to.equal(0)
       expect(lines(result.stdout), context(result)).to.deep.equal(['[✔] app.pinged'])

@@ -207,7 +207,7 @@ describe('the spool under a full disk (a small tmpfs)', function () {
 describe('runcrons with bad files in its spool (end to end)', function () {
   this.timeout(30_000)
   it('names each bad file in one line, sets it aside, runs the jobs and exits 1; the next tick is clean', async () => {
-    const box = new Sandbox({settings: path.join(ROOT, 'test', 'fixtures', 'misbehaving-settings.cjs')})
+    const box = new Sandbox({settings: path.join(ROOT, 'test', 'fixtures', 'misbehaving-settings.cjs'), tier: 'in-process'})
     try {
       await box.migrate()
       fs.mkdirSync(box.file('spool'))

@@ -135,7 +135,7 @@ describe('manage why (the command)', function () {
   this.timeout(30_000)
   let box: Sandbox
   beforeEach(async () => {
-    box = new Sandbox()
+    box = new Sandbox({tier: 'in-process'})
     await box.migrate()
   })
   afterEach(() => box.remove())
