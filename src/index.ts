@@ -3,7 +3,7 @@
  * module imports it on the per-minute path, so nothing here loads oclif or knex.
  */
 export {CronJobBase} from './core/contract/cron-job-base'
-export type {CronClass, CronContext, CronLogger, PastRun, RunStatus} from './core/contract/cron-job-base'
+export type {CronClass, CronContext, CronLogger, JobAlertsOverride, PastRun, RunStatus} from './core/contract/cron-job-base'
 export type {SettingsModule} from './core/project/settings'
 export type {RunLogView, RunStore, RunRow} from './core/run-log/run-store'
 export {CommandError, UsageError} from './core/base/errors'

@@ -6,8 +6,10 @@ import path from 'node:path'
 import {expect} from 'chai'
 import {checkAlerts, jobAlerts} from '../src/core/alerts/alert-settings'
 import type {SentAlert} from '../src/core/alerts/alert'
-import {deliver} from '../src/core/notify/channels'
+import {deliver} from '../src/core/notify/send-alert'
 import {PACKAGE_VERSION} from '../src/core/project/package-name'
+import {loadJob} from '../src/core/jobs/load-jobs'
+import {CronJobBase} from '../src/core/contract/cron-job-base'
 import {callManage, context, lines} from './helpers/cli'
 import {flooder, mailbox, receiver, smtpTrickler, trickler} from './helpers/receivers'
 
@@ -182,5 +184,17 @@ describe("a job's own alerts (CronJobBase.alerts) over the settings'", () => {
     const problems: string[] = []
     jobAlerts(checkAlerts({webhooks: ['https://hooks.example.com/all']}, []), {email: {to: 'team@example.com'}}, problems)
     expect(problems).to.deep.equal(["alerts.email needs the settings' alerts.email (the SMTP server) to send through"])
+  })
+
+  it("the loader checks a class's own alerts alone, against their type: each problem in one line, and recipients need no SMTP server yet", () => {
+    const problemsOf = (alerts: unknown) => loadJob(class extends CronJobBase { code = 'app.own'; runEveryMins = 5; alerts = alerts as never; do() {} }).problems.map((problem) => problem.message)
+    expect(problemsOf({webhooks: 'https://x', email: {to: 'not an address'}, failureThreshold: 0})).to.deep.equal([
+      'alerts.webhooks must be a list of URLs',
+      'alerts.email.to must be one or more e-mail addresses',
+      'alerts.failureThreshold 0 is not a whole number from 1 to 1000: use e.g. failureThreshold: 3',
+    ])
+    expect(problemsOf({webhooks: ['ftp://x/secret']})).to.deep.equal(["alerts.webhooks[0] has the scheme 'ftp:': use an http:// or https:// URL"])
+    expect(problemsOf({email: {to: 'team@example.com'}, recoveryThreshold: 2})).to.deep.equal([])
+    expect(problemsOf(false)).to.deep.equal([])
   })
 })

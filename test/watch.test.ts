@@ -2,17 +2,17 @@ import {expect} from 'chai'
 import {watchTick, type WatchInput} from '../src/core/notify/watch'
 import type {CronJobBase} from '../src/core/contract/cron-job-base'
 import type {LoadedJob} from '../src/core/jobs/load-jobs'
-import type {TickBeat} from '../src/core/run-log/alert-outbox'
+import type {LastTick} from '../src/core/run-log/server-ticks'
 import {historyFromRuns, type RunSummary} from '../src/core/schedule/history'
 import type {Schedule} from '../src/core/jobs/schedule'
 import {at, run, schedule} from './helpers/schedule'
 
 const MIN = 60_000
 const job = (s: Schedule, code = 'job'): LoadedJob => ({className: 'ReportJob', code, job: {} as CronJobBase, schedule: s, pingUrl: null})
-const beat = (host: string, time: string): TickBeat => ({host, atMs: at(time), version: '0.1.0'})
+const beat = (host: string, time: string): LastTick => ({host, atMs: at(time), version: '0.1.0'})
 
 /** What a tick at `now` notices, in words: "silent since HH:MM (code×n from HH:MM)", "host web2 silent", "missed code HH:MM", "stuck code (why)". */
-function notices(jobs: LoadedJob[], runs: RunSummary[], ticks: TickBeat[], now: string, extra: Partial<WatchInput> = {}): string[] {
+function notices(jobs: LoadedJob[], runs: RunSummary[], ticks: LastTick[], now: string, extra: Partial<WatchInput> = {}): string[] {
   const nowMs = at(now)
   const histories = new Map(jobs.map((j) => [j.code, historyFromRuns(runs.filter((r) => r.code === j.code), nowMs)]))
   const watch = watchTick({nowMs, host: 'web1', jobs, histories, paused: new Map(), resumed: new Map(), ticks, timeZone: 'UTC', missedAfterMs: 5 * MIN, silentAfterMs: 10 * MIN, graceMs: 10_000, ...extra})

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime, isoTime} from '../cli/output/render'
 import {formatTable} from '../cli/output/table'
-import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
+import {SqlServerTicks} from '../core/run-log/server-ticks'
 
 export default class Runners extends BaseCommand<typeof Runners> {
   static summary = "Show the servers that run manage runcrons, with each one's last tick (its heartbeat)."
@@ -18,15 +18,15 @@ export default class Runners extends BaseCommand<typeof Runners> {
   }
 
   async run(): Promise<void> {
-    const outbox = new SqlAlertOutbox(this.project.runLogSource())
+    const servers = new SqlServerTicks(this.project.runLogSource())
     if (this.flags.forget !== undefined) {
-      const forgotten = await outbox.forgetTick(this.flags.forget)
+      const forgotten = await servers.forget(this.flags.forget)
       this.log(forgotten ? `Forgot ${this.flags.forget}.` : `No heartbeat from ${this.flags.forget}: nothing to forget.`)
       return
     }
     const settings = await this.project.settings()
     const now = (await this.project.clock())()
-    const ticks = (await outbox.tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
+    const ticks = await servers.list()
     const silentAfterMs = settings.alerts.silentAfterMs
     if (this.flags.json) {
       this.printJson(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: now - tick.atMs >= silentAfterMs})))

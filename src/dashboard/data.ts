@@ -3,7 +3,7 @@ import type {RunStatus} from '../core/contract/cron-job-base'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import type {Settings} from '../core/project/settings'
 import {listActions, recordAction, type ActionRow} from '../core/operate/action-log'
-import {SqlAlertOutbox, type TickBeat} from '../core/run-log/alert-outbox'
+import {SqlServerTicks, type LastTick} from '../core/run-log/server-ticks'
 import {listJobs, type JobListing} from '../core/operate/job-list'
 import {runRowOf, type RunRow} from '../core/run-log/rows'
 import {SqlRunStore} from '../core/run-log/run-store'
@@ -120,8 +120,8 @@ export class DashboardData {
     return this.store.getRun(id)
   }
 
-  async runners(): Promise<TickBeat[]> {
-    return (await new SqlAlertOutbox(this.source).tickState()).ticks.sort((a, b) => a.host.localeCompare(b.host))
+  async runners(): Promise<LastTick[]> {
+    return new SqlServerTicks(this.source).list()
   }
 
   actions(code: string, limit: number): Promise<ActionRow[]> {

@@ -1,5 +1,5 @@
 import type {RunRow} from '../core/run-log/rows'
-import type {TickBeat} from '../core/run-log/alert-outbox'
+import type {LastTick} from '../core/run-log/server-ticks'
 import {firstLine} from '../core/base/text'
 import {luxon} from '../core/time/luxon'
 import {durationChart, timeline} from './chart'
@@ -108,7 +108,7 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
   return layout(context, `<h1>Run ${run.id}</h1><table class="facts">${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>${message}`)
 }
 
-export function runnersPage(context: PageContext, ticks: readonly TickBeat[], nowMs: number, silentAfterMs: number, zone: string): string {
+export function runnersPage(context: PageContext, ticks: readonly LastTick[], nowMs: number, silentAfterMs: number, zone: string): string {
   const rows = ticks.map((tick) => {
     const silent = nowMs - tick.atMs >= silentAfterMs
     return `<tr><td>${esc(tick.host)}</td><td>${esc(tick.version ?? '')}</td><td>${esc(when(tick.atMs, zone))}</td><td>${silent ? '<span class="status status-failed">silent</span>' : '<span class="status status-succeeded">ticking</span>'}</td></tr>`

@@ -1,6 +1,7 @@
 import {hostname} from 'node:os'
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
-import {describeChannel, sendTestAlert} from '../../core/notify/channels'
+import {describeChannel} from '../../core/alerts/channels/registry'
+import {sendTestAlert} from '../../core/notify/send-alert'
 import {CommandError} from '../../core/base/errors'
 
 export default class NotifyTest extends BaseCommand<typeof NotifyTest> {

@@ -1,5 +1,6 @@
 import {shown} from '../base/text'
-import type {Channel, EmailSettings} from '../notify/channels'
+import type {JobAlertsOverride} from '../contract/cron-job-base'
+import {CHANNEL_DRIVERS, type Channel} from './channels/registry'
 
 /** The `alerts` section of the settings, as written. The names are part of the interface: they stay valid across versions. */
 export interface AlertsSettingsModule {
@@ -30,60 +31,12 @@ export interface AlertSettings {
 
 export const NO_ALERTS: AlertSettings = {channels: [], failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null, missedAfterMs: 5 * 60_000, silentAfterMs: 10 * 60_000}
 
-/**
- * A job's own `alerts` (CronJobBase.alerts): false turns its alerts off; an object overrides the
- * thresholds, and its webhooks or e-mail recipients replace the settings' for this job.
- */
-export type JobAlertsOverride = false | {failureThreshold?: number; recoveryThreshold?: number; webhooks?: string[]; email?: {to: string | string[]}}
-
 /** A job's alerting once its override is applied to the settings': where its alerts go, and when. */
 export interface JobAlerts {
   channels: Channel[]
   failureThreshold: number
   recoveryThreshold: number
 }
-
-/** The job's override checked against the settings (problems are one line each, about the job). */
-export function jobAlerts(settings: AlertSettings, override: unknown, problems: string[]): JobAlerts {
-  const base = {channels: settings.channels, failureThreshold: settings.failureThreshold, recoveryThreshold: settings.recoveryThreshold}
-  if (override === undefined || override === null || override === true) return base
-  if (override === false) return {...base, channels: []}
-  if (typeof override !== 'object' || Array.isArray(override)) {
-    problems.push(`alerts is ${shown(override)}: use false (no alerts) or e.g. alerts = {failureThreshold: 3, webhooks: ['https://…']}`)
-    return base
-  }
-  const own = override as Record<string, unknown>
-  let channels = settings.channels
-  if (own.webhooks !== undefined || own.email !== undefined) {
-    const kept = channels.filter((channel) => (own.webhooks === undefined ? channel.kind === 'webhook' : false) || (own.email === undefined ? channel.kind === 'email' : false))
-    const added: Channel[] = []
-    if (own.webhooks !== undefined) {
-      if (!Array.isArray(own.webhooks)) problems.push(`alerts.webhooks must be a list of URLs`)
-      else
-        own.webhooks.forEach((url, i) => {
-          const problem = webhookProblem(url)
-          if (problem) problems.push(`alerts.webhooks[${i}] ${problem}: use an http:// or https:// URL`)
-          else added.push({kind: 'webhook', url: url as string})
-        })
-    }
-    if (own.email !== undefined) {
-      const server = settings.channels.find((channel) => channel.kind === 'email')
-      const to = (own.email as {to?: unknown} | null)?.to
-      const list = typeof to === 'string' ? [to] : to
-      if (!server || server.kind !== 'email') problems.push(`alerts.email needs the settings' alerts.email (the SMTP server) to send through`)
-      else if (!Array.isArray(list) || list.length === 0 || !list.every((address) => typeof address === 'string' && EMAIL.test(address))) problems.push(`alerts.email.to must be one or more e-mail addresses`)
-      else added.push({kind: 'email', email: {...server.email, to: list as string[]}})
-    }
-    channels = [...kept, ...added]
-  }
-  return {
-    channels,
-    failureThreshold: own.failureThreshold === undefined ? settings.failureThreshold : count(own.failureThreshold, 'alerts.failureThreshold', problems),
-    recoveryThreshold: own.recoveryThreshold === undefined ? settings.recoveryThreshold : count(own.recoveryThreshold, 'alerts.recoveryThreshold', problems),
-  }
-}
-
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+$|^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/
 
 /** The alerts section checked: each problem is one line (never with a secret in it) pushed to `problems`. */
 export function checkAlerts(value: unknown, problems: string[]): AlertSettings {
@@ -93,20 +46,7 @@ export function checkAlerts(value: unknown, problems: string[]): AlertSettings {
     return NO_ALERTS
   }
   const section = value as Record<string, unknown>
-  const channels: Channel[] = []
-  const webhooks = section.webhooks ?? []
-  if (!Array.isArray(webhooks)) problems.push(`alerts.webhooks must be a list of URLs: use e.g. webhooks: ['https://hooks.example.com/…']`)
-  else {
-    webhooks.forEach((url, i) => {
-      const problem = webhookProblem(url)
-      if (problem) problems.push(`alerts.webhooks[${i}] ${problem}: use an http:// or https:// URL`)
-      else channels.push({kind: 'webhook', url: url as string})
-    })
-  }
-  if (section.email !== undefined) {
-    const email = checkEmail(section.email, problems)
-    if (email) channels.push({kind: 'email', email})
-  }
+  const channels = CHANNEL_DRIVERS.flatMap((driver) => driver.parse(section[driver.section], problems))
   return {
     channels,
     failureThreshold: count(section.failureThreshold, 'alerts.failureThreshold', problems),
@@ -117,6 +57,51 @@ export function checkAlerts(value: unknown, problems: string[]): AlertSettings {
   }
 }
 
+/** A job's override as an object, or null (none, true or false, or not an object: said in one line). */
+function ownAlerts(override: unknown, problems: string[]): Record<string, unknown> | null {
+  if (override === undefined || override === null || typeof override === 'boolean') return null
+  if (typeof override !== 'object' || Array.isArray(override)) {
+    problems.push(`alerts is ${shown(override)}: use false (no alerts) or e.g. alerts = {failureThreshold: 3, webhooks: ['https://…']}`)
+    return null
+  }
+  return override as Record<string, unknown>
+}
+
+/** A job's override (CronJobBase.alerts) checked against its own type, alone: what the loader refuses a class for. */
+export function checkJobAlerts(override: unknown, problems: string[]): void {
+  const own = ownAlerts(override, problems)
+  if (own === null) return
+  for (const driver of CHANNEL_DRIVERS) if (own[driver.section] !== undefined) driver.checkOverride(own[driver.section], problems)
+  for (const name of ['failureThreshold', 'recoveryThreshold'] as const) if (own[name] !== undefined) count(own[name], `alerts.${name}`, problems)
+}
+
+/** The job's override applied to the settings' (problems are one line each, about the job). */
+export function jobAlerts(settings: AlertSettings, override: unknown, problems: string[]): JobAlerts {
+  const base = {channels: settings.channels, failureThreshold: settings.failureThreshold, recoveryThreshold: settings.recoveryThreshold}
+  if (override === false) return {...base, channels: []}
+  const own = ownAlerts(override, problems)
+  if (own === null) return base
+  // A section of its own replaces the settings' channels of that kind; the other kinds are kept.
+  const overridden = CHANNEL_DRIVERS.filter((driver) => own[driver.section] !== undefined)
+  const channels =
+    overridden.length === 0
+      ? settings.channels
+      : [
+          ...settings.channels.filter((channel) => !overridden.some((driver) => driver.kind === channel.kind)),
+          ...overridden.flatMap((driver) => driver.applyOverride(own[driver.section], settings.channels.filter((channel) => channel.kind === driver.kind), problems)),
+        ]
+  return {
+    channels,
+    failureThreshold: own.failureThreshold === undefined ? settings.failureThreshold : count(own.failureThreshold, 'alerts.failureThreshold', problems),
+    recoveryThreshold: own.recoveryThreshold === undefined ? settings.recoveryThreshold : count(own.recoveryThreshold, 'alerts.recoveryThreshold', problems),
+  }
+}
+
+/** Whether a job's override names channels of its own (then its alerts may go somewhere though the settings name none). */
+export function hasOwnChannels(override: JobAlertsOverride | undefined): boolean {
+  return typeof override === 'object' && override !== null && CHANNEL_DRIVERS.some((driver) => (override as Record<string, unknown>)[driver.section] !== undefined)
+}
+
 /** A whole number of minutes, 1 to 10080 (a week), in ms. */
 function minutes(value: unknown, name: string, problems: string[], example: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10080) {
@@ -124,41 +109,6 @@ function minutes(value: unknown, name: string, problems: string[], example: numb
     return example * 60_000
   }
   return value * 60_000
-}
-
-/** What is wrong with a webhook (or ping) URL, never quoting it (its path may be a token), or null. */
-export function webhookProblem(url: unknown): string | null {
-  if (typeof url !== 'string') return `is ${typeof url}, not a URL`
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return 'is not a URL'
-  }
-  return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? null : `has the scheme '${parsed.protocol}'`
-}
-
-function checkEmail(value: unknown, problems: string[]): EmailSettings | null {
-  const fix = "use e.g. email: {host: 'smtp.example.com', port: 587, user: 'alerts', password: process.env.SMTP_PASSWORD, from: 'cron@example.com', to: ['ops@example.com']}"
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.push(`alerts.email is not an object: ${fix}`)
-    return null
-  }
-  const email = value as Record<string, unknown>
-  const before = problems.length
-  if (typeof email.host !== 'string' || email.host === '') problems.push(`alerts.email.host is missing: ${fix}`)
-  const secure = email.secure ?? email.port === 465
-  const port = email.port ?? (secure ? 465 : 587)
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push(`alerts.email.port ${shown(port)} is not a port (1–65535): ${fix}`)
-  if (typeof secure !== 'boolean') problems.push(`alerts.email.secure must be true or false`)
-  for (const name of ['user', 'password'] as const) if (email[name] !== undefined && typeof email[name] !== 'string') problems.push(`alerts.email.${name} must be a string`)
-  if (typeof email.from !== 'string' || !EMAIL.test(email.from)) problems.push(`alerts.email.from is not an e-mail address: ${fix}`)
-  const to = typeof email.to === 'string' ? [email.to] : email.to
-  if (!Array.isArray(to) || to.length === 0 || !to.every((address) => typeof address === 'string' && EMAIL.test(address))) {
-    problems.push(`alerts.email.to must be one or more e-mail addresses: ${fix}`)
-  }
-  if (problems.length > before) return null
-  return {host: email.host as string, port: port as number, secure: secure as boolean, user: email.user as string | undefined, password: email.password as string | undefined, from: email.from as string, to: to as string[]}
 }
 
 function count(value: unknown, name: string, problems: string[]): number {

@@ -30,8 +30,3 @@ export interface SentAlert extends Alert {
 export function alertSubject(alert: Alert): string {
   return alert.text.split('\n')[0]
 }
-
-/** The JSON body a webhook receives, its id first. */
-export function webhookBody(alert: SentAlert): string {
-  return JSON.stringify({id: alert.id, kind: alert.kind, code: alert.code, runId: alert.runId, host: alert.host, text: alert.text, ...alert.details})
-}

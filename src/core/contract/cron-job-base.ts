@@ -51,6 +51,12 @@ export interface CronContext {
 }
 
 /**
+ * A job's own alerts (CronJobBase.alerts): false turns them off; an object overrides the settings'
+ * thresholds, and its webhooks or e-mail recipients replace the settings' for this job.
+ */
+export type JobAlertsOverride = false | {failureThreshold?: number; recoveryThreshold?: number; webhooks?: string[]; email?: {to: string | string[]}}
+
+/**
  * A scheduled job. Subclass it, give it a unique `code`, a schedule and `do()`;
  * list the class in the settings' `crons`.
  *
@@ -102,7 +108,7 @@ export abstract class CronJobBase {
    * This job's alerts: false turns them off; an object overrides the settings' thresholds, and its
    * webhooks or e-mail recipients replace the settings' for this job (see README, "Alerts and monitoring").
    */
-  declare alerts?: false | {failureThreshold?: number; recoveryThreshold?: number; webhooks?: string[]; email?: {to: string | string[]}}
+  declare alerts?: JobAlertsOverride
 
   /** The job itself. Its return value becomes the run's message (objects are stored as JSON). */
   abstract do(ctx: CronContext): Promise<unknown> | unknown

@@ -1,10 +1,11 @@
-import {jobAlerts, NO_ALERTS, webhookProblem, type JobAlertsOverride} from '../alerts/alert-settings'
+import {checkJobAlerts} from '../alerts/alert-settings'
+import {webhookProblem} from '../alerts/channels/webhook'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
 import {cronExpressionError} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MAX_TIMER_MS, MINUTE_MS} from '../time/units'
-import type {CronClass, CronJobBase} from '../contract/cron-job-base'
+import type {CronClass, CronJobBase, JobAlertsOverride} from '../contract/cron-job-base'
 
 /** A cron class that passed validation, with its instance. */
 export interface LoadedJob {
@@ -14,12 +15,9 @@ export interface LoadedJob {
   schedule: Schedule
   /** Pinged for each run (see CronJobBase.pingUrl), or null. */
   pingUrl: string | null
-  /** Its own alerts (see CronJobBase.alerts), checked; applied to the settings' by jobAlerts. */
+  /** Its own alerts (see CronJobBase.alerts), checked alone (checkJobAlerts); applied to the settings' by jobAlerts. */
   alerts?: JobAlertsOverride
 }
-
-/** The settings' alerts with an e-mail server, so that checking a job's override alone reports only what is wrong with it. */
-const ANY_CHANNELS = {...NO_ALERTS, channels: [{kind: 'email' as const, email: {host: 'smtp', port: 587, secure: false, from: 'a@b', to: ['a@b']}}]}
 
 /** One thing wrong with one class: `subject` names it, `message` says what and how to fix it. */
 export interface Problem {
@@ -180,7 +178,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   // Not quoted back: a check's URL is its secret.
   if (pingProblem) error(`pingUrl ${pingProblem}: use the http:// or https:// URL of a check (Healthchecks.io, Cronitor…)`)
   const alertProblems: string[] = []
-  jobAlerts(ANY_CHANNELS, job.alerts, alertProblems)
+  checkJobAlerts(job.alerts, alertProblems)
   alertProblems.forEach(error)
 
   if (problems.length > 0) return {problems}

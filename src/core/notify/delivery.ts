@@ -2,7 +2,8 @@ import {createHash, randomUUID} from 'node:crypto'
 import type {AlertOutbox, ClaimedAlert} from '../run-log/alert-outbox'
 import type {Clock} from '../time/clock'
 import {HOUR_MS, MINUTE_MS} from '../time/units'
-import {describeChannel, deliver, type Channel, type Delivery} from './channels'
+import {describeChannel, driverOf, type Channel} from '../alerts/channels/registry'
+import {deliver, type Delivery} from './send-alert'
 
 /**
  * Delivering the outbox at the end of a tick: each pending alert that is due is claimed with a
@@ -23,7 +24,7 @@ export interface DeliveryScope {
   host: string
   pid: number
   log(level: 'info' | 'warn', message: string): void
-  /** Per delivery attempt to one channel (default: channels.ts's). */
+  /** Per delivery attempt to one channel (default: send-alert.ts's). */
   timeoutMs?: number
 }
 
@@ -40,8 +41,8 @@ const GIVE_UP_MS = 24 * HOUR_MS
 
 /** A channel's name in the attempts table: described without its secrets, with a short hash to tell two of one origin apart. */
 export function channelKey(channel: Channel): string {
-  const whole = channel.kind === 'webhook' ? channel.url : `${channel.email.host}:${channel.email.port}:${channel.email.to.join(',')}`
-  return `${describeChannel(channel)} #${createHash('sha256').update(whole).digest('hex').slice(0, 8)}`.slice(0, 191)
+  const driver = driverOf(channel)
+  return `${driver.describe(channel)} #${createHash('sha256').update(driver.key(channel)).digest('hex').slice(0, 8)}`.slice(0, 191)
 }
 
 /** The back-off after `attempts` failed attempts: 1, 2, 4 … minutes, at most an hour. */

@@ -1,9 +1,10 @@
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
-import type {AlertOutbox, TickState} from '../run-log/alert-outbox'
+import type {AlertOutbox} from '../run-log/alert-outbox'
+import type {TickState} from '../run-log/server-ticks'
 import {describeSchedule} from '../schedule/describe'
 import type {JobHistory} from '../schedule/history'
-import {jobAlerts} from '../alerts/alert-settings'
+import {hasOwnChannels, jobAlerts} from '../alerts/alert-settings'
 import {silentAlert, stuckAlert, type AlertedJob} from '../alerts/alert-text'
 import {watchCheaply, type Watch, type WatchInput} from './watch'
 
@@ -49,11 +50,7 @@ export async function raiseCheap(outbox: AlertOutbox, watch: Pick<Watch, 'silent
 
 /** Whether any alert could go anywhere: the settings' channels, or a job's own. */
 export function alertsConfigured(settings: Settings, jobs: readonly LoadedJob[]): boolean {
-  return settings.alerts.channels.length > 0 || jobs.some(hasOwnChannels)
-}
-
-function hasOwnChannels(job: LoadedJob): boolean {
-  return typeof job.alerts === 'object' && job.alerts !== null && (job.alerts.webhooks !== undefined || job.alerts.email !== undefined)
+  return settings.alerts.channels.length > 0 || jobs.some((job) => hasOwnChannels(job.alerts))
 }
 
 /** The job as its alerts name it; its schedule in words is made only if an alert is (cron expressions load cronstrue). */

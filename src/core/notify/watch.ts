@@ -1,5 +1,5 @@
 import type {LoadedJob} from '../jobs/load-jobs'
-import type {TickBeat} from '../run-log/alert-outbox'
+import type {LastTick} from '../run-log/server-ticks'
 import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
 import {isDue} from '../schedule/is-due'
 import {afterSuccess, nextDue} from '../schedule/next-due'
@@ -20,7 +20,7 @@ export interface WatchInput {
   paused: ReadonlyMap<string, PauseInfo>
   resumed: ReadonlyMap<string, number>
   /** Every server's last tick, read before this tick writes its own. */
-  ticks: readonly TickBeat[]
+  ticks: readonly LastTick[]
   timeZone: string
   missedAfterMs: number
   silentAfterMs: number
@@ -37,7 +37,7 @@ export interface Watch {
   /** No tick on any server for silentAfter or more. */
   silence: Silence | null
   /** Other servers that stopped ticking while some still tick. */
-  silentHosts: TickBeat[]
+  silentHosts: LastTick[]
   missed: Array<{job: LoadedJob; dueMs: number}>
   stuck: Array<{job: LoadedJob; run: RunSummary; why: string}>
 }

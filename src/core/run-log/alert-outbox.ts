@@ -1,29 +1,10 @@
 import type {Alert, SentAlert} from '../alerts/alert'
-import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
+import {rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {inTransaction, read, write} from '../db/sql-connection'
-import type {PauseInfo} from '../schedule/history'
 import * as sql from './alert-statements'
 import {newAlert, recordIncidentOn, type Alerting, type MissedPeriod} from './incidents'
 import {timeCodec} from './time-codec'
-
-/** A server's heartbeat: its last tick. */
-export interface TickBeat {
-  host: string
-  atMs: number
-  version: string | null
-}
-
-/** What a tick reads beside the histories (one statement): pauses, resumes, heartbeats, and the next pending alert's time. */
-export interface TickState {
-  paused: Map<string, PauseInfo>
-  /** When each job was last resumed: its missed periods count from then. */
-  resumed: Map<string, number>
-  ticks: TickBeat[]
-  nextAlertMs: number | null
-}
-
-export const EMPTY_TICK_STATE: TickState = {paused: new Map(), resumed: new Map(), ticks: [], nextAlertMs: null}
 
 /** An alert in the outbox, claimed for delivery. */
 export interface ClaimedAlert {
@@ -52,15 +33,10 @@ export interface AlertRow {
 }
 
 /**
- * The alert outbox and the servers' heartbeats (Laravel's EventMutex, for alerts): alerts are
- * raised with a unique dedupe key, claimed for delivery with a lease as jobs are, and each
- * attempt is recorded.
+ * The alert outbox (Laravel's EventMutex, for alerts): alerts are raised with a unique dedupe
+ * key, claimed for delivery with a lease as jobs are, and each attempt is recorded.
  */
 export interface AlertOutbox {
-  tickState(): Promise<TickState>
-  recordTick(beat: {host: string; pid: number; version: string; atMs: number}): Promise<void>
-  /** Forget a server's heartbeat (taken out of service); false when it had none. */
-  forgetTick(host: string): Promise<boolean>
   /** Add an alert unless one with its key is there; true when added. */
   raise(alert: Alert, dedupeKey: string, createdMs: number): Promise<boolean>
   /** A missed period, applied to the job's incident: the alert it calls for, if any, is raised in the same transaction. */
@@ -81,29 +57,6 @@ export class SqlAlertOutbox implements AlertOutbox {
 
   constructor(private readonly source: ConnectionSource) {
     this.dialect = source.dialect
-  }
-
-  async tickState(): Promise<TickState> {
-    const time = timeCodec(this.dialect)
-    const state: TickState = {paused: new Map(), resumed: new Map(), ticks: [], nextAlertMs: null}
-    for (const row of await rowsOf(this.source, sql.selectTickState())) {
-      const name = row.name as string
-      if (row.what === 'job') {
-        if (row.at !== null) state.paused.set(name, {sinceMs: time.fromDb(row.at), by: (row.who as string | null) ?? null})
-        const resumed = time.fromDb(row.since)
-        if (resumed !== null) state.resumed.set(name, resumed)
-      } else if (row.what === 'tick') state.ticks.push({host: name, atMs: time.fromDb(row.at)!, version: (row.who as string | null) ?? null})
-      else state.nextAlertMs = time.fromDb(row.at)
-    }
-    return state
-  }
-
-  async recordTick(beat: {host: string; pid: number; version: string; atMs: number}): Promise<void> {
-    await changesOf(this.source, sql.upsertTick(this.dialect, beat))
-  }
-
-  async forgetTick(host: string): Promise<boolean> {
-    return this.source.use(async (connection) => (await write(connection, sql.deleteTick(host))).changes > 0)
   }
 
   raise(alert: Alert, dedupeKey: string, createdMs: number): Promise<boolean> {

@@ -5,8 +5,8 @@ import {timeCodec} from './time-codec'
 
 /**
  * The statements of alerting: a job's incident state (on cron_job), the alert outbox
- * (cron_alert), its delivery attempts (cron_alert_attempt) and the servers' heartbeats
- * (cron_tick). Plain SQL with `?` placeholders, as statements.ts.
+ * (cron_alert) and its delivery attempts (cron_alert_attempt). Plain SQL with `?` placeholders,
+ * as statements.ts.
  */
 
 /** The job's incident state, locked for the transaction where the database can (sqlite's transaction already holds the file). */
@@ -53,38 +53,6 @@ export function insertAlert(dialect: Dialect, alert: NewAlert): Statement {
   return dialect === 'mysql'
     ? {sql: `INSERT IGNORE INTO cron_alert ${columns} ${values}`, bindings}
     : {sql: `INSERT INTO cron_alert ${columns} ${values} ON CONFLICT (dedupe_key) DO NOTHING`, bindings}
-}
-
-/**
- * What a tick needs to know beside the histories, in one statement: the paused (and resumed)
- * jobs, each server's last tick, and when the next pending alert is due (an index lookup; null for none).
- */
-export function selectTickState(): Statement {
-  return {
-    sql:
-      "SELECT 'job' AS what, code AS name, paused_at AS at, paused_by AS who, resumed_at AS since FROM cron_job WHERE paused_at IS NOT NULL OR resumed_at IS NOT NULL" +
-      " UNION ALL SELECT 'tick', host, tick_at, version, NULL FROM cron_tick" +
-      " UNION ALL SELECT 'alert', NULL, MIN(next_attempt_at), NULL, NULL FROM cron_alert WHERE status = 'pending'",
-    bindings: [],
-  }
-}
-
-/** This server's heartbeat: its last tick (by the decisions' clock), pid and version. */
-export function upsertTick(dialect: Dialect, tick: {host: string; pid: number; version: string; atMs: number}): Statement {
-  const at = timeCodec(dialect).toDb(tick.atMs)
-  const bindings = [tick.host, tick.pid, tick.version, at, at]
-  if (dialect === 'mysql') {
-    return {sql: 'INSERT INTO cron_tick (host, pid, version, tick_at, first_tick_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE pid = VALUES(pid), version = VALUES(version), tick_at = VALUES(tick_at)', bindings}
-  }
-  return {
-    sql: 'INSERT INTO cron_tick (host, pid, version, tick_at, first_tick_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (host) DO UPDATE SET pid = excluded.pid, version = excluded.version, tick_at = excluded.tick_at',
-    bindings,
-  }
-}
-
-/** Forget a server's heartbeat (a server taken out of service). */
-export function deleteTick(host: string): Statement {
-  return {sql: 'DELETE FROM cron_tick WHERE host = ?', bindings: [host]}
 }
 
 /** The pending alerts due by `nowMs`, oldest first. */

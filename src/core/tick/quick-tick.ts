@@ -3,6 +3,7 @@ import {alertsConfigured, quickWatch} from '../notify/quick-watch'
 import {loadJobs} from '../jobs/load-jobs'
 import {PACKAGE_VERSION} from '../project/package-name'
 import {SqlAlertOutbox} from '../run-log/alert-outbox'
+import {SqlServerTicks} from '../run-log/server-ticks'
 import type {Project} from '../project/project'
 import {SqlRunStore} from '../run-log/run-store'
 import {verdictOf} from '../schedule/verdict'
@@ -32,8 +33,9 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   const source = await project.tickSource({create: false})
   const store = new SqlRunStore(source)
   const outbox = new SqlAlertOutbox(source)
+  const servers = new SqlServerTicks(source)
   const skewMs = settings.clockSkewSeconds * 1000
-  const snapshot = await readSnapshot(store, jobs, (await project.clock())(), {leaseNowMs: systemClock(), skewMs, outbox})
+  const snapshot = await readSnapshot(store, jobs, (await project.clock())(), {leaseNowMs: systemClock(), skewMs, servers})
   const outcomes: Outcome[] = []
   for (const job of jobs) {
     const verdict = verdictOf(job, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null, clockSkewMs: skewMs})
@@ -43,7 +45,7 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   const host = os.hostname()
   // Silent servers, stuck runs and alerts to deliver: the full tick's work (each alert raised once, by its key).
   if (alertsConfigured(settings, jobs) && (await quickWatch({settings, host, graceMs: settings.graceSeconds * 1000}, outbox, jobs, snapshot.state, snapshot.histories, snapshot.nowMs))) return null
-  await outbox.recordTick({host, pid: process.pid, version: PACKAGE_VERSION, atMs: snapshot.nowMs})
+  await servers.record({host, pid: process.pid, version: PACKAGE_VERSION, atMs: snapshot.nowMs})
   await trimRunLog(store, settings, snapshot.nowMs)
   return outcomes
 }

@@ -35,7 +35,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
 
   // An outcome the spool could not hand over fails this tick (once: its file is set aside).
   const setAside = options.spool?.hasPending() ? await recordSpooled(options.spool, parts.recorder, (code, level, message) => options.onLog?.(code, level, message)) : 0
-  const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000, outbox: parts.outbox})
+  const snapshot = await readSnapshot(parts.store, jobs, options.clock(), {leaseNowMs: (options.leaseClock ?? systemClock)(), skewMs: settings.clockSkewSeconds * 1000, servers: parts.servers})
   const tick = tickScope(options, parts, snapshot.paused, jobs)
   const writes = !options.dryRun
   if (writes && options.heartbeat) await aside(tick, 'watching for missed runs and silent servers', () => tick.alerts.watch(jobs, snapshot.state, snapshot.histories, snapshot.nowMs))
@@ -53,7 +53,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, snapshot, options.dryRun ?? false)))
     await late.settle()
     if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, settings, options.clock()))
-    if (writes && options.heartbeat && tick.outbox) await aside(tick, "recording this server's tick (cron_tick)", () => heartbeat(tick, snapshot.nowMs, options.heartbeat!.version))
+    if (writes && options.heartbeat && tick.servers) await aside(tick, "recording this server's tick (cron_tick)", () => heartbeat(tick, snapshot.nowMs, options.heartbeat!.version))
     if (writes) await aside(tick, 'delivering alerts', () => tick.alerts.deliver())
     await tick.pings.settled()
     if (options.strayWork) {
@@ -99,7 +99,7 @@ async function strayWorkSettled(tick: TickScope, strayWork: NonNullable<RunCrons
 
 /** This server's heartbeat (cron_tick), written at the tick's end, tried again while the database is busy. */
 function heartbeat(tick: TickScope, nowMs: number, version: string): Promise<void> {
-  return retrying(() => tick.outbox!.recordTick({host: tick.host, pid: tick.pid, version, atMs: nowMs}), tick.retry('manage', "recording this server's tick"))
+  return retrying(() => tick.servers!.record({host: tick.host, pid: tick.pid, version, atMs: nowMs}), tick.retry('manage', "recording this server's tick"))
 }
 
 /** Alerting's work: a failure is a warning, never the tick's exit status, and never keeps a job from running. */

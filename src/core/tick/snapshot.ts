@@ -1,11 +1,11 @@
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
-import {EMPTY_TICK_STATE, type AlertOutbox, type TickState} from '../run-log/alert-outbox'
+import {EMPTY_TICK_STATE, type ServerTicks, type TickState} from '../run-log/server-ticks'
 import type {RunLogView} from '../run-log/run-store'
 import {EMPTY_HISTORY, type JobHistory, type PauseInfo} from '../schedule/history'
 import {DAY_MS} from '../time/units'
 
-/** What a tick decides on: every job's history and the paused jobs, read once at the tick's time (with the servers' heartbeats and the outbox's next alert, when it has an outbox). */
+/** What a tick decides on: every job's history and the paused jobs, read once at the tick's time (with the servers' heartbeats and the outbox's next alert, when it has the servers' ticks). */
 export interface Snapshot {
   nowMs: number
   histories: ReadonlyMap<string, JobHistory>
@@ -14,10 +14,10 @@ export interface Snapshot {
 }
 
 /** Two statements whatever the number of jobs (none when there are no jobs). */
-export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number, options: {leaseNowMs: number; skewMs: number; outbox?: AlertOutbox}): Promise<Snapshot> {
+export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number, options: {leaseNowMs: number; skewMs: number; servers?: ServerTicks}): Promise<Snapshot> {
   if (jobs.length === 0) return {nowMs, histories: new Map(), paused: new Map(), state: EMPTY_TICK_STATE}
   const histories = await runLog.histories(nowMs, options)
-  const state = options.outbox ? await options.outbox.tickState() : {...EMPTY_TICK_STATE, paused: await runLog.pausedJobs()}
+  const state = options.servers ? await options.servers.tickState() : {...EMPTY_TICK_STATE, paused: await runLog.pausedJobs()}
   return {nowMs, histories, paused: state.paused, state}
 }
 

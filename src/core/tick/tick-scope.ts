@@ -8,6 +8,7 @@ import {scrubSecrets} from '../db/database-url'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {SqlAlertOutbox, type AlertOutbox} from '../run-log/alert-outbox'
+import {SqlServerTicks, type ServerTicks} from '../run-log/server-ticks'
 import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
@@ -61,8 +62,10 @@ export interface RunCronsOptions extends TickEvents {
   store?: RunStore
   lock?: JobLock
   recorder?: RunRecorder
-  /** The alert outbox and heartbeats (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
+  /** The alert outbox (default: SQL over `source`, unless `store` is given: a tick over fakes has none). */
   outbox?: AlertOutbox
+  /** The servers' ticks and the tick's state read with them (default: as `outbox`). */
+  servers?: ServerTicks
   /** A plain crontab tick: it records this server's heartbeat (with this version) and watches for silent servers and missed runs. */
   heartbeat?: {version: string}
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
@@ -91,6 +94,7 @@ export interface TickParts {
   lock: JobLock
   recorder: RunRecorder
   outbox: AlertOutbox | undefined
+  servers: ServerTicks | undefined
   /** The project's knex instance, made the first time a job reads ctx.db. */
   knex(): Knex
 }
@@ -142,6 +146,7 @@ export function tickParts(options: RunCronsOptions): TickParts {
     lock: options.lock ?? new SqlJobLock(sql()),
     recorder: options.recorder ?? new SqlRunRecorder(sql()),
     outbox: options.outbox ?? (options.store ? undefined : new SqlAlertOutbox(sql())),
+    servers: options.servers ?? (options.store ? undefined : new SqlServerTicks(sql())),
     knex,
   }
 }
