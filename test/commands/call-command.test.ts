@@ -30,11 +30,9 @@ describe('callCommand', function () {
     const env: Env = {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob', MANAGE_NOW: '2026-11-23T12:03:00Z'}
     const commandLines = [
       ['crons:list', '--json'],
-      ['crons:history', '--full'],
       // A plain runcrons (the fast path answers: nothing is due), and one through oclif.
       ['runcrons'],
       ['runcrons', 'SuccessJob', '--dry-run'],
-      ['about'],
       ['help', 'crons:list'],
       // Errors: an unknown command, a bad flag (oclif's, exit 2, with the usage), a settings module that throws.
       ['crons:lst'],
