@@ -45,7 +45,8 @@ describe('resilience: crashes, signals, timeouts, skewed clocks, unlocking (end 
 
       beforeEach(async () => {
         t = await freshDatabase({dialect})
-        box = new Sandbox({databaseUrl: t.url, settings: SETTINGS})
+        // The ticks are bin/manage processes (start()); crons:unlock runs in this process.
+        box = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'in-process'})
       })
 
       afterEach(async () => {
