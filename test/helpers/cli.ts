@@ -119,7 +119,7 @@ export interface SandboxOptions {
   databaseUrl?: string
   /** The settings module; default: test/fixtures/cli-settings.cjs. */
   settings?: string
-  /** How run(), runcrons() and migrate() run manage: in this process (callManage) or in a child (runManage, the default). start() always starts a child. */
+  /** How run() and runcrons() run manage: in this process (callManage) or in a child (runManage, the default). start() and spawn() always start a child; migrate() always runs in process. */
   tier?: 'in-process' | 'process'
 }
 
@@ -161,8 +161,9 @@ export class Sandbox {
     return this.run(['runcrons', ...args], {TEST_CRONS: crons, MANAGE_NOW: now, ...extra})
   }
 
+  /** `manage migrate`, in this process whatever the tier: it only sets the test up. */
   async migrate(): Promise<void> {
-    const result = await this.run(['migrate'])
+    const result = await callManage(['migrate'], this.env())
     if (result.code !== 0) throw new Error(`manage migrate failed (${result.code}): ${result.stderr}${result.stdout}`)
   }
 
