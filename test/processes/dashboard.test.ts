@@ -373,7 +373,8 @@ describe('manage dashboard (the command)', function () {
   this.timeout(30_000)
 
   it('refuses another address without authentication configured, and a short token, in one line each (exit 2)', async () => {
-    const box = new Sandbox()
+    // Refused before it listens: the command runs in this process.
+    const box = new Sandbox({tier: 'in-process'})
     try {
       const open = await box.run(['dashboard', '--host', '0.0.0.0', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: ''})
       expect(open.code, context(open)).to.equal(2)
@@ -388,7 +389,7 @@ describe('manage dashboard (the command)', function () {
   })
 
   it('refuses a low-entropy token (whitespace, one letter repeated, few different characters) in one line that never quotes it, in the dashboard and in manage check', async () => {
-    const box = new Sandbox({settings: DASHBOARD_SETTINGS})
+    const box = new Sandbox({settings: DASHBOARD_SETTINGS, tier: 'in-process'})
     try {
       for (const token of [' '.repeat(24), 'a'.repeat(24), 'abcdefgh'.repeat(4), 'abcdefghijabcdefghijabcd', `${'x'.repeat(20)}\t0123456789`]) {
         const refused = await box.run(['dashboard', '--host', '0.0.0.0', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: token})
