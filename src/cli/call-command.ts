@@ -127,8 +127,8 @@ function enterCall(call: {argv: string[]; env: Record<string, string>; cwd: stri
   const savedExitCode = process.exitCode
   const listeners = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]))
   const modules = new Set(Object.keys(require.cache))
+  process.chdir(call.cwd) // first: a folder that does not exist fails the call before anything is changed
   replaceEnv(call.env)
-  process.chdir(call.cwd)
   process.argv = [savedArgv[0], path.join(call.packageRoot, 'bin', 'manage'), ...call.argv]
   process.exitCode = undefined
   const restoreStreams = [redirect(process.stdout, call.io.stdout), redirect(process.stderr, call.io.stderr)]

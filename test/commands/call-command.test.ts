@@ -110,6 +110,12 @@ describe('callCommand', function () {
     const failed = await callCommand(['runcrons', 'FailJob', '--force'], {cwd: os.tmpdir(), project: ROOT, settings: box.settings, env: box.env({TEST_CRONS: 'FailJob', NO_COLOR: '1'})})
     expect(failed.exitCode, failed.stderr).to.equal(1)
     expect(failed.stdout).to.equal('[✘] test.fail: Error: boom from test.fail\n')
+    // A working directory that does not exist: the call fails before it changes anything.
+    const nowhere = await callCommand(['about'], {cwd: path.join(os.tmpdir(), 'no-such-folder-for-manage'), env: {CALL_ONLY: 'x'}}).then(
+      () => null,
+      (error: NodeJS.ErrnoException) => error.code,
+    )
+    expect(nowhere).to.equal('ENOENT')
     const after = {env: {...process.env}, cwd: process.cwd(), argv: [...process.argv], exitCode: process.exitCode, sigterm: process.listenerCount('SIGTERM'), sigint: process.listenerCount('SIGINT')}
     expect(after).to.deep.equal(before)
     expect(process.env.CALL_ONLY).to.equal(undefined)
