@@ -3,9 +3,10 @@
  * module imports it on the per-minute path, so nothing here loads oclif or knex.
  */
 export {CronJobBase} from './core/contract/cron-job-base'
-export type {CronClass, CronContext, CronLogger, JobAlertsOverride, PastRun, RunStatus} from './core/contract/cron-job-base'
+export type {CronClass, CronContext, JobAlertsOverride, ProjectSettings} from './core/contract/cron-job-base'
+export type {CronLogger, PastRun, RunLogView, RunRow, RunStatus} from './core/contract/run-types'
 export type {SettingsModule} from './core/project/settings'
-export type {RunLogView, RunStore, RunRow} from './core/run-log/run-store'
+export type {RunStore} from './core/run-log/run-store'
 export {CommandError, UsageError} from './core/base/errors'
 /** knex's types, for the project's migrations and ctx.db. */
 export type {Knex} from 'knex'
@@ -13,15 +14,6 @@ export type {Knex} from 'knex'
 import type {SettingsModule} from './core/project/settings'
 import type {CallOptions, CallResult} from './cli/call-command'
 export type {CallOptions, CallResult} from './cli/call-command'
-
-/**
- * The settings as a job reads them (ctx.settings). A project types its own by augmenting this
- * interface: `declare module 'manage-cli' { interface ProjectSettings { appName: string } }`;
- * a setting it does not declare reads as any.
- */
-export interface ProjectSettings {
-  [key: string]: any
-}
 
 /** Type-checks a settings object: `export default defineSettings({crons: [MyCronJob]})`. */
 export function defineSettings<T extends SettingsModule>(settings: T): T {

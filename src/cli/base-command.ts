@@ -3,7 +3,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {staleBuildLine, staleSources} from '../core/project/build-state'
 import {locateProject} from '../core/project/layout'
 import {Project} from '../core/project/project'
-import {commandIO, type CommandIO} from './command-io'
+import {commandIO, type CommandIO} from './output/command-io'
 import {endCommand, reportError, wantsStack} from './output/command-end'
 import {painter, type Painter} from './output/render'
 

@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
-import {commandIO, setCommandIO, type CommandIO, type CommandOutput} from './command-io'
+import {commandIO, setCommandIO, type CommandIO, type CommandOutput} from './output/command-io'
 import {commandLineConfig, plainCommandLine, plainTick} from './main'
 
 /** callCommand's options: what a `manage` process would be started with. */

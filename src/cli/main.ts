@@ -2,7 +2,7 @@ import {writeSync} from 'node:fs'
 import path from 'node:path'
 import type {Config} from '@oclif/core'
 import {locateProject} from '../core/project/layout'
-import {commandIO} from './command-io'
+import {commandIO} from './output/command-io'
 import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 

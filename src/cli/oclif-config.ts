@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import type {Config, Interfaces} from '@oclif/core'
 import {locateProject, readLayout, type ProjectLayout} from '../core/project/layout'
-import {commandIO} from './command-io'
+import {commandIO} from './output/command-io'
 
 type Oclif = typeof import('@oclif/core')
 

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../cli/base-command'
-import {formatTime, isoTime} from '../cli/output/render'
+import {formatTime} from '../cli/output/render'
+import {isoTime} from '../core/time/format'
 import {formatTable} from '../cli/output/table'
 import {SqlAlertOutbox} from '../core/run-log/alert-outbox'
 import {firstLine} from '../core/base/text'

@@ -1,16 +1,18 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../cli/base-command'
-import {formatDuration, formatTime, isoTime} from '../cli/output/render'
+import {formatTime} from '../cli/output/render'
+import {formatDuration, isoTime} from '../core/time/format'
 import {UsageError} from '../core/base/errors'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import {findJob} from '../core/jobs/select-jobs'
 import {auditJob, summarize, type AuditPeriod} from '../core/schedule/audit'
 import {describeSchedule} from '../core/schedule/describe'
 import {SLOT_WINDOW_MS} from '../core/schedule/history'
+import {DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS} from '../core/time/units'
 
 /** How many of a job's latest runs the audit reads: 70 days of an every-minute job. */
 const MAX_RUNS = 100_000
-const UNITS: Record<string, number> = {m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+const UNITS: Record<string, number> = {m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: WEEK_MS}
 
 export default class Audit extends BaseCommand<typeof Audit> {
   static summary = 'Every period each schedule called for, against the runs recorded: ran, late, missed, ran twice, failed.'
@@ -46,12 +48,12 @@ export default class Audit extends BaseCommand<typeof Audit> {
     }
     const bad = reports.some(({summary}) => summary.missed > 0 || summary.counts.twice > 0)
     if (this.flags.json) {
-      this.printJson({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(({job, periods, summary}) => ({code: job.code, schedule: describeSchedule(job.schedule), ...summary, problems: periods.filter((period) => period.status !== 'ran').map(periodJson)}))})
+      this.printJson({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(({job, periods, summary}) => ({code: job.code, schedule: describeSchedule(job.schedule, job.policy), ...summary, problems: periods.filter((period) => period.status !== 'ran').map(periodJson)}))})
     } else {
       for (const {job, periods, summary} of reports) {
         const zone = job.schedule.timeZone ?? settings.timeZone
         const parts = [`${summary.counts.ran} ran`, summary.counts.late && `${summary.counts.late} late (at most ${formatDuration(summary.maxLateMs)})`, summary.missed && `${summary.missed} missed`, summary.counts.twice && `${summary.counts.twice} ran twice`, summary.counts.failed && `${summary.counts.failed} failed`, summary.counts.extra && `${summary.counts.extra} extra`, summary.counts.pending && `${summary.counts.pending} due now`]
-        this.log(`${job.code} (${describeSchedule(job.schedule)}): ${summary.periods} period(s) since ${formatTime(fromMs, zone)}: ${parts.filter(Boolean).join(', ')}`)
+        this.log(`${job.code} (${describeSchedule(job.schedule, job.policy)}): ${summary.periods} period(s) since ${formatTime(fromMs, zone)}: ${parts.filter(Boolean).join(', ')}`)
         for (const period of periods.filter((candidate) => candidate.status !== 'ran')) this.log(`  ${period.status.padEnd(7)} ${formatTime(period.dueMs, zone)}${period.slot ? ` slot ${period.slot}` : ''}  ${periodText(period)}`)
       }
     }

@@ -4,9 +4,10 @@ import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
-import {childEnvironment, DashboardActions, type JobStarter} from '../dashboard/actions'
+import type {JobStarter} from '../core/operate/run-now'
+import {childEnvironment, DashboardActions} from '../dashboard/actions'
 import {authConfigured, checkBind, listen} from '../dashboard/listen'
-import {checkDashboardAuth} from '../dashboard/auth'
+import {checkDashboardAuth} from '../core/project/dashboard-settings'
 import {DashboardData} from '../dashboard/data'
 import {checkTrustProxy} from '../dashboard/proxy'
 import {dashboardHandler} from '../dashboard/server'
@@ -46,7 +47,7 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const clock = await this.project.clock()
     const source = this.project.runLogSource()
     const data = new DashboardData(source, settings)
-    const actions = new DashboardActions(source, data, this.starter(), clock, systemClock)
+    const actions = new DashboardActions(source, this.starter(), clock, systemClock)
     const stderr = this.io.stderr
     const log = (line: string) => stderr.write(`${new Date().toISOString()} ${line}\n`)
     const {server, url} = await listen(dashboardHandler({data, actions, auth, settings, readOnly: this.flags['read-only'] === true, clock, realClock: systemClock, proxies, log}), host, port)

@@ -1,8 +1,11 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../cli/base-command'
-import {formatTime, isoTime} from '../cli/output/render'
+import {formatTime} from '../cli/output/render'
+import {isoTime} from '../core/time/format'
 import {formatTable} from '../cli/output/table'
+import {isSilent} from '../core/alerts/silence'
 import {SqlServerTicks} from '../core/run-log/server-ticks'
+import {MINUTE_MS} from '../core/time/units'
 
 export default class Runners extends BaseCommand<typeof Runners> {
   static summary = "Show the servers that run manage runcrons, with each one's last tick (its heartbeat)."
@@ -29,15 +32,15 @@ export default class Runners extends BaseCommand<typeof Runners> {
     const ticks = await servers.list()
     const silentAfterMs = settings.alerts.silentAfterMs
     if (this.flags.json) {
-      this.printJson(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: now - tick.atMs >= silentAfterMs})))
+      this.printJson(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: isSilent(tick.atMs, now, silentAfterMs)})))
       return
     }
     if (ticks.length === 0) {
       this.log('No ticks recorded yet: the crontab line (manage crontab --install) records one a minute.')
       return
     }
-    const ago = (ms: number) => (ms < 60_000 ? 'just now' : `${Math.round(ms / 60_000)} min ago`)
-    const rows = ticks.map((tick) => [tick.host, tick.version ?? '', formatTime(tick.atMs, settings.timeZone), ago(now - tick.atMs), now - tick.atMs >= silentAfterMs ? this.paint.error('silent') : this.paint.ok('ticking')])
+    const ago = (ms: number) => (ms < MINUTE_MS ? 'just now' : `${Math.round(ms / MINUTE_MS)} min ago`)
+    const rows = ticks.map((tick) => [tick.host, tick.version ?? '', formatTime(tick.atMs, settings.timeZone), ago(now - tick.atMs), isSilent(tick.atMs, now, silentAfterMs) ? this.paint.error('silent') : this.paint.ok('ticking')])
     this.log(formatTable(['HOST', 'VERSION', 'LAST TICK', 'AGO', 'STATE'], rows))
   }
 }

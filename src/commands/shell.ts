@@ -1,5 +1,6 @@
 import {BaseCommand} from '../cli/base-command'
 import {runShell, shellContext} from '../cli/tools/shell'
+import * as api from '../index'
 
 export default class Shell extends BaseCommand<typeof Shell> {
   static summary = 'Open a Node REPL with the settings, the database and the cron classes loaded.'
@@ -9,7 +10,7 @@ export default class Shell extends BaseCommand<typeof Shell> {
   static examples = ["<%= config.bin %> <%= command.id %>", "echo \"db('cron_job_log').count().then(console.log)\" | <%= config.bin %> <%= command.id %>"]
 
   async run(): Promise<void> {
-    const {context, banner} = await shellContext(this.project)
+    const {context, banner} = await shellContext(this.project, api)
     this.log(banner)
     await runShell(this.project, context, {input: process.stdin, output: process.stdout})
   }

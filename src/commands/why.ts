@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../cli/base-command'
-import {formatTime, isoTime} from '../cli/output/render'
+import {formatTime} from '../cli/output/render'
+import {isoTime} from '../core/time/format'
 import {findJob} from '../core/jobs/select-jobs'
 import {explainJob, type Explanation} from '../core/schedule/explain'
 import {EMPTY_HISTORY} from '../core/schedule/history'

@@ -1,4 +1,4 @@
-import {CronJobBase, type CronContext} from '../index'
+import {CronJobBase, type CronContext} from '../core/contract/cron-job-base'
 
 /** One item as the API returns it. */
 interface Item {

@@ -1,6 +1,6 @@
 import {appendFile, mkdir} from 'node:fs/promises'
 import path from 'node:path'
-import {CronJobBase, type CronContext} from '../index'
+import {CronJobBase, type CronContext} from '../core/contract/cron-job-base'
 
 /** The project's root: dist/src/crons → three folders up. */
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..')

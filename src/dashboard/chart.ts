@@ -1,10 +1,10 @@
+import {isFailedStatus} from '../core/contract/run-types'
 import type {RunRow} from '../core/run-log/rows'
+import {isoTime} from '../core/time/format'
 import {DAY_MS} from '../core/time/units'
 import {duration, esc} from './html'
 
 /** Charts drawn on the server as SVG: no chart library, no script, nothing for the CSP to allow. */
-
-const FAILED = new Set(['failed', 'timed_out', 'interrupted'])
 
 /** Run durations over time, oldest left; failures are red dots, successes a line of blue dots. */
 export function durationChart(runs: readonly RunRow[], width = 900, height = 220): string {
@@ -17,12 +17,12 @@ export function durationChart(runs: readonly RunRow[], width = 900, height = 220
   const maxMs = Math.max(...points.map((p) => p.ms), 1)
   const x = (ms: number) => pad.left + ((ms - t0) / (t1 - t0)) * (width - pad.left - pad.right)
   const y = (ms: number) => height - pad.bottom - (ms / maxMs) * (height - pad.top - pad.bottom)
-  const ok = points.filter((p) => !FAILED.has(p.run.status))
+  const ok = points.filter((p) => !isFailedStatus(p.run.status))
   const line = ok.length > 1 ? `<polyline fill="none" stroke="#7aa2e3" stroke-width="1.5" points="${ok.map((p) => `${x(p.run.startMs).toFixed(1)},${y(p.ms).toFixed(1)}`).join(' ')}"/>` : ''
   const dots = points
     .map((p) => {
-      const failed = FAILED.has(p.run.status)
-      return `<circle class="${failed ? 'failed' : 'ok'}" cx="${x(p.run.startMs).toFixed(1)}" cy="${y(p.ms).toFixed(1)}" r="${failed ? 4 : 2.5}" fill="${failed ? '#d03030' : '#2f6fd0'}"><title>run ${p.run.id} ${esc(p.run.status)}: ${duration(p.ms)} at ${new Date(p.run.startMs).toISOString()}</title></circle>`
+      const failed = isFailedStatus(p.run.status)
+      return `<circle class="${failed ? 'failed' : 'ok'}" cx="${x(p.run.startMs).toFixed(1)}" cy="${y(p.ms).toFixed(1)}" r="${failed ? 4 : 2.5}" fill="${failed ? '#d03030' : '#2f6fd0'}"><title>run ${p.run.id} ${esc(p.run.status)}: ${duration(p.ms)} at ${isoTime(p.run.startMs)}</title></circle>`
     })
     .join('')
   const axis =
@@ -55,8 +55,8 @@ export function timeline(runs: readonly RunRow[], nowMs: number, days = 3, width
       const to = Math.min(end, dayStart + DAY_MS)
       const x = pad.left + ((from - dayStart) / DAY_MS) * span
       const w = Math.max(2, ((to - from) / DAY_MS) * span)
-      const fill = FAILED.has(run.status) ? '#d03030' : run.status === 'running' ? '#e0a020' : '#2f6fd0'
-      inner += `<rect class="run" x="${x.toFixed(1)}" y="${top + 6}" width="${w.toFixed(1)}" height="${rowHeight - 12}" fill="${fill}" opacity="0.8"><title>run ${run.id} ${esc(run.status)} ${new Date(run.startMs).toISOString()}</title></rect>`
+      const fill = isFailedStatus(run.status) ? '#d03030' : run.status === 'running' ? '#e0a020' : '#2f6fd0'
+      inner += `<rect class="run" x="${x.toFixed(1)}" y="${top + 6}" width="${w.toFixed(1)}" height="${rowHeight - 12}" fill="${fill}" opacity="0.8"><title>run ${run.id} ${esc(run.status)} ${isoTime(run.startMs)}</title></rect>`
     }
   }
   for (const hour of [0, 6, 12, 18, 24]) {

@@ -1,13 +1,14 @@
 import {rowsOf, type ConnectionSource} from '../core/db/connection-source'
-import type {RunStatus} from '../core/contract/cron-job-base'
+import {isFailedStatus, type RunStatus} from '../core/contract/run-types'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import type {Settings} from '../core/project/settings'
-import {listActions, recordAction, type ActionRow} from '../core/operate/action-log'
+import {listActions, type ActionRow} from '../core/operate/action-log'
 import {SqlServerTicks, type LastTick} from '../core/run-log/server-ticks'
 import {listJobs, type JobListing} from '../core/operate/job-list'
 import {runRowOf, type RunRow} from '../core/run-log/rows'
 import {SqlRunStore} from '../core/run-log/run-store'
-import {timeCodec} from '../core/run-log/time-codec'
+import {selectPauseNote} from '../core/run-log/action-statements'
+import * as pages from '../core/run-log/run-page-statements'
 import {EMPTY_HISTORY} from '../core/schedule/history'
 import {nextDueTimes} from '../core/schedule/next-due'
 import {DAY_MS} from '../core/time/units'
@@ -31,14 +32,8 @@ export interface RunFilter {
   limit: number
 }
 
-const STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
-const FAILURES = new Set<RunStatus>(['failed', 'interrupted', 'timed_out'])
 /** Runs read per job for its failing streak: past this many failures it shows "50+". */
 const STREAK_WINDOW = 50
-
-export function isRunStatus(value: string): value is RunStatus {
-  return (STATUSES as readonly string[]).includes(value)
-}
 
 /**
  * What the dashboard reads: every query goes through the run log's indexes ((code, start_time),
@@ -86,34 +81,12 @@ export class DashboardData {
 
   /** A job's runs, newest first, filtered and paged. */
   async runs(code: string, filter: RunFilter): Promise<RunRow[]> {
-    const where = ['code = ?']
-    const bindings: unknown[] = [code]
-    const time = timeCodec(this.source.dialect)
-    if (filter.status) {
-      where.push('status = ?')
-      bindings.push(filter.status)
-    }
-    if (filter.fromMs !== undefined) {
-      where.push('start_time >= ?')
-      bindings.push(time.toDb(filter.fromMs))
-    }
-    if (filter.toMs !== undefined) {
-      where.push('start_time <= ?')
-      bindings.push(time.toDb(filter.toMs))
-    }
-    if (filter.text) {
-      where.push("message LIKE ? ESCAPE '!'")
-      bindings.push(`%${filter.text.replace(/[!%_]/g, '!$&')}%`)
-    }
+    let cursor: pages.RunCursor | null = null
     if (filter.before !== undefined) {
-      const [cursor] = await rowsOf(this.source, {sql: 'SELECT start_time FROM cron_job_log WHERE id = ?', bindings: [filter.before]})
-      if (cursor) {
-        where.push('(start_time < ? OR (start_time = ? AND id < ?))')
-        bindings.push(cursor.start_time, cursor.start_time, filter.before)
-      }
+      const [row] = await rowsOf(this.source, pages.selectRunStart(filter.before))
+      if (row) cursor = {startTime: row.start_time, id: filter.before}
     }
-    const sql = `SELECT * FROM cron_job_log WHERE ${where.join(' AND ')} ORDER BY start_time DESC, id DESC LIMIT ?`
-    return (await rowsOf(this.source, {sql, bindings: [...bindings, filter.limit]})).map((row) => runRowOf(row, this.source.dialect))
+    return (await rowsOf(this.source, pages.selectRunPage(this.source.dialect, code, filter, cursor))).map((row) => runRowOf(row, this.source.dialect))
   }
 
   run(id: number): Promise<RunRow | null> {
@@ -128,16 +101,12 @@ export class DashboardData {
     return listActions(this.source, code, limit)
   }
 
-  recordAction(action: Omit<ActionRow, 'id'>): Promise<void> {
-    return recordAction(this.source, action)
-  }
-
   /** Failed, timed-out or interrupted runs since its last success (running rows aside). */
   private async failingStreak(code: string): Promise<number> {
-    const rows = await rowsOf(this.source, {sql: "SELECT status FROM cron_job_log WHERE code = ? AND status <> 'running' ORDER BY start_time DESC, id DESC LIMIT ?", bindings: [code, STREAK_WINDOW]})
+    const rows = await rowsOf(this.source, pages.selectEndedStatuses(code, STREAK_WINDOW))
     let streak = 0
     for (const row of rows) {
-      if (!FAILURES.has(row.status as RunStatus)) break
+      if (!isFailedStatus(String(row.status))) break
       streak++
     }
     return streak
@@ -149,8 +118,7 @@ export class DashboardData {
     for (const job of jobs) {
       const since = job.paused?.sinceMs
       if (since === null || since === undefined) continue
-      const statement = {sql: "SELECT note FROM cron_action WHERE code = ? AND action = 'pause' AND at >= ? ORDER BY id LIMIT 1", bindings: [job.code, timeCodec(this.source.dialect).toDb(since)]}
-      const [row] = await rowsOf(this.source, statement)
+      const [row] = await rowsOf(this.source, selectPauseNote(this.source.dialect, job.code, since))
       if (row?.note) notes.set(job.code, String(row.note))
     }
     return notes

@@ -1,13 +1,14 @@
+import {formatDuration} from '../core/time/format'
+
 /** HTML made on the server: every value goes through `esc`; pages are plain strings. */
 
 export function esc(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'})[c]!)
 }
 
-/** A run's duration as the pages and charts show it ('' for none). */
+/** A run's duration as the pages and charts show it ('' for none): as the CLI does. */
 export function duration(ms: number | null): string {
-  if (ms === null) return ''
-  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
+  return ms === null ? '' : formatDuration(ms)
 }
 
 /** A query string from the values that are set. */

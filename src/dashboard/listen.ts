@@ -1,7 +1,7 @@
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {UsageError} from '../core/base/errors'
-import type {DashboardAuth} from './auth'
+import type {DashboardAuth} from '../core/project/dashboard-settings'
 
 /** An address only this machine can reach. */
 export function isLoopback(host: string): boolean {

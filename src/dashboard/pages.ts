@@ -1,5 +1,6 @@
 import type {RunRow} from '../core/run-log/rows'
 import type {LastTick} from '../core/run-log/server-ticks'
+import {isSilent} from '../core/alerts/silence'
 import {firstLine} from '../core/base/text'
 import {luxon} from '../core/time/luxon'
 import {durationChart, timeline} from './chart'
@@ -110,7 +111,7 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
 
 export function runnersPage(context: PageContext, ticks: readonly LastTick[], nowMs: number, silentAfterMs: number, zone: string): string {
   const rows = ticks.map((tick) => {
-    const silent = nowMs - tick.atMs >= silentAfterMs
+    const silent = isSilent(tick.atMs, nowMs, silentAfterMs)
     return `<tr><td>${esc(tick.host)}</td><td>${esc(tick.version ?? '')}</td><td>${esc(when(tick.atMs, zone))}</td><td>${silent ? '<span class="status status-failed">silent</span>' : '<span class="status status-succeeded">ticking</span>'}</td></tr>`
   })
   const table = ticks.length ? `<table><thead><tr><th>Host</th><th>Version</th><th>Last tick</th><th>State</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : '<p class="muted">No tick recorded yet: each crontab tick records its server here.</p>'

@@ -1,5 +1,5 @@
 import {BlockList, isIP} from 'node:net'
-import {shown} from '../core/base/text'
+import {parseTrustProxy} from '../core/project/dashboard-settings'
 
 /** Who a request came from: the client's address, and whether it reached the proxy over HTTPS. */
 export interface Client {
@@ -45,28 +45,9 @@ export class TrustedProxies {
   }
 }
 
-/** The settings' dashboard.trustProxy checked: a list of IP addresses or CIDR ranges (each problem one line). */
+/** The settings' dashboard.trustProxy checked (see parseTrustProxy), as the proxies it names. */
 export function checkTrustProxy(value: unknown, problems: string[]): TrustedProxies {
-  if (value === undefined || value === null) return new TrustedProxies(null)
-  const example = "use e.g. trustProxy: ['127.0.0.1'] (the address your reverse proxy connects from)"
-  if (!Array.isArray(value)) {
-    problems.push(`dashboard.trustProxy is ${shown(value)}, not a list: ${example}`)
-    return new TrustedProxies(null)
-  }
-  const list = new BlockList()
-  value.forEach((entry: unknown, i) => {
-    const [address, bits, ...rest] = typeof entry === 'string' ? entry.trim().split('/') : []
-    const family = address === undefined ? 0 : isIP(address)
-    const prefix = bits === undefined ? null : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN
-    if (family === 0 || rest.length > 0 || (prefix !== null && !(prefix >= 0 && prefix <= (family === 6 ? 128 : 32)))) {
-      problems.push(`dashboard.trustProxy[${i}] is ${shown(entry)}, not an IP address or range (like 10.0.0.0/8): ${example}`)
-      return
-    }
-    const type = family === 6 ? 'ipv6' : 'ipv4'
-    if (prefix === null) list.addAddress(address, type)
-    else list.addSubnet(address, prefix, type)
-  })
-  return new TrustedProxies(value.length > 0 ? list : null)
+  return new TrustedProxies(parseTrustProxy(value, problems))
 }
 
 /** An IPv4 address as a dual-stack socket shows it (::ffff:10.0.0.1), as itself. */

@@ -1,14 +1,16 @@
 import type http from 'node:http'
-import type {RunStatus} from '../core/contract/cron-job-base'
+import {isRunStatus, type RunStatus} from '../core/contract/run-types'
 import type {Settings} from '../core/project/settings'
 import {cleanNote} from '../core/operate/action-log'
 import type {RunRow} from '../core/run-log/rows'
 import {shown} from '../core/base/text'
 import {systemClock, type Clock} from '../core/time/clock'
+import {isoTime} from '../core/time/format'
 import {luxon} from '../core/time/luxon'
 import type {ActionResult, DashboardActions} from './actions'
-import {byToken, Sessions, signIn, SignInLimiter, type DashboardAuth, type Identity, type LimitKey} from './auth'
-import {isRunStatus, type DashboardData, type JobView} from './data'
+import type {DashboardAuth} from '../core/project/dashboard-settings'
+import {byToken, Sessions, signIn, SignInLimiter, type Identity, type LimitKey} from './auth'
+import type {DashboardData, JobView} from './data'
 import {DASHBOARD_CSS, type PageContext} from './html'
 import {errorPage, jobPage, jobsPage, runnersPage, runPage, runsPage, signInPage} from './pages'
 import {TrustedProxies} from './proxy'
@@ -153,13 +155,13 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
   const {path, params} = request
   const now = options.clock()
   if (path === '/api/jobs') return json(200, (await options.data.jobs(now)).map(jobJson))
-  if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, version: tick.version, lastTickAt: iso(tick.atMs)})))
+  if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs)})))
   let match = /^\/api\/jobs\/([^/]+)$/.exec(path)
   if (match) {
     const code = segment(match[1])
     const job = await options.data.job(code, now)
     if (!job) throw new HttpError(404, `no job ${shown(code)} in the settings' crons`)
-    return json(200, {...jobJson(job.job), upcoming: job.upcoming.map(iso), recentRuns: job.recent.map(runJson), actions: job.actions.map((a) => ({...a, atMs: undefined, at: iso(a.atMs)}))})
+    return json(200, {...jobJson(job.job), upcoming: job.upcoming.map(isoTime), recentRuns: job.recent.map(runJson), actions: job.actions.map((a) => ({...a, atMs: undefined, at: isoTime(a.atMs)}))})
   }
   match = /^\/api\/jobs\/([^/]+)\/runs$/.exec(path)
   if (match) {
@@ -240,20 +242,16 @@ function jobJson(job: JobView) {
     code: job.code,
     className: job.className,
     schedule: job.schedule,
-    lastRun: job.lastRun && {status: job.lastRun.status, startTime: iso(job.lastRun.startMs), endTime: iso(job.lastRun.endMs), durationMs: job.lastRun.durationMs},
-    nextDue: iso(job.nextDueMs),
-    runningNow: job.runningNow && {host: job.runningNow.host, pid: job.runningNow.pid, since: iso(job.runningNow.sinceMs)},
-    paused: job.paused && {since: iso(job.paused.sinceMs), by: job.paused.by, note: job.pauseNote},
+    lastRun: job.lastRun && {status: job.lastRun.status, startTime: isoTime(job.lastRun.startMs), endTime: isoTime(job.lastRun.endMs), durationMs: job.lastRun.durationMs},
+    nextDue: isoTime(job.nextDueMs),
+    runningNow: job.runningNow && {host: job.runningNow.host, pid: job.runningNow.pid, since: isoTime(job.runningNow.sinceMs)},
+    paused: job.paused && {since: isoTime(job.paused.sinceMs), by: job.paused.by, note: job.pauseNote},
     failingStreak: job.failingStreak,
   }
 }
 
 function runJson(run: RunRow) {
-  return {id: run.id, code: run.code, status: run.status, startTime: iso(run.startMs), endTime: iso(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, slot: run.ranAtTime, host: run.host, pid: run.pid, leaseExpiresAt: iso(run.leaseExpiresMs), message: run.message}
-}
-
-function iso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString()
+  return {id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, slot: run.ranAtTime, host: run.host, pid: run.pid, leaseExpiresAt: isoTime(run.leaseExpiresMs), message: run.message}
 }
 
 function html(status: number, body: string): Reply {

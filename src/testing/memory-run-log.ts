@@ -1,4 +1,4 @@
-import type {RunStatus} from '../core/contract/cron-job-base'
+import {isFailedStatus, type RunStatus} from '../core/contract/run-types'
 import type {JobLock, LockHolder} from '../core/run-log/job-lock'
 import {OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
 import {interruptionOf, type RunRow} from '../core/run-log/rows'
@@ -46,14 +46,13 @@ export class MemoryRunLog {
     deleteRunsBefore: async (cutoffMs, options = {}) =>
       this.call('deleteRunsBefore', () => {
         const old = this.runs.filter(
-          (run) => run.startMs < cutoffMs && run.status !== 'running' && !(options.keepFailed && ['failed', 'interrupted', 'timed_out'].includes(run.status)) && (options.code === undefined || run.code === options.code),
+          (run) => run.startMs < cutoffMs && run.status !== 'running' && !(options.keepFailed && isFailedStatus(run.status)) && (options.code === undefined || run.code === options.code),
         )
         if (!options.dryRun) this.remove(old)
         return old.length
       }),
     ensureJobs: async (codes) => this.call('ensureJobs', () => codes.forEach((code) => this.jobRow(code))),
     insertRun: async (run, options = {}) => this.call('insertRun', () => this.insert(run, options.ensureJob ?? true)),
-    finishRun: async (id, status, endMs, message) => this.call('finishRun', () => this.finish(id, status, endMs, message)),
     renewRun: async (id, nowMs, leaseMs) =>
       this.call('renewRun', () => {
         const run = this.runs.find((candidate) => candidate.id === id && candidate.status === 'running')

@@ -1,5 +1,5 @@
 import type {Knex} from 'knex'
-import type {RunStatus} from '../core/contract/cron-job-base'
+import type {RunStatus} from '../core/contract/run-types'
 import {checkSettings, type SettingsModule} from '../core/project/settings'
 import {runCrons} from '../core/tick/run-crons'
 import {fixedClock, parseInstant} from '../core/time/clock'

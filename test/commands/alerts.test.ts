@@ -9,7 +9,7 @@ import {loadJobs} from '../../src/core/jobs/load-jobs'
 import {PACKAGE_VERSION} from '../../src/core/project/package-name'
 import {SqlAlertOutbox} from '../../src/core/run-log/alert-outbox'
 import {SqlRunRecorder} from '../../src/core/run-log/recorder'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {FileSpool} from '../../src/core/run-log/spool'
 import {recordSpooled} from '../../src/core/tick/recording'
 import {runCrons, type RunCronsOptions} from '../../src/core/tick/run-crons'
@@ -128,7 +128,7 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
     const hook = await hookAt()
     const Every5 = job('app.crashy', {runEveryMins: 5})
     try {
-      const store = new KnexRunStore(t.db, t.dialect)
+      const store = new SqlRunStore(knexSource(t.db, t.dialect))
       await store.insertRun({code: 'app.crashy', status: 'running', startMs: at('2026-01-05T09:50:00Z'), host: 'web3', pid: 999, leaseExpiresMs: at('2026-01-05T09:55:00Z')})
       await expireLeases(t)
       await tick([Every5], minute(0), hook.url)
@@ -143,7 +143,7 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
     const hook = await hookAt()
     const Hung = job('app.hung', {runEveryMins: 1, timeoutMins: 5}, () => 'never called: it is running elsewhere')
     try {
-      const store = new KnexRunStore(t.db, t.dialect)
+      const store = new SqlRunStore(knexSource(t.db, t.dialect))
       const runId = await store.insertRun({code: 'app.hung', status: 'running', startMs: at(minute(0)), host: 'web3', pid: 77, leaseMs: 3_600_000, leaseNowMs: at(minute(10))})
       for (const m of [10, 11, 12]) await tick([Hung], minute(m), hook.url)
       expect(hook.got.map((body) => `${body.kind} ${body.code} ${body.runId} ${body.host}`)).to.deep.equal([`stuck app.hung ${runId} web3`])
@@ -158,7 +158,7 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
     try {
       const Fails = job('app.spooled', {runEveryMins: 5})
       const {jobs} = loadJobs([Fails])
-      const store = new KnexRunStore(t.db, t.dialect)
+      const store = new SqlRunStore(knexSource(t.db, t.dialect))
       const runId = await store.insertRun({code: 'app.spooled', status: 'running', startMs: at(minute(0)), host: 'web1', pid: 4242, leaseExpiresMs: at(minute(5))})
       const alerting = {job: alertedJob(jobs[0]), policy: {failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null}, reporter: 'web1', startMs: at(minute(0)), slot: null, pid: 4242}
       const spool = new FileSpool(dir, 'test database')

@@ -6,7 +6,7 @@ import {expect} from 'chai'
 import {knexSource} from '../../src/core/db/connection-source'
 import {MAX_MESSAGE_BYTES} from '../../src/core/jobs/message'
 import {SqlRunRecorder, type EndRequest} from '../../src/core/run-log/recorder'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {FileSpool} from '../../src/core/run-log/spool'
 import {checkEntry, MAX_SPOOL_FILE_BYTES} from '../../src/core/run-log/spool-reading'
 import {recordSpooled} from '../../src/core/tick/recording'
@@ -46,7 +46,7 @@ for (const dialect of BACKENDS) describe(`the spool, read as input (${dialect})`
   afterEach(() => fs.rmSync(dir, {recursive: true, force: true}))
 
   const replay = () => recordSpooled(new FileSpool(dir, DATABASE), new SqlRunRecorder(knexSource(t.db, t.dialect)), (code, level, message) => logged.push(`${code} ${level}: ${message}`))
-  const store = () => new KnexRunStore(t.db, t.dialect)
+  const store = () => new SqlRunStore(knexSource(t.db, t.dialect))
   const running = () => store().insertRun({code: 'app.job', status: 'running', startMs: now, host: 'h', pid: 1, leaseExpiresMs: now + 300_000})
   const rows = async () => (await t.db('cron_job_log').orderBy('id')).map((row: {id: number; status: string; message: string | null; lease_overrun: unknown}) => `${row.id} ${row.status} ${row.message} overrun=${Boolean(row.lease_overrun)}`)
   const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text)

@@ -5,7 +5,7 @@ import {explainJob} from '../../src/core/schedule/explain'
 import {historyFromRuns, type PauseInfo, type RunSummary} from '../../src/core/schedule/history'
 import type {Schedule} from '../../src/core/jobs/schedule'
 import {context, lines, Sandbox} from '../helpers/cli'
-import {at, run, schedule} from '../helpers/schedule'
+import {at, run, runPolicy, schedule} from '../helpers/schedule'
 
 /** `manage why`: the decision of runcrons itself, traced rule by rule, as a table of (schedule, history, time) → answer. */
 interface Row {
@@ -23,7 +23,7 @@ interface Row {
   next?: string | null
 }
 
-const job = (s: Schedule): LoadedJob => ({className: 'ReportCronJob', code: 'app.report', job: {} as CronJobBase, schedule: s, pingUrl: null})
+const job = (s: Schedule): LoadedJob => ({className: 'ReportCronJob', code: 'app.report', job: {} as CronJobBase, schedule: s, policy: runPolicy(), pingUrl: null})
 
 const rows: Row[] = [
   {

@@ -1,6 +1,7 @@
 import {DateTime} from 'luxon'
-import type {RunStatus} from '../../src/core/contract/cron-job-base'
+import type {RunStatus} from '../../src/core/contract/run-types'
 import type {RunSummary} from '../../src/core/schedule/history'
+import type {RunPolicy} from '../../src/core/jobs/run-policy'
 import {parseSlot, type Schedule} from '../../src/core/jobs/schedule'
 
 /** A schedule from django-cron-like options, with the defaults filled in. */
@@ -11,7 +12,6 @@ export function schedule(options: {
   runWeeklyOnDays?: number[]
   runMonthlyOnDays?: number[]
   runToleranceSeconds?: number
-  allowParallelRuns?: boolean
   cron?: string
   timeZone?: string
 }): Schedule {
@@ -22,13 +22,14 @@ export function schedule(options: {
     runWeeklyOnDays: options.runWeeklyOnDays ?? null,
     runMonthlyOnDays: options.runMonthlyOnDays ?? null,
     runToleranceSeconds: options.runToleranceSeconds ?? 0,
-    allowParallelRuns: options.allowParallelRuns ?? false,
-    removeSuccessfulCronLogs: false,
-    isolate: false,
-    timeoutMins: null,
     cron: options.cron ?? null,
     timeZone: options.timeZone ?? null,
   }
+}
+
+/** A run policy with the defaults filled in (no overlap, in process, no timeout, every success kept). */
+export function runPolicy(options: Partial<RunPolicy> = {}): RunPolicy {
+  return {allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, ...options}
 }
 
 /** An instant from an ISO time; a time without an offset is read in `zone` (default UTC). */

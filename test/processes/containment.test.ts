@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {expect} from 'chai'
 import {Containment, JobExitError, type Crash} from '../../src/core/tick/containment'
+import {installProcessGuards} from '../../src/core/tick/process-guards'
 import {context, lines, ROOT, Sandbox, type LogRow} from '../helpers/cli'
 import {receiver} from '../helpers/receivers'
 import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
@@ -183,7 +184,7 @@ describe('Containment: charging a crash to the run that caused it', () => {
     const target = new FakeProcess()
     const containment = new Containment()
     const strays: Crash[] = []
-    containment.onStrayCrash = (crash) => strays.push(crash)
+    containment.onStrayCrash((crash) => strays.push(crash))
     containment.install(target as unknown as NodeJS.Process)
     const a = containment.watch('a', 1)
     const b = containment.watch('b', 2)
@@ -209,15 +210,17 @@ describe('Containment: charging a crash to the run that caused it', () => {
 
   it('when the loop runs dry, every run still waiting never settled; a crash after a run ended is a late one', async () => {
     const target = new FakeProcess()
-    const containment = new Containment()
+    const guards = installProcessGuards({neverSettled: {kind: 'loop-runs-dry'}, target: target as unknown as NodeJS.Process})
+    const {containment} = guards
     const late: Array<[string, number, string]> = []
-    containment.onLateCrash = (code, runId, crash) => late.push([code, runId, crash.kind])
-    containment.install(target as unknown as NodeJS.Process)
+    containment.onLateCrash((code, runId, crash) => late.push([code, runId, crash.kind]))
     const a = containment.watch('a', 1)
     target.emit('beforeExit')
     expect((await crashOf(a.crashed)).kind).to.equal('never-settled')
     a.end()
     a.run(() => target.emit('unhandledRejection', new Error('left behind')))
     expect(late).to.deep.equal([['a', 1, 'unhandled-rejection']])
+    guards.release()
+    expect(target.listenerCount('beforeExit')).to.equal(0)
   })
 })

@@ -3,13 +3,15 @@ import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import type http from 'node:http'
 import path from 'node:path'
 import {expect} from 'chai'
-import {DashboardActions, type JobStarter} from '../../src/dashboard/actions'
-import {hashPassword, signIn, SignInLimiter, tokenWeakness, type DashboardAuth} from '../../src/dashboard/auth'
+import type {JobStarter} from '../../src/core/operate/run-now'
+import {DashboardActions} from '../../src/dashboard/actions'
+import {tokenWeakness, type DashboardAuth} from '../../src/core/project/dashboard-settings'
+import {hashPassword, signIn, SignInLimiter} from '../../src/dashboard/auth'
 import {DashboardData} from '../../src/dashboard/data'
 import {checkBind, listen} from '../../src/dashboard/listen'
 import {dashboardHandler} from '../../src/dashboard/server'
 import {knexSource} from '../../src/core/db/connection-source'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {runCrons} from '../../src/core/tick/run-crons'
 import {fixedClock, systemClock} from '../../src/core/time/clock'
 import {job, settingsWith} from '../fixtures/jobs'
@@ -41,7 +43,7 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
     const clock = fixedClock(at(NOW))
     // Run now as the CLI does it (runcrons CODE --force): here the same tick in this process, with its claim.
     const starter: JobStarter = (code) => ({pid: process.pid, ended: runCrons({db: t.db, dialect: t.dialect, settings, clock, names: [code], force: true}).then((report) => ({exitCode: report.exitCode}))})
-    const actions = new DashboardActions(source, data, starter, clock, systemClock)
+    const actions = new DashboardActions(source, starter, clock, systemClock)
     return listen(dashboardHandler({data, actions, auth, settings, readOnly, clock, log: (line) => logs.push(line)}), '127.0.0.1', 0)
   }
   before(async () => {
@@ -169,7 +171,7 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
   })
 
   it('GET /api/jobs/:code/runs: filters (status, text) and pages by a cursor (before=)', async () => {
-    const store = new KnexRunStore(t.db, t.dialect)
+    const store = new SqlRunStore(knexSource(t.db, t.dialect))
     for (let i = 0; i < 7; i++) await store.insertRun({code: 'app.report', status: i % 2 ? 'failed' : 'succeeded', startMs: at('2026-01-04T00:00:00Z') + i * 60_000, endMs: at('2026-01-04T00:00:01Z') + i * 60_000, message: i === 3 ? 'timeout talking to S3' : `ok ${i}`})
     const page = async (query: string) => (await (await get(`/api/jobs/app.report/runs${query}`, bearer)).json()) as {runs: Array<{id: number; status: string; message: string}>; nextBefore: number | null}
     const first = await page('?limit=3')
@@ -194,7 +196,7 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
     expect(body.message).to.match(/^run \d+ failed: Error: the mail server said no$/)
     expect((await t.db('cron_job_log').where({code: 'app.broken'}).orderBy('id')).map((row) => row.status)).to.deep.equal(['failed', 'failed'])
 
-    const store = new KnexRunStore(t.db, t.dialect)
+    const store = new SqlRunStore(knexSource(t.db, t.dialect))
     await store.insertRun({code: 'app.report', status: 'running', startMs: at(NOW), host: 'web2', pid: 77, leaseMs: 600_000, leaseNowMs: Date.now()})
     const refused = await fetch(`${base}api/jobs/app.report/run`, {method: 'POST', headers: bearer})
     expect(refused.status).to.equal(409)
@@ -275,14 +277,13 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
       return 'done'
     })
     const slow = settingsWith([Slow])
-    const data = new DashboardData(source, slow)
     const clock = fixedClock(at(NOW))
     const tick = (pid: number) => runCrons({db: t.db, dialect: t.dialect, settings: slow, clock, names: ['app.slow'], force: true, pid}).then((report) => ({exitCode: report.exitCode}))
     // Two dashboards: B's child starts only once the job runs in A's, and finds it claimed.
     let bStarting!: () => void
     const bStarted = new Promise<void>((resolve) => (bStarting = resolve))
-    const b = new DashboardActions(source, data, () => (bStarting(), {pid: 2002, ended: jobStarted.then(() => tick(2002))}), clock, systemClock)
-    const a = new DashboardActions(source, data, () => ({pid: 1001, ended: tick(1001)}), clock, systemClock)
+    const b = new DashboardActions(source, () => (bStarting(), {pid: 2002, ended: jobStarted.then(() => tick(2002))}), clock, systemClock)
+    const a = new DashboardActions(source, () => ({pid: 1001, ended: tick(1001)}), clock, systemClock)
     const who = {name: 'ops', readOnly: false, via: 'token' as const}
     const second = b.runNow('app.slow', who)
     await bStarted

@@ -5,7 +5,8 @@ import path from 'node:path'
 import {expect} from 'chai'
 import {fastRuncrons} from '../../src/cli/runcrons/fast-tick'
 import {plainRuncrons} from '../../src/cli/runcrons/plain-args'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {knexSource} from '../../src/core/db/connection-source'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
 
@@ -33,13 +34,13 @@ for (const dialect of BACKENDS) {
   describe(`fast path of runcrons (${dialect}): answers only when nothing is due, else hands over`, () => {
     let t: TestDatabase
     let dir: string
-    let store: KnexRunStore
+    let store: SqlRunStore
     before(async () => (t = await freshDatabase({dialect})))
     after(() => t.close())
     beforeEach(async () => {
       await t.db('cron_job_log').delete()
       await t.db('cron_job').delete()
-      store = new KnexRunStore(t.db, t.dialect)
+      store = new SqlRunStore(knexSource(t.db, t.dialect))
       dir = mkdtempSync(path.join(tmpdir(), 'manage-fast-'))
     })
     afterEach(() => rmSync(dir, {recursive: true, force: true}))

@@ -2,7 +2,8 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {knexSource} from '../../src/core/db/connection-source'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {runCrons} from '../../src/core/tick/run-crons'
 import {fixedClock} from '../../src/core/time/clock'
 import {DeleteOldRunLogsCronJob} from '../../src/crons/delete-old-run-logs'
@@ -37,7 +38,7 @@ describe('the example cron jobs', () => {
   })
 
   it('the run-log cleaner deletes rows older than runLogKeepDays at 03:30, never a running one', async () => {
-    const store = new KnexRunStore(t.db, 'sqlite')
+    const store = new SqlRunStore(knexSource(t.db, 'sqlite'))
     await store.insertRun({code: 'x', status: 'succeeded', startMs: at('2026-10-01T00:00:00Z')})
     await store.insertRun({code: 'x', status: 'failed', startMs: at('2026-10-20T00:00:00Z')})
     await store.insertRun({code: 'x', status: 'running', startMs: at('2026-10-01T00:00:00Z'), leaseExpiresMs: at('2026-10-01T00:05:00Z')})
@@ -52,7 +53,7 @@ describe('the example cron jobs', () => {
   })
 
   it('the run-log cleaner fails loudly on a bad runLogKeepDays instead of deleting everything', async () => {
-    await new KnexRunStore(t.db, 'sqlite').insertRun({code: 'x', status: 'succeeded', startMs: at('2026-11-22T00:00:00Z')})
+    await new SqlRunStore(knexSource(t.db, 'sqlite')).insertRun({code: 'x', status: 'succeeded', startMs: at('2026-11-22T00:00:00Z')})
     const report = await tick([DeleteOldRunLogsCronJob], '2026-11-23T03:30:00Z', {runLogKeepDays: 0})
     expect(report.outcomes[0].kind).to.equal('failed')
     expect(await t.db('cron_job_log').where('code', 'x')).to.have.length(1)

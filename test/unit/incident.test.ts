@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {incidentStep, NO_INCIDENT, type IncidentEvent, type IncidentPolicy, type IncidentState} from '../../src/core/alerts/incident'
-import type {RunStatus} from '../../src/core/contract/cron-job-base'
+import type {RunStatus} from '../../src/core/contract/run-types'
 
 const MIN = 60_000
 const policy = (failureThreshold = 1, recoveryThreshold = 1, remindAfterMs: number | null = null): IncidentPolicy => ({failureThreshold, recoveryThreshold, remindAfterMs})

@@ -4,7 +4,7 @@ import {knexSource, type ConnectionSource} from '../../src/core/db/connection-so
 import {explainDatabaseError} from '../../src/core/db/database'
 import {NotMigratedError, UsageError} from '../../src/core/base/errors'
 import type {CronContext} from '../../src/core/contract/cron-job-base'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {runCrons, type Outcome, type RunCronsOptions} from '../../src/core/tick/run-crons'
 import {fixedClock, type Clock} from '../../src/core/time/clock'
 import {job, settingsWith} from '../fixtures/jobs'
@@ -199,7 +199,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
   })
 
   it('says "running elsewhere" from the run log alone when a live run exists, without claiming', async () => {
-    const store = new KnexRunStore(t.db, t.dialect)
+    const store = new SqlRunStore(knexSource(t.db, t.dialect))
     // A live lease: 10 minutes on sqlite's pinned clock, 300 s on the server's own clock.
     const lease = dialect === 'sqlite' ? {leaseExpiresMs: at('2026-01-05T00:10:00Z')} : {leaseMs: 300_000}
     await store.insertRun({code: 'long', status: 'running', startMs: at('2026-01-05T00:00:00Z'), ...lease, host: 'web3', pid: 7})
@@ -208,7 +208,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
   })
 
   it('after a crash, the next tick past the lease records the run as interrupted and runs the job again', async () => {
-    const store = new KnexRunStore(t.db, t.dialect)
+    const store = new SqlRunStore(knexSource(t.db, t.dialect))
     const lock = new TestLock(t.db, t.dialect)
     const start = at('2026-01-05T00:00:00Z')
     // What a process killed inside do() leaves behind: its claim and its 'running' row.
@@ -250,7 +250,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
     expect(kinds(first.outcomes)).to.deep.equal(codes.map((code) => `succeeded:${code}`))
     expect((await rows()).map((row) => [row.code, row.message])).to.deep.equal(codes.map((code) => [code, code]))
     expect((await tableRows(t.db, 'cron_job')).map((row) => row.code).sort()).to.deep.equal([...codes].sort())
-    await new KnexRunStore(t.db, t.dialect).setPaused('report', {sinceMs: at('2026-01-05T00:01:00Z'), by: 'ops'})
+    await new SqlRunStore(knexSource(t.db, t.dialect)).setPaused('report', {sinceMs: at('2026-01-05T00:01:00Z'), by: 'ops'})
     const later = await tick(crons, '2026-01-05T00:10:00Z')
     expect(kinds(later.outcomes)).to.deep.equal(['succeeded:Report', 'paused:report', 'succeeded:résumé', 'succeeded:resume'])
   })
@@ -261,7 +261,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
   })
 
   it('a run dated far after now (a clock jump) is still ignored', async () => {
-    await new KnexRunStore(t.db, t.dialect).insertRun({code: 'jumped', status: 'succeeded', startMs: at('2028-10-01T00:00:00Z')})
+    await new SqlRunStore(knexSource(t.db, t.dialect)).insertRun({code: 'jumped', status: 'succeeded', startMs: at('2028-10-01T00:00:00Z')})
     const report = await tick([job('jumped', {runEveryMins: 60})], '2026-01-05T00:00:00Z')
     expect(kinds(report.outcomes)).to.deep.equal(['succeeded:jumped'])
   })
@@ -367,7 +367,7 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
   })
 
   it('deleteLogsOlderThanDays trims the log at the end of each tick, never a running row', async () => {
-    const store = new KnexRunStore(t.db, t.dialect)
+    const store = new SqlRunStore(knexSource(t.db, t.dialect))
     await store.insertRun({code: 'old', status: 'succeeded', startMs: at('2025-12-01T00:00:00Z')})
     await store.insertRun({code: 'old', status: 'failed', startMs: at('2025-12-04T23:59:59Z')})
     await store.insertRun({code: 'old', status: 'running', startMs: at('2025-12-01T00:00:00Z'), leaseExpiresMs: at('2025-12-01T00:05:00Z')})

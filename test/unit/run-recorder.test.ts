@@ -1,7 +1,7 @@
 import {expect} from 'chai'
-import {driverSource, type DriverSource} from '../../src/core/db/connection-source'
+import {driverSource, type DriverSource, knexSource} from '../../src/core/db/connection-source'
 import {SqlRunRecorder, type BeginRequest} from '../../src/core/run-log/recorder'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import type {JobHistory} from '../../src/core/schedule/history'
 import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
@@ -9,7 +9,7 @@ import {at} from '../helpers/schedule'
 for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} database`, () => {
   let t: TestDatabase
   let recorder: SqlRunRecorder
-  let store: KnexRunStore
+  let store: SqlRunStore
   let lock: TestLock
   // The recorder on a driver connection of its own, as the tick has it; the test looks through knex.
   let source: DriverSource
@@ -21,7 +21,7 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
     await t.db('cron_job').delete()
     source = driverSource(t.config, {onStatement: (sql) => sent.push(sql.split(' ')[0].toUpperCase())})
     recorder = new SqlRunRecorder(source)
-    store = new KnexRunStore(t.db, t.dialect)
+    store = new SqlRunStore(knexSource(t.db, t.dialect))
     lock = new TestLock(t.db, t.dialect)
   })
   afterEach(() => source.close())

@@ -1,7 +1,9 @@
 import {expect} from 'chai'
-import type {RunStatus} from '../../src/core/contract/cron-job-base'
+import type {RunStatus} from '../../src/core/contract/run-types'
 import {MAX_MESSAGE_BYTES, messageFromResult} from '../../src/core/jobs/message'
-import {KnexRunStore} from '../../src/core/run-log/run-store'
+import {knexSource} from '../../src/core/db/connection-source'
+import {SqlRunRecorder} from '../../src/core/run-log/recorder'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {historyFromRuns, type RunSummary} from '../../src/core/schedule/history'
 import {BACKENDS, expireLeases, freshDatabase, itOn, plain, TestLock, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
@@ -15,17 +17,20 @@ function prng(seed: number) {
   }
 }
 
-for (const dialect of BACKENDS) describe(`KnexRunStore on a real ${dialect} database`, () => {
+for (const dialect of BACKENDS) describe(`SqlRunStore on a real ${dialect} database`, () => {
   let t: TestDatabase
-  let store: KnexRunStore
+  let store: SqlRunStore
 
   before(async () => (t = await freshDatabase({dialect})))
   after(() => t.close())
   beforeEach(async () => {
     await t.db('cron_job_log').delete()
     await t.db('cron_job').delete()
-    store = new KnexRunStore(t.db, t.dialect)
+    store = new SqlRunStore(knexSource(t.db, t.dialect))
   })
+  /** A run's outcome, recorded as the tick records it (the recorder's end). */
+  const finish = (runId: number, status: RunStatus, endMs: number, message: string) =>
+    new SqlRunRecorder(knexSource(t.db, t.dialect)).end({runId, code: 'a', status, endMs, message, releaseToken: null, removeOtherSuccesses: false})
 
   it('builds, in one query, the same histories as historyFromRuns over the whole log (random logs, many instants)', async () => {
     const random = prng(20261123)
@@ -92,7 +97,7 @@ for (const dialect of BACKENDS) describe(`KnexRunStore on a real ${dialect} data
     expect(Buffer.byteLength(huge)).to.be.at.most(MAX_MESSAGE_BYTES)
     expect(huge).to.match(/message truncated: \d+ of 200000 bytes cut\]$/)
     const id = await store.insertRun({code: 'a', status: 'running', startMs: 0})
-    await store.finishRun(id, 'succeeded', 1, huge)
+    await finish(id, 'succeeded', 1, huge)
     expect((await store.getRun(id))!.message).to.equal(huge)
   })
 
@@ -116,7 +121,7 @@ for (const dialect of BACKENDS) describe(`KnexRunStore on a real ${dialect} data
     const lease = (await store.getRun(id))!.leaseExpiresMs!
     if (dialect === 'sqlite') expect(lease).to.equal(50_500)
     else expect(lease).to.be.within(before + 50_000 - 2000, Date.now() + 50_000 + 2000) // the server's clock, not the caller's 500
-    await store.finishRun(id, 'succeeded', 600, 'done')
+    await finish(id, 'succeeded', 600, 'done')
     expect(await store.renewRun(id, 700, 9000)).to.equal(false)
   })
 
@@ -238,7 +243,7 @@ describe('the run log on a MySQL database made with the old 3-byte utf8', () => 
   itOn('mysql')('migrate makes its tables utf8mb4 with exact codes: a 4-byte character is stored, and case matters', async () => {
     const t = await freshDatabase({dialect: 'mysql', createOptions: 'CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci'})
     try {
-      const store = new KnexRunStore(t.db, t.dialect)
+      const store = new SqlRunStore(knexSource(t.db, t.dialect))
       const id = await store.insertRun({code: 'Report', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z'), message: 'shipped 🚀'})
       await store.insertRun({code: 'report', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
       expect((await store.getRun(id))?.message).to.equal('shipped 🚀')

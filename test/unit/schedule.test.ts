@@ -51,7 +51,8 @@ describe('loadJob: validation, one clear line per problem', () => {
     expect(job!.code).to.equal('test.good')
     expect(job!.schedule.runAtTimes.map((s) => s.slot)).to.deep.equal(['00:05', '23:59'])
     expect(job!.schedule.runToleranceSeconds).to.equal(0)
-    expect(job!.schedule.allowParallelRuns).to.equal(false)
+    expect(job!.policy).to.deep.equal({allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false})
+    expect(job!.schedule).to.not.have.any.keys('allowParallelRuns', 'isolate', 'timeoutMins', 'removeSuccessfulCronLogs')
   })
 
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [

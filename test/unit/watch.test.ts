@@ -5,10 +5,10 @@ import type {LoadedJob} from '../../src/core/jobs/load-jobs'
 import type {LastTick} from '../../src/core/run-log/server-ticks'
 import {historyFromRuns, type RunSummary} from '../../src/core/schedule/history'
 import type {Schedule} from '../../src/core/jobs/schedule'
-import {at, run, schedule} from '../helpers/schedule'
+import {at, run, runPolicy, schedule} from '../helpers/schedule'
 
 const MIN = 60_000
-const job = (s: Schedule, code = 'job'): LoadedJob => ({className: 'ReportJob', code, job: {} as CronJobBase, schedule: s, pingUrl: null})
+const job = (s: Schedule, code = 'job', policy = runPolicy()): LoadedJob => ({className: 'ReportJob', code, job: {} as CronJobBase, schedule: s, policy, pingUrl: null})
 const beat = (host: string, time: string): LastTick => ({host, atMs: at(time), version: '0.1.0'})
 
 /** What a tick at `now` notices, in words: "silent since HH:MM (code×n from HH:MM)", "host web2 silent", "missed code HH:MM", "stuck code (why)". */
@@ -85,7 +85,7 @@ describe('watchTick: what a tick notices, as a table of (schedule, runs, heartbe
   })
 
   it('stuck: past its timeout (which should have stopped it), or far past its last success\'s duration', () => {
-    const timed = job({...schedule({runEveryMins: 60}), timeoutMins: 10}, 'timed')
+    const timed = job(schedule({runEveryMins: 60}), 'timed', runPolicy({timeoutMins: 10}))
     const usual = job(schedule({runEveryMins: 60}), 'usual')
     const last = {...run('succeeded', '2026-01-05T08:00:00', {code: 'usual'}), endMs: at('2026-01-05T08:02:00')}
     const runs = [

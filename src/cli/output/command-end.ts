@@ -3,7 +3,7 @@ import {explainDatabaseError} from '../../core/db/database'
 import {scrubSecrets} from '../../core/db/database-url'
 import {CommandError, OperationError} from '../../core/base/errors'
 import type {Project} from '../../core/project/project'
-import {commandIO} from '../command-io'
+import {commandIO} from './command-io'
 import type {Painter} from './render'
 
 /**

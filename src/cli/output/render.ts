@@ -1,6 +1,5 @@
 import {luxon} from '../../core/time/luxon'
-import {MINUTE_MS} from '../../core/time/units'
-import {commandIO} from '../command-io'
+import {commandIO} from './command-io'
 
 export interface Painter {
   ok(text: string): string
@@ -45,15 +44,4 @@ function choosePainter(color: boolean | undefined): Painter {
 
 export function formatTime(ms: number, zone: string): string {
   return luxon().DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss ZZZZ')
-}
-
-/** An instant as ISO-8601 UTC for JSON output; null stays null. */
-export function isoTime(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString()
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  if (ms < MINUTE_MS) return `${(ms / 1000).toFixed(1)} s`
-  return `${Math.floor(ms / MINUTE_MS)} min ${Math.round((ms % MINUTE_MS) / 1000)} s`
 }

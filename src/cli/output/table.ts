@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import {commandIO} from '../command-io'
+import {commandIO} from './command-io'
 
 /**
  * A table: boxed (cli-table3) on a terminal, plain aligned columns otherwise, so that output

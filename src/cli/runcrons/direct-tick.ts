@@ -1,7 +1,7 @@
 import {pingTick} from '../../core/notify/pings'
 import {locateProject} from '../../core/project/layout'
 import {Project} from '../../core/project/project'
-import {commandIO} from '../command-io'
+import {commandIO} from '../output/command-io'
 import {endCommand, reportError} from '../output/command-end'
 import {painter} from '../output/render'
 import type {PlainRuncrons} from './plain-args'

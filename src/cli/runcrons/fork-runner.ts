@@ -1,8 +1,8 @@
 import {fork} from 'node:child_process'
 import path from 'node:path'
 import type {ChildEnded, FromChild, IsolatedRun, IsolatedRunner, ToChild} from '../../core/tick/isolation'
-import type {LogLevel} from '../../core/tick/tick-scope'
-import {commandIO, PROCESS_IO} from '../command-io'
+import type {LogLevel} from '../../core/contract/run-types'
+import {commandIO, PROCESS_IO} from '../output/command-io'
 
 /**
  * Isolated runs as child processes of this one (isolated-child.ts beside this module, in dist/src

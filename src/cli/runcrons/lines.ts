@@ -1,7 +1,8 @@
 import type {Problem} from '../../core/jobs/load-jobs'
 import {firstLine} from '../../core/base/text'
 import type {LogLevel, Outcome} from '../../core/tick/run-crons'
-import {formatDuration, formatTime, type Painter} from '../output/render'
+import {formatDuration} from '../../core/time/format'
+import {formatTime, type Painter} from '../output/render'
 
 /** How `manage runcrons` prints: its verbosity (-1 for --silent), colours and the settings' zone. */
 export interface LineStyle {

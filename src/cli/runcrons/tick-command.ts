@@ -2,10 +2,10 @@ import {messageFromError} from '../../core/jobs/message'
 import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
 import {firstLine} from '../../core/base/text'
-import {Containment} from '../../core/tick/containment'
+import {installProcessGuards} from '../../core/tick/process-guards'
 import {runCrons} from '../../core/tick/run-crons'
 import {pendingWork} from '../../core/tick/stray-work'
-import {commandIO} from '../command-io'
+import {commandIO} from '../output/command-io'
 import type {Painter} from '../output/render'
 import {forkRunner} from './fork-runner'
 import {logLine, outcomeLines, problemLine, summaryLine, type LineStyle} from './lines'
@@ -38,27 +38,26 @@ export async function runcronsTick(project: Project, names: readonly string[], f
   // SIGTERM / SIGINT: start no new job, ask running ones to stop (ctx.signal), record what does not
   // finish within the grace period as interrupted, release the claims, exit 143 / 130.
   // A second signal exits at once; the leases then expire and the next tick recovers.
-  const shutdown = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (shutdown.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143)
-    if (style.verbosity >= 0) err(`${paint.warn('[!]')} ${signal}: stopping after the running jobs (grace ${settings.graceSeconds} s; send it again to quit now)`)
-    shutdown.abort(signal)
-  }
-  process.on('SIGTERM', onSignal)
-  process.on('SIGINT', onSignal)
   // Whatever a job leaves behind (a rejection, an exception in a callback, process.exit(), a
   // promise nobody resolves) is charged to it; what cannot be charged to any job still fails the tick.
-  const containment = new Containment()
+  // The process ends after the tick, so the loop running dry tells a do() that can never settle.
+  const guards = installProcessGuards({
+    neverSettled: {kind: 'loop-runs-dry'},
+    onSignal: (signal, first) => {
+      if (!first) process.exit(signal === 'SIGINT' ? 130 : 143)
+      if (style.verbosity >= 0) err(`${paint.warn('[!]')} ${signal}: stopping after the running jobs (grace ${settings.graceSeconds} s; send it again to quit now)`)
+    },
+  })
+  const {containment} = guards
   let strays = 0
-  containment.onStrayCrash = (crash) => {
+  const stopStrays = containment.onStrayCrash((crash) => {
     strays++
     err(`${paint.error('[!]')} an error outside every job (${crash.kind.replace('-', ' ')}): ${firstLine(messageFromError(crash.error))}`)
-  }
-  const uninstall = containment.install()
+  })
   try {
     const started = performance.now()
     const report = await runCrons({
-      signal: shutdown.signal,
+      signal: guards.shutdown,
       // The tick speaks to the database on a driver connection of its own; knex only for a job that uses ctx.db.
       db: () => project.db(),
       source: await project.tickSource(),
@@ -90,8 +89,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
     if (summary !== null) out(summary)
     return report.stoppedBy === 'SIGINT' ? 130 : report.stoppedBy === 'SIGTERM' ? 143 : strays > 0 ? 1 : report.exitCode
   } finally {
-    uninstall()
-    process.off('SIGTERM', onSignal)
-    process.off('SIGINT', onSignal)
+    stopStrays()
+    guards.release()
   }
 }

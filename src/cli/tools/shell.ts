@@ -4,11 +4,19 @@ import {listMigrations, migrate} from '../../core/db/migrations'
 import {loadJobs} from '../../core/jobs/load-jobs'
 import {checkProject} from '../../core/project/check'
 import type {Project} from '../../core/project/project'
-import {KnexRunStore} from '../../core/run-log/run-store'
+import {knexSource} from '../../core/db/connection-source'
+import type {Dialect} from '../../core/db/database'
+import {SqlRunStore} from '../../core/run-log/run-store'
 import {unlockJob} from '../../core/operate/unlock'
 import {isDue} from '../../core/schedule/is-due'
 import {runCrons} from '../../core/tick/run-crons'
-import * as api from '../../index'
+
+/** The run log over a knex instance, for the shell's user: `new manage.KnexRunStore(db, 'sqlite')`. */
+class KnexRunStore extends SqlRunStore {
+  constructor(db: Knex, dialect: Dialect) {
+    super(knexSource(db, dialect))
+  }
+}
 
 export interface ShellContext {
   /** What the REPL's globals are. */
@@ -17,8 +25,8 @@ export interface ShellContext {
   banner: string
 }
 
-/** The names `manage shell` puts in scope: settings, db, crons by class name, and the framework as `manage`. */
-export async function shellContext(project: Project): Promise<ShellContext> {
+/** The names `manage shell` puts in scope: settings, db, crons by class name, and the framework as `manage` (`api`: the package's exports, with a few of its parts). */
+export async function shellContext(project: Project, api: Record<string, unknown>): Promise<ShellContext> {
   const loaded = await project.settings()
   const database = project.database()
   const db = project.db()

@@ -1,12 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
-import {formatDuration, formatTime, isoTime} from '../../cli/output/render'
+import {formatTime} from '../../cli/output/render'
+import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
 import {UsageError} from '../../core/base/errors'
-import type {RunStatus} from '../../core/contract/cron-job-base'
+import {isRunStatus, RUN_STATUSES, type RunStatus} from '../../core/contract/run-types'
 import {firstLine} from '../../core/base/text'
-
-const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
 
 export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
   static summary = 'Show the run log, newest first, with durations and the first line of each message.'
@@ -22,7 +21,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
   }
 
   static flags = {
-    status: Flags.string({description: `Only runs with this status (${STATUSES.join(', ')}).`}),
+    status: Flags.string({description: `Only runs with this status (${RUN_STATUSES.join(', ')}).`}),
     limit: Flags.integer({description: 'How many runs.', default: 20, min: 1}),
     full: Flags.boolean({description: 'Print whole messages and stack traces.'}),
     json: jsonFlag('Print JSON instead of a table.'),
@@ -30,8 +29,8 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
 
   async run(): Promise<void> {
     const {status, limit, full, json} = this.flags
-    if (status !== undefined && !STATUSES.includes(status as RunStatus)) {
-      throw new UsageError(`--status '${status}' is not a run status: use one of ${STATUSES.join(', ')}`)
+    if (status !== undefined && !isRunStatus(status)) {
+      throw new UsageError(`--status '${status}' is not a run status: use one of ${RUN_STATUSES.join(', ')}`)
     }
     const settings = await this.project.settings()
     const zone = settings.timeZone

@@ -1,5 +1,6 @@
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
-import {formatDuration, formatTime, isoTime} from '../../cli/output/render'
+import {formatTime} from '../../cli/output/render'
+import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
 import {listJobs} from '../../core/operate/job-list'
 

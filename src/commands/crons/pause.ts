@@ -1,8 +1,8 @@
-import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
 import {findJob} from '../../core/jobs/select-jobs'
-import {cleanNote, setPausedRecorded} from '../../core/operate/action-log'
+import {cleanNote} from '../../core/operate/action-log'
+import {localOperatorName, projectOperator} from '../../core/operate/operator'
 
 export default class CronsPause extends BaseCommand<typeof CronsPause> {
   static summary = 'Pause a job on every server (stored in the database) until crons:resume.'
@@ -22,10 +22,8 @@ export default class CronsPause extends BaseCommand<typeof CronsPause> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const job = findJob(this.args.name, settings.crons, settings.cronsDir)
-    const now = (await this.project.clock())()
-    const by = `${os.userInfo().username}@${os.hostname()}`
-    // The pause and its record in one transaction: both or neither.
-    const {outcome} = await setPausedRecorded(this.project.runLogSource(), {code: job.code, pause: true, by, note: cleanNote(this.flags.note), atMs: now}, (changed) => (changed ? `Paused ${job.code}.` : `${job.code} was already paused.`))
+    const operator = await projectOperator(this.project)
+    const {outcome} = await operator.pause(job.code, localOperatorName(), cleanNote(this.flags.note), (changed) => (changed ? `Paused ${job.code}.` : `${job.code} was already paused.`))
     this.log(outcome)
   }
 }

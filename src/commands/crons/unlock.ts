@@ -1,11 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command'
-import os from 'node:os'
 import {UsageError} from '../../core/base/errors'
 import {codeProblem} from '../../core/jobs/load-jobs'
-import {recordAction} from '../../core/operate/action-log'
-import {unlockJob} from '../../core/operate/unlock'
-import {systemClock} from '../../core/time/clock'
+import {localOperatorName, projectOperator} from '../../core/operate/operator'
+import {reportOrRefuse} from '../../core/operate/unlock'
 
 export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
   static summary = "Release a job's claim by hand (after a crash, instead of waiting for its lease to run out)."
@@ -26,14 +24,13 @@ export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
     // A code the job loader refuses (a control character, too long) is no job's: refused before it is printed or looked up.
     const problem = codeProblem(this.args.code)
     if (problem !== undefined) throw new UsageError(problem)
-    const clock = await this.project.clock()
-    const source = this.project.runLogSource()
-    const report = await unlockJob(source, this.args.code, {force: this.flags.force, nowMs: clock(), leaseNowMs: systemClock()})
+    const operator = await projectOperator(this.project)
+    const report = reportOrRefuse(await operator.unlock(this.args.code, {force: this.flags.force}))
     let outcome = `${this.args.code} is not locked.`
     if (report.released) {
       const who = `pid ${report.holder?.pid ?? '?'} on ${report.holder?.host ?? '?'}`
       outcome = `Released ${this.args.code} (held by ${who}${report.wasLive ? ', lease still alive: forced' : ', lease had run out'}); ${report.interrupted} running row(s) recorded as interrupted.`
-      await recordAction(source, {code: this.args.code, action: 'unlock', by: `${os.userInfo().username}@${os.hostname()}`, note: this.flags.force ? '--force' : null, outcome, atMs: clock()})
+      await operator.record({code: this.args.code, action: 'unlock', by: localOperatorName(), note: this.flags.force ? '--force' : null, outcome})
     }
     this.log(outcome)
   }

@@ -1,4 +1,5 @@
 import {shown} from '../base/text'
+import {MINUTE_MS} from '../time/units'
 import type {JobAlertsOverride} from '../contract/cron-job-base'
 import {CHANNEL_DRIVERS, type Channel} from './channels/registry'
 
@@ -29,7 +30,7 @@ export interface AlertSettings {
   silentAfterMs: number
 }
 
-export const NO_ALERTS: AlertSettings = {channels: [], failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null, missedAfterMs: 5 * 60_000, silentAfterMs: 10 * 60_000}
+export const NO_ALERTS: AlertSettings = {channels: [], failureThreshold: 1, recoveryThreshold: 1, remindAfterMs: null, missedAfterMs: 5 * MINUTE_MS, silentAfterMs: 10 * MINUTE_MS}
 
 /** A job's alerting once its override is applied to the settings': where its alerts go, and when. */
 export interface JobAlerts {
@@ -106,9 +107,9 @@ export function hasOwnChannels(override: JobAlertsOverride | undefined): boolean
 function minutes(value: unknown, name: string, problems: string[], example: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10080) {
     problems.push(`${name} ${shown(value)} is not a whole number of minutes from 1 to 10080: use e.g. ${name.split('.')[1]}: ${example}`)
-    return example * 60_000
+    return example * MINUTE_MS
   }
-  return value * 60_000
+  return value * MINUTE_MS
 }
 
 function count(value: unknown, name: string, problems: string[]): number {

@@ -1,5 +1,7 @@
-import type {RunStatus} from '../contract/cron-job-base'
+import type {RunStatus} from '../contract/run-types'
 import {firstLine} from '../base/text'
+import {formatDuration, isoTime} from '../time/format'
+import {MINUTE_MS} from '../time/units'
 import type {Alert, AlertKind} from './alert'
 import type {IncidentAlert} from './incident'
 
@@ -41,7 +43,7 @@ const HEADLINES: Record<string, string> = {
 /** The alert for a run's end that opened, reminded of or closed an incident. */
 export function runAlert(job: AlertedJob, run: AlertedRun, step: IncidentAlert, reporter: string): Alert {
   const where = run.host ?? reporter
-  const since = iso(step.sinceMs)
+  const since = isoTime(step.sinceMs)
   let subject: string
   if (step.kind === 'recovered') subject = `[manage] ${job.code} recovered on ${where} (${HEADLINES[step.incident] ?? step.incident} since ${since})`
   else if (step.reminder) subject = `[manage] ${job.code} still ${step.kind === 'missed' ? 'missing runs' : 'failing'} on ${where}: ${step.failuresInRow} failures in a row since ${since} (reminder ${step.reminder})`
@@ -63,7 +65,7 @@ export function runAlert(job: AlertedJob, run: AlertedRun, step: IncidentAlert, 
       status: run.status,
       pid: run.pid,
       slot: run.slot,
-      startedAt: iso(run.startMs),
+      startedAt: isoTime(run.startMs),
       durationMs: run.endMs === null ? null : run.endMs - run.startMs,
       message: firstLine(run.message) || null,
       failuresInRow: step.failuresInRow,
@@ -75,33 +77,33 @@ export function runAlert(job: AlertedJob, run: AlertedRun, step: IncidentAlert, 
 
 /** A due period that passed with no run started within the grace time. */
 export function missedAlert(job: AlertedJob, dueMs: number, nowMs: number, graceMs: number, step: IncidentAlert | null, reporter: string): Alert {
-  const late = Math.round((nowMs - dueMs) / 60_000)
-  const subject = `[manage] ${job.code} missed its run due at ${iso(dueMs)}: none started within ${graceMs / 60_000} min`
-  const lines = [subject, '', ...jobLines(job), 'kind: missed', `due at: ${iso(dueMs)}, ${late} min ago; noticed by the tick on ${reporter} at ${iso(nowMs)}, which runs it now if it can`]
+  const late = Math.round((nowMs - dueMs) / MINUTE_MS)
+  const subject = `[manage] ${job.code} missed its run due at ${isoTime(dueMs)}: none started within ${graceMs / MINUTE_MS} min`
+  const lines = [subject, '', ...jobLines(job), 'kind: missed', `due at: ${isoTime(dueMs)}, ${late} min ago; noticed by the tick on ${reporter} at ${isoTime(nowMs)}, which runs it now if it can`]
   lines.push('', `look further: manage why ${job.code}; manage audit ${job.code} --since 1d`)
-  return {kind: 'missed', code: job.code, runId: null, host: reporter, text: lines.join('\n'), details: {className: job.className, schedule: job.schedule, dueAt: iso(dueMs), lateMs: nowMs - dueMs, reminder: step?.reminder ?? 0}}
+  return {kind: 'missed', code: job.code, runId: null, host: reporter, text: lines.join('\n'), details: {className: job.className, schedule: job.schedule, dueAt: isoTime(dueMs), lateMs: nowMs - dueMs, reminder: step?.reminder ?? 0}}
 }
 
 /** A run still going well past its timeout or its usual duration. */
 export function stuckAlert(job: AlertedJob, run: AlertedRun, nowMs: number, why: string, reporter: string): Alert {
   const where = run.host ?? reporter
-  const subject = `[manage] ${job.code} looks stuck on ${where}: running for ${minutes(nowMs - run.startMs)} (${why})`
-  const lines = [subject, '', ...jobLines(job), 'kind: stuck', ...runLines(run), `noticed by the tick on ${reporter} at ${iso(nowMs)}`]
+  const subject = `[manage] ${job.code} looks stuck on ${where}: running for ${formatDuration(nowMs - run.startMs, {precision: 'min'})} (${why})`
+  const lines = [subject, '', ...jobLines(job), 'kind: stuck', ...runLines(run), `noticed by the tick on ${reporter} at ${isoTime(nowMs)}`]
   lines.push('', `look further: manage crons:status; manage crons:unlock ${job.code} (refused while its lease is live)`)
-  return {kind: 'stuck', code: job.code, runId: run.runId, host: where, text: lines.join('\n'), details: {className: job.className, schedule: job.schedule, pid: run.pid, startedAt: iso(run.startMs), runningMs: nowMs - run.startMs, why}}
+  return {kind: 'stuck', code: job.code, runId: run.runId, host: where, text: lines.join('\n'), details: {className: job.className, schedule: job.schedule, pid: run.pid, startedAt: isoTime(run.startMs), runningMs: nowMs - run.startMs, why}}
 }
 
 /** No tick on `host` (or on any server: host null) from lastTickMs until nowMs, and what the gap cost. */
 export function silentAlert(host: string | null, lastTickMs: number, nowMs: number, cost: ReadonlyArray<{code: string; due: number; first: number}>, reporter: string): Alert {
-  const gap = minutes(nowMs - lastTickMs)
-  const subject = host === null ? `[manage] no server ran manage runcrons for ${gap} (from ${iso(lastTickMs)} to ${iso(nowMs)})` : `[manage] ${host} has not ticked since ${iso(lastTickMs)} (${gap}); other servers are ticking`
-  const lines = [subject, '', `kind: runner_silent`, `noticed by the tick on ${reporter} at ${iso(nowMs)}`]
+  const gap = formatDuration(nowMs - lastTickMs, {precision: 'min'})
+  const subject = host === null ? `[manage] no server ran manage runcrons for ${gap} (from ${isoTime(lastTickMs)} to ${isoTime(nowMs)})` : `[manage] ${host} has not ticked since ${isoTime(lastTickMs)} (${gap}); other servers are ticking`
+  const lines = [subject, '', `kind: runner_silent`, `noticed by the tick on ${reporter} at ${isoTime(nowMs)}`]
   if (host === null) {
     lines.push(cost.length === 0 ? 'runs the gap cost: none' : 'runs the gap cost (each runs once now, if still due):')
-    for (const job of cost) lines.push(`  ${job.code}: ${job.due} due, the first at ${iso(job.first)}`)
+    for (const job of cost) lines.push(`  ${job.code}: ${job.due} due, the first at ${isoTime(job.first)}`)
   } else lines.push(`check its crontab (crontab -l) and its system log; manage check on ${host}`)
   lines.push('', 'look further: manage audit --since 1d')
-  return {kind: 'runner_silent', code: null, runId: null, host: host ?? reporter, text: lines.join('\n'), details: {silentHost: host, lastTickAt: iso(lastTickMs), gapMs: nowMs - lastTickMs, cost}}
+  return {kind: 'runner_silent', code: null, runId: null, host: host ?? reporter, text: lines.join('\n'), details: {silentHost: host, lastTickAt: isoTime(lastTickMs), gapMs: nowMs - lastTickMs, cost}}
 }
 
 function jobLines(job: AlertedJob): string[] {
@@ -109,8 +111,8 @@ function jobLines(job: AlertedJob): string[] {
 }
 
 function runLines(run: AlertedRun): string[] {
-  const took = run.endMs === null ? 'still running' : `took ${seconds(run.endMs - run.startMs)}`
-  return [`host: ${run.host ?? '?'}, pid ${run.pid ?? '?'}`, `run: ${run.runId}${run.slot ? `, slot ${run.slot}` : ''}, started ${iso(run.startMs)}, ${took}`]
+  const took = run.endMs === null ? 'still running' : `took ${formatDuration(run.endMs - run.startMs, {precision: 'min'})}`
+  return [`host: ${run.host ?? '?'}, pid ${run.pid ?? '?'}`, `run: ${run.runId}${run.slot ? `, slot ${run.slot}` : ''}, started ${isoTime(run.startMs)}, ${took}`]
 }
 
 /** The message's first line, then its stack's tail (the frames nearest the throw are at its top; the tail says who called). */
@@ -121,19 +123,6 @@ function messageLines(message: string | null): string[] {
   if (stack.length === 0) return [`message: ${first}`]
   const shown = stack.length <= STACK_LINES ? stack : [...stack.slice(0, STACK_LINES / 2), '    …', ...stack.slice(-STACK_LINES / 2)]
   return [`message: ${first}`, 'stack:', ...shown]
-}
-
-export function iso(ms: number): string {
-  return new Date(ms).toISOString()
-}
-
-function seconds(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : minutes(ms)
-}
-
-function minutes(ms: number): string {
-  const total = Math.round(ms / 60_000)
-  return total < 120 ? `${total} min` : `${Math.floor(total / 60)} h ${total % 60} min`
 }
 
 export type {AlertKind}

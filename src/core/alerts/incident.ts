@@ -1,4 +1,4 @@
-import type {RunStatus} from '../contract/cron-job-base'
+import {isFailedStatus, type RunStatus} from '../contract/run-types'
 import type {AlertKind} from './alert'
 
 /**
@@ -45,8 +45,6 @@ export interface IncidentAlert {
   reminder: number | null
 }
 
-const FAILURES: ReadonlySet<RunStatus> = new Set(['failed', 'timed_out', 'interrupted'])
-
 /**
  * One event's effect on the job's incident (pure; tested as a table). `failureThreshold` failed,
  * timed-out or interrupted runs in a row open an incident with one alert; while it is open, further
@@ -62,7 +60,7 @@ export function incidentStep(state: IncidentState, event: IncidentEvent, policy:
     const alert: IncidentAlert = {kind: 'recovered', incident: state.open.kind, failuresInRow: state.failureStreak, sinceMs: state.open.sinceMs, reminder: null}
     return {state: {...next, open: null}, alert}
   }
-  if (event.kind === 'run' && !FAILURES.has(event.status)) return {state, alert: null}
+  if (event.kind === 'run' && !isFailedStatus(event.status)) return {state, alert: null}
 
   const failed = event.kind === 'run'
   const failureStreak = failed ? state.failureStreak + 1 : state.failureStreak

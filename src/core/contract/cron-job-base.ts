@@ -1,28 +1,14 @@
 import type {Knex} from 'knex'
 import type {DateTime} from 'luxon'
-import type {ProjectSettings} from '../../index'
-import type {RunLogView} from '../run-log/run-store'
+import type {CronLogger, PastRun, RunLogView} from './run-types'
 
-/** A finished run as the job sees it (its previous success, for example). */
-export interface PastRun {
-  id: number
-  status: RunStatus
-  startTime: DateTime
-  endTime: DateTime | null
-  ranAtTime: string | null
-  message: string | null
-}
-
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'timed_out'
-
-/** The statuses a run can end with (every one but 'running'). */
-export const ENDED_STATUSES: readonly Exclude<RunStatus, 'running'>[] = ['succeeded', 'failed', 'interrupted', 'timed_out']
-
-export interface CronLogger {
-  debug(message: string): void
-  info(message: string): void
-  warn(message: string): void
-  error(message: string): void
+/**
+ * The settings as a job reads them (ctx.settings). A project types its own by augmenting this
+ * interface: `declare module 'manage-cli' { interface ProjectSettings { appName: string } }`;
+ * a setting it does not declare reads as any.
+ */
+export interface ProjectSettings {
+  [key: string]: any
 }
 
 /** What do() receives. */

@@ -1,5 +1,6 @@
 import {checkJobAlerts} from '../alerts/alert-settings'
 import {webhookProblem} from '../alerts/channels/webhook'
+import type {RunPolicy} from './run-policy'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
 import {cronExpressionError} from '../time/cron-expression'
@@ -12,7 +13,10 @@ export interface LoadedJob {
   className: string
   code: string
   job: CronJobBase
+  /** When it is due. */
   schedule: Schedule
+  /** What happens around each run: overlap, isolation, timeout, log pruning. */
+  policy: RunPolicy
   /** Pinged for each run (see CronJobBase.pingUrl), or null. */
   pingUrl: string | null
   /** Its own alerts (see CronJobBase.alerts), checked alone (checkJobAlerts); applied to the settings' by jobAlerts. */
@@ -191,8 +195,9 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     })
   }
 
-  const schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, allowParallelRuns, removeSuccessfulCronLogs, timeoutMins, cron, timeZone, isolate}
-  return {job: {className, code, job, schedule, pingUrl: pingUrl as string | null, alerts: job.alerts as JobAlertsOverride | undefined}, problems}
+  const schedule: Schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
+  const policy: RunPolicy = {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs}
+  return {job: {className, code, job, schedule, policy, pingUrl: pingUrl as string | null, alerts: job.alerts as JobAlertsOverride | undefined}, problems}
 }
 
 /**

@@ -1,4 +1,4 @@
-/** A job's schedule, validated and normalised (slots as 'HH:MM'). */
+/** When a job is due, validated and normalised (slots as 'HH:MM'); what happens around a run is its RunPolicy. */
 export interface Schedule {
   runEveryMins: number | null
   retryAfterFailureMins: number | null
@@ -7,12 +7,6 @@ export interface Schedule {
   runWeeklyOnDays: number[] | null
   runMonthlyOnDays: number[] | null
   runToleranceSeconds: number
-  allowParallelRuns: boolean
-  removeSuccessfulCronLogs: boolean
-  /** do() runs in a process of its own (CronJobBase.isolate). */
-  isolate: boolean
-  /** Minutes before the run's AbortSignal fires (null: no limit). */
-  timeoutMins: number | null
   /** A cron expression (e.g. '0 3 * * 1-5'), read on the zone's wall clock, or null. */
   cron: string | null
   /** The class's own zone for cron, runAtTimes and the day filters (null: the settings'). */

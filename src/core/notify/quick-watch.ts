@@ -60,7 +60,7 @@ export function alertedJob(job: LoadedJob): AlertedJob {
     code: job.code,
     className: job.className,
     get schedule() {
-      return (words ??= describeSchedule(job.schedule))
+      return (words ??= describeSchedule(job.schedule, job.policy))
     },
   }
 }

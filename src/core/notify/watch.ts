@@ -1,3 +1,4 @@
+import {isSilent} from '../alerts/silence'
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {LastTick} from '../run-log/server-ticks'
 import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
@@ -50,10 +51,10 @@ const MAX_COST = 1440
 /** Everything but the missed periods and the gap's cost: cheap enough for the per-minute quick tick. */
 export function watchCheaply(input: WatchInput): Pick<Watch, 'silentHosts' | 'stuck'> & {silent: boolean} {
   const lastAny = lastTick(input)
-  const silent = lastAny !== null && input.nowMs - lastAny >= input.silentAfterMs
+  const silent = lastAny !== null && isSilent(lastAny, input.nowMs, input.silentAfterMs)
   const silentHosts = silent
     ? []
-    : input.ticks.filter((beat) => beat.host !== input.host && beat.atMs <= input.nowMs && input.nowMs - beat.atMs >= input.silentAfterMs && input.nowMs - beat.atMs < FORGET_AFTER_MS)
+    : input.ticks.filter((beat) => beat.host !== input.host && beat.atMs <= input.nowMs && isSilent(beat.atMs, input.nowMs, input.silentAfterMs) && input.nowMs - beat.atMs < FORGET_AFTER_MS)
   const stuck: Watch['stuck'] = []
   for (const job of input.jobs) {
     const history = input.histories.get(job.code) ?? EMPTY_HISTORY
@@ -91,7 +92,7 @@ function lastTick(input: WatchInput): number | null {
 function overdueSince(job: LoadedJob, input: WatchInput): number | null {
   const history = input.histories.get(job.code) ?? EMPTY_HISTORY
   // A run still going holds the job (it is not started again meanwhile): that is `stuck`'s to judge.
-  if (!job.schedule.allowParallelRuns && history.running.some((run) => isLive(run, input.nowMs))) return null
+  if (!job.policy.allowParallelRuns && history.running.some((run) => isLive(run, input.nowMs))) return null
   const decision = isDue(job.schedule, history, input.nowMs, {timeZone: input.timeZone, paused: input.paused.get(job.code) ?? null})
   if (!decision.due || decision.dueSinceMs === undefined) return null
   let since = decision.dueSinceMs
@@ -108,7 +109,7 @@ function overdueSince(job: LoadedJob, input: WatchInput): number | null {
 /** Why a live run looks stuck, or null: well past its timeout (which should have stopped it), else well past its last success's duration. */
 function stuckBecause(job: LoadedJob, history: JobHistory, run: RunSummary, input: WatchInput): string | null {
   const running = input.nowMs - run.startMs
-  const timeout = job.schedule.timeoutMins
+  const timeout = job.policy.timeoutMins
   if (timeout !== null) {
     const limit = timeout * MINUTE_MS + input.graceMs + input.missedAfterMs
     return running > limit ? `past its ${timeout} min timeout, which should have stopped it` : null

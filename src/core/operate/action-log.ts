@@ -1,18 +1,12 @@
 import {rowsOf, type ConnectionSource} from '../db/connection-source'
-import {inTransaction, type SqlConnection} from '../db/sql-connection'
+import {inTransaction, write, type SqlConnection} from '../db/sql-connection'
+import {insertAction, selectActions, type NewAction} from '../run-log/action-statements'
 import {setPausedOn} from '../run-log/run-store'
-import {storable} from '../run-log/statements'
 import {timeCodec} from '../run-log/time-codec'
 
 /** What someone did to a job by hand (dashboard or CLI: run now, pause, resume, unlock), in cron_action. */
-export interface ActionRow {
+export interface ActionRow extends NewAction {
   id: number
-  code: string
-  action: string
-  by: string
-  note: string | null
-  outcome: string | null
-  atMs: number
 }
 
 /** The longest note kept, in characters. */
@@ -24,7 +18,7 @@ export function cleanNote(note: string | null | undefined): string | null {
   return characters.length === 0 ? null : characters.slice(0, MAX_NOTE_LENGTH).join('').trim() || null
 }
 
-export async function recordAction(source: ConnectionSource, action: Omit<ActionRow, 'id'>): Promise<void> {
+export async function recordAction(source: ConnectionSource, action: NewAction): Promise<void> {
   await source.use((connection) => recordActionOn(connection, action))
 }
 
@@ -48,21 +42,14 @@ export function setPausedRecorded(
   )
 }
 
-/** The record, on a connection (inside the caller's transaction). Text is made storable as a run's message is (a NUL, which PostgreSQL refuses, becomes U+FFFD). */
-function recordActionOn(connection: SqlConnection, action: Omit<ActionRow, 'id'>): Promise<unknown> {
-  return connection.run('INSERT INTO cron_action (code, action, by_user, note, outcome, at) VALUES (?, ?, ?, ?, ?, ?)', [
-    action.code,
-    action.action,
-    storable(action.by),
-    storable(action.note),
-    storable(action.outcome),
-    timeCodec(connection.dialect).toDb(action.atMs),
-  ])
+/** The record, on a connection (inside the caller's transaction). */
+function recordActionOn(connection: SqlConnection, action: NewAction): Promise<unknown> {
+  return write(connection, insertAction(connection.dialect, action))
 }
 
 /** A job's latest actions, newest first. */
 export async function listActions(source: ConnectionSource, code: string, limit: number): Promise<ActionRow[]> {
-  const rows = await rowsOf(source, {sql: 'SELECT * FROM cron_action WHERE code = ? ORDER BY id DESC LIMIT ?', bindings: [code, limit]})
+  const rows = await rowsOf(source, selectActions(code, limit))
   return rows.map((row) => ({
     id: Number(row.id),
     code: String(row.code),

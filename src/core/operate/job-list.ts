@@ -1,4 +1,4 @@
-import type {RunStatus} from '../contract/cron-job-base'
+import type {RunStatus} from '../contract/run-types'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {describeSchedule} from '../schedule/describe'
@@ -42,7 +42,7 @@ export async function listJobs(store: RunLogView, settings: Pick<Settings, 'cron
     return {
       code: job.code,
       className: job.className,
-      schedule: describeSchedule(job.schedule),
+      schedule: describeSchedule(job.schedule, job.policy),
       timeZone: zone,
       lastRun: last ? {status: last.status, startMs: last.startMs, endMs: last.endMs, durationMs: last.endMs === null ? null : last.endMs - last.startMs} : null,
       nextDueMs: next?.atMs ?? null,

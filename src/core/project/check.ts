@@ -3,10 +3,9 @@ import {scrubSecrets} from '../db/database-url'
 import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
-import {checkDashboardAuth} from '../../dashboard/auth'
-import {checkTrustProxy} from '../../dashboard/proxy'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
 import {staleBuildLine, staleSources} from './build-state'
+import {checkDashboardAuth, parseTrustProxy} from './dashboard-settings'
 import type {Project} from './project'
 
 export interface CheckReport {
@@ -52,7 +51,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   // The dashboard's sign-in (checked here and when it starts; a mistake there never stops the tick).
   const dashboardProblems: string[] = []
   checkDashboardAuth(settings.values.dashboard, undefined, dashboardProblems)
-  checkTrustProxy(settings.values.dashboard?.trustProxy, dashboardProblems)
+  parseTrustProxy(settings.values.dashboard?.trustProxy, dashboardProblems)
   for (const message of dashboardProblems) problems.push({subject: 'settings', level: 'warning', message})
   if (settings.crons.length === 0) {
     problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})

@@ -6,6 +6,7 @@ import type {MigrationFolders} from '../db/migrations'
 import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
 import {FileSpool, type OutcomeSpool} from '../run-log/spool'
 import {clockFromEnv, type Clock} from '../time/clock'
+import {MeasuredClock} from '../time/measured-clock'
 import {readLayout, type ProjectLayout} from './layout'
 import {DEFAULT_CONNECT_TIMEOUT_SECONDS, loadSettings, type Settings} from './settings'
 
@@ -51,6 +52,7 @@ export class Project {
   private knexSource?: ConnectionSource
   private store?: RunStore
   private loaded?: Settings
+  private serverClock?: MeasuredClock
 
   constructor(
     root: string,
@@ -67,16 +69,15 @@ export class Project {
 
   /**
    * The tick's clock: MANAGE_NOW when set; else on PostgreSQL and MySQL the database server's
-   * clock (read once, kept as an offset), so servers whose clocks disagree agree on due periods;
-   * else the local clock.
+   * clock (kept as an offset, measured again when asked for after a minute: see MeasuredClock), so
+   * servers whose clocks disagree agree on due periods; else the local clock. A process that runs
+   * many ticks asks for it at each.
    */
   async clock(): Promise<Clock> {
     const clock = clockFromEnv(this.env, (await this.settings()).timeZone)
     if (this.env.MANAGE_NOW || this.database().dialect === 'sqlite') return clock
-    const before = Date.now()
-    const serverNow = await databaseNow(await this.tickSource())
-    const offset = serverNow - Math.round((before + Date.now()) / 2)
-    return () => Date.now() + offset
+    this.serverClock ??= new MeasuredClock(async () => databaseNow(await this.tickSource()))
+    return this.serverClock.fresh()
   }
 
   database(): DatabaseConfig {

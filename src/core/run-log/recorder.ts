@@ -1,7 +1,7 @@
 import type {ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {inTransaction, read, write, type SqlConnection} from '../db/sql-connection'
-import type {RunStatus} from '../contract/cron-job-base'
+import type {RunStatus} from '../contract/run-types'
 import {EMPTY_HISTORY, isLive, type JobHistory} from '../schedule/history'
 import {historiesFromRows, lockHolderOf, runRowOf, type LockHolder, type RunRow} from './rows'
 import {recordIncidentOn, type Alerting} from './incidents'

@@ -1,17 +1,10 @@
 import type {Dialect} from '../db/database'
 import type {Row} from '../db/sql-connection'
-import type {RunStatus} from '../contract/cron-job-base'
-import {historyFromRuns, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
+import type {JobHistory, PauseInfo, RunRow, RunStatus, RunSummary} from '../contract/run-types'
+import {historyFromRuns} from '../schedule/history'
 import {timeCodec, type TimeCodec} from './time-codec'
 
-/** A whole run-log row. */
-export interface RunRow extends RunSummary {
-  endMs: number | null
-  message: string | null
-  heartbeatMs: number | null
-  /** It finished after its lease had run out and another process had recorded it interrupted. */
-  leaseOverrun: boolean
-}
+export type {RunRow} from '../contract/run-types'
 
 /** Who holds a job's claim, and until when. */
 export interface LockHolder {

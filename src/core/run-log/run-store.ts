@@ -1,42 +1,13 @@
-import type {Knex} from 'knex'
-import {changesOf, knexSource, rowsOf, type ConnectionSource} from '../db/connection-source'
+import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {read, write, type SqlConnection} from '../db/sql-connection'
-import type {RunStatus} from '../contract/cron-job-base'
-import type {JobHistory, PauseInfo} from '../schedule/history'
-import {historiesFromRows, interruptionOf, pausesOf, runRowOf, type RunRow} from './rows'
+import type {HistoryOptions, JobHistory, PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
+import {historiesFromRows, interruptionOf, pausesOf, runRowOf} from './rows'
 import * as sql from './statements'
 import {timeCodec} from './time-codec'
 
-export type {RunRow} from './rows'
+export type {HistoryOptions, RunLogView, RunRow} from '../contract/run-types'
 export type {NewRun} from './statements'
-
-/**
- * The run log as a job sees it (ctx.runLog): what it says, and trimming it. A housekeeping job
- * (a report, a clean-up) needs no more; the runner's own writes (claims, running rows, outcomes,
- * pauses) are not part of it.
- */
-export interface RunLogView {
-  /** Every job's history at `nowMs`, in one statement. */
-  histories(nowMs: number, options?: HistoryOptions): Promise<Map<string, JobHistory>>
-  getRun(id: number): Promise<RunRow | null>
-  getRuns(ids: readonly number[]): Promise<RunRow[]>
-  /** The log, newest first, optionally for one job and one status. */
-  listRuns(query: {code?: string; status?: RunStatus; limit: number}): Promise<RunRow[]>
-  /** The paused jobs, by code. */
-  pausedJobs(): Promise<Map<string, PauseInfo>>
-  /** Delete rows started before `cutoffMs`, never a 'running' one; with dryRun, only count them. */
-  deleteRunsBefore(cutoffMs: number, options?: {keepFailed?: boolean; code?: string; dryRun?: boolean}): Promise<number>
-}
-
-export interface HistoryOptions {
-  /** Only these jobs. */
-  codes?: readonly string[]
-  /** The lease clock's now (a real clock; default `nowMs`), to tell live leases. */
-  leaseNowMs?: number
-  /** Runs that start up to this long after `nowMs` still count (the clock-skew allowance). */
-  skewMs?: number
-}
 
 /** The whole run log: the view, and the writes of the tick (beside its recorder) and of the commands. */
 export interface RunStore extends RunLogView {
@@ -44,7 +15,6 @@ export interface RunStore extends RunLogView {
   ensureJobs(codes: readonly string[]): Promise<void>
   /** Insert a row (tests, imports); `ensureJob` also creates the job's cron_job row, which the history query is driven by. */
   insertRun(run: sql.NewRun, options?: {ensureJob?: boolean}): Promise<number>
-  finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void>
   /** Extend a running row's lease to `leaseMs` after the lease clock's now; false when the row is no longer running. */
   renewRun(id: number, leaseNowMs: number, leaseMs: number): Promise<boolean>
   /** Mark the job's 'running' rows whose lease has run out (by the lease clock) as 'interrupted'; returns them. */
@@ -105,10 +75,6 @@ export class SqlRunStore implements RunStore {
     })
   }
 
-  async finishRun(id: number, status: RunStatus, endMs: number, message: string | null): Promise<void> {
-    await changesOf(this.source, sql.finishRun(this.dialect, id, status, endMs, message))
-  }
-
   async renewRun(id: number, leaseNowMs: number, leaseMs: number): Promise<boolean> {
     return (await changesOf(this.source, sql.renewRun(this.dialect, id, leaseNowMs, leaseMs))) > 0
   }
@@ -132,13 +98,6 @@ export async function setPausedOn(connection: SqlConnection, code: string, pause
   await write(connection, sql.ensureJob(dialect, code))
   const change = pause ? sql.pauseJob(dialect, code, pause.sinceMs ?? atMs, pause.by) : sql.resumeJob(dialect, code, atMs)
   return (await write(connection, change)).changes > 0
-}
-
-/** The run log over knex's connections (commands and tests). */
-export class KnexRunStore extends SqlRunStore {
-  constructor(db: Knex, dialect: Dialect) {
-    super(knexSource(db, dialect))
-  }
 }
 
 /** The view of a store that a job is given: its methods alone, so a job cannot reach the writes. */

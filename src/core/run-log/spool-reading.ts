@@ -1,11 +1,11 @@
 import {existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
-import {ENDED_STATUSES} from '../contract/cron-job-base'
+import {ENDED_STATUSES} from '../contract/run-types'
 import {MAX_MESSAGE_BYTES, messageFromError, truncateMessage} from '../jobs/message'
 import {firstLine} from '../base/text'
 import {HOUR_MS} from '../time/units'
 import type {EndRequest} from './recorder'
-import type {Entry, RefusedFile, SpoolReading} from './spool'
+import type {Entry, RefusedFile, SpoolReading} from './spool-types'
 
 /**
  * No outcome is bigger: a message is cut at MAX_MESSAGE_BYTES, and JSON escapes at most six bytes

@@ -1,31 +1,7 @@
 import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync} from 'node:fs'
 import path from 'node:path'
 import type {EndRequest} from './recorder'
-
-/** An outcome kept on local disk because the database could not take it. */
-export interface SpooledOutcome {
-  request: EndRequest
-  /** Where it is kept (for messages). */
-  where: string
-  /** Recorded at last: forget it. */
-  remove(): void
-  /** It can never be recorded (the database refuses it): set it aside, out of the way of the ticks; returns where it went. */
-  setAside(): string
-}
-
-/** A spool file that is not an outcome this tick can record (empty, cut short, not JSON, not a file…): set aside, never read again. */
-export interface RefusedFile {
-  where: string
-  /** Why, in words. */
-  problem: string
-  /** Where it was moved, or why it could not be. */
-  setAside: {as: string} | {failed: string}
-}
-
-export interface SpoolReading {
-  outcomes: SpooledOutcome[]
-  refused: RefusedFile[]
-}
+import type {Entry, SpoolReading} from './spool-types'
 
 /**
  * Where a run's outcome waits when the database cannot take it: the next tick on this machine
@@ -37,14 +13,6 @@ export interface OutcomeSpool {
   pending(): SpoolReading
   /** Whether anything waits (cheap: the fast path asks it every minute). */
   hasPending(): boolean
-}
-
-export interface Entry {
-  version: 1
-  /** The database the outcome belongs to (its description, without secrets): another one's entries are left alone. */
-  database: string
-  spooledAt: string
-  request: EndRequest
 }
 
 /**

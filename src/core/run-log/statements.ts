@@ -1,13 +1,15 @@
 import type {Dialect} from '../db/database'
 import type {Statement} from '../db/sql-connection'
-import type {RunStatus} from '../contract/cron-job-base'
+import {FAILED_STATUSES, type RunStatus} from '../contract/run-types'
 import {SLOT_WINDOW_MS} from '../schedule/history'
 import {timeCodec} from './time-codec'
 
 /**
  * Every statement manage sends to the run log (cron_job, cron_job_log), as plain SQL with `?`
- * placeholders. The run store, the job lock and the run recorder send these and no others, over
- * knex's connections or a driver connection of the tick's own (see ConnectionSource).
+ * placeholders, over knex's connections or a driver connection of the tick's own (see
+ * ConnectionSource). Beside it, by topic: alert-statements.ts (incidents, the alert outbox, the
+ * servers' ticks), action-statements.ts (the action log, cron_action) and run-page-statements.ts
+ * (the dashboard's pages of runs). No statement of the run log is written anywhere else.
  */
 
 export type {Statement} from '../db/sql-connection'
@@ -231,9 +233,6 @@ export function interruptRunning(dialect: Dialect, code: string, endMs: number, 
 export function deleteOtherSuccesses(code: string, keepId: number): Statement {
   return {sql: "DELETE FROM cron_job_log WHERE code = ? AND status = 'succeeded' AND id <> ?", bindings: [code, keepId]}
 }
-
-/** The statuses crons:clean --keep-failed keeps. */
-const FAILED_STATUSES: readonly RunStatus[] = ['failed', 'interrupted', 'timed_out']
 
 /** Rows started before `cutoffMs` (never a running one), to delete or (count) to count. */
 export function oldRuns(dialect: Dialect, cutoffMs: number, options: {keepFailed?: boolean; code?: string; count?: boolean}): Statement {

@@ -1,9 +1,10 @@
 import {describeCron} from '../time/cron-expression'
 import {WEEKDAYS} from '../time/units'
+import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
 
-/** A schedule in words, for lists: "every 5 min (±10 s) · at 06:00, 18:30 · Sat, Sun". */
-export function describeSchedule(schedule: Schedule): string {
+/** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
+export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
   const parts: string[] = []
   if (schedule.runEveryMins !== null) parts.push(schedule.runEveryMins === 0 ? 'every tick' : `every ${schedule.runEveryMins} min`)
   if (schedule.cron !== null) parts.push(`cron '${schedule.cron}' (${describeCron(schedule.cron)})`)
@@ -14,9 +15,9 @@ export function describeSchedule(schedule: Schedule): string {
   const extras: string[] = []
   if (schedule.runToleranceSeconds) extras.push(`tolerance ${schedule.runToleranceSeconds} s`)
   if (schedule.retryAfterFailureMins) extras.push(`retry after ${schedule.retryAfterFailureMins} min`)
-  if (schedule.timeoutMins !== null) extras.push(`timeout ${schedule.timeoutMins} min`)
-  if (schedule.allowParallelRuns) extras.push('parallel runs')
-  if (schedule.isolate) extras.push('isolated')
+  if (policy.timeoutMins !== null) extras.push(`timeout ${policy.timeoutMins} min`)
+  if (policy.allowParallelRuns) extras.push('parallel runs')
+  if (policy.isolate) extras.push('isolated')
   if (schedule.timeZone) extras.push(schedule.timeZone)
   return parts.join(' · ') + (extras.length ? ` (${extras.join(', ')})` : '')
 }

@@ -1,4 +1,5 @@
-import type {LoadedJob} from '../jobs/load-jobs'
+import type {RunPolicy} from '../jobs/run-policy'
+import type {Schedule} from '../jobs/schedule'
 import type {JobHistory, PauseInfo, RunSummary} from './history'
 import type {DecisionOptions, RuleStep} from './is-due'
 import {nextDue} from './next-due'
@@ -23,13 +24,20 @@ export interface Explanation {
   nextDueMs: number | null
 }
 
+/** The job asked about: its code, when it is due, and the policy the decision reads (overlap). */
+export interface ExplainedJob {
+  code: string
+  schedule: Schedule
+  policy: Pick<RunPolicy, 'allowParallelRuns'>
+}
+
 /**
  * The decision runcrons would make for `job` at `atMs` on this history (verdictOf and isDue
  * themselves, traced), with the rows it used and, when the answer is "not yet", when it would be due.
  */
-export function explainJob(job: LoadedJob, history: JobHistory, paused: PauseInfo | null, atMs: number, options: Omit<DecisionOptions, 'paused' | 'trace'>): Explanation {
+export function explainJob(job: ExplainedJob, history: JobHistory, paused: PauseInfo | null, atMs: number, options: Omit<DecisionOptions, 'paused' | 'trace'>): Explanation {
   const steps: RuleStep[] = []
-  const verdict = verdictOf(job, history, atMs, {...options, paused, trace: (step) => steps.push(step)})
+  const verdict = verdictOf(job.schedule, job.policy, history, atMs, {...options, paused, trace: (step) => steps.push(step)})
   const reason =
     verdict.kind === 'running-elsewhere'
       ? `running elsewhere: run ${verdict.run.id} on ${verdict.run.host ?? 'an unknown host'}, pid ${verdict.run.pid ?? '?'}, lease until ${new Date(verdict.run.leaseExpiresMs ?? 0).toISOString()}`

@@ -1,38 +1,7 @@
-import type {RunStatus} from '../contract/cron-job-base'
+import {isFailedStatus, type JobHistory, type RunSummary} from '../contract/run-types'
 import {HOUR_MS} from '../time/units'
 
-/** The part of a run-log row the decision looks at. */
-export interface RunSummary {
-  id: number
-  code: string
-  status: RunStatus
-  startMs: number
-  ranAtTime: string | null
-  /** For 'running' rows: the lease the running process keeps renewing. */
-  leaseExpiresMs: number | null
-  host: string | null
-  pid: number | null
-  /** When it ended, where the row was read with it (a stuck run is judged by its last success's duration). */
-  endMs?: number | null
-}
-
-/** What the decision needs of a job's past; rows dated after `now` (beyond the clock-skew allowance) are never in it. */
-export interface JobHistory {
-  /** The latest run by start time, whatever its status. */
-  lastRun: RunSummary | null
-  /** The latest successful run by start time. */
-  lastSuccess: RunSummary | null
-  /** Rows still marked 'running' (live or stale: see isLive). */
-  running: RunSummary[]
-  /** Successful runs that served a runAtTimes slot in the last two days (enough for "today" in any zone). */
-  recentSlotRuns: RunSummary[]
-}
-
-/** A paused job: since when, and by whom (manage crons:pause). */
-export interface PauseInfo {
-  sinceMs: number | null
-  by: string | null
-}
+export type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 export const EMPTY_HISTORY: JobHistory = {lastRun: null, lastSuccess: null, running: [], recentSlotRuns: []}
 
@@ -46,7 +15,7 @@ export function isLive(run: RunSummary, nowMs: number): boolean {
 
 /** A run that ended badly: failed, interrupted, timed out, or 'running' with a lease nobody renews any more. */
 export function endedBadly(run: RunSummary, nowMs: number): boolean {
-  return run.status === 'failed' || run.status === 'interrupted' || run.status === 'timed_out' || (run.status === 'running' && !isLive(run, nowMs))
+  return isFailedStatus(run.status) || (run.status === 'running' && !isLive(run, nowMs))
 }
 
 /** Newest first: by start time, then by id (two rows can share a start time). */

@@ -1,7 +1,7 @@
 import type {DateTime} from 'luxon'
 import {instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {MINUTE_MS, WEEKDAYS} from '../time/units'
+import {MINUTE_MS, nextMinute, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive, type JobHistory, type PauseInfo, type RunSummary} from './history'
 import type {Schedule} from '../jobs/schedule'
 
@@ -58,7 +58,8 @@ export interface RuleStep {
  */
 export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, options: DecisionOptions): Decision {
   const zone = schedule.timeZone ?? options.timeZone
-  const {not, yes, passes, notSet} = answers(options.trace)
+  const answer = answers(options.trace)
+  const {not, yes, passes, notSet} = answer
 
   const paused = options.paused
   if (paused && !(options.force && options.forcePaused)) {
@@ -72,19 +73,8 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   const local = () => localTime(nowMs, zone)
   const at = (ms: number) => luxon().DateTime.fromMillis(ms, {zone}).toFormat('yyyy-MM-dd HH:mm:ss')
 
-  const monthDays = schedule.runMonthlyOnDays
-  if (monthDays !== null && !monthDays.includes(local().day)) {
-    return not('month-day', () => `runs only on days ${monthDays.join(', ')} of the month; today is the ${local().day}`)
-  }
-  if (monthDays === null) notSet('month-day', 'no days of the month (runMonthlyOnDays)')
-  else passes('month-day', () => `today, the ${local().day}, is one of the days ${monthDays.join(', ')}`)
-
-  const weekDays = schedule.runWeeklyOnDays
-  if (weekDays !== null) {
-    const weekday = local().weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
-    if (!weekDays.includes(weekday)) return not('weekday', () => `runs only on ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}; today is ${WEEKDAYS[weekday]}`)
-    passes('weekday', () => `today, ${WEEKDAYS[weekday]}, is one of ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}`)
-  } else notSet('weekday', 'no weekdays (runWeeklyOnDays)')
+  const filtered = dayFilters(schedule, local, answer)
+  if (filtered !== null) return filtered
 
   const toleranceMs = schedule.runToleranceSeconds * 1000
   const horizonMs = nowMs + (options.clockSkewMs ?? 0)
@@ -104,7 +94,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (schedule.runEveryMins !== null) {
     if (periodStart === null) return yes('interval', () => `every ${schedule.runEveryMins} min; no successful run yet`)
     const dueAfter = periodStart + schedule.runEveryMins * MINUTE_MS
-    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, null, firstTickAfter(dueAfter - toleranceMs))
+    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, null, nextMinute(dueAfter - toleranceMs))
     if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
       return not('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
     }
@@ -125,25 +115,49 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     passes('cron', () => `cron '${schedule.cron}': no slot since the last run; the times below may still make it due`)
   } else notSet('cron', 'no cron expression')
 
-  if (schedule.runAtTimes.length > 0) {
-    const {hour, minute} = local()
-    const minuteOfDay = hour * 60 + minute
-    const dayStart = local().startOf('day').toMillis()
-    const taken = new Set(
-      [...history.recentSlotRuns.filter((run) => run.status === 'succeeded'), ...live]
-        .filter((run) => run.ranAtTime !== null && run.startMs >= dayStart && run.startMs <= horizonMs)
-        .map((run) => run.ranAtTime),
-    )
-    for (const {slot, minuteOfDay: slotMinute} of schedule.runAtTimes) {
-      if (minuteOfDay >= slotMinute && !taken.has(slot)) return yes('slot', () => `slot ${slot} has not run today`, slot, instantOfNaive(naiveMs(dayStart, zone) + slotMinute * MINUTE_MS, zone))
-    }
-    const next = schedule.runAtTimes.find(({minuteOfDay: slotMinute}) => slotMinute > minuteOfDay)
-    return not('slot', () => next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`)
-  }
+  if (schedule.runAtTimes.length > 0) return slotRule(schedule, history, local(), {zone, horizonMs, live}, answer)
 
   notSet('slot', 'no times of day (runAtTimes)')
   if (schedule.runEveryMins === null) return not('no-schedule', () => 'no schedule (runs only with --force)')
   return not('interval', () => 'not due')
+}
+
+type Answers = ReturnType<typeof answers>
+
+/** runMonthlyOnDays, then runWeeklyOnDays: the job's answer when a filter keeps it from today, else null. */
+function dayFilters(schedule: Schedule, local: () => DateTime, {not, passes, notSet}: Answers): Decision | null {
+  const monthDays = schedule.runMonthlyOnDays
+  if (monthDays !== null && !monthDays.includes(local().day)) {
+    return not('month-day', () => `runs only on days ${monthDays.join(', ')} of the month; today is the ${local().day}`)
+  }
+  if (monthDays === null) notSet('month-day', 'no days of the month (runMonthlyOnDays)')
+  else passes('month-day', () => `today, the ${local().day}, is one of the days ${monthDays.join(', ')}`)
+
+  const weekDays = schedule.runWeeklyOnDays
+  if (weekDays !== null) {
+    const weekday = local().weekday - 1 // luxon: Monday = 1; django-cron: Monday = 0
+    if (!weekDays.includes(weekday)) return not('weekday', () => `runs only on ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}; today is ${WEEKDAYS[weekday]}`)
+    passes('weekday', () => `today, ${WEEKDAYS[weekday]}, is one of ${weekDays.map((day) => WEEKDAYS[day]).join(', ')}`)
+  } else notSet('weekday', 'no weekdays (runWeeklyOnDays)')
+  return null
+}
+
+/** runAtTimes: the first of today's slots that has come and has not run (a success or a live run holds it). */
+function slotRule(schedule: Schedule, history: JobHistory, local: DateTime, at: {zone: string; horizonMs: number; live: readonly RunSummary[]}, {not, yes}: Answers): Decision {
+  const {zone, horizonMs, live} = at
+  const {hour, minute} = local
+  const minuteOfDay = hour * 60 + minute
+  const dayStart = local.startOf('day').toMillis()
+  const taken = new Set(
+    [...history.recentSlotRuns.filter((run) => run.status === 'succeeded'), ...live]
+      .filter((run) => run.ranAtTime !== null && run.startMs >= dayStart && run.startMs <= horizonMs)
+      .map((run) => run.ranAtTime),
+  )
+  for (const {slot, minuteOfDay: slotMinute} of schedule.runAtTimes) {
+    if (minuteOfDay >= slotMinute && !taken.has(slot)) return yes('slot', () => `slot ${slot} has not run today`, slot, instantOfNaive(naiveMs(dayStart, zone) + slotMinute * MINUTE_MS, zone))
+  }
+  const next = schedule.runAtTimes.find(({minuteOfDay: slotMinute}) => slotMinute > minuteOfDay)
+  return not('slot', () => next ? `next slot today is ${next.slot}` : `today's slots (${schedule.runAtTimes.map((s) => s.slot).join(', ')}) have run`)
 }
 
 /**
@@ -187,11 +201,6 @@ let lastLocal: {ms: number; zone: string; value: DateTime} | null = null
 function localTime(ms: number, zone: string): DateTime {
   if (lastLocal === null || lastLocal.ms !== ms || lastLocal.zone !== zone) lastLocal = {ms, zone, value: luxon().DateTime.fromMillis(ms, {zone})}
   return lastLocal.value
-}
-
-/** The first crontab tick (a minute boundary) strictly after `ms`: when "after" first holds. */
-function firstTickAfter(ms: number): number {
-  return Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS
 }
 
 function visible(run: RunSummary | null, horizonMs: number): RunSummary | null {

@@ -1,6 +1,6 @@
 import {instantOfNaive, naiveMs, nextSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {DAY_MS, MINUTE_MS} from '../time/units'
+import {DAY_MS, MINUTE_MS, nextMinute} from '../time/units'
 import {isLive, type JobHistory, type RunSummary} from './history'
 import {isDue, type DecisionOptions} from './is-due'
 import type {Schedule} from '../jobs/schedule'
@@ -12,11 +12,6 @@ export interface NextDue {
   atMs: number
   slot: string | null
   reason: string
-}
-
-/** The first minute boundary strictly after `ms`. */
-function nextMinute(ms: number): number {
-  return Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS
 }
 
 /**

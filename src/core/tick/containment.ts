@@ -1,4 +1,5 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
+import {RunWatchdog, type WatchdogOptions} from './watchdog'
 
 /** What a job did that no `await` caught. */
 export type CrashKind = 'unhandled-rejection' | 'uncaught-exception' | 'process-exit' | 'never-settled' | 'isolated-exit'
@@ -23,6 +24,11 @@ export interface RunWatch {
   end(): void
 }
 
+/** Told of a crash charged to a run that was already recorded: each listener tells its own runs by runId. */
+export type LateCrashListener = (code: string, runId: number, crash: Crash) => void
+/** Told of a crash outside every run (nothing running, no run's context), or too late to record. */
+export type StrayCrashListener = (crash: Crash) => void
+
 /** process.exit() called by a job: thrown in its place, so the job stops and the tick goes on. */
 export class JobExitError extends Error {
   constructor(readonly code: number | string | null | undefined) {
@@ -34,9 +40,12 @@ export class JobExitError extends Error {
 interface Watch extends RunWatch {
   readonly code: string
   readonly runId: number
+  readonly watchdog: RunWatchdog
   active: boolean
   charge(crash: Crash): void
 }
+
+const NEVER_SETTLED = 'do() never settled, and nothing was left pending that could settle it (a promise nobody resolves?)'
 
 /**
  * A job is untrusted code: it may leave a promise that rejects later, throw in a timer, call
@@ -45,15 +54,27 @@ interface Watch extends RunWatch {
  * in an async context of its own, which Node carries into timers, promises and these events), so
  * that run is recorded with the error and the other jobs still get their turn. What cannot be told
  * apart is charged to every run going at that moment, saying so; what happens outside every run is
- * reported as stray.
+ * reported as stray. Each run has a watchdog that finds a do() that can never settle (see
+ * RunWatchdog). One containment serves every tick of a process (see process-guards.ts).
  */
 export class Containment {
-  /** A crash charged to a run that was already recorded (a promise it left behind, rejecting later). */
-  onLateCrash?: (code: string, runId: number, crash: Crash) => void
-  /** A crash outside every run (nothing running, no run's context), or too late to record: the caller reports it. */
-  onStrayCrash?: (crash: Crash) => void
   private readonly storage = new AsyncLocalStorage<Watch>()
   private readonly active = new Set<Watch>()
+  private readonly lateListeners = new Set<LateCrashListener>()
+  private readonly strayListeners = new Set<StrayCrashListener>()
+
+  /** `watchdog`: how each run's watchdog looks in on it in a process that stays alive (none: the loop running dry tells it). */
+  constructor(private readonly watchdog?: WatchdogOptions) {}
+
+  /** Listen for crashes charged to runs already recorded (a promise a run left behind, rejecting later); returns what stops listening. */
+  onLateCrash(listener: LateCrashListener): () => void {
+    return subscribe(this.lateListeners, listener)
+  }
+
+  /** Listen for crashes outside every run (the caller reports them); with no late-crash listener, a late crash is one too. */
+  onStrayCrash(listener: StrayCrashListener): () => void {
+    return subscribe(this.strayListeners, listener)
+  }
 
   watch(code: string, runId: number): RunWatch {
     let charged: ((value: Crashed) => void) | undefined
@@ -63,34 +84,37 @@ export class Containment {
       runId,
       active: true,
       crashed,
+      watchdog: new RunWatchdog(this.watchdog, () => watch.charge({kind: 'never-settled', error: new Error(NEVER_SETTLED)})),
       run: (fn) => this.storage.run(watch, fn),
       end: () => {
         watch.active = false
+        watch.watchdog.stop()
         this.active.delete(watch)
       },
       charge: (crash) => {
         if (watch.active) {
           charged?.({crashed: crash})
           charged = undefined // the first crash is the run's cause
-        } else if (this.onLateCrash) this.onLateCrash(code, runId, crash)
-        else this.onStrayCrash?.(crash)
+        } else if (this.lateListeners.size > 0) for (const listener of [...this.lateListeners]) listener(code, runId, crash)
+        else this.stray(crash)
       },
     }
     this.active.add(watch)
     return watch
   }
 
+  /** The process's loop ran dry while runs wait (Node's beforeExit): nothing left could ever settle their do(). */
+  loopRanDry(): void {
+    for (const watch of [...this.active]) watch.watchdog.quiet()
+  }
+
   /**
-   * Listen on the process (unhandled rejections, uncaught exceptions, the event loop running dry)
-   * and take over process.exit for the jobs; returns what undoes it.
+   * Listen on the process (unhandled rejections, uncaught exceptions) and take over process.exit
+   * for the jobs; returns what undoes it. The process guards install it once for the process.
    */
   install(target: NodeJS.Process = process): () => void {
     const onRejection = (reason: unknown) => this.charge({kind: 'unhandled-rejection', error: reason})
     const onException = (error: unknown) => this.charge({kind: 'uncaught-exception', error})
-    // The loop ran dry while runs wait: nothing left could ever settle their do().
-    const onDry = () => {
-      for (const watch of [...this.active]) watch.charge({kind: 'never-settled', error: new Error('do() never settled, and nothing was left pending that could settle it (a promise nobody resolves?)')})
-    }
     const exit = target.exit
     target.exit = ((code?: number | string | null) => {
       const watch = this.storage.getStore()
@@ -101,21 +125,28 @@ export class Containment {
     }) as typeof target.exit
     target.on('unhandledRejection', onRejection)
     target.on('uncaughtException', onException)
-    target.on('beforeExit', onDry)
     return () => {
       target.exit = exit
       target.off('unhandledRejection', onRejection)
       target.off('uncaughtException', onException)
-      target.off('beforeExit', onDry)
     }
   }
 
   private charge(crash: Crash): void {
     const owner = this.storage.getStore()
     if (owner !== undefined) return owner.charge(crash)
-    if (this.active.size === 0) return this.onStrayCrash?.(crash)
+    if (this.active.size === 0) return this.stray(crash)
     for (const watch of [...this.active]) watch.charge({...crash, shared: this.active.size > 1})
   }
+
+  private stray(crash: Crash): void {
+    for (const listener of [...this.strayListeners]) listener(crash)
+  }
+}
+
+function subscribe<T>(listeners: Set<T>, listener: T): () => void {
+  listeners.add(listener)
+  return () => void listeners.delete(listener)
 }
 
 /** How a crash is recorded: what the job did, and the error with its stack. */

@@ -1,8 +1,7 @@
-import type {CronContext, PastRun} from '../contract/cron-job-base'
-import type {LoadedJob} from '../jobs/load-jobs'
-import type {RunRow} from '../run-log/rows'
+import type {Knex} from 'knex'
+import type {CronContext, ProjectSettings} from '../contract/cron-job-base'
+import type {LogLevel, PastRun, RunLogView, RunRow} from '../contract/run-types'
 import {luxon} from '../time/luxon'
-import type {TickScope} from './tick-scope'
 
 /** A run as it was recorded 'running': what its do() is told of it. */
 export interface StartedRun {
@@ -13,16 +12,32 @@ export interface StartedRun {
   previousSuccess: RunRow | null
 }
 
+/** The run as ctx shows it: plain data, so the tick can send it to an isolated job's process. */
+export interface ContextRun extends StartedRun {
+  /** The settings' time zone (ctx.now, ctx.previousSuccess). */
+  zone: string
+  forced: boolean
+}
+
+/** What ctx reaches beyond the run: the tick's own in this process, the child's own in an isolated one. */
+export interface ContextReach {
+  log(level: LogLevel, message: string): void
+  db(): Knex
+  runLog(): RunLogView
+  settings: Readonly<ProjectSettings>
+}
+
 /**
- * What do() gets. The times are made when read, so luxon is loaded only for a job that reads them,
- * and the knex instance only for a job that reads ctx.db.
+ * What do() gets, in the tick's process and in an isolated job's alike. The times are made when
+ * read, so luxon is loaded only for a job that reads them; the database and the run log are reached
+ * only when a job reads ctx.db or ctx.runLog.
  */
-export function cronContext(scope: TickScope, job: LoadedJob, run: StartedRun, signal: AbortSignal): CronContext {
-  const {code} = job
-  const zone = scope.settings.timeZone
-  const log = scope.log
+export function cronContext(code: string, run: ContextRun, signal: AbortSignal, reach: ContextReach): CronContext {
+  const {zone} = run
   let now: CronContext['now'] | undefined
   let previousSuccess: PastRun | null | undefined
+  let runLog: RunLogView | undefined
+  const log = (level: LogLevel) => (message: string) => reach.log(level, message)
   return {
     code,
     runId: run.runId,
@@ -34,19 +49,16 @@ export function cronContext(scope: TickScope, job: LoadedJob, run: StartedRun, s
       if (previousSuccess === undefined) previousSuccess = run.previousSuccess ? pastRun(run.previousSuccess, zone) : null
       return previousSuccess
     },
-    forced: scope.force,
-    logger: {
-      debug: (message) => log(code, 'debug', message),
-      info: (message) => log(code, 'info', message),
-      warn: (message) => log(code, 'warn', message),
-      error: (message) => log(code, 'error', message),
-    },
+    forced: run.forced,
+    logger: {debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error')},
     signal,
     get db() {
-      return scope.knex()
+      return reach.db()
     },
-    runLog: scope.runLog,
-    settings: scope.settings.values,
+    get runLog() {
+      return (runLog ??= reach.runLog())
+    },
+    settings: reach.settings,
   }
 }
 

@@ -1,12 +1,10 @@
-import type {CronContext, PastRun} from '../contract/cron-job-base'
+import type {LogLevel} from '../contract/run-types'
 import {loadJob} from '../jobs/load-jobs'
 import {messageFromResult} from '../jobs/message'
 import {selectByName} from '../jobs/select-jobs'
 import {Project} from '../project/project'
-import type {RunRow} from '../run-log/rows'
 import {runLogView} from '../run-log/run-store'
-import {luxon} from '../time/luxon'
-import type {LogLevel} from './tick-scope'
+import {cronContext, type ContextRun} from './context'
 
 /**
  * Isolation (CronJobBase.isolate): an isolated job's do() runs in a process of its own, forked by
@@ -32,7 +30,7 @@ export interface IsolatedRun {
 
 /** What the tick sends. */
 export type ToChild =
-  | {type: 'start'; root: string; settingsFile: string; code: string; run: {runId: number; startMs: number; zone: string; slot: string | null; previousSuccess: RunRow | null; forced: boolean}}
+  | {type: 'start'; root: string; settingsFile: string; code: string; run: ContextRun}
   | {type: 'stop'; why: string}
 
 /** What the child sends back. */
@@ -55,27 +53,8 @@ export async function runOnce(start: Extract<ToChild, {type: 'start'}>, signal: 
     const [cls] = selectByName([start.code], settings.crons, settings.cronsDir)
     const {job} = loadJob(cls)
     if (!job) throw new Error(`the class of ${start.code} no longer loads in its own process`)
-    const {run} = start
-    const at = (ms: number) => luxon().DateTime.fromMillis(ms, {zone: run.zone})
-    const previous = run.previousSuccess
-    const log = (level: LogLevel) => (message: string) => send({type: 'log', level, message})
-    const ctx: CronContext = {
-      code: job.code,
-      runId: run.runId,
-      now: at(run.startMs),
-      slot: run.slot,
-      previousSuccess: previous && ({id: previous.id, status: previous.status, startTime: at(previous.startMs), endTime: previous.endMs === null ? null : at(previous.endMs), ranAtTime: previous.ranAtTime, message: previous.message} satisfies PastRun),
-      forced: run.forced,
-      logger: {debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error')},
-      signal,
-      get db() {
-        return project.db()
-      },
-      get runLog() {
-        return runLogView(project.runStore())
-      },
-      settings: settings.values,
-    }
+    const reach = {log: (level: LogLevel, message: string) => send({type: 'log', level, message}), db: () => project.db(), runLog: () => runLogView(project.runStore()), settings: settings.values}
+    const ctx = cronContext(job.code, start.run, signal, reach)
     return {type: 'done', ok: true, message: messageFromResult(await job.job.do(ctx))}
   } catch (error) {
     return failed(error)

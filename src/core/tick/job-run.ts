@@ -5,8 +5,9 @@ import {messageFromError, messageFromResult, truncateMessage} from '../jobs/mess
 import type {LockHolder} from '../run-log/job-lock'
 import type {JobHistory} from '../schedule/history'
 import {firstLine} from '../base/text'
+import type {LogLevel} from '../contract/run-types'
 import type {Crashed} from './containment'
-import {cronContext, type StartedRun} from './context'
+import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
 import {crashMessage, recordOutcome} from './recording'
@@ -45,7 +46,7 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
       leaseNowMs: scope.leaseClock(),
       leaseMs: scope.leaseMs,
       skewMs: scope.skewMs,
-      parallel: job.schedule.allowParallelRuns,
+      parallel: job.policy.allowParallelRuns,
       decide: (fresh) => decideAgain(scope, job, fresh, startMs),
       alerting: scope.alerts.alertingFor(job),
     })
@@ -59,7 +60,7 @@ export async function runJob(scope: TickScope, job: LoadedJob): Promise<Outcome>
   if (begun.kind === 'declined') return begun.why
 
   // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
-  const claim: Claim = {token, held: !job.schedule.allowParallelRuns}
+  const claim: Claim = {token, held: !job.policy.allowParallelRuns}
   const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess}
   const pinged = job.pingUrl === null ? null : scope.pings.started(code, job.pingUrl, run.runId)
   try {
@@ -89,15 +90,15 @@ function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs:
  */
 function claimedElsewhere(job: LoadedJob, holder: LockHolder | null, offsetMs: number): Outcome {
   const onDecisionClock = holder && {...holder, lockedMs: holder.lockedMs === null ? null : holder.lockedMs + offsetMs}
-  if (!job.schedule.allowParallelRuns) return runningElsewhere(job, null, onDecisionClock)
+  if (!job.policy.allowParallelRuns) return runningElsewhere(job, null, onDecisionClock)
   return {kind: 'claimed-elsewhere', code: job.code, className: job.className, host: holder?.host ?? null, pid: holder?.pid ?? null}
 }
 
 /** do() under its lease renewal, its timeout and the tick's signal, until it settles or is abandoned. */
 async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim: Claim): Promise<Ended> {
   const renewal = renewWhileRunning(scope, job.code, run.runId, claim)
-  const stop = new RunStop(scope, job.code, job.schedule.timeoutMins)
-  const settled = job.schedule.isolate ? await inItsOwnProcess(scope, job, run, stop) : await inThisProcess(scope, job, run, stop)
+  const stop = new RunStop(scope, job.code, job.policy.timeoutMins)
+  const settled = job.policy.isolate ? await inItsOwnProcess(scope, job, run, stop) : await inThisProcess(scope, job, run, stop)
   const renewed = renewal.stop()
   stop.dispose()
   await renewed
@@ -106,7 +107,8 @@ async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim:
 
 /** do() here: under watch, it runs in the run's own async context, so what it leaves behind is charged to it. */
 async function inThisProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
-  const ctx = cronContext(scope, job, run, stop.signal)
+  const reach = {log: (level: LogLevel, message: string) => scope.log(job.code, level, message), db: scope.knex, runLog: () => scope.runLog, settings: scope.settings.values}
+  const ctx = cronContext(job.code, contextRun(scope, run), stop.signal, reach)
   const watch = scope.containment?.watch(job.code, run.runId)
   const call = () => job.job.do(ctx)
   const done = Promise.resolve()
@@ -124,7 +126,7 @@ async function inThisProcess(scope: TickScope, job: LoadedJob, run: StartedRun, 
 async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
   if (!scope.isolation) return {ok: false, error: new Error('isolate = true needs the manage CLI, which runs an isolated job in a process of its own')}
   const {runner, root, settingsFile} = scope.isolation
-  const request = {type: 'start' as const, root, settingsFile, code: job.code, run: {runId: run.runId, startMs: run.startMs, zone: scope.settings.timeZone, slot: run.slot, previousSuccess: run.previousSuccess, forced: scope.force}}
+  const request = {type: 'start' as const, root, settingsFile, code: job.code, run: contextRun(scope, run)}
   const child = runner.start(request, (level, message) => scope.log(job.code, level, message))
   const onStop = () => child.stop(String((stop.signal.reason as Error | undefined)?.message ?? 'stop'))
   stop.signal.addEventListener('abort', onStop, {once: true})
@@ -140,6 +142,11 @@ async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun
   }
 }
 
+/** The run as ctx shows it, in this process or sent to an isolated job's. */
+function contextRun(scope: TickScope, run: StartedRun): ContextRun {
+  return {...run, zone: scope.settings.timeZone, forced: scope.force}
+}
+
 /** How the run is recorded: what do() returned or threw, or why it was stopped. */
 function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<TickScope, 'graceMs' | 'scrub'>): RunOutcome {
   const {settled, stop} = ended
@@ -148,7 +155,7 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
   if ('crashed' in settled) return {...base, kind: 'failed', error: settled.crashed.error, message: scrub(crashMessage(settled.crashed))}
   if ('abandoned' in settled) {
     const {status, why} = settled.abandoned
-    const isolated = job.schedule.isolate
+    const isolated = job.policy.isolate
     return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and ${isolated ? 'its process was killed' : 'was abandoned'}`, abandoned: !isolated}
   }
   if (settled.ok) {

@@ -1,3 +1,4 @@
+import {isFailedStatus} from '../contract/run-types'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {LockHolder} from '../run-log/job-lock'
 import type {RunSummary} from '../schedule/history'
@@ -41,11 +42,9 @@ export interface TickReport {
   abandoned: boolean
 }
 
-const FAILURES: ReadonlySet<Outcome['kind']> = new Set(['failed', 'interrupted', 'timed_out'])
-
 /** The tick's exit status: 1 when a job failed, timed out or was interrupted, or a class could not run. */
 export function exitCodeOf(outcomes: readonly Outcome[], problems: readonly Problem[]): number {
-  return outcomes.some((outcome) => FAILURES.has(outcome.kind) || outcome.spooled !== undefined) || problems.some((problem) => problem.level === 'error') ? 1 : 0
+  return outcomes.some((outcome) => isFailedStatus(outcome.kind) || outcome.spooled !== undefined) || problems.some((problem) => problem.level === 'error') ? 1 : 0
 }
 
 /** A job not started on its verdict. Reasons are words for people, made only when read (-v 2, --dry-run). */

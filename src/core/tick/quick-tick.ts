@@ -38,7 +38,7 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   const snapshot = await readSnapshot(store, jobs, (await project.clock())(), {leaseNowMs: systemClock(), skewMs, servers})
   const outcomes: Outcome[] = []
   for (const job of jobs) {
-    const verdict = verdictOf(job, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null, clockSkewMs: skewMs})
+    const verdict = verdictOf(job.schedule, job.policy, historyOf(snapshot, job.code), snapshot.nowMs, {timeZone: settings.timeZone, paused: snapshot.paused.get(job.code) ?? null, clockSkewMs: skewMs})
     if (verdict.kind !== 'not-due') return null
     outcomes.push(notStarted(job, verdict))
   }

@@ -34,7 +34,7 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
     endMs: outcome.endMs,
     message: outcome.message,
     releaseToken: claim.held ? claim.token : null,
-    removeOtherSuccesses: job.schedule.removeSuccessfulCronLogs,
+    removeOtherSuccesses: job.policy.removeSuccessfulCronLogs,
   }
   const alerting = scope.alerts.alertingFor(job)
   if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
@@ -174,15 +174,14 @@ export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void
     )
     writes.push(write)
   }
-  const containment = scope.containment
-  if (containment) {
-    containment.onLateCrash = (_code, runId, crash) => {
-      const outcome = outcomes.get(runId)
-      if (outcome === undefined) {
-        if (!waiting.has(runId)) waiting.set(runId, crash)
-      } else if (outcome.kind !== 'failed') record(outcome, crash)
-    }
-  }
+  // One listener among those of every tick the process runs: a crash of a run this tick has not
+  // reported (yet) waits here until it does, and is dropped with the tick.
+  const stopListening = scope.containment?.onLateCrash((_code, runId, crash) => {
+    const outcome = outcomes.get(runId)
+    if (outcome === undefined) {
+      if (!waiting.has(runId)) waiting.set(runId, crash)
+    } else if (outcome.kind !== 'failed') record(outcome, crash)
+  })
   return {
     ran(outcome) {
       if (!('runId' in outcome) || outcomes.has(outcome.runId)) return
@@ -194,7 +193,7 @@ export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void
       for (let seen = 0; seen < writes.length; seen = writes.length) await Promise.all(writes.slice(seen))
     },
     close() {
-      if (containment) containment.onLateCrash = undefined
+      stopListening?.()
     },
   }
 }

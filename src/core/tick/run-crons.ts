@@ -87,7 +87,7 @@ async function consider(tick: TickScope, job: LoadedJob, snapshot: Snapshot, dry
  * abandoned (it is still running: the tick said so already).
  */
 async function strayWorkSettled(tick: TickScope, strayWork: NonNullable<RunCronsOptions['strayWork']>, jobs: readonly LoadedJob[], outcomes: readonly Outcome[]): Promise<void> {
-  const inProcess = new Set(jobs.filter((job) => !job.schedule.isolate).map((job) => job.code))
+  const inProcess = new Set(jobs.filter((job) => !job.policy.isolate).map((job) => job.code))
   const ran = outcomes.filter((outcome) => 'runId' in outcome && inProcess.has(outcome.code)).map((outcome) => outcome.code)
   if (ran.length === 0 || outcomes.some((outcome) => 'abandoned' in outcome && outcome.abandoned)) return
   await aside(tick, "closing the jobs' database connections (ctx.db)", () => strayWork.release())

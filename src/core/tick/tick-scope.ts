@@ -16,6 +16,7 @@ import type {OutcomeSpool} from '../run-log/spool'
 import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {firstLine} from '../base/text'
+import type {LogLevel} from '../contract/run-types'
 import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
@@ -24,7 +25,7 @@ import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type {LogLevel} from '../contract/run-types'
 
 export interface TickEvents {
   /** Each job's outcome, as soon as it is known (completion order when --concurrency > 1). */
@@ -193,7 +194,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, paused: Re
       timers: options.timers ?? realTimers,
       onRetry: (error, waitMs) => options.onLog?.(code, 'warn', scrub(`${doing} failed (${firstLine(error instanceof Error ? error.message : String(error))}); trying again in ${waitMs} ms`)),
     }),
-    verdict: (job, history, nowMs) => verdictOf(job, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused, clockSkewMs: skewMs}),
+    verdict: (job, history, nowMs) => verdictOf(job.schedule, job.policy, history, nowMs, {timeZone: settings.timeZone, force, paused: paused.get(job.code) ?? null, forcePaused, clockSkewMs: skewMs}),
   }
 }
 

@@ -15,3 +15,13 @@ export const realTimers: Timers = {
     return {done, cancel: () => clearTimeout(timer)}
   },
 }
+
+/** Timers that never keep the process alive (unref'd): for watching, never for waiting. */
+export const backgroundTimers: Timers = {
+  sleep(ms) {
+    let timer: NodeJS.Timeout | undefined
+    const done = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+    timer?.unref()
+    return {done, cancel: () => clearTimeout(timer)}
+  },
+}

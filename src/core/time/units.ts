@@ -9,3 +9,8 @@ export const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday',
 
 /** The longest wait a Node timer holds (2^31 − 1 ms, about 24.8 days); a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** The first minute boundary strictly after `ms`: the crontab's next tick. */
+export function nextMinute(ms: number): number {
+  return Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS
+}

@@ -1,0 +1,15 @@
+/**
+ * What happens around a run, apart from when it is due (the Schedule): whether runs may overlap,
+ * where do() runs, how long it may take, and what the log keeps. Validated from the class's options
+ * of the same names (see CronJobBase) and passed as one, beside the job's schedule.
+ */
+export interface RunPolicy {
+  /** Overlap: a run may start while another run of the job is live (the claim then guards only the decision). */
+  allowParallelRuns: boolean
+  /** Isolation: do() runs in a process of its own (CronJobBase.isolate). */
+  isolate: boolean
+  /** Timeout: minutes before the run's AbortSignal fires (null: no limit). */
+  timeoutMins: number | null
+  /** Log pruning: after a success, the job's other successful rows are deleted. */
+  removeSuccessfulCronLogs: boolean
+}
