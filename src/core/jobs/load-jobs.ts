@@ -125,54 +125,20 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   if (typeof job.do !== 'function') error(`has no do() method: add "async do(ctx) { … }"`)
 
-  if (code === undefined || code === null || code === '') {
-    error(`has no code: add a unique code, e.g. code = 'app.${className.replace(/CronJob$|Job$/, '').toLowerCase() || 'job'}'`)
-  } else if (typeof code !== 'string') {
-    error(`code ${shown(code)} is not a string: use a unique string such as 'app.my_job'`)
-  } else {
-    const problem = codeProblem(code)
-    if (problem !== undefined) error(problem)
-  }
+  checkCode(code, className, error)
 
   const runEveryMins = wholeMinutes('runEveryMins', every, error)
   const retryAfterFailureMins = wholeMinutes('retryAfterFailureMins', retry, error)
 
-  let runToleranceSeconds = 0
-  if (tolerance !== undefined && tolerance !== null) {
-    const value = tolerance as unknown
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      error(`runToleranceSeconds = ${shown(value)} is not a number of seconds ≥ 0: use e.g. runToleranceSeconds = 5`)
-    } else runToleranceSeconds = value
-  }
+  const runToleranceSeconds = toleranceOf(tolerance, error)
 
   const runAtTimes = slotList(slots, error)
   const runWeeklyOnDays = dayList('runWeeklyOnDays', weekly, 0, 6, '[5, 6]', error)
   const runMonthlyOnDays = dayList('runMonthlyOnDays', monthly, 1, 31, '[1, 15]', error)
 
-  let cron: string | null = null
-  if (expression !== undefined && expression !== null) {
-    const value = expression as unknown
-    const reason = typeof value === 'string' ? cronExpressionError(value.trim()) : 'not a string'
-    if (reason !== null) error(`cron = ${shown(value)} is not a cron expression (${reason}): use five fields, e.g. cron = '*/5 * * * *'`)
-    else cron = (value as string).trim()
-  }
-
-  let timeZone: string | null = null
-  if (zone !== undefined && zone !== null) {
-    const value = zone as unknown
-    if (typeof value !== 'string' || !luxon().IANAZone.isValidZone(value)) error(`timeZone = ${shown(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
-    else timeZone = value
-  }
-
-  let timeoutMins: number | null = null
-  if (timeout !== undefined && timeout !== null) {
-    const value = timeout as unknown
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      error(`timeoutMins = ${shown(value)} is not a number of minutes > 0: use e.g. timeoutMins = 30`)
-    } else if (value * MINUTE_MS > MAX_TIMER_MS) {
-      error(`timeoutMins = ${value} is more than ${Math.floor(MAX_TIMER_MS / MINUTE_MS)} minutes, longer than Node's timers can wait (2^31 − 1 ms): use e.g. timeoutMins = 30`)
-    } else timeoutMins = value
-  }
+  const cron = cronOf(expression, error)
+  const timeZone = timeZoneOf(zone, error)
+  const timeoutMins = timeoutOf(timeout, error)
 
   const allowParallelRuns = flag('allowParallelRuns', parallel, error)
   const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs', removeSuccesses, error)
@@ -198,6 +164,61 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const schedule: Schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
   const policy: RunPolicy = {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs}
   return {job: {className, code, job, schedule, policy, pingUrl: pingUrl as string | null, alerts: job.alerts as JobAlertsOverride | undefined}, problems}
+}
+
+/** The code: a non-empty string that a line, a terminal and a database can all show. */
+function checkCode(code: unknown, className: string, error: Report): void {
+  if (code === undefined || code === null || code === '') {
+    error(`has no code: add a unique code, e.g. code = 'app.${className.replace(/CronJob$|Job$/, '').toLowerCase() || 'job'}'`)
+  } else if (typeof code !== 'string') {
+    error(`code ${shown(code)} is not a string: use a unique string such as 'app.my_job'`)
+  } else {
+    const problem = codeProblem(code)
+    if (problem !== undefined) error(problem)
+  }
+}
+
+function toleranceOf(value: unknown, error: Report): number {
+  if (value === undefined || value === null) return 0
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    error(`runToleranceSeconds = ${shown(value)} is not a number of seconds ≥ 0: use e.g. runToleranceSeconds = 5`)
+    return 0
+  }
+  return value
+}
+
+function cronOf(expression: unknown, error: Report): string | null {
+  let cron: string | null = null
+  if (expression !== undefined && expression !== null) {
+    const value = expression as unknown
+    const reason = typeof value === 'string' ? cronExpressionError(value.trim()) : 'not a string'
+    if (reason !== null) error(`cron = ${shown(value)} is not a cron expression (${reason}): use five fields, e.g. cron = '*/5 * * * *'`)
+    else cron = (value as string).trim()
+  }
+  return cron
+}
+
+function timeZoneOf(zone: unknown, error: Report): string | null {
+  let timeZone: string | null = null
+  if (zone !== undefined && zone !== null) {
+    const value = zone as unknown
+    if (typeof value !== 'string' || !luxon().IANAZone.isValidZone(value)) error(`timeZone = ${shown(value)} is not an IANA time zone: use e.g. 'Europe/Paris' or 'UTC'`)
+    else timeZone = value
+  }
+  return timeZone
+}
+
+function timeoutOf(timeout: unknown, error: Report): number | null {
+  let timeoutMins: number | null = null
+  if (timeout !== undefined && timeout !== null) {
+    const value = timeout as unknown
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      error(`timeoutMins = ${shown(value)} is not a number of minutes > 0: use e.g. timeoutMins = 30`)
+    } else if (value * MINUTE_MS > MAX_TIMER_MS) {
+      error(`timeoutMins = ${value} is more than ${Math.floor(MAX_TIMER_MS / MINUTE_MS)} minutes, longer than Node's timers can wait (2^31 − 1 ms): use e.g. timeoutMins = 30`)
+    } else timeoutMins = value
+  }
+  return timeoutMins
 }
 
 /**
