@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The claim race of test/lock-race.test.ts, at length (run by `npm run stress`, which builds first).
+// The claim race of test/processes/lock-race.test.ts, at length (run by `npm run stress`, which builds first).
 //
 // For each backend, a fresh database; every tick, STRESS_PROCESSES real `bin/manage runcrons`
 // processes start at the same MANAGE_NOW, wait at a barrier (test/fixtures/race-settings.cjs) so

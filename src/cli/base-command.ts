@@ -1,12 +1,19 @@
+import {format, inspect} from 'node:util'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {staleBuildLine, staleSources} from '../core/project/build-state'
 import {locateProject} from '../core/project/layout'
 import {Project} from '../core/project/project'
+import {commandIO, type CommandIO} from './output/command-io'
 import {endCommand, reportError, wantsStack} from './output/command-end'
 import {painter, type Painter} from './output/render'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** The --json flag of every command that prints JSON (which it prints with printJson). */
+export function jsonFlag(description = 'Print JSON.') {
+  return Flags.boolean({description})
+}
 
 
 /**
@@ -67,12 +74,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } catch {
       return // no project here (yet): the command says so if it needs one
     }
-    if (stale && (this.flags?.verbosity ?? 1) > 0) process.stderr.write(`${this.paint.warn('warning:')} ${staleBuildLine(stale)}\n`)
+    if (stale && (this.flags?.verbosity ?? 1) > 0) this.io.stderr.write(`${this.paint.warn('warning:')} ${staleBuildLine(stale)}\n`)
+  }
+
+  /** The environment, working directory and output of this command (the process's, or callCommand's). */
+  protected get io(): CommandIO {
+    return commandIO()
   }
 
   protected get project(): Project {
-    this.projectInstance ??= new Project(locateProject(process.cwd(), process.env, this.flags?.project), process.env, this.flags?.settings)
+    const {cwd, env} = this.io
+    this.projectInstance ??= new Project(locateProject(cwd, env, this.flags?.project), env, this.flags?.settings)
     return this.projectInstance
+  }
+
+  /** A line on stdout (oclif's log, through this command's IO). */
+  public log(message: unknown = '', ...args: unknown[]): void {
+    const text = typeof message === 'string' ? message : inspect(message)
+    this.io.stdout.write(`${args.length > 0 ? format(text, ...args) : text}\n`)
+  }
+
+  /** A command's --json output: the value as JSON on stdout (indented unless `compact`). */
+  protected printJson(value: unknown, options: {compact?: boolean} = {}): void {
+    this.log(options.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2))
   }
 
   protected get paint(): Painter {
@@ -84,7 +108,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
-    await endCommand(this.projectInstance, process.env)
+    await endCommand(this.projectInstance, this.io.env)
     return super.finally(error)
   }
 
@@ -92,7 +116,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // oclif's own errors (a bad flag, --help, this.exit) keep oclif's handling and exit codes.
     if (error.code === 'EEXIT' || error.oclif?.exit !== undefined) return super.catch(error)
 
-    const showStack = Boolean(this.flags?.traceback) || wantsStack(process.argv, process.env)
+    const showStack = Boolean(this.flags?.traceback) || wantsStack(this.argv, this.io.env)
     const code = reportError(error, {project: this.projectInstance, showStack, paint: this.paint})
     process.exitCode = code
     this.exit(code)

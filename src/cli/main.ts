@@ -1,25 +1,40 @@
 import {writeSync} from 'node:fs'
 import path from 'node:path'
+import type {Config} from '@oclif/core'
 import {locateProject} from '../core/project/layout'
+import {commandIO} from './output/command-io'
 import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
+
+type Oclif = typeof import('@oclif/core')
 
 /**
  * The `manage` entry (bin/manage hands over here). A plain `manage runcrons`, the crontab line,
  * skips oclif: its fast path decides with the database driver alone and answers when nothing is
  * due; when something is, the tick runs as the runcrons command would, still without oclif. Every
  * other command line goes to oclif. The modules of each path are loaded only on that path.
+ * callCommand (call-command.ts) takes the same two paths in process.
  */
 export function main(argv: readonly string[], env: NodeJS.ProcessEnv, binDir: string): void {
-  const plain = argv[0] === 'runcrons' && !env.MANAGE_NO_FAST_PATH ? plainRuncrons(argv.slice(1)) : null
+  const plain = plainCommandLine(argv, env)
   if (plain === null) {
     void oclifMain(argv, env, path.resolve(binDir, '..'))
     return
   }
-  void plainTick(plain, env, process.cwd())
+  void plainTick(plain, env, process.cwd(), writeOut).then(({exitCode, ranTick}) => {
+    // Exit when a tick has run: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
+    if (ranTick) process.exit(exitCode)
+    process.exitCode = exitCode
+  })
 }
 
-async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
+/** The plain crontab form of `runcrons` (see plain-args.ts), or null: oclif takes the command line. */
+export function plainCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): PlainRuncrons | null {
+  return argv[0] === 'runcrons' && !env.MANAGE_NO_FAST_PATH ? plainRuncrons(argv.slice(1)) : null
+}
+
+/** A plain `runcrons`: the fast path's answer, else the tick (ranTick); then the tick's ping and the SQL count, whichever path it took. */
+export async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string, out: (text: string) => void): Promise<{exitCode: number; ranTick: boolean}> {
   const {fastRuncrons} = require('./runcrons/fast-tick') as typeof import('./runcrons/fast-tick')
   // The project is found once (its package.json and .env read once) for both paths. When it cannot
   // be, the direct tick looks again and reports why: its bundle has its own error classes.
@@ -31,31 +46,27 @@ async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: stri
   }
   // Whatever goes wrong on the fast path, the tick itself finds it again and reports it as every command does.
   const fast = root === undefined ? null : await fastRuncrons(plain, env, root).catch(() => null)
-  if (fast !== null) writeOut(fast.output)
+  if (fast !== null) out(fast.output)
   const ended = fast ?? (await (require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')).directRuncrons(plain, env, {root, cwd}))
   if (ended.tickPingUrl !== null) await pingTheTick(ended.tickPingUrl, ended.exitCode, plain)
   if (ended.statements !== null) tellStatements(ended.statements, env)
-  // A tick that ran jobs exits when it is done: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
-  if (fast === null) process.exit(ended.exitCode)
-  process.exitCode = ended.exitCode
+  return {exitCode: ended.exitCode, ranTick: fast === null}
 }
 
 /** The runner's own ping (settings tickPingUrl), with how the tick ended, whichever path it took; a warning when it failed. Loaded only when the settings ask for it. */
 async function pingTheTick(url: string, exitCode: number, plain: PlainRuncrons): Promise<void> {
   const {pingTick} = require('../core/notify/pings') as typeof import('../core/notify/pings')
   const warning = await pingTick(url, exitCode)
-  if (warning !== null) process.stderr.write(`${(require('./output/render') as typeof import('./output/render')).painter(plain.color).warn('warning:')} ${warning}\n`)
+  if (warning !== null) commandIO().stderr.write(`${(require('./output/render') as typeof import('./output/render')).painter(plain.color).warn('warning:')} ${warning}
+`)
 }
 
 /** Every other command line: oclif, with the app's own commands beside the built-ins (oclif-config.ts). */
 async function oclifMain(argv: readonly string[], env: NodeJS.ProcessEnv, packageRoot: string): Promise<void> {
   const oclif = require('@oclif/core') as typeof import('@oclif/core')
-  const {oclifConfig, unknownCommandLine} = require('./oclif-config') as typeof import('./oclif-config')
   try {
-    const config = await oclifConfig(oclif, packageRoot, argv, env, (line) => process.stderr.write(`${line}\n`))
-    const unknown = unknownCommandLine(config, argv)
-    if (unknown !== null) {
-      process.stderr.write(`${unknown}\n`)
+    const config = await commandLineConfig(oclif, packageRoot, argv, env)
+    if (config === null) {
       process.exitCode = 2
       return
     }
@@ -64,6 +75,17 @@ async function oclifMain(argv: readonly string[], env: NodeJS.ProcessEnv, packag
   } catch (error) {
     await oclif.handle(error as Error)
   }
+}
+
+/** oclif's configuration for this command line, or null (said on stderr) when it names no command. */
+export async function commandLineConfig(oclif: Oclif, packageRoot: string, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<Config | null> {
+  const {oclifConfig, unknownCommandLine} = require('./oclif-config') as typeof import('./oclif-config')
+  const stderr = commandIO().stderr
+  const config = await oclifConfig(oclif, packageRoot, argv, env, (line) => stderr.write(`${line}\n`))
+  const unknown = unknownCommandLine(config, argv)
+  if (unknown === null) return config
+  stderr.write(`${unknown}\n`)
+  return null
 }
 
 /**

@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import type {Config, Interfaces} from '@oclif/core'
 import {locateProject, readLayout, type ProjectLayout} from '../core/project/layout'
+import {commandIO} from './output/command-io'
 
 type Oclif = typeof import('@oclif/core')
 
@@ -39,7 +40,7 @@ async function appPlugin(oclif: Oclif, packageRoot: string, argv: readonly strin
   let root: string
   let layout: ProjectLayout
   try {
-    root = locateProject(process.cwd(), env, projectFlag(argv))
+    root = locateProject(commandIO().cwd, env, projectFlag(argv))
     layout = readLayout(root)
   } catch {
     return null // the command says what is wrong when it needs the project

@@ -16,7 +16,7 @@ export default class About extends BaseCommand<typeof About> {
     const rows: Array<[string, string]> = [
       ['Application', `${this.config.pjson.name} ${this.config.version}`],
       ['Node', process.version],
-      ['Environment', process.env.MANAGE_ENV || process.env.NODE_ENV || 'development'],
+      ['Environment', this.io.env.MANAGE_ENV || this.io.env.NODE_ENV || 'development'],
       ['Settings', settings.file],
       ['Time zone', settings.timeZone],
       ['Database', this.project.database().description],

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime} from '../cli/output/render'
 import {isoTime} from '../core/time/format'
 import {formatTable} from '../cli/output/table'
@@ -16,7 +16,7 @@ export default class Alerts extends BaseCommand<typeof Alerts> {
   static flags = {
     limit: Flags.integer({description: 'How many alerts.', default: 20, min: 1}),
     full: Flags.boolean({description: 'Print each alert whole, as it was sent.'}),
-    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+    json: jsonFlag('Print JSON instead of a table.'),
   }
 
   async run(): Promise<void> {
@@ -24,7 +24,7 @@ export default class Alerts extends BaseCommand<typeof Alerts> {
     const zone = (await this.project.settings()).timeZone
     const alerts = await new SqlAlertOutbox(this.project.runLogSource()).recent(limit)
     if (json) {
-      this.log(JSON.stringify(alerts.map((alert) => ({...alert, createdMs: undefined, nextAttemptMs: undefined, deliveredMs: undefined, createdAt: isoTime(alert.createdMs), nextAttemptAt: alert.status === 'pending' ? isoTime(alert.nextAttemptMs) : null, deliveredAt: isoTime(alert.deliveredMs)})), null, 2))
+      this.printJson(alerts.map((alert) => ({...alert, createdMs: undefined, nextAttemptMs: undefined, deliveredMs: undefined, createdAt: isoTime(alert.createdMs), nextAttemptAt: alert.status === 'pending' ? isoTime(alert.nextAttemptMs) : null, deliveredAt: isoTime(alert.deliveredMs)})))
       return
     }
     if (alerts.length === 0) {

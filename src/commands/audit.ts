@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime} from '../cli/output/render'
 import {formatDuration, isoTime} from '../core/time/format'
 import {UsageError} from '../core/base/errors'
@@ -28,7 +28,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
 
   static flags = {
     since: Flags.string({description: 'How far back: a number and m, h, d or w.', default: '7d'}),
-    json: Flags.boolean({description: 'Print JSON.'}),
+    json: jsonFlag(),
   }
 
   async run(): Promise<void> {
@@ -49,7 +49,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
     }
     const bad = reports.some(({summary}) => summary.missed > 0 || summary.counts.twice > 0)
     if (this.flags.json) {
-      this.log(JSON.stringify({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(({job, periods, summary}) => ({code: job.code, schedule: describeSchedule(job.schedule, job.policy), ...summary, problems: periods.filter((period) => period.status !== 'ran').map(periodJson)}))}, null, 2))
+      this.printJson({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(({job, periods, summary}) => ({code: job.code, schedule: describeSchedule(job.schedule, job.policy), ...summary, problems: periods.filter((period) => period.status !== 'ran').map(periodJson)}))})
     } else {
       for (const {job, periods, summary} of reports) {
         const zone = job.schedule.timeZone ?? settings.timeZone

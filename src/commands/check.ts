@@ -19,7 +19,7 @@ export default class Check extends BaseCommand<typeof Check> {
       if (error instanceof UsageError) throw error // any other failure is reported below as a database problem
     }
     const {problems: projectProblems, jobCount} = await checkProject(this.project)
-    const problems = [...projectProblems, ...(await crontabProblems({root: this.project.paths.root, bin: path.join(this.config.root, 'bin', 'manage')}, process.env))]
+    const problems = [...projectProblems, ...(await crontabProblems({root: this.project.paths.root, bin: path.join(this.config.root, 'bin', 'manage')}, this.io.env))]
     const errors = problems.filter((problem) => problem.level === 'error')
     const warnings = problems.filter((problem) => problem.level === 'warning')
     if (problems.length === 0) {

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {installCrontab, printCrontab, removeCrontab, type CrontabReport} from '../cli/tools/crontab'
 
 export default class Crontab extends BaseCommand<typeof Crontab> {
@@ -19,18 +19,18 @@ export default class Crontab extends BaseCommand<typeof Crontab> {
     install: Flags.boolean({description: "Add the line to your crontab (or update this project's block).", exclusive: ['remove']}),
     remove: Flags.boolean({description: "Remove this project's block from your crontab.", exclusive: ['install']}),
     log: Flags.string({description: 'File the output is appended to [default: <project>/var/cron.log].'}),
-    json: Flags.boolean({description: 'Print the result as JSON.'}),
+    json: jsonFlag('Print the result as JSON.'),
   }
 
   async run(): Promise<void> {
     const options = {root: this.project.paths.root, bin: path.join(this.config.root, 'bin', 'manage'), logFile: this.flags.log === undefined ? undefined : path.resolve(this.flags.log)}
     const report = this.flags.install
-      ? await installCrontab(options, process.env)
+      ? await installCrontab(options, this.io.env)
       : this.flags.remove
-        ? await removeCrontab(options, process.env)
+        ? await removeCrontab(options, this.io.env)
         : printCrontab(options)
     if (this.flags.json) {
-      this.log(JSON.stringify(report, null, 2))
+      this.printJson(report)
       return
     }
     this.log(describe(report))

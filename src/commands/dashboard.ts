@@ -32,7 +32,7 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const {host, port} = this.flags
     const settings = await this.project.settings()
     const problems: string[] = []
-    const auth = checkDashboardAuth(settings.values.dashboard, process.env.MANAGE_DASHBOARD_TOKEN, problems)
+    const auth = checkDashboardAuth(settings.values.dashboard, this.io.env.MANAGE_DASHBOARD_TOKEN, problems)
     const proxies = checkTrustProxy(settings.values.dashboard?.trustProxy, problems)
     if (problems.length > 0) throw new UsageError(problems.join('\n'))
     checkBind(host, auth)
@@ -42,13 +42,14 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
       mkdirSync(path.dirname(file), {recursive: true})
       writeFileSync(file, `${auth.token}\n`, {mode: 0o600})
       chmodSync(file, 0o600)
-      this.log(`No token is configured: one for this run is in ${path.relative(process.cwd(), file) || file} (readable by you only). Sign in with it, or set MANAGE_DASHBOARD_TOKEN.`)
+      this.log(`No token is configured: one for this run is in ${path.relative(this.io.cwd, file) || file} (readable by you only). Sign in with it, or set MANAGE_DASHBOARD_TOKEN.`)
     }
     const clock = await this.project.clock()
     const source = this.project.runLogSource()
     const data = new DashboardData(source, settings)
     const actions = new DashboardActions(source, this.starter(), clock, systemClock)
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`)
+    const stderr = this.io.stderr
+    const log = (line: string) => stderr.write(`${new Date().toISOString()} ${line}\n`)
     const {server, url} = await listen(dashboardHandler({data, actions, auth, settings, readOnly: this.flags['read-only'] === true, clock, realClock: systemClock, proxies, log}), host, port)
     this.log(`Dashboard on ${url}${this.flags['read-only'] ? ' (read-only)' : ''}; Ctrl-C to stop.`)
     await new Promise<void>((resolve) => {
@@ -64,7 +65,7 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const root = this.project.paths.root
     return (code) => {
       // Without the dashboard's secrets: a job must not be able to read the token and print it.
-      const env = {...childEnvironment(process.env), MANAGE_SETTINGS: this.project.paths.settingsFile}
+      const env = {...childEnvironment(this.io.env), MANAGE_SETTINGS: this.project.paths.settingsFile}
       const child = spawn(process.execPath, [bin, 'runcrons', code, '--force', '--silent', '--project', root], {cwd: root, env, stdio: 'ignore'})
       const ended = new Promise<{exitCode: number | null}>((resolve) => {
         child.on('error', () => resolve({exitCode: null}))

@@ -12,7 +12,7 @@ export default class DbShell extends BaseCommand<typeof DbShell> {
   static strict = false
 
   async run(): Promise<void> {
-    const status = await runDbShell(this.project.database(), process.env, this.argList)
+    const status = await runDbShell(this.project.database(), this.io.env, this.argList)
     if (status !== 0) this.exit(status)
   }
 }

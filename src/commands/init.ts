@@ -12,7 +12,7 @@ export default class Init extends BaseCommand<typeof Init> {
   static checksBuild = false
 
   async run(): Promise<void> {
-    const report = initProject(locateProject(process.cwd(), process.env, this.flags.project))
+    const report = initProject(locateProject(this.io.cwd, this.io.env, this.flags.project))
     this.log(`manage in ${report.root} (${report.language === 'typescript' ? 'TypeScript' : 'JavaScript'}, ${report.moduleType === 'module' ? 'ES modules' : 'CommonJS'})`)
     for (const edit of report.edits) this.log(`  ${this.paint.ok('+')} ${edit}`)
     for (const file of report.created) this.log(`  ${this.paint.ok('+')} ${file}`)

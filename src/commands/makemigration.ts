@@ -16,7 +16,7 @@ export default class MakeMigration extends BaseCommand<typeof MakeMigration> {
   }
 
   async run(): Promise<void> {
-    const report = makeMigration(this.project.paths.layout, this.args.name, DateTime.fromMillis(clockFromEnv(process.env, 'UTC')()))
+    const report = makeMigration(this.project.paths.layout, this.args.name, DateTime.fromMillis(clockFromEnv(this.io.env, 'UTC')()))
     this.log(`Created ${report.file}`)
     const build = this.project.paths.layout.language === 'typescript' ? 'npm run build, then ' : ''
     this.log(`Next: fill in up() and down(), ${build}\`${this.config.bin} migrate\`.`)

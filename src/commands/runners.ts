@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime} from '../cli/output/render'
 import {isoTime} from '../core/time/format'
 import {formatTable} from '../cli/output/table'
@@ -17,7 +17,7 @@ export default class Runners extends BaseCommand<typeof Runners> {
 
   static flags = {
     forget: Flags.string({description: "Forget this server's heartbeat (taken out of service)."}),
-    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+    json: jsonFlag('Print JSON instead of a table.'),
   }
 
   async run(): Promise<void> {
@@ -32,7 +32,7 @@ export default class Runners extends BaseCommand<typeof Runners> {
     const ticks = await servers.list()
     const silentAfterMs = settings.alerts.silentAfterMs
     if (this.flags.json) {
-      this.log(JSON.stringify(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: isSilent(tick.atMs, now, silentAfterMs)})), null, 2))
+      this.printJson(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: isSilent(tick.atMs, now, silentAfterMs)})))
       return
     }
     if (ticks.length === 0) {

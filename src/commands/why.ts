@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../cli/base-command'
+import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime} from '../cli/output/render'
 import {isoTime} from '../core/time/format'
 import {findJob} from '../core/jobs/select-jobs'
@@ -28,7 +28,7 @@ export default class Why extends BaseCommand<typeof Why> {
 
   static flags = {
     at: Flags.string({description: 'The time to decide at [default: now; MANAGE_NOW].'}),
-    json: Flags.boolean({description: 'Print JSON.'}),
+    json: jsonFlag(),
   }
 
   async run(): Promise<void> {
@@ -43,7 +43,7 @@ export default class Why extends BaseCommand<typeof Why> {
     const paused = (await store.pausedJobs()).get(job.code) ?? null
     const explained = explainJob(job, history, paused, atMs, decisionOptions(settings))
     if (this.flags.json) {
-      this.log(JSON.stringify(toJson(explained, job.className), null, 2))
+      this.printJson(toJson(explained, job.className))
       return
     }
     const when = (ms: number) => formatTime(ms, zone)

@@ -19,7 +19,7 @@ type Method = keyof RunStore | keyof JobLock | keyof RunRecorder
 /**
  * The run log in memory, for the runner's unit tests (Laravel's FakeEventMutex): the same rows,
  * claims and leases as the SQL keeps, on the caller's clock (as sqlite's are), with each
- * recorder step atomic. test/run-log-contract.test.ts holds it to the SQL implementations'
+ * recorder step atomic. test/unit/run-log-contract.test.ts holds it to the SQL implementations'
  * behaviour. `store`, `lock` and `recorder` are the three interfaces runCrons takes.
  */
 export class MemoryRunLog {

@@ -5,6 +5,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 import {knex, type Knex} from 'knex'
 import {configFromUrl, openDatabase} from '../../src/core/db/database'
+import {callCommand} from '../../src/index'
 
 /** The project root: bin/manage runs the compiled dist/ (run `npm run build` first). */
 export const ROOT = path.resolve(__dirname, '..', '..')
@@ -30,12 +31,13 @@ export interface Running {
 
 export type Env = Record<string, string | undefined>
 
+/** A variable of the parent's environment that would change what manage does. */
+const isManaged = (key: string) => /^(MANAGE_|TEST_)/.test(key) || ['DEBUG', 'DATABASE_URL', 'NODE_ENV', 'FORCE_COLOR', 'HEARTBEAT_FILE'].includes(key)
+
 /** The parent's environment without anything that would change what manage does. */
 function baseEnv(): Env {
   const env: Env = {...process.env}
-  for (const key of Object.keys(env)) {
-    if (/^(MANAGE_|TEST_)/.test(key) || ['DEBUG', 'DATABASE_URL', 'NODE_ENV', 'FORCE_COLOR', 'HEARTBEAT_FILE'].includes(key)) delete env[key]
-  }
+  for (const key of Object.keys(env)) if (isManaged(key)) delete env[key]
   env.NO_COLOR = '1'
   return env
 }
@@ -68,6 +70,17 @@ export function startManage(args: readonly string[], env: Env): Running {
 
 export function runManage(args: readonly string[], env: Env): Promise<Result> {
   return startManage(args, env).done
+}
+
+/**
+ * The same command line in this process (callCommand), with the environment and working
+ * directory a spawned one gets: the in-process tier. Its result has no signal, and its pid is this
+ * process's.
+ */
+export async function callManage(args: readonly string[], env: Env): Promise<Result> {
+  const cleaned = Object.fromEntries(Object.keys(process.env).filter(isManaged).map((key) => [key, undefined]))
+  const result = await callCommand(args, {env: {...cleaned, NO_COLOR: '1', ...env}, cwd: ROOT})
+  return {code: result.exitCode, signal: null, stdout: result.stdout, stderr: result.stderr}
 }
 
 /** A child's exit status and output, to show when an expectation fails. */
@@ -106,6 +119,8 @@ export interface SandboxOptions {
   databaseUrl?: string
   /** The settings module; default: test/fixtures/cli-settings.cjs. */
   settings?: string
+  /** How run() and runcrons() run manage: in this process (callManage) or in a child (runManage, the default). start() and spawn() always start a child; migrate() always runs in process. */
+  tier?: 'in-process' | 'process'
 }
 
 /** A fresh folder (and, unless a database URL is given, sqlite file) for one test, and the ways to drive manage against them. */
@@ -114,12 +129,14 @@ export class Sandbox {
   readonly dbFile: string
   readonly databaseUrl: string
   readonly settings: string
+  readonly tier: 'in-process' | 'process'
 
   constructor(options: SandboxOptions = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-cli-'))
     this.dbFile = path.join(this.dir, 'db.sqlite3')
     this.databaseUrl = options.databaseUrl ?? `sqlite://${this.dbFile}`
     this.settings = options.settings ?? SETTINGS
+    this.tier = options.tier ?? 'process'
   }
 
   env(extra: Env = {}): Env {
@@ -127,6 +144,11 @@ export class Sandbox {
   }
 
   run(args: readonly string[], extra: Env = {}): Promise<Result> {
+    return this.tier === 'in-process' ? callManage(args, this.env(extra)) : runManage(args, this.env(extra))
+  }
+
+  /** In a child process, whatever the sandbox's tier (for what needs a process of its own: its pid, --color). */
+  spawn(args: readonly string[], extra: Env = {}): Promise<Result> {
     return runManage(args, this.env(extra))
   }
 
@@ -139,8 +161,9 @@ export class Sandbox {
     return this.run(['runcrons', ...args], {TEST_CRONS: crons, MANAGE_NOW: now, ...extra})
   }
 
+  /** `manage migrate`, in this process whatever the tier: it only sets the test up. */
   async migrate(): Promise<void> {
-    const result = await this.run(['migrate'])
+    const result = await callManage(['migrate'], this.env())
     if (result.code !== 0) throw new Error(`manage migrate failed (${result.code}): ${result.stderr}${result.stdout}`)
   }
 

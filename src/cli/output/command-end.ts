@@ -3,6 +3,7 @@ import {explainDatabaseError} from '../../core/db/database'
 import {scrubSecrets} from '../../core/db/database-url'
 import {CommandError, OperationError} from '../../core/base/errors'
 import type {Project} from '../../core/project/project'
+import {commandIO} from './command-io'
 import type {Painter} from './render'
 
 /**
@@ -33,7 +34,7 @@ export function errorOutput(error: Error, options: {database?: DatabaseConfig; s
 export function reportError(caught: unknown, options: {project?: Project; showStack: boolean; paint: Painter}): number {
   const error = caught instanceof Error ? caught : new Error(String(caught))
   const {text, exitCode} = errorOutput(error, {database: options.project?.resolvedDatabase(), showStack: options.showStack, paint: options.paint})
-  process.stderr.write(text)
+  commandIO().stderr.write(text)
   return exitCode
 }
 
@@ -50,5 +51,5 @@ export async function endCommand(project: Project | undefined, env: NodeJS.Proce
 
 /** MANAGE_SQL_COUNT: how many statements the command sent, on stderr (the benchmark reads it). */
 export function tellStatements(count: number, env: NodeJS.ProcessEnv): void {
-  if (env.MANAGE_SQL_COUNT) process.stderr.write(`manage: ${count} SQL statement(s)\n`)
+  if (env.MANAGE_SQL_COUNT) commandIO().stderr.write(`manage: ${count} SQL statement(s)\n`)
 }

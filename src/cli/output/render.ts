@@ -1,4 +1,5 @@
 import {luxon} from '../../core/time/luxon'
+import {commandIO} from './command-io'
 
 export interface Painter {
   ok(text: string): string
@@ -14,7 +15,7 @@ const PLAIN: Painter = {ok: plain, error: plain, warn: plain, dim: plain, bold: 
 /**
  * Colours when asked (--color), never when refused (--no-color), else when the terminal takes them.
  * Decided at the first thing painted: output that paints nothing (the crontab's `[ ] code` lines)
- * never makes process.stdout for its question, and ansis is loaded only to paint.
+ * never makes process.stdout for its question (commandIO), and ansis is loaded only to paint.
  */
 export function painter(color: boolean | undefined): Painter {
   let chosen: Painter | undefined
@@ -29,7 +30,7 @@ export function painter(color: boolean | undefined): Painter {
 }
 
 function choosePainter(color: boolean | undefined): Painter {
-  if (color === false || (color === undefined && !process.stdout.isTTY)) return PLAIN
+  if (color === false || (color === undefined && !commandIO().stdout.isTTY)) return PLAIN
   const ansis = (require('ansis') as typeof import('ansis')).default
   if (color === undefined && !ansis.isSupported()) return PLAIN
   return {

@@ -1,10 +1,11 @@
 import Table from 'cli-table3'
+import {commandIO} from './command-io'
 
 /**
  * A table: boxed (cli-table3) on a terminal, plain aligned columns otherwise, so that output
  * piped to grep, awk or a log file stays one row per line.
  */
-export function formatTable(headers: string[], rows: string[][], tty = Boolean(process.stdout.isTTY)): string {
+export function formatTable(headers: string[], rows: string[][], tty = commandIO().stdout.isTTY): string {
   if (tty) {
     const table = new Table({head: headers, style: {head: [], border: []}, wordWrap: true})
     table.push(...rows)

@@ -2,14 +2,20 @@ import {fork} from 'node:child_process'
 import path from 'node:path'
 import type {ChildEnded, FromChild, IsolatedRun, IsolatedRunner, ToChild} from '../../core/tick/isolation'
 import type {LogLevel} from '../../core/contract/run-types'
+import {commandIO, PROCESS_IO} from '../output/command-io'
 
 /**
  * Isolated runs as child processes of this one (isolated-child.ts beside this module, in dist/src
- * and in the bundled dist/entry alike). The child's output goes where the tick's goes.
+ * and in the bundled dist/entry alike). The child's output goes where the tick's goes: the
+ * process's own streams, or callCommand's capture through a pipe.
  */
 export const forkRunner: IsolatedRunner = {
   start(request: Extract<ToChild, {type: 'start'}>, onLog: (level: LogLevel, message: string) => void): IsolatedRun {
-    const child = fork(path.join(__dirname, 'isolated-child.js'), [], {stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced'})
+    const io = commandIO()
+    const output = io === PROCESS_IO ? 'inherit' : 'pipe'
+    const child = fork(path.join(__dirname, 'isolated-child.js'), [], {stdio: ['ignore', output, output, 'ipc'], serialization: 'advanced'})
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => io.stdout.write(text))
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => io.stderr.write(text))
     const done = new Promise<ChildEnded>((resolve) => {
       child.on('message', (message: FromChild) => {
         if (message.type === 'log') onLog(message.level, message.message)

@@ -5,6 +5,7 @@ import {firstLine} from '../../core/base/text'
 import {installProcessGuards} from '../../core/tick/process-guards'
 import {runCrons} from '../../core/tick/run-crons'
 import {pendingWork} from '../../core/tick/stray-work'
+import {commandIO} from '../output/command-io'
 import type {Painter} from '../output/render'
 import {forkRunner} from './fork-runner'
 import {logLine, outcomeLines, problemLine, summaryLine, type LineStyle} from './lines'
@@ -30,8 +31,9 @@ export async function runcronsTick(project: Project, names: readonly string[], f
   const settings = await project.settings()
   const clock = await project.clock()
   const style: LineStyle = {verbosity: flags.silent ? -1 : flags.verbosity, traceback: flags.traceback, paint, zone: settings.timeZone}
-  const out = (line: string) => process.stdout.write(`${line}\n`)
-  const err = (line: string) => process.stderr.write(`${line}\n`)
+  const {stdout, stderr} = commandIO()
+  const out = (line: string) => stdout.write(`${line}\n`)
+  const err = (line: string) => stderr.write(`${line}\n`)
 
   // SIGTERM / SIGINT: start no new job, ask running ones to stop (ctx.signal), record what does not
   // finish within the grace period as interrupted, release the claims, exit 143 / 130.

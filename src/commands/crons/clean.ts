@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../cli/base-command'
+import {BaseCommand, jsonFlag} from '../../cli/base-command'
 import {formatTime} from '../../cli/output/render'
 import {UsageError} from '../../core/base/errors'
 import {SqlAlertOutbox} from '../../core/run-log/alert-outbox'
@@ -16,7 +16,7 @@ export default class CronsClean extends BaseCommand<typeof CronsClean> {
     'older-than': Flags.string({description: 'Age: a number and a unit, m, h, d or w (30d, 12h, 2w).', required: true}),
     'keep-failed': Flags.boolean({description: 'Keep failed, interrupted and timed-out runs.'}),
     'dry-run': Flags.boolean({description: 'Count what would be deleted; delete nothing.'}),
-    json: Flags.boolean({description: 'Print JSON.'}),
+    json: jsonFlag(),
   }
 
   async run(): Promise<void> {
@@ -29,7 +29,7 @@ export default class CronsClean extends BaseCommand<typeof CronsClean> {
     const count = await store.deleteRunsBefore(cutoff, {keepFailed: this.flags['keep-failed'], dryRun})
     const alerts = await new SqlAlertOutbox(this.project.runLogSource()).deleteBefore(cutoff, {dryRun})
     if (this.flags.json) {
-      this.log(JSON.stringify({deleted: dryRun ? 0 : count, wouldDelete: dryRun ? count : undefined, alertsDeleted: dryRun ? 0 : alerts, alertsWouldDelete: dryRun ? alerts : undefined, before: new Date(cutoff).toISOString()}))
+      this.printJson({deleted: dryRun ? 0 : count, wouldDelete: dryRun ? count : undefined, alertsDeleted: dryRun ? 0 : alerts, alertsWouldDelete: dryRun ? alerts : undefined, before: new Date(cutoff).toISOString()}, {compact: true})
       return
     }
     this.log(`${dryRun ? 'Would delete' : 'Deleted'} ${count} run(s) started before ${formatTime(cutoff, settings.timeZone)}${this.flags['keep-failed'] ? ' (failures kept)' : ''}.`)

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../cli/base-command'
+import {BaseCommand, jsonFlag} from '../../cli/base-command'
 import {formatTime} from '../../cli/output/render'
 import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
@@ -24,7 +24,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     status: Flags.string({description: `Only runs with this status (${RUN_STATUSES.join(', ')}).`}),
     limit: Flags.integer({description: 'How many runs.', default: 20, min: 1}),
     full: Flags.boolean({description: 'Print whole messages and stack traces.'}),
-    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+    json: jsonFlag('Print JSON instead of a table.'),
   }
 
   async run(): Promise<void> {
@@ -37,7 +37,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     const store = this.project.runStore()
     const runs = await store.listRuns({code: this.args.code, status: status as RunStatus | undefined, limit})
     if (json) {
-      this.log(JSON.stringify(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, message: run.message})), null, 2))
+      this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, message: run.message})))
       return
     }
     if (runs.length === 0) {

@@ -1,5 +1,4 @@
-import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../cli/base-command'
+import {BaseCommand, jsonFlag} from '../../cli/base-command'
 import {formatTime} from '../../cli/output/render'
 import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
@@ -13,7 +12,7 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
 
   static flags = {
-    json: Flags.boolean({description: 'Print JSON instead of a table.'}),
+    json: jsonFlag('Print JSON instead of a table.'),
   }
 
   async run(): Promise<void> {
@@ -21,18 +20,14 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
     const now = (await this.project.clock())()
     const {jobs, problems} = await listJobs(this.project.runStore(), settings, now)
     if (this.flags.json) {
-      this.log(
-        JSON.stringify(
-          jobs.map((job) => ({
-            ...job,
-            lastRun: job.lastRun && {...job.lastRun, startTime: isoTime(job.lastRun.startMs), endTime: isoTime(job.lastRun.endMs)},
-            nextDue: isoTime(job.nextDueMs),
-            runningNow: job.runningNow && {...job.runningNow, since: isoTime(job.runningNow.sinceMs)},
-            paused: job.paused && {since: isoTime(job.paused.sinceMs), by: job.paused.by},
-          })),
-          null,
-          2,
-        ),
+      this.printJson(
+        jobs.map((job) => ({
+          ...job,
+          lastRun: job.lastRun && {...job.lastRun, startTime: isoTime(job.lastRun.startMs), endTime: isoTime(job.lastRun.endMs)},
+          nextDue: isoTime(job.nextDueMs),
+          runningNow: job.runningNow && {...job.runningNow, since: isoTime(job.runningNow.sinceMs)},
+          paused: job.paused && {since: isoTime(job.paused.sinceMs), by: job.paused.by},
+        })),
       )
     } else {
       const rows = jobs.map((job) => [
@@ -46,6 +41,6 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
       ])
       this.log(formatTable(['CODE', 'CLASS', 'SCHEDULE', 'LAST RUN', 'NEXT DUE', 'RUNNING NOW', 'PAUSED'], rows))
     }
-    for (const problem of problems.filter((p) => p.level === 'error')) process.stderr.write(`[!] ${problem.subject}: ${problem.message}\n`)
+    for (const problem of problems.filter((p) => p.level === 'error')) this.io.stderr.write(`[!] ${problem.subject}: ${problem.message}\n`)
   }
 }

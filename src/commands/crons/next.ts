@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../cli/base-command'
+import {BaseCommand, jsonFlag} from '../../cli/base-command'
 import {findJob} from '../../core/jobs/select-jobs'
 import {decisionOptions} from '../../core/project/settings'
 import {EMPTY_HISTORY} from '../../core/schedule/history'
@@ -19,7 +19,7 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
 
   static flags = {
     count: Flags.integer({description: 'How many due times.', default: 5, min: 1, max: 1000}),
-    json: Flags.boolean({description: 'Print JSON.'}),
+    json: jsonFlag(),
   }
 
   async run(): Promise<void> {
@@ -41,7 +41,7 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
       return {time: local.toISO()!, local: local.toFormat('ccc yyyy-MM-dd HH:mm ZZZZ'), slot: time.slot, reason: time.reason, dstChange: dst}
     })
     if (this.flags.json) {
-      this.log(JSON.stringify({code: job.code, timeZone: zone, paused: paused !== null, times: entries}, null, 2))
+      this.printJson({code: job.code, timeZone: zone, paused: paused !== null, times: entries})
       return
     }
     if (paused) this.log(`${job.code} is paused: it is not due until \`manage crons:resume ${job.code}\`.`)

@@ -1,6 +1,5 @@
 import {hostname} from 'node:os'
-import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../cli/base-command'
+import {BaseCommand, jsonFlag} from '../../cli/base-command'
 import {describeChannel} from '../../core/alerts/channels/registry'
 import {sendTestAlert} from '../../core/notify/send-alert'
 import {CommandError} from '../../core/base/errors'
@@ -13,7 +12,7 @@ export default class NotifyTest extends BaseCommand<typeof NotifyTest> {
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
 
   static flags = {
-    json: Flags.boolean({description: 'Print JSON.'}),
+    json: jsonFlag(),
   }
 
   async run(): Promise<void> {
@@ -22,7 +21,7 @@ export default class NotifyTest extends BaseCommand<typeof NotifyTest> {
     if (channels.length === 0) throw new CommandError('no alert channels in the settings: add alerts: {webhooks: [...]} or alerts: {email: {...}} (see README, "Alerts and monitoring")')
     const deliveries = await sendTestAlert(channels, hostname(), new Date((await this.project.clock())()).toISOString())
     if (this.flags.json) {
-      this.log(JSON.stringify(deliveries.map((delivery) => ({channel: describeChannel(delivery.channel), ok: delivery.ok, detail: delivery.detail, ms: delivery.ms})), null, 2))
+      this.printJson(deliveries.map((delivery) => ({channel: describeChannel(delivery.channel), ok: delivery.ok, detail: delivery.detail, ms: delivery.ms})))
     } else {
       for (const delivery of deliveries) {
         const mark = delivery.ok ? this.paint.ok('✔') : this.paint.error('✗')

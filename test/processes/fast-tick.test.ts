@@ -1,0 +1,146 @@
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {expect} from 'chai'
+import {fastRuncrons} from '../../src/cli/runcrons/fast-tick'
+import {plainRuncrons} from '../../src/cli/runcrons/plain-args'
+import {knexSource} from '../../src/core/db/connection-source'
+import {SqlRunStore} from '../../src/core/run-log/run-store'
+import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
+import {at} from '../helpers/schedule'
+
+const ROOT = path.resolve(__dirname, '..', '..')
+const INDEX = JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))
+
+describe('plainRuncrons: which command lines skip oclif', () => {
+  it('takes the crontab forms (--silent, -v 0–3, --color, --settings, --traceback) and nothing else', () => {
+    expect(plainRuncrons([])).to.deep.equal({silent: false, verbosity: 1, traceback: false})
+    expect(plainRuncrons(['--silent', '-v', '3', '--no-color', '--settings', 'x.js', '--traceback'])).to.deep.equal({
+      silent: true,
+      verbosity: 3,
+      traceback: true,
+      color: false,
+      settings: 'x.js',
+    })
+    expect(plainRuncrons(['--verbosity=0', '--color', '--settings=y.cjs'])).to.deep.equal({silent: false, verbosity: 0, traceback: false, color: true, settings: 'y.cjs'})
+    for (const args of [['Job0'], ['--force'], ['--dry-run'], ['--concurrency', '2'], ['-v', '4'], ['-v'], ['--settings'], ['--help'], ['-h']]) {
+      expect(plainRuncrons(args), args.join(' ')).to.equal(null)
+    }
+  })
+})
+
+for (const dialect of BACKENDS) {
+  describe(`fast path of runcrons (${dialect}): answers only when nothing is due, else hands over`, () => {
+    let t: TestDatabase
+    let dir: string
+    let store: SqlRunStore
+    before(async () => (t = await freshDatabase({dialect})))
+    after(() => t.close())
+    beforeEach(async () => {
+      await t.db('cron_job_log').delete()
+      await t.db('cron_job').delete()
+      store = new SqlRunStore(knexSource(t.db, t.dialect))
+      dir = mkdtempSync(path.join(tmpdir(), 'manage-fast-'))
+    })
+    afterEach(() => rmSync(dir, {recursive: true, force: true}))
+
+    let counter = 0
+    /** A settings module with these job bodies (class fields), in a fresh file (require caches by path). */
+    const settings = (jobs: string[]): string => {
+      const file = path.join(dir, `settings-${counter++}.cjs`)
+      const classes = jobs.map((body, i) => `class Job${i} extends CronJobBase { ${body}; async do() { return 'ran' } }`)
+      writeFileSync(file, `const {CronJobBase} = require(${INDEX})\n${classes.join('\n')}\nmodule.exports = {timeZone: 'UTC', crons: [${jobs.map((_, i) => `Job${i}`).join(', ')}]}\n`)
+      return file
+    }
+    /** The fast path for these arguments; null for a form it does not take (bin/manage hands those to oclif). */
+    const fast = async (file: string, now: string | null, args: string[] = []) => {
+      const plain = plainRuncrons(args)
+      return plain && fastRuncrons(plain, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
+    }
+
+    it("prints the not-due lines, reads the log in two statements (three on a server without MANAGE_NOW: the server's clock) and records its heartbeat in one", async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      await store.insertRun({code: 'b', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z'), ranAtTime: '00:00'})
+      const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'b'; runAtTimes = ['00:00']`])
+      const result = await fast(file, '2026-01-05T00:03:00Z')
+      expect(result).to.deep.equal({exitCode: 0, output: '[ ] a\n[ ] b\n', statements: 3, tickPingUrl: null})
+      expect(await fast(file, '2026-01-05T00:03:00Z', ['--silent'])).to.deep.include({output: ''})
+      if (dialect !== 'sqlite') {
+        await store.insertRun({code: 'a', status: 'succeeded', startMs: Date.now()})
+        expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), null)).to.deep.equal({exitCode: 0, output: '[ ] a\n', statements: 4, tickPingUrl: null})
+      }
+    })
+
+    it('hands over when a job is paused, so the full command prints it as paused', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const file = settings([`code = 'a'; runEveryMins = 5`])
+      expect(await fast(file, '2026-01-05T00:03:00Z')).to.not.equal(null)
+      await store.setPaused('a', {sinceMs: at('2026-01-05T00:01:00Z'), by: 'ops'})
+      expect(await fast(file, '2026-01-05T00:03:00Z')).to.equal(null)
+    })
+
+    it('hands over (null) as soon as one job is due', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'never'; runEveryMins = 5`])
+      expect(await fast(file, '2026-01-05T00:03:00Z')).to.equal(null)
+    })
+
+    it('hands over when a job is running elsewhere, so the full command prints who holds it', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      // A live lease by the real clock (leases never follow MANAGE_NOW).
+      const lease = dialect === 'sqlite' ? {leaseExpiresMs: Date.now() + 300_000} : {leaseMs: 300_000}
+      await store.insertRun({code: 'a', status: 'running', startMs: at('2026-01-05T00:01:00Z'), ...lease})
+      expect(await fast(settings([`code = 'a'; runEveryMins = 5`]), '2026-01-05T00:03:00Z')).to.equal(null)
+    })
+
+    it('hands over for a misconfigured class, names, other flags or verbosity', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const good = settings([`code = 'a'; runEveryMins = 5`])
+      expect(await fast(settings([`code = 'a'; runEveryMins = 5`, `code = 'bad'; runEveryMins = -1`]), '2026-01-05T00:03:00Z')).to.equal(null)
+      for (const args of [['Job0'], ['--force'], ['--dry-run'], ['-v', '2'], ['--concurrency', '2'], ['--help']]) {
+        expect(await fast(good, '2026-01-05T00:03:00Z', args), args.join(' ')).to.equal(null)
+      }
+      expect(await fast(good, '2026-01-05T00:03:00Z', ['-v', '1', '--no-color'])).to.deep.include({output: '[ ] a\n'})
+    })
+
+    if (dialect === 'sqlite') {
+      /** bin/manage runcrons in a fresh process, as cron starts it: what it printed, and the packages it loaded. */
+      const tickInFreshProcess = (file: string, now: string): {printed: string; packages: string[]} => {
+        const script =
+          `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons'];` +
+          `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify(Object.keys(require.cache))));` +
+          `require(process.argv[1])`
+        const output = execFileSync(process.execPath, ['-e', script], {
+          env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: now},
+          encoding: 'utf8',
+        })
+        const [printed, modules] = output.split('modules: ')
+        const packages = new Set((JSON.parse(modules) as string[]).map((module) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(module)?.[1]).filter(Boolean))
+        return {printed, packages: [...packages].sort() as string[]}
+      }
+
+      it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs', async () => {
+        await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+        const file = settings([`code = 'a'; runEveryMins = 5; retryAfterFailureMins = 1; runToleranceSeconds = 5`])
+        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})
+      })
+
+      it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {
+        const plain = settings([`code = 'a'; runEveryMins = 5`])
+        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})
+        const file = path.join(dir, 'settings-db.cjs')
+        writeFileSync(
+          file,
+          `const {CronJobBase} = require(${INDEX})\n` +
+            `class DbJob extends CronJobBase { code = 'b'; runEveryMins = 5; async do(ctx) { return (await ctx.db('cron_job').count({n: '*'}))[0].n } }\n` +
+            `module.exports = {timeZone: 'UTC', crons: [DbJob]}\n`,
+        )
+        const withDb = tickInFreshProcess(file, '2026-01-05T00:03:00Z')
+        expect(withDb.printed).to.equal('[✔] b\n')
+        expect(withDb.packages).to.include('knex').and.not.include('@oclif/core')
+        expect((await store.listRuns({code: 'b', limit: 1}))[0]).to.deep.include({status: 'succeeded', message: '2'})
+      })
+    }
+  })
+}

@@ -1,0 +1,68 @@
+import {expect} from 'chai'
+import {DateTime} from 'luxon'
+import {historyFromRuns, type RunSummary} from '../../src/core/schedule/history'
+import {isDue} from '../../src/core/schedule/is-due'
+import {nextDue, nextDueTimes} from '../../src/core/schedule/next-due'
+import type {Schedule} from '../../src/core/jobs/schedule'
+import {at, run, schedule} from '../helpers/schedule'
+
+/** The slow, obviously right answer: ask isDue at every minute boundary. */
+function bruteForce(s: Schedule, runs: RunSummary[], from: number, zone: string, limitMinutes: number): number | null {
+  const history = historyFromRuns(runs, Number.MAX_SAFE_INTEGER)
+  if (isDue(s, history, from, {timeZone: zone}).due) return from
+  let t = Math.floor(from / 60_000) * 60_000 + 60_000
+  for (let i = 0; i < limitMinutes; i++, t += 60_000) if (isDue(s, history, t, {timeZone: zone}).due) return t
+  return null
+}
+
+describe('nextDue: the same answer as asking isDue at every minute, found by jumping', () => {
+  const cases: Array<{name: string; s: Schedule; runs: RunSummary[]; from: string; zone?: string; days?: number}> = [
+    {name: 'every 5 minutes, no tolerance (drifts to 6)', s: schedule({runEveryMins: 5}), runs: [run('succeeded', '2026-01-05T10:00:00')], from: '2026-01-05T10:01:30'},
+    {name: 'every 5 minutes, 10 s tolerance', s: schedule({runEveryMins: 5, runToleranceSeconds: 10}), runs: [run('succeeded', '2026-01-05T10:00:00.400')], from: '2026-01-05T10:01:30'},
+    {name: 'every 90 minutes, never ran', s: schedule({runEveryMins: 90}), runs: [], from: '2026-01-05T10:01:30'},
+    {name: 'slots, some done today', s: schedule({runAtTimes: ['06:00', '18:30']}), runs: [run('succeeded', '2026-01-05T06:00:00', {slot: '06:00'})], from: '2026-01-05T07:00:00'},
+    {name: 'slots all done: tomorrow morning', s: schedule({runAtTimes: ['06:00', '18:30']}), runs: [run('succeeded', '2026-01-05T06:00:00', {slot: '06:00'}), run('succeeded', '2026-01-05T18:30:00', {slot: '18:30'})], from: '2026-01-05T19:00:00'},
+    {name: 'weekend at 00:00 from a Monday', s: schedule({runWeeklyOnDays: [5, 6], runAtTimes: ['0:00']}), runs: [], from: '2026-01-05T00:30:00', days: 7},
+    {name: 'days 1 and 15 of the month', s: schedule({runMonthlyOnDays: [1, 15], runAtTimes: ['12:00']}), runs: [], from: '2026-01-05T00:30:00', days: 12},
+    {name: 'retry after a failure', s: schedule({runEveryMins: 60, retryAfterFailureMins: 17}), runs: [run('failed', '2026-01-05T10:00:00')], from: '2026-01-05T10:01:00'},
+    {name: 'interval and slots together', s: schedule({runEveryMins: 240, runAtTimes: ['12:00']}), runs: [run('succeeded', '2026-01-05T10:00:00')], from: '2026-01-05T10:30:00'},
+    {name: 'cron every 15 minutes', s: schedule({cron: '*/15 * * * *'}), runs: [run('succeeded', '2026-01-05T10:00:00')], from: '2026-01-05T10:01:00'},
+    {name: 'cron weekdays at 09:00 from a Friday evening', s: schedule({cron: '0 9 * * 1-5'}), runs: [run('succeeded', '2026-01-09T09:00:00')], from: '2026-01-09T18:00:00', days: 4},
+    {name: 'cron 02:30 across the spring-forward gap (New York)', s: schedule({cron: '30 2 * * *'}), runs: [run('succeeded', '2026-03-07T02:30:00-05:00', {zone: 'America/New_York'})], from: '2026-03-07T12:00:00-05:00', zone: 'America/New_York'},
+    {name: 'slot 01:30 on the fall-back day (New York)', s: schedule({runAtTimes: ['01:30']}), runs: [run('succeeded', '2026-10-31T01:30:00-04:00', {zone: 'America/New_York'})], from: '2026-10-31T12:00:00-04:00', zone: 'America/New_York'},
+  ]
+  for (const c of cases) {
+    it(c.name, () => {
+      const zone = c.zone ?? 'UTC'
+      const from = at(c.from, zone)
+      const history = historyFromRuns(c.runs, Number.MAX_SAFE_INTEGER)
+      const expected = bruteForce(c.s, c.runs, from, zone, (c.days ?? 3) * 1440)
+      expect(expected, 'the brute force finds a due time').to.not.equal(null)
+      expect(nextDue(c.s, history, from, {timeZone: zone})?.atMs).to.equal(expected)
+    })
+  }
+
+  it('is null for a paused job and for a job with no schedule', () => {
+    const history = historyFromRuns([], 0)
+    expect(nextDue(schedule({runEveryMins: 5}), history, at('2026-01-05T00:00:00'), {timeZone: 'UTC', paused: {sinceMs: null, by: null}})).to.equal(null)
+    expect(nextDue(schedule({}), history, at('2026-01-05T00:00:00'), {timeZone: 'UTC'})).to.equal(null)
+  })
+})
+
+describe('nextDueTimes: the next N, each as if the previous had run', () => {
+  it('every 5 minutes with 10 s tolerance: every 5 minutes', () => {
+    const times = nextDueTimes(schedule({runEveryMins: 5, runToleranceSeconds: 10}), historyFromRuns([], 0), 'x', at('2026-01-05T10:00:00'), 4, {timeZone: 'UTC'})
+    expect(times.map((t) => new Date(t.atMs).toISOString().slice(11, 16))).to.deep.equal(['10:00', '10:05', '10:10', '10:15'])
+  })
+
+  it('slots across days, with their slot names', () => {
+    const times = nextDueTimes(schedule({runAtTimes: ['06:00', '18:30']}), historyFromRuns([], 0), 'x', at('2026-01-05T07:00:00'), 3, {timeZone: 'UTC'})
+    expect(times.map((t) => `${new Date(t.atMs).toISOString().slice(0, 16)} ${t.slot}`)).to.deep.equal(['2026-01-05T07:00 06:00', '2026-01-05T18:30 18:30', '2026-01-06T06:00 06:00'])
+  })
+
+  it('through the spring-forward gap: the 02:30 slot falls at 03:00 EDT that day', () => {
+    const zone = 'America/New_York'
+    const times = nextDueTimes(schedule({runAtTimes: ['02:30']}), historyFromRuns([], 0), 'x', at('2026-03-07T03:00:00-05:00', zone), 3, {timeZone: zone})
+    expect(times.map((t) => DateTime.fromMillis(t.atMs, {zone}).toISO())).to.deep.equal(['2026-03-07T03:00:00.000-05:00', '2026-03-08T03:00:00.000-04:00', '2026-03-09T02:30:00.000-04:00'])
+  })
+})
