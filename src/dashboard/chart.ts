@@ -1,5 +1,4 @@
-import {isFailedStatus} from '../core/contract/run-types'
-import type {RunRow} from '../core/run-log/rows'
+import {isFailedStatus, type RunRow} from '../core/contract/run-types'
 import {isoTime} from '../core/time/format'
 import {DAY_MS} from '../core/time/units'
 import {duration, esc} from './html'

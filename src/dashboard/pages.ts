@@ -1,4 +1,3 @@
-import type {RunRow} from '../core/run-log/rows'
 import type {LastTick} from '../core/run-log/server-ticks'
 import {isSilent} from '../core/alerts/silence'
 import {firstLine} from '../core/base/text'
@@ -6,6 +5,7 @@ import {luxon} from '../core/time/luxon'
 import {durationChart, timeline} from './chart'
 import type {ActionRow, JobView, RunFilter} from './data'
 import {actionForm, csrfField, duration, esc, layout, query, statusBadge, type PageContext} from './html'
+import type {RunRow} from '../core/contract/run-types'
 
 /** The dashboard's pages, made on the server from what data.ts reads. */
 

@@ -1,10 +1,10 @@
-import {isFailedStatus, type RunStatus} from '../core/contract/run-types'
+import {isFailedStatus, type JobHistory, type PauseInfo, type RunRow, type RunStatus} from '../core/contract/run-types'
 import type {JobLock, LockHolder} from '../core/run-log/job-lock'
 import {OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
-import {interruptionOf, type RunRow} from '../core/run-log/rows'
+import {interruptionOf} from '../core/run-log/rows'
 import type {NewRun, RunStore} from '../core/run-log/run-store'
 import type {Holder} from '../core/run-log/statements'
-import {EMPTY_HISTORY, historyFromRuns, type JobHistory, type PauseInfo} from '../core/schedule/history'
+import {EMPTY_HISTORY, historyFromRuns} from '../core/schedule/history'
 
 /** A cron_job row: the job's claim and its pause. */
 interface JobRow {

@@ -1,9 +1,9 @@
 import {expect} from 'chai'
 import {auditJob, summarize} from '../../src/core/schedule/audit'
-import type {RunSummary} from '../../src/core/schedule/history'
 import type {Schedule} from '../../src/core/jobs/schedule'
 import {context, lines, Sandbox} from '../helpers/cli'
 import {at, run, schedule} from '../helpers/schedule'
+import type {RunSummary} from '../../src/core/contract/run-types'
 
 /** `manage audit`: every period a schedule called for, against the runs recorded, as a table. */
 interface Row {

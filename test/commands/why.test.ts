@@ -2,10 +2,11 @@ import {expect} from 'chai'
 import type {CronJobBase} from '../../src/core/contract/cron-job-base'
 import type {LoadedJob} from '../../src/core/jobs/load-jobs'
 import {explainJob} from '../../src/core/schedule/explain'
-import {historyFromRuns, type PauseInfo, type RunSummary} from '../../src/core/schedule/history'
+import {historyFromRuns} from '../../src/core/schedule/history'
 import type {Schedule} from '../../src/core/jobs/schedule'
 import {context, lines, Sandbox} from '../helpers/cli'
 import {at, run, runPolicy, schedule} from '../helpers/schedule'
+import type {PauseInfo, RunSummary} from '../../src/core/contract/run-types'
 
 /** `manage why`: the decision of runcrons itself, traced rule by rule, as a table of (schedule, history, time) → answer. */
 interface Row {

@@ -1,6 +1,5 @@
 import {DateTime} from 'luxon'
-import type {RunStatus} from '../../src/core/contract/run-types'
-import type {RunSummary} from '../../src/core/schedule/history'
+import type {RunStatus, RunSummary} from '../../src/core/contract/run-types'
 import type {RunPolicy} from '../../src/core/jobs/run-policy'
 import {parseSlot, type Schedule} from '../../src/core/jobs/schedule'
 

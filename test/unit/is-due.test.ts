@@ -1,8 +1,9 @@
 import {expect} from 'chai'
-import {historyFromRuns, type RunSummary} from '../../src/core/schedule/history'
+import {historyFromRuns} from '../../src/core/schedule/history'
 import {isDue} from '../../src/core/schedule/is-due'
 import type {Schedule} from '../../src/core/jobs/schedule'
 import {at, run, schedule} from '../helpers/schedule'
+import type {RunSummary} from '../../src/core/contract/run-types'
 
 interface Row {
   name: string

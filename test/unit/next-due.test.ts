@@ -1,10 +1,11 @@
 import {expect} from 'chai'
 import {DateTime} from 'luxon'
-import {historyFromRuns, type RunSummary} from '../../src/core/schedule/history'
+import {historyFromRuns} from '../../src/core/schedule/history'
 import {isDue} from '../../src/core/schedule/is-due'
 import {nextDue, nextDueTimes} from '../../src/core/schedule/next-due'
 import type {Schedule} from '../../src/core/jobs/schedule'
 import {at, run, schedule} from '../helpers/schedule'
+import type {RunSummary} from '../../src/core/contract/run-types'
 
 /** The slow, obviously right answer: ask isDue at every minute boundary. */
 function bruteForce(s: Schedule, runs: RunSummary[], from: number, zone: string, limitMinutes: number): number | null {

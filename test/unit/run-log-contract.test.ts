@@ -3,10 +3,10 @@ import {knexSource} from '../../src/core/db/connection-source'
 import {SqlJobLock, type JobLock} from '../../src/core/run-log/job-lock'
 import {SqlRunRecorder, type BeginRequest, type RunRecorder} from '../../src/core/run-log/recorder'
 import {SqlRunStore, type RunStore} from '../../src/core/run-log/run-store'
-import type {JobHistory} from '../../src/core/schedule/history'
 import {MemoryRunLog} from '../../src/testing/memory-run-log'
 import {BACKENDS, expireLeases, freshDatabase, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
+import type {JobHistory} from '../../src/core/contract/run-types'
 
 /** One implementation of the run log's three interfaces, with its clock and a way to let every lease run out. */
 interface Subject {

@@ -2,9 +2,9 @@ import {expect} from 'chai'
 import {driverSource, type DriverSource, knexSource} from '../../src/core/db/connection-source'
 import {SqlRunRecorder, type BeginRequest} from '../../src/core/run-log/recorder'
 import {SqlRunStore} from '../../src/core/run-log/run-store'
-import type {JobHistory} from '../../src/core/schedule/history'
 import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
+import type {JobHistory} from '../../src/core/contract/run-types'
 
 for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} database`, () => {
   let t: TestDatabase

@@ -1,10 +1,10 @@
 import {expect} from 'chai'
-import type {RunStatus} from '../../src/core/contract/run-types'
+import type {RunStatus, RunSummary} from '../../src/core/contract/run-types'
 import {MAX_MESSAGE_BYTES, messageFromResult} from '../../src/core/jobs/message'
 import {knexSource} from '../../src/core/db/connection-source'
 import {SqlRunRecorder} from '../../src/core/run-log/recorder'
 import {SqlRunStore} from '../../src/core/run-log/run-store'
-import {historyFromRuns, type RunSummary} from '../../src/core/schedule/history'
+import {historyFromRuns} from '../../src/core/schedule/history'
 import {BACKENDS, expireLeases, freshDatabase, itOn, plain, TestLock, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
 

@@ -3,9 +3,10 @@ import {watchTick, type WatchInput} from '../../src/core/notify/watch'
 import type {CronJobBase} from '../../src/core/contract/cron-job-base'
 import type {LoadedJob} from '../../src/core/jobs/load-jobs'
 import type {LastTick} from '../../src/core/run-log/server-ticks'
-import {historyFromRuns, type RunSummary} from '../../src/core/schedule/history'
+import {historyFromRuns} from '../../src/core/schedule/history'
 import type {Schedule} from '../../src/core/jobs/schedule'
 import {at, run, runPolicy, schedule} from '../helpers/schedule'
+import type {RunSummary} from '../../src/core/contract/run-types'
 
 const MIN = 60_000
 const job = (s: Schedule, code = 'job', policy = runPolicy()): LoadedJob => ({className: 'ReportJob', code, job: {} as CronJobBase, schedule: s, policy, pingUrl: null})

@@ -1,6 +1,7 @@
 import type {Problem} from '../../core/jobs/load-jobs'
 import {firstLine} from '../../core/base/text'
-import type {LogLevel, Outcome} from '../../core/tick/run-crons'
+import type {LogLevel} from '../../core/contract/run-types'
+import type {Outcome} from '../../core/tick/run-crons'
 import {formatDuration} from '../../core/time/format'
 import {formatTime, type Painter} from '../output/render'
 

@@ -3,10 +3,10 @@ import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
 import type {TickState} from '../run-log/server-ticks'
 import {describeSchedule} from '../schedule/describe'
-import type {JobHistory} from '../schedule/history'
 import {hasOwnChannels, jobAlerts} from '../alerts/alert-settings'
 import {silentAlert, stuckAlert, type AlertedJob} from '../alerts/alert-text'
 import {watchCheaply, type Watch, type WatchInput} from './watch'
+import type {JobHistory} from '../contract/run-types'
 
 /**
  * The part of a tick's alerting the per-minute quick tick runs too: nothing here loads the

@@ -3,7 +3,6 @@ import type {Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
 import type {TickState} from '../run-log/server-ticks'
 import type {Alerting} from '../run-log/incidents'
-import type {JobHistory} from '../schedule/history'
 import type {Clock} from '../time/clock'
 import {jobAlerts, type JobAlerts} from '../alerts/alert-settings'
 import {silentAlert} from '../alerts/alert-text'
@@ -11,6 +10,7 @@ import type {Channel} from '../alerts/channels/registry'
 import {deliverPending, type DeliveryReport} from './delivery'
 import {alertedJob, alertsConfigured, raiseCheap, watchInput} from './quick-watch'
 import {watchTick, type Watch} from './watch'
+import type {JobHistory} from '../contract/run-types'
 
 /**
  * A tick's part in alerting: how each job's runs feed its incident (`alertingFor`, handed to the

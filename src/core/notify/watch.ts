@@ -1,10 +1,11 @@
 import {isSilent} from '../alerts/silence'
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {LastTick} from '../run-log/server-ticks'
-import {endedBadly, EMPTY_HISTORY, isLive, type JobHistory, type PauseInfo, type RunSummary} from '../schedule/history'
+import {endedBadly, EMPTY_HISTORY, isLive} from '../schedule/history'
 import {isDue, type DecisionOptions} from '../schedule/is-due'
 import {afterSuccess, nextDue} from '../schedule/next-due'
 import {DAY_MS, MINUTE_MS} from '../time/units'
+import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /**
  * What a tick notices beside its own jobs' outcomes (pure: tested as a table): that no server

@@ -1,10 +1,9 @@
-import type {RunStatus} from '../contract/run-types'
+import type {PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
 import {describeSchedule} from '../schedule/describe'
-import {EMPTY_HISTORY, isLive, type PauseInfo} from '../schedule/history'
+import {EMPTY_HISTORY, isLive} from '../schedule/history'
 import {nextDue} from '../schedule/next-due'
-import type {RunLogView, RunRow} from '../run-log/run-store'
 
 export interface JobListing {
   code: string

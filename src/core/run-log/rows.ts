@@ -4,7 +4,6 @@ import type {JobHistory, PauseInfo, RunRow, RunStatus, RunSummary} from '../cont
 import {historyFromRuns} from '../schedule/history'
 import {timeCodec, type TimeCodec} from './time-codec'
 
-export type {RunRow} from '../contract/run-types'
 
 /** Who holds a job's claim, and until when. */
 export interface LockHolder {

@@ -6,7 +6,6 @@ import {historiesFromRows, interruptionOf, pausesOf, runRowOf} from './rows'
 import * as sql from './statements'
 import {timeCodec} from './time-codec'
 
-export type {HistoryOptions, RunLogView, RunRow} from '../contract/run-types'
 export type {NewRun} from './statements'
 
 /** The whole run log: the view, and the writes of the tick (beside its recorder) and of the commands. */

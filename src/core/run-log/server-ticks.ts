@@ -1,8 +1,8 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
-import type {PauseInfo} from '../schedule/history'
 import * as sql from './tick-statements'
 import {timeCodec} from './time-codec'
+import type {PauseInfo} from '../contract/run-types'
 
 /** A server's last tick (its cron_tick row). */
 export interface LastTick {

@@ -1,7 +1,8 @@
 import {MINUTE_MS} from '../time/units'
-import {SLOT_WINDOW_MS, type JobHistory, type PauseInfo, type RunSummary} from './history'
+import {SLOT_WINDOW_MS} from './history'
 import {isDue, type DecisionOptions} from './is-due'
 import type {Schedule} from '../jobs/schedule'
+import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /** What became of one period the schedule called for. */
 export type PeriodStatus = 'ran' | 'late' | 'missed' | 'twice' | 'extra' | 'failed' | 'pending'

@@ -1,9 +1,9 @@
 import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
-import type {JobHistory, PauseInfo, RunSummary} from './history'
 import type {DecisionOptions, RuleStep} from './is-due'
 import {nextDue} from './next-due'
 import {verdictOf, type Verdict} from './verdict'
+import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /** Why a job is, or is not, due at one time: `manage why`. */
 export interface Explanation {

@@ -1,7 +1,6 @@
 import {isFailedStatus, type JobHistory, type RunSummary} from '../contract/run-types'
 import {HOUR_MS} from '../time/units'
 
-export type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 export const EMPTY_HISTORY: JobHistory = {lastRun: null, lastSuccess: null, running: [], recentSlotRuns: []}
 

@@ -2,8 +2,9 @@ import type {DateTime} from 'luxon'
 import {instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MINUTE_MS, nextMinute, WEEKDAYS} from '../time/units'
-import {endedBadly, isLive, type JobHistory, type PauseInfo, type RunSummary} from './history'
+import {endedBadly, isLive} from './history'
 import type {Schedule} from '../jobs/schedule'
+import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /** Which rule answered: lets callers (the next-due search, lists) act on the reason without parsing it. */
 export type DecisionRule = 'forced' | 'paused' | 'month-day' | 'weekday' | 'retry' | 'interval' | 'cron' | 'slot' | 'no-schedule'

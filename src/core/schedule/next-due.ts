@@ -1,9 +1,10 @@
 import {instantOfNaive, naiveMs, nextSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {DAY_MS, MINUTE_MS, nextMinute} from '../time/units'
-import {isLive, type JobHistory, type RunSummary} from './history'
+import {isLive} from './history'
 import {isDue, type DecisionOptions} from './is-due'
 import type {Schedule} from '../jobs/schedule'
+import type {JobHistory, RunSummary} from '../contract/run-types'
 
 const HORIZON_MS = 400 * DAY_MS
 

@@ -1,7 +1,8 @@
 import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
-import {isLive, type JobHistory, type RunSummary} from './history'
+import {isLive} from './history'
 import {isDue, type Decision, type DecisionOptions} from './is-due'
+import type {JobHistory, RunSummary} from '../contract/run-types'
 
 /**
  * What one job's history says at `nowMs`, before anything is claimed: a live run of it holds the

@@ -1,7 +1,6 @@
-import {isFailedStatus} from '../contract/run-types'
+import {isFailedStatus, type RunSummary} from '../contract/run-types'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {LockHolder} from '../run-log/job-lock'
-import type {RunSummary} from '../schedule/history'
 import type {Decision} from '../schedule/is-due'
 import type {Verdict} from '../schedule/verdict'
 

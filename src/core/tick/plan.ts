@@ -2,11 +2,10 @@ import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
 import type {ServerTicks} from '../run-log/server-ticks'
-import type {RunLogView} from '../run-log/run-store'
-import type {JobHistory, PauseInfo} from '../schedule/history'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {notStarted, type Outcome} from './outcome'
 import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
+import type {JobHistory, PauseInfo, RunLogView} from '../contract/run-types'
 
 /**
  * Every tick is one pipeline: the plan (load the jobs, see to the spool, read the snapshot, decide),

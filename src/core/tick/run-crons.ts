@@ -16,7 +16,7 @@ import {trimRunLog} from './snapshot'
 import {tickParts, tickScope, type RunCronsOptions, type TickParts, type TickScope} from './tick-scope'
 
 export type {Outcome, RunOutcome, TickReport} from './outcome'
-export type {LogLevel, RunCronsOptions, TickEvents} from './tick-scope'
+export type {RunCronsOptions, TickEvents} from './tick-scope'
 export type {Timers} from './timers'
 
 /**

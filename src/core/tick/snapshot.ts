@@ -1,9 +1,9 @@
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {EMPTY_TICK_STATE, type ServerTicks, type TickState} from '../run-log/server-ticks'
-import type {RunLogView} from '../run-log/run-store'
-import {EMPTY_HISTORY, type JobHistory, type PauseInfo} from '../schedule/history'
+import {EMPTY_HISTORY} from '../schedule/history'
 import {DAY_MS} from '../time/units'
+import type {JobHistory, PauseInfo, RunLogView} from '../contract/run-types'
 
 /** What a tick decides on: every job's history and the paused jobs, read once at the tick's time (with the servers' last ticks and the outbox's next alert, when it has the servers' ticks). */
 export interface Snapshot {

@@ -11,12 +11,11 @@ import {SqlAlertOutbox, type AlertOutbox} from '../run-log/alert-outbox'
 import {SqlServerTicks, type ServerTicks} from '../run-log/server-ticks'
 import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
-import {runLogView, SqlRunStore, type RunLogView, type RunStore} from '../run-log/run-store'
+import {runLogView, SqlRunStore, type RunStore} from '../run-log/run-store'
 import type {OutcomeSpool} from '../run-log/spool'
-import type {JobHistory} from '../schedule/history'
 import type {Verdict} from '../schedule/verdict'
 import {firstLine} from '../base/text'
-import type {LogLevel} from '../contract/run-types'
+import type {JobHistory, LogLevel, RunLogView} from '../contract/run-types'
 import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
@@ -26,7 +25,6 @@ import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
 
-export type {LogLevel} from '../contract/run-types'
 
 export interface TickEvents {
   /** Each job's outcome, as soon as it is known (completion order when --concurrency > 1). */
