@@ -10,8 +10,8 @@
  *
  * Every round, PROCESSES racers run at the same MANAGE_NOW, with two jobs in crons: race.plain
  * and race.parallel (allowParallelRuns: the claim only guards the decision). The next round is one
- * period (5 min) later. RACE_ROUNDS (default 5) and RACE_PROCESSES (default 8) scale it;
- * `npm run stress` (scripts/stress.js) runs the same scenario for 200 ticks.
+ * period (5 min) later. RACE_ROUNDS (default 3) and RACE_PROCESSES (default 8) scale it;
+ * `npm run stress` (scripts/stress.js) runs the same scenario for 200 ticks, and CI (.ci/run) for 25.
  *
  * Note on the fixture's runToleranceSeconds = 30: like django-cron, runEveryMins = 5 is due when
  * now + tolerance > last start + 5 min (strictly), so a tick exactly 5 min after the previous start
@@ -28,7 +28,7 @@ import {BACKENDS, freshDatabase, plain, type TestDatabase} from '../helpers/db'
 const ROOT = path.resolve(__dirname, '..', '..')
 const BIN = path.join(ROOT, 'bin', 'manage')
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'race-settings.cjs')
-const ROUNDS = positiveInt(process.env.RACE_ROUNDS, 5)
+const ROUNDS = positiveInt(process.env.RACE_ROUNDS, 3)
 const PROCESSES = positiveInt(process.env.RACE_PROCESSES, 8)
 const START = Date.parse('2026-03-02T10:00:00.000Z')
 const MINUTE = 60_000
