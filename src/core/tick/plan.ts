@@ -106,5 +106,10 @@ export async function quietEnd(plan: TickPlan, settings: Settings, server: Serve
 }
 
 function decider(settings: Settings, paused: ReadonlyMap<string, PauseInfo>, force: {force: boolean; forcePaused: boolean}): Decide {
-  return (job, history, nowMs) => verdictOf(job.schedule, job.policy, history, nowMs, decisionOptions(settings, {...force, paused: paused.get(job.code) ?? null}))
+  // One options object for every job that is not paused: a tick of 1,000 jobs makes one, not 1,000.
+  const running = decisionOptions(settings, {...force, paused: null})
+  return (job, history, nowMs) => {
+    const pause = paused.get(job.code)
+    return verdictOf(job.schedule, job.policy, history, nowMs, pause === undefined ? running : {...running, paused: pause})
+  }
 }
