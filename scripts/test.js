@@ -1,14 +1,13 @@
 #!/usr/bin/env node
-// `npm test`: build, then the checks and the suite side by side. The suite spends much of its time
-// waiting on processes, database servers and timers, so the layer and size checks and the type
-// check run beside it rather than before it; their output is shown when they end, and any failure
-// fails the run. Arguments go to mocha (e.g. `npm test -- --grep lease`).
+// `npm test`: the build, then the suite; the layer and size checks and the type check run beside
+// them (started first: the build's compiler keeps one core busy and leaves the other free), their
+// output shown when they end. Any failure fails the run. Arguments go to mocha (e.g.
+// `npm test -- --grep lease`).
 'use strict'
-const {spawn, spawnSync} = require('node:child_process')
+const {spawn} = require('node:child_process')
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-const built = spawnSync(npm, ['run', '--silent', 'build'], {stdio: 'inherit'})
-if (built.status !== 0) process.exit(built.status ?? 1)
+const SUITE = ['--parallel', '--jobs', '3', 'test/processes/**/*.test.ts', 'test/commands/**/*.test.ts', 'test/unit/**/*.test.ts']
 
 /** A command whose output is kept and shown when it ends. */
 function quietly(name, args) {
@@ -21,13 +20,17 @@ function quietly(name, args) {
   })
 }
 
-const suite = ['--parallel', '--jobs', '3', 'test/processes/**/*.test.ts', 'test/commands/**/*.test.ts', 'test/unit/**/*.test.ts', ...process.argv.slice(2)]
-const checks = [quietly('lint (layers, sizes)', ['lint']), quietly('typecheck', ['typecheck'])]
-const mocha = new Promise((resolve) => spawn(process.execPath, [require.resolve('mocha/bin/mocha.js'), ...suite], {stdio: 'inherit'}).on('close', (code) => resolve(code)))
+/** A command with its output shown as it comes; resolves to its exit status. */
+function loudly(command, args) {
+  return new Promise((resolve) => spawn(command, args, {stdio: 'inherit'}).on('close', (code) => resolve(code ?? 1)))
+}
 
-Promise.all([mocha, ...checks]).then(([suiteCode, ...results]) => {
+async function main() {
+  const checks = [quietly('lint (layers, sizes)', ['lint']), quietly('typecheck', ['typecheck'])]
+  const built = await loudly(npm, ['run', '--silent', 'build'])
+  const suiteCode = built === 0 ? await loudly(process.execPath, [require.resolve('mocha/bin/mocha.js'), ...SUITE, ...process.argv.slice(2)]) : built
   let failed = suiteCode !== 0
-  for (const {name, code, output} of results) {
+  for (const {name, code, output} of await Promise.all(checks)) {
     if (code === 0) {
       process.stdout.write(`${name}: ok\n`)
       continue
@@ -36,4 +39,6 @@ Promise.all([mocha, ...checks]).then(([suiteCode, ...results]) => {
     process.stderr.write(`\n${name} failed (exit ${code}):\n${output}\n`)
   }
   process.exit(failed ? 1 : 0)
-})
+}
+
+main()
