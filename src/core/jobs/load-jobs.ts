@@ -147,9 +147,12 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const pingProblem = pingUrl === null ? null : webhookProblem(pingUrl)
   // Not quoted back: a check's URL is its secret.
   if (pingProblem) error(`pingUrl ${pingProblem}: use the http:// or https:// URL of a check (Healthchecks.io, Cronitor…)`)
-  const alertProblems: string[] = []
-  checkJobAlerts(job.alerts, alertProblems)
-  alertProblems.forEach(error)
+  const alerts = job.alerts as unknown
+  if (alerts !== undefined) {
+    const alertProblems: string[] = []
+    checkJobAlerts(alerts, alertProblems)
+    alertProblems.forEach(error)
+  }
 
   if (problems.length > 0) return {problems}
 
@@ -163,7 +166,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   const schedule: Schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
   const policy: RunPolicy = {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs}
-  return {job: {className, code, job, schedule, policy, pingUrl: pingUrl as string | null, alerts: job.alerts as JobAlertsOverride | undefined}, problems}
+  return {job: {className, code, job, schedule, policy, pingUrl: pingUrl as string | null, alerts: alerts as JobAlertsOverride | undefined}, problems}
 }
 
 /** The code: a non-empty string that a line, a terminal and a database can all show. */

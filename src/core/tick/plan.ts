@@ -68,7 +68,8 @@ export async function planTick(steps: PlanSteps): Promise<TickPlan | null> {
   const {runLog, outbox, servers, nowMs, leaseNowMs} = await steps.open()
   const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, servers})
   const decide = decider(settings, snapshot.paused, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false})
-  const verdicts = new Map(jobs.map((job) => [job.code, decide(job, historyOf(snapshot, job.code), snapshot.nowMs)]))
+  const verdicts = new Map<string, Verdict>()
+  for (const job of jobs) verdicts.set(job.code, decide(job, historyOf(snapshot, job.code), snapshot.nowMs))
   return {jobs, problems, runLog, outbox, servers, snapshot, verdicts, decide}
 }
 
