@@ -176,6 +176,13 @@ export function isTransient(error: unknown): boolean {
   return isConnectionLost(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR'
 }
 
+/** No route to the server, or no server at the address. */
+const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']
+/** The server (or something at its address) took the connection and then dropped it. */
+const DROPPED = ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03']
+/** pg's words for a dropped connection (it gives no code), and libpq's. */
+const DROPPED_MESSAGE = /^Connection terminated|server closed the connection unexpectedly/
+
 /** Turn a driver's error into one line that says what to do, or null when it is not a known case. */
 export function explainDatabaseError(error: unknown, config: DatabaseConfig): CommandError | null {
   if (!(error instanceof Error)) return null
@@ -213,8 +220,13 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
       `a statement on the ${config.description} did not finish within statementTimeoutSeconds: another transaction may hold a lock (a job's long transaction through ctx.db?) or the server is overloaded; raise statementTimeoutSeconds in the settings if this is expected`,
     )
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+  if (code !== undefined && UNREACHABLE.includes(code)) {
     return new CommandError(`cannot connect to the ${config.description} (${code}): is the server running? check DATABASE_URL`)
+  }
+  if ((code !== undefined && DROPPED.includes(code)) || DROPPED_MESSAGE.test(message)) {
+    return new CommandError(
+      `the ${config.description} closed the connection (${firstLine(message)}): is the server up, and is it a ${config.dialect} server at that host and port? check DATABASE_URL, and the server's log`,
+    )
   }
   if (/Cannot find module '(pg|mysql2|sqlite3)'|run \$ npm install (pg|mysql2|sqlite3)/.test(message)) {
     const driver = /(pg|mysql2|sqlite3)/.exec(message)?.[1]
