@@ -55,12 +55,26 @@ async function appPlugin(oclif: Oclif, packageRoot: string, argv: readonly strin
       ignoreManifest: true,
       pjson: {name, version: '0.0.0', type: layout.moduleType, oclif: {commands: layout.build.commands}} as Interfaces.PJSON,
     })
+    // A command module that throws as it loads: one line (oclif's own warning is a dozen), the others still load.
+    const stack = argv.includes('--traceback') || Boolean(env.DEBUG)
+    ;(plugin as unknown as {warn: (error: unknown, scope?: string) => void}).warn = (error, scope) => warn(commandLoadWarning(error, scope, layout.build.commands, stack))
     await plugin.load()
     return plugin
   } catch (error) {
     warn(`warning: the app's commands could not be loaded (${(error as Error).message.split('\n')[0]}): the built-in commands still work`)
     return null
   }
+}
+
+/** The line for an app command that failed to load (oclif's scope names it: "findCommand (seed-sessions)"), its stack under it when asked. */
+function commandLoadWarning(error: unknown, scope: string | undefined, commandsDir: string, stack: boolean): string {
+  const id = /^findCommand \((.+)\)$/.exec(scope ?? '')?.[1]
+  const base = id === undefined ? undefined : path.join(commandsDir, ...id.split(':'))
+  const file = base === undefined ? commandsDir : (['.js', '.cjs', '.mjs'].map((extension) => `${base}${extension}`).find((candidate) => existsSync(candidate)) ?? base)
+  const what = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)
+  const line = `warning: the app's command ${id === undefined ? '' : `'${id}' `}(${file}) failed to load, the others work: ${what}`
+  if (!stack) return `${line} (run with --traceback for the stack trace)`
+  return error instanceof Error && error.stack ? `${line}\n${error.stack.replace(/^/gm, '  ')}` : line
 }
 
 /** --project DIR (or --project=DIR) anywhere on the command line. */
