@@ -349,16 +349,19 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         {code: 'app.report', status: 'timed_out', start_time: '2026-11-22T23:00:00.000Z', end_time: '2026-11-22T23:00:00.250Z', message: 'timed out after 1 min\ndetails'},
       ])
 
-      const env = {TEST_CRONS: 'FailJob,AtTimesJob'}
-      const [table, fullOne, fullFailed, failedJson, limited, slot, none, bad] = await Promise.all([
+      const env = {TEST_CRONS: 'FailJob,AtTimesJob,SuccessJob'}
+      const [table, fullOne, fullFailed, failedJson, limited, slot, none, bad, byClass, unknown, typo] = await Promise.all([
         box.run(['crons:history'], env),
         box.run(['crons:history', 'test.fail', '--full'], env),
         box.run(['crons:history', 'app.import', '--status', 'failed', '--full'], env),
         box.run(['crons:history', '--status', 'failed', '--json'], env),
         box.run(['crons:history', '--limit', '2', '--json'], env),
         box.run(['crons:history', 'test.at_times', '--full'], env),
-        box.run(['crons:history', 'nobody'], env),
+        box.run(['crons:history', 'test.success'], env),
         box.run(['crons:history', '--status', 'bogus'], env),
+        box.run(['crons:history', 'FailJob', '--json'], env),
+        box.run(['crons:history', 'nobody'], env),
+        box.run(['crons:history', 'test.fial'], env),
       ])
 
       expect(table.code, context(table)).to.equal(0)
@@ -401,7 +404,11 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         [4, 'failed', '2026-11-23T02:02:05.000Z', 125_000],
       ])
 
+      // A job of the settings that has not run yet: no runs. A name that is no job: exit 2 with the nearest names, as the other commands say it.
       expectRun(none, 0, ['No runs.'])
+      expect(parse<HistoryEntry[]>(byClass).map((run) => [run.id, run.code])).to.deep.equal([[1, 'test.fail']])
+      expectUsageError(unknown, /^error: unknown cron job 'nobody': the known jobs are 'FailJob', 'test\.fail', /)
+      expectUsageError(typo, /^error: unknown cron job 'test\.fial': did you mean 'test\.fail'\?/)
       expectUsageError(bad, /^error: --status 'bogus' is not a run status: use one of running, succeeded, failed, interrupted, timed_out$/)
     })
   })
