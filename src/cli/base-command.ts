@@ -113,7 +113,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
-    // oclif's own errors (a bad flag, --help, this.exit) keep oclif's handling and exit codes.
+    // A flag the command does not have: one line with the nearest flag, not the whole usage.
+    const unknownFlags = (error as {flags?: unknown}).flags
+    if (/^Nonexistent flags?: /.test(error.message) && Array.isArray(unknownFlags) && unknownFlags.length > 0) {
+      const {unknownFlagLine} = require('./oclif-config') as typeof import('./oclif-config')
+      const flags = {...(BaseCommand.baseFlags as object), ...((this.ctor.flags ?? {}) as object)} as Parameters<typeof unknownFlagLine>[3]
+      this.io.stderr.write(`${this.paint.error('error:')} ${unknownFlagLine(this.config.bin, this.id ?? '', unknownFlags as string[], flags)}\n`)
+      process.exitCode = 2
+      this.exit(2)
+    }
+    // oclif's own errors (a bad flag value, --help, this.exit) keep oclif's handling and exit codes.
     if (error.code === 'EEXIT' || error.oclif?.exit !== undefined) return super.catch(error)
 
     const showStack = Boolean(this.flags?.traceback) || wantsStack(this.argv, this.io.env)

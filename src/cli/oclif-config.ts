@@ -93,14 +93,29 @@ function projectFlag(argv: readonly string[]): string | undefined {
 export function unknownCommandLine(config: Config, argv: readonly string[]): string | null {
   const id = argv[0]
   if (id === undefined || id.startsWith('-') || config.findCommand(id) || config.findTopic(id)) return null
-  const {distance} = require('fastest-levenshtein') as typeof import('fastest-levenshtein')
   const ids = config.commandIDs.filter((candidate) => !config.findCommand(candidate)?.hidden)
-  const nearest = ids
-    .map((candidate) => ({candidate, far: distance(id, candidate)}))
+  const nearest = nearestNames(id, ids)
+  const hint = nearest.length > 0 ? `did you mean ${nearest.join(' or ')}?` : `see \`${config.bin} --help\` for the commands`
+  return `error: ${config.bin} has no command '${id}': ${hint}`
+}
+
+/** Up to three of `candidates` within a few edits of `wanted`, nearest first: the "did you mean" of a mistyped command or flag. */
+export function nearestNames(wanted: string, candidates: readonly string[]): string[] {
+  const {distance} = require('fastest-levenshtein') as typeof import('fastest-levenshtein')
+  return candidates
+    .map((candidate) => ({candidate, far: distance(wanted, candidate)}))
     .filter(({far, candidate}) => far <= Math.max(2, Math.floor(candidate.length / 3)))
     .sort((a, b) => a.far - b.far)
     .slice(0, 3)
     .map(({candidate}) => candidate)
-  const hint = nearest.length > 0 ? `did you mean ${nearest.join(' or ')}?` : `see \`${config.bin} --help\` for the commands`
-  return `error: ${config.bin} has no command '${id}': ${hint}`
+}
+
+/** The error line for flags a command does not have, with the nearest of its own ("did you mean --force?"). */
+export function unknownFlagLine(bin: string, id: string, unknown: readonly string[], flags: Record<string, {char?: string; allowNo?: boolean; type?: string}>): string {
+  const names = Object.entries(flags).flatMap(([name, flag]) => [`--${name}`, ...(flag.allowNo ? [`--no-${name}`] : []), ...(flag.char ? [`-${flag.char}`] : [])])
+  const given = unknown[0].replace(/=.*$/s, '')
+  // A one-letter flag is one edit from every other: only a long one gets a guess.
+  const nearest = given.startsWith('--') ? nearestNames(given, names.filter((name) => name.startsWith('--'))) : []
+  const hint = nearest.length > 0 ? `did you mean ${nearest.join(' or ')}?` : `see \`${bin} ${id} --help\` for its flags`
+  return `${bin} ${id} has no flag ${unknown.map((flag) => `'${flag}'`).join(', ')}: ${hint}`
 }
