@@ -45,6 +45,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Whether the command warns when the build is older than the sources (not `init`, which makes the layout). */
   static checksBuild = true
 
+  /** Whether the command writes to the database, and so may create a missing sqlite file (migrate, runcrons…); the others say it is missing. */
+  static writesDatabase = false
+
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
   /** Positional arguments in order (for commands that take a list, such as runcrons NAME…). */
@@ -84,7 +87,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected get project(): Project {
     const {cwd, env} = this.io
-    this.projectInstance ??= new Project(locateProject(cwd, env, this.flags?.project), env, this.flags?.settings)
+    this.projectInstance ??= new Project(locateProject(cwd, env, this.flags?.project), env, this.flags?.settings, {createDatabase: (this.ctor as typeof BaseCommand).writesDatabase})
     return this.projectInstance
   }
 

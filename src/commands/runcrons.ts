@@ -4,6 +4,8 @@ import {stampLines} from '../cli/output/command-io'
 import {runcronsTick} from '../cli/runcrons/tick-command'
 
 export default class RunCrons extends BaseCommand<typeof RunCrons> {
+  static writesDatabase = true
+
   static summary = 'Run the cron jobs that are due (the system crontab starts this every minute).'
 
   static description = `Reads the run log, decides which jobs are due, runs them one after another in the settings' crons order, records every run and exits.

@@ -1,4 +1,7 @@
 import {expect} from 'chai'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import net from 'node:net'
 import type {AddressInfo} from 'node:net'
 import {callManage, SETTINGS} from '../helpers/cli'
@@ -51,4 +54,38 @@ describe('a database host that accepts and then drops the connection: one line n
       })
     }
   }
+})
+
+describe('a sqlite file that does not exist', function () {
+  this.timeout(60_000)
+  let dir: string
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-missing-'))))
+  afterEach(() => fs.rmSync(dir, {recursive: true, force: true}))
+
+  it('a read-only command says so and to migrate, in one line, and makes neither the file nor its folders', async () => {
+    const file = path.join(dir, 'typo', 'var', 'db.sqlite3')
+    const env = {DATABASE_URL: `sqlite://${file}`, MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob'}
+    for (const args of [['crons:list'], ['crons:history'], ['why', 'test.success'], ['runners']]) {
+      const result = await callManage(args, env)
+      const what = `manage ${args.join(' ')}: exit ${result.code}\n${result.stdout}${result.stderr}`
+      expect(result.code, what).to.equal(1)
+      expect(result.stderr, what).to.equal(`error: the sqlite file ${file} does not exist: run \`manage migrate\` to create it, or fix DATABASE_URL (or the knexfile)\n`)
+    }
+    // showmigrations lists every migration as pending, and says the file is yet to be made.
+    const shown = await callManage(['showmigrations'], env)
+    expect(shown.code, shown.stderr).to.equal(0)
+    expect(shown.stdout.split('\n')[0]).to.equal(`sqlite file ${file} (it does not exist yet: \`manage migrate\` creates it)`)
+    expect(shown.stdout).to.match(/^ \[ \] 20261123000000_manage_cron_tables/m)
+    expect(shown.stdout).not.to.include('[X]')
+    expect(fs.readdirSync(dir)).to.deep.equal([])
+  })
+
+  it('migrate (a command that writes) makes it, folders and all', async () => {
+    const file = path.join(dir, 'new', 'db.sqlite3')
+    const result = await callManage(['migrate'], {DATABASE_URL: `sqlite://${file}`, MANAGE_SETTINGS: SETTINGS})
+    expect(result.code, result.stderr).to.equal(0)
+    expect(fs.existsSync(file)).to.equal(true)
+    const listed = await callManage(['crons:list', '--json'], {DATABASE_URL: `sqlite://${file}`, MANAGE_SETTINGS: SETTINGS, TEST_CRONS: 'SuccessJob'})
+    expect(listed.code, listed.stderr).to.equal(0)
+  })
 })

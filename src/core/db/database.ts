@@ -131,13 +131,18 @@ function connectionSecrets(connection: unknown): string[] {
 const QUIET_LOG = {warn() {}, error() {}, deprecate() {}, debug() {}}
 
 /**
- * Open the database; for a sqlite file, make its folder first (the file itself is created on first
- * use). `connectTimeoutMs`: how long a new connection to a server may take (pg waits forever by default).
+ * Open the database. A sqlite file that is missing is made (its folder first, the file on first
+ * use) only when `create` (the default; the commands that write); otherwise it is an error that
+ * says to migrate, and nothing is made: a mistyped path from a read-only command leaves no folders.
+ * `connectTimeoutMs`: how long a new connection to a server may take (pg waits forever by default).
  */
-export function openDatabase(config: DatabaseConfig, options: {connectTimeoutMs?: number} = {}): Knex {
+export function openDatabase(config: DatabaseConfig, options: {connectTimeoutMs?: number; create?: boolean} = {}): Knex {
   if (config.dialect === 'sqlite') {
     const filename = (config.knex.connection as {filename: string}).filename
-    if (filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
+    if (filename !== ':memory:' && !existsSync(filename)) {
+      if (options.create === false) throw new CommandError(`the ${config.description} does not exist: run \`manage migrate\` to create it, or fix DATABASE_URL (or the knexfile)`)
+      mkdirSync(path.dirname(filename), {recursive: true})
+    }
   }
   // knex is loaded here, not at the top, so commands that never touch the database stay fast.
   const knex = require('knex') as typeof import('knex').knex
