@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
 import type {AddressInfo} from 'node:net'
+import {configFromUrl, explainDatabaseError} from '../../src/core/db/database'
 import {callManage, SETTINGS} from '../helpers/cli'
 
 /** A TCP listener on 127.0.0.1 that takes each connection and at once closes it (FIN) or resets it (RST): a database host that answers and then drops the client. */
@@ -53,6 +54,25 @@ describe('a database host that accepts and then drops the connection: one line n
         }
       })
     }
+  }
+})
+
+describe("the driver's other words for a database out of reach, explained the same way", () => {
+  const config = configFromUrl('postgres://app:S3cr3t-pw@db.internal:5432/shop', '/')
+  const error = (message: string, code?: string) => Object.assign(new Error(message), code === undefined ? {} : {code})
+  const cases: Array<[Error, RegExp]> = [
+    [error('connect ENETUNREACH 10.1.2.3:5432', 'ENETUNREACH'), /^cannot connect to the postgres database postgres:\/\/app:\*\*\*@db\.internal:5432\/shop \(ENETUNREACH\): is the server running\? check DATABASE_URL$/],
+    [error('getaddrinfo EAI_AGAIN db.internal', 'EAI_AGAIN'), /^cannot connect to the postgres database .* \(EAI_AGAIN\)/],
+    [error('write EPIPE', 'EPIPE'), /^the postgres database .* closed the connection \(write EPIPE\): is the server up/],
+    [error('terminating connection due to administrator command', '57P01'), /closed the connection \(terminating connection due to administrator command\)/],
+    [error('server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally'), /closed the connection \(server closed the connection unexpectedly\): /],
+  ]
+  for (const [cause, pattern] of cases) {
+    it(cause.message.split('\n')[0], () => {
+      const explained = explainDatabaseError(cause, config)
+      expect(explained?.message).to.match(pattern)
+      expect(explained?.exitCode).to.equal(1)
+    })
   }
 })
 
