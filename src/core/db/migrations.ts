@@ -37,6 +37,12 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+/** A migration file's name without its extension, or null when it is not a migration (a .d.ts, a .map…). */
+export function migrationName(file: string): string | null {
+  const base = path.basename(file)
+  return MIGRATION_FILE.test(base) && !DECLARATION_FILE.test(base) ? base.replace(MIGRATION_FILE, '') : null
+}
+
 export function migratorConfig(projectMigrationsDir: string): Knex.MigratorConfig {
   return {migrationSource: new FolderMigrationSource([FRAMEWORK_MIGRATIONS_DIR, projectMigrationsDir]), tableName: 'knex_migrations'}
 }
