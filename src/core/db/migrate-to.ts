@@ -1,8 +1,7 @@
-import {existsSync, readdirSync} from 'node:fs'
 import type {Knex} from 'knex'
 import {CommandError, UsageError} from '../base/errors'
 import {firstLine, shown} from '../base/text'
-import {FRAMEWORK_MIGRATIONS_DIR, listMigrations, migrationName, migratorConfig, type MigrationFolders, type MigrationState} from './migrations'
+import {frameworkMigrationNames, listMigrations, migratorConfig, type MigrationFolders, type MigrationState} from './migrations'
 
 /**
  * `manage migrate TARGET` (Django's `migrate app 0003`): the database brought to the state where
@@ -30,11 +29,6 @@ export interface MigrationPlan {
   steps: MigrationStep[]
   /** Every migration, as listMigrations gives them. */
   migrations: MigrationState[]
-}
-
-/** The names of manage's own migrations. */
-export function frameworkMigrationNames(): Set<string> {
-  return new Set(existsSync(FRAMEWORK_MIGRATIONS_DIR) ? readdirSync(FRAMEWORK_MIGRATIONS_DIR).map(migrationName).filter((name): name is string => name !== null) : [])
 }
 
 /**
