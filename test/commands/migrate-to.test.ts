@@ -117,13 +117,13 @@ for (const dialect of BACKENDS) describe(`manage migrate TARGET, on ${dialect}`,
   })
 
   it(`a down() that fails: one line naming it and what was done before; it stays recorded as applied${dialect === 'mysql' ? ', and its DDL before the error stays (MySQL DDL is not transactional)' : ', its DDL rolled back'}`, async () => {
-    fs.writeFileSync(path.join(root, 'migrations', '20270104000000_broken.js'), `${BROKEN_DOWN}\n`)
+    fs.writeFileSync(path.join(root, 'migrations', '20270102500000_broken.js'), `${BROKEN_DOWN}\n`)
     await ok('migrate')
-    const failed = await manage('migrate', '20270102')
+    const failed = await manage('migrate', '20270102000000')
     expect(failed.code, context(failed)).to.equal(1)
     const mysql = dialect === 'mysql' ? ' (MySQL/MariaDB commits each schema change at once: what its down() did before the error stays)' : ''
-    expect(failed.stderr).to.equal(`error: unapplying 20270104000000_broken failed: down failed on purpose; it is still recorded as applied${mysql}\n`)
-    expect(await applied()).to.include('20270104000000_broken').and.include('20270103000000_create_tags')
+    expect(failed.stderr).to.equal(`error: unapplying 20270102500000_broken failed: down failed on purpose; it is still recorded as applied${mysql}; done before it: unapplied 20270103000000_create_tags\n`)
+    expect(await applied()).to.deep.equal(['20270101000000_create_items', '20270102000000_add_price', '20270102500000_broken'])
     expect(await t.db.schema.hasTable('broken')).to.equal(dialect !== 'mysql')
   })
 })
