@@ -64,6 +64,17 @@ for (const dialect of BACKENDS) describe(`manage migrate TARGET, on ${dialect}`,
     expect((await ok('migrate', '20270102')).stdout).to.include('No migrations to apply or unapply')
   })
 
+  it("a migration makemigration wrote: migrate TARGET runs its down()", async () => {
+    const made = await callManage(['makemigration', 'create_things'], {MANAGE_PROJECT: root, DATABASE_URL: t.url, MANAGE_NOW: '2027-01-05T09:30:00Z'})
+    expect(made.code, context(made)).to.equal(0)
+    const file = path.join(root, 'migrations', '20270105093000_create_things.js')
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace("// Undo up(), e.g. await knex.schema.dropTable('items')", "await knex.schema.dropTable('things')").replace(/\/\/ TODO[\s\S]*?\/\/ \}\)/, "await knex.schema.createTable('things', (table) => { table.increments('id') })"))
+    await ok('migrate')
+    expect(await t.db.schema.hasTable('things')).to.equal(true)
+    expect((await ok('migrate', '20270103')).stdout).to.include('✔ unapplied 20270105093000_create_things')
+    expect(await t.db.schema.hasTable('things')).to.equal(false)
+  })
+
   it('zero unapplies every migration of the project and none of manage\'s own', async () => {
     const zero = await ok('migrate', 'zero')
     expect(zero.stdout).not.to.match(/unapplied \d+_manage_/)
