@@ -87,3 +87,30 @@ describe('manage init', function () {
     )
   })
 })
+
+describe('in an app: about and --help name the app', () => {
+  let dir: string
+  before(() => {
+    dir = app({
+      'package.json': JSON.stringify({name: 'my-app', version: '3.1.4', manage: {sourceDir: 'src', buildDir: 'build', settings: 'manage/settings'}}),
+      'build/manage/settings.js': 'module.exports = {crons: []}\n',
+    })
+  })
+  after(() => fs.rmSync(dir, {recursive: true, force: true}))
+  const env = () => ({NO_COLOR: '1', DATABASE_URL: `sqlite://${path.join(dir, 'db.sqlite3')}`})
+
+  it("about names the app (its package.json), then the manage-cli it runs on", async () => {
+    const about = await callCommand(['about'], {project: dir, env: env()})
+    expect(about.exitCode, about.stderr).to.equal(0)
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}
+    expect(about.stdout.split('\n').slice(0, 2)).to.deep.equal(['  Application  my-app 3.1.4', `  Manage       manage-cli ${pkg.version}`])
+  })
+
+  it("--help gives the app's settings file as --settings' default, not this repository's", async () => {
+    const help = await callCommand(['check', '--help'], {cwd: dir, env: env()})
+    const text = help.stdout.replace(/\s+/g, ' ')
+    expect(text).to.include('[default: build/manage/settings.js; env: MANAGE_SETTINGS]').and.not.include('dist/src/settings.js;')
+    // This repository's own help still names its own.
+    expect((await callCommand(['check', '--help'], {cwd: ROOT, env: {NO_COLOR: '1'}})).stdout.replace(/\s+/g, ' ')).to.include('[default: dist/src/settings.js; env: MANAGE_SETTINGS]')
+  })
+})
