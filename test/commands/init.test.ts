@@ -75,13 +75,17 @@ describe('manage init', function () {
     expect(pkg(own).scripts).to.deep.equal({test: 'mocha'})
   })
 
-  it('check names the path it expected and the one the build has, with the fix', async () => {
+  it('check (and every command that loads the settings) names the path it expected and the one the build has, with the fix', async () => {
     const dir = make({
       'package.json': JSON.stringify({name: 'moved-app', manage: {sourceDir: 'src', buildDir: 'dist', settings: 'manage/settings'}}),
       'dist/src/manage/settings.js': 'module.exports = {crons: []}\n',
     })
-    const check = await callCommand(['check'], {project: dir, env: {NO_COLOR: '1', DATABASE_URL: `sqlite://${path.join(dir, 'db.sqlite3')}`}})
+    const env = {NO_COLOR: '1', DATABASE_URL: `sqlite://${path.join(dir, 'db.sqlite3')}`}
+    const check = await callCommand(['check'], {project: dir, env})
     expect(check.exitCode).to.equal(1)
+    const about = await callCommand(['about'], {project: dir, env})
+    expect(about).to.deep.include({exitCode: 1, stdout: ''})
+    expect(about.stderr).to.match(/^error: the compiled settings are expected at dist\/manage\/settings\.js .*, but dist\/src\/manage\/settings\.js exists: .*\n$/)
     expect(check.stderr + check.stdout).to.include(
       `the compiled settings are expected at dist/manage/settings.js ("sourceDir" src built to "buildDir" dist), but dist/src/manage/settings.js exists: tsc compiles from another folder (tsconfig.json without "rootDir"?); set "rootDir": "src" in tsconfig.json's compilerOptions and run \`npm run build\`, or set "sourceDir"/"buildDir" in package.json's "manage" section`,
     )

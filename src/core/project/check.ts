@@ -4,7 +4,7 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
-import {misplacedSettingsLine, staleBuildLine, staleSources} from './build-state'
+import {staleBuildLine, staleSources} from './build-state'
 import {checkDashboardAuth, parseTrustProxy} from './dashboard-settings'
 import type {Project} from './project'
 
@@ -26,8 +26,6 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   } catch (error) {
     if (!(error instanceof CommandError)) throw error
     for (const line of error.message.split('\n')) problems.push({subject: 'settings', level: 'error', message: line})
-    const misplaced = misplacedSettingsLine(project.paths.layout, project.paths.settingsFile)
-    if (misplaced !== null) problems.push({subject: 'settings', level: 'error', message: misplaced})
     return {problems, jobCount: 0}
   }
 
