@@ -3,6 +3,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {staleBuildLine, staleSources} from '../core/project/build-state'
 import {locateProject} from '../core/project/layout'
 import {Project} from '../core/project/project'
+import {SETTINGS_DEFAULT} from './oclif-config'
 import {commandIO, type CommandIO} from './output/command-io'
 import {endCommand, reportError, wantsStack} from './output/command-end'
 import {painter, type Painter} from './output/render'
@@ -28,7 +29,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
     settings: Flags.string({
       helpGroup: 'GLOBAL',
-      description: 'Settings module to use: a compiled .js/.cjs/.mjs file [default: dist/src/settings.js; env: MANAGE_SETTINGS]',
+      description: `Settings module to use: a compiled .js/.cjs/.mjs file [default: ${SETTINGS_DEFAULT}; env: MANAGE_SETTINGS]`,
     }),
     traceback: Flags.boolean({helpGroup: 'GLOBAL', description: 'Show the stack trace when a command fails (as does DEBUG=1).'}),
     verbosity: Flags.integer({

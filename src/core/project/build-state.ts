@@ -68,3 +68,32 @@ export function staleBuildLine(stale: StaleSource): string {
     ? `${stale.source} is not built (no ${stale.built}): run \`npm run build\``
     : `the build is older than its sources (${stale.source} changed after ${stale.built} was built): run \`npm run build\``
 }
+
+/**
+ * When the compiled settings are not where the layout expects them: the line that says where they
+ * are instead (tsc compiled from another folder than sourceDir, e.g. a tsconfig without rootDir
+ * whose inputs reach above src/), or null when the build holds no such file either.
+ */
+export function misplacedSettingsLine(layout: ProjectLayout, expected: string): string | null {
+  if (existsSync(expected) || path.resolve(expected) !== path.resolve(layout.build.settings)) return null
+  const tail = path.sep + path.normalize(layout.section.settings) + '.js'
+  let found: string | null = null
+  const walk = (dir: string, depth: number) => {
+    let entries
+    try {
+      entries = readdirSync(dir, {withFileTypes: true})
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      const file = path.join(dir, entry.name)
+      if (found !== null) return
+      if (entry.isDirectory() && depth < 4 && entry.name !== 'node_modules' && !entry.name.startsWith('.')) walk(file, depth + 1)
+      else if (entry.isFile() && file.endsWith(tail)) found = file
+    }
+  }
+  walk(layout.build.dir, 0)
+  if (found === null) return null
+  const relative = (file: string) => path.relative(layout.root, file)
+  return `the compiled settings are expected at ${relative(expected)} ("sourceDir" ${layout.section.sourceDir} built to "buildDir" ${layout.section.buildDir}), but ${relative(found)} exists: tsc compiles from another folder (tsconfig.json without "rootDir"?); set "rootDir": "${layout.section.sourceDir}" in tsconfig.json's compilerOptions and run \`npm run build\`, or set "sourceDir"/"buildDir" in package.json's "manage" section`
+}

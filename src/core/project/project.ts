@@ -7,6 +7,8 @@ import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
 import {FileSpool, type OutcomeSpool} from '../run-log/spool'
 import {clockFromEnv, type Clock} from '../time/clock'
 import {MeasuredClock} from '../time/measured-clock'
+import {CommandError} from '../base/errors'
+import {misplacedSettingsLine} from './build-state'
 import {readLayout, type ProjectLayout} from './layout'
 import {DEFAULT_CONNECT_TIMEOUT_SECONDS, loadSettings, type Settings} from './settings'
 
@@ -63,7 +65,14 @@ export class Project {
   }
 
   settings(): Promise<Settings> {
-    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir, spoolDir: this.paths.spoolDir}).then((settings) => (this.loaded = settings))
+    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir, spoolDir: this.paths.spoolDir}).then(
+      (settings) => (this.loaded = settings),
+      (error: unknown) => {
+        // Built, but not where the layout says (tsc compiled from another folder): say where it is instead.
+        const misplaced = misplacedSettingsLine(this.paths.layout, this.paths.settingsFile)
+        throw misplaced === null ? error : new CommandError(misplaced)
+      },
+    )
     return this.settingsPromise
   }
 
