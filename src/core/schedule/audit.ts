@@ -162,7 +162,7 @@ export interface JobAudit {
  * ago is not reported missing for the day before. A job with no run at all is said once.
  */
 export function auditJobSince(schedule: Schedule, runs: readonly RunSummary[], fromMs: number, toMs: number, options: AuditOptions & {firstRunMs?: number | null}): JobAudit {
-  const firstRunMs = options.firstRunMs !== undefined ? options.firstRunMs : runs.length === 0 ? null : Math.min(...runs.map((run) => run.startMs))
+  const firstRunMs = options.firstRunMs !== undefined ? options.firstRunMs : runs.reduce<number | null>((first, run) => (first === null || run.startMs < first ? run.startMs : first), null)
   if (firstRunMs === null || firstRunMs > toMs) return {fromMs, neverRan: true, periods: [], counts: countPeriods([]), bad: false}
   const startMs = Math.max(fromMs, Math.floor(firstRunMs / MINUTE_MS) * MINUTE_MS)
   const periods = auditJob(schedule, runs, startMs, toMs, options)
