@@ -22,8 +22,8 @@ export class UsageError extends CommandError {
 
 /** The database exists but the framework's tables are not there yet. */
 export class NotMigratedError extends CommandError {
-  constructor(database: string, table = 'cron_job_log') {
-    super(`the database ${database} is not migrated (table ${table} is missing): run \`manage migrate\` first`, 1)
+  constructor(database: string, table = 'cron_job_log', missing = `table ${table} is missing`) {
+    super(`the database ${database} is not migrated (${missing}): run \`manage migrate\` first`, 1)
     this.name = 'NotMigratedError'
   }
 }
