@@ -7,6 +7,7 @@ import {SETTINGS_DEFAULT} from './oclif-config'
 import {commandIO, type CommandIO} from './output/command-io'
 import {endCommand, reportError, wantsStack} from './output/command-end'
 import {painter, type Painter} from './output/render'
+import {warnIfClockPinned} from './output/pinned-clock'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -46,6 +47,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Whether the command warns when the build is older than the sources (not `init`, which makes the layout). */
   static checksBuild = true
 
+  /** The command writes rows dated by its clock (the run log, actions, alerts): under MANAGE_NOW it warns, unless --dry-run or --read-only. */
+  static writes = false
+
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
   /** Positional arguments in order (for commands that take a list, such as runcrons NAME…). */
@@ -64,6 +68,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as BaseArgs<T>
     this.argList = argv as string[]
     this.warnIfStale()
+    const options = flags as {'dry-run'?: boolean; 'read-only'?: boolean}
+    if ((this.ctor as typeof BaseCommand).writes && !options['dry-run'] && !options['read-only'] && this.verbosity > 0) warnIfClockPinned(this.io.env, this.paint)
   }
 
   /** One line when the build is older than its sources: the command would run the old code. */

@@ -3,6 +3,8 @@ import {BaseCommand} from '../cli/base-command'
 import {runcronsTick} from '../cli/runcrons/tick-command'
 
 export default class RunCrons extends BaseCommand<typeof RunCrons> {
+  static writes = true
+
   static summary = 'Run the cron jobs that are due (the system crontab starts this every minute).'
 
   static description = `Reads the run log, decides which jobs are due, runs them one after another in the settings' crons order, records every run and exits.

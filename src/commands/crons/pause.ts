@@ -5,6 +5,8 @@ import {cleanNote} from '../../core/operate/action-log'
 import {localOperatorName, projectOperator} from '../../core/operate/operator'
 
 export default class CronsPause extends BaseCommand<typeof CronsPause> {
+  static writes = true
+
   static summary = 'Pause a job on every server (stored in the database) until crons:resume.'
 
   static description = 'A paused job is shown as paused by runcrons and skipped; `manage runcrons NAME --force` still runs it by name. A run in progress is not stopped.'

@@ -4,6 +4,8 @@ import {findJob} from '../../core/jobs/select-jobs'
 import {localOperatorName, projectOperator} from '../../core/operate/operator'
 
 export default class CronsResume extends BaseCommand<typeof CronsResume> {
+  static writes = true
+
   static summary = 'Resume a paused job on every server.'
 
   static examples = ['<%= config.bin %> <%= command.id %> app.heartbeat']

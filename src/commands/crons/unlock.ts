@@ -6,6 +6,8 @@ import {localOperatorName, projectOperator} from '../../core/operate/operator'
 import {reportOrRefuse} from '../../core/operate/unlock'
 
 export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
+  static writes = true
+
   static summary = "Release a job's claim by hand (after a crash, instead of waiting for its lease to run out)."
 
   static description = `A claim whose lease is still being renewed belongs to a live process and is refused unless --force. The job's running rows are recorded as interrupted.`

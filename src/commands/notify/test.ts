@@ -5,6 +5,8 @@ import {sendTestAlert} from '../../core/notify/send-alert'
 import {CommandError} from '../../core/base/errors'
 
 export default class NotifyTest extends BaseCommand<typeof NotifyTest> {
+  static writes = true
+
   static summary = 'Send a sample alert to every channel in the settings (alerts.webhooks, alerts.email) and report each result.'
 
   static description = 'Each channel gets the same alert (kind "test"); a channel that fails is reported with the reason, without its secrets (a webhook is shown by its origin only). Exit 1 when a channel failed or none is configured.'
