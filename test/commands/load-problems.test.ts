@@ -1,0 +1,78 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {expect} from 'chai'
+import {callCommand} from '../../src/index'
+import {ROOT} from '../helpers/cli'
+
+/**
+ * What a new user trips on (issue #23), seen from the commands: a mistake in a job's options or in
+ * the settings is one line naming it, from `check` and from every tick.
+ */
+
+const INDEX = JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))
+
+/** A folder with a settings module and a sqlite run log, migrated. */
+export class SettingsBox {
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-load-'))
+  readonly settings = path.join(this.dir, 'settings.cjs')
+
+  constructor(body: string) {
+    fs.writeFileSync(this.settings, `const {CronJobBase} = require(${INDEX})\n${body}`)
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string | undefined> {
+    return {
+      DATABASE_URL: `sqlite://${path.join(this.dir, 'db.sqlite3')}`,
+      MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'),
+      FAKE_CRONTAB_FILE: path.join(this.dir, 'crontab'),
+      MANAGE_NOW: '2026-11-23T12:00:00Z',
+      NO_COLOR: '1',
+      DEBUG: undefined,
+      ...extra,
+    }
+  }
+
+  run(argv: string[], extra: Record<string, string> = {}) {
+    return callCommand(argv, {project: ROOT, settings: this.settings, env: this.env(extra), cwd: this.dir})
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, {recursive: true, force: true})
+  }
+}
+
+describe('a cron with the wrong number of fields: one line from check and from every tick', function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  before(async () => {
+    box = new SettingsBox(
+      `class FourFieldsCronJob extends CronJobBase { code = 'app.four'; cron = '*/15 * * *'; async do() { return 'four' } }\n` +
+        `class GoodCronJob extends CronJobBase { code = 'app.good'; runEveryMins = 1; async do() { return 'good' } }\n` +
+        `module.exports = {crons: [FourFieldsCronJob, GoodCronJob]}\n`,
+    )
+    expect((await box.run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(() => box.remove())
+
+  const LINE = "FourFieldsCronJob: cron = '*/15 * * *' has 4 fields, not five: use five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'"
+
+  it('check: the line among its errors, exit 1', async () => {
+    const result = await box.run(['check'])
+    expect(result.stdout.split('\n').filter((line) => line.includes('FourFieldsCronJob'))).to.deep.equal([LINE])
+    expect(result.exitCode).to.equal(1)
+  })
+
+  it('runcrons (the crontab tick): the line on stderr, the good job still runs, exit 1', async () => {
+    const result = await box.run(['runcrons'])
+    expect(result.stderr).to.equal(`[!] ${LINE}\n`)
+    expect(result.stdout).to.equal('[✔] app.good\n')
+    expect(result.exitCode).to.equal(1)
+  })
+
+  it('runcrons NAME: the same line, exit 1', async () => {
+    const result = await box.run(['runcrons', 'FourFieldsCronJob', '--force'])
+    expect(result.stderr).to.include(`[!] ${LINE}\n`)
+    expect(result.exitCode).to.equal(1)
+  })
+})
