@@ -412,12 +412,13 @@ describe('manage CLI (end to end)', function () {
       const plain = await box.run(['runcrons', '--settings', THROWING_SETTINGS], {MANAGE_NOW: '2026-11-23T12:00:00Z'})
       expect(plain.code).to.equal(1)
       expect(plain.stdout).to.equal('')
-      expect(lines(plain.stderr)).to.deep.equal([`error: settings module ${THROWING_SETTINGS} failed to load: settings exploded on purpose`])
+      // The line names the file and line that threw, and where the rest is.
+      expect(lines(plain.stderr)).to.deep.equal([`error: settings module ${THROWING_SETTINGS} failed to load: ${THROWING_SETTINGS}:4 threw Error: settings exploded on purpose (run with --traceback for the stack trace)`])
 
       const traced = await box.run(['runcrons', '--settings', THROWING_SETTINGS, '--traceback'], {MANAGE_NOW: '2026-11-23T12:00:00Z'})
       expect(traced.code).to.equal(1)
       const errors = lines(traced.stderr)
-      expect(errors[0]).to.equal(`error: settings module ${THROWING_SETTINGS} failed to load: settings exploded on purpose`)
+      expect(errors[0]).to.equal(`error: settings module ${THROWING_SETTINGS} failed to load: ${THROWING_SETTINGS}:4 threw Error: settings exploded on purpose`)
       expect(errors.length).to.be.greaterThan(3)
       expect(traced.stderr).to.match(/^\s+at /m)
       // The stack reaches the line of the settings module that threw.

@@ -76,3 +76,32 @@ describe('a cron with the wrong number of fields: one line from check and from e
     expect(result.exitCode).to.equal(1)
   })
 })
+
+describe('a job module that fails to load: check names its file and line, --traceback shows the stack', function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  let job: string
+  before(() => {
+    box = new SettingsBox(`const {BadCronJob} = require('./bad-job.cjs')\nmodule.exports = {crons: [BadCronJob]}\n`)
+    job = path.join(box.dir, 'bad-job.cjs')
+    fs.writeFileSync(job, `'use strict'\nconst config = JSON.parse(process.env.MANAGE_NO_SUCH_VARIABLE)\nexports.BadCronJob = class {}\n`)
+  })
+  after(() => box.remove())
+
+  it('check: one error line naming the job module and its line, exit 1; the stack with --traceback', async () => {
+    const line = `settings: settings module ${box.settings} failed to load: ${job}:2 threw SyntaxError: "undefined" is not valid JSON (run with --traceback for the stack trace)`
+    const plain = await box.run(['check'])
+    expect(plain.stdout.split('\n').filter((text) => text.startsWith('settings:'))).to.deep.equal([line])
+    expect(plain.stderr).to.equal('')
+    expect(plain.exitCode).to.equal(1)
+    const traced = await box.run(['check', '--traceback'])
+    expect(traced.stderr).to.include(`at Object.<anonymous> (${job}:2:`)
+    expect(traced.exitCode).to.equal(1)
+  })
+
+  it('runcrons: the same line on stderr, exit 1', async () => {
+    const result = await box.run(['runcrons'])
+    expect(result.stderr).to.equal(`error: settings module ${box.settings} failed to load: ${job}:2 threw SyntaxError: "undefined" is not valid JSON (run with --traceback for the stack trace)\n`)
+    expect(result.exitCode).to.equal(1)
+  })
+})

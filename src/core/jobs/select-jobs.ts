@@ -1,7 +1,8 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {CommandError, UsageError} from '../base/errors'
-import {firstLine, shown} from '../base/text'
+import {loadFailure} from '../base/load-error'
+import {shown} from '../base/text'
 import {loadJob, type LoadedJob} from './load-jobs'
 
 /** A class and the names it answers to on the command line: its class name and its code. */
@@ -35,7 +36,7 @@ export function discoverCronClasses(dir: string): unknown[] {
     try {
       exported = require(file) as Record<string, unknown>
     } catch (error) {
-      throw new CommandError(`cron module ${file} failed to load: ${error instanceof Error ? firstLine(error.message) : String(error)}`, 1, error)
+      throw new CommandError(`cron module ${file} failed to load: ${loadFailure(error)}`, 1, error)
     }
     for (const value of Object.values(exported)) {
       if (typeof value === 'function' && typeof (value as {prototype?: {do?: unknown}}).prototype?.do === 'function' && !found.includes(value)) {

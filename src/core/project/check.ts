@@ -11,6 +11,8 @@ import type {Project} from './project'
 export interface CheckReport {
   problems: Problem[]
   jobCount: number
+  /** The errors behind problems whose cause has a stack to show (a module that failed to load), for --traceback. */
+  failures: Error[]
 }
 
 /**
@@ -26,7 +28,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   } catch (error) {
     if (!(error instanceof CommandError)) throw error
     for (const line of error.message.split('\n')) problems.push({subject: 'settings', level: 'error', message: line})
-    return {problems, jobCount: 0}
+    return {problems, jobCount: 0, failures: [error]}
   }
 
   const {jobs, problems: classProblems} = loadJobs(settings.crons)
@@ -73,5 +75,5 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     problems.push({subject: 'database', level: 'error', message: scrubSecrets(message, database?.secrets ?? [])})
   }
 
-  return {problems, jobCount: jobs.length}
+  return {problems, jobCount: jobs.length, failures: []}
 }

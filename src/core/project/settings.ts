@@ -4,7 +4,8 @@ import {pathToFileURL} from 'node:url'
 import {checkAlerts, type AlertSettings, type AlertsSettingsModule} from '../alerts/alert-settings'
 import {webhookProblem} from '../alerts/channels/webhook'
 import {CommandError} from '../base/errors'
-import {firstLine, shown} from '../base/text'
+import {loadFailure} from '../base/load-error'
+import {shown} from '../base/text'
 import type {DecisionOptions} from '../schedule/is-due'
 import {MAX_TIMER_MS} from '../time/units'
 import {isValidTimeZone, systemTimeZone} from '../time/zone'
@@ -122,8 +123,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string; sp
   try {
     loaded = absolute.endsWith('.mjs') ? await import(pathToFileURL(absolute).href) : require(absolute)
   } catch (error) {
-    const reason = error instanceof Error ? firstLine(error.message) : String(error)
-    throw new CommandError(`settings module ${absolute} failed to load: ${reason}`, 1, error)
+    throw new CommandError(`settings module ${absolute} failed to load: ${loadFailure(error)}`, 1, error)
   }
   const module = loaded as {default?: unknown; __esModule?: boolean}
   const values = (module && typeof module === 'object' && 'default' in module ? module.default : module) as SettingsModule
