@@ -4,6 +4,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 import {callCommand} from '../../src/index'
 import {ROOT} from '../helpers/cli'
+import {receiver} from '../helpers/receivers'
 
 /**
  * What a new user trips on (issue #23), seen from the commands: a mistake in a job's options or in
@@ -92,7 +93,6 @@ describe('a job module that fails to load: check names its file and line, --trac
     const line = `settings: settings module ${box.settings} failed to load: ${job}:2 threw SyntaxError: "undefined" is not valid JSON (run with --traceback for the stack trace)`
     const plain = await box.run(['check'])
     expect(plain.stdout.split('\n').filter((text) => text.startsWith('settings:'))).to.deep.equal([line])
-    expect(plain.stderr).to.equal('')
     expect(plain.exitCode).to.equal(1)
     const traced = await box.run(['check', '--traceback'])
     expect(traced.stderr).to.include(`at Object.<anonymous> (${job}:2:`)
@@ -103,5 +103,53 @@ describe('a job module that fails to load: check names its file and line, --trac
     const result = await box.run(['runcrons'])
     expect(result.stderr).to.equal(`error: settings module ${box.settings} failed to load: ${job}:2 threw SyntaxError: "undefined" is not valid JSON (run with --traceback for the stack trace)\n`)
     expect(result.exitCode).to.equal(1)
+  })
+})
+
+describe("a mistake in the alerts never stops the jobs: the tick warns and runs them, check fails", function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  let hook: Awaited<ReturnType<typeof receiver>>
+  before(async () => {
+    hook = await receiver()
+    // The README's example with SLACK_WEBHOOK_URL unset, beside a webhook that works.
+    box = new SettingsBox(
+      `class GoodCronJob extends CronJobBase { code = 'app.good'; runEveryMins = 1; async do() { return 'good' } }\n` +
+        `class FailCronJob extends CronJobBase { code = 'app.fail'; runEveryMins = 1; async do() { throw new Error('boom') } }\n` +
+        `module.exports = {\n  crons: process.env.TEST_FAIL ? [GoodCronJob, FailCronJob] : [GoodCronJob],\n` +
+        `  alerts: {webhooks: [process.env.MANAGE_TEST_UNSET_WEBHOOK, ${JSON.stringify(`${hook.url}/hooks/T0/s3cret`)}]},\n}\n`,
+    )
+    expect((await box.run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(async () => {
+    box.remove()
+    await hook.close()
+  })
+
+  const PROBLEM = 'alerts.webhooks[0] is undefined: set the environment variable it is read from, or use an http:// or https:// URL'
+
+  it('check: an error naming the setting and the fix, exit 1', async () => {
+    const result = await box.run(['check'])
+    expect(result.stdout.split('\n').filter((line) => line.includes('alerts'))).to.deep.equal([`settings: ${PROBLEM}`])
+    expect(result.exitCode).to.equal(1)
+  })
+
+  it('runcrons: one line on stderr, the jobs run (exit 0 when they succeed), and the webhook that works still gets the alerts', async () => {
+    const quiet = await box.run(['runcrons'])
+    expect(quiet.stderr).to.equal(`[!] settings: ${PROBLEM} (the jobs run without these alerts until then)\n`)
+    expect(quiet.stdout).to.equal('[✔] app.good\n')
+    expect(quiet.exitCode).to.equal(0)
+
+    const failing = await box.run(['runcrons'], {TEST_FAIL: '1', MANAGE_NOW: '2026-11-23T12:02:00Z'})
+    expect(failing.stderr).to.equal(`[!] settings: ${PROBLEM} (the jobs run without these alerts until then)\n`)
+    expect(failing.stdout).to.equal('[✔] app.good\n[✘] app.fail: Error: boom\n')
+    expect(failing.exitCode).to.equal(1)
+    expect(hook.got.map((request) => [request.path, request.body.kind, request.body.code])).to.deep.equal([['/hooks/T0/s3cret', 'failed', 'app.fail']])
+  })
+
+  it('the quick path of a no-op tick hands over, so the line is said on every tick', async () => {
+    const result = await box.run(['runcrons'], {MANAGE_NOW: '2026-11-23T12:02:30Z'})
+    expect(result.stderr).to.equal(`[!] settings: ${PROBLEM} (the jobs run without these alerts until then)\n`)
+    expect(result.exitCode).to.equal(0)
   })
 })

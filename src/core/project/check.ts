@@ -31,6 +31,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     return {problems, jobCount: 0, failures: [error]}
   }
 
+  for (const message of settings.alertProblems) problems.push({subject: 'settings', level: 'error', message})
   const {jobs, problems: classProblems} = loadJobs(settings.crons)
   problems.push(...classProblems)
   // A trim shorter than a job's interval deletes its last success, and the job then runs again.

@@ -66,7 +66,13 @@ export interface Settings {
   recordRetryMs: number
   /** clockSkewSeconds */
   clockSkewMs: number
+  /** Where alerts go; a channel with a mistake is left out, and the mistake is in alertProblems. */
   alerts: AlertSettings
+  /**
+   * What is wrong in the alerts section, one line each: never a reason to stop the jobs (the tick
+   * warns and runs them without those alerts), an error for `check`.
+   */
+  alertProblems: string[]
   tickPingUrl: string | null
   /** The settings file that was loaded. */
   file: string
@@ -157,7 +163,8 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
   if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
     problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
   }
-  const alerts = checkAlerts(values.alerts, problems)
+  const alertProblems: string[] = []
+  const alerts = checkAlerts(values.alerts, alertProblems)
   const tickPingProblem = values.tickPingUrl === undefined ? null : webhookProblem(values.tickPingUrl)
   if (tickPingProblem) problems.push(`tickPingUrl ${tickPingProblem}: use an http:// or https:// URL (a Healthchecks.io check's, for example)`)
   for (const name of ['cronsDir', 'spoolDir'] as const) {
@@ -178,6 +185,7 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     clockSkewMs: (clockSkewSeconds as number) * 1000,
     recordRetryMs: recordRetrySeconds * 1000,
     alerts,
+    alertProblems,
     tickPingUrl: (values.tickPingUrl as string | undefined) ?? null,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     spoolDir: values.spoolDir ? path.resolve(path.dirname(absolute), values.spoolDir as string) : defaults.spoolDir,
