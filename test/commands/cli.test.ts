@@ -114,7 +114,8 @@ describe('manage CLI (end to end)', function () {
       const heartbeatFile = box.file('heartbeat.log')
       // HeartbeatCronJob (dist/src/crons) is not in these settings' crons; FailJob is, and is not named.
       const byClass = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:00:00Z', ['HeartbeatCronJob'], {HEARTBEAT_FILE: heartbeatFile})
-      expectRun(byClass, 0, ['[✔] app.heartbeat'])
+      const unlisted = `is in ${path.join(ROOT, 'dist', 'src', 'crons', 'heartbeat.js')} but not listed in the settings' crons, so no tick runs it by itself: add it to crons in the settings if it should run on its schedule`
+      expectRun(byClass, 0, ['[✔] app.heartbeat'], [`    HeartbeatCronJob warn: ${unlisted}`])
       expect(fs.readFileSync(heartbeatFile, 'utf8')).to.match(/^23\/11\/2026-12:00:00 .* is alive\n$/)
 
       const byCode = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:00:00Z', ['test.success'])
@@ -505,7 +506,8 @@ describe('manage CLI (end to end)', function () {
 
     it('manage check exits 0 on good settings; it warns until the crontab line is installed', async () => {
       await box.migrate()
-      const crontab = {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob', MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
+      // A crons folder with nothing the settings do not list (check warns about such a class).
+      const crontab = {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob', TEST_CRONS_DIR: box.dir, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
       const before = await box.run(['check'], crontab)
       expect(before.code).to.equal(0)
       expect(before.stdout).to.include('crontab: has no entry for this project, so no job runs by itself: run `manage crontab --install`')

@@ -153,3 +153,74 @@ describe("a mistake in the alerts never stops the jobs: the tick warns and runs 
     expect(result.exitCode).to.equal(0)
   })
 })
+
+describe('a job not built, not exported or not listed: each says so, with what to do', function () {
+  this.timeout(30_000)
+  let root: string
+  const file = (name: string) => path.join(root, name)
+  const run = (argv: string[]) =>
+    callCommand(argv, {project: root, cwd: root, env: {DATABASE_URL: `sqlite://${file('db.sqlite3')}`, MANAGE_SETTINGS: undefined, MANAGE_NOW: '2026-11-23T12:00:00Z', NO_COLOR: '1', DEBUG: undefined, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: file('crontab')}})
+  const job = (name: string, code: string, exported = true) => `${exported ? 'export ' : ''}class ${name} extends CronJobBase {\n  code = '${code}'\n  runEveryMins = 5\n  async do() { return '${code}' }\n}\n`
+  const compiled = (name: string, code: string, exported = true) =>
+    `"use strict"\nconst {CronJobBase} = require(${INDEX})\nclass ${name} extends CronJobBase { code = '${code}'; runEveryMins = 5; async do() { return '${code}' } }\n${exported ? `exports.${name} = ${name}\n` : ''}`
+  before(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-unlisted-'))
+    const files: Record<string, string> = {
+      'package.json': JSON.stringify({name: 'unlisted-app', manage: {sourceDir: 'src', buildDir: 'dist', settings: 'settings', crons: 'crons'}}),
+      'tsconfig.json': '{}',
+      'src/settings.ts': '',
+      'src/crons/example.ts': job('ExampleCronJob', 'app.example'),
+      // Made by startcron, not built yet.
+      'src/crons/another.ts': job('AnotherCronJob', 'app.another'),
+      'src/crons/another.test.ts': '',
+      'src/crons/hidden.ts': job('HiddenCronJob', 'app.hidden', false),
+      'src/crons/spare.ts': job('SpareCronJob', 'app.spare'),
+      'dist/settings.js': `const {ExampleCronJob} = require('./crons/example')\nmodule.exports = {crons: [ExampleCronJob], timeZone: 'UTC'}\n`,
+      'dist/crons/example.js': compiled('ExampleCronJob', 'app.example'),
+      'dist/crons/hidden.js': compiled('HiddenCronJob', 'app.hidden', false),
+      'dist/crons/spare.js': compiled('SpareCronJob', 'app.spare'),
+    }
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(file(name)), {recursive: true})
+      fs.writeFileSync(file(name), text)
+    }
+    expect((await run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(() => fs.rmSync(root, {recursive: true, force: true}))
+
+  it('runcrons NAME of a job not built: says it is not built, names its source (not its test), exit 2', async () => {
+    const result = await run(['runcrons', 'AnotherCronJob'])
+    expect(result.stderr).to.equal(
+      'warning: src/crons/another.ts is not built (no dist/crons/another.js): run `npm run build`\n' +
+        `error: cron job 'AnotherCronJob' cannot run: ${file('src/crons/another.ts')} declares it, but is not built (no ${file('dist/crons/another.js')}): run \`npm run build\`\n`,
+    )
+    expect(result.exitCode).to.equal(2)
+  })
+
+  it('runcrons NAME of a class not exported: says to export it, exit 2', async () => {
+    const result = await run(['runcrons', 'HiddenCronJob'])
+    expect(result.stderr).to.include(`error: cron job 'HiddenCronJob' cannot run: ${file('src/crons/hidden.ts')} declares it without \`export\`, so manage cannot see it: write \`export class HiddenCronJob\`, then \`npm run build\`\n`)
+    expect(result.exitCode).to.equal(2)
+  })
+
+  it('runcrons NAME of an exported class not listed: runs it, and says no tick would', async () => {
+    const result = await run(['runcrons', 'SpareCronJob'])
+    expect(result.stdout).to.equal('[✔] app.spare\n')
+    expect(result.stderr).to.include(`    SpareCronJob warn: is in ${file('dist/crons/spare.js')} but not listed in the settings' crons, so no tick runs it by itself: add it to crons in the settings if it should run on its schedule\n`)
+    expect(result.exitCode).to.equal(0)
+  })
+
+  it('a name nothing declares is still unknown, with the names near it', async () => {
+    const result = await run(['runcrons', 'ExampelCronJob'])
+    expect(result.stderr).to.include("error: unknown cron job 'ExampelCronJob': did you mean 'ExampleCronJob'")
+    expect(result.exitCode).to.equal(2)
+  })
+
+  it('check: lists the exported class no setting lists', async () => {
+    const result = await run(['check'])
+    expect(result.stdout.split('\n').filter((line) => line.startsWith('SpareCronJob'))).to.deep.equal([
+      "SpareCronJob: is in dist/crons/spare.js but not listed in the settings' crons, so no tick runs it by itself: add it to crons in the settings, or run it by name (`manage runcrons SpareCronJob`) if that is what you meant",
+    ])
+    expect(result.stdout).not.to.match(/^(ExampleCronJob|HiddenCronJob):/m)
+  })
+})

@@ -54,6 +54,8 @@ export interface Settings {
   /** leaseSeconds */
   leaseMs: number
   cronsDir: string
+  /** The sources cronsDir is built from (TypeScript), for `runcrons NAME` to say a class is not built; null when unknown. */
+  cronsSourceDir?: string | null
   spoolDir: string
   /** graceSeconds */
   graceMs: number
@@ -115,8 +117,15 @@ function seconds(values: SettingsModule, spec: SecondsSetting, problems: string[
 }
 
 
+/** Where the project's parts are unless the settings say otherwise. */
+export interface SettingsDefaults {
+  cronsDir: string
+  spoolDir: string
+  cronsSourceDir?: string | null
+}
+
 /** Load and check a compiled settings module (.js, .cjs or .mjs). Every problem is one line of the error. */
-export async function loadSettings(file: string, defaults: {cronsDir: string; spoolDir: string}): Promise<Settings> {
+export async function loadSettings(file: string, defaults: SettingsDefaults): Promise<Settings> {
   const absolute = path.resolve(file)
   if (/\.(m|c)?ts$/.test(absolute)) {
     throw new CommandError(`settings module ${absolute} is TypeScript: point at its compiled .js file (run \`npm run build\`)`)
@@ -141,7 +150,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string; sp
 }
 
 /** Settings values checked and completed with the defaults; `file` names them in the problems. Every problem is one line of the error. */
-export function checkSettings(values: SettingsModule, absolute: string, defaults: {cronsDir: string; spoolDir: string}): Settings {
+export function checkSettings(values: SettingsModule, absolute: string, defaults: SettingsDefaults): Settings {
   const problems: string[] = []
   if (values.crons !== undefined && !Array.isArray(values.crons)) {
     problems.push(`crons is ${typeof values.crons}, not a list: use crons: [MyCronJob, OtherCronJob]`)
@@ -188,6 +197,7 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     alertProblems,
     tickPingUrl: (values.tickPingUrl as string | undefined) ?? null,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
+    cronsSourceDir: values.cronsDir ? null : (defaults.cronsSourceDir ?? null),
     spoolDir: values.spoolDir ? path.resolve(path.dirname(absolute), values.spoolDir as string) : defaults.spoolDir,
     file: absolute,
     values,
