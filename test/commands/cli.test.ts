@@ -468,7 +468,8 @@ describe('manage CLI (end to end)', function () {
       await box.migrate()
       const crontab = {MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
       expect((await box.run(['crontab', '--install'], crontab)).code).to.equal(0)
-      const result = await box.run(['check', '--settings', SETTINGS], {...crontab, TEST_CRONS: 'NegativeEveryJob,BadTimeJob,BadWeekdayJob,DupAJob,DupBJob,SuccessJob'})
+      // A crons folder with nothing the settings do not list (check warns about such a class).
+      const result = await box.run(['check', '--settings', SETTINGS], {...crontab, TEST_CRONS_DIR: box.dir, TEST_CRONS: 'NegativeEveryJob,BadTimeJob,BadWeekdayJob,DupAJob,DupBJob,SuccessJob'})
       expect(result.code).to.equal(1)
       const problems = lines(result.stdout).filter((line) => /^[A-Z][A-Za-z]+(, [A-Z][A-Za-z]+)*: /.test(line) && !/^(ERRORS|WARNINGS):/.test(line))
       expect(problems).to.have.length(4)
