@@ -20,6 +20,8 @@ export default class NotifyTest extends BaseCommand<typeof NotifyTest> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const {channels} = settings.alerts
+    // The tick runs the jobs past a mistake in the alerts; a test of them stops at it.
+    if (settings.alertProblems.length > 0) throw new CommandError(settings.alertProblems.map((problem) => `settings ${settings.file}: ${problem}`).join('\n'))
     if (channels.length === 0) throw new CommandError('no alert channels in the settings: add alerts: {webhooks: [...]} or alerts: {email: {...}} (see README, "Alerts and monitoring")')
     const deliveries = await sendTestAlert(channels, hostname(), new Date((await this.project.clock())()).toISOString())
     if (this.flags.json) {

@@ -2,6 +2,9 @@
  * Errors that carry their exit status (Django's CommandError). The CLI turns any of
  * them into one line on stderr and this exit code; only --traceback shows a stack.
  */
+/** Ends a one-line error whose stack has more to say; the CLI leaves it out when it shows the stack. */
+export const TRACEBACK_HINT = ' (run with --traceback for the stack trace)'
+
 export class CommandError extends Error {
   readonly exitCode: number
 

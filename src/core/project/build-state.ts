@@ -4,6 +4,7 @@ import type {ProjectLayout} from './layout'
 
 const SOURCE = /\.(ts|mts|cts)$/
 const DECLARATION = /\.d\.(ts|mts|cts)$/
+const TEST = /\.(test|spec)\.(ts|mts|cts)$/
 /** Enough to find a stale file in any app; a bigger tree is not walked further. */
 const MAX_FILES = 5000
 
@@ -45,7 +46,8 @@ export function staleSources(layout: ProjectLayout, limit = 1): StaleSource[] {
       seen++
       const built = path.join(build.dir, path.relative(source.dir, file)).replace(/\.(m|c)?ts$/, (_match, kind: string | undefined) => `.${kind ?? ''}js`)
       const builtTime = mtime(built)
-      if (builtTime === null ? isPart(file.replace(SOURCE, '')) : builtTime < statSync(file).mtimeMs) {
+      // A test not built is no part manage runs (and not the job beside it, which is named on its own).
+      if (builtTime === null ? isPart(file.replace(SOURCE, '')) && !TEST.test(entry.name) : builtTime < statSync(file).mtimeMs) {
         found.push({source: path.relative(layout.root, file), built: path.relative(layout.root, built), missing: builtTime === null})
       }
     }

@@ -35,7 +35,9 @@ function urls(list: readonly unknown[], problems: string[]): WebhookChannel[] {
   const channels: WebhookChannel[] = []
   list.forEach((url, i) => {
     const problem = webhookProblem(url)
-    if (problem) problems.push(`alerts.webhooks[${i}] ${problem}: use an http:// or https:// URL`)
+    // undefined or '': most often an environment variable that is not set (webhooks: [process.env.SLACK_WEBHOOK_URL!]).
+    if (url === undefined || url === '') problems.push(`alerts.webhooks[${i}] is ${url === '' ? 'empty' : 'undefined'}: set the environment variable it is read from, or use an http:// or https:// URL`)
+    else if (problem) problems.push(`alerts.webhooks[${i}] ${problem}: use an http:// or https:// URL`)
     else channels.push({kind: 'webhook', url: url as string})
   })
   return channels
