@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {callCommand} from '../../src/index'
-import {ROOT} from '../helpers/cli'
+import {PINNED_CLOCK_QUIET, ROOT} from '../helpers/cli'
 import {receiver} from '../helpers/receivers'
 
 /**
@@ -28,6 +28,7 @@ export class SettingsBox {
       MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'),
       FAKE_CRONTAB_FILE: path.join(this.dir, 'crontab'),
       MANAGE_NOW: '2026-11-23T12:00:00Z',
+      ...PINNED_CLOCK_QUIET,
       NO_COLOR: '1',
       DEBUG: undefined,
       ...extra,
@@ -159,7 +160,7 @@ describe('a job not built, not exported or not listed: each says so, with what t
   let root: string
   const file = (name: string) => path.join(root, name)
   const run = (argv: string[]) =>
-    callCommand(argv, {project: root, cwd: root, env: {DATABASE_URL: `sqlite://${file('db.sqlite3')}`, MANAGE_SETTINGS: undefined, MANAGE_NOW: '2026-11-23T12:00:00Z', NO_COLOR: '1', DEBUG: undefined, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: file('crontab')}})
+    callCommand(argv, {project: root, cwd: root, env: {DATABASE_URL: `sqlite://${file('db.sqlite3')}`, MANAGE_SETTINGS: undefined, MANAGE_NOW: '2026-11-23T12:00:00Z', ...PINNED_CLOCK_QUIET, NO_COLOR: '1', DEBUG: undefined, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: file('crontab')}})
   const job = (name: string, code: string, exported = true) => `${exported ? 'export ' : ''}class ${name} extends CronJobBase {\n  code = '${code}'\n  runEveryMins = 5\n  async do() { return '${code}' }\n}\n`
   const compiled = (name: string, code: string, exported = true) =>
     `"use strict"\nconst {CronJobBase} = require(${INDEX})\nclass ${name} extends CronJobBase { code = '${code}'; runEveryMins = 5; async do() { return '${code}' } }\n${exported ? `exports.${name} = ${name}\n` : ''}`
