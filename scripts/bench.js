@@ -46,7 +46,8 @@ const PG_SERVER = /^postgres(ql)?:/i.test(process.env.DATABASE_URL || '')
 
 /** The crontab's environment: no NODE_EXTRA_CA_CERTS, no colour, nothing of ours unless given. */
 function childEnv(extra = {}) {
-  const env = {...process.env, NO_COLOR: '1', ...extra}
+  // MANAGE_NOW stands in for the real time here, on purpose: no warning line for it (a crontab tick has none).
+  const env = {...process.env, NO_COLOR: '1', MANAGE_NOW_QUIET: '1', ...extra}
   for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'BENCH_ALERTS', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT', 'BENCH_COMPARE']) {
     if (!(name in extra)) delete env[name]
   }

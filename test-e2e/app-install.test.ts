@@ -5,10 +5,10 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 /**
- * manage as a user adopts it: the package packed as npm would publish it, installed from the
- * tarball into fresh apps (TypeScript CommonJS, TypeScript "type": "module", plain JavaScript),
+ * manage as a user adopts it, installed as the README says: packed from the clone with `npm pack`,
+ * then `npm install` of the tarball, into fresh apps (TypeScript CommonJS, TypeScript "type": "module", plain JavaScript),
  * then init, the generators, the build, migrate, a tick at a pinned time, the app's own command,
- * crons:list, the crontab line run the way cron runs it (env -i, from /), the generated tests,
+ * crons:list, the crontab line run the way cron runs it (env -i, from /), the generated tests (npm test: manage test),
  * check, and a stale build. `npm run test:e2e` (after the build); .ci/run runs it.
  */
 const ROOT = path.resolve(__dirname, '..')
@@ -46,31 +46,52 @@ const KINDS: AppKind[] = [
   {title: 'a plain JavaScript app', typescript: false},
 ]
 
-describe('installed into an app from the packed tarball', function () {
+/**
+ * The install commands of the README's "Add manage to your app", as a user types them (comments
+ * dropped): the test installs exactly this way, so the README cannot drift from what works.
+ */
+function readmeInstall(): string[] {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Add manage to your app')))
+  expect(block, 'the README\'s "Add manage to your app" has a sh block').to.not.equal(null)
+  return block![1].split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter((line) => line !== '')
+}
+
+describe('installed into an app the way the README says: packed from a clone, then npm install of the tarball', function () {
   this.timeout(600_000)
   let work: string
-  let tarball: string
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {name: string; version: string}
+  const tgz = `${pkg.name}-${pkg.version}.tgz`
+  const commands = readmeInstall()
 
   before(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-e2e-'))
-    const packed = ok(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT), 'npm pack')
-    const [info] = JSON.parse(packed.slice(packed.indexOf('['))) as Array<{filename: string; files: Array<{path: string}>}>
-    tarball = path.join(work, info.filename)
-    const files = info.files.map((file) => file.path)
-    // The framework only: no example settings, jobs, knexfile or tests.
-    expect(files).to.include.members(['bin/manage', 'dist/entry/main.js', 'dist/src/index.js', 'dist/src/command.js', 'dist/src/testing.js', 'dist/src/crons/delete-old-run-logs.js'])
-    expect(files.filter((file) => /^dist\/src\/settings\.|heartbeat|knexfile|^test|^src\/|^migrations\//.test(file))).to.deep.equal([])
+    // This checkout stands for the clone in ../manage (its dependencies installed, as `npm ci` leaves them).
+    expect(commands[0]).to.match(/^git clone \S.* \.\.\/manage && \(cd \.\.\/manage && npm ci\)$/)
+    expect(commands.slice(1, 3)).to.deep.equal(['npm pack ../manage', `npm install ./${tgz}`])
+    // The rest are what each app below runs (npx manage runs node_modules/.bin/manage).
+    expect(commands.slice(3)).to.deep.equal(['npx manage init', 'npm run build', 'npx manage migrate', 'npx manage crontab --install'])
   })
   after(() => fs.rmSync(work, {recursive: true, force: true}))
 
   for (const kind of KINDS) {
-    it(`${kind.title}: npm install, manage init, generators, build, migrate, runcrons, its command, crontab under env -i`, () => {
+    it(`${kind.title}: npm pack, npm install, manage init, generators, build, migrate, runcrons, its command, crontab under env -i, manage test`, () => {
       const app = path.join(work, kind.type === 'module' ? 'esm-app' : kind.typescript ? 'cjs-app' : 'js-app')
       fs.mkdirSync(app)
       fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify({name: path.basename(app), version: '1.0.0', private: true, ...(kind.type ? {type: kind.type} : {})}, null, 2)}\n`)
+      // `npm pack ../manage`: the clone built (its prepare script) and packed into the app's folder.
+      const packed = ok(run('npm', commands[1].replace('../manage', ROOT).split(' ').slice(1), app), commands[1])
+      expect(packed.trim().split('\n').at(-1)).to.equal(tgz)
+      const files = ok(run('tar', ['-tzf', path.join(app, tgz)], app), 'tar').split('\n').filter(Boolean).map((file) => file.replace(/^package\//, ''))
+      // The framework only: no example settings, jobs, knexfile or tests.
+      expect(files).to.include.members(['bin/manage', 'dist/entry/main.js', 'dist/src/index.js', 'dist/src/command.js', 'dist/src/testing.js', 'dist/src/crons/delete-old-run-logs.js'])
+      expect(files.filter((file) => /^dist\/src\/settings\.|heartbeat|knexfile|^test|^src\/|^migrations\//.test(file))).to.deep.equal([])
       const tools = kind.typescript ? [`typescript@${version('typescript')}`, `@types/node@${version('@types/node')}`] : []
       // From npm's cache; sqlite3's native build is the one this checkout compiled (same version), not a second compile.
-      ok(run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball, ...tools], app), 'npm install')
+      // The README's `npm install ./manage-cli-<version>.tgz`, with the app's build tools beside it. The flags change nothing
+      // installed: they skip sqlite3's native build (the checkout's own, of the same version, is copied below) and the network.
+      ok(run('npm', [...commands[2].split(' ').slice(1), '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', ...tools], app), commands[2])
+      expect(JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8')).dependencies).to.include({[pkg.name]: `file:${tgz}`})
       expect(version('sqlite3')).to.equal((JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'sqlite3', 'package.json'), 'utf8')) as {version: string}).version)
       fs.cpSync(path.join(ROOT, 'node_modules', 'sqlite3', 'build'), path.join(app, 'node_modules', 'sqlite3', 'build'), {recursive: true})
 
@@ -98,15 +119,22 @@ describe('installed into an app from the packed tarball', function () {
       // The database comes from the app's .env, which cron's bare environment must read too.
       const database = path.join(app, 'var', 'from-dotenv.sqlite3')
       fs.writeFileSync(path.join(app, '.env'), `DATABASE_URL=sqlite://${database}\n`)
+      // The README's command that reads the app's own table ("How a command gets the database"), as written there.
+      const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+      const itemsCommand = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('### How a command gets the database')))![1]
+      if (kind.typescript) fs.writeFileSync(path.join(app, 'src', 'commands', 'items.ts'), itemsCommand)
       if (kind.typescript) ok(run('npm', ['run', 'build'], app), 'npm run build')
 
       const migrated = ok(manage(['migrate']), 'manage migrate')
       expect(migrated).to.include(`sqlite file ${database}`).and.include('20261123000000_manage_cron_tables').and.include('20261123120000_create_items')
       expect(ok(manage(['showmigrations']), 'showmigrations')).to.include(' [X] 20261123120000_create_items')
 
+      if (kind.typescript) expect(ok(manage(['items', '--above', '0']), 'manage items')).to.equal(`0 item(s) in the sqlite file ${database}\n`)
+
       const tick = manage(['runcrons'], {MANAGE_NOW: NOW})
       expect(ok(tick, 'runcrons')).to.equal('[✔] app.example\n[✔] app.cleanup\n')
-      expect(tick.stderr).to.equal('')
+      // A tick that writes under MANAGE_NOW says so, once (README: MANAGE_NOW).
+      expect(tick.stderr).to.equal(`warning: MANAGE_NOW=${NOW} pins the clock: the rows written are dated then, not now (use --dry-run to only see what would run)\n`)
       expect(ok(manage(['hello', '--name', 'e2e']), 'manage hello')).to.equal(`hello: hello e2e from ${path.basename(app)}\n`)
       expect(ok(manage(['--help']), 'manage --help')).to.match(/^ {2}hello +TODO/m).and.match(/^ {2}runcrons /m)
       const listed = JSON.parse(ok(manage(['crons:list', '--json'], {MANAGE_NOW: NOW}), 'crons:list')) as Array<{code: string}>
@@ -120,9 +148,11 @@ describe('installed into an app from the packed tarball', function () {
       // It ticked at the real time, on the .env's database: both jobs ran (due again), and the log says so.
       expect(fs.readFileSync(path.join(app, 'var', 'cron.log'), 'utf8')).to.equal('[✔] app.example\n[✔] app.cleanup\n')
 
-      // The generated tests pass, on the compiled files.
-      const tests = run(process.execPath, ['--test', built], app)
-      expect(ok(tests, 'node --test')).to.match(/^# pass 5$/m)
+      // The generated tests pass, on the compiled files: `npm test` is the "manage test" init added, on a throw-away run log.
+      expect(JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8')).scripts.test).to.equal('manage test')
+      const tests = run('npm', ['test'], app)
+      expect(ok(tests, 'npm test')).to.match(/^# pass 5$/m)
+      expect(tests.stderr).to.match(/^3 test file\(s\), on a throw-away run log \(sqlite file .*\/manage-test-[^/]+\/run-log\.sqlite3\)$/m)
 
       // check: the crontab line installed (a stand-in crontab program), then a stale build.
       const crontab = {MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: path.join(app, 'var', 'crontab')}

@@ -3,9 +3,11 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {staleBuildLine, staleSources} from '../core/project/build-state'
 import {locateProject} from '../core/project/layout'
 import {Project} from '../core/project/project'
+import {SETTINGS_DEFAULT} from './oclif-config'
 import {commandIO, type CommandIO} from './output/command-io'
 import {endCommand, reportError, wantsStack} from './output/command-end'
 import {painter, type Painter} from './output/render'
+import {warnIfClockPinned} from './output/pinned-clock'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -28,7 +30,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
     settings: Flags.string({
       helpGroup: 'GLOBAL',
-      description: 'Settings module to use: a compiled .js/.cjs/.mjs file [default: dist/src/settings.js; env: MANAGE_SETTINGS]',
+      description: `Settings module to use: a compiled .js/.cjs/.mjs file [default: ${SETTINGS_DEFAULT}; env: MANAGE_SETTINGS]`,
     }),
     traceback: Flags.boolean({helpGroup: 'GLOBAL', description: 'Show the stack trace when a command fails (as does DEBUG=1).'}),
     verbosity: Flags.integer({
@@ -45,8 +47,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Whether the command warns when the build is older than the sources (not `init`, which makes the layout). */
   static checksBuild = true
 
-  /** Whether the command writes to the database, and so may create a missing sqlite file (migrate, runcrons…); the others say it is missing. */
+  /** The command writes to the database (migrate too, unlike `writes`), so it may create a missing sqlite file; the others say the file is missing. */
   static writesDatabase = false
+
+  /** The command writes rows dated by its clock (the run log, actions, alerts): under MANAGE_NOW it warns, unless --dry-run or --read-only. */
+  static writes = false
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
@@ -66,6 +71,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as BaseArgs<T>
     this.argList = argv as string[]
     this.warnIfStale()
+    const options = flags as {'dry-run'?: boolean; 'read-only'?: boolean}
+    if ((this.ctor as typeof BaseCommand).writes && !options['dry-run'] && !options['read-only'] && this.verbosity > 0) warnIfClockPinned(this.io.env, this.paint)
   }
 
   /** One line when the build is older than its sources: the command would run the old code. */

@@ -5,6 +5,7 @@ import {locateProject} from '../core/project/layout'
 import {commandIO, stampLines, timestampedOutput} from './output/command-io'
 import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
+import {warnIfClockPinned} from './output/pinned-clock'
 
 type Oclif = typeof import('@oclif/core')
 
@@ -56,6 +57,8 @@ async function plainTickNow(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: s
   } catch {
     root = undefined
   }
+  // A plain tick writes (its heartbeat, its runs): under MANAGE_NOW they are dated then. A look at one variable (the project's .env read).
+  if (env.MANAGE_NOW && plain.verbosity > 0) warnIfClockPinned(env, (require('./output/render') as typeof import('./output/render')).painter(plain.color))
   // Whatever goes wrong on the fast path, the tick itself finds it again and reports it as every command does.
   const fast = root === undefined ? null : await fastRuncrons(plain, env, root).catch(() => null)
   if (fast !== null) out(fast.output)

@@ -22,7 +22,8 @@ export async function oclifConfig(oclif: Oclif, packageRoot: string, argv: reado
     await plugin.load()
     plugins.set(plugin.name, plugin)
   }
-  const app = await appPlugin(oclif, packageRoot, argv, env, warn)
+  const project = findLayout(argv, env)
+  const app = project && (await appPlugin(oclif, packageRoot, project, warn))
   if (app) {
     const builtIn = new Set([...plugins.values()].flatMap((plugin) => plugin.commands.flatMap((command) => [command.id, ...(command.aliases ?? [])])))
     const shadowing = app.commands.filter((command) => builtIn.has(command.id))
@@ -32,19 +33,37 @@ export async function oclifConfig(oclif: Oclif, packageRoot: string, argv: reado
     app.commands = app.commands.filter((command) => !builtIn.has(command.id))
     plugins.set(app.name, app)
   }
+  if (project) showSettingsDefault(plugins.values(), path.relative(commandIO().cwd, project.layout.build.settings) || project.layout.build.settings)
   return oclif.Config.load({root: packageRoot, plugins})
 }
 
-/** The app's commands as a plugin, or null when there are none (or the project is this package itself). */
-async function appPlugin(oclif: Oclif, packageRoot: string, argv: readonly string[], env: NodeJS.ProcessEnv, warn: (line: string) => void): Promise<Interfaces.Plugin | null> {
-  let root: string
-  let layout: ProjectLayout
-  try {
-    root = locateProject(commandIO().cwd, env, projectFlag(argv))
-    layout = readLayout(root)
-  } catch {
-    return null // the command says what is wrong when it needs the project
+/** What --settings' help says its default is, until the project's layout names the file. */
+export const SETTINGS_DEFAULT = 'the compiled settings module of the "manage" section in package.json'
+
+/** --help names the project's own settings file as --settings' default (not this repository's). */
+function showSettingsDefault(plugins: Iterable<Interfaces.Plugin>, file: string): void {
+  for (const plugin of plugins) {
+    // New objects: oclif may share the ones it read from the manifest with another call (callCommand).
+    plugin.commands = plugin.commands.map((command) => {
+      const flag = command.flags?.settings
+      if (!flag?.description?.includes(SETTINGS_DEFAULT)) return command
+      return {...command, flags: {...command.flags, settings: {...flag, description: flag.description.replace(SETTINGS_DEFAULT, file)}}}
+    })
   }
+}
+
+/** The project this command line is about and its layout, or null (the command says what is wrong when it needs one). */
+function findLayout(argv: readonly string[], env: NodeJS.ProcessEnv): {root: string; layout: ProjectLayout} | null {
+  try {
+    const root = locateProject(commandIO().cwd, env, projectFlag(argv))
+    return {root, layout: readLayout(root)}
+  } catch {
+    return null
+  }
+}
+
+/** The app's commands as a plugin, or null when there are none (or the project is this package itself). */
+async function appPlugin(oclif: Oclif, packageRoot: string, {root, layout}: {root: string; layout: ProjectLayout}, warn: (line: string) => void): Promise<Interfaces.Plugin | null> {
   if (path.resolve(root) === path.resolve(packageRoot) || !existsSync(layout.build.commands)) return null
   try {
     const name = layout.name ?? path.basename(root)

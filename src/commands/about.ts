@@ -1,5 +1,7 @@
+import path from 'node:path'
 import {BaseCommand} from '../cli/base-command'
 import {loadJobs} from '../core/jobs/load-jobs'
+import {readPackageJson} from '../core/project/layout'
 
 /**
  * An example of a project's own command (like Laravel's `artisan about`): a class in
@@ -13,8 +15,13 @@ export default class About extends BaseCommand<typeof About> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const {jobs, problems} = loadJobs(settings.crons)
+    // The app's own name first (its package.json), then the manage-cli it runs on.
+    const app = readPackageJson(this.project.paths.root)
+    const manage = `${this.config.pjson.name} ${this.config.version}`
+    const application = app.name ? `${app.name}${typeof app.version === 'string' ? ` ${app.version}` : ''}` : path.basename(this.project.paths.root)
     const rows: Array<[string, string]> = [
-      ['Application', `${this.config.pjson.name} ${this.config.version}`],
+      ['Application', application],
+      ...(application === manage ? [] : [['Manage', manage] as [string, string]]),
       ['Node', process.version],
       ['Environment', this.io.env.MANAGE_ENV || this.io.env.NODE_ENV || 'development'],
       ['Settings', settings.file],

@@ -3,6 +3,7 @@ import {BaseCommand} from '../cli/base-command'
 import {crontabProblems} from '../cli/tools/crontab'
 import {checkProject} from '../core/project/check'
 import {UsageError} from '../core/base/errors'
+import {wantsStack} from '../cli/output/command-end'
 
 export default class Check extends BaseCommand<typeof Check> {
   static summary = 'Check the settings, every cron class and the database, and print every problem with its fix.'
@@ -18,7 +19,7 @@ export default class Check extends BaseCommand<typeof Check> {
     } catch (error) {
       if (error instanceof UsageError) throw error // any other failure is reported below as a database problem
     }
-    const {problems: projectProblems, jobCount} = await checkProject(this.project)
+    const {problems: projectProblems, jobCount, failures} = await checkProject(this.project)
     const problems = [...projectProblems, ...(await crontabProblems({root: this.project.paths.root, bin: path.join(this.config.root, 'bin', 'manage')}, this.io.env))]
     const errors = problems.filter((problem) => problem.level === 'error')
     const warnings = problems.filter((problem) => problem.level === 'warning')
@@ -33,6 +34,9 @@ export default class Check extends BaseCommand<typeof Check> {
       for (const problem of list) this.log(`${problem.subject}: ${problem.message}`)
     }
     this.log(`\nSystem check identified ${problems.length} issue(s).`)
+    if (Boolean(this.flags.traceback) || wantsStack(this.argv, this.io.env)) {
+      for (const failure of failures) this.io.stderr.write(`${(failure.cause instanceof Error ? failure.cause : failure).stack ?? String(failure)}\n`)
+    }
     if (errors.length > 0) this.exit(1)
   }
 }

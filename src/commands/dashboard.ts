@@ -8,6 +8,7 @@ import type {JobStarter} from '../core/operate/run-now'
 import {childEnvironment, DashboardActions} from '../dashboard/actions'
 import {authConfigured, checkBind, listen} from '../dashboard/listen'
 import {checkDashboardAuth} from '../core/project/dashboard-settings'
+import {checkMigrated} from '../core/db/migrations'
 import {DashboardData} from '../dashboard/data'
 import {checkTrustProxy} from '../dashboard/proxy'
 import {dashboardHandler} from '../dashboard/server'
@@ -16,6 +17,7 @@ import {systemClock} from '../core/time/clock'
 
 export default class Dashboard extends BaseCommand<typeof Dashboard> {
   static writesDatabase = true
+  static writes = true
 
   static summary = 'Serve a web dashboard of the jobs and their runs (run now, pause, resume, unlock), with a JSON API.'
 
@@ -38,6 +40,8 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const proxies = checkTrustProxy(settings.values.dashboard?.trustProxy, problems)
     if (problems.length > 0) throw new UsageError(problems.join('\n'))
     checkBind(host, auth)
+    // Else it would start, then answer 500 on every page.
+    await checkMigrated(this.project.db(), this.project.database().description)
     if (!authConfigured(auth)) {
       auth.token = randomBytes(24).toString('hex')
       const file = path.join(this.project.paths.root, 'var', 'dashboard-token')

@@ -3,9 +3,9 @@ import {initProject} from '../cli/tools/init'
 import {locateProject} from '../core/project/layout'
 
 export default class Init extends BaseCommand<typeof Init> {
-  static summary = 'Set manage up in this app: settings, knexfile, an example job and its test, folders, build script, .gitignore.'
+  static summary = 'Set manage up in this app: settings, knexfile, an example job and its test, folders, build and test scripts, .gitignore.'
 
-  static description = `Run it in your app's folder (the nearest folder with a package.json, or --project DIR). It adds a "manage" section to package.json saying where manage's parts are (read from tsconfig.json's rootDir and outDir in a TypeScript app), then writes the settings module, a knexfile (a sqlite file in var/), an example job with its test, the commands and migrations folders, a "build" script if a TypeScript app has none, a tsconfig.json if it has none, and .gitignore lines for the sqlite file and var/. It never overwrites a file: one that exists is kept and listed. TypeScript (CommonJS or "type": "module") and plain JavaScript apps are supported.`
+  static description = `Run it in your app's folder (the nearest folder with a package.json, or --project DIR). It adds a "manage" section to package.json saying where manage's parts are (in a TypeScript app: where tsc really compiles from and to, its rootDir, else the common folder of its input files, and its outDir), then writes the settings module, a knexfile (a sqlite file in var/), an example job with its test, the commands and migrations folders, a "build" script if a TypeScript app has none, a "test" script (manage test) if the app has none, a tsconfig.json if it has none, and .gitignore lines for the sqlite file and var/. It never overwrites a file: one that exists is kept and listed. TypeScript (CommonJS or "type": "module") and plain JavaScript apps are supported.`
 
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --project ../my-app']
 

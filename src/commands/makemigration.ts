@@ -7,7 +7,7 @@ import {clockFromEnv} from '../core/time/clock'
 export default class MakeMigration extends BaseCommand<typeof MakeMigration> {
   static summary = "Create a database migration for the project's own tables: <migrations>/<timestamp>_<name>.ts."
 
-  static description = `The file has an empty up() and down() (knex's schema builder, typed). Build the project, then \`manage migrate\` applies it after the framework's migrations and the project's earlier ones, in timestamp order. The folder is the "migrations" entry of the "manage" section in package.json.`
+  static description = `The file has an empty up() and down() (knex's schema builder, typed). Build the project, then \`manage migrate\` applies it after the framework's migrations and the project's earlier ones, in timestamp order; \`manage migrate\` naming the migration before it (or \`zero\`) runs its down(). The folder is the "migrations" entry of the "manage" section in package.json.`
 
   static examples = ['<%= config.bin %> <%= command.id %> create_items', '<%= config.bin %> <%= command.id %> AddPriceToItems']
 

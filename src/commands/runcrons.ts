@@ -5,6 +5,7 @@ import {runcronsTick} from '../cli/runcrons/tick-command'
 
 export default class RunCrons extends BaseCommand<typeof RunCrons> {
   static writesDatabase = true
+  static writes = true
 
   static summary = 'Run the cron jobs that are due (the system crontab starts this every minute).'
 

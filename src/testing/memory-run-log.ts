@@ -166,7 +166,7 @@ export class MemoryRunLog {
       this.releaseIfHeld(code, holder.token)
       return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
     }
-    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs}, false)
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced}, false)
     if (request.parallel) this.releaseIfHeld(code, holder.token)
     const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ?? null, interrupted}}
@@ -198,6 +198,7 @@ export class MemoryRunLog {
       leaseExpiresMs: run.leaseMs !== undefined ? (run.leaseNowMs ?? run.startMs) + run.leaseMs : (run.leaseExpiresMs ?? null),
       leaseRenewedMs: running ? (run.leaseNowMs ?? run.startMs) : null,
       leaseOverrun: false,
+      forced: run.forced === true,
     }
     this.runs.push(row)
     return row.id

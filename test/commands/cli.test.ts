@@ -18,7 +18,7 @@ const HOST = os.hostname()
 
 /** The framework's migrations, in the order they apply. */
 // The framework's migrations, then the example project's own (migrations/), in timestamp order.
-const MIGRATIONS = ['20261123000000_manage_cron_tables', '20261123000100_manage_cron_job_pause', '20261202000000_manage_exact_codes', '20261202000100_manage_lease_overrun', '20261202120000_create_items', '20261203000000_manage_alerts', '20261203000100_manage_actions', '20261204000000_manage_alert_public_id']
+const MIGRATIONS = ['20261123000000_manage_cron_tables', '20261123000100_manage_cron_job_pause', '20261202000000_manage_exact_codes', '20261202000100_manage_lease_overrun', '20261202120000_create_items', '20261203000000_manage_alerts', '20261203000100_manage_actions', '20261204000000_manage_alert_public_id', '20261204000200_manage_forced_runs']
 
 describe('manage CLI (end to end)', function () {
   this.timeout(30_000)
@@ -114,7 +114,8 @@ describe('manage CLI (end to end)', function () {
       const heartbeatFile = box.file('heartbeat.log')
       // HeartbeatCronJob (dist/src/crons) is not in these settings' crons; FailJob is, and is not named.
       const byClass = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:00:00Z', ['HeartbeatCronJob'], {HEARTBEAT_FILE: heartbeatFile})
-      expectRun(byClass, 0, ['[✔] app.heartbeat'])
+      const unlisted = `is in ${path.join(ROOT, 'dist', 'src', 'crons', 'heartbeat.js')} but not listed in the settings' crons, so no tick runs it by itself: add it to crons in the settings if it should run on its schedule`
+      expectRun(byClass, 0, ['[✔] app.heartbeat'], [`    HeartbeatCronJob warn: ${unlisted}`])
       expect(fs.readFileSync(heartbeatFile, 'utf8')).to.match(/^23\/11\/2026-12:00:00 .* is alive\n$/)
 
       const byCode = await box.runcrons('SuccessJob,FailJob', '2026-11-23T12:00:00Z', ['test.success'])
@@ -418,12 +419,13 @@ describe('manage CLI (end to end)', function () {
       const plain = await box.run(['runcrons', '--settings', THROWING_SETTINGS], {MANAGE_NOW: '2026-11-23T12:00:00Z'})
       expect(plain.code).to.equal(1)
       expect(plain.stdout).to.equal('')
-      expect(lines(plain.stderr)).to.deep.equal([`error: settings module ${THROWING_SETTINGS} failed to load: settings exploded on purpose`])
+      // The line names the file and line that threw, and where the rest is.
+      expect(lines(plain.stderr)).to.deep.equal([`error: settings module ${THROWING_SETTINGS} failed to load: ${THROWING_SETTINGS}:4 threw Error: settings exploded on purpose (run with --traceback for the stack trace)`])
 
       const traced = await box.run(['runcrons', '--settings', THROWING_SETTINGS, '--traceback'], {MANAGE_NOW: '2026-11-23T12:00:00Z'})
       expect(traced.code).to.equal(1)
       const errors = lines(traced.stderr)
-      expect(errors[0]).to.equal(`error: settings module ${THROWING_SETTINGS} failed to load: settings exploded on purpose`)
+      expect(errors[0]).to.equal(`error: settings module ${THROWING_SETTINGS} failed to load: ${THROWING_SETTINGS}:4 threw Error: settings exploded on purpose`)
       expect(errors.length).to.be.greaterThan(3)
       expect(traced.stderr).to.match(/^\s+at /m)
       // The stack reaches the line of the settings module that threw.
@@ -472,7 +474,8 @@ describe('manage CLI (end to end)', function () {
       await box.migrate()
       const crontab = {MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
       expect((await box.run(['crontab', '--install'], crontab)).code).to.equal(0)
-      const result = await box.run(['check', '--settings', SETTINGS], {...crontab, TEST_CRONS: 'NegativeEveryJob,BadTimeJob,BadWeekdayJob,DupAJob,DupBJob,SuccessJob'})
+      // A crons folder with nothing the settings do not list (check warns about such a class).
+      const result = await box.run(['check', '--settings', SETTINGS], {...crontab, TEST_CRONS_DIR: box.dir, TEST_CRONS: 'NegativeEveryJob,BadTimeJob,BadWeekdayJob,DupAJob,DupBJob,SuccessJob'})
       expect(result.code).to.equal(1)
       const problems = lines(result.stdout).filter((line) => /^[A-Z][A-Za-z]+(, [A-Z][A-Za-z]+)*: /.test(line) && !/^(ERRORS|WARNINGS):/.test(line))
       expect(problems).to.have.length(4)
@@ -510,7 +513,8 @@ describe('manage CLI (end to end)', function () {
 
     it('manage check exits 0 on good settings; it warns until the crontab line is installed', async () => {
       await box.migrate()
-      const crontab = {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob', MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
+      // A crons folder with nothing the settings do not list (check warns about such a class).
+      const crontab = {TEST_CRONS: 'SuccessJob,FailJob,AtTimesJob', TEST_CRONS_DIR: box.dir, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: box.file('crontab')}
       const before = await box.run(['check'], crontab)
       expect(before.code).to.equal(0)
       expect(before.stdout).to.include('crontab: has no entry for this project, so no job runs by itself: run `manage crontab --install`')

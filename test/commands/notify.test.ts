@@ -82,7 +82,7 @@ describe('alert channels: manage notify:test', function () {
   })
 
   const bad: Array<[string, unknown, string]> = [
-    ['not an object', 'slack', "alerts is 'slack', not an object: use e.g. alerts: {webhooks: ['https://hooks.example.com/…']}"],
+    ['not an object (a string not quoted back: it may be a URL)', 'https://hooks.slack.com/services/secret', "alerts is a string, not an object: use e.g. alerts: {webhooks: ['https://hooks.example.com/…']}"],
     ['webhooks not a list', {webhooks: 'https://x'}, "alerts.webhooks must be a list of URLs: use e.g. webhooks: ['https://hooks.example.com/…']"],
     ['a webhook that is not a URL (not quoted back: it may be a token)', {webhooks: ['hooks.slack.com/services/secret']}, 'alerts.webhooks[0] is not a URL: use an http:// or https:// URL'],
     ['a webhook with another scheme', {webhooks: ['ftp://x/secret']}, "alerts.webhooks[0] has the scheme 'ftp:': use an http:// or https:// URL"],

@@ -111,6 +111,15 @@ describe('the build and its sources', () => {
     fs.utimesSync(path.join(root, file), when, when)
   }
 
+  it("a job made by startcron and not built is named, not its test (which manage never runs)", () => {
+    fs.writeFileSync(path.join(root, 'src', 'crons', 'another.test.ts'), '')
+    fs.writeFileSync(path.join(root, 'src', 'crons', 'another.ts'), '')
+    fs.writeFileSync(path.join(root, 'dist', 'migrations', '20260102000000_two.js'), '')
+    const stale = staleSources(readLayout(root), 10)
+    expect(stale).to.deep.equal([{source: 'src/crons/another.ts', built: 'dist/crons/another.js', missing: true}])
+    expect(staleBuildLine(stale[0])).to.equal('src/crons/another.ts is not built (no dist/crons/another.js): run `npm run build`')
+  })
+
   it('a migration in the sources that is not built is reported by name', () => {
     expect(unbuiltMigrations({source: path.join(root, 'src', 'migrations'), build: path.join(root, 'dist', 'migrations')})).to.deep.equal(['20260102000000_two'])
     expect(unbuiltMigrations({source: path.join(root, 'dist', 'migrations'), build: path.join(root, 'dist', 'migrations')})).to.deep.equal([])

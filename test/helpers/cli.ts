@@ -39,8 +39,12 @@ function baseEnv(): Env {
   const env: Env = {...process.env}
   for (const key of Object.keys(env)) if (isManaged(key)) delete env[key]
   env.NO_COLOR = '1'
+  Object.assign(env, PINNED_CLOCK_QUIET)
   return env
 }
+
+/** The tests pin the clock on purpose (MANAGE_NOW) and write: no warning for it, but where a test asks for it (MANAGE_NOW_QUIET: undefined). */
+export const PINNED_CLOCK_QUIET = {MANAGE_NOW_QUIET: '1'}
 
 /** A child's output and how it ended (killed after CHILD_TIMEOUT_MS). */
 function collect(child: ChildProcess): Promise<Result> {
@@ -79,7 +83,7 @@ export function runManage(args: readonly string[], env: Env): Promise<Result> {
  */
 export async function callManage(args: readonly string[], env: Env): Promise<Result> {
   const cleaned = Object.fromEntries(Object.keys(process.env).filter(isManaged).map((key) => [key, undefined]))
-  const result = await callCommand(args, {env: {...cleaned, NO_COLOR: '1', ...env}, cwd: ROOT})
+  const result = await callCommand(args, {env: {...cleaned, NO_COLOR: '1', ...PINNED_CLOCK_QUIET, ...env}, cwd: ROOT})
   return {code: result.exitCode, signal: null, stdout: result.stdout, stderr: result.stderr}
 }
 
@@ -140,7 +144,7 @@ export class Sandbox {
   }
 
   env(extra: Env = {}): Env {
-    return {DATABASE_URL: this.databaseUrl, MANAGE_SETTINGS: this.settings, TEST_DIR: this.dir, ...extra}
+    return {DATABASE_URL: this.databaseUrl, MANAGE_SETTINGS: this.settings, TEST_DIR: this.dir, ...PINNED_CLOCK_QUIET, ...extra}
   }
 
   run(args: readonly string[], extra: Env = {}): Promise<Result> {

@@ -41,7 +41,7 @@ export function at(iso: string, zone = 'UTC'): number {
 let nextId = 1
 
 /** A run-log row for a history table. */
-export function run(status: RunStatus, start: string, extra: {slot?: string; leaseUntil?: string; zone?: string; code?: string} = {}): RunSummary {
+export function run(status: RunStatus, start: string, extra: {slot?: string; leaseUntil?: string; zone?: string; code?: string; forced?: boolean} = {}): RunSummary {
   return {
     id: nextId++,
     code: extra.code ?? 'job',
@@ -51,5 +51,6 @@ export function run(status: RunStatus, start: string, extra: {slot?: string; lea
     leaseExpiresMs: extra.leaseUntil ? at(extra.leaseUntil, extra.zone) : null,
     host: 'test-host',
     pid: 1,
+    ...(extra.forced ? {forced: true} : {}),
   }
 }

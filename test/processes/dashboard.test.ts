@@ -389,6 +389,25 @@ describe('manage dashboard (the command)', function () {
     }
   })
 
+  it('refuses to start on a database that is not migrated, or where one of manage\'s migrations is not applied, with the line every command gives (exit 1)', async () => {
+    // Without the check it would listen, and answer 500 on every page: this call would never end.
+    const box = new Sandbox({tier: 'in-process'})
+    try {
+      const bare = await box.run(['dashboard', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: TOKEN})
+      const list = await box.run(['crons:history'])
+      expect(bare.code, context(bare)).to.equal(1)
+      expect(bare.stdout).to.equal('')
+      expect(bare.stderr).to.equal(list.stderr).and.match(/^error: the database sqlite file .* is not migrated \(table cron_job_log is missing\): run `manage migrate` first\n$/)
+      await box.migrate()
+      expect((await box.run(['migrate', '20261203000100_manage_actions'])).code).to.equal(0)
+      const behind = await box.run(['dashboard', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: TOKEN})
+      expect(behind.code, context(behind)).to.equal(1)
+      expect(behind.stderr).to.match(/^error: the database sqlite file .* is not migrated \(manage's migrations 20261204000000_manage_alert_public_id, 20261204000200_manage_forced_runs are not applied\): run `manage migrate` first\n$/)
+    } finally {
+      box.remove()
+    }
+  })
+
   it('refuses a low-entropy token (whitespace, one letter repeated, few different characters) in one line that never quotes it, in the dashboard and in manage check', async () => {
     const box = new Sandbox({settings: DASHBOARD_SETTINGS, tier: 'in-process'})
     try {

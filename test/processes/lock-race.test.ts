@@ -24,6 +24,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type {Knex} from 'knex'
 import {BACKENDS, freshDatabase, plain, type TestDatabase} from '../helpers/db'
+import {PINNED_CLOCK_QUIET} from '../helpers/cli'
 
 const ROOT = path.resolve(__dirname, '..', '..')
 const BIN = path.join(ROOT, 'bin', 'manage')
@@ -60,7 +61,7 @@ interface Racer {
 
 /** The env of every child: the crontab's (no NODE_EXTRA_CA_CERTS, which costs ~34 ms per start), no colour. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...extra}
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...PINNED_CLOCK_QUIET, ...extra}
   delete env.NODE_EXTRA_CA_CERTS
   delete env.MANAGE_SETTINGS
   delete env.FORCE_COLOR

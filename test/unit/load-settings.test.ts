@@ -64,8 +64,24 @@ describe('loadSettings', () => {
   it('says what to do when the module is missing, TypeScript, throws, or exports nothing usable', async () => {
     expect((await failure(path.join(dir, 'nope.js'))).message).to.match(/does not exist: run `npm run build`, or pass --settings PATH/)
     expect((await failure(write('settings.ts', 'export default {}'))).message).to.match(/is TypeScript: point at its compiled \.js file/)
-    expect((await failure(write('throws.cjs', `throw new Error('no DB password in env')`))).message).to.match(/failed to load: no DB password in env$/)
+    const throws = write('throws.cjs', `throw new Error('no DB password in env')`)
+    expect((await failure(throws)).message).to.equal(`settings module ${throws} failed to load: ${throws}:1 threw Error: no DB password in env (run with --traceback for the stack trace)`)
     expect((await failure(write('empty.cjs', `module.exports = 42`))).message).to.match(/exports no settings object/)
+  })
+
+  // The job module a settings module requires is what failed, not the settings: its file and line are named.
+  it('names the job module that threw while loading, and its line', async () => {
+    const job = write('bad-job.cjs', `'use strict'\nconst config = JSON.parse(process.env.MANAGE_NO_SUCH_VARIABLE)\nexports.BadCronJob = class {}\n`)
+    const settings = write('settings.cjs', `const {BadCronJob} = require('./bad-job.cjs')\nmodule.exports = {crons: [BadCronJob]}\n`)
+    const error = await failure(settings)
+    expect(error.message).to.equal(`settings module ${settings} failed to load: ${job}:2 threw SyntaxError: "undefined" is not valid JSON (run with --traceback for the stack trace)`)
+    expect((error.cause as Error).stack).to.include(`${job}:2:`)
+  })
+
+  it('names the job module with a syntax error, and its line', async () => {
+    const job = write('broken-job.cjs', `'use strict'\n\nconst options = {a: 1,, b: 2}\n`)
+    const settings = write('settings.cjs', `require('./broken-job.cjs')\nmodule.exports = {crons: []}\n`)
+    expect((await failure(settings)).message).to.equal(`settings module ${settings} failed to load: ${job}:3 has a syntax error: Unexpected token ',' (run with --traceback for the stack trace)`)
   })
 
   it('reads the system zone from TZ (UTC aliases as UTC) without needing Intl for UTC', () => {

@@ -58,6 +58,13 @@ for (const dialect of BACKENDS) describe(`SqlRunRecorder on a real ${dialect} da
     expect(await lock.isHeld('job', liveAt())).to.equal(true)
   })
 
+  it('marks the row of a run started by hand (--force, run now) forced, and only that one', async () => {
+    const forced = await recorder.begin(request({forced: true}))
+    await store.insertRun({code: 'job', status: 'succeeded', startMs: now + 60_000})
+    const runs = await store.listRuns({code: 'job', limit: 10})
+    expect(runs.map((run) => `${run.id === (forced.kind === 'started' ? forced.runId : -1) ? 'forced run' : 'scheduled run'} ${run.forced}`)).to.deep.equal(['scheduled run false', 'forced run true'])
+  })
+
   it('decides on the history as it is inside the transaction, and gives the previous success in full', async () => {
     const id = await store.insertRun({code: 'job', status: 'succeeded', startMs: now - 3_600_000, endMs: now - 3_599_000, message: 'fetched 3'})
     let seen: JobHistory | undefined

@@ -1,7 +1,7 @@
 import type {DatabaseConfig} from '../../core/db/database'
 import {explainDatabaseError} from '../../core/db/database'
 import {scrubSecrets} from '../../core/db/database-url'
-import {CommandError, OperationError} from '../../core/base/errors'
+import {CommandError, OperationError, TRACEBACK_HINT} from '../../core/base/errors'
 import type {Project} from '../../core/project/project'
 import {commandIO} from './command-io'
 import type {Painter} from './render'
@@ -19,7 +19,8 @@ export function errorOutput(error: Error, options: {database?: DatabaseConfig; s
   const doing = error instanceof OperationError ? `${error.doing}: ` : ''
   const cause = error instanceof OperationError ? (error.reason instanceof Error ? error.reason : new Error(String(error.reason))) : error
   const known = cause instanceof CommandError ? cause : options.database ? explainDatabaseError(cause, options.database) : null
-  const lines = known ? known.message.split('\n') : [`${cause.name || 'Error'}: ${cause.message}${options.showStack ? '' : ' (run with --traceback for the stack trace)'}`]
+  const lines = known ? known.message.split('\n') : [`${cause.name || 'Error'}: ${cause.message}${TRACEBACK_HINT}`]
+  if (options.showStack) for (const [index, line] of lines.entries()) if (line.endsWith(TRACEBACK_HINT)) lines[index] = line.slice(0, -TRACEBACK_HINT.length)
   lines[0] = `${doing}${lines[0]}`
   let text = lines.map((line) => `${options.paint.error('error:')} ${line}\n`).join('')
   if (options.showStack) {

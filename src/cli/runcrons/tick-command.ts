@@ -34,6 +34,8 @@ export async function runcronsTick(project: Project, names: readonly string[], f
   const {stdout, stderr} = commandIO()
   const out = (line: string) => stdout.write(`${line}\n`)
   const err = (line: string) => stderr.write(`${line}\n`)
+  // A mistake in the alerts never stops the jobs: said once a tick, and they run without those alerts.
+  if (style.verbosity >= 0) for (const problem of settings.alertProblems) err(`${paint.error('[!]')} settings: ${problem} (the jobs run without these alerts until then)`)
 
   // SIGTERM / SIGINT: start no new job, ask running ones to stop (ctx.signal), record what does not
   // finish within the grace period as interrupted, release the claims, exit 143 / 130.

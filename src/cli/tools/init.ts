@@ -4,6 +4,7 @@ import {UsageError} from '../../core/base/errors'
 import {readLayout, readPackageJson, type LayoutSection} from '../../core/project/layout'
 import {PACKAGE_NAME} from '../../core/project/package-name'
 import {cronFiles, namesOf, targetOf, type GeneratedFile} from './scaffold'
+import {tscFolders} from './tsc-root'
 
 export interface InitReport {
   root: string
@@ -19,34 +20,31 @@ export interface InitReport {
   nextSteps: string[]
 }
 
-/** Where `manage init` puts manage's parts in an app: its sources' folder, as tsc compiles it. */
+const NPM_INIT_TEST = 'echo "Error: no test specified" && exit 1'
+
+/** The files init writes under src/ (tsc's inputs once written, so they count for its root). */
+const PLANNED = ['src/manage/settings.ts', 'src/manage/knexfile.ts', 'src/crons/example.ts']
+
+/**
+ * Where `manage init` puts manage's parts in an app: under src/, compiled as tsc really compiles
+ * them (its rootDir, else the common folder of its inputs: see tscFolders).
+ */
 function sectionFor(root: string, typescript: boolean): {section: Required<LayoutSection>; notes: string[]} {
   const notes: string[] = []
   let sourceDir = 'src'
   let buildDir = typescript ? 'dist' : 'src'
-  const tsconfig = path.join(root, 'tsconfig.json')
-  if (typescript && existsSync(tsconfig)) {
-    const options = readTsconfigOptions(tsconfig)
-    if (typeof options.outDir === 'string') buildDir = path.relative(root, path.resolve(root, options.outDir)) || '.'
-    if (typeof options.rootDir === 'string') sourceDir = path.relative(root, path.resolve(root, options.rootDir)) || '.'
-    else notes.push(`tsconfig.json has no "rootDir": set "rootDir": "${sourceDir}" in its compilerOptions, so that ${sourceDir}/… compiles to ${buildDir}/… where manage looks (or edit the "manage" section of package.json)`)
+  if (typescript && existsSync(path.join(root, 'tsconfig.json'))) {
+    const found = tscFolders(root, PLANNED)
+    sourceDir = found.sourceDir
+    buildDir = found.buildDir ?? buildDir
+    if (found.note) notes.push(found.note)
   }
-  const prefix = sourceDir === '.' ? 'src/' : ''
+  const prefix = path.relative(sourceDir, 'src').split(path.sep).join('/')
+  if (prefix.startsWith('..')) throw new UsageError(`tsc compiles this app from ${sourceDir}/, which does not hold src/: set "rootDir" in tsconfig.json, or write the "manage" section of package.json yourself (see the README)`)
+  const under = prefix === '' ? '' : `${prefix}/`
   return {
-    section: {sourceDir, buildDir, settings: `${prefix}manage/settings`, knexfile: `${prefix}manage/knexfile`, crons: `${prefix}crons`, commands: `${prefix}commands`, migrations: `${prefix}migrations`},
+    section: {sourceDir, buildDir, settings: `${under}manage/settings`, knexfile: `${under}manage/knexfile`, crons: `${under}crons`, commands: `${under}commands`, migrations: `${under}migrations`},
     notes,
-  }
-}
-
-/** compilerOptions of a tsconfig.json, which may hold comments and trailing commas. */
-function readTsconfigOptions(file: string): Record<string, unknown> {
-  const text = readFileSync(file, 'utf8')
-    .replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_match, string: string | undefined) => string ?? '')
-    .replace(/,(\s*[}\]])/g, '$1')
-  try {
-    return ((JSON.parse(text) as {compilerOptions?: Record<string, unknown>}).compilerOptions ?? {}) as Record<string, unknown>
-  } catch (error) {
-    throw new UsageError(`${file} cannot be read (${(error as Error).message}): fix it, or write the "manage" section of package.json yourself (see the README)`)
   }
 }
 
@@ -77,8 +75,10 @@ export function initProject(root: string): InitReport {
   }
 
   const typescript = readLayout(root, pkg).language === 'typescript'
-  const {section, notes} = sectionFor(root, typescript)
+  const notes: string[] = []
   if (pkg.manage === undefined) {
+    const {section, notes: found} = sectionFor(root, typescript)
+    notes.push(...found)
     pkg.manage = section
     edits.push(`package.json: a "manage" section (sources in ${section.sourceDir}/, built to ${section.buildDir}/)`)
   }
@@ -86,6 +86,11 @@ export function initProject(root: string): InitReport {
   if (typescript && !scripts.build) {
     scripts.build = 'tsc'
     edits.push('package.json: a "build" script (tsc)')
+  }
+  // npm init's placeholder fails on purpose: it counts as no test script.
+  if (!scripts.test || scripts.test === NPM_INIT_TEST) {
+    scripts.test = 'manage test'
+    edits.push('package.json: a "test" script (manage test: the jobs\' and commands\' tests against a throw-away run log)')
   }
   if (edits.length > 0) writeFileSync(path.join(root, 'package.json'), `${JSON.stringify(pkg, null, indentOf(readFileSync(path.join(root, 'package.json'), 'utf8')))}\n`)
 
@@ -114,7 +119,7 @@ export function initProject(root: string): InitReport {
       ...build,
       `npx manage migrate`,
       `npx manage runcrons ExampleCronJob --force   # try the example job`,
-      `node --test ${exampleTest}   # its test`,
+      `npx manage test   # the example job's test (${exampleTest}), on a throw-away run log`,
       `npx manage crontab --install   # every minute from now on`,
     ],
   }

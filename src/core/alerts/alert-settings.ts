@@ -43,7 +43,8 @@ export interface JobAlerts {
 export function checkAlerts(value: unknown, problems: string[]): AlertSettings {
   if (value === undefined || value === null) return NO_ALERTS
   if (typeof value !== 'object' || Array.isArray(value)) {
-    problems.push(`alerts is ${shown(value)}, not an object: use e.g. alerts: {webhooks: ['https://hooks.example.com/…']}`)
+    // A string is not quoted: it may well be a webhook's URL, whose path is its token.
+    problems.push(`alerts is ${typeof value === 'string' ? 'a string' : shown(value)}, not an object: use e.g. alerts: {webhooks: ['https://hooks.example.com/…']}`)
     return NO_ALERTS
   }
   const section = value as Record<string, unknown>

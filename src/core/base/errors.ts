@@ -2,6 +2,9 @@
  * Errors that carry their exit status (Django's CommandError). The CLI turns any of
  * them into one line on stderr and this exit code; only --traceback shows a stack.
  */
+/** Ends a one-line error whose stack has more to say; the CLI leaves it out when it shows the stack. */
+export const TRACEBACK_HINT = ' (run with --traceback for the stack trace)'
+
 export class CommandError extends Error {
   readonly exitCode: number
 
@@ -22,8 +25,8 @@ export class UsageError extends CommandError {
 
 /** The database exists but the framework's tables are not there yet. */
 export class NotMigratedError extends CommandError {
-  constructor(database: string, table = 'cron_job_log') {
-    super(`the database ${database} is not migrated (table ${table} is missing): run \`manage migrate\` first`, 1)
+  constructor(database: string, table = 'cron_job_log', missing = `table ${table} is missing`) {
+    super(`the database ${database} is not migrated (${missing}): run \`manage migrate\` first`, 1)
     this.name = 'NotMigratedError'
   }
 }

@@ -58,6 +58,8 @@ export interface RunSummary {
   pid: number | null
   /** When it ended, where the row was read with it (a stuck run is judged by its last success's duration). */
   endMs?: number | null
+  /** Started by hand (--force, run now), where the row was read with it: the audit counts it as extra. */
+  forced?: boolean
 }
 
 /** A whole run-log row. */

@@ -1,7 +1,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import type {Knex} from 'knex'
-import {CommandError} from '../base/errors'
+import {CommandError, NotMigratedError} from '../base/errors'
 
 /** The framework's migrations ship with it; the project's own come from its migrations/ folder. */
 export const FRAMEWORK_MIGRATIONS_DIR = path.join(__dirname, 'migrations')
@@ -35,6 +35,12 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
   async getMigration(file: string): Promise<Knex.Migration> {
     return require(file)
   }
+}
+
+/** A migration file's name without its extension, or null when it is not a migration (a .d.ts, a .map…). */
+export function migrationName(file: string): string | null {
+  const base = path.basename(file)
+  return MIGRATION_FILE.test(base) && !DECLARATION_FILE.test(base) ? base.replace(MIGRATION_FILE, '') : null
 }
 
 export function migratorConfig(projectMigrationsDir: string): Knex.MigratorConfig {
@@ -87,4 +93,21 @@ export async function listMigrations(db: Knex, folders: MigrationFolders): Promi
   const recorded = new Set(known.map((migration) => migration.name))
   const unbuilt = unbuiltMigrations(folders).filter((name) => !recorded.has(name)).map((name) => ({name, applied: false, unbuilt: true}))
   return [...known, ...unbuilt].sort((a, b) => Number(b.applied) - Number(a.applied) || a.name.localeCompare(b.name))
+}
+
+/** The names of manage's own migrations. */
+export function frameworkMigrationNames(): Set<string> {
+  return new Set(existsSync(FRAMEWORK_MIGRATIONS_DIR) ? readdirSync(FRAMEWORK_MIGRATIONS_DIR).map(migrationName).filter((name): name is string => name !== null) : [])
+}
+
+/**
+ * Refuse a database where manage's own migrations are not all applied, with the line every command
+ * gives (for what would otherwise fail on each request, as the dashboard's pages). Reads only: the
+ * migrator's list would create its tables.
+ */
+export async function checkMigrated(db: Knex, database: string): Promise<void> {
+  if (!(await db.schema.hasTable('cron_job_log'))) throw new NotMigratedError(database, 'cron_job_log')
+  const applied = (await db.schema.hasTable('knex_migrations')) ? new Set<string>(await db('knex_migrations').pluck('name')) : new Set<string>()
+  const pending = [...frameworkMigrationNames()].filter((name) => !applied.has(name)).sort()
+  if (pending.length > 0) throw new NotMigratedError(database, 'cron_job_log', `manage's ${pending.length === 1 ? 'migration' : 'migrations'} ${pending.join(', ')} ${pending.length === 1 ? 'is' : 'are'} not applied`)
 }

@@ -194,8 +194,8 @@ function cronOf(expression: unknown, error: Report): string | null {
   let cron: string | null = null
   if (expression !== undefined && expression !== null) {
     const value = expression as unknown
-    const reason = typeof value === 'string' ? cronExpressionError(value.trim()) : 'not a string'
-    if (reason !== null) error(`cron = ${shown(value)} is not a cron expression (${reason}): use five fields, e.g. cron = '*/5 * * * *'`)
+    const problem = typeof value === 'string' ? cronExpressionError(value.trim()) : "is not a string: use five fields, e.g. cron = '*/15 * * * *'"
+    if (problem !== null) error(`cron = ${shown(value)} ${problem}`)
     else cron = (value as string).trim()
   }
   return cron

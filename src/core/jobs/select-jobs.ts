@@ -1,8 +1,9 @@
-import {existsSync, readdirSync} from 'node:fs'
-import path from 'node:path'
+import {existsSync} from 'node:fs'
 import {CommandError, UsageError} from '../base/errors'
-import {firstLine, shown} from '../base/text'
+import {loadFailure} from '../base/load-error'
+import {shown} from '../base/text'
 import {loadJob, type LoadedJob} from './load-jobs'
+import {compiledModules, missingJobReason} from './missing-job'
 
 /** A class and the names it answers to on the command line: its class name and its code. */
 interface Candidate {
@@ -24,49 +25,73 @@ function candidate(cls: unknown): Candidate {
   return {cls, names}
 }
 
-/** Every exported class of every compiled module in `dir` that looks like a cron class. */
-export function discoverCronClasses(dir: string): unknown[] {
+/** An exported cron class of the crons folder, with the compiled module it is in. */
+export interface FoundClass {
+  cls: unknown
+  file: string
+}
+
+/** Every exported class of every compiled module in `dir` that looks like a cron class (what `check` and `runcrons NAME` look through, never the crontab's tick). */
+export function discoverCronModules(dir: string): FoundClass[] {
   if (!existsSync(dir)) return []
-  const found: unknown[] = []
-  for (const entry of readdirSync(dir, {withFileTypes: true, recursive: true})) {
-    if (!entry.isFile() || !/\.[cm]?js$/.test(entry.name) || /\.(test|spec)\.[cm]?js$/.test(entry.name)) continue
-    const file = path.join(entry.parentPath ?? (entry as unknown as {path: string}).path, entry.name)
+  const found: FoundClass[] = []
+  for (const file of compiledModules(dir)) {
     let exported: Record<string, unknown>
     try {
       exported = require(file) as Record<string, unknown>
     } catch (error) {
-      throw new CommandError(`cron module ${file} failed to load: ${error instanceof Error ? firstLine(error.message) : String(error)}`, 1, error)
+      throw new CommandError(`cron module ${file} failed to load: ${loadFailure(error)}`, 1, error)
     }
     for (const value of Object.values(exported)) {
-      if (typeof value === 'function' && typeof (value as {prototype?: {do?: unknown}}).prototype?.do === 'function' && !found.includes(value)) {
-        found.push(value)
+      if (typeof value === 'function' && typeof (value as {prototype?: {do?: unknown}}).prototype?.do === 'function' && !found.some((other) => other.cls === value)) {
+        found.push({cls: value, file})
       }
     }
   }
   return found
 }
 
+export function discoverCronClasses(dir: string): unknown[] {
+  return discoverCronModules(dir).map((found) => found.cls)
+}
+
 /**
  * The classes named on the command line, in the order named. A name is a class name or a code,
  * looked up in the settings' crons first, then among the classes in cronsDir (as django-cron
- * runs a named class that is not in CRON_CLASSES). An unknown name is a usage error that
- * suggests the closest known names, before anything runs.
+ * runs a named class that is not in CRON_CLASSES; `unlisted` is told of each). A name not found
+ * is a usage error: why, when the crons folder declares such a class (not built, not exported),
+ * else the closest known names; before anything runs.
  */
-export function selectByName(names: readonly string[], crons: readonly unknown[], cronsDir: string): unknown[] {
+export function selectByName(names: readonly string[], crons: readonly unknown[], cronsDir: string, options: {sourceDir?: string | null; unlisted?: (className: string, file: string) => void} = {}): unknown[] {
   let candidates = crons.map(candidate)
+  const files = new Map<unknown, string>()
   const find = (name: string) => candidates.find((c) => c.names.includes(name))
   if (names.some((name) => !find(name))) {
     const listed = new Set(crons)
-    candidates = [...candidates, ...discoverCronClasses(cronsDir).filter((cls) => !listed.has(cls)).map(candidate)]
+    const found = discoverCronModules(cronsDir).filter((module) => !listed.has(module.cls))
+    for (const module of found) files.set(module.cls, module.file)
+    candidates = [...candidates, ...found.map((module) => candidate(module.cls))]
   }
 
   const selected: unknown[] = []
   for (const name of names) {
     const match = find(name)
-    if (!match) throw new UsageError(unknownNameMessage(name, candidates.flatMap((c) => c.names)))
-    if (!selected.includes(match.cls)) selected.push(match.cls)
+    if (!match) {
+      const reason = missingJobReason(name, {cronsDir, sourceDir: options.sourceDir})
+      throw new UsageError(reason ? `cron job ${shown(name)} cannot run: ${reason}` : unknownNameMessage(name, candidates.flatMap((c) => c.names)))
+    }
+    if (selected.includes(match.cls)) continue
+    selected.push(match.cls)
+    const file = files.get(match.cls)
+    if (file !== undefined) options.unlisted?.((match.cls as {name: string}).name, file)
   }
   return selected
+}
+
+/** About a class of the crons folder that the settings do not list (after its name): what `check` warns, and `runcrons NAME` notes as it runs it. */
+export function unlistedNote(className: string, file: string, runByName = false): string {
+  const fix = runByName ? 'if it should run on its schedule' : `, or run it by name (\`manage runcrons ${className}\`) if that is what you meant`
+  return `is in ${file} but not listed in the settings' crons, so no tick runs it by itself: add it to crons in the settings${runByName ? ' ' : ''}${fix}`
 }
 
 function unknownNameMessage(name: string, known: string[]): string {

@@ -1,16 +1,21 @@
+import path from 'node:path'
 import {explainDatabaseError} from '../db/database'
 import {scrubSecrets} from '../db/database-url'
 import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
+import {discoverCronModules, unlistedNote} from '../jobs/select-jobs'
 import {staleBuildLine, staleSources} from './build-state'
 import {checkDashboardAuth, parseTrustProxy} from './dashboard-settings'
 import type {Project} from './project'
+import type {Settings} from './settings'
 
 export interface CheckReport {
   problems: Problem[]
   jobCount: number
+  /** The errors behind problems whose cause has a stack to show (a module that failed to load), for --traceback. */
+  failures: Error[]
 }
 
 /**
@@ -26,9 +31,10 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   } catch (error) {
     if (!(error instanceof CommandError)) throw error
     for (const line of error.message.split('\n')) problems.push({subject: 'settings', level: 'error', message: line})
-    return {problems, jobCount: 0}
+    return {problems, jobCount: 0, failures: [error]}
   }
 
+  for (const message of settings.alertProblems) problems.push({subject: 'settings', level: 'error', message})
   const {jobs, problems: classProblems} = loadJobs(settings.crons)
   problems.push(...classProblems)
   // A trim shorter than a job's interval deletes its last success, and the job then runs again.
@@ -53,6 +59,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   checkDashboardAuth(settings.values.dashboard, undefined, dashboardProblems)
   parseTrustProxy(settings.values.dashboard?.trustProxy, dashboardProblems)
   for (const message of dashboardProblems) problems.push({subject: 'settings', level: 'warning', message})
+  const failure = unlistedClasses(project, settings, problems)
   if (settings.crons.length === 0) {
     problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})
   }
@@ -73,5 +80,33 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     problems.push({subject: 'database', level: 'error', message: scrubSecrets(message, database?.secrets ?? [])})
   }
 
-  return {problems, jobCount: jobs.length}
+  return {problems, jobCount: jobs.length, failures: failure ? [failure] : []}
+}
+
+/**
+ * The exported cron classes of the crons folder that the settings do not list: no tick runs them,
+ * and nothing else would say so. A module that fails to load is an error (returned for --traceback).
+ */
+function unlistedClasses(project: Project, settings: Settings, problems: Problem[]): CommandError | null {
+  let found
+  try {
+    found = discoverCronModules(settings.cronsDir)
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error
+    problems.push({subject: 'crons', level: 'error', message: error.message})
+    return error
+  }
+  const listed = new Set(settings.crons)
+  for (const {cls, file} of found) {
+    if (listed.has(cls)) continue
+    const name = (cls as {name: string}).name
+    problems.push({subject: name, level: 'warning', message: unlistedNote(name, shownPath(project, file))})
+  }
+  return null
+}
+
+/** A file inside the project relative to its folder, else as it is. */
+function shownPath(project: Project, file: string): string {
+  const relative = path.relative(project.paths.root, file)
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative
 }

@@ -58,6 +58,7 @@ export interface ProjectLayout {
 
 interface PackageJson {
   name?: string
+  version?: unknown
   type?: string
   manage?: unknown
   dependencies?: Record<string, string>

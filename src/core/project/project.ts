@@ -7,6 +7,8 @@ import {databaseNow, SqlRunStore, type RunStore} from '../run-log/run-store'
 import {FileSpool, type OutcomeSpool} from '../run-log/spool'
 import {clockFromEnv, type Clock} from '../time/clock'
 import {MeasuredClock} from '../time/measured-clock'
+import {CommandError} from '../base/errors'
+import {misplacedSettingsLine} from './build-state'
 import {readLayout, type ProjectLayout} from './layout'
 import {DEFAULT_CONNECT_TIMEOUT_SECONDS, loadSettings, type Settings} from './settings'
 
@@ -18,6 +20,8 @@ export interface ProjectPaths {
   settingsFile: string
   knexfile: string
   cronsDir: string
+  /** The sources of cronsDir (null: a JavaScript project, nothing is built). */
+  cronsSourceDir: string | null
   commandsDir: string
   /** The project's own migrations: their sources, and the build `migrate` runs. */
   migrations: MigrationFolders
@@ -33,6 +37,7 @@ export function projectPaths(root: string, settingsFile?: string): ProjectPaths 
     settingsFile: settingsFile ? path.resolve(settingsFile) : layout.build.settings,
     knexfile: layout.build.knexfile,
     cronsDir: layout.build.crons,
+    cronsSourceDir: path.resolve(layout.source.dir) === path.resolve(layout.build.dir) ? null : layout.source.crons,
     commandsDir: layout.build.commands,
     migrations: {source: layout.source.migrations, build: layout.build.migrations},
     spoolDir: path.join(root, 'var', 'spool'),
@@ -65,7 +70,14 @@ export class Project {
   }
 
   settings(): Promise<Settings> {
-    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir, spoolDir: this.paths.spoolDir}).then((settings) => (this.loaded = settings))
+    this.settingsPromise ??= loadSettings(this.paths.settingsFile, {cronsDir: this.paths.cronsDir, spoolDir: this.paths.spoolDir, cronsSourceDir: this.paths.cronsSourceDir}).then(
+      (settings) => (this.loaded = settings),
+      (error: unknown) => {
+        // Built, but not where the layout says (tsc compiled from another folder): say where it is instead.
+        const misplaced = misplacedSettingsLine(this.paths.layout, this.paths.settingsFile)
+        throw misplaced === null ? error : new CommandError(misplaced)
+      },
+    )
     return this.settingsPromise
   }
 

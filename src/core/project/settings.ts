@@ -4,7 +4,8 @@ import {pathToFileURL} from 'node:url'
 import {checkAlerts, type AlertSettings, type AlertsSettingsModule} from '../alerts/alert-settings'
 import {webhookProblem} from '../alerts/channels/webhook'
 import {CommandError} from '../base/errors'
-import {firstLine, shown} from '../base/text'
+import {loadFailure} from '../base/load-error'
+import {shown} from '../base/text'
 import type {DecisionOptions} from '../schedule/is-due'
 import {MAX_TIMER_MS} from '../time/units'
 import {isValidTimeZone, systemTimeZone} from '../time/zone'
@@ -53,6 +54,8 @@ export interface Settings {
   /** leaseSeconds */
   leaseMs: number
   cronsDir: string
+  /** The sources cronsDir is built from (TypeScript), for `runcrons NAME` to say a class is not built; null when unknown. */
+  cronsSourceDir?: string | null
   spoolDir: string
   /** graceSeconds */
   graceMs: number
@@ -65,7 +68,13 @@ export interface Settings {
   recordRetryMs: number
   /** clockSkewSeconds */
   clockSkewMs: number
+  /** Where alerts go; a channel with a mistake is left out, and the mistake is in alertProblems. */
   alerts: AlertSettings
+  /**
+   * What is wrong in the alerts section, one line each: never a reason to stop the jobs (the tick
+   * warns and runs them without those alerts), an error for `check`.
+   */
+  alertProblems: string[]
   tickPingUrl: string | null
   /** The settings file that was loaded. */
   file: string
@@ -108,8 +117,15 @@ function seconds(values: SettingsModule, spec: SecondsSetting, problems: string[
 }
 
 
+/** Where the project's parts are unless the settings say otherwise. */
+export interface SettingsDefaults {
+  cronsDir: string
+  spoolDir: string
+  cronsSourceDir?: string | null
+}
+
 /** Load and check a compiled settings module (.js, .cjs or .mjs). Every problem is one line of the error. */
-export async function loadSettings(file: string, defaults: {cronsDir: string; spoolDir: string}): Promise<Settings> {
+export async function loadSettings(file: string, defaults: SettingsDefaults): Promise<Settings> {
   const absolute = path.resolve(file)
   if (/\.(m|c)?ts$/.test(absolute)) {
     throw new CommandError(`settings module ${absolute} is TypeScript: point at its compiled .js file (run \`npm run build\`)`)
@@ -122,8 +138,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string; sp
   try {
     loaded = absolute.endsWith('.mjs') ? await import(pathToFileURL(absolute).href) : require(absolute)
   } catch (error) {
-    const reason = error instanceof Error ? firstLine(error.message) : String(error)
-    throw new CommandError(`settings module ${absolute} failed to load: ${reason}`, 1, error)
+    throw new CommandError(`settings module ${absolute} failed to load: ${loadFailure(error)}`, 1, error)
   }
   const module = loaded as {default?: unknown; __esModule?: boolean}
   const values = (module && typeof module === 'object' && 'default' in module ? module.default : module) as SettingsModule
@@ -135,7 +150,7 @@ export async function loadSettings(file: string, defaults: {cronsDir: string; sp
 }
 
 /** Settings values checked and completed with the defaults; `file` names them in the problems. Every problem is one line of the error. */
-export function checkSettings(values: SettingsModule, absolute: string, defaults: {cronsDir: string; spoolDir: string}): Settings {
+export function checkSettings(values: SettingsModule, absolute: string, defaults: SettingsDefaults): Settings {
   const problems: string[] = []
   if (values.crons !== undefined && !Array.isArray(values.crons)) {
     problems.push(`crons is ${typeof values.crons}, not a list: use crons: [MyCronJob, OtherCronJob]`)
@@ -157,7 +172,8 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
   if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
     problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
   }
-  const alerts = checkAlerts(values.alerts, problems)
+  const alertProblems: string[] = []
+  const alerts = checkAlerts(values.alerts, alertProblems)
   const tickPingProblem = values.tickPingUrl === undefined ? null : webhookProblem(values.tickPingUrl)
   if (tickPingProblem) problems.push(`tickPingUrl ${tickPingProblem}: use an http:// or https:// URL (a Healthchecks.io check's, for example)`)
   for (const name of ['cronsDir', 'spoolDir'] as const) {
@@ -178,8 +194,10 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     clockSkewMs: (clockSkewSeconds as number) * 1000,
     recordRetryMs: recordRetrySeconds * 1000,
     alerts,
+    alertProblems,
     tickPingUrl: (values.tickPingUrl as string | undefined) ?? null,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
+    cronsSourceDir: values.cronsDir ? null : (defaults.cronsSourceDir ?? null),
     spoolDir: values.spoolDir ? path.resolve(path.dirname(absolute), values.spoolDir as string) : defaults.spoolDir,
     file: absolute,
     values,

@@ -24,6 +24,8 @@ export interface BeginRequest<Why> {
   decide(fresh: JobHistory): {start: true; slot: string | null} | {start: false; why: Why}
   /** The job's alerting: a dead run found here counts as a failure (kind interrupted) in its incident. */
   alerting?: Alerting
+  /** Started by hand (--force, run now): its row is marked so. */
+  forced?: boolean
 }
 
 export type BeginResult<Why> =
@@ -101,7 +103,7 @@ export class SqlRunRecorder implements RunRecorder {
       return {commit: true, value: declined}
     }
 
-    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs})
+    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced})
     const runId = (await write(connection, running)).lastId!
     if (request.parallel) await write(connection, sql.releaseJob(code, holder.token))
     const previous = history.lastSuccess ? rows.find((row) => Number(row.id) === history.lastSuccess!.id) : undefined

@@ -26,6 +26,7 @@ export function summaryOf(row: Row, dialect: Dialect, time: TimeCodec = timeCode
     pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
   }
   if (row.end_time !== undefined) summary.endMs = time.fromDb(row.end_time)
+  if (row.forced !== undefined) summary.forced = Boolean(row.forced)
   return summary
 }
 

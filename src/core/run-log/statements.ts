@@ -144,6 +144,8 @@ export interface NewRun {
   leaseMs?: number
   /** …whose now on sqlite is this (default: startMs). */
   leaseNowMs?: number
+  /** Started by hand (--force, run now): the audit counts it as extra. */
+  forced?: boolean
 }
 
 /** Insert a run-log row; the new id comes back as the write's lastId (RETURNING on PostgreSQL). */
@@ -155,10 +157,12 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfter(dialect, leaseNowMs, run.leaseMs) : at(run.leaseExpiresMs)
   const leaseRenewed: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, leaseNowMs) : at(run.startMs)
   const end = at(run.endMs)
+  // Only a forced run names the column: the scheduled runs' insert is the same as before its migration.
+  const forced = run.forced === true
   return {
     sql:
-      'INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at)' +
-      ` VALUES (?, ?, ?, ${end[0]}, ?, ?, ?, ?, ${lease[0]}, ${leaseRenewed[0]})${dialect === 'postgres' ? ' RETURNING id' : ''}`,
+      `INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at${forced ? ', forced' : ''})` +
+      ` VALUES (?, ?, ?, ${end[0]}, ?, ?, ?, ?, ${lease[0]}, ${leaseRenewed[0]}${forced ? ', ?' : ''})${dialect === 'postgres' ? ' RETURNING id' : ''}`,
     bindings: [
       run.code,
       run.status,
@@ -170,6 +174,7 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
       run.pid ?? null,
       ...lease[1],
       ...leaseRenewed[1],
+      ...(forced ? [true] : []),
     ],
   }
 }

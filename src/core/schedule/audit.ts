@@ -37,7 +37,8 @@ export interface AuditOptions extends Pick<DecisionOptions, 'timeZone' | 'clockS
  * then. A call is served by the first run that starts after it (late when past the grace time); a
  * call that stops being due without a run is missed (a slot whose day ended, say), and an interval
  * job's call served a whole interval late missed the periods in between; a second run for one
- * call ran twice, and a run that nothing called for is extra (forced, or a clock jump). DST days need nothing special:
+ * call ran twice, and a run that nothing called for is extra (a clock jump). A run started by hand
+ * (forced) serves the open call, if any, else is extra: never a period run twice. DST days need nothing special:
  * the ticks are real minutes and the decision reads the wall clock in the job's zone.
  */
 export function auditJob(schedule: Schedule, runs: readonly RunSummary[], fromMs: number, toMs: number, options: AuditOptions): AuditPeriod[] {
@@ -47,6 +48,8 @@ export function auditJob(schedule: Schedule, runs: readonly RunSummary[], fromMs
   const periods: AuditPeriod[] = []
   let open: AuditPeriod | null = null
   let next = 0
+  // The last period a run served, until the next one opens: another run for it ran twice.
+  let served: AuditPeriod | null = null
   // The runs that started before `untilMs` serve the open call, or ran when nothing was called for.
   const take = (untilMs: number) => {
     for (; next < sorted.length && sorted[next].startMs < untilMs; next++) {
@@ -54,20 +57,21 @@ export function auditJob(schedule: Schedule, runs: readonly RunSummary[], fromMs
       history.add(run)
       if (run.startMs < fromMs) continue
       if (open !== null) {
-        open.runs.push(run)
-        open.lateMs = run.startMs - open.dueMs
-        open.status = run.status === 'succeeded' || run.status === 'running' ? (open.lateMs > graceMs ? 'late' : 'ran') : 'failed'
-        const every = schedule.runEveryMins === null ? 0 : schedule.runEveryMins * MINUTE_MS
-        if (every > 0 && open.lateMs >= every) open.missedBefore = Math.floor(open.lateMs / every)
+        serve(open, run)
+        served = open
         open = null
-        continue
-      }
-      const last = periods.at(-1)
-      if (last && last.runs.length > 0 && last.status !== 'extra') {
-        last.runs.push(run)
-        last.status = 'twice'
+      } else if (served !== null && !run.forced) {
+        served.runs.push(run)
+        served.status = 'twice'
       } else periods.push({dueMs: run.startMs, status: 'extra', runs: [run], lateMs: null, slot: run.ranAtTime})
     }
+  }
+  const serve = (period: AuditPeriod, run: RunSummary) => {
+    period.runs.push(run)
+    period.lateMs = run.startMs - period.dueMs
+    period.status = run.status === 'succeeded' || run.status === 'running' ? (period.lateMs > graceMs ? 'late' : 'ran') : 'failed'
+    const every = schedule.runEveryMins === null ? 0 : schedule.runEveryMins * MINUTE_MS
+    if (every > 0 && period.lateMs >= every) period.missedBefore = Math.floor(period.lateMs / every)
   }
   for (let tick = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS; tick <= toMs; tick += MINUTE_MS) {
     take(tick)
@@ -76,6 +80,7 @@ export function auditJob(schedule: Schedule, runs: readonly RunSummary[], fromMs
     if (decision.due && open === null) {
       open = {dueMs: tick, status: 'pending', runs: [], lateMs: null, slot: decision.slot}
       periods.push(open)
+      served = null
     } else if (!decision.due && open !== null) {
       open.status = 'missed'
       open.note = decision.reason
@@ -111,23 +116,56 @@ class GrowingHistory {
   }
 }
 
-export interface AuditSummary {
+/** A job's numbers: the text and the JSON of `manage audit` both show these, and only these. */
+export interface AuditCounts {
+  /** Every period the schedule called for: ran + late + missed + twice + failed + pending (extra runs are no period). */
   periods: number
-  counts: Record<PeriodStatus, number>
-  /** Missed periods, those of late interval runs included. */
+  ran: number
+  late: number
+  /** Missed periods, those before a late interval run included. */
   missed: number
+  twice: number
+  failed: number
+  pending: number
+  extra: number
   /** The worst lateness among the runs that served their period. */
   maxLateMs: number
 }
 
-export function summarize(periods: readonly AuditPeriod[]): AuditSummary {
-  const counts: Record<PeriodStatus, number> = {ran: 0, late: 0, missed: 0, twice: 0, extra: 0, failed: 0, pending: 0}
-  let missed = 0
+export function countPeriods(periods: readonly AuditPeriod[]): AuditCounts {
+  const counts = {ran: 0, late: 0, missed: 0, twice: 0, failed: 0, pending: 0, extra: 0}
   let maxLateMs = 0
   for (const period of periods) {
     counts[period.status]++
-    missed += (period.status === 'missed' ? 1 : 0) + (period.missedBefore ?? 0)
+    counts.missed += period.missedBefore ?? 0
     if (period.lateMs !== null && period.status !== 'extra') maxLateMs = Math.max(maxLateMs, period.lateMs)
   }
-  return {periods: periods.filter((period) => period.status !== 'extra').length, counts, missed, maxLateMs}
+  const {ran, late, missed, twice, failed, pending} = counts
+  return {periods: ran + late + missed + twice + failed + pending, ...counts, maxLateMs}
+}
+
+/** One job's audit, as the command shows it. */
+export interface JobAudit {
+  /** Where it starts: the window's start, or the minute of the job's first run when that came later. */
+  fromMs: number
+  /** No run recorded by the window's end: a job not deployed yet, or never run; nothing is counted. */
+  neverRan: boolean
+  periods: AuditPeriod[]
+  counts: AuditCounts
+  /** A period was missed or ran twice: the audit exits 1. */
+  bad: boolean
+}
+
+/**
+ * auditJob over the part of the window the job existed in: from its first run (the start of its
+ * first row in the log, `firstRunMs`; default the earliest of `runs`), so a job deployed an hour
+ * ago is not reported missing for the day before. A job with no run at all is said once.
+ */
+export function auditJobSince(schedule: Schedule, runs: readonly RunSummary[], fromMs: number, toMs: number, options: AuditOptions & {firstRunMs?: number | null}): JobAudit {
+  const firstRunMs = options.firstRunMs !== undefined ? options.firstRunMs : runs.reduce<number | null>((first, run) => (first === null || run.startMs < first ? run.startMs : first), null)
+  if (firstRunMs === null || firstRunMs > toMs) return {fromMs, neverRan: true, periods: [], counts: countPeriods([]), bad: false}
+  const startMs = Math.max(fromMs, Math.floor(firstRunMs / MINUTE_MS) * MINUTE_MS)
+  const periods = auditJob(schedule, runs, startMs, toMs, options)
+  const counts = countPeriods(periods)
+  return {fromMs: startMs, neverRan: false, periods, counts, bad: counts.missed > 0 || counts.twice > 0}
 }

@@ -48,6 +48,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob): Promise<Outco
       parallel: job.policy.allowParallelRuns,
       decide: (fresh) => decideAgain(scope, job, fresh, startMs),
       alerting: scope.alerts.alertingFor(job),
+      forced: scope.force,
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)

@@ -24,6 +24,8 @@ export async function quickTick(project: Project): Promise<Outcome[] | null> {
   const settings = await project.settings()
   // No job: nothing to decide or record, and no connection opened.
   if (settings.crons.length === 0) return []
+  // A mistake in the alerts is the full tick's to report.
+  if (settings.alertProblems.length > 0) return null
   const plan = await planTick({
     settings,
     classes: settings.crons,

@@ -2,7 +2,7 @@ import {OperationError} from '../base/errors'
 import {messageFromError} from '../jobs/message'
 import {firstLine} from '../base/text'
 import type {LoadedJob} from '../jobs/load-jobs'
-import {selectByName} from '../jobs/select-jobs'
+import {selectByName, unlistedNote} from '../jobs/select-jobs'
 import type {Verdict} from '../schedule/verdict'
 import {systemClock} from '../time/clock'
 import {settleStrayWork} from './stray-work'
@@ -35,7 +35,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const named = Boolean(options.names?.length)
   const plan = await planTick({
     settings,
-    classes: named ? selectByName(options.names!, settings.crons, settings.cronsDir) : settings.crons,
+    classes: named ? selectByName(options.names!, settings.crons, settings.cronsDir, {sourceDir: settings.cronsSourceDir, unlisted: (name, file) => options.onLog?.(name, 'warn', unlistedNote(name, file, true))}) : settings.crons,
     force: options.force,
     // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
     forcePaused: named,

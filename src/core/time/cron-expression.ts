@@ -17,13 +17,38 @@ function cronParser(): Parser {
   return parser
 }
 
-/** null when the expression is valid, else the parser's reason. */
+/** What the five fields are, for the fix of every problem. */
+const FIVE_FIELDS = "five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'"
+
+/**
+ * cron-parser's macros, kept because they are accepted since the start; all but @secondly, whose
+ * seconds a once-a-minute tick cannot keep (seconds are not supported, as six fields are not).
+ */
+const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@weekdays', '@weekends'])
+
+/** A Jenkins-style H (not the H of THU): cron-parser draws it at random on each parse, so each tick. */
+const HASHED = /(^|[^a-z])H(?![a-z])/i
+
+/**
+ * null when the expression (trimmed) is valid, else what is wrong and the fix, to follow
+ * "cron = '…' ". Exactly five fields (or a macro): cron-parser also reads fewer (padding them
+ * on the left) and six (seconds first), each meaning something else than it says.
+ */
 export function cronExpressionError(expression: string): string | null {
+  if (expression.startsWith('@')) {
+    return MACROS.has(expression) ? null : `is not a macro manage reads: use one of ${[...MACROS].join(', ')}, or ${FIVE_FIELDS}`
+  }
+  const count = expression === '' ? 0 : expression.split(/\s+/).length
+  if (count !== 5) {
+    const seconds = count === 6 ? ' (seconds are not supported)' : ''
+    return `has ${count} field${count === 1 ? '' : 's'}${seconds}, not five: use ${FIVE_FIELDS}`
+  }
+  if (HASHED.test(expression)) return `has an H, a value cron-parser draws at random on each tick: use ${FIVE_FIELDS}`
   try {
     cronParser().parse(expression, {tz: 'UTC'})
     return null
   } catch (error) {
-    return error instanceof Error ? error.message : String(error)
+    return `is not a cron expression (${error instanceof Error ? error.message : String(error)}): use ${FIVE_FIELDS}`
   }
 }
 

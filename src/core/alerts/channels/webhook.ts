@@ -19,6 +19,12 @@ export function webhookProblem(url: unknown): string | null {
   return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? null : `has the scheme '${parsed.protocol}'`
 }
 
+/** A webhook's (or ping's) URL by its origin only: its path and query often are the token (Slack's /services/T…/B…/secret). */
+export function webhookOrigin(raw: string): string {
+  const url = new URL(raw)
+  return `${url.protocol}//${url.host}${url.pathname === '/' && url.search === '' ? '/' : '/…'}`
+}
+
 /** The JSON body a webhook receives, its id first. */
 export function webhookBody(alert: SentAlert): string {
   return JSON.stringify({id: alert.id, kind: alert.kind, code: alert.code, runId: alert.runId, host: alert.host, text: alert.text, ...alert.details})
@@ -29,7 +35,9 @@ function urls(list: readonly unknown[], problems: string[]): WebhookChannel[] {
   const channels: WebhookChannel[] = []
   list.forEach((url, i) => {
     const problem = webhookProblem(url)
-    if (problem) problems.push(`alerts.webhooks[${i}] ${problem}: use an http:// or https:// URL`)
+    // undefined or '': most often an environment variable that is not set (webhooks: [process.env.SLACK_WEBHOOK_URL!]).
+    if (url === undefined || url === '') problems.push(`alerts.webhooks[${i}] is ${url === '' ? 'empty' : 'undefined'}: set the environment variable it is read from, or use an http:// or https:// URL`)
+    else if (problem) problems.push(`alerts.webhooks[${i}] ${problem}: use an http:// or https:// URL`)
     else channels.push({kind: 'webhook', url: url as string})
   })
   return channels
@@ -55,10 +63,7 @@ export const webhookDriver: ChannelDriver<WebhookChannel> = {
   applyOverride: (value, _fromSettings, problems) => ownWebhooks(value, problems),
   key: (channel) => channel.url,
   /** By its origin only: a webhook's path often is the token (Slack's /services/T…/B…/secret). */
-  describe(channel) {
-    const url = new URL(channel.url)
-    return `webhook ${url.protocol}//${url.host}${url.pathname === '/' && url.search === '' ? '/' : '/…'}`
-  },
+  describe: (channel) => `webhook ${webhookOrigin(channel.url)}`,
   secrets(channel) {
     const url = new URL(channel.url)
     return [url.pathname, url.search, url.password, url.username].filter((part) => part.length > 1)

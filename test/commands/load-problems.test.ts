@@ -1,0 +1,227 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {expect} from 'chai'
+import {callCommand} from '../../src/index'
+import {PINNED_CLOCK_QUIET, ROOT} from '../helpers/cli'
+import {receiver} from '../helpers/receivers'
+
+/**
+ * What a new user trips on (issue #23), seen from the commands: a mistake in a job's options or in
+ * the settings is one line naming it, from `check` and from every tick.
+ */
+
+const INDEX = JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))
+
+/** A folder with a settings module and a sqlite run log, migrated. */
+export class SettingsBox {
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-load-'))
+  readonly settings = path.join(this.dir, 'settings.cjs')
+
+  constructor(body: string) {
+    fs.writeFileSync(this.settings, `const {CronJobBase} = require(${INDEX})\n${body}`)
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string | undefined> {
+    return {
+      DATABASE_URL: `sqlite://${path.join(this.dir, 'db.sqlite3')}`,
+      MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'),
+      FAKE_CRONTAB_FILE: path.join(this.dir, 'crontab'),
+      MANAGE_NOW: '2026-11-23T12:00:00Z',
+      ...PINNED_CLOCK_QUIET,
+      NO_COLOR: '1',
+      DEBUG: undefined,
+      ...extra,
+    }
+  }
+
+  run(argv: string[], extra: Record<string, string> = {}) {
+    return callCommand(argv, {project: ROOT, settings: this.settings, env: this.env(extra), cwd: this.dir})
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, {recursive: true, force: true})
+  }
+}
+
+describe('a cron with the wrong number of fields: one line from check and from every tick', function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  before(async () => {
+    box = new SettingsBox(
+      `class FourFieldsCronJob extends CronJobBase { code = 'app.four'; cron = '*/15 * * *'; async do() { return 'four' } }\n` +
+        `class GoodCronJob extends CronJobBase { code = 'app.good'; runEveryMins = 1; async do() { return 'good' } }\n` +
+        `module.exports = {crons: [FourFieldsCronJob, GoodCronJob]}\n`,
+    )
+    expect((await box.run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(() => box.remove())
+
+  const LINE = "FourFieldsCronJob: cron = '*/15 * * *' has 4 fields, not five: use five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'"
+
+  it('check: the line among its errors, exit 1', async () => {
+    const result = await box.run(['check'])
+    expect(result.stdout.split('\n').filter((line) => line.includes('FourFieldsCronJob'))).to.deep.equal([LINE])
+    expect(result.exitCode).to.equal(1)
+  })
+
+  it('runcrons (the crontab tick): the line on stderr, the good job still runs, exit 1', async () => {
+    const result = await box.run(['runcrons'])
+    expect(result.stderr).to.equal(`[!] ${LINE}\n`)
+    expect(result.stdout).to.equal('[✔] app.good\n')
+    expect(result.exitCode).to.equal(1)
+  })
+
+  it('runcrons NAME: the same line, exit 1', async () => {
+    const result = await box.run(['runcrons', 'FourFieldsCronJob', '--force'])
+    expect(result.stderr).to.include(`[!] ${LINE}\n`)
+    expect(result.exitCode).to.equal(1)
+  })
+})
+
+describe('a job module that fails to load: check names its file and line, --traceback shows the stack', function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  let job: string
+  before(() => {
+    box = new SettingsBox(`const {BadCronJob} = require('./bad-job.cjs')\nmodule.exports = {crons: [BadCronJob]}\n`)
+    job = path.join(box.dir, 'bad-job.cjs')
+    fs.writeFileSync(job, `'use strict'\nconst config = JSON.parse(process.env.MANAGE_NO_SUCH_VARIABLE)\nexports.BadCronJob = class {}\n`)
+  })
+  after(() => box.remove())
+
+  it('check: one error line naming the job module and its line, exit 1; the stack with --traceback', async () => {
+    const line = `settings: settings module ${box.settings} failed to load: ${job}:2 threw SyntaxError: "undefined" is not valid JSON (run with --traceback for the stack trace)`
+    const plain = await box.run(['check'])
+    expect(plain.stdout.split('\n').filter((text) => text.startsWith('settings:'))).to.deep.equal([line])
+    expect(plain.exitCode).to.equal(1)
+    const traced = await box.run(['check', '--traceback'])
+    expect(traced.stderr).to.include(`at Object.<anonymous> (${job}:2:`)
+    expect(traced.exitCode).to.equal(1)
+  })
+
+  it('runcrons: the same line on stderr, exit 1', async () => {
+    const result = await box.run(['runcrons'])
+    expect(result.stderr).to.equal(`error: settings module ${box.settings} failed to load: ${job}:2 threw SyntaxError: "undefined" is not valid JSON (run with --traceback for the stack trace)\n`)
+    expect(result.exitCode).to.equal(1)
+  })
+})
+
+describe("a mistake in the alerts never stops the jobs: the tick warns and runs them, check fails", function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  let hook: Awaited<ReturnType<typeof receiver>>
+  before(async () => {
+    hook = await receiver()
+    // The README's example with SLACK_WEBHOOK_URL unset, beside a webhook that works.
+    box = new SettingsBox(
+      `class GoodCronJob extends CronJobBase { code = 'app.good'; runEveryMins = 1; async do() { return 'good' } }\n` +
+        `class FailCronJob extends CronJobBase { code = 'app.fail'; runEveryMins = 1; async do() { throw new Error('boom') } }\n` +
+        `module.exports = {\n  crons: process.env.TEST_FAIL ? [GoodCronJob, FailCronJob] : [GoodCronJob],\n` +
+        `  alerts: {webhooks: [process.env.MANAGE_TEST_UNSET_WEBHOOK, ${JSON.stringify(`${hook.url}/hooks/T0/s3cret`)}]},\n}\n`,
+    )
+    expect((await box.run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(async () => {
+    box.remove()
+    await hook.close()
+  })
+
+  const PROBLEM = 'alerts.webhooks[0] is undefined: set the environment variable it is read from, or use an http:// or https:// URL'
+
+  it('check: an error naming the setting and the fix, exit 1', async () => {
+    const result = await box.run(['check'])
+    expect(result.stdout.split('\n').filter((line) => line.includes('alerts'))).to.deep.equal([`settings: ${PROBLEM}`])
+    expect(result.exitCode).to.equal(1)
+  })
+
+  it('runcrons: one line on stderr, the jobs run (exit 0 when they succeed), and the webhook that works still gets the alerts', async () => {
+    const quiet = await box.run(['runcrons'])
+    expect(quiet.stderr).to.equal(`[!] settings: ${PROBLEM} (the jobs run without these alerts until then)\n`)
+    expect(quiet.stdout).to.equal('[✔] app.good\n')
+    expect(quiet.exitCode).to.equal(0)
+
+    const failing = await box.run(['runcrons'], {TEST_FAIL: '1', MANAGE_NOW: '2026-11-23T12:02:00Z'})
+    expect(failing.stderr).to.equal(`[!] settings: ${PROBLEM} (the jobs run without these alerts until then)\n`)
+    expect(failing.stdout).to.equal('[✔] app.good\n[✘] app.fail: Error: boom\n')
+    expect(failing.exitCode).to.equal(1)
+    expect(hook.got.map((request) => [request.path, request.body.kind, request.body.code])).to.deep.equal([['/hooks/T0/s3cret', 'failed', 'app.fail']])
+  })
+
+  it('the quick path of a no-op tick hands over, so the line is said on every tick', async () => {
+    const result = await box.run(['runcrons'], {MANAGE_NOW: '2026-11-23T12:02:30Z'})
+    expect(result.stderr).to.equal(`[!] settings: ${PROBLEM} (the jobs run without these alerts until then)\n`)
+    expect(result.exitCode).to.equal(0)
+  })
+})
+
+describe('a job not built, not exported or not listed: each says so, with what to do', function () {
+  this.timeout(30_000)
+  let root: string
+  const file = (name: string) => path.join(root, name)
+  const run = (argv: string[]) =>
+    callCommand(argv, {project: root, cwd: root, env: {DATABASE_URL: `sqlite://${file('db.sqlite3')}`, MANAGE_SETTINGS: undefined, MANAGE_NOW: '2026-11-23T12:00:00Z', ...PINNED_CLOCK_QUIET, NO_COLOR: '1', DEBUG: undefined, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: file('crontab')}})
+  const job = (name: string, code: string, exported = true) => `${exported ? 'export ' : ''}class ${name} extends CronJobBase {\n  code = '${code}'\n  runEveryMins = 5\n  async do() { return '${code}' }\n}\n`
+  const compiled = (name: string, code: string, exported = true) =>
+    `"use strict"\nconst {CronJobBase} = require(${INDEX})\nclass ${name} extends CronJobBase { code = '${code}'; runEveryMins = 5; async do() { return '${code}' } }\n${exported ? `exports.${name} = ${name}\n` : ''}`
+  before(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-unlisted-'))
+    const files: Record<string, string> = {
+      'package.json': JSON.stringify({name: 'unlisted-app', manage: {sourceDir: 'src', buildDir: 'dist', settings: 'settings', crons: 'crons'}}),
+      'tsconfig.json': '{}',
+      'src/settings.ts': '',
+      'src/crons/example.ts': job('ExampleCronJob', 'app.example'),
+      // Made by startcron, not built yet.
+      'src/crons/another.ts': job('AnotherCronJob', 'app.another'),
+      'src/crons/another.test.ts': '',
+      'src/crons/hidden.ts': job('HiddenCronJob', 'app.hidden', false),
+      'src/crons/spare.ts': job('SpareCronJob', 'app.spare'),
+      'dist/settings.js': `const {ExampleCronJob} = require('./crons/example')\nmodule.exports = {crons: [ExampleCronJob], timeZone: 'UTC'}\n`,
+      'dist/crons/example.js': compiled('ExampleCronJob', 'app.example'),
+      'dist/crons/hidden.js': compiled('HiddenCronJob', 'app.hidden', false),
+      'dist/crons/spare.js': compiled('SpareCronJob', 'app.spare'),
+    }
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(file(name)), {recursive: true})
+      fs.writeFileSync(file(name), text)
+    }
+    expect((await run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(() => fs.rmSync(root, {recursive: true, force: true}))
+
+  it('runcrons NAME of a job not built: says it is not built, names its source (not its test), exit 2', async () => {
+    const result = await run(['runcrons', 'AnotherCronJob'])
+    expect(result.stderr).to.equal(
+      'warning: src/crons/another.ts is not built (no dist/crons/another.js): run `npm run build`\n' +
+        `error: cron job 'AnotherCronJob' cannot run: ${file('src/crons/another.ts')} declares it, but is not built (no ${file('dist/crons/another.js')}): run \`npm run build\`\n`,
+    )
+    expect(result.exitCode).to.equal(2)
+  })
+
+  it('runcrons NAME of a class not exported: says to export it, exit 2', async () => {
+    const result = await run(['runcrons', 'HiddenCronJob'])
+    expect(result.stderr).to.include(`error: cron job 'HiddenCronJob' cannot run: ${file('src/crons/hidden.ts')} declares it without \`export\`, so manage cannot see it: write \`export class HiddenCronJob\`, then \`npm run build\`\n`)
+    expect(result.exitCode).to.equal(2)
+  })
+
+  it('runcrons NAME of an exported class not listed: runs it, and says no tick would', async () => {
+    const result = await run(['runcrons', 'SpareCronJob'])
+    expect(result.stdout).to.equal('[✔] app.spare\n')
+    expect(result.stderr).to.include(`    SpareCronJob warn: is in ${file('dist/crons/spare.js')} but not listed in the settings' crons, so no tick runs it by itself: add it to crons in the settings if it should run on its schedule\n`)
+    expect(result.exitCode).to.equal(0)
+  })
+
+  it('a name nothing declares is still unknown, with the names near it', async () => {
+    const result = await run(['runcrons', 'ExampelCronJob'])
+    expect(result.stderr).to.include("error: unknown cron job 'ExampelCronJob': did you mean 'ExampleCronJob'")
+    expect(result.exitCode).to.equal(2)
+  })
+
+  it('check: lists the exported class no setting lists', async () => {
+    const result = await run(['check'])
+    expect(result.stdout.split('\n').filter((line) => line.startsWith('SpareCronJob'))).to.deep.equal([
+      "SpareCronJob: is in dist/crons/spare.js but not listed in the settings' crons, so no tick runs it by itself: add it to crons in the settings, or run it by name (`manage runcrons SpareCronJob`) if that is what you meant",
+    ])
+    expect(result.stdout).not.to.match(/^(ExampleCronJob|HiddenCronJob):/m)
+  })
+})

@@ -1,0 +1,68 @@
+import {expect} from 'chai'
+import {CronJobBase} from '../../src/core/contract/cron-job-base'
+import {loadJob} from '../../src/core/jobs/load-jobs'
+
+/** The problems loadJob reports for a class whose cron is `cron`. */
+function cronProblems(cron: unknown): string[] {
+  class Cron extends CronJobBase {
+    code = 'test.cron'
+    cron = cron as string
+    async do() {}
+  }
+  return loadJob(Cron).problems.map((problem) => problem.message)
+}
+
+const FIX = "use five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'"
+
+describe("cron: exactly five fields (cron-parser's own reading of fewer or six means something else)", () => {
+  const table: Array<[what: string, cron: string, problem: string | null]> = [
+    ['an empty string', '', `cron = '' has 0 fields, not five: ${FIX}`],
+    ['a blank string', '   ', `cron = '   ' has 0 fields, not five: ${FIX}`],
+    ['one field (every minute from Sunday to cron-parser)', '*/15', `cron = '*/15' has 1 field, not five: ${FIX}`],
+    ['four fields (every minute of hours 0 and 15)', '*/15 * * *', `cron = '*/15 * * *' has 4 fields, not five: ${FIX}`],
+    ['five fields', '*/15 * * * *', null],
+    ['five fields, tabs and runs of spaces between them, spaces around', ' */15\t*  * *   1-5 ', null],
+    ['six fields (seconds first to cron-parser)', '0 */15 * * * *', `cron = '0 */15 * * * *' has 6 fields (seconds are not supported), not five: ${FIX}`],
+    ['seven fields', '0 0 * * * * *', `cron = '0 0 * * * * *' has 7 fields, not five: ${FIX}`],
+    ['a value out of range', '61 * * * *', `cron = '61 * * * *' is not a cron expression (Constraint error, got value 61 expected range 0-59): ${FIX}`],
+    ['day names (the H of THU is no hash)', '0 9 * * MON,THU', null],
+    ['a hashed H, drawn anew at each tick', 'H * * * *', `cron = 'H * * * *' has an H, a value cron-parser draws at random on each tick: ${FIX}`],
+    ['a hashed H with a step', '0 H/4 * * *', `cron = '0 H/4 * * *' has an H, a value cron-parser draws at random on each tick: ${FIX}`],
+    // cron-parser's macros have been accepted from the start, and are kept.
+    ['@yearly', '@yearly', null],
+    ['@annually', '@annually', null],
+    ['@monthly', '@monthly', null],
+    ['@weekly', '@weekly', null],
+    ['@daily', '@daily', null],
+    ['@hourly', '@hourly', null],
+    ['@minutely', '@minutely', null],
+    ['@weekdays', '@weekdays', null],
+    ['@weekends', '@weekends', null],
+    ['@daily with spaces around', ' @daily ', null],
+  ]
+  for (const [what, cron, problem] of table) {
+    it(`${problem === null ? 'accepts' : 'refuses'} ${what}: ${JSON.stringify(cron)}`, () => {
+      expect(cronProblems(cron)).to.deep.equal(problem === null ? [] : [problem])
+    })
+  }
+
+  const macros = '@yearly, @annually, @monthly, @weekly, @daily, @hourly, @minutely, @weekdays, @weekends'
+  for (const macro of ['@secondly', '@midnight', '@reboot', '@DAILY']) {
+    it(`refuses ${macro}, naming the macros it reads`, () => {
+      expect(cronProblems(macro)).to.deep.equal([`cron = '${macro}' is not a macro manage reads: use one of ${macros}, or five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'`])
+    })
+  }
+
+  it('refuses a cron that is not a string', () => {
+    expect(cronProblems(15)).to.deep.equal(["cron = 15 is not a string: use five fields, e.g. cron = '*/15 * * * *'"])
+  })
+
+  it('keeps a valid expression trimmed', () => {
+    class Trimmed extends CronJobBase {
+      code = 'test.trimmed'
+      cron = ' 0 6 * * * '
+      async do() {}
+    }
+    expect(loadJob(Trimmed).job!.schedule.cron).to.equal('0 6 * * *')
+  })
+})
