@@ -23,7 +23,7 @@ export async function oclifConfig(oclif: Oclif, packageRoot: string, argv: reado
     plugins.set(plugin.name, plugin)
   }
   const project = findLayout(argv, env)
-  const app = project && (await appPlugin(oclif, packageRoot, project, warn))
+  const app = project && (await appPlugin(oclif, packageRoot, project, warn, argv.includes('--traceback') || Boolean(env.DEBUG)))
   if (app) {
     const builtIn = new Set([...plugins.values()].flatMap((plugin) => plugin.commands.flatMap((command) => [command.id, ...(command.aliases ?? [])])))
     const shadowing = app.commands.filter((command) => builtIn.has(command.id))
@@ -63,7 +63,8 @@ function findLayout(argv: readonly string[], env: NodeJS.ProcessEnv): {root: str
 }
 
 /** The app's commands as a plugin, or null when there are none (or the project is this package itself). */
-async function appPlugin(oclif: Oclif, packageRoot: string, {root, layout}: {root: string; layout: ProjectLayout}, warn: (line: string) => void): Promise<Interfaces.Plugin | null> {
+/** `stack`: --traceback or DEBUG, for a command that fails to load. */
+async function appPlugin(oclif: Oclif, packageRoot: string, {root, layout}: {root: string; layout: ProjectLayout}, warn: (line: string) => void, stack: boolean): Promise<Interfaces.Plugin | null> {
   if (path.resolve(root) === path.resolve(packageRoot) || !existsSync(layout.build.commands)) return null
   try {
     const name = layout.name ?? path.basename(root)
@@ -75,7 +76,6 @@ async function appPlugin(oclif: Oclif, packageRoot: string, {root, layout}: {roo
       pjson: {name, version: '0.0.0', type: layout.moduleType, oclif: {commands: layout.build.commands}} as Interfaces.PJSON,
     })
     // A command module that throws as it loads: one line (oclif's own warning is a dozen), the others still load.
-    const stack = argv.includes('--traceback') || Boolean(env.DEBUG)
     ;(plugin as unknown as {warn: (error: unknown, scope?: string) => void}).warn = (error, scope) => warn(commandLoadWarning(error, scope, layout.build.commands, stack))
     await plugin.load()
     return plugin
