@@ -21,7 +21,9 @@ const directTickApart = {
   },
 }
 
-const common = {bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', logLevel: 'warning', legalComments: 'none'}
+// Source maps through tsc's to the TypeScript (for --traceback and DEBUG stacks; Node reads them only then, see
+// bin/manage), without the sources' text: the maps stay small, and a stack needs only the file and line.
+const common = {bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', logLevel: 'warning', legalComments: 'none', sourcemap: true, sourcesContent: false}
 
 Promise.all([
   esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'main.js')], outfile: path.join(DIST, 'entry', 'main.js'), plugins: [directTickApart]}),

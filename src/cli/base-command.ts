@@ -47,6 +47,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Whether the command warns when the build is older than the sources (not `init`, which makes the layout). */
   static checksBuild = true
 
+  /** The command writes to the database (migrate too, unlike `writes`), so it may create a missing sqlite file; the others say the file is missing. */
+  static writesDatabase = false
+
   /** The command writes rows dated by its clock (the run log, actions, alerts): under MANAGE_NOW it warns, unless --dry-run or --read-only. */
   static writes = false
 
@@ -91,7 +94,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected get project(): Project {
     const {cwd, env} = this.io
-    this.projectInstance ??= new Project(locateProject(cwd, env, this.flags?.project), env, this.flags?.settings)
+    this.projectInstance ??= new Project(locateProject(cwd, env, this.flags?.project), env, this.flags?.settings, {createDatabase: (this.ctor as typeof BaseCommand).writesDatabase})
     return this.projectInstance
   }
 
@@ -120,7 +123,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
-    // oclif's own errors (a bad flag, --help, this.exit) keep oclif's handling and exit codes.
+    // A flag the command does not have: one line with the nearest flag, not the whole usage.
+    const unknownFlags = (error as {flags?: unknown}).flags
+    if (/^Nonexistent flags?: /.test(error.message) && Array.isArray(unknownFlags) && unknownFlags.length > 0) {
+      const {unknownFlagLine} = require('./oclif-config') as typeof import('./oclif-config')
+      const flags = {...(BaseCommand.baseFlags as object), ...((this.ctor.flags ?? {}) as object)} as Parameters<typeof unknownFlagLine>[3]
+      this.io.stderr.write(`${this.paint.error('error:')} ${unknownFlagLine(this.config.bin, this.id ?? '', unknownFlags as string[], flags)}\n`)
+      process.exitCode = 2
+      this.exit(2)
+    }
+    // oclif's own errors (a bad flag value, --help, this.exit) keep oclif's handling and exit codes.
     if (error.code === 'EEXIT' || error.oclif?.exit !== undefined) return super.catch(error)
 
     const showStack = Boolean(this.flags?.traceback) || wantsStack(this.argv, this.io.env)

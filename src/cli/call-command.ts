@@ -61,7 +61,9 @@ async function callNow(argv: string[], options: CallOptions): Promise<CallResult
 /** The command line as bin/manage runs it (main.ts): a plain `runcrons` without oclif, the rest through oclif. */
 async function runCommandLine(argv: string[], packageRoot: string): Promise<number> {
   const plain = plainCommandLine(argv, process.env)
-  if (plain !== null) return (await plainTick(plain, process.env, process.cwd(), (text) => commandIO().stdout.write(text))).exitCode
+  // The call's own stdout, as bin/manage writes fd 1 (plainTick dates what it is given with --timestamps).
+  const stdout = commandIO().stdout
+  if (plain !== null) return (await plainTick(plain, process.env, process.cwd(), (text) => stdout.write(text))).exitCode
   const oclif = loadOclif()
   try {
     const config = await commandLineConfig(oclif, packageRoot, argv, process.env)

@@ -2,7 +2,7 @@ import {writeSync} from 'node:fs'
 import path from 'node:path'
 import type {Config} from '@oclif/core'
 import {locateProject} from '../core/project/layout'
-import {commandIO} from './output/command-io'
+import {commandIO, stampLines, timestampedOutput} from './output/command-io'
 import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 import {warnIfClockPinned} from './output/pinned-clock'
@@ -36,6 +36,18 @@ export function plainCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
 /** A plain `runcrons`: the fast path's answer, else the tick (ranTick); then the tick's ping and the SQL count, whichever path it took. */
 export async function plainTick(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string, out: (text: string) => void): Promise<{exitCode: number; ranTick: boolean}> {
+  if (!plain.timestamps) return plainTickNow(plain, env, cwd, out)
+  // --timestamps: every line, on either path and on either stream, starts with the time it was written.
+  const unstamp = stampLines()
+  const stamped = timestampedOutput({write: out, isTTY: false})
+  try {
+    return await plainTickNow(plain, env, cwd, (text) => stamped.write(text))
+  } finally {
+    unstamp()
+  }
+}
+
+async function plainTickNow(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: string, out: (text: string) => void): Promise<{exitCode: number; ranTick: boolean}> {
   const {fastRuncrons} = require('./runcrons/fast-tick') as typeof import('./runcrons/fast-tick')
   // The project is found once (its package.json and .env read once) for both paths. When it cannot
   // be, the direct tick looks again and reports why: its bundle has its own error classes.

@@ -23,7 +23,7 @@ export async function oclifConfig(oclif: Oclif, packageRoot: string, argv: reado
     plugins.set(plugin.name, plugin)
   }
   const project = findLayout(argv, env)
-  const app = project && (await appPlugin(oclif, packageRoot, project, warn))
+  const app = project && (await appPlugin(oclif, packageRoot, project, warn, argv.includes('--traceback') || Boolean(env.DEBUG)))
   if (app) {
     const builtIn = new Set([...plugins.values()].flatMap((plugin) => plugin.commands.flatMap((command) => [command.id, ...(command.aliases ?? [])])))
     const shadowing = app.commands.filter((command) => builtIn.has(command.id))
@@ -63,7 +63,8 @@ function findLayout(argv: readonly string[], env: NodeJS.ProcessEnv): {root: str
 }
 
 /** The app's commands as a plugin, or null when there are none (or the project is this package itself). */
-async function appPlugin(oclif: Oclif, packageRoot: string, {root, layout}: {root: string; layout: ProjectLayout}, warn: (line: string) => void): Promise<Interfaces.Plugin | null> {
+/** `stack`: --traceback or DEBUG, for a command that fails to load. */
+async function appPlugin(oclif: Oclif, packageRoot: string, {root, layout}: {root: string; layout: ProjectLayout}, warn: (line: string) => void, stack: boolean): Promise<Interfaces.Plugin | null> {
   if (path.resolve(root) === path.resolve(packageRoot) || !existsSync(layout.build.commands)) return null
   try {
     const name = layout.name ?? path.basename(root)
@@ -74,12 +75,25 @@ async function appPlugin(oclif: Oclif, packageRoot: string, {root, layout}: {roo
       ignoreManifest: true,
       pjson: {name, version: '0.0.0', type: layout.moduleType, oclif: {commands: layout.build.commands}} as Interfaces.PJSON,
     })
+    // A command module that throws as it loads: one line (oclif's own warning is a dozen), the others still load.
+    ;(plugin as unknown as {warn: (error: unknown, scope?: string) => void}).warn = (error, scope) => warn(commandLoadWarning(error, scope, layout.build.commands, stack))
     await plugin.load()
     return plugin
   } catch (error) {
     warn(`warning: the app's commands could not be loaded (${(error as Error).message.split('\n')[0]}): the built-in commands still work`)
     return null
   }
+}
+
+/** The line for an app command that failed to load (oclif's scope names it: "findCommand (seed-sessions)"), its stack under it when asked. */
+function commandLoadWarning(error: unknown, scope: string | undefined, commandsDir: string, stack: boolean): string {
+  const id = /^findCommand \((.+)\)$/.exec(scope ?? '')?.[1]
+  const base = id === undefined ? undefined : path.join(commandsDir, ...id.split(':'))
+  const file = base === undefined ? commandsDir : (['.js', '.cjs', '.mjs'].map((extension) => `${base}${extension}`).find((candidate) => existsSync(candidate)) ?? base)
+  const what = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)
+  const line = `warning: the app's command ${id === undefined ? '' : `'${id}' `}(${file}) failed to load, the others work: ${what}`
+  if (!stack) return `${line} (run with --traceback for the stack trace)`
+  return error instanceof Error && error.stack ? `${line}\n${error.stack.replace(/^/gm, '  ')}` : line
 }
 
 /** --project DIR (or --project=DIR) anywhere on the command line. */
@@ -98,14 +112,29 @@ function projectFlag(argv: readonly string[]): string | undefined {
 export function unknownCommandLine(config: Config, argv: readonly string[]): string | null {
   const id = argv[0]
   if (id === undefined || id.startsWith('-') || config.findCommand(id) || config.findTopic(id)) return null
-  const {distance} = require('fastest-levenshtein') as typeof import('fastest-levenshtein')
   const ids = config.commandIDs.filter((candidate) => !config.findCommand(candidate)?.hidden)
-  const nearest = ids
-    .map((candidate) => ({candidate, far: distance(id, candidate)}))
+  const nearest = nearestNames(id, ids)
+  const hint = nearest.length > 0 ? `did you mean ${nearest.join(' or ')}?` : `see \`${config.bin} --help\` for the commands`
+  return `error: ${config.bin} has no command '${id}': ${hint}`
+}
+
+/** Up to three of `candidates` within a few edits of `wanted`, nearest first: the "did you mean" of a mistyped command or flag. */
+export function nearestNames(wanted: string, candidates: readonly string[]): string[] {
+  const {distance} = require('fastest-levenshtein') as typeof import('fastest-levenshtein')
+  return candidates
+    .map((candidate) => ({candidate, far: distance(wanted, candidate)}))
     .filter(({far, candidate}) => far <= Math.max(2, Math.floor(candidate.length / 3)))
     .sort((a, b) => a.far - b.far)
     .slice(0, 3)
     .map(({candidate}) => candidate)
-  const hint = nearest.length > 0 ? `did you mean ${nearest.join(' or ')}?` : `see \`${config.bin} --help\` for the commands`
-  return `error: ${config.bin} has no command '${id}': ${hint}`
+}
+
+/** The error line for flags a command does not have, with the nearest of its own ("did you mean --force?"). */
+export function unknownFlagLine(bin: string, id: string, unknown: readonly string[], flags: Record<string, {char?: string; allowNo?: boolean; type?: string}>): string {
+  const names = Object.entries(flags).flatMap(([name, flag]) => [`--${name}`, ...(flag.allowNo ? [`--no-${name}`] : []), ...(flag.char ? [`-${flag.char}`] : [])])
+  const given = unknown[0].replace(/=.*$/s, '')
+  // A one-letter flag is one edit from every other: only a long one gets a guess.
+  const nearest = given.startsWith('--') ? nearestNames(given, names.filter((name) => name.startsWith('--'))) : []
+  const hint = nearest.length > 0 ? `did you mean ${nearest.join(' or ')}?` : `see \`${bin} ${id} --help\` for its flags`
+  return `${bin} ${id} has no flag ${unknown.map((flag) => `'${flag}'`).join(', ')}: ${hint}`
 }

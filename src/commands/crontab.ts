@@ -6,7 +6,7 @@ import {installCrontab, printCrontab, removeCrontab, type CrontabReport} from '.
 export default class Crontab extends BaseCommand<typeof Crontab> {
   static summary = "Print this project's crontab line, or install it in (or remove it from) your crontab."
 
-  static description = `The line runs \`manage runcrons\` every minute with absolute paths (cron's PATH is minimal and its working directory is your home) and appends the output to a log file. --install puts it in your crontab inside a "# BEGIN manage <root>" … "# END manage <root>" block, leaving every other line as it is; running it again replaces the block. --remove takes the block out. The crontab program is found on PATH (MANAGE_CRONTAB_BIN overrides it).`
+  static description = `The line runs \`manage runcrons\` every minute with absolute paths (cron's PATH is minimal and its working directory is your home) and appends the output, each line dated (runcrons --timestamps), to a log file. --install puts it in your crontab inside a "# BEGIN manage <root>" … "# END manage <root>" block, leaving every other line as it is; running it again replaces the block. --remove takes the block out. The crontab program is found on PATH (MANAGE_CRONTAB_BIN overrides it).`
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',

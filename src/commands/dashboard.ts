@@ -16,6 +16,7 @@ import {UsageError} from '../core/base/errors'
 import {systemClock} from '../core/time/clock'
 
 export default class Dashboard extends BaseCommand<typeof Dashboard> {
+  static writesDatabase = true
   static writes = true
 
   static summary = 'Serve a web dashboard of the jobs and their runs (run now, pause, resume, unlock), with a JSON API.'

@@ -5,6 +5,8 @@ import {migrate} from '../core/db/migrations'
 import {clockFromEnv} from '../core/time/clock'
 
 export default class Migrate extends BaseCommand<typeof Migrate> {
+  static writesDatabase = true
+
   static summary = "Apply the framework's and the project's pending database migrations, or migrate to a named one (back too)."
 
   static description = `Creates or updates the run log tables (cron_job, cron_job_log), then applies the project's own migrations (its migrations folder, compiled: see the "manage" section of package.json), in name order. A migration in the sources that is not built yet stops it before anything is applied. Safe to run again: applied migrations are skipped, and a lock keeps two servers from migrating at once.

@@ -1,8 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
+import {stampLines} from '../cli/output/command-io'
 import {runcronsTick} from '../cli/runcrons/tick-command'
 
 export default class RunCrons extends BaseCommand<typeof RunCrons> {
+  static writesDatabase = true
   static writes = true
 
   static summary = 'Run the cron jobs that are due (the system crontab starts this every minute).'
@@ -32,11 +34,25 @@ On SIGTERM or SIGINT the tick starts no new job and fires the running jobs' ctx.
     silent: Flags.boolean({description: 'Print nothing (the exit status still tells).'}),
     'dry-run': Flags.boolean({description: 'Decide and print what would run, and why; run nothing and write nothing.'}),
     concurrency: Flags.integer({description: 'Run up to N due jobs at the same time.', default: 1, min: 1}),
+    timestamps: Flags.boolean({description: 'Start each line with the time it was written (ISO 8601, UTC): for a log file; `manage crontab` puts it in the crontab line.'}),
   }
+
+  /** Puts the output back as it was, after --timestamps. */
+  private unstamp?: () => void
 
   async run(): Promise<void> {
     const {flags} = this
+    // Until the command has ended: its error line, if any, is dated too.
+    if (flags.timestamps) this.unstamp = stampLines()
     const tickFlags = {force: flags.force, silent: flags.silent, dryRun: flags['dry-run'], concurrency: flags.concurrency, traceback: flags.traceback, verbosity: this.verbosity}
     this.exit(await runcronsTick(this.project, this.argList, tickFlags, this.paint))
+  }
+
+  protected async finally(error: Error | undefined): Promise<void> {
+    try {
+      return await super.finally(error)
+    } finally {
+      this.unstamp?.()
+    }
   }
 }

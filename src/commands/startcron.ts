@@ -5,7 +5,7 @@ import {scaffoldTarget, startCron} from '../cli/tools/scaffold'
 export default class StartCron extends BaseCommand<typeof StartCron> {
   static summary = 'Create a cron job: src/crons/<name>.ts, its test, and its entry in the settings\' crons.'
 
-  static description = `NAME is an identifier (FetchNews, fetch_news or FetchNewsCronJob): the class is FetchNewsCronJob in src/crons/fetch-news.ts, with the code 'app.fetch_news', running every 5 minutes. It is imported in src/settings.ts and appended to its crons: [...] list; when that list cannot be found, the files are still written and the line to add is printed. An existing file is never overwritten.`
+  static description = `NAME is an identifier (FetchNews, fetch_news, fetch-news or FetchNewsCronJob): the class is FetchNewsCronJob in src/crons/fetch-news.ts, with the code 'app.fetch_news', running every 5 minutes. It is imported in src/settings.ts and appended to its crons: [...] list; when that list cannot be found, the files are still written and the line to add is printed. An existing file is never overwritten.`
 
   static examples = ['<%= config.bin %> <%= command.id %> FetchNews', '<%= config.bin %> <%= command.id %> send_digest --dir ../other-project']
 

@@ -73,7 +73,7 @@ function toJson(explained: Explanation, className: string) {
     reason: explained.reason,
     steps: explained.steps,
     nextDue: isoTime(explained.nextDueMs),
-    paused: explained.paused && {since: isoTime(explained.paused.sinceMs), by: explained.paused.by},
+    paused: explained.paused && {since: isoTime(explained.paused.sinceMs), by: explained.paused.by, note: explained.paused.note ?? null},
     running: explained.running && {runId: explained.running.id, host: explained.running.host, pid: explained.running.pid, leaseUntil: isoTime(explained.running.leaseExpiresMs)},
     rows: explained.rows.map((row) => ({id: row.id, status: row.status, start: isoTime(row.startMs), slot: row.ranAtTime, host: row.host, pid: row.pid, leaseUntil: isoTime(row.leaseExpiresMs)})),
   }

@@ -34,7 +34,7 @@ describe('callCommand', function () {
       ['runcrons'],
       ['runcrons', 'SuccessJob', '--dry-run'],
       ['help', 'crons:list'],
-      // Errors: an unknown command, a bad flag (oclif's, exit 2, with the usage), a settings module that throws.
+      // Errors: an unknown command, a bad flag (exit 2, one line), a settings module that throws.
       ['crons:lst'],
       ['crons:list', '--no-such-flag'],
       ['runcrons', '--settings', path.join(ROOT, 'test', 'fixtures', 'cli-settings-throws.cjs'), '--traceback'],

@@ -401,12 +401,18 @@ describe('manage CLI (end to end)', function () {
       expect(await box.rows()).to.deep.equal([])
     })
 
-    it('a bad flag: exit 2, nothing run', async () => {
+    it('a bad flag: exit 2, one line with the nearest flag (not the whole usage), nothing run', async () => {
       await box.migrate()
       const result = await box.runcrons('SuccessJob', '2026-11-23T12:00:00Z', ['--no-such-flag'])
-      expect(result.code).to.equal(2)
-      expect(result.stderr).to.include('--no-such-flag')
+      expectRun(result, 2, [], ["error: manage runcrons has no flag '--no-such-flag': see `manage runcrons --help` for its flags"])
       expect(await box.rows()).to.deep.equal([])
+      const cases: Array<[string[], string]> = [
+        [['runcrons', '--forse'], "error: manage runcrons has no flag '--forse': did you mean --force?"],
+        [['crons:history', '--limt=3'], "error: manage crons:history has no flag '--limt=3': did you mean --limit?"],
+        [['crons:list', '--no-colr'], "error: manage crons:list has no flag '--no-colr': did you mean --no-color?"],
+        [['crons:list', '-x'], "error: manage crons:list has no flag '-x': see `manage crons:list --help` for its flags"],
+      ]
+      for (const [args, line] of cases) expectRun(await box.run(args), 2, [], [line])
     })
 
     it('a settings module that throws: one line without --traceback, the stack with it', async () => {

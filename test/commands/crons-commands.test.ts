@@ -46,7 +46,7 @@ interface Listing {
   nextDue: string | null
   nextDueSlot: string | null
   runningNow: {host: string | null; pid: number | null; since: string} | null
-  paused: {since: string | null; by: string | null} | null
+  paused: {since: string | null; by: string | null; note: string | null} | null
 }
 
 interface NextTimes {
@@ -232,7 +232,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         expect(blocking.paused).to.equal(null)
 
         expect(success.code).to.equal('test.success')
-        expect(success.paused).to.deep.equal({since: '2026-11-23T11:50:00.000Z', by: WHO})
+        expect(success.paused).to.deep.equal({since: '2026-11-23T11:50:00.000Z', by: WHO, note: null})
         expect(success.nextDue).to.equal(null)
         expect(success.runningNow).to.equal(null)
         expect(success.lastRun).to.equal(null)
@@ -349,16 +349,19 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         {code: 'app.report', status: 'timed_out', start_time: '2026-11-22T23:00:00.000Z', end_time: '2026-11-22T23:00:00.250Z', message: 'timed out after 1 min\ndetails'},
       ])
 
-      const env = {TEST_CRONS: 'FailJob,AtTimesJob'}
-      const [table, fullOne, fullFailed, failedJson, limited, slot, none, bad] = await Promise.all([
+      const env = {TEST_CRONS: 'FailJob,AtTimesJob,SuccessJob'}
+      const [table, fullOne, fullFailed, failedJson, limited, slot, none, bad, byClass, unknown, typo] = await Promise.all([
         box.run(['crons:history'], env),
         box.run(['crons:history', 'test.fail', '--full'], env),
         box.run(['crons:history', 'app.import', '--status', 'failed', '--full'], env),
         box.run(['crons:history', '--status', 'failed', '--json'], env),
         box.run(['crons:history', '--limit', '2', '--json'], env),
         box.run(['crons:history', 'test.at_times', '--full'], env),
-        box.run(['crons:history', 'nobody'], env),
+        box.run(['crons:history', 'test.success'], env),
         box.run(['crons:history', '--status', 'bogus'], env),
+        box.run(['crons:history', 'FailJob', '--json'], env),
+        box.run(['crons:history', 'nobody'], env),
+        box.run(['crons:history', 'test.fial'], env),
       ])
 
       expect(table.code, context(table)).to.equal(0)
@@ -401,7 +404,11 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         [4, 'failed', '2026-11-23T02:02:05.000Z', 125_000],
       ])
 
+      // A job of the settings that has not run yet: no runs. A name that is no job: exit 2 with the nearest names, as the other commands say it.
       expectRun(none, 0, ['No runs.'])
+      expect(parse<HistoryEntry[]>(byClass).map((run) => [run.id, run.code])).to.deep.equal([[1, 'test.fail']])
+      expectUsageError(unknown, /^error: unknown cron job 'nobody': the known jobs are 'FailJob', 'test\.fail', /)
+      expectUsageError(typo, /^error: unknown cron job 'test\.fial': did you mean 'test\.fail'\?/)
       expectUsageError(bad, /^error: --status 'bogus' is not a run status: use one of running, succeeded, failed, interrupted, timed_out$/)
     })
   })
@@ -485,7 +492,8 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
     it('a paused job prints [‖] and does not run while the others do; plain --force skips it, runcrons NAME --force runs it; resume restores it', async () => {
       const box = sandbox(empty)
       const crons = 'SuccessJob,CronExprJob,JsonJob'
-      const paused = `[‖] test.success  paused since 2026-11-23 11:59 by ${WHO} (manage crons:resume to resume)`
+      // The pause's note is shown wherever the pause is: the tick's line, crons:list, why.
+      const paused = `[‖] test.success  paused since 2026-11-23 11:59 by ${WHO}: 'until the API key is renewed' (manage crons:resume to resume)`
       const env = {TEST_CRONS: crons, MANAGE_NOW: '2026-11-23T11:59:00Z'}
       expectRun(await box.run(['crons:pause', 'SuccessJob', '--note', 'until the API key is renewed'], env), 0, ['Paused test.success.'])
       const [again, unknownPause, unknownResume] = await Promise.all([
@@ -496,6 +504,10 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       expectRun(again, 0, ['test.success was already paused.'])
       expectUsageError(unknownPause, /^error: unknown cron job 'test\.sucess': did you mean 'test\.success'\?/)
       expectUsageError(unknownResume, /^error: unknown cron job 'test\.sucess': did you mean 'test\.success'\?/)
+      const [table, listed, why] = await Promise.all([box.run(['crons:list'], env), box.run(['crons:list', '--json'], env), box.run(['why', 'test.success'], env)])
+      expect(lines(table.stdout).find((line) => line.startsWith('test.success')), context(table)).to.match(new RegExp(`since 2026-11-23 11:59:00 UTC by ${WHO}: 'until the API key is renewed'$`))
+      expect(parse<Listing[]>(listed).find((job) => job.code === 'test.success')!.paused).to.deep.equal({since: '2026-11-23T11:59:00.000Z', by: WHO, note: 'until the API key is renewed'})
+      expect(lines(why.stdout)[0], context(why)).to.equal(`test.success (SuccessJob) at 2026-11-23 11:59:00 UTC: paused: ${paused.slice('[‖] test.success  '.length)}`)
 
       expectRun(await box.runcrons(crons, '2026-11-23T12:00:00Z'), 0, [paused, '[✔] test.cron_expr', '[✔] test.json'])
       expect(box.calls()).to.deep.equal(['test.cron_expr', 'test.json'])

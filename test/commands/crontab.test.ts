@@ -42,13 +42,13 @@ describe('manage crontab', function () {
   })
 
   const crontab = (...args: string[]) => callManage(['crontab', ...args], env)
-  const lineFor = (log: string) => `* * * * * cd ${shellQuote(ROOT)} && ${shellQuote(process.execPath)} ${shellQuote(BIN)} runcrons >> ${shellQuote(log)} 2>&1`
+  const lineFor = (log: string) => `* * * * * cd ${shellQuote(ROOT)} && ${shellQuote(process.execPath)} ${shellQuote(BIN)} runcrons --timestamps >> ${shellQuote(log)} 2>&1`
   const installed = () => fs.readFileSync(crontabFile, 'utf8')
 
   it('prints the line with absolute paths and the default log, and touches no crontab', async () => {
     const result = await crontab()
     expect(result.stdout, context(result)).to.equal(`${lineFor(path.join(ROOT, 'var', 'cron.log'))}\n`)
-    expect(result.stdout).to.match(/^\* \* \* \* \* cd \/\S+ && \/\S+ \/\S+\/bin\/manage runcrons >> \/\S+\/var\/cron\.log 2>&1\n$/)
+    expect(result.stdout).to.match(/^\* \* \* \* \* cd \/\S+ && \/\S+ \/\S+\/bin\/manage runcrons --timestamps >> \/\S+\/var\/cron\.log 2>&1\n$/)
     expect(result.stderr).to.equal('')
     expect(result.code).to.equal(0)
     expect(fs.existsSync(crontabFile)).to.equal(false)
@@ -74,7 +74,7 @@ describe('manage crontab', function () {
     const log = path.join(root, 'var 50%.log')
     const line = crontabLine({root, bin: path.join(root, 'bin', 'manage'), nodeBin: node, logFile: log})
     expect(line).to.equal(
-      `* * * * * cd '${dir}/my app'\\''s 100\\%' && '${dir}/fake node' '${dir}/my app'\\''s 100\\%/bin/manage' runcrons >> '${dir}/my app'\\''s 100\\%/var 50\\%.log' 2>&1`,
+      `* * * * * cd '${dir}/my app'\\''s 100\\%' && '${dir}/fake node' '${dir}/my app'\\''s 100\\%/bin/manage' runcrons --timestamps >> '${dir}/my app'\\''s 100\\%/var 50\\%.log' 2>&1`,
     )
     // What cron does before the shell: drop the five time fields, turn \% into %.
     const command = line.replace(/^(\S+ ){5}/, '').replace(/\\%/g, '%')

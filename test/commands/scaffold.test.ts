@@ -154,12 +154,35 @@ describe('manage startcron / startcommand', function () {
   it('rejects a NAME that is not an identifier: exit 2, one line, nothing written', async () => {
     const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
     fs.writeFileSync(path.join(project, 'package.json'), '{}\n')
-    for (const [command, name] of [['startcron', 'fetch-news'], ['startcommand', '1report'], ['startcron', '../evil'], ['startcommand', 'send report']]) {
+    for (const [command, name] of [['startcron', 'fetch-news-'], ['startcommand', '1report'], ['startcron', '../evil'], ['startcommand', 'send report'], ['startcommand', 'seed--sessions']]) {
       const result = await callManage([command, name, '--dir', project], {})
-      expect(lines(result.stderr), context(result)).to.deep.equal([`error: NAME '${name}' is not an identifier: use letters, digits and underscores, starting with a letter (e.g. FetchNews or fetch_news)`])
+      expect(lines(result.stderr), context(result)).to.deep.equal([`error: NAME '${name}' is not an identifier: use letters, digits, underscores and single hyphens, starting with a letter (e.g. FetchNews, fetch_news or fetch-news)`])
       expect(result.code).to.equal(2)
     }
     expect(tree(project)).to.deep.equal(['package.json'])
+  })
+
+  it('startcommand takes seed_sessions and seed-sessions alike (both make `manage seed-sessions`), and refuses a built-in command\'s name in one line', async () => {
+    for (const name of ['seed_sessions', 'seed-sessions', 'seedSessions']) {
+      const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
+      fs.writeFileSync(path.join(project, 'package.json'), '{"devDependencies": {"typescript": "^5.9.3"}}\n')
+      const result = await callManage(['startcommand', name, '--dir', project], {})
+      expect(result.code, context(result)).to.equal(0)
+      expect(tree(project)).to.deep.equal(['package.json', 'src/commands/seed-sessions.test.ts', 'src/commands/seed-sessions.ts'])
+      expect(fs.readFileSync(path.join(project, 'src', 'commands', 'seed-sessions.ts'), 'utf8')).to.include('class SeedSessions extends BaseCommand')
+    }
+    const project = temp(fs.mkdtempSync(path.join(os.tmpdir(), 'manage-scaffold-')))
+    fs.writeFileSync(path.join(project, 'package.json'), '{}\n')
+    for (const [name, id] of [['check', 'check'], ['run_crons', undefined], ['Migrate', 'migrate'], ['about', 'about'], ['help', 'help']] as const) {
+      const result = await callManage(['startcommand', name, '--dir', project], {})
+      if (id === undefined) {
+        expect(result.code, context(result)).to.equal(0) // run-crons is not runcrons
+        continue
+      }
+      expect(lines(result.stderr), context(result)).to.deep.equal([`error: NAME '${name}' would make \`manage ${id}\`, a built-in command's name, which an app's command never gets: choose another (e.g. app-${id})`])
+      expect(result.code, context(result)).to.equal(2)
+    }
+    expect(tree(project)).to.deep.equal(['package.json', 'src/commands/run-crons.js', 'src/commands/run-crons.test.js'])
   })
 
   it('rejects a NAME too long for a file name before writing anything: exit 2, one line', async () => {

@@ -14,16 +14,17 @@ const ROOT = path.resolve(__dirname, '..', '..')
 const INDEX = JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))
 
 describe('plainRuncrons: which command lines skip oclif', () => {
-  it('takes the crontab forms (--silent, -v 0–3, --color, --settings, --traceback) and nothing else', () => {
-    expect(plainRuncrons([])).to.deep.equal({silent: false, verbosity: 1, traceback: false})
-    expect(plainRuncrons(['--silent', '-v', '3', '--no-color', '--settings', 'x.js', '--traceback'])).to.deep.equal({
+  it('takes the crontab forms (--silent, -v 0–3, --color, --settings, --traceback, --timestamps) and nothing else', () => {
+    expect(plainRuncrons([])).to.deep.equal({silent: false, verbosity: 1, traceback: false, timestamps: false})
+    expect(plainRuncrons(['--silent', '-v', '3', '--no-color', '--settings', 'x.js', '--traceback', '--timestamps'])).to.deep.equal({
       silent: true,
       verbosity: 3,
       traceback: true,
+      timestamps: true,
       color: false,
       settings: 'x.js',
     })
-    expect(plainRuncrons(['--verbosity=0', '--color', '--settings=y.cjs'])).to.deep.equal({silent: false, verbosity: 0, traceback: false, color: true, settings: 'y.cjs'})
+    expect(plainRuncrons(['--verbosity=0', '--color', '--settings=y.cjs'])).to.deep.equal({silent: false, verbosity: 0, traceback: false, timestamps: false, color: true, settings: 'y.cjs'})
     for (const args of [['Job0'], ['--force'], ['--dry-run'], ['--concurrency', '2'], ['-v', '4'], ['-v'], ['--settings'], ['--help'], ['-h']]) {
       expect(plainRuncrons(args), args.join(' ')).to.equal(null)
     }

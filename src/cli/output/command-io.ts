@@ -56,3 +56,44 @@ export function setCommandIO(io: CommandIO | undefined): void {
   if (io === undefined) delete (globalThis as Holder)[CURRENT]
   else (globalThis as Holder)[CURRENT] = io
 }
+
+/**
+ * `output` with each line it is given starting with the wall-clock time of its writing (ISO 8601,
+ * UTC, to the millisecond): `runcrons --timestamps`, for the crontab's log. Real time, not the
+ * decision clock: MANAGE_NOW pins what the tick decides, not when it wrote.
+ */
+export function timestampedOutput(output: CommandOutput, now: () => number = Date.now): CommandOutput {
+  let atLineStart = true
+  return {
+    write(text) {
+      if (text === '') return
+      const stamp = `${new Date(now()).toISOString()} `
+      output.write(`${atLineStart ? stamp : ''}${text.replace(/\n(?=[^])/g, `\n${stamp}`)}`)
+      atLineStart = text.endsWith('\n')
+    },
+    get isTTY() {
+      return output.isTTY
+    },
+  }
+}
+
+/** From now until the returned function is called, every line the command writes (stdout and stderr) starts with the time it was written. */
+export function stampLines(now: () => number = Date.now): () => void {
+  const holder = globalThis as Holder
+  const before = holder[CURRENT]
+  const io = before ?? PROCESS_IO
+  holder[CURRENT] = {
+    get env() {
+      return io.env
+    },
+    get cwd() {
+      return io.cwd
+    },
+    stdout: timestampedOutput(io.stdout, now),
+    stderr: timestampedOutput(io.stderr, now),
+  }
+  return () => {
+    if (before === undefined) delete holder[CURRENT]
+    else holder[CURRENT] = before
+  }
+}

@@ -3,23 +3,26 @@ export interface PlainRuncrons {
   silent: boolean
   verbosity: number
   traceback: boolean
+  /** --timestamps: each line starts with the time it was written (the crontab line passes it). */
+  timestamps: boolean
   color?: boolean
   settings?: string
   project?: string
 }
 
 /**
- * The arguments after `runcrons` when they are a plain form (the global flags, --silent), else
+ * The arguments after `runcrons` when they are a plain form (the global flags, --silent, --timestamps), else
  * null: the oclif command takes everything else, and says what is wrong with a bad flag.
  */
 export function plainRuncrons(args: readonly string[]): PlainRuncrons | null {
-  const plain: PlainRuncrons = {silent: false, verbosity: 1, traceback: false}
+  const plain: PlainRuncrons = {silent: false, verbosity: 1, traceback: false, timestamps: false}
   const level = (value: string | undefined) => (value !== undefined && /^[0-3]$/.test(value) ? Number(value) : null)
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     const inline = arg.startsWith('--verbosity=') ? level(arg.slice('--verbosity='.length)) : null
     if (arg === '--silent') plain.silent = true
     else if (arg === '--traceback') plain.traceback = true
+    else if (arg === '--timestamps') plain.timestamps = true
     else if (arg === '--color' || arg === '--no-color') plain.color = arg === '--color'
     else if (arg === '--settings' && i + 1 < args.length) plain.settings = args[++i]
     else if (arg.startsWith('--settings=')) plain.settings = arg.slice('--settings='.length)

@@ -71,7 +71,7 @@ export function crontabLine(options: CrontabOptions): string {
   checkPath('node path', node)
   checkPath('log file', log)
   const q = shellQuote
-  return `* * * * * cd ${q(root)} && ${q(node)} ${q(path.resolve(options.bin))} runcrons >> ${q(log)} 2>&1`
+  return `* * * * * cd ${q(root)} && ${q(node)} ${q(path.resolve(options.bin))} runcrons --timestamps >> ${q(log)} 2>&1`
 }
 
 export function blockMarkers(root: string): {begin: string; end: string} {

@@ -15,12 +15,13 @@ export interface Names {
   snake: string
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** An identifier, or words joined by hyphens (seed-sessions: the command id that seed_sessions makes). */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*$/
 
-/** Split 'fetchNews', 'FetchNews', 'fetch_news', 'HTTPPoller' or 's3Sync' into words. */
+/** Split 'fetchNews', 'FetchNews', 'fetch_news', 'fetch-news', 'HTTPPoller' or 's3Sync' into words. */
 export function namesOf(name: string, what: string, suffix = ''): Names {
   if (!IDENTIFIER.test(name) || !/[A-Za-z]/.test(name)) {
-    throw new UsageError(`${what} '${name}' is not an identifier: use letters, digits and underscores, starting with a letter (e.g. FetchNews or fetch_news)`)
+    throw new UsageError(`${what} '${name}' is not an identifier: use letters, digits, underscores and single hyphens, starting with a letter (e.g. FetchNews, fetch_news or fetch-news)`)
   }
   const base = suffix && name.endsWith(suffix) && name.length > suffix.length ? name.slice(0, -suffix.length) : name
   const words = base.match(/[A-Z]+(?![a-z])\d*|[A-Z]?[a-z]+\d*|\d+/g) ?? []
@@ -314,8 +315,12 @@ export function startCron(target: Target, name: string): ScaffoldReport {
 }
 
 /** `manage startcommand NAME`: the command and its test in the commands folder. */
-export function startCommand(target: Target, name: string): ScaffoldReport {
+/** `builtIns`: the command ids (and topics) of manage itself, which an app's command can never take. */
+export function startCommand(target: Target, name: string, builtIns: ReadonlySet<string> = new Set()): ScaffoldReport {
   const names = namesOf(name, 'NAME', 'Command')
   const {className, commandId, files} = commandFiles(target, names)
+  if (builtIns.has(commandId)) {
+    throw new UsageError(`NAME '${name}' would make \`manage ${commandId}\`, a built-in command's name, which an app's command never gets: choose another (e.g. app-${commandId})`)
+  }
   return {dir: target.layout.root, created: writeAll(target.layout.root, files), className, commandId, needsBuild: target.extension === '.ts'}
 }

@@ -6,6 +6,7 @@ import {SqlAlertOutbox} from '../../core/run-log/alert-outbox'
 import {DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS} from '../../core/time/units'
 
 export default class CronsClean extends BaseCommand<typeof CronsClean> {
+  static writesDatabase = true
   static writes = true
 
   static summary = 'Delete run-log rows older than an age, and the alerts done with (delivered or abandoned) raised before it; a run that is still going, or an alert still to deliver, is never deleted.'

@@ -6,6 +6,8 @@ import {formatTable} from '../../cli/output/table'
 import {UsageError} from '../../core/base/errors'
 import {isRunStatus, RUN_STATUSES, type RunStatus} from '../../core/contract/run-types'
 import {firstLine} from '../../core/base/text'
+import {loadJob} from '../../core/jobs/load-jobs'
+import {selectByName} from '../../core/jobs/select-jobs'
 
 export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
   static summary = 'Show the run log, newest first, with durations and the first line of each message.'
@@ -17,7 +19,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
   ]
 
   static args = {
-    code: Args.string({description: "Only this job's runs (its code)."}),
+    code: Args.string({description: "Only this job's runs: its code (also a job no longer in the settings) or class name."}),
   }
 
   static flags = {
@@ -35,7 +37,8 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     const settings = await this.project.settings()
     const zone = settings.timeZone
     const store = this.project.runStore()
-    const runs = await store.listRuns({code: this.args.code, status: status as RunStatus | undefined, limit})
+    const code = this.args.code === undefined ? undefined : await this.jobCode(this.args.code)
+    const runs = await store.listRuns({code, status: status as RunStatus | undefined, limit})
     if (json) {
       this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, message: run.message})))
       return
@@ -60,5 +63,17 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
       firstLine(run.message),
     ])
     this.log(formatTable(['ID', 'CODE', 'STATUS', 'STARTED', 'DURATION', 'MESSAGE'], rows))
+  }
+
+  /**
+   * The code to show: one the run log has runs of (a job since removed from the settings too), else
+   * a job of the settings by code or class name; an unknown name is a usage error with the nearest
+   * names, as every command that takes a job says it.
+   */
+  private async jobCode(name: string): Promise<string> {
+    if ((await this.project.runStore().listRuns({code: name, limit: 1})).length > 0) return name
+    const settings = await this.project.settings()
+    const [cls] = selectByName([name], settings.crons, settings.cronsDir)
+    return loadJob(cls).job?.code ?? name
   }
 }

@@ -3,6 +3,7 @@ import {formatTime} from '../../cli/output/render'
 import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
 import {listJobs} from '../../core/operate/job-list'
+import {shown} from '../../core/base/text'
 
 export default class CronsList extends BaseCommand<typeof CronsList> {
   static summary = 'List the cron jobs: schedule, last run, next due time, running now, paused.'
@@ -26,7 +27,7 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
           lastRun: job.lastRun && {...job.lastRun, startTime: isoTime(job.lastRun.startMs), endTime: isoTime(job.lastRun.endMs)},
           nextDue: isoTime(job.nextDueMs),
           runningNow: job.runningNow && {...job.runningNow, since: isoTime(job.runningNow.sinceMs)},
-          paused: job.paused && {since: isoTime(job.paused.sinceMs), by: job.paused.by},
+          paused: job.paused && {since: isoTime(job.paused.sinceMs), by: job.paused.by, note: job.paused.note ?? null},
         })),
       )
     } else {
@@ -37,7 +38,7 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
         job.lastRun ? `${job.lastRun.status} ${formatTime(job.lastRun.startMs, job.timeZone)}${job.lastRun.durationMs === null ? '' : ` (${formatDuration(job.lastRun.durationMs)})`}` : 'never',
         job.paused ? 'paused' : job.nextDueMs === null ? '-' : `${formatTime(job.nextDueMs, job.timeZone)}${job.nextDueSlot ? ` [${job.nextDueSlot}]` : ''}`,
         job.runningNow ? `${job.runningNow.host ?? '?'} pid ${job.runningNow.pid ?? '?'} since ${formatTime(job.runningNow.sinceMs, job.timeZone)}` : '',
-        job.paused ? `since ${job.paused.sinceMs === null ? '?' : formatTime(job.paused.sinceMs, job.timeZone)}${job.paused.by ? ` by ${job.paused.by}` : ''}` : '',
+        job.paused ? `since ${job.paused.sinceMs === null ? '?' : formatTime(job.paused.sinceMs, job.timeZone)}${job.paused.by ? ` by ${job.paused.by}` : ''}${job.paused.note ? `: ${shown(job.paused.note)}` : ''}` : '',
       ])
       this.log(formatTable(['CODE', 'CLASS', 'SCHEDULE', 'LAST RUN', 'NEXT DUE', 'RUNNING NOW', 'PAUSED'], rows))
     }

@@ -5,6 +5,7 @@ import {cleanNote} from '../../core/operate/action-log'
 import {localOperatorName, projectOperator} from '../../core/operate/operator'
 
 export default class CronsPause extends BaseCommand<typeof CronsPause> {
+  static writesDatabase = true
   static writes = true
 
   static summary = 'Pause a job on every server (stored in the database) until crons:resume.'

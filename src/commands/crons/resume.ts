@@ -4,6 +4,7 @@ import {findJob} from '../../core/jobs/select-jobs'
 import {localOperatorName, projectOperator} from '../../core/operate/operator'
 
 export default class CronsResume extends BaseCommand<typeof CronsResume> {
+  static writesDatabase = true
   static writes = true
 
   static summary = 'Resume a paused job on every server.'

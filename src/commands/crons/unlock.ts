@@ -6,6 +6,7 @@ import {localOperatorName, projectOperator} from '../../core/operate/operator'
 import {reportOrRefuse} from '../../core/operate/unlock'
 
 export default class CronsUnlock extends BaseCommand<typeof CronsUnlock> {
+  static writesDatabase = true
   static writes = true
 
   static summary = "Release a job's claim by hand (after a crash, instead of waiting for its lease to run out)."

@@ -88,6 +88,8 @@ export interface JobHistory {
 export interface PauseInfo {
   sinceMs: number | null
   by: string | null
+  /** Why, as the pause that paused it said (crons:pause --note, the dashboard); absent when it gave none. */
+  note?: string
 }
 
 export interface HistoryOptions {

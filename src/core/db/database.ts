@@ -131,13 +131,18 @@ function connectionSecrets(connection: unknown): string[] {
 const QUIET_LOG = {warn() {}, error() {}, deprecate() {}, debug() {}}
 
 /**
- * Open the database; for a sqlite file, make its folder first (the file itself is created on first
- * use). `connectTimeoutMs`: how long a new connection to a server may take (pg waits forever by default).
+ * Open the database. A sqlite file that is missing is made (its folder first, the file on first
+ * use) only when `create` (the default; the commands that write); otherwise it is an error that
+ * says to migrate, and nothing is made: a mistyped path from a read-only command leaves no folders.
+ * `connectTimeoutMs`: how long a new connection to a server may take (pg waits forever by default).
  */
-export function openDatabase(config: DatabaseConfig, options: {connectTimeoutMs?: number} = {}): Knex {
+export function openDatabase(config: DatabaseConfig, options: {connectTimeoutMs?: number; create?: boolean} = {}): Knex {
   if (config.dialect === 'sqlite') {
     const filename = (config.knex.connection as {filename: string}).filename
-    if (filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
+    if (filename !== ':memory:' && !existsSync(filename)) {
+      if (options.create === false) throw new CommandError(`the ${config.description} does not exist: run \`manage migrate\` to create it, or fix DATABASE_URL (or the knexfile)`)
+      mkdirSync(path.dirname(filename), {recursive: true})
+    }
   }
   // knex is loaded here, not at the top, so commands that never touch the database stay fast.
   const knex = require('knex') as typeof import('knex').knex
@@ -176,6 +181,13 @@ export function isTransient(error: unknown): boolean {
   return isConnectionLost(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR'
 }
 
+/** No route to the server, or no server at the address. */
+const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']
+/** The server (or something at its address) took the connection and then dropped it. */
+const DROPPED = ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03']
+/** pg's words for a dropped connection (it gives no code), and libpq's. */
+const DROPPED_MESSAGE = /^Connection terminated|server closed the connection unexpectedly/
+
 /** Turn a driver's error into one line that says what to do, or null when it is not a known case. */
 export function explainDatabaseError(error: unknown, config: DatabaseConfig): CommandError | null {
   if (!(error instanceof Error)) return null
@@ -213,8 +225,13 @@ export function explainDatabaseError(error: unknown, config: DatabaseConfig): Co
       `a statement on the ${config.description} did not finish within statementTimeoutSeconds: another transaction may hold a lock (a job's long transaction through ctx.db?) or the server is overloaded; raise statementTimeoutSeconds in the settings if this is expected`,
     )
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+  if (code !== undefined && UNREACHABLE.includes(code)) {
     return new CommandError(`cannot connect to the ${config.description} (${code}): is the server running? check DATABASE_URL`)
+  }
+  if ((code !== undefined && DROPPED.includes(code)) || DROPPED_MESSAGE.test(message)) {
+    return new CommandError(
+      `the ${config.description} closed the connection (${firstLine(message)}): is the server up, and is it a ${config.dialect} server at that host and port? check DATABASE_URL, and the server's log`,
+    )
   }
   if (/Cannot find module '(pg|mysql2|sqlite3)'|run \$ npm install (pg|mysql2|sqlite3)/.test(message)) {
     const driver = /(pg|mysql2|sqlite3)/.exec(message)?.[1]

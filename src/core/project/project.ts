@@ -59,10 +59,12 @@ export class Project {
   private loaded?: Settings
   private serverClock?: MeasuredClock
 
+  /** `createDatabase`: whether db() may make a missing sqlite file (default true; the read-only commands say false). */
   constructor(
     root: string,
     private readonly env: NodeJS.ProcessEnv,
     settingsFile?: string,
+    private readonly options: {createDatabase?: boolean} = {},
   ) {
     this.paths = projectPaths(root, settingsFile ?? (env.MANAGE_SETTINGS || undefined))
   }
@@ -145,7 +147,7 @@ export class Project {
    */
   db(): Knex {
     if (!this.knex) {
-      this.knex = openDatabase(this.database(), {connectTimeoutMs: this.loaded?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_SECONDS * 1000})
+      this.knex = openDatabase(this.database(), {connectTimeoutMs: this.loaded?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_SECONDS * 1000, create: this.options.createDatabase})
       this.knex.on('query', () => this.statements++)
     }
     return this.knex

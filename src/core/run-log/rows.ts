@@ -83,7 +83,14 @@ export function lockHolderOf(row: Row | undefined, dialect: Dialect): LockHolder
 /** The paused jobs by code, from the rows of selectPaused. */
 export function pausesOf(rows: readonly Row[], dialect: Dialect): Map<string, PauseInfo> {
   const time = timeCodec(dialect)
-  return new Map(rows.map((row) => [String(row.code), {sinceMs: time.fromDb(row.paused_at), by: (row.paused_by as string | null) ?? null}]))
+  return new Map(rows.map((row) => [String(row.code), pauseInfo(time.fromDb(row.paused_at), row.paused_by, row.pause_note)]))
+}
+
+/** A pause as read: since when, by whom, and its note when it has one. */
+export function pauseInfo(sinceMs: number | null, by: unknown, note: unknown): PauseInfo {
+  const pause: PauseInfo = {sinceMs, by: typeof by === 'string' ? by : null}
+  if (typeof note === 'string' && note !== '') pause.note = note
+  return pause
 }
 
 /** How a run whose lease ran out is recorded: ended when its lease did, and who stopped renewing it. */

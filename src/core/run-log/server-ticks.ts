@@ -1,6 +1,7 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import * as sql from './tick-statements'
+import {pauseInfo} from './rows'
 import {timeCodec} from './time-codec'
 import type {PauseInfo} from '../contract/run-types'
 
@@ -50,7 +51,7 @@ export class SqlServerTicks implements ServerTicks {
     for (const row of await rowsOf(this.source, sql.selectTickState())) {
       const name = row.name as string
       if (row.what === 'job') {
-        if (row.at !== null) state.paused.set(name, {sinceMs: time.fromDb(row.at), by: (row.who as string | null) ?? null})
+        if (row.at !== null) state.paused.set(name, pauseInfo(time.fromDb(row.at), row.who, row.note))
         const resumed = time.fromDb(row.since)
         if (resumed !== null) state.resumed.set(name, resumed)
       } else if (row.what === 'tick') state.ticks.push({host: name, atMs: time.fromDb(row.at)!, version: (row.who as string | null) ?? null})

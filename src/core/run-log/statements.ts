@@ -317,8 +317,15 @@ export function selectLiveClaim(dialect: Dialect, code: string, leaseNowMs: numb
 
 /** The paused jobs. */
 export function selectPaused(): Statement {
-  return {sql: 'SELECT code, paused_at, paused_by FROM cron_job WHERE paused_at IS NOT NULL', bindings: []}
+  return {sql: `SELECT code, paused_at, paused_by, ${PAUSE_NOTE} AS pause_note FROM cron_job WHERE paused_at IS NOT NULL`, bindings: []}
 }
+
+/**
+ * A paused cron_job row's note: that of the first pause action since it was paused (the one that
+ * paused it, recorded with it; later ones changed nothing). A lookup on cron_action's (code, id) index.
+ */
+export const PAUSE_NOTE =
+  "(SELECT cron_action.note FROM cron_action WHERE cron_action.code = cron_job.code AND cron_action.action = 'pause' AND cron_action.at >= cron_job.paused_at ORDER BY cron_action.id LIMIT 1)"
 
 /** Pause a job that is not paused, saying since when and by whom. */
 export function pauseJob(dialect: Dialect, code: string, sinceMs: number, by: string | null): Statement {

@@ -1,5 +1,6 @@
 import type {Dialect} from '../db/database'
 import type {Statement} from '../db/sql-connection'
+import {PAUSE_NOTE} from './statements'
 import {timeCodec} from './time-codec'
 
 /**
@@ -9,14 +10,14 @@ import {timeCodec} from './time-codec'
 
 /**
  * What a tick needs to know beside the histories, in one statement: the paused (and resumed)
- * jobs, each server's last tick, and when the next pending alert is due (an index lookup; null for none).
+ * jobs (with the pause's note), each server's last tick, and when the next pending alert is due (an index lookup; null for none).
  */
 export function selectTickState(): Statement {
   return {
     sql:
-      "SELECT 'job' AS what, code AS name, paused_at AS at, paused_by AS who, resumed_at AS since FROM cron_job WHERE paused_at IS NOT NULL OR resumed_at IS NOT NULL" +
-      " UNION ALL SELECT 'tick', host, tick_at, version, NULL FROM cron_tick" +
-      " UNION ALL SELECT 'alert', NULL, MIN(next_attempt_at), NULL, NULL FROM cron_alert WHERE status = 'pending'",
+      `SELECT 'job' AS what, code AS name, paused_at AS at, paused_by AS who, resumed_at AS since, ${PAUSE_NOTE} AS note FROM cron_job WHERE paused_at IS NOT NULL OR resumed_at IS NOT NULL` +
+      " UNION ALL SELECT 'tick', host, tick_at, version, NULL, NULL FROM cron_tick" +
+      " UNION ALL SELECT 'alert', NULL, MIN(next_attempt_at), NULL, NULL, NULL FROM cron_alert WHERE status = 'pending'",
     bindings: [],
   }
 }

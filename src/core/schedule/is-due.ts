@@ -3,6 +3,7 @@ import {instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MINUTE_MS, nextMinute, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive} from './history'
+import {shown} from '../base/text'
 import type {Schedule} from '../jobs/schedule'
 import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
@@ -65,7 +66,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   const paused = options.paused
   if (paused && !(options.force && options.forcePaused)) {
     const since = () => (paused.sinceMs === null ? '' : ` since ${luxon().DateTime.fromMillis(paused.sinceMs, {zone}).toFormat('yyyy-MM-dd HH:mm')}`)
-    return not('paused', () => `paused${since()}${paused.by ? ` by ${paused.by}` : ''} (manage crons:resume to resume)`)
+    return not('paused', () => `paused${since()}${paused.by ? ` by ${paused.by}` : ''}${paused.note ? `: ${shown(paused.note)}` : ''} (manage crons:resume to resume)`)
   }
   passes('paused', () => (paused ? 'paused, but run by name with --force' : 'not paused'))
   if (options.force) return yes('forced', () => 'forced (--force)')
