@@ -35,11 +35,18 @@ export function durationChart(runs: readonly RunRow[], width = 900, height = 220
 }
 
 /**
- * The runs (oldest first) whose code's version differs from the run before them: a deploy. A run
- * whose version is unknown marks nothing (nor does the first run's).
+ * The runs (oldest first) whose code's version differs from the last one known before them: a
+ * deploy. Runs of unknown version are skipped over (they neither mark nor break a version's run).
  */
 export function deploys(runs: readonly RunRow[]): RunRow[] {
-  return runs.filter((run, i) => i > 0 && run.version !== null && run.version !== runs[i - 1].version)
+  const marked: RunRow[] = []
+  let last: string | null = null
+  for (const run of runs) {
+    if (run.version === null) continue
+    if (last !== null && run.version !== last) marked.push(run)
+    last = run.version
+  }
+  return marked
 }
 
 /** A dashed line at each deploy, with the new version over it (whole in its tooltip). */

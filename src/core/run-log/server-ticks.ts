@@ -1,12 +1,14 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import * as sql from './tick-statements'
+import type {RunnerTick} from './tick-statements'
 import {pauseInfo} from './rows'
 import {timeCodec} from './time-codec'
 import type {PauseInfo} from '../contract/run-types'
 import {RUNNER_KINDS, type RunnerKind} from '../alerts/silence'
 
 export {RUNNER_KINDS, type RunnerKind}
+export type {RunnerTick} from './tick-statements'
 
 /** A runner's last tick (its cron_tick row: one per host and kind). */
 export interface LastTick {
@@ -23,11 +25,6 @@ export interface RunnerRow extends LastTick {
   pid: number | null
 }
 
-/**
- * A runner's heartbeat: the crontab tick's (its `since` kept while its ticks come less than
- * silentAfterMs apart) or a resident scheduler's (its since its process start).
- */
-export type RunnerTick = {host: string; pid: number; version: string; atMs: number} & ({kind: 'crontab'; silentAfterMs: number} | {kind: 'scheduler'; sinceMs: number})
 
 /** A resident runner writes its heartbeat at most this often (the crontab tick writes it at each tick, a minute apart). */
 export const HEARTBEAT_EVERY_MS = 30_000

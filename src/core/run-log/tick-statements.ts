@@ -2,7 +2,13 @@ import type {Dialect} from '../db/database'
 import type {Statement} from '../db/sql-connection'
 import {PAUSE_NOTE} from './statements'
 import {timeCodec} from './time-codec'
-import type {RunnerKind, RunnerTick} from './server-ticks'
+import type {RunnerKind} from '../alerts/silence'
+
+/**
+ * A runner's heartbeat: the crontab tick's (its `since` kept while its ticks come less than
+ * silentAfterMs apart) or a resident scheduler's (its since its process start).
+ */
+export type RunnerTick = {host: string; pid: number; version: string; atMs: number} & ({kind: 'crontab'; silentAfterMs: number} | {kind: 'scheduler'; sinceMs: number})
 
 /**
  * The statements of the runners' ticks (cron_tick: each runner's last tick, by host and kind) and of
