@@ -3,10 +3,21 @@ import {knexSource} from '../../src/core/db/connection-source'
 import {SqlRunRecorder} from '../../src/core/run-log/recorder'
 import {heartbeatDue, SqlServerTicks, type RunnerTick} from '../../src/core/run-log/server-ticks'
 import {SqlRunStore} from '../../src/core/run-log/run-store'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
+import {BACKENDS, freshDatabase, plain, type TestDatabase} from '../helpers/db'
+import * as runnerKind from '../../src/core/db/migrations/20261205000000_manage_runner_kind'
+import {silentAlert} from '../../src/core/alerts/alert-text'
 import {at} from '../helpers/schedule'
 
 const MIN = 60_000
+
+describe("runner_silent's text for a scheduler", () => {
+  it('names the scheduler on its host, and its kind in the details; a crontab runner is said as before', () => {
+    const scheduler = silentAlert({host: 'web2', kind: 'scheduler'}, at('2026-01-05T10:00:00Z'), at('2026-01-05T10:31:00Z'), [], 'web1')
+    expect(scheduler.text.split('\n')[0]).to.equal('[manage] the scheduler on web2 has not ticked since 2026-01-05T10:00:00.000Z (31 min); other runners are ticking')
+    expect(scheduler.details).to.deep.include({silentHost: 'web2', runner: 'scheduler'})
+    expect(silentAlert({host: 'web2', kind: 'crontab'}, at('2026-01-05T10:00:00Z'), at('2026-01-05T10:31:00Z'), [], 'web1').text.split('\n')[0]).to.equal('[manage] web2 has not ticked since 2026-01-05T10:00:00.000Z (31 min); other servers are ticking')
+  })
+})
 
 describe('heartbeatDue: a resident runner writes its heartbeat at most every 30 s', () => {
   it('the first time, then 30 s or more after the last write, or when the clock went back past it', () => {
@@ -28,6 +39,7 @@ for (const dialect of BACKENDS) describe(`runners' heartbeats (cron_tick by host
     ticks = new SqlServerTicks(knexSource(t.db, t.dialect))
   })
   const crontab = (host: string, time: string, pid = 100): RunnerTick => ({kind: 'crontab', host, pid, version: '0.1.0', atMs: at(time), silentAfterMs: 10 * MIN})
+  const tickTime = (iso: string) => (dialect === 'sqlite' ? new Date(iso).toISOString() : new Date(iso))
   const shown = async () => (await ticks.list()).map((r) => `${r.host} ${r.kind} pid ${r.pid} since ${new Date(r.sinceMs).toISOString().slice(11, 16)} last ${new Date(r.atMs).toISOString().slice(11, 16)}`)
 
   it("a crontab tick and a scheduler on one server are two rows; the crontab's since is its first tick after a silence; the last tick never moves back", async () => {
@@ -52,6 +64,18 @@ for (const dialect of BACKENDS) describe(`runners' heartbeats (cron_tick by host
     expect(await shown()).to.deep.equal(['web1 crontab pid 100 since 10:28 last 10:28'])
     expect(await ticks.forget('web1')).to.equal(true)
     expect(await ticks.forget('web1')).to.equal(false)
+  })
+
+  it('the migration keeps each server\'s heartbeat as its crontab runner (since its first tick), and down() keeps the crontab rows', async () => {
+    await runnerKind.down(t.db)
+    await t.db('cron_tick').insert({host: 'web1', pid: 7, version: '0.1.0', tick_at: tickTime('2026-01-05T10:09:00Z'), first_tick_at: tickTime('2026-01-01T00:00:00Z')})
+    await runnerKind.up(t.db)
+    expect(await shown()).to.deep.equal(['web1 crontab pid 7 since 00:00 last 10:09'])
+    expect(new Date((await ticks.list())[0].sinceMs).toISOString()).to.equal('2026-01-01T00:00:00.000Z')
+    await ticks.record({kind: 'scheduler', host: 'web1', pid: 9, version: '0.1.0', atMs: at('2026-01-05T10:10:00Z'), sinceMs: at('2026-01-05T10:00:00Z')})
+    await runnerKind.down(t.db)
+    expect((await t.db('cron_tick').select('host', 'pid')).map(plain)).to.deep.equal([{host: 'web1', pid: 7}])
+    await runnerKind.up(t.db)
   })
 
   it("a run's row records the version of its code when known (the insert names the column only then)", async () => {
