@@ -103,13 +103,15 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
   const clock = () => now
 
   let logs: string[] = []
+  let outcomes: string[] = []
   function scheduler(crons: unknown[], concurrency = 4) {
     logs = []
+    outcomes = []
     const settings = settingsWith(crons, {clockSkewMs: 0})
     return new Scheduler({
       tick: (hooks: WakeHooks) => {
         ticks++
-        return runCrons({db: () => { throw new Error('no database') }, dialect: 'sqlite', settings, clock, leaseClock: clock, store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, concurrency: Infinity, signal: hooks.signal, watch: hooks.watch, onPlan: hooks.onPlan, admit: hooks.admit, onLog: (code, _level, message) => logs.push(`${code}: ${message}`)})
+        return runCrons({db: () => { throw new Error('no database') }, dialect: 'sqlite', settings, clock, leaseClock: clock, store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, concurrency: Infinity, signal: hooks.signal, watch: hooks.watch, onPlan: hooks.onPlan, admit: hooks.admit, onLog: (code, _level, message) => logs.push(`${code}: ${message}`), onOutcome: (outcome) => outcomes.push(`${outcome.code} ${outcome.kind}${'reason' in outcome ? `: ${outcome.reason}` : ''}`)})
       },
       heartbeat: async (plan) => {
         beats++
@@ -207,6 +209,27 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
     releases.shift()!()
     await settle()
     expect(logs.filter((line) => line.includes('late'))).to.deep.equal(['b: run 2 started 1500 ms late: it waited for a free slot (every slot of --concurrency was taken)'])
+    await s.stop()
+  })
+
+  it('a job waiting for a slot is not queued again by the next wake', async () => {
+    const releases: Array<() => void> = []
+    const body = () => new Promise<string>((resolve) => releases.push(() => resolve('ok')))
+    const s = scheduler([job('a', {cron: '* * * * *'}, body), job('b', {cron: '* * * * *'}, body)], 1)
+    await s.start()
+    await settle()
+    now = at('2026-01-05T10:01:20') // the minute's read, while a runs and b waits
+    timers.fire()
+    await settle()
+    expect(outcomes).to.include('b not-due: not started: this scheduler is running it (or about to)')
+    releases.shift()!()
+    await settle()
+    await settle()
+    releases.shift()!()
+    await settle()
+    await settle()
+    expect(statuses()).to.deep.equal(['a:succeeded', 'b:succeeded'])
+    expect(outcomes.filter((line) => line.startsWith('b '))).to.deep.equal(['b not-due: not started: this scheduler is running it (or about to)', 'b succeeded'])
     await s.stop()
   })
 
