@@ -1,5 +1,6 @@
 import os from 'node:os'
 import {CommandError} from '../../core/base/errors'
+import {scrubSecrets} from '../../core/db/database-url'
 import {firstLine} from '../../core/base/text'
 import {messageFromError} from '../../core/jobs/message'
 import {PACKAGE_VERSION} from '../../core/project/package-name'
@@ -32,7 +33,9 @@ const WATCHDOG_BEAT_MS = 5000
 export async function runScheduler(project: Project, flags: SchedulerFlags, paint: Painter): Promise<number> {
   const settings = await project.settings()
   if (settings.crons.length === 0) throw new CommandError(`no jobs to schedule: the crons of ${settings.file} is empty; list job classes in it (manage startcron NAME makes one)`, 1)
-  const clock = await project.clock()
+  // The database server's clock on PostgreSQL and MySQL, measured again at a wake once a minute has passed.
+  let current = await project.clock()
+  const clock = () => current()
   const style: LineStyle = {verbosity: flags.verbosity, traceback: flags.traceback, paint, zone: settings.timeZone}
   const {stdout, stderr} = commandIO()
   const out = (line: string) => stdout.write(`${line}\n`)
@@ -62,8 +65,9 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
     const spool = project.spool(settings)
     const host = os.hostname()
     scheduler = new Scheduler({
-      tick: (hooks) =>
-        runCrons({
+      tick: async (hooks) => {
+        current = await project.clock()
+        return runCrons({
           ...hooks,
           db: () => project.db(),
           source,
@@ -77,13 +81,14 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
           // The slots are the scheduler's (hooks.admit): within a tick every due job asks for one at once.
           concurrency: Number.POSITIVE_INFINITY,
           ...events,
-        }),
+        })
+      },
       heartbeat: (plan) => recordServerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}),
       settings,
       clock,
       timers: realSchedulerTimers,
       concurrency: flags.concurrency,
-      onError: (error, doing) => err(`${paint.error('[!]')} ${doing} failed: ${firstLine(messageFromError(error))} (the scheduler goes on)`),
+      onError: (error, doing) => err(`${paint.error('[!]')} ${doing} failed: ${scrubSecrets(firstLine(messageFromError(error)), project.database().secrets)} (the scheduler goes on)`),
     })
     const stopped = new Promise<string>((resolve) => guards.shutdown.addEventListener('abort', () => resolve(String(guards.shutdown.reason)), {once: true}))
     await scheduler.start()
