@@ -46,6 +46,12 @@ describe('nextWake: the earliest next due instant of all the jobs, at most a min
       expect({wake: iso(wake.atMs), code: wake.code}).to.deep.equal({wake: c.wake, code: c.code})
     })
   }
+
+  it('due again but started here this minute (held): the next minute boundary', () => {
+    const plan = planOf([job('failing', {runEveryMins: 5})], [run('failed', '2026-01-05T10:00:10', {code: 'failing'})], now)
+    const wake = nextWake(plan, settings, now, new Set(), MAX_SLEEP_MS, new Map([['failing', at('2026-01-05T10:01:00')]]))
+    expect({wake: iso(wake.atMs), code: wake.code}).to.deep.equal({wake: '10:01:00', code: 'failing'})
+  })
 })
 
 describe('heartbeatDue: the server tick at most every 30 s', () => {
@@ -230,6 +236,23 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
     await settle()
     expect(statuses()).to.deep.equal(['a:succeeded', 'b:succeeded'])
     expect(outcomes.filter((line) => line.startsWith('b '))).to.deep.equal(['b not-due: not started: this scheduler is running it (or about to)', 'b succeeded'])
+    await s.stop()
+  })
+
+  it('a job that fails at once is not run again at once: at most once a minute, as the crontab', async () => {
+    const s = scheduler([job('failing', {runEveryMins: 5}, () => {
+      throw new Error('boom')
+    })])
+    await s.start()
+    await settle()
+    timers.fire() // its end plans again: due (no success yet) but held to the next minute
+    await settle()
+    expect(statuses()).to.deep.equal(['failing:failed'])
+    expect(timers.delay).to.equal(40_000)
+    now = at('2026-01-05T10:01:00')
+    timers.fire()
+    await settle()
+    expect(statuses()).to.deep.equal(['failing:failed', 'failing:failed'])
     await s.stop()
   })
 

@@ -3,7 +3,7 @@ import type {Settings} from '../project/settings'
 import type {TickPlan} from '../tick/plan'
 import type {Admission, TickReport} from '../tick/run-crons'
 import type {Clock} from '../time/clock'
-import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, nextWake} from './next-wake'
+import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, minuteAfter, nextWake} from './next-wake'
 
 /** How many due jobs a scheduler runs at once unless told otherwise (`--concurrency`). */
 export const DEFAULT_CONCURRENCY = 4
@@ -68,6 +68,12 @@ export class Scheduler {
   private readonly controller = new AbortController()
   /** The jobs this scheduler has in hand: waiting for a slot or running. */
   private readonly inHand = new Set<string>()
+  /**
+   * Each job's next minute boundary after it last started here: not started here again before it,
+   * as a crontab starts a job at most once a minute (a job that fails at once would otherwise run
+   * again at once, its run's end making it due again).
+   */
+  private readonly held = new Map<string, number>()
   private readonly waiting: Array<(go: boolean) => void> = []
   private busy = 0
   private readonly ticks = new Set<Promise<void>>()
@@ -174,15 +180,17 @@ export class Scheduler {
       this.options.heartbeat(plan).catch((error: unknown) => this.options.onError(error, "recording this server's tick (cron_tick)"))
     }
     // A run ended while planning: plan again at once, its next instant depends on it.
-    this.arm(this.again ? nowMs : nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs).atMs)
+    for (const [code, untilMs] of this.held) if (untilMs <= nowMs) this.held.delete(code)
+    this.arm(this.again ? nowMs : nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs, this.held).atMs)
   }
 
   /** A slot for a due job, once one is free; refused when this scheduler has the job in hand already, or is stopping. */
   private async admit(job: LoadedJob): Promise<Admission | {refused: string}> {
     if (this.stopped) return {refused: 'not started: the scheduler is stopping'}
     if (this.inHand.has(job.code)) return {refused: 'not started: this scheduler is running it (or about to)'}
-    this.inHand.add(job.code)
     const askedMs = this.options.clock()
+    if ((this.held.get(job.code) ?? 0) > askedMs) return {refused: 'not started: it started here this minute already (at most once a minute, as the crontab)'}
+    this.inHand.add(job.code)
     const full = this.busy >= this.concurrency
     if (!full) this.busy++
     // A slot freed is handed to the first waiter (counted still), so no later job takes it first.
@@ -190,6 +198,7 @@ export class Scheduler {
       this.inHand.delete(job.code)
       return {refused: 'not started: the scheduler is stopping'}
     }
+    this.held.set(job.code, minuteAfter(this.options.clock()))
     let released = false
     return {
       waitedMs: full ? Math.max(0, this.options.clock() - askedMs) : 0,
