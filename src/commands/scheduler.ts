@@ -16,7 +16,7 @@ It sleeps on one timer to the next due instant of all the jobs, at most a minute
 
 On SIGTERM or SIGINT it starts no new job, fires the running jobs' ctx.signal, waits up to the settings' graceSeconds for them, records them and exits 0; a run still going after graceSeconds is recorded as interrupted and abandoned, and the exit status is 143 / 130. A second signal exits at once (the leases then expire and the next tick recovers the runs).
 
-Exit status at start: 1 when there is no job, the settings cannot be loaded or the database is not migrated.`
+Exit status at start: 1 when there is no job, the settings cannot be loaded or the database is not migrated; 2 under MANAGE_NOW (a frozen clock).`
 
   static examples = [
     {description: 'Run the jobs until stopped (a container\'s command)', command: '<%= config.bin %> <%= command.id %>'},
@@ -34,7 +34,7 @@ Exit status at start: 1 when there is no job, the settings cannot be loaded or t
   async run(): Promise<void> {
     const {flags} = this
     if (flags.timestamps) this.unstamp = stampLines()
-    this.exit(await runScheduler(this.project, {concurrency: flags.concurrency, traceback: flags.traceback, verbosity: this.verbosity}, this.paint))
+    this.exit(await runScheduler(this.project, {concurrency: flags.concurrency, traceback: flags.traceback, verbosity: this.verbosity}, this.paint, this.io.env))
   }
 
   protected async finally(error: Error | undefined): Promise<void> {

@@ -140,6 +140,14 @@ describe('manage scheduler (real processes)', function () {
       expect(result.stderr).to.match(/^error: /)
     })
 
+    it('a frozen clock (MANAGE_NOW): exit 2', async () => {
+      await box.migrate()
+      const result = await box.spawn(['scheduler'], {TEST_CRONS: 'AfterJob', MANAGE_NOW: '2026-03-02T10:00:00Z'})
+      expect(result.code, context(result)).to.equal(2)
+      expect(lines(result.stderr).filter((line) => line.startsWith('error:'))).to.deep.equal(['error: manage scheduler runs in real time, but MANAGE_NOW=2026-03-02T10:00:00Z freezes the clock: unset MANAGE_NOW (runcrons --dry-run answers "what would run at …")'])
+      expect(box.calls()).to.deep.equal([])
+    })
+
     it('a database that is not migrated', async () => {
       const result = await box.spawn(['scheduler'], {TEST_CRONS: 'AfterJob'})
       expect(result.code, context(result)).to.equal(1)

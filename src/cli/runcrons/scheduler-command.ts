@@ -1,5 +1,5 @@
 import os from 'node:os'
-import {CommandError} from '../../core/base/errors'
+import {CommandError, UsageError} from '../../core/base/errors'
 import {scrubSecrets} from '../../core/db/database-url'
 import {firstLine} from '../../core/base/text'
 import {messageFromError} from '../../core/jobs/message'
@@ -30,7 +30,9 @@ const WATCHDOG_BEAT_MS = 5000
  * graceSeconds, every run recorded. Returns the exit status: 0 when every run ended within the
  * grace period, 143 / 130 when one had to be abandoned. A second signal exits at once.
  */
-export async function runScheduler(project: Project, flags: SchedulerFlags, paint: Painter): Promise<number> {
+export async function runScheduler(project: Project, flags: SchedulerFlags, paint: Painter, env: NodeJS.ProcessEnv): Promise<number> {
+  // A frozen clock would never reach the next wake's instant.
+  if (env.MANAGE_NOW) throw new UsageError(`manage scheduler runs in real time, but MANAGE_NOW=${env.MANAGE_NOW} freezes the clock: unset MANAGE_NOW (runcrons --dry-run answers "what would run at …")`)
   const settings = await project.settings()
   if (settings.crons.length === 0) throw new CommandError(`no jobs to schedule: the crons of ${settings.file} is empty; list job classes in it (manage startcron NAME makes one)`, 1)
   // The database server's clock on PostgreSQL and MySQL, measured again at a wake once a minute has passed.
