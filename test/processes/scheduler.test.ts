@@ -77,6 +77,19 @@ describe('manage scheduler (real processes)', function () {
         expect(box.calls().map((line) => line.split(' ')[0])).to.deep.equal(['res.after'])
       })
 
+      it('--concurrency 1: the job that waited for the slot runs when it frees, saying how late', async () => {
+        const child = box.start(['scheduler', '--concurrency', '1'], {TEST_CRONS: 'SpreadAJob,AfterJob'})
+        children.push(child)
+        await waitForFile(box.file('spread_a.started'), child.done)
+        fs.writeFileSync(box.file('spread.release'), '')
+        await until((rows) => rows.some(([code, status]) => code === 'res.after' && status === 'succeeded'), child)
+        process.kill(child.pid, 'SIGTERM')
+        const result = await child.done
+        expect(result.code, context(result)).to.equal(0)
+        expect(box.calls().map((line) => line.split(' ')[0])).to.deep.equal(['res.spread_a', 'res.after'])
+        expect(result.stderr).to.match(/res\.after warn: run \d+ started \d+ ms late: it waited for a free slot/)
+      })
+
       it('SIGTERM while a job runs: no new claim, the job finishes within the grace period, recorded succeeded, exit 0', async () => {
         const child = start('StubbornJob', {TEST_GRACE: '30'})
         await waitForFile(box.file('stubborn.started'), child.done)
