@@ -178,6 +178,25 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
     await s.stop()
   })
 
+  it('the clock set back: it sleeps again, never longer than the cap, then plans', async () => {
+    const s = scheduler([job('cron', {cron: '* * * * *'})])
+    await s.start()
+    await settle()
+    timers.fire()
+    await settle()
+    const before = ticks
+    now = at('2026-01-05T09:00:00') // an hour back, before the 10:01:00 instant
+    timers.fire()
+    await settle()
+    expect(ticks).to.equal(before)
+    expect(timers.delay).to.equal(MAX_SLEEP_MS)
+    now += MAX_SLEEP_MS
+    timers.fire()
+    await settle()
+    expect(ticks).to.equal(before + 1)
+    await s.stop()
+  })
+
   it('a long run does not hold back another job: the wake goes on while it runs, and it is not started twice', async () => {
     let release!: () => void
     const long = job('long', {cron: '* * * * *'}, () => new Promise<string>((resolve) => (release = () => resolve('done'))))

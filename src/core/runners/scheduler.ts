@@ -97,11 +97,6 @@ export class Scheduler {
     return this.handle === null ? null : this.targetMs
   }
 
-  /** How many jobs are running or waiting for a slot. */
-  get jobsInHand(): number {
-    return this.inHand.size
-  }
-
   /**
    * No more wakes or claims; the running jobs are asked to stop (ctx.signal, `reason`) and given
    * the grace period, as the tick gives them. Resolves when every tick has ended.
@@ -121,8 +116,9 @@ export class Scheduler {
     this.handle = null
     if (this.stopped) return
     const nowMs = this.options.clock()
-    // Woken before the instant (a timer a little early, the clock set back): sleep again, run nothing.
-    if (!first && this.targetMs !== null && nowMs < this.targetMs) return this.arm(this.targetMs)
+    // Woken before the instant (a timer a little early, the clock set back): sleep again, run nothing,
+    // and never longer than the cap (the clock set back an hour must not silence the scheduler for one).
+    if (!first && this.targetMs !== null && nowMs < this.targetMs) return this.arm(Math.min(this.targetMs, nowMs + this.capMs))
     if (this.planning) {
       this.again = true
       return
