@@ -1,13 +1,17 @@
-import {describeCron} from '../time/cron-expression'
-import {WEEKDAYS} from '../time/units'
+import {describeCron, slotsPerMinute} from '../time/cron-expression'
+import {MINUTE_MS, WEEKDAYS} from '../time/units'
+import {intervalText} from './is-due'
 import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
+
+/** What the crontab tick does with a sub-minute schedule: said by crons:list and manage check. */
+export const CRONTAB_RATE_NOTE = 'the crontab tick runs it at most once a minute'
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
 export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
   const parts: string[] = []
-  if (schedule.runEveryMins !== null) parts.push(schedule.runEveryMins === 0 ? 'every tick' : `every ${schedule.runEveryMins} min`)
-  if (schedule.cron !== null) parts.push(`cron '${schedule.cron}' (${describeCron(schedule.cron)})`)
+  if (schedule.intervalMs !== null) parts.push(intervalText(schedule.intervalMs))
+  if (schedule.cron !== null) parts.push(cronText(schedule.cron))
   if (schedule.runAtTimes.length > 0) parts.push(`at ${schedule.runAtTimes.map((s) => s.slot).join(', ')}`)
   if (schedule.runWeeklyOnDays) parts.push(`on ${schedule.runWeeklyOnDays.map((d) => WEEKDAYS[d].slice(0, 3)).join(', ')}`)
   if (schedule.runMonthlyOnDays) parts.push(`on day ${schedule.runMonthlyOnDays.join(', ')}`)
@@ -20,4 +24,18 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
   if (policy.isolate) extras.push('isolated')
   if (schedule.timeZone) extras.push(schedule.timeZone)
   return parts.join(' · ') + (extras.length ? ` (${extras.join(', ')})` : '')
+}
+
+/**
+ * The schedule's sub-minute rate in words ('every 5 s', "cron '*\/10 * * * * *' (Every 10 seconds)"),
+ * or null when it asks for at most one run a minute: what the crontab tick cannot keep.
+ */
+export function subMinuteRate(schedule: Schedule): string | null {
+  if (schedule.intervalMs !== null && schedule.intervalMs > 0 && schedule.intervalMs < MINUTE_MS) return intervalText(schedule.intervalMs)
+  if (schedule.cron !== null && slotsPerMinute(schedule.cron) > 1) return cronText(schedule.cron)
+  return null
+}
+
+function cronText(expression: string): string {
+  return `cron '${expression}' (${describeCron(expression)})`
 }
