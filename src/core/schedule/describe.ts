@@ -5,8 +5,8 @@ import {isSubMinute, subMinuteInterval} from './period'
 import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
 
-/** What the crontab tick does with a sub-minute schedule: said by crons:list and manage check. */
-export const CRONTAB_RATE_NOTE = 'the crontab tick runs it at most once a minute'
+/** Which runner serves a sub-minute schedule at its rate: said by crons:list and manage check. */
+export const SUB_MINUTE_NOTE = 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
 export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
