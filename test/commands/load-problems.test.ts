@@ -80,7 +80,7 @@ describe('a cron with the wrong number of fields: one line from check and from e
   })
 })
 
-describe('sub-minute schedules: check and crons:list say the crontab tick runs them at most once a minute', function () {
+describe('sub-minute schedules: check and crons:list say the crontab tick runs them at most once a minute and `manage scheduler` on time', function () {
   this.timeout(30_000)
   let box: SettingsBox
   before(async () => {
@@ -98,8 +98,8 @@ describe('sub-minute schedules: check and crons:list say the crontab tick runs t
   it('check: one warning per sub-minute job (none for six fields that fire once a minute, nor for 60 s), exit 0', async () => {
     const result = await box.run(['check'])
     expect(result.stdout.split('\n').filter((line) => line.includes('at most once a minute'))).to.deep.equal([
-      'FiveSecondsCronJob: runs every 5 s, but the crontab tick runs it at most once a minute: run `manage scheduler` to serve it on time',
-      "TenSecondsCronJob: runs cron '*/10 * * * * *' (Every 10 seconds), but the crontab tick runs it at most once a minute: run `manage scheduler` to serve it on time",
+      'FiveSecondsCronJob: runs every 5 s, but the crontab tick runs it at most once a minute; `manage scheduler` serves it on time',
+      "TenSecondsCronJob: runs cron '*/10 * * * * *' (Every 10 seconds), but the crontab tick runs it at most once a minute; `manage scheduler` serves it on time",
     ])
     expect(result.exitCode).to.equal(0)
   })
@@ -107,13 +107,13 @@ describe('sub-minute schedules: check and crons:list say the crontab tick runs t
   it('crons:list: the note in the schedule column and in the JSON', async () => {
     const json = JSON.parse((await box.run(['crons:list', '--json'])).stdout) as Array<{code: string; schedule: string; note: string | null; nextDue: string}>
     expect(json.map(({code, schedule, note}) => ({code, schedule, note}))).to.deep.equal([
-      {code: 'app.five_s', schedule: 'every 5 s', note: 'the crontab tick runs it at most once a minute; a resident runner serves it on time'},
-      {code: 'app.ten_s', schedule: "cron '*/10 * * * * *' (Every 10 seconds)", note: 'the crontab tick runs it at most once a minute; a resident runner serves it on time'},
+      {code: 'app.five_s', schedule: 'every 5 s', note: 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'},
+      {code: 'app.ten_s', schedule: "cron '*/10 * * * * *' (Every 10 seconds)", note: 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'},
       {code: 'app.five_min', schedule: "cron '0 */5 * * * *' (Every 5 minutes)", note: null},
       {code: 'app.minute', schedule: 'every 1 min', note: null},
     ])
     const plain = (await box.run(['crons:list'])).stdout
-    expect(plain).to.include('every 5 s; the crontab tick runs it at most once a minute; a resident runner serves it on time')
+    expect(plain).to.include('every 5 s; the crontab tick runs it at most once a minute; `manage scheduler` serves it on time')
   })
 
   it('runcrons: the crontab tick runs each due job once; a second tick in the same second runs none of them again', async () => {

@@ -4,6 +4,8 @@ import {loadJobs} from '../../src/core/jobs/load-jobs'
 import {heartbeatDue, MAX_SLEEP_MS, nextWake} from '../../src/core/runners/next-wake'
 import {Scheduler, type SchedulerTimers, type WakeHooks} from '../../src/core/runners/scheduler'
 import {historyFromRuns} from '../../src/core/schedule/history'
+import {periodEnd} from '../../src/core/schedule/period'
+import type {Schedule} from '../../src/core/jobs/schedule'
 import {verdictOf} from '../../src/core/schedule/verdict'
 import {EMPTY_TICK_STATE} from '../../src/core/run-log/server-ticks'
 import type {TickPlan} from '../../src/core/tick/plan'
@@ -11,7 +13,7 @@ import {recordServerTick} from '../../src/core/tick/plan'
 import {runCrons} from '../../src/core/tick/run-crons'
 import {MemoryRunLog} from '../../src/testing/memory-run-log'
 import {job, settingsWith, untilAborted} from '../fixtures/jobs'
-import {at, run} from '../helpers/schedule'
+import {at, run, schedule} from '../helpers/schedule'
 
 /** A plan as the tick makes it at `nowMs`, from these classes and runs (each run's code names its job). */
 function planOf(classes: unknown[], runs: RunSummary[], nowMs: number, paused: string[] = []): Pick<TickPlan, 'jobs' | 'snapshot' | 'verdicts'> {
@@ -52,6 +54,41 @@ describe('nextWake: the earliest next due instant of all the jobs, at most a min
     const wake = nextWake(plan, settings, now, new Set(), MAX_SLEEP_MS, new Map([['failing', at('2026-01-05T10:01:00')]]))
     expect({wake: iso(wake.atMs), code: wake.code}).to.deep.equal({wake: '10:01:00', code: 'failing'})
   })
+})
+
+describe('nextWake for sub-minute jobs: the exact instant, not the next minute', () => {
+  const now = at('2026-01-05T10:00:20.500')
+  const settings = {timeZone: 'UTC', clockSkewMs: 0}
+  const iso = (ms: number) => new Date(ms).toISOString().slice(11, 23)
+  const cases: Array<{name: string; classes: unknown[]; runs: RunSummary[]; held?: Record<string, string>; wake: string; code: string | null}> = [
+    {name: 'every 1 s: 1 ms after the interval (the rule is strict), not the next second', classes: [job('one', {runEverySeconds: 1})], runs: [run('succeeded', '2026-01-05T10:00:20.013', {code: 'one'})], wake: '10:00:21.014', code: 'one'},
+    {name: 'every 5 s: 5 s after the start, not 6', classes: [job('five', {runEverySeconds: 5})], runs: [run('succeeded', '2026-01-05T10:00:18.250', {code: 'five'})], wake: '10:00:23.251', code: 'five'},
+    {name: "cron '*/2 * * * * *': the next even second", classes: [job('even', {cron: '*/2 * * * * *'})], runs: [run('succeeded', '2026-01-05T10:00:20.030', {code: 'even'})], wake: '10:00:22.000', code: 'even'},
+    {name: 'every 1 s after a failure with retryAfterFailureMins: the retry rule', classes: [job('retry', {runEverySeconds: 1, retryAfterFailureMins: 1})], runs: [run('failed', '2026-01-05T10:00:20.100', {code: 'retry'})], wake: '10:01:20.101', code: 'retry'},
+    {name: 'the earliest of a sub-minute and a minute job', classes: [job('cron', {cron: '* * * * *'}), job('five', {runEverySeconds: 5})], runs: [run('succeeded', '2026-01-05T10:00:00', {code: 'cron'}), run('succeeded', '2026-01-05T10:00:18.250', {code: 'five'})], wake: '10:00:23.251', code: 'five'},
+    {name: 'every 1 s, running elsewhere since 10:00:20.200: the end of the period that run took', classes: [job('one', {runEverySeconds: 1})], runs: [run('running', '2026-01-05T10:00:20.200', {code: 'one', leaseUntil: '2026-01-05T10:05:00'})], wake: '10:00:21.200', code: 'one'},
+    {name: 'every 1 s, running elsewhere past its period: one more period from now, not a loop', classes: [job('one', {runEverySeconds: 1})], runs: [run('running', '2026-01-05T10:00:15', {code: 'one', leaseUntil: '2026-01-05T10:05:00'})], wake: '10:00:21.500', code: 'one'},
+    {name: 'every 1 s, due again after a failure but held: the end of its period here', classes: [job('one', {runEverySeconds: 1})], runs: [run('failed', '2026-01-05T10:00:20.100', {code: 'one'})], held: {one: '2026-01-05T10:00:21.100'}, wake: '10:00:21.100', code: 'one'},
+  ]
+  for (const c of cases) {
+    it(c.name, () => {
+      const held = new Map(Object.entries(c.held ?? {}).map(([code, until]) => [code, at(until)]))
+      const wake = nextWake(planOf(c.classes, c.runs, now), settings, now, new Set(), MAX_SLEEP_MS, held)
+      expect({wake: iso(wake.atMs), code: wake.code}).to.deep.equal({wake: c.wake, code: c.code})
+    })
+  }
+})
+
+describe('periodEnd: how long a start holds a job in one runner', () => {
+  const cases: Array<[string, Schedule, string, string]> = [
+    ['a minute job: the next minute boundary (as the crontab)', schedule({runEveryMins: 5}), '10:00:20.300', '10:01:00.000'],
+    ['every 1 s: 1 s', schedule({runEverySeconds: 1}), '10:00:20.300', '10:00:21.300'],
+    ['every 45 s: 45 s', schedule({runEverySeconds: 45}), '10:00:20.300', '10:01:05.300'],
+    ["cron '*/2 * * * * *': the next slot", schedule({cron: '*/2 * * * * *'}), '10:00:20.300', '10:00:22.000'],
+    ["every 30 s and cron '* * * * *': the sooner", schedule({runEverySeconds: 30, cron: '* * * * *'}), '10:00:50.000', '10:01:00.000'],
+    ["cron '* 0 * * * *' (every second of minute 0): at most a minute", schedule({cron: '* 0 * * * *'}), '10:00:59.500', '10:01:59.500'],
+  ]
+  for (const [what, s, start, end] of cases) it(what, () => expect(new Date(periodEnd(s, at(`2026-01-05T${start}`), 'UTC')).toISOString().slice(11, 23)).to.equal(end))
 })
 
 describe('heartbeatDue: the server tick at most every 30 s', () => {
@@ -272,6 +309,71 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
     timers.fire()
     await settle()
     expect(statuses()).to.deep.equal(['failing:failed', 'failing:failed'])
+    await s.stop()
+  })
+
+  it('an every-second job runs every second: its timer is armed to 1 ms after the interval, not to the next minute', async () => {
+    const s = scheduler([job('one', {runEverySeconds: 1})])
+    await s.start()
+    await settle()
+    timers.fire() // its end plans again
+    await settle()
+    expect(timers.delay).to.equal(1001)
+    for (let second = 1; second <= 3; second++) {
+      now += timers.delay
+      timers.fire()
+      await settle()
+      timers.fire()
+      await settle()
+    }
+    expect(statuses()).to.deep.equal(['one:succeeded', 'one:succeeded', 'one:succeeded', 'one:succeeded'])
+    expect(log.runs.map((r) => r.startMs - at('2026-01-05T10:00:20'))).to.deep.equal([0, 1001, 2002, 3003])
+    await s.stop()
+  })
+
+  it("a cron '*/2 * * * * *' job runs at each even second", async () => {
+    const s = scheduler([job('even', {cron: '*/2 * * * * *'})])
+    await s.start()
+    await settle()
+    timers.fire()
+    await settle()
+    expect(timers.delay).to.equal(2000)
+    now += 2000
+    timers.fire()
+    await settle()
+    expect(statuses()).to.deep.equal(['even:succeeded', 'even:succeeded'])
+    await s.stop()
+  })
+
+  it('a sub-minute job that fails at once is tried again after its period, not at once nor a minute later', async () => {
+    const failing = job('failing', {runEverySeconds: 5}, () => {
+      throw new Error('boom')
+    })
+    const s = scheduler([failing, job('other', {runEverySeconds: 2})])
+    await s.start()
+    await settle()
+    timers.fire() // their ends plan again: failing is due (no success yet) but held for its period; other is due in 2 s
+    await settle()
+    expect(timers.delay).to.equal(2001)
+    now += 2001 // other's wake, within failing's period: failing is not started
+    timers.fire()
+    await settle()
+    expect(statuses()).to.deep.equal(['failing:failed', 'other:succeeded', 'other:succeeded'])
+    expect(outcomes).to.include('failing not-due: not started: it started here less than a period ago (at most once a minute, as the crontab; a sub-minute job once its period)')
+    timers.fire() // other's end plans again: its next instant (4.002 s) comes before failing's (5 s)
+    await settle()
+    now += timers.delay
+    timers.fire()
+    await settle()
+    timers.fire()
+    await settle()
+    expect(now).to.equal(at('2026-01-05T10:00:24.002'))
+    expect(timers.delay).to.equal(998) // failing's period ends at 10:00:25
+    now += timers.delay
+    timers.fire()
+    await settle()
+    expect(statuses().filter((status) => status.startsWith('failing'))).to.deep.equal(['failing:failed', 'failing:failed'])
+    expect(log.runs.filter((r) => r.code === 'failing').map((r) => r.startMs - at('2026-01-05T10:00:20'))).to.deep.equal([0, 5000])
     await s.stop()
   })
 

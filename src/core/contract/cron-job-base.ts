@@ -60,7 +60,7 @@ export abstract class CronJobBase {
   /**
    * Run when this many seconds (a whole number ≥ 1) have passed since the last successful start:
    * runEveryMins in seconds, for sub-minute jobs (set one of the two). The crontab tick runs such
-   * a job at most once a minute; a resident runner is needed for its real rate.
+   * a job at most once a minute; `manage scheduler` serves it on time.
    */
   declare runEverySeconds?: number | null
   /** After a failure, wait this many minutes (from the failed start) before trying again. */

@@ -1,7 +1,7 @@
 import type {PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
-import {CRONTAB_RATE_NOTE, describeSchedule, subMinuteRate} from '../schedule/describe'
+import {describeSchedule, SUB_MINUTE_NOTE, subMinuteRate} from '../schedule/describe'
 import {EMPTY_HISTORY, isLive} from '../schedule/history'
 import {nextDue} from '../schedule/next-due'
 
@@ -43,7 +43,7 @@ export async function listJobs(store: RunLogView, settings: Pick<Settings, 'cron
       code: job.code,
       className: job.className,
       schedule: describeSchedule(job.schedule, job.policy),
-      note: subMinuteRate(job.schedule) === null ? null : `${CRONTAB_RATE_NOTE}; a resident runner serves it on time`,
+      note: subMinuteRate(job.schedule) === null ? null : SUB_MINUTE_NOTE,
       timeZone: zone,
       lastRun: last ? {status: last.status, startMs: last.startMs, endMs: last.endMs, durationMs: last.endMs === null ? null : last.endMs - last.startMs} : null,
       nextDueMs: next?.atMs ?? null,

@@ -5,7 +5,7 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
-import {CRONTAB_RATE_NOTE, subMinuteRate} from '../schedule/describe'
+import {SUB_MINUTE_NOTE, subMinuteRate} from '../schedule/describe'
 import {intervalText} from '../schedule/is-due'
 import {DAY_MS} from '../time/units'
 import {discoverCronModules, unlistedNote} from '../jobs/select-jobs'
@@ -52,7 +52,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
       })
     }
     const rate = subMinuteRate(job.schedule)
-    if (rate !== null) problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${CRONTAB_RATE_NOTE}: run \`manage scheduler\` to serve it on time`})
+    if (rate !== null) problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${SUB_MINUTE_NOTE}`})
   }
   // A job's own alerts against the settings' (an e-mail override needs the settings' SMTP server).
   for (const job of jobs) {

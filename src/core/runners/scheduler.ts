@@ -3,7 +3,8 @@ import type {Settings} from '../project/settings'
 import type {TickPlan} from '../tick/plan'
 import type {Admission, TickReport} from '../tick/run-crons'
 import type {Clock} from '../time/clock'
-import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, minuteAfter, nextWake} from './next-wake'
+import {periodEnd} from '../schedule/period'
+import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, nextWake} from './next-wake'
 
 /** How many due jobs a scheduler runs at once unless told otherwise (`--concurrency`). */
 export const DEFAULT_CONCURRENCY = 4
@@ -69,9 +70,10 @@ export class Scheduler {
   /** The jobs this scheduler has in hand: waiting for a slot or running. */
   private readonly inHand = new Set<string>()
   /**
-   * Each job's next minute boundary after it last started here: not started here again before it,
-   * as a crontab starts a job at most once a minute (a job that fails at once would otherwise run
-   * again at once, its run's end making it due again).
+   * The end of the period each job's last start here took (periodEnd: the next minute boundary, as
+   * the crontab starts a job at most once a minute; a sub-minute job's own period): not started
+   * here again before it (a job that fails at once would otherwise run again at once, its run's end
+   * making it due again).
    */
   private readonly held = new Map<string, number>()
   private readonly waiting: Array<(go: boolean) => void> = []
@@ -185,7 +187,7 @@ export class Scheduler {
     if (this.stopped) return {refused: 'not started: the scheduler is stopping'}
     if (this.inHand.has(job.code)) return {refused: 'not started: this scheduler is running it (or about to)'}
     const askedMs = this.options.clock()
-    if ((this.held.get(job.code) ?? 0) > askedMs) return {refused: 'not started: it started here this minute already (at most once a minute, as the crontab)'}
+    if ((this.held.get(job.code) ?? 0) > askedMs) return {refused: 'not started: it started here less than a period ago (at most once a minute, as the crontab; a sub-minute job once its period)'}
     this.inHand.add(job.code)
     const full = this.busy >= this.concurrency
     if (!full) this.busy++
@@ -194,7 +196,7 @@ export class Scheduler {
       this.inHand.delete(job.code)
       return {refused: 'not started: the scheduler is stopping'}
     }
-    this.held.set(job.code, minuteAfter(this.options.clock()))
+    this.held.set(job.code, periodEnd(job.schedule, this.options.clock(), this.options.settings.timeZone))
     let released = false
     return {
       waitedMs: full ? Math.max(0, this.options.clock() - askedMs) : 0,

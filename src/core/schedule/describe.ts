@@ -1,11 +1,12 @@
-import {describeCron, slotsPerMinute} from '../time/cron-expression'
-import {MINUTE_MS, WEEKDAYS} from '../time/units'
+import {describeCron} from '../time/cron-expression'
+import {WEEKDAYS} from '../time/units'
 import {intervalText} from './is-due'
+import {isSubMinute, subMinuteInterval} from './period'
 import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
 
-/** What the crontab tick does with a sub-minute schedule: said by crons:list and manage check. */
-export const CRONTAB_RATE_NOTE = 'the crontab tick runs it at most once a minute'
+/** Which runner serves a sub-minute schedule at its rate: said by crons:list and manage check. */
+export const SUB_MINUTE_NOTE = 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
 export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
@@ -31,9 +32,9 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
  * or null when it asks for at most one run a minute: what the crontab tick cannot keep.
  */
 export function subMinuteRate(schedule: Schedule): string | null {
-  if (schedule.intervalMs !== null && schedule.intervalMs > 0 && schedule.intervalMs < MINUTE_MS) return intervalText(schedule.intervalMs)
-  if (schedule.cron !== null && slotsPerMinute(schedule.cron) > 1) return cronText(schedule.cron)
-  return null
+  const interval = subMinuteInterval(schedule)
+  if (interval !== null) return intervalText(interval)
+  return isSubMinute(schedule) ? cronText(schedule.cron!) : null
 }
 
 function cronText(expression: string): string {
