@@ -17,6 +17,7 @@ const LAYERS = [
   ['core/project', '^src/core/project/'],
   ['core/notify', '^src/core/notify/'],
   ['core/tick', '^src/core/tick/'],
+  ['core/runners', '^src/core/runners/'],
   ['core/operate', '^src/core/operate/'],
   ['dashboard', '^src/dashboard/'],
   ['cli/output', '^src/cli/output/'],

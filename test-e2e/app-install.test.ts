@@ -142,11 +142,11 @@ describe('installed into an app the way the README says: packed from a clone, th
 
       // The crontab line, run as cron runs it: no environment at all, from /.
       const line = ok(manage(['crontab']), 'manage crontab').trim()
-      expect(line).to.equal(`* * * * * cd ${app} && ${process.execPath} ${path.join(app, 'node_modules', 'manage-cli', 'bin', 'manage')} runcrons >> ${path.join(app, 'var', 'cron.log')} 2>&1`)
+      expect(line).to.equal(`* * * * * cd ${app} && ${process.execPath} ${path.join(app, 'node_modules', 'manage-cli', 'bin', 'manage')} runcrons --timestamps >> ${path.join(app, 'var', 'cron.log')} 2>&1`)
       const cron = spawnSync('/usr/bin/env', ['-i', '/bin/sh', '-c', line.replace(/^(\S+ ){5}/, '').replace(/\\%/g, '%')], {cwd: '/', encoding: 'utf8'})
       expect(cron.status, cron.stderr).to.equal(0)
-      // It ticked at the real time, on the .env's database: both jobs ran (due again), and the log says so.
-      expect(fs.readFileSync(path.join(app, 'var', 'cron.log'), 'utf8')).to.equal('[✔] app.example\n[✔] app.cleanup\n')
+      // It ticked at the real time, on the .env's database: both jobs ran (due again), and the log says so, each line dated.
+      expect(fs.readFileSync(path.join(app, 'var', 'cron.log'), 'utf8')).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[✔\] app\.example\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[✔\] app\.cleanup\n$/)
 
       // The generated tests pass, on the compiled files: `npm test` is the "manage test" init added, on a throw-away run log.
       expect(JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8')).scripts.test).to.equal('manage test')

@@ -57,7 +57,8 @@ describe('a cron with the wrong number of fields: one line from check and from e
   })
   after(() => box.remove())
 
-  const LINE = "FourFieldsCronJob: cron = '*/15 * * *' has 4 fields, not five: use five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'"
+  const LINE =
+    "FourFieldsCronJob: cron = '*/15 * * *' has 4 fields, not five or six: use five fields (minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'), or six with seconds first (e.g. cron = '*/10 * * * * *')"
 
   it('check: the line among its errors, exit 1', async () => {
     const result = await box.run(['check'])
@@ -75,6 +76,89 @@ describe('a cron with the wrong number of fields: one line from check and from e
   it('runcrons NAME: the same line, exit 1', async () => {
     const result = await box.run(['runcrons', 'FourFieldsCronJob', '--force'])
     expect(result.stderr).to.include(`[!] ${LINE}\n`)
+    expect(result.exitCode).to.equal(1)
+  })
+})
+
+describe('sub-minute schedules: check and crons:list say the crontab tick runs them at most once a minute and `manage scheduler` on time', function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  before(async () => {
+    box = new SettingsBox(
+      `class FiveSecondsCronJob extends CronJobBase { code = 'app.five_s'; runEverySeconds = 5; async do() { return 'five' } }\n` +
+        `class TenSecondsCronJob extends CronJobBase { code = 'app.ten_s'; cron = '*/10 * * * * *'; async do() { return 'ten' } }\n` +
+        `class FiveMinutesCronJob extends CronJobBase { code = 'app.five_min'; cron = '0 */5 * * * *'; async do() { return 'five min' } }\n` +
+        `class MinuteCronJob extends CronJobBase { code = 'app.minute'; runEverySeconds = 60; async do() { return 'minute' } }\n` +
+        `module.exports = {crons: [FiveSecondsCronJob, TenSecondsCronJob, FiveMinutesCronJob, MinuteCronJob]}\n`,
+    )
+    expect((await box.run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(() => box.remove())
+
+  it('check: one warning per sub-minute job (none for six fields that fire once a minute, nor for 60 s), exit 0', async () => {
+    const result = await box.run(['check'])
+    expect(result.stdout.split('\n').filter((line) => line.includes('at most once a minute'))).to.deep.equal([
+      'FiveSecondsCronJob: runs every 5 s, but the crontab tick runs it at most once a minute; `manage scheduler` serves it on time',
+      "TenSecondsCronJob: runs cron '*/10 * * * * *' (Every 10 seconds), but the crontab tick runs it at most once a minute; `manage scheduler` serves it on time",
+    ])
+    expect(result.exitCode).to.equal(0)
+  })
+
+  it('crons:list: the note in the schedule column and in the JSON', async () => {
+    const json = JSON.parse((await box.run(['crons:list', '--json'])).stdout) as Array<{code: string; schedule: string; note: string | null; nextDue: string}>
+    expect(json.map(({code, schedule, note}) => ({code, schedule, note}))).to.deep.equal([
+      {code: 'app.five_s', schedule: 'every 5 s', note: 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'},
+      {code: 'app.ten_s', schedule: "cron '*/10 * * * * *' (Every 10 seconds)", note: 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'},
+      {code: 'app.five_min', schedule: "cron '0 */5 * * * *' (Every 5 minutes)", note: null},
+      {code: 'app.minute', schedule: 'every 1 min', note: null},
+    ])
+    const plain = (await box.run(['crons:list'])).stdout
+    expect(plain).to.include('every 5 s; the crontab tick runs it at most once a minute; `manage scheduler` serves it on time')
+  })
+
+  it('runcrons: the crontab tick runs each due job once; a second tick in the same second runs none of them again', async () => {
+    const first = await box.run(['runcrons'], {MANAGE_NOW: '2026-11-23T12:00:00.200Z'})
+    expect(first.stdout).to.equal('[✔] app.five_s\n[✔] app.ten_s\n[✔] app.five_min\n[✔] app.minute\n')
+    const again = await box.run(['runcrons'], {MANAGE_NOW: '2026-11-23T12:00:00.900Z'})
+    expect(again.stdout).to.equal('[ ] app.five_s\n[ ] app.ten_s\n[ ] app.five_min\n[ ] app.minute\n')
+    expect(again.exitCode).to.equal(0)
+    // The next crontab tick: the sub-minute jobs run once more (their missed periods do not pile up).
+    const next = await box.run(['runcrons'], {MANAGE_NOW: '2026-11-23T12:01:00.100Z'})
+    expect(next.stdout).to.equal('[✔] app.five_s\n[✔] app.ten_s\n[ ] app.five_min\n[ ] app.minute\n')
+  })
+})
+
+describe('runEverySeconds mistakes: one line from check and from every tick', function () {
+  this.timeout(30_000)
+  let box: SettingsBox
+  before(async () => {
+    box = new SettingsBox(
+      `class ZeroCronJob extends CronJobBase { code = 'app.zero'; runEverySeconds = 0; async do() { return 'zero' } }\n` +
+        `class BothCronJob extends CronJobBase { code = 'app.both'; runEveryMins = 1; runEverySeconds = 30; async do() { return 'both' } }\n` +
+        `class TolerantCronJob extends CronJobBase { code = 'app.tolerant'; runEverySeconds = 2; runToleranceSeconds = 5; async do() { return 'tolerant' } }\n` +
+        `class GoodCronJob extends CronJobBase { code = 'app.good'; runEveryMins = 1; async do() { return 'good' } }\n` +
+        `module.exports = {crons: [ZeroCronJob, BothCronJob, TolerantCronJob, GoodCronJob]}\n`,
+    )
+    expect((await box.run(['migrate'])).exitCode).to.equal(0)
+  })
+  after(() => box.remove())
+
+  const LINES = [
+    'ZeroCronJob: runEverySeconds = 0 is not a whole number of seconds ≥ 1: use e.g. runEverySeconds = 5',
+    'BothCronJob: sets both runEveryMins (1) and runEverySeconds (30): keep one, e.g. runEverySeconds = 60',
+    'TolerantCronJob: runToleranceSeconds = 5 is not less than runEverySeconds = 2, so a run would be due again as soon as it starts: use a tolerance below 2 s, e.g. runToleranceSeconds = 0',
+  ]
+
+  it('check: the lines among its errors, exit 1', async () => {
+    const result = await box.run(['check'])
+    expect(result.stdout.split('\n').filter((line) => /^(Zero|Both|Tolerant)CronJob/.test(line))).to.deep.equal(LINES)
+    expect(result.exitCode).to.equal(1)
+  })
+
+  it('runcrons: the lines on stderr, the good job still runs, exit 1', async () => {
+    const result = await box.run(['runcrons'])
+    expect(result.stderr).to.equal(LINES.map((line) => `[!] ${line}\n`).join(''))
+    expect(result.stdout).to.equal('[✔] app.good\n')
     expect(result.exitCode).to.equal(1)
   })
 })

@@ -115,6 +115,34 @@ const rows: Row[] = [
     steps: ['paused passes', 'month-day not-set', 'weekday not-set', 'retry not-set', 'interval not-set', 'cron blocks'],
     next: '2026-01-05T12:00:00.000Z',
   },
+  {
+    name: 'every 5 s, ran at 10:00:00.400: not due at 10:00:03, and the crontab tick next runs it at 10:01',
+    schedule: schedule({runEverySeconds: 5}),
+    runs: [run('succeeded', '2026-01-05T10:00:00.400')],
+    at: '2026-01-05T10:00:03',
+    verdict: 'not-due',
+    reason: /^every 5 s; last successful start 2026-01-05 10:00:00, due after 2026-01-05 10:00:05$/,
+    steps: ['paused passes', 'month-day not-set', 'weekday not-set', 'retry not-set', 'interval blocks'],
+    next: '2026-01-05T10:01:00.000Z',
+  },
+  {
+    name: "cron '*/10 * * * * *' at 10:00:15 after a run at 10:00:00.400: due, its slot named to the second",
+    schedule: schedule({cron: '*/10 * * * * *'}),
+    runs: [run('succeeded', '2026-01-05T10:00:00.400')],
+    at: '2026-01-05T10:00:15',
+    verdict: 'due',
+    reason: /^cron '\*\/10 \* \* \* \* \*': slot 2026-01-05 10:00:10 has not run$/,
+    steps: ['paused passes', 'month-day not-set', 'weekday not-set', 'retry not-set', 'interval not-set', 'cron due'],
+  },
+  {
+    name: "cron '*/10 * * * * *' at 10:00:05 after a run at 10:00:00.400: not due, next the crontab tick at 10:01",
+    schedule: schedule({cron: '*/10 * * * * *'}),
+    runs: [run('succeeded', '2026-01-05T10:00:00.400')],
+    at: '2026-01-05T10:00:05',
+    verdict: 'not-due',
+    reason: /^cron '\*\/10 \* \* \* \* \*': no slot since the last run$/,
+    next: '2026-01-05T10:01:00.000Z',
+  },
 ]
 
 describe('manage why: the decision, rule by rule (explainJob)', () => {

@@ -6,6 +6,7 @@ import {parseSlot, type Schedule} from '../../src/core/jobs/schedule'
 /** A schedule from django-cron-like options, with the defaults filled in. */
 export function schedule(options: {
   runEveryMins?: number
+  runEverySeconds?: number
   retryAfterFailureMins?: number
   runAtTimes?: string[]
   runWeeklyOnDays?: number[]
@@ -15,7 +16,7 @@ export function schedule(options: {
   timeZone?: string
 }): Schedule {
   return {
-    runEveryMins: options.runEveryMins ?? null,
+    intervalMs: options.runEverySeconds !== undefined ? options.runEverySeconds * 1000 : options.runEveryMins !== undefined ? options.runEveryMins * 60_000 : null,
     retryAfterFailureMins: options.retryAfterFailureMins ?? null,
     runAtTimes: (options.runAtTimes ?? []).map((text) => parseSlot(text)!),
     runWeeklyOnDays: options.runWeeklyOnDays ?? null,

@@ -124,7 +124,7 @@ for (const dialect of BACKENDS) {
       const result = await running.done
       expect(lines(result.stdout), context(result)).to.deep.equal([
         '[✔] iso.ok',
-        '[✘] iso.hang: timed out — timed out after 0.02 min; it did not stop within the 1 s grace period and its process was killed',
+        '[✘] iso.hang: timed out — timed out after 0.05 min; it did not stop within the 1 s grace period and its process was killed',
         '[✘] iso.exit: crashed: its isolated process died (process.exit(), a native crash, out of memory?): Error: its process ended (exit code 3) before do() settled',
         '[✔] good.after',
       ])

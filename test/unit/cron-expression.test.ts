@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {CronJobBase} from '../../src/core/contract/cron-job-base'
 import {loadJob} from '../../src/core/jobs/load-jobs'
+import {slotsPerMinute} from '../../src/core/time/cron-expression'
 
 /** The problems loadJob reports for a class whose cron is `cron`. */
 function cronProblems(cron: unknown): string[] {
@@ -12,18 +13,23 @@ function cronProblems(cron: unknown): string[] {
   return loadJob(Cron).problems.map((problem) => problem.message)
 }
 
-const FIX = "use five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'"
+const FIELDS = "five fields (minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'), or six with seconds first (e.g. cron = '*/10 * * * * *')"
+const FIX = `use ${FIELDS}`
 
-describe("cron: exactly five fields (cron-parser's own reading of fewer or six means something else)", () => {
+describe("cron: five fields, or six with seconds first (cron-parser's own reading of fewer means something else)", () => {
   const table: Array<[what: string, cron: string, problem: string | null]> = [
-    ['an empty string', '', `cron = '' has 0 fields, not five: ${FIX}`],
-    ['a blank string', '   ', `cron = '   ' has 0 fields, not five: ${FIX}`],
-    ['one field (every minute from Sunday to cron-parser)', '*/15', `cron = '*/15' has 1 field, not five: ${FIX}`],
-    ['four fields (every minute of hours 0 and 15)', '*/15 * * *', `cron = '*/15 * * *' has 4 fields, not five: ${FIX}`],
+    ['an empty string', '', `cron = '' has 0 fields, not five or six: ${FIX}`],
+    ['a blank string', '   ', `cron = '   ' has 0 fields, not five or six: ${FIX}`],
+    ['one field (every minute from Sunday to cron-parser)', '*/15', `cron = '*/15' has 1 field, not five or six: ${FIX}`],
+    ['four fields (every minute of hours 0 and 15)', '*/15 * * *', `cron = '*/15 * * *' has 4 fields, not five or six: ${FIX}`],
     ['five fields', '*/15 * * * *', null],
     ['five fields, tabs and runs of spaces between them, spaces around', ' */15\t*  * *   1-5 ', null],
-    ['six fields (seconds first to cron-parser)', '0 */15 * * * *', `cron = '0 */15 * * * *' has 6 fields (seconds are not supported), not five: ${FIX}`],
-    ['seven fields', '0 0 * * * * *', `cron = '0 0 * * * * *' has 7 fields, not five: ${FIX}`],
+    ['six fields, seconds first: every 10 seconds', '*/10 * * * * *', null],
+    ['six fields, seconds first: at second 0 of every 5th minute', '0 */5 * * * *', null],
+    ['six fields with tabs and spaces around', ' 30\t0 6  * * 1-5 ', null],
+    ['six fields with a second out of range', '60 * * * * *', `cron = '60 * * * * *' is not a cron expression (Constraint error, got value 60 expected range 0-59): ${FIX}`],
+    ['six fields with a hashed H in the seconds', 'H * * * * *', `cron = 'H * * * * *' has an H, a value cron-parser draws at random on each tick: ${FIX}`],
+    ['seven fields', '0 0 * * * * *', `cron = '0 0 * * * * *' has 7 fields, not five or six: ${FIX}`],
     ['a value out of range', '61 * * * *', `cron = '61 * * * *' is not a cron expression (Constraint error, got value 61 expected range 0-59): ${FIX}`],
     ['day names (the H of THU is no hash)', '0 9 * * MON,THU', null],
     ['a hashed H, drawn anew at each tick', 'H * * * *', `cron = 'H * * * *' has an H, a value cron-parser draws at random on each tick: ${FIX}`],
@@ -49,12 +55,12 @@ describe("cron: exactly five fields (cron-parser's own reading of fewer or six m
   const macros = '@yearly, @annually, @monthly, @weekly, @daily, @hourly, @minutely, @weekdays, @weekends'
   for (const macro of ['@secondly', '@midnight', '@reboot', '@DAILY']) {
     it(`refuses ${macro}, naming the macros it reads`, () => {
-      expect(cronProblems(macro)).to.deep.equal([`cron = '${macro}' is not a macro manage reads: use one of ${macros}, or five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'`])
+      expect(cronProblems(macro)).to.deep.equal([`cron = '${macro}' is not a macro manage reads: use one of ${macros}, or ${FIELDS}`])
     })
   }
 
   it('refuses a cron that is not a string', () => {
-    expect(cronProblems(15)).to.deep.equal(["cron = 15 is not a string: use five fields, e.g. cron = '*/15 * * * *'"])
+    expect(cronProblems(15)).to.deep.equal([`cron = 15 is not a string: ${FIX}`])
   })
 
   it('keeps a valid expression trimmed', () => {
@@ -65,4 +71,17 @@ describe("cron: exactly five fields (cron-parser's own reading of fewer or six m
     }
     expect(loadJob(Trimmed).job!.schedule.cron).to.equal('0 6 * * *')
   })
+})
+
+describe('slotsPerMinute: how often an expression fires within a minute (above 1, the crontab tick cannot keep it)', () => {
+  const table: Array<[cron: string, slots: number]> = [
+    ['*/15 * * * *', 1],
+    ['@hourly', 1],
+    ['0 */5 * * * *', 1],
+    ['30 * * * * *', 1],
+    ['*/10 * * * * *', 6],
+    ['5,35 * * * * *', 2],
+    ['* * * * * *', 60],
+  ]
+  for (const [cron, slots] of table) it(`${cron}: ${slots}`, () => expect(slotsPerMinute(cron)).to.equal(slots))
 })

@@ -405,3 +405,159 @@ describe('isDue: the clock-skew allowance (runs dated a little after now)', () =
     it(what, () => expect(decide(plan, runs, skew).due).to.equal(due))
   }
 })
+
+describe('isDue: runEverySeconds (the interval rule of runEveryMins, in seconds)', () => {
+  const every1 = schedule({runEverySeconds: 1})
+  const every5s = schedule({runEverySeconds: 5})
+  const every30 = schedule({runEverySeconds: 30})
+  const last = (start: string) => [run('succeeded', start)]
+  check([
+    {name: 'every 1 s, never ran: due', schedule: every1, runs: [], now: '2026-01-05T12:00:00', due: true, slot: null},
+    {name: 'every 1 s, ran at 12:00:00.000: not due at 12:00:00.999', schedule: every1, runs: last('2026-01-05T12:00:00'), now: '2026-01-05T12:00:00.999', due: false},
+    {name: 'every 1 s: not due at exactly 12:00:01.000 (strictly greater, as runEveryMins)', schedule: every1, runs: last('2026-01-05T12:00:00'), now: '2026-01-05T12:00:01', due: false},
+    {name: 'every 1 s: due at 12:00:01.001', schedule: every1, runs: last('2026-01-05T12:00:00'), now: '2026-01-05T12:00:01.001', due: true},
+    {name: 'every 1 s: a second decider in the same second (run at .200, asked at .700) does not run it', schedule: every1, runs: last('2026-01-05T12:00:00.200'), now: '2026-01-05T12:00:00.700', due: false},
+    {name: 'every 1 s: nor at the same instant (a pinned clock, two processes)', schedule: every1, runs: last('2026-01-05T12:00:00.200'), now: '2026-01-05T12:00:00.200', due: false},
+    {name: 'every 5 s, ran at 12:00:00.300: not due at 12:00:05.300', schedule: every5s, runs: last('2026-01-05T12:00:00.300'), now: '2026-01-05T12:00:05.300', due: false},
+    {name: 'every 5 s: due at 12:00:05.301', schedule: every5s, runs: last('2026-01-05T12:00:00.300'), now: '2026-01-05T12:00:05.301', due: true},
+    {name: 'every 5 s: the next crontab tick (12:01:00) is due, once: the missed periods do not pile up', schedule: every5s, runs: last('2026-01-05T12:00:00.300'), now: '2026-01-05T12:01:00.100', due: true},
+    {name: 'every 5 s: a period missed for an hour runs once, then counts from that run', schedule: every5s, runs: [run('succeeded', '2026-01-05T11:00:00'), run('succeeded', '2026-01-05T12:00:00.100')], now: '2026-01-05T12:00:04', due: false},
+    {name: 'every 30 s, ran at 12:00:10: not due at 12:00:40', schedule: every30, runs: last('2026-01-05T12:00:10'), now: '2026-01-05T12:00:40', due: false},
+    {name: 'every 30 s: due at 12:00:40.001', schedule: every30, runs: last('2026-01-05T12:00:10'), now: '2026-01-05T12:00:40.001', due: true},
+    {name: 'every 30 s: a failure since the last success does not move the interval (not due at 12:00:21)', schedule: every30, runs: [run('succeeded', '2026-01-05T12:00:00'), run('failed', '2026-01-05T12:00:20')], now: '2026-01-05T12:00:21', due: false},
+    {name: 'every 30 s: the success before the failure counts (due 30 s after it)', schedule: every30, runs: [run('succeeded', '2026-01-05T12:00:00'), run('failed', '2026-01-05T12:00:20')], now: '2026-01-05T12:00:30.001', due: true},
+  ])
+
+  describe('with runToleranceSeconds', () => {
+    const tolerant = schedule({runEverySeconds: 30, runToleranceSeconds: 2})
+    check([
+      {name: 'every 30 s, tolerance 2 s, ran at 12:00:00: not due at 12:00:28', schedule: tolerant, runs: last('2026-01-05T12:00:00'), now: '2026-01-05T12:00:28', due: false},
+      {name: 'due at 12:00:28.001', schedule: tolerant, runs: last('2026-01-05T12:00:00'), now: '2026-01-05T12:00:28.001', due: true},
+    ])
+  })
+
+  describe('with retryAfterFailureMins (the retry wait, from the failed start)', () => {
+    const retrying = schedule({runEverySeconds: 5, retryAfterFailureMins: 1})
+    const failed = [run('succeeded', '2026-01-05T11:59:00'), run('failed', '2026-01-05T12:00:00')]
+    check([
+      {name: 'every 5 s, failed at 12:00:00, retry after 1 min: not due at 12:00:30', schedule: retrying, runs: failed, now: '2026-01-05T12:00:30', due: false},
+      {name: 'nor at exactly 12:01:00', schedule: retrying, runs: failed, now: '2026-01-05T12:01:00', due: false},
+      {name: 'due at 12:01:00.001', schedule: retrying, runs: failed, now: '2026-01-05T12:01:00.001', due: true},
+      {name: 'a success since: the interval rule again', schedule: retrying, runs: [...failed, run('succeeded', '2026-01-05T12:01:01')], now: '2026-01-05T12:01:05', due: false},
+    ])
+  })
+
+  describe('a run in progress holds its period', () => {
+    check([
+      {
+        name: 'every 5 s: a live run started at 12:00:00.200 holds it at 12:00:03',
+        schedule: every5s,
+        runs: [run('running', '2026-01-05T12:00:00.200', {leaseUntil: '2026-01-05T12:05:00'})],
+        now: '2026-01-05T12:00:03',
+        due: false,
+      },
+      {
+        name: 'every 1 s: a live run started in this second holds it',
+        schedule: every1,
+        runs: [run('succeeded', '2026-01-05T11:59:00'), run('running', '2026-01-05T12:00:00.100', {leaseUntil: '2026-01-05T12:05:00'})],
+        now: '2026-01-05T12:00:00.900',
+        due: false,
+      },
+    ])
+  })
+
+  it('says its interval in seconds', () => {
+    const now = at('2026-01-05T12:00:00.700Z')
+    const decision = isDue(every1, historyFromRuns(last('2026-01-05T12:00:00.200'), now), now, {timeZone: 'UTC'})
+    expect(decision.reason).to.equal('every 1 s; last successful start 2026-01-05 12:00:00, due after 2026-01-05 12:00:01')
+    expect(decision.notBeforeMs).to.equal(at('2026-01-05T12:00:01.200Z'))
+  })
+
+  it('says its interval in minutes when it is whole minutes (runEverySeconds = 120)', () => {
+    const now = at('2026-01-05T12:01:00Z')
+    expect(isDue(schedule({runEverySeconds: 120}), historyFromRuns(last('2026-01-05T12:00:00'), now), now, {timeZone: 'UTC'}).reason).to.match(/^every 2 min; /)
+  })
+})
+
+describe('isDue: two deciders of a 1-second job, each reading the other (the claim re-decides on fresh history)', () => {
+  // The run-log claim serialises deciders, and the one that gets it second decides again on
+  // history holding the first's row: its running row (live lease) or its success.
+  const every1 = schedule({runEverySeconds: 1})
+  const cases: Array<[string, RunSummary[], string, number, boolean]> = [
+    ['the first run is still running', [run('running', '2026-01-05T12:00:00.200Z', {leaseUntil: '2026-01-05T12:05:00Z'})], '2026-01-05T12:00:00.950Z', 5000, false],
+    ['the first run has succeeded', [run('succeeded', '2026-01-05T12:00:00.200Z')], '2026-01-05T12:00:00.950Z', 5000, false],
+    ['the first run has failed: the period is not served, a retry is due', [run('failed', '2026-01-05T12:00:00.200Z')], '2026-01-05T12:00:00.950Z', 5000, true],
+    ['the first decider clock is 0.5 s ahead: its row is dated after now, within the allowance', [run('succeeded', '2026-01-05T12:00:01.100Z')], '2026-01-05T12:00:00.600Z', 5000, false],
+    ['the same with no allowance (clockSkewSeconds: 0): the row is ignored', [run('succeeded', '2026-01-05T12:00:01.100Z')], '2026-01-05T12:00:00.600Z', 0, true],
+  ]
+  for (const [what, runs, now, skew, due] of cases) {
+    it(what, () => {
+      const nowMs = at(now)
+      expect(isDue(every1, historyFromRuns(runs, nowMs, skew), nowMs, {timeZone: 'UTC', clockSkewMs: skew}).due).to.equal(due)
+    })
+  }
+})
+
+describe('isDue: cron expressions with seconds (six fields, seconds first)', () => {
+  const every10s = schedule({cron: '*/10 * * * * *'})
+  const fiveMinutes = schedule({cron: '0 */5 * * * *'})
+  const atSecond30 = schedule({cron: '30 * * * * *'})
+  check([
+    {name: '*/10 s, never ran: due at 12:00:00.500 (slot 12:00:00)', schedule: every10s, runs: [], now: '2026-01-05T12:00:00.500', due: true},
+    {name: '*/10 s, never ran: a slot of the last minute counts (12:00:59)', schedule: every10s, runs: [], now: '2026-01-05T12:00:59', due: true},
+    {name: '*/10 s, ran at 12:00:00.400: not due at 12:00:09.999', schedule: every10s, runs: [run('succeeded', '2026-01-05T12:00:00.400')], now: '2026-01-05T12:00:09.999', due: false},
+    {name: '*/10 s: due at 12:00:10 (its slot)', schedule: every10s, runs: [run('succeeded', '2026-01-05T12:00:00.400')], now: '2026-01-05T12:00:10', due: true},
+    {name: '*/10 s: a second decider in the same slot (run at 12:00:10.100, asked at 12:00:10.900) does not run it', schedule: every10s, runs: [run('succeeded', '2026-01-05T12:00:10.100')], now: '2026-01-05T12:00:10.900', due: false},
+    {name: '*/10 s: the next crontab tick (12:01:00.300) is due once for the slots missed meanwhile', schedule: every10s, runs: [run('succeeded', '2026-01-05T12:00:00.400')], now: '2026-01-05T12:01:00.300', due: true},
+    {name: '*/10 s: after a run at 12:01:00.300, not due again in that slot', schedule: every10s, runs: [run('succeeded', '2026-01-05T12:01:00.300')], now: '2026-01-05T12:01:05', due: false},
+    {name: '0 */5 (seconds 0): never ran, due at 12:05:00.200', schedule: fiveMinutes, runs: [], now: '2026-01-05T12:05:00.200', due: true},
+    {name: '0 */5: ran at 12:05:00.200, not due at 12:09:59', schedule: fiveMinutes, runs: [run('succeeded', '2026-01-05T12:05:00.200')], now: '2026-01-05T12:09:59', due: false},
+    {name: '0 */5: due at 12:10:00', schedule: fiveMinutes, runs: [run('succeeded', '2026-01-05T12:05:00.200')], now: '2026-01-05T12:10:00', due: true},
+    {name: '0 */5: a new job is not due for a slot long gone (12:06)', schedule: fiveMinutes, runs: [], now: '2026-01-05T12:06:00', due: false},
+    {name: '30 * (second 30): never ran, the crontab tick at 12:01:00 serves the 12:00:30 slot', schedule: atSecond30, runs: [], now: '2026-01-05T12:01:00.200', due: true},
+    {name: '30 *: ran at 12:01:00.200, not due at 12:01:29', schedule: atSecond30, runs: [run('succeeded', '2026-01-05T12:01:00.200')], now: '2026-01-05T12:01:29', due: false},
+    {name: '30 *: due at 12:01:30', schedule: atSecond30, runs: [run('succeeded', '2026-01-05T12:01:00.200')], now: '2026-01-05T12:01:30', due: true},
+  ])
+
+  it('names the slot to the second', () => {
+    const now = at('2026-01-05T12:00:10.500Z')
+    expect(isDue(every10s, historyFromRuns([], now), now, {timeZone: 'UTC'}).reason).to.equal("cron '*/10 * * * * *': slot 2026-01-05 12:00:10 has not run")
+  })
+
+  describe('on the wall clock of Europe/Paris across DST', () => {
+    const zone = 'Europe/Paris'
+    // 2026-03-29: 02:00 CET jumps to 03:00 CEST. 2026-10-25: 03:00 CEST falls back to 02:00 CET.
+    const paris = schedule({cron: '*/10 * * * * *'})
+    const daily = schedule({cron: '15 30 2 * * *'})
+    check([
+      {name: '*/10 s: ran at 01:59:50 CET, due at 03:00:00 CEST (10 s later)', schedule: paris, runs: [run('succeeded', '2026-03-29T01:59:50+01:00', {zone})], now: '2026-03-29T03:00:00+02:00', zone, due: true},
+      {name: '*/10 s: not due at 01:59:59 CET', schedule: paris, runs: [run('succeeded', '2026-03-29T01:59:50+01:00', {zone})], now: '2026-03-29T01:59:59+01:00', zone, due: false},
+      {name: 'a slot in the gap (02:30:15) runs at the first tick after the jump', schedule: daily, runs: [run('succeeded', '2026-03-28T02:30:15+01:00', {zone})], now: '2026-03-29T03:00:00+02:00', zone, due: true},
+      {name: 'and not again that day', schedule: daily, runs: [run('succeeded', '2026-03-29T03:00:00+02:00', {zone})], now: '2026-03-29T12:00:00+02:00', zone, due: false},
+      {
+        name: 'the repeated hour: a wall-clock slot that ran at 02:30:15 CEST is not run again at 02:30:15 CET',
+        schedule: daily,
+        runs: [run('succeeded', '2026-10-25T02:30:15+02:00', {zone})],
+        now: '2026-10-25T02:30:20+01:00',
+        zone,
+        due: false,
+      },
+      {
+        name: '*/10 s in the repeated hour: its slots ran once already (wall clock), so not due at 02:00:05 CET',
+        schedule: paris,
+        runs: [run('succeeded', '2026-10-25T02:59:55+02:00', {zone})],
+        now: '2026-10-25T02:00:05+01:00',
+        zone,
+        due: false,
+      },
+      {
+        name: 'runEverySeconds counts elapsed time through fall-back: 10 s after 02:59:55 CEST is due',
+        schedule: schedule({runEverySeconds: 10}),
+        runs: [run('succeeded', '2026-10-25T02:59:55+02:00', {zone})],
+        now: '2026-10-25T02:00:05.001+01:00',
+        zone,
+        due: true,
+      },
+    ])
+  })
+})

@@ -280,6 +280,25 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
     expect(executions).to.deep.equal(['00:00', '06:00', '12:00', '18:00', '24:00'].map((time) => `2026-01-05T00:${time}.000Z`))
   })
 
+  it('sub-minute schedules: three processes deciding at the same instants, four times a second, run each period once', async () => {
+    const executions: Record<string, string[]> = {every: [], cron: []}
+    const Every = job('every_1s', {runEverySeconds: 1}, (ctx) => {
+      executions.every.push(ctx.now.toISO()!.slice(17, 23))
+    })
+    const Cron = job('cron_1s', {cron: '* * * * * *'}, (ctx) => {
+      executions.cron.push(ctx.now.toISO()!.slice(17, 23))
+    })
+    const connections = [t.db, t.connect(), t.connect()]
+    for (let step = 0; step <= 12; step++) {
+      const now = at('2026-01-05T00:00:00Z') + step * 250
+      await Promise.all(connections.map((db) => runCrons({db, dialect: t.dialect, settings: settingsWith([Every, Cron]), clock: fixedClock(now)})))
+    }
+    // Every 1 s: due strictly more than 1 s after the last start, so at the next quarter second after it.
+    expect(executions.every).to.deep.equal(['00.000', '01.250', '02.500'])
+    // Each second's slot once.
+    expect(executions.cron).to.deep.equal(['00.000', '01.000', '02.000', '03.000'])
+  })
+
   it('renews the lease while do() runs, so a long job keeps its claim', async () => {
     let now = at('2026-01-05T00:00:00Z')
     const clock: Clock = () => now

@@ -72,6 +72,12 @@ describe('loadJob: validation, one clear line per problem', () => {
     ['a code with an ANSI escape', {code: '\u001b[31mred'}, /^code '\\u001b\[31mred' has a control character/],
     ['a code with a NUL byte', {code: 'app\u0000x'}, /^code 'app\\u0000x' has a control character/],
     ['a code with a bidirectional override', {code: 'app\u202ex'}, /has a control character/],
+    ['zero seconds', {runEveryMins: undefined, runEverySeconds: 0}, /^runEverySeconds = 0 is not a whole number of seconds ≥ 1: use e\.g\. runEverySeconds = 5$/],
+    ['fractional seconds', {runEveryMins: undefined, runEverySeconds: 0.5}, /^runEverySeconds = 0\.5 is not a whole number of seconds ≥ 1/],
+    ['negative seconds', {runEveryMins: undefined, runEverySeconds: -5}, /^runEverySeconds = -5 is not a whole number of seconds ≥ 1/],
+    ['seconds as a string', {runEveryMins: undefined, runEverySeconds: '5'}, /^runEverySeconds = '5' is not a whole number of seconds ≥ 1/],
+    ['both runEveryMins and runEverySeconds', {runEveryMins: 5, runEverySeconds: 30}, /^sets both runEveryMins \(5\) and runEverySeconds \(30\): keep one, e\.g\. runEverySeconds = 300$/],
+    ['a tolerance as long as runEverySeconds', {runEveryMins: undefined, runEverySeconds: 5, runToleranceSeconds: 5}, /^runToleranceSeconds = 5 is not less than runEverySeconds = 5, so a run would be due again as soon as it starts/],
   ]
   for (const [what, options, message] of cases) {
     it(`reports ${what}`, () => {
@@ -81,6 +87,15 @@ describe('loadJob: validation, one clear line per problem', () => {
       expect(problems[0]).not.to.include('\n')
     })
   }
+
+  it('reads runEverySeconds as an interval in ms, beside a tolerance below it and a retry wait', () => {
+    const {job, problems} = loadJob(classWith({runEverySeconds: 5, runToleranceSeconds: 1, retryAfterFailureMins: 2}))
+    expect(problems).to.deep.equal([])
+    expect(job!.schedule).to.deep.include({intervalMs: 5000, runToleranceSeconds: 1, retryAfterFailureMins: 2})
+    expect(loadJob(classWith({runEveryMins: 5})).job!.schedule.intervalMs).to.equal(300_000)
+    expect(loadJob(classWith({runEveryMins: 0})).job!.schedule.intervalMs).to.equal(0)
+    expect(loadJob(classWith({runEverySeconds: null})).job!.schedule.intervalMs).to.equal(null)
+  })
 
   it('reports every problem of a class, not just the first', () => {
     expect(problemsOf({code: undefined, runEveryMins: -1, runAtTimes: ['7pm']})).to.have.length(3)

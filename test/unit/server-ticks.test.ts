@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {knexSource} from '../../src/core/db/connection-source'
 import {SqlRunRecorder} from '../../src/core/run-log/recorder'
-import {heartbeatDue, SqlServerTicks, type RunnerTick} from '../../src/core/run-log/server-ticks'
+import {SqlServerTicks, type RunnerTick} from '../../src/core/run-log/server-ticks'
 import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {BACKENDS, freshDatabase, plain, type TestDatabase} from '../helpers/db'
 import * as runnerKind from '../../src/core/db/migrations/20261205000000_manage_runner_kind'
@@ -16,16 +16,6 @@ describe("runner_silent's text for a scheduler", () => {
     expect(scheduler.text.split('\n')[0]).to.equal('[manage] the scheduler on web2 has not ticked since 2026-01-05T10:00:00.000Z (31 min); other runners are ticking')
     expect(scheduler.details).to.deep.include({silentHost: 'web2', runner: 'scheduler'})
     expect(silentAlert({host: 'web2', kind: 'crontab'}, at('2026-01-05T10:00:00Z'), at('2026-01-05T10:31:00Z'), [], 'web1').text.split('\n')[0]).to.equal('[manage] web2 has not ticked since 2026-01-05T10:00:00.000Z (31 min); other servers are ticking')
-  })
-})
-
-describe('heartbeatDue: a resident runner writes its heartbeat at most every 30 s', () => {
-  it('the first time, then 30 s or more after the last write, or when the clock went back past it', () => {
-    const t0 = at('2026-01-05T10:00:00Z')
-    expect(heartbeatDue(null, t0)).to.equal(true)
-    expect(heartbeatDue(t0, t0 + 29_999)).to.equal(false)
-    expect(heartbeatDue(t0, t0 + 30_000)).to.equal(true)
-    expect(heartbeatDue(t0, t0 - 1)).to.equal(true)
   })
 })
 

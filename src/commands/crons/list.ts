@@ -34,7 +34,7 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
       const rows = jobs.map((job) => [
         job.code,
         job.className,
-        job.schedule,
+        job.note === null ? job.schedule : `${job.schedule}; ${job.note}`,
         job.lastRun ? `${job.lastRun.status} ${formatTime(job.lastRun.startMs, job.timeZone)}${job.lastRun.durationMs === null ? '' : ` (${formatDuration(job.lastRun.durationMs)})`}` : 'never',
         job.paused ? 'paused' : job.nextDueMs === null ? '-' : `${formatTime(job.nextDueMs, job.timeZone)}${job.nextDueSlot ? ` [${job.nextDueSlot}]` : ''}`,
         job.runningNow ? `${job.runningNow.host ?? '?'} pid ${job.runningNow.pid ?? '?'} since ${formatTime(job.runningNow.sinceMs, job.timeZone)}` : '',

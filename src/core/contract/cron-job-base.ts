@@ -46,7 +46,7 @@ export type JobAlertsOverride = false | {failureThreshold?: number; recoveryThre
  * A scheduled job. Subclass it, give it a unique `code`, a schedule and `do()`;
  * list the class in the settings' `crons`.
  *
- * The options keep django-cron's meaning (see README): runEveryMins, retryAfterFailureMins,
+ * The options keep django-cron's meaning (see README): runEveryMins (or manage's runEverySeconds), retryAfterFailureMins,
  * runAtTimes, runWeeklyOnDays (Monday = 0), runMonthlyOnDays, runToleranceSeconds,
  * allowParallelRuns, removeSuccessfulCronLogs.
  */
@@ -57,6 +57,12 @@ export abstract class CronJobBase {
   declare code: string
   /** Run when this many minutes have passed since the last successful start (0 = every tick). */
   declare runEveryMins?: number | null
+  /**
+   * Run when this many seconds (a whole number ≥ 1) have passed since the last successful start:
+   * runEveryMins in seconds, for sub-minute jobs (set one of the two). The crontab tick runs such
+   * a job at most once a minute; `manage scheduler` serves it on time.
+   */
+  declare runEverySeconds?: number | null
   /** After a failure, wait this many minutes (from the failed start) before trying again. */
   declare retryAfterFailureMins?: number | null
   /** Wall-clock times ('HH:MM', settings' time zone) at which to run once a day. */
@@ -65,13 +71,13 @@ export abstract class CronJobBase {
   declare runWeeklyOnDays?: number[] | null
   /** Only on these days of the month (1–31). */
   declare runMonthlyOnDays?: number[] | null
-  /** Seconds of slack when comparing with runEveryMins / retryAfterFailureMins. */
+  /** Seconds of slack when comparing with runEveryMins / runEverySeconds / retryAfterFailureMins (less than runEverySeconds). */
   declare runToleranceSeconds?: number
   /** Let a new run start while an earlier one is still running. */
   declare allowParallelRuns?: boolean
   /** After a success, delete this job's older successful rows from the run log. */
   declare removeSuccessfulCronLogs?: boolean
-  /** A cron expression (five fields, e.g. '0 3 * * 1-5'), read on the zone's wall clock; beside or instead of the options above. */
+  /** A cron expression (five fields, e.g. '0 3 * * 1-5', or six with seconds first, e.g. '0/10 * * * * *' for every 10 seconds), read on the zone's wall clock; beside or instead of the options above. */
   declare cron?: string | null
   /** This class's IANA zone for cron, runAtTimes and the day filters (default: the settings' timeZone). */
   declare timeZone?: string | null

@@ -3,9 +3,9 @@ import {webhookProblem} from '../alerts/channels/webhook'
 import type {RunPolicy} from './run-policy'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
-import {cronExpressionError} from '../time/cron-expression'
+import {CRON_FIELDS, cronExpressionError} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {MAX_TIMER_MS, MINUTE_MS} from '../time/units'
+import {MAX_TIMER_MS, MINUTE_MS, SECOND_MS} from '../time/units'
 import type {CronClass, CronJobBase, JobAlertsOverride} from '../contract/cron-job-base'
 
 /** A cron class that passed validation, with its instance. */
@@ -120,7 +120,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     return {problems}
   }
 
-  const {code, runEveryMins: every, retryAfterFailureMins: retry, runToleranceSeconds: tolerance, runAtTimes: slots, runWeeklyOnDays: weekly, runMonthlyOnDays: monthly} = job
+  const {code, runEveryMins: every, runEverySeconds: everySeconds, retryAfterFailureMins: retry, runToleranceSeconds: tolerance, runAtTimes: slots, runWeeklyOnDays: weekly, runMonthlyOnDays: monthly} = job
   const {cron: expression, timeZone: zone, timeoutMins: timeout, allowParallelRuns: parallel, removeSuccessfulCronLogs: removeSuccesses, isolate: isolated} = job
 
   if (typeof job.do !== 'function') error(`has no do() method: add "async do(ctx) { … }"`)
@@ -131,6 +131,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const retryAfterFailureMins = wholeMinutes('retryAfterFailureMins', retry, error)
 
   const runToleranceSeconds = toleranceOf(tolerance, error)
+  const intervalMs = intervalOf(runEveryMins, everySeconds, runToleranceSeconds, error)
 
   const runAtTimes = slotList(slots, error)
   const runWeeklyOnDays = dayList('runWeeklyOnDays', weekly, 0, 6, '[5, 6]', error)
@@ -156,15 +157,15 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   if (problems.length > 0) return {problems}
 
-  if (runEveryMins === null && runAtTimes.length === 0 && cron === null) {
+  if (intervalMs === null && runAtTimes.length === 0 && cron === null) {
     problems.push({
       subject: className,
       level: 'warning',
-      message: 'has no runEveryMins, runAtTimes or cron, so it runs only with --force: add a schedule if that is not what you meant',
+      message: 'has no runEveryMins, runEverySeconds, runAtTimes or cron, so it runs only with --force: add a schedule if that is not what you meant',
     })
   }
 
-  const schedule: Schedule = {runEveryMins, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
+  const schedule: Schedule = {intervalMs, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
   const policy: RunPolicy = {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs}
   return {job: {className, code, job, schedule, policy, pingUrl: pingUrl as string | null, alerts: alerts as JobAlertsOverride | undefined}, problems}
 }
@@ -181,6 +182,28 @@ function checkCode(code: unknown, className: string, error: Report): void {
   }
 }
 
+/**
+ * The interval in ms, from runEveryMins or runEverySeconds (never both: one interval per job).
+ * runEverySeconds must exceed runToleranceSeconds: a tolerance as long as the interval makes the
+ * job due again the moment a run starts, so a second process would run the same period.
+ */
+function intervalOf(minutes: number | null, seconds: unknown, toleranceSeconds: number, error: Report): number | null {
+  if (seconds === undefined || seconds === null) return minutes === null ? null : minutes * MINUTE_MS
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1) {
+    error(`runEverySeconds = ${shown(seconds)} is not a whole number of seconds ≥ 1: use e.g. runEverySeconds = 5`)
+    return null
+  }
+  if (minutes !== null) {
+    error(`sets both runEveryMins (${minutes}) and runEverySeconds (${seconds}): keep one, e.g. runEverySeconds = ${minutes * 60 || 1}`)
+    return null
+  }
+  if (toleranceSeconds >= seconds) {
+    error(`runToleranceSeconds = ${toleranceSeconds} is not less than runEverySeconds = ${seconds}, so a run would be due again as soon as it starts: use a tolerance below ${seconds} s, e.g. runToleranceSeconds = 0`)
+    return null
+  }
+  return seconds * SECOND_MS
+}
+
 function toleranceOf(value: unknown, error: Report): number {
   if (value === undefined || value === null) return 0
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
@@ -194,7 +217,7 @@ function cronOf(expression: unknown, error: Report): string | null {
   let cron: string | null = null
   if (expression !== undefined && expression !== null) {
     const value = expression as unknown
-    const problem = typeof value === 'string' ? cronExpressionError(value.trim()) : "is not a string: use five fields, e.g. cron = '*/15 * * * *'"
+    const problem = typeof value === 'string' ? cronExpressionError(value.trim()) : `is not a string: use ${CRON_FIELDS}`
     if (problem !== null) error(`cron = ${shown(value)} ${problem}`)
     else cron = (value as string).trim()
   }

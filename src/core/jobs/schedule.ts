@@ -1,6 +1,10 @@
 /** When a job is due, validated and normalised (slots as 'HH:MM'); what happens around a run is its RunPolicy. */
 export interface Schedule {
-  runEveryMins: number | null
+  /**
+   * The interval, in ms, from runEveryMins or runEverySeconds (a class sets one or neither): due
+   * once this long has passed since the last successful start (0: at every tick). null: none.
+   */
+  intervalMs: number | null
   retryAfterFailureMins: number | null
   /** Slot strings as 'HH:MM', in list order, with their minute of the day. */
   runAtTimes: Array<{slot: string; minuteOfDay: number}>

@@ -1,7 +1,7 @@
 import type {PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
-import {describeSchedule} from '../schedule/describe'
+import {describeSchedule, SUB_MINUTE_NOTE, subMinuteRate} from '../schedule/describe'
 import {EMPTY_HISTORY, isLive} from '../schedule/history'
 import {nextDue} from '../schedule/next-due'
 
@@ -9,6 +9,8 @@ export interface JobListing {
   code: string
   className: string
   schedule: string
+  /** What the crontab tick cannot keep (a sub-minute schedule), or null. */
+  note: string | null
   timeZone: string
   lastRun: {status: RunStatus; startMs: number; endMs: number | null; durationMs: number | null} | null
   nextDueMs: number | null
@@ -41,6 +43,7 @@ export async function listJobs(store: RunLogView, settings: Pick<Settings, 'cron
       code: job.code,
       className: job.className,
       schedule: describeSchedule(job.schedule, job.policy),
+      note: subMinuteRate(job.schedule) === null ? null : SUB_MINUTE_NOTE,
       timeZone: zone,
       lastRun: last ? {status: last.status, startMs: last.startMs, endMs: last.endMs, durationMs: last.endMs === null ? null : last.endMs - last.startMs} : null,
       nextDueMs: next?.atMs ?? null,

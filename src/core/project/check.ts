@@ -5,6 +5,9 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
+import {SUB_MINUTE_NOTE, subMinuteRate} from '../schedule/describe'
+import {intervalText} from '../schedule/is-due'
+import {DAY_MS} from '../time/units'
 import {discoverCronModules, unlistedNote} from '../jobs/select-jobs'
 import {staleBuildLine, staleSources} from './build-state'
 import {checkDashboardAuth, parseTrustProxy} from './dashboard-settings'
@@ -40,13 +43,16 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   // A trim shorter than a job's interval deletes its last success, and the job then runs again.
   const keepDays = settings.deleteLogsOlderThanDays
   for (const job of jobs) {
-    if (keepDays !== null && job.schedule.runEveryMins !== null && job.schedule.runEveryMins > keepDays * 1440) {
+    const interval = job.schedule.intervalMs
+    if (keepDays !== null && interval !== null && interval > keepDays * DAY_MS) {
       problems.push({
         subject: job.className,
         level: 'warning',
-        message: `runs every ${job.schedule.runEveryMins} min, longer than deleteLogsOlderThanDays (${keepDays} d) keeps its last run: it would run again at every tick after the trim; keep more days`,
+        message: `runs ${intervalText(interval)}, longer than deleteLogsOlderThanDays (${keepDays} d) keeps its last run: it would run again at every tick after the trim; keep more days`,
       })
     }
+    const rate = subMinuteRate(job.schedule)
+    if (rate !== null) problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${SUB_MINUTE_NOTE}`})
   }
   // A job's own alerts against the settings' (an e-mail override needs the settings' SMTP server).
   for (const job of jobs) {

@@ -25,18 +25,6 @@ export interface RunnerRow extends LastTick {
   pid: number | null
 }
 
-
-/** A resident runner writes its heartbeat at most this often (the crontab tick writes it at each tick, a minute apart). */
-export const HEARTBEAT_EVERY_MS = 30_000
-
-/**
- * Whether a resident runner writes its heartbeat now: never yet (`lastWrittenMs` null), or
- * HEARTBEAT_EVERY_MS or more since it last did, or the clock went back past that write.
- */
-export function heartbeatDue(lastWrittenMs: number | null, nowMs: number, everyMs = HEARTBEAT_EVERY_MS): boolean {
-  return lastWrittenMs === null || nowMs - lastWrittenMs >= everyMs || nowMs < lastWrittenMs
-}
-
 /** What a tick reads beside the histories (one statement): pauses, resumes, the runners' last ticks, and the next pending alert's time. */
 export interface TickState {
   paused: Map<string, PauseInfo>
@@ -56,7 +44,7 @@ export const EMPTY_TICK_STATE: TickState = {paused: new Map(), resumed: new Map(
  */
 export interface ServerTicks {
   tickState(): Promise<TickState>
-  /** A runner's tick: one statement. A resident runner calls it when heartbeatDue says so. */
+  /** A runner's tick: one statement. A resident runner calls it at most every 30 s (runners/next-wake's heartbeatDue). */
   record(tick: RunnerTick): Promise<void>
   /** Forget a server's runners (taken out of service), or only its runner of this kind; false when there was none. */
   forget(host: string, kind?: RunnerKind): Promise<boolean>

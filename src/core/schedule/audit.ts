@@ -70,7 +70,7 @@ export function auditJob(schedule: Schedule, runs: readonly RunSummary[], fromMs
     period.runs.push(run)
     period.lateMs = run.startMs - period.dueMs
     period.status = run.status === 'succeeded' || run.status === 'running' ? (period.lateMs > graceMs ? 'late' : 'ran') : 'failed'
-    const every = schedule.runEveryMins === null ? 0 : schedule.runEveryMins * MINUTE_MS
+    const every = schedule.intervalMs ?? 0
     if (every > 0 && period.lateMs >= every) period.missedBefore = Math.floor(period.lateMs / every)
   }
   for (let tick = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS; tick <= toMs; tick += MINUTE_MS) {

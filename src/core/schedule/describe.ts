@@ -1,13 +1,18 @@
 import {describeCron} from '../time/cron-expression'
 import {WEEKDAYS} from '../time/units'
+import {intervalText} from './is-due'
+import {isSubMinute, subMinuteInterval} from './period'
 import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
+
+/** Which runner serves a sub-minute schedule at its rate: said by crons:list and manage check. */
+export const SUB_MINUTE_NOTE = 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
 export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
   const parts: string[] = []
-  if (schedule.runEveryMins !== null) parts.push(schedule.runEveryMins === 0 ? 'every tick' : `every ${schedule.runEveryMins} min`)
-  if (schedule.cron !== null) parts.push(`cron '${schedule.cron}' (${describeCron(schedule.cron)})`)
+  if (schedule.intervalMs !== null) parts.push(intervalText(schedule.intervalMs))
+  if (schedule.cron !== null) parts.push(cronText(schedule.cron))
   if (schedule.runAtTimes.length > 0) parts.push(`at ${schedule.runAtTimes.map((s) => s.slot).join(', ')}`)
   if (schedule.runWeeklyOnDays) parts.push(`on ${schedule.runWeeklyOnDays.map((d) => WEEKDAYS[d].slice(0, 3)).join(', ')}`)
   if (schedule.runMonthlyOnDays) parts.push(`on day ${schedule.runMonthlyOnDays.join(', ')}`)
@@ -20,4 +25,18 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
   if (policy.isolate) extras.push('isolated')
   if (schedule.timeZone) extras.push(schedule.timeZone)
   return parts.join(' · ') + (extras.length ? ` (${extras.join(', ')})` : '')
+}
+
+/**
+ * The schedule's sub-minute rate in words ('every 5 s', "cron '*\/10 * * * * *' (Every 10 seconds)"),
+ * or null when it asks for at most one run a minute: what the crontab tick cannot keep.
+ */
+export function subMinuteRate(schedule: Schedule): string | null {
+  const interval = subMinuteInterval(schedule)
+  if (interval !== null) return intervalText(interval)
+  return isSubMinute(schedule) ? cronText(schedule.cron!) : null
+}
+
+function cronText(expression: string): string {
+  return `cron '${expression}' (${describeCron(expression)})`
 }

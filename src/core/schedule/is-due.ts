@@ -1,7 +1,7 @@
 import type {DateTime} from 'luxon'
-import {instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
+import {hasSeconds, instantOfNaive, naiveMs, previousSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {MINUTE_MS, nextMinute, WEEKDAYS} from '../time/units'
+import {MINUTE_MS, nextMinute, SECOND_MS, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive} from './history'
 import {shown} from '../base/text'
 import type {Schedule} from '../jobs/schedule'
@@ -52,6 +52,7 @@ export interface RuleStep {
 /**
  * Is the job due at `nowMs`? django-cron's should_run_now, order kept, first answer wins:
  * force → month days → weekdays → retry-after-failure (only blocks) → runEveryMins → runAtTimes → not due.
+ * runEverySeconds is runEveryMins in seconds: both are the interval rule, on milliseconds.
  * Added: a paused job is not due (unless forced by name), and a cron expression is checked
  * between runEveryMins and runAtTimes.
  *
@@ -93,25 +94,27 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   const live = history.running.length === 0 ? history.running : history.running.filter((run) => run.startMs <= horizonMs && isLive(run, nowMs))
   const periodStart = latestStart(visible(history.lastSuccess, horizonMs), live)
 
-  if (schedule.runEveryMins !== null) {
-    if (periodStart === null) return yes('interval', () => `every ${schedule.runEveryMins} min; no successful run yet`)
-    const dueAfter = periodStart + schedule.runEveryMins * MINUTE_MS
-    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}`, null, nextMinute(dueAfter - toleranceMs))
+  const interval = schedule.intervalMs
+  if (interval !== null) {
+    const every = intervalText(interval)
+    if (periodStart === null) return yes('interval', () => `${every}; no successful run yet`)
+    const dueAfter = periodStart + interval
+    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `${every}; last successful start ${at(periodStart)}`, null, nextMinute(dueAfter - toleranceMs))
     if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
-      return not('interval', () => `every ${schedule.runEveryMins} min; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
+      return not('interval', () => `${every}; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
     }
-    passes('interval', () => `every ${schedule.runEveryMins} min: not yet (due after ${at(dueAfter)}); the rules below may still make it due`)
-  } else notSet('interval', 'no interval (runEveryMins)')
+    passes('interval', () => `${every}: not yet (due after ${at(dueAfter)}); the rules below may still make it due`)
+  } else notSet('interval', 'no interval (runEveryMins, runEverySeconds)')
 
   if (schedule.cron !== null) {
     // A slot that passed since the last successful run is due, once (missed slots do not pile
-    // up). With no run yet, only the slot of the current minute counts, so a new job does not
-    // fire at deploy time for a slot long gone. Compared on the wall clock (see cron-expression).
+    // up). With no run yet, only a slot of the last minute (the crontab's period) counts, so a new
+    // job does not fire at deploy time for a slot long gone. Compared on the wall clock (see cron-expression).
     const nowNaive = naiveMs(nowMs, zone)
     const slot = previousSlot(schedule.cron, nowNaive)
     if (slot !== null) {
-      const sinceLast = periodStart === null ? slot >= nowNaive - (nowNaive % MINUTE_MS) : slot > naiveMs(periodStart, zone)
-      if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${new Date(slot).toISOString().slice(0, 16).replace('T', ' ')} has not run`, null, instantOfNaive(slot, zone))
+      const sinceLast = periodStart === null ? slot > nowNaive - MINUTE_MS : slot > naiveMs(periodStart, zone)
+      if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${naiveText(slot, schedule.cron!)} has not run`, null, instantOfNaive(slot, zone))
     }
     if (schedule.runAtTimes.length === 0) return not('cron', () => `cron '${schedule.cron}': no slot since the last run`)
     passes('cron', () => `cron '${schedule.cron}': no slot since the last run; the times below may still make it due`)
@@ -120,7 +123,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (schedule.runAtTimes.length > 0) return slotRule(schedule, history, local(), {zone, horizonMs, live}, answer)
 
   notSet('slot', 'no times of day (runAtTimes)')
-  if (schedule.runEveryMins === null) return not('no-schedule', () => 'no schedule (runs only with --force)')
+  if (schedule.intervalMs === null) return not('no-schedule', () => 'no schedule (runs only with --force)')
   return not('interval', () => 'not due')
 }
 
@@ -203,6 +206,17 @@ let lastLocal: {ms: number; zone: string; value: DateTime} | null = null
 function localTime(ms: number, zone: string): DateTime {
   if (lastLocal === null || lastLocal.ms !== ms || lastLocal.zone !== zone) lastLocal = {ms, zone, value: luxon().DateTime.fromMillis(ms, {zone})}
   return lastLocal.value
+}
+
+/** An interval in words: 'every 5 min' (django-cron's unit) or, below or off whole minutes, 'every 30 s'. */
+export function intervalText(intervalMs: number): string {
+  if (intervalMs === 0) return 'every tick'
+  return intervalMs % MINUTE_MS === 0 ? `every ${intervalMs / MINUTE_MS} min` : `every ${intervalMs / SECOND_MS} s`
+}
+
+/** A cron slot (naive ms) as the wall clock shows it: to the second for an expression with seconds. */
+function naiveText(slot: number, expression: string): string {
+  return new Date(slot).toISOString().slice(0, hasSeconds(expression) ? 19 : 16).replace('T', ' ')
 }
 
 function visible(run: RunSummary | null, horizonMs: number): RunSummary | null {

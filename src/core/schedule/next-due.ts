@@ -1,6 +1,6 @@
 import {instantOfNaive, naiveMs, nextSlot} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {DAY_MS, MINUTE_MS, nextMinute} from '../time/units'
+import {DAY_MS, MINUTE_MS, nextTick} from '../time/units'
 import {isLive} from './history'
 import {isDue, type DecisionOptions} from './is-due'
 import type {Schedule} from '../jobs/schedule'
@@ -9,22 +9,30 @@ import type {JobHistory, RunSummary} from '../contract/run-types'
 const HORIZON_MS = 400 * DAY_MS
 
 export interface NextDue {
-  /** The crontab tick (a minute boundary) at which the job is next due. */
+  /** The tick (a minute boundary for the crontab) at which the job is next due. */
   atMs: number
   slot: string | null
   reason: string
 }
 
+/** nextDue's options: the decision's, whether `fromMs` itself counts, and how often the runner ticks. */
+export interface NextDueOptions extends DecisionOptions {
+  inclusive?: boolean
+  /** The runner's ticks fall on multiples of this (default a minute: the crontab; a second serves sub-minute schedules). */
+  tickMs?: number
+}
+
 /**
- * When is the job next due, for a crontab that ticks at every minute boundary? Answered by
+ * When is the job next due, for a runner that ticks at every boundary of `tickMs` (the crontab: every minute)? Answered by
  * asking isDue itself (the decision runcrons uses, not a copy) at candidate ticks: it jumps over
  * stretches in which the answer cannot change (a day the day filters exclude, a retry wait, the
  * rest of an interval, the minutes before the next slot) and checks every candidate. null when
  * paused, unscheduled, or not due within 400 days.
  */
-export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number, options: DecisionOptions & {inclusive?: boolean}): NextDue | null {
+export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number, options: NextDueOptions): NextDue | null {
   const zone = schedule.timeZone ?? options.timeZone
-  let t = options.inclusive === false ? nextMinute(fromMs) : fromMs
+  const tickMs = options.tickMs ?? MINUTE_MS
+  let t = options.inclusive === false ? nextTick(fromMs, tickMs) : fromMs
   while (t < fromMs + HORIZON_MS) {
     const decision = isDue(schedule, history, t, options)
     if (decision.due) return {atMs: t, slot: decision.slot, reason: decision.reason}
@@ -36,7 +44,7 @@ export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number,
     if (decision.rule === 'month-day' || decision.rule === 'weekday') {
       jump = midnight
     } else if (decision.rule === 'retry') {
-      jump = nextMinute(decision.notBeforeMs!)
+      jump = nextTick(decision.notBeforeMs!, tickMs)
     } else {
       // The answer can next change at: the next runAtTimes slot (or midnight, when the day's
       // slots reset), the next cron slot, the end of the interval, or a live run's lease ending.
@@ -48,12 +56,12 @@ export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number,
         const naive = nextSlot(schedule.cron, naiveMs(t, zone))
         if (naive !== null) candidates.push(instantOfNaive(naive, zone))
       }
-      if (decision.notBeforeMs !== undefined) candidates.push(nextMinute(decision.notBeforeMs))
+      if (decision.notBeforeMs !== undefined) candidates.push(nextTick(decision.notBeforeMs, tickMs))
       for (const run of history.running) if (isLive(run, t) && run.leaseExpiresMs !== null) candidates.push(run.leaseExpiresMs)
       jump = Math.min(...candidates)
     }
-    // Ticks fall on minute boundaries; never stand still.
-    t = Math.max(nextMinute(t), Math.ceil(jump / MINUTE_MS) * MINUTE_MS)
+    // Ticks fall on tick boundaries; never stand still.
+    t = Math.max(nextTick(t, tickMs), Math.ceil(jump / tickMs) * tickMs)
   }
   return null
 }
@@ -70,7 +78,7 @@ export function afterSuccess(history: JobHistory, code: string, atMs: number, sl
 }
 
 /** The next `count` due times, each as if the previous one had run and succeeded. */
-export function nextDueTimes(schedule: Schedule, history: JobHistory, code: string, fromMs: number, count: number, options: DecisionOptions): NextDue[] {
+export function nextDueTimes(schedule: Schedule, history: JobHistory, code: string, fromMs: number, count: number, options: Omit<NextDueOptions, 'inclusive'>): NextDue[] {
   const times: NextDue[] = []
   let current = history
   let from = fromMs

@@ -28,9 +28,9 @@ interface Ended {
  * One job's run in a tick (Laravel's Event): claim the job and decide again on fresh history,
  * record the run as 'running', call do() under its lease, its timeout and the tick's signal,
  * record how it ended (which releases the claim), and release the claim in `finally` if that
- * record could not be written.
+ * record could not be written. `waitedMs`: how long it waited for a runner's slot before its claim.
  */
-export async function runDueJob(scope: TickScope, job: LoadedJob): Promise<Outcome> {
+export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0): Promise<Outcome> {
   const {code} = job
   const token = randomUUID()
   const startMs = scope.clock()
@@ -59,6 +59,8 @@ export async function runDueJob(scope: TickScope, job: LoadedJob): Promise<Outco
     scope.log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
   }
   if (begun.kind === 'declined') return begun.why
+  // A long-lived runner's slots were all taken when it fell due (the run row has no column for it yet).
+  if (waitedMs > 0) scope.log(code, 'warn', `run ${begun.runId} started ${waitedMs} ms late: it waited for a free slot (every slot of --concurrency was taken)`)
 
   // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
   const claim: Claim = {token, held: !job.policy.allowParallelRuns}

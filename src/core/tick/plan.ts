@@ -100,6 +100,11 @@ export function recordServerTick(plan: TickPlan, server: ServerTick, settings: P
   return plan.servers ? plan.servers.record({...server, kind: 'crontab', atMs: plan.snapshot.nowMs, silentAfterMs: settings.alerts.silentAfterMs}) : Promise.resolve()
 }
 
+/** Record a resident scheduler's tick (cron_tick, kind scheduler), at the plan's time: `sinceMs` is its start. */
+export function recordSchedulerTick(plan: TickPlan, server: ServerTick, sinceMs: number): Promise<void> {
+  return plan.servers ? plan.servers.record({...server, kind: 'scheduler', atMs: plan.snapshot.nowMs, sinceMs}) : Promise.resolve()
+}
+
 /** The quiet end of a plan (nothing to run): this server's tick recorded and the log trimmed, as running the plan ends. */
 export async function quietEnd(plan: TickPlan, settings: Settings, server: ServerTick): Promise<void> {
   await recordServerTick(plan, server, settings)

@@ -16,7 +16,7 @@ import {trimRunLog} from './snapshot'
 import {tickParts, tickScope, type RunCronsOptions, type TickParts, type TickScope} from './tick-scope'
 
 export type {Outcome, RunOutcome, TickReport} from './outcome'
-export type {RunCronsOptions, TickEvents} from './tick-scope'
+export type {Admission, RunCronsOptions, TickEvents} from './tick-scope'
 export type {Timers} from './timers'
 
 /**
@@ -51,6 +51,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     open: async () => ({runLog: parts.store, outbox: parts.outbox, servers: parts.servers, nowMs: options.clock(), leaseNowMs: (options.leaseClock ?? systemClock)()}),
   })
   // The full tick's steps never stop its plan.
+  options.onPlan?.(plan!)
   const report = await runPlan(options, parts, plan!)
   return setAside > 0 ? {...report, exitCode: 1} : report
 }
@@ -72,7 +73,7 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
   }
   const late = lateCrashes(tick, report)
   try {
-    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, plan.verdicts.get(job.code)!, options.dryRun ?? false)))
+    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, plan.verdicts.get(job.code)!, options)))
     await late.settle()
     if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, options.settings, options.clock()))
     if (writes && options.serverTick && tick.servers) await aside(tick, "recording this server's tick (cron_tick)", () => serverTickRecorded(tick, plan, options.serverTick!.version))
@@ -94,11 +95,18 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
   }
 }
 
-/** The verdict on the tick's snapshot; only a job that looks due pays for a claim. */
-async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, dryRun: boolean): Promise<Outcome> {
+/** The verdict on the tick's snapshot; only a job that looks due pays for a claim (after its slot, when the runner gives slots). */
+async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>): Promise<Outcome> {
   if (verdict.kind !== 'due') return notStarted(job, verdict)
-  if (dryRun) return wouldRun(job, verdict.decision)
-  return runDueJob(tick, job)
+  if (options.dryRun) return wouldRun(job, verdict.decision)
+  if (!options.admit) return runDueJob(tick, job)
+  const slot = await options.admit(job)
+  if ('refused' in slot) return {kind: 'not-due', code: job.code, className: job.className, reason: slot.refused}
+  try {
+    return await runDueJob(tick, job, slot.waitedMs)
+  } finally {
+    slot.release()
+  }
 }
 
 /**

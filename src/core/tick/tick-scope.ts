@@ -20,7 +20,7 @@ import {systemClock, type Clock} from '../time/clock'
 import type {Containment} from './containment'
 import type {IsolatedRunner} from './isolation'
 import type {Outcome} from './outcome'
-import type {Decide} from './plan'
+import type {Decide, TickPlan} from './plan'
 import type {PendingWork} from './stray-work'
 import type {RetryPolicy} from './retry'
 import {realTimers, type Timers} from './timers'
@@ -92,6 +92,17 @@ export interface RunCronsOptions extends TickEvents {
   strayWork?: {before: PendingWork; release(): Promise<void>}
   /** How an isolated job (isolate = true) runs in a process of its own: the CLI's runner, and where the child finds the project. */
   isolation?: {runner: IsolatedRunner; root: string; settingsFile: string}
+  /** Told the plan once it is made, before any job runs (a long-lived runner computes its next wake from it). */
+  onPlan?(plan: TickPlan): void
+  /** Asked before a due job is claimed (a long-lived runner's slots, shared by its ticks): wait for a slot, or refuse with the reason it is not started. */
+  admit?(job: LoadedJob): Promise<Admission | {refused: string}>
+}
+
+/** A slot to run one job in, given by `admit`: released once the run is recorded. */
+export interface Admission {
+  /** How long the job waited for the slot, in ms. */
+  waitedMs: number
+  release(): void
 }
 
 /** Where a tick reads and writes: the run log, the claims, the run recorder, and the project's knex for ctx.db. */

@@ -17,39 +17,54 @@ function cronParser(): Parser {
   return parser
 }
 
-/** What the five fields are, for the fix of every problem. */
-const FIVE_FIELDS = "five fields: minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'"
+/** What the fields are, for the fix of every problem. */
+export const CRON_FIELDS = "five fields (minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'), or six with seconds first (e.g. cron = '*/10 * * * * *')"
 
 /**
- * cron-parser's macros, kept because they are accepted since the start; all but @secondly, whose
- * seconds a once-a-minute tick cannot keep (seconds are not supported, as six fields are not).
+ * cron-parser's macros, kept because they are accepted since the start; all but @secondly
+ * (write '* * * * * *' for that: a rate of one a second is better said in full).
  */
 const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@weekdays', '@weekends'])
 
 /** A Jenkins-style H (not the H of THU): cron-parser draws it at random on each parse, so each tick. */
 const HASHED = /(^|[^a-z])H(?![a-z])/i
 
+function fieldCount(expression: string): number {
+  return expression === '' ? 0 : expression.split(/\s+/).length
+}
+
+/** Whether the (valid) expression has a seconds field: six fields, seconds first. */
+export function hasSeconds(expression: string): boolean {
+  return fieldCount(expression) === 6
+}
+
 /**
  * null when the expression (trimmed) is valid, else what is wrong and the fix, to follow
- * "cron = '…' ". Exactly five fields (or a macro): cron-parser also reads fewer (padding them
- * on the left) and six (seconds first), each meaning something else than it says.
+ * "cron = '…' ". Five fields, six (seconds first, as cron-parser reads them), or a macro:
+ * cron-parser also reads fewer (padding them on the left), meaning something else than it says.
  */
 export function cronExpressionError(expression: string): string | null {
   if (expression.startsWith('@')) {
-    return MACROS.has(expression) ? null : `is not a macro manage reads: use one of ${[...MACROS].join(', ')}, or ${FIVE_FIELDS}`
+    return MACROS.has(expression) ? null : `is not a macro manage reads: use one of ${[...MACROS].join(', ')}, or ${CRON_FIELDS}`
   }
-  const count = expression === '' ? 0 : expression.split(/\s+/).length
-  if (count !== 5) {
-    const seconds = count === 6 ? ' (seconds are not supported)' : ''
-    return `has ${count} field${count === 1 ? '' : 's'}${seconds}, not five: use ${FIVE_FIELDS}`
-  }
-  if (HASHED.test(expression)) return `has an H, a value cron-parser draws at random on each tick: use ${FIVE_FIELDS}`
+  const count = fieldCount(expression)
+  if (count !== 5 && count !== 6) return `has ${count} field${count === 1 ? '' : 's'}, not five or six: use ${CRON_FIELDS}`
+  if (HASHED.test(expression)) return `has an H, a value cron-parser draws at random on each tick: use ${CRON_FIELDS}`
   try {
     cronParser().parse(expression, {tz: 'UTC'})
     return null
   } catch (error) {
-    return `is not a cron expression (${error instanceof Error ? error.message : String(error)}): use ${FIVE_FIELDS}`
+    return `is not a cron expression (${error instanceof Error ? error.message : String(error)}): use ${CRON_FIELDS}`
   }
+}
+
+/**
+ * How often a (valid) expression fires within one minute at most: the seconds it names (1 for
+ * five fields and macros). Above 1, the crontab's once-a-minute tick cannot keep its rate.
+ */
+export function slotsPerMinute(expression: string): number {
+  if (!hasSeconds(expression)) return 1
+  return cronParser().parse(expression, {tz: 'UTC'}).fields.second.values.length
 }
 
 /** The wall-clock time of `ms` in `zone`, as ms on the naive (UTC-written) timeline. */

@@ -1,5 +1,6 @@
 /** Lengths of time in milliseconds. */
-export const MINUTE_MS = 60_000
+export const SECOND_MS = 1000
+export const MINUTE_MS = 60 * SECOND_MS
 export const HOUR_MS = 60 * MINUTE_MS
 export const DAY_MS = 24 * HOUR_MS
 export const WEEK_MS = 7 * DAY_MS
@@ -12,5 +13,10 @@ export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** The first minute boundary strictly after `ms`: the crontab's next tick. */
 export function nextMinute(ms: number): number {
-  return Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS
+  return nextTick(ms, MINUTE_MS)
+}
+
+/** The first boundary of `tickMs` strictly after `ms`: a runner's next tick (a minute for the crontab). */
+export function nextTick(ms: number, tickMs: number): number {
+  return Math.floor(ms / tickMs) * tickMs + tickMs
 }

@@ -1,0 +1,47 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command'
+import {stampLines} from '../cli/output/command-io'
+import {runScheduler} from '../cli/runcrons/scheduler-command'
+import {DEFAULT_CONCURRENCY} from '../core/runners/scheduler'
+
+export default class Scheduler extends BaseCommand<typeof Scheduler> {
+  static writesDatabase = true
+  static writes = true
+
+  static summary = 'Run the cron jobs when they fall due, in a long-lived process (for a container, or a server without cron).'
+
+  static description = `Runs each job when it falls due, with the same decisions, claims, leases, records, pings and alerts as \`manage runcrons\`: any number of schedulers and crontab ticks may share one database, and each due period still runs once.
+
+It sleeps on one timer to the next due instant of all the jobs, at most a minute, so that pauses, resumes, runs by hand and other servers' runs are seen. A running job never holds back another one's start: up to --concurrency jobs run at once. This server's tick (manage runners) is recorded at most every 30 s.
+
+On SIGTERM or SIGINT it starts no new job, fires the running jobs' ctx.signal, waits up to the settings' graceSeconds for them, records them and exits 0; a run still going after graceSeconds is recorded as interrupted and abandoned, and the exit status is 143 / 130. A second signal exits at once (the leases then expire and the next tick recovers the runs).
+
+Exit status at start: 1 when there is no job, the settings cannot be loaded or the database is not migrated; 2 under MANAGE_NOW (a frozen clock).`
+
+  static examples = [
+    {description: 'Run the jobs until stopped (a container\'s command)', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Up to 8 jobs at once, each line dated', command: '<%= config.bin %> <%= command.id %> --concurrency 8 --timestamps'},
+  ]
+
+  static flags = {
+    concurrency: Flags.integer({description: 'Run up to N due jobs at the same time.', default: DEFAULT_CONCURRENCY, min: 1}),
+    timestamps: Flags.boolean({description: 'Start each line with the time it was written (ISO 8601, UTC): for a log file.'}),
+  }
+
+  /** Puts the output back as it was, after --timestamps. */
+  private unstamp?: () => void
+
+  async run(): Promise<void> {
+    const {flags} = this
+    if (flags.timestamps) this.unstamp = stampLines()
+    this.exit(await runScheduler(this.project, {concurrency: flags.concurrency, traceback: flags.traceback, verbosity: this.verbosity}, this.paint, this.io.env))
+  }
+
+  protected async finally(error: Error | undefined): Promise<void> {
+    try {
+      return await super.finally(error)
+    } finally {
+      this.unstamp?.()
+    }
+  }
+}

@@ -1,0 +1,236 @@
+import type {LoadedJob} from '../jobs/load-jobs'
+import type {Settings} from '../project/settings'
+import type {TickPlan} from '../tick/plan'
+import type {Admission, TickReport} from '../tick/run-crons'
+import type {Clock} from '../time/clock'
+import {periodEnd} from '../schedule/period'
+import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, nextWake} from './next-wake'
+
+/** How many due jobs a scheduler runs at once unless told otherwise (`--concurrency`). */
+export const DEFAULT_CONCURRENCY = 4
+
+/** What the scheduler hands each tick it runs: its hooks into the pipeline (run-crons.ts). */
+export interface WakeHooks {
+  /** Aborted when the scheduler stops: no more claims, and the running jobs are asked to stop (ctx.signal). */
+  signal: AbortSignal
+  /** Watch for missed runs and silent servers on this wake (at most every 30 s, as the heartbeat). */
+  watch: boolean
+  onPlan(plan: TickPlan): void
+  admit(job: LoadedJob): Promise<Admission | {refused: string}>
+}
+
+/** The one timer (tests pass fakes; the real one keeps the process alive, as a scheduler should). */
+export interface SchedulerTimers {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+export const realSchedulerTimers: SchedulerTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+}
+
+export interface SchedulerOptions {
+  /** One tick of the pipeline (plan, then running it: runCrons) with the scheduler's hooks. */
+  tick(hooks: WakeHooks): Promise<TickReport>
+  /** Record this server's tick (cron_tick) at the plan's time. */
+  heartbeat(plan: TickPlan): Promise<void>
+  settings: Pick<Settings, 'timeZone' | 'clockSkewMs'>
+  clock: Clock
+  timers: SchedulerTimers
+  /** How many due jobs run at once, across wakes (default DEFAULT_CONCURRENCY). */
+  concurrency?: number
+  /** What failed after the start (a wake, a heartbeat, the end of a tick): told, and the scheduler goes on. */
+  onError(error: unknown, doing: string): void
+  /** The longest sleep (default MAX_SLEEP_MS). */
+  capMs?: number
+}
+
+export interface SchedulerEnd {
+  /** A run did not stop within the grace period: recorded and abandoned, as the tick abandons one. */
+  abandoned: boolean
+}
+
+/**
+ * The resident runner: the tick's pipeline, woken at the right instant instead of every minute.
+ * Each wake runs one tick (the plan, then its due jobs, claimed as the crontab tick claims them),
+ * then arms one timer to the next due instant of all the jobs, at most a minute away. The jobs a
+ * tick starts run on in the background: the next wake never waits for them, and a job still
+ * running is not due again (its claim and running row hold it). Due jobs share `concurrency`
+ * slots; a run's end makes the scheduler plan again (its next instant depends on it).
+ */
+export class Scheduler {
+  private handle: unknown = null
+  private targetMs: number | null = null
+  private planning = false
+  private again = false
+  private stopped = false
+  private abandoned = false
+  private readonly controller = new AbortController()
+  /** The jobs this scheduler has in hand: waiting for a slot or running. */
+  private readonly inHand = new Set<string>()
+  /**
+   * The end of the period each job's last start here took (periodEnd: the next minute boundary, as
+   * the crontab starts a job at most once a minute; a sub-minute job's own period): not started
+   * here again before it (a job that fails at once would otherwise run again at once, its run's end
+   * making it due again).
+   */
+  private readonly held = new Map<string, number>()
+  private readonly waiting: Array<(go: boolean) => void> = []
+  private busy = 0
+  private readonly ticks = new Set<Promise<void>>()
+  private lastBeatMs: number | null = null
+  private lastWatchMs: number | null = null
+  private readonly capMs: number
+  private readonly concurrency: number
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.capMs = options.capMs ?? MAX_SLEEP_MS
+    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
+  }
+
+  /** The first wake: resolves once its plan is made (its jobs run on); rejects with what kept it from planning (a start error). */
+  start(): Promise<void> {
+    return this.wake(true)
+  }
+
+  /** The instant the timer is armed to, or null when none is armed. */
+  get nextWakeMs(): number | null {
+    return this.handle === null ? null : this.targetMs
+  }
+
+  /**
+   * No more wakes or claims; the running jobs are asked to stop (ctx.signal, `reason`) and given
+   * the grace period, as the tick gives them. Resolves when every tick has ended.
+   */
+  async stop(reason = 'stopped'): Promise<SchedulerEnd> {
+    if (!this.stopped) {
+      this.stopped = true
+      this.disarm()
+      this.controller.abort(reason)
+      for (const go of this.waiting.splice(0)) go(false)
+    }
+    while (this.ticks.size > 0) await Promise.allSettled([...this.ticks])
+    return {abandoned: this.abandoned}
+  }
+
+  private async wake(first = false): Promise<void> {
+    this.handle = null
+    if (this.stopped) return
+    const nowMs = this.options.clock()
+    // Woken before the instant (a timer a little early, the clock set back): sleep again, run nothing,
+    // and never longer than the cap (the clock set back an hour must not silence the scheduler for one).
+    if (!first && this.targetMs !== null && nowMs < this.targetMs) return this.arm(Math.min(this.targetMs, nowMs + this.capMs))
+    if (this.planning) {
+      this.again = true
+      return
+    }
+    this.planning = true
+    this.again = false
+    try {
+      const plan = await this.tick(nowMs)
+      if (plan !== null && !this.stopped) this.planned(plan)
+    } catch (error) {
+      if (first) throw error
+      this.options.onError(error, 'planning a tick')
+      if (!this.stopped) this.arm(this.options.clock() + this.capMs)
+    } finally {
+      this.planning = false
+    }
+  }
+
+  /** Start one tick; resolves with its plan as soon as it is made (or rejects with what kept it from planning), while its jobs run on. */
+  private tick(nowMs: number): Promise<TickPlan | null> {
+    const watch = heartbeatDue(this.lastWatchMs, nowMs)
+    if (watch) this.lastWatchMs = nowMs
+    return new Promise((resolve, reject) => {
+      let planned = false
+      const hooks: WakeHooks = {
+        signal: this.controller.signal,
+        watch,
+        onPlan: (plan) => {
+          planned = true
+          resolve(plan)
+        },
+        admit: (job) => this.admit(job),
+      }
+      const running: Promise<void> = this.options
+        .tick(hooks)
+        .then(
+          (report) => {
+            if (report.abandoned) this.abandoned = true
+          },
+          (error: unknown) => (planned ? this.options.onError(error, 'running the due jobs') : reject(error)),
+        )
+        .finally(() => {
+          this.ticks.delete(running)
+          resolve(null)
+        })
+      this.ticks.add(running)
+    })
+  }
+
+  /** The plan is made: the heartbeat (throttled), then the timer to the next instant. */
+  private planned(plan: TickPlan): void {
+    const nowMs = plan.snapshot.nowMs
+    if (heartbeatDue(this.lastBeatMs, nowMs, HEARTBEAT_EVERY_MS)) {
+      this.lastBeatMs = nowMs
+      this.options.heartbeat(plan).catch((error: unknown) => this.options.onError(error, "recording this server's tick (cron_tick)"))
+    }
+    // A run ended while planning: plan again at once, its next instant depends on it.
+    for (const [code, untilMs] of this.held) if (untilMs <= nowMs) this.held.delete(code)
+    this.arm(this.again ? nowMs : nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs, this.held).atMs)
+  }
+
+  /** A slot for a due job, once one is free; refused when this scheduler has the job in hand already, or is stopping. */
+  private async admit(job: LoadedJob): Promise<Admission | {refused: string}> {
+    if (this.stopped) return {refused: 'not started: the scheduler is stopping'}
+    if (this.inHand.has(job.code)) return {refused: 'not started: this scheduler is running it (or about to)'}
+    const askedMs = this.options.clock()
+    if ((this.held.get(job.code) ?? 0) > askedMs) return {refused: 'not started: it started here less than a period ago (at most once a minute, as the crontab; a sub-minute job once its period)'}
+    this.inHand.add(job.code)
+    const full = this.busy >= this.concurrency
+    if (!full) this.busy++
+    // A slot freed is handed to the first waiter (counted still), so no later job takes it first.
+    else if (!(await new Promise<boolean>((go) => this.waiting.push(go)))) {
+      this.inHand.delete(job.code)
+      return {refused: 'not started: the scheduler is stopping'}
+    }
+    this.held.set(job.code, periodEnd(job.schedule, this.options.clock(), this.options.settings.timeZone))
+    let released = false
+    return {
+      waitedMs: full ? Math.max(0, this.options.clock() - askedMs) : 0,
+      release: () => {
+        if (released) return
+        released = true
+        this.inHand.delete(job.code)
+        const next = this.waiting.shift()
+        if (next) next(true)
+        else this.busy--
+        this.soon()
+      },
+    }
+  }
+
+  /** Plan again now (a run ended), unless stopping; while a plan is being made, right after it. */
+  private soon(): void {
+    if (this.stopped) return
+    if (this.planning) {
+      this.again = true
+      return
+    }
+    this.arm(this.options.clock())
+  }
+
+  private arm(atMs: number): void {
+    this.disarm()
+    if (this.stopped) return
+    this.targetMs = atMs
+    this.handle = this.options.timers.setTimeout(() => void this.wake(), Math.max(0, atMs - this.options.clock()))
+  }
+
+  private disarm(): void {
+    if (this.handle !== null) this.options.timers.clearTimeout(this.handle)
+    this.handle = null
+  }
+}
