@@ -3,44 +3,59 @@ import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime} from '../cli/output/render'
 import {isoTime} from '../core/time/format'
 import {formatTable} from '../cli/output/table'
-import {isSilent} from '../core/alerts/silence'
+import {isSilent, RUNNER_KINDS, type RunnerKind} from '../core/alerts/silence'
 import {SqlServerTicks} from '../core/run-log/server-ticks'
 import {MINUTE_MS} from '../core/time/units'
+import {UsageError} from '../core/base/errors'
 
 export default class Runners extends BaseCommand<typeof Runners> {
-  static summary = "Show the servers that run manage runcrons, with each one's last tick (its heartbeat)."
+  static summary = "Show the runners (each server's crontab tick, each resident scheduler), with each one's version, since when it runs and its last tick (its heartbeat)."
 
   static description =
-    'Each plain crontab tick records its server, pid and version. A server that stops ticking while others tick is reported (runner_silent) once; one taken out of service can be forgotten with --forget, so it is not reported again.'
+    "Each plain crontab tick records its server's crontab runner (kind crontab); a resident scheduler records its own (kind scheduler), at most every 30 s. SINCE is a scheduler's process start, and for the crontab the first tick after it was last silent. A runner that stops ticking while others tick is reported (runner_silent) once; one taken out of service can be forgotten with --forget (all of a server's runners, or the one --kind names), so it is not reported again."
 
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --forget web3', '<%= config.bin %> <%= command.id %> --json']
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --forget web3', '<%= config.bin %> <%= command.id %> --forget web3 --kind crontab', '<%= config.bin %> <%= command.id %> --kind scheduler --json']
 
   static flags = {
-    forget: Flags.string({description: "Forget this server's heartbeat (taken out of service)."}),
+    forget: Flags.string({description: "Forget this server's heartbeats (taken out of service)."}),
+    kind: Flags.string({description: `Only the runners of this kind (${RUNNER_KINDS.join(' or ')}): listed, or forgotten with --forget.`}),
     json: jsonFlag('Print JSON instead of a table.'),
   }
 
   async run(): Promise<void> {
+    const kind = this.flags.kind
+    if (kind !== undefined && !(RUNNER_KINDS as readonly string[]).includes(kind)) {
+      throw new UsageError(`--kind '${kind}' is not a kind of runner: use ${RUNNER_KINDS.join(' or ')}`)
+    }
     const servers = new SqlServerTicks(this.project.runLogSource())
     if (this.flags.forget !== undefined) {
-      const forgotten = await servers.forget(this.flags.forget)
-      this.log(forgotten ? `Forgot ${this.flags.forget}.` : `No heartbeat from ${this.flags.forget}: nothing to forget.`)
+      const which = kind === undefined ? this.flags.forget : `${this.flags.forget}'s ${kind}`
+      const forgotten = await servers.forget(this.flags.forget, kind as RunnerKind | undefined)
+      this.log(forgotten ? `Forgot ${which}.` : `No heartbeat from ${which}: nothing to forget.`)
       return
     }
     const settings = await this.project.settings()
     const now = (await this.project.clock())()
-    const ticks = await servers.list()
+    const ticks = (await servers.list()).filter((tick) => kind === undefined || tick.kind === kind)
     const silentAfterMs = settings.alerts.silentAfterMs
     if (this.flags.json) {
-      this.printJson(ticks.map((tick) => ({host: tick.host, version: tick.version, lastTickAt: isoTime(tick.atMs), silent: isSilent(tick.atMs, now, silentAfterMs)})))
+      this.printJson(ticks.map((tick) => ({host: tick.host, kind: tick.kind, pid: tick.pid, version: tick.version, since: isoTime(tick.sinceMs), lastTickAt: isoTime(tick.atMs), silent: isSilent(tick.atMs, now, silentAfterMs)})))
       return
     }
     if (ticks.length === 0) {
-      this.log('No ticks recorded yet: the crontab line (manage crontab --install) records one a minute.')
+      this.log(kind === undefined ? 'No ticks recorded yet: the crontab line (manage crontab --install) records one a minute.' : `No ${kind} runner has ticked yet.`)
       return
     }
     const ago = (ms: number) => (ms < MINUTE_MS ? 'just now' : `${Math.round(ms / MINUTE_MS)} min ago`)
-    const rows = ticks.map((tick) => [tick.host, tick.version ?? '', formatTime(tick.atMs, settings.timeZone), ago(now - tick.atMs), isSilent(tick.atMs, now, silentAfterMs) ? this.paint.error('silent') : this.paint.ok('ticking')])
-    this.log(formatTable(['HOST', 'VERSION', 'LAST TICK', 'AGO', 'STATE'], rows))
+    const rows = ticks.map((tick) => [
+      tick.host,
+      tick.kind,
+      tick.version ?? '',
+      formatTime(tick.sinceMs, settings.timeZone),
+      formatTime(tick.atMs, settings.timeZone),
+      ago(now - tick.atMs),
+      isSilent(tick.atMs, now, silentAfterMs) ? this.paint.error('silent') : this.paint.ok('ticking'),
+    ])
+    this.log(formatTable(['HOST', 'KIND', 'VERSION', 'SINCE', 'LAST TICK', 'AGO', 'STATE'], rows))
   }
 }

@@ -5,7 +5,7 @@ import {duration, esc} from './html'
 
 /** Charts drawn on the server as SVG: no chart library, no script, nothing for the CSP to allow. */
 
-/** Run durations over time, oldest left; failures are red dots, successes a line of blue dots. */
+/** Run durations over time, oldest left; failures are red dots, successes a line of blue dots; a dashed line where the code's version changed (a deploy mark). */
 export function durationChart(runs: readonly RunRow[], width = 900, height = 220): string {
   const points = runs.filter((run) => run.endMs !== null).map((run) => ({run, ms: run.endMs! - run.startMs}))
   const pad = {left: 56, right: 12, top: 12, bottom: 28}
@@ -31,7 +31,37 @@ export function durationChart(runs: readonly RunRow[], width = 900, height = 220
     `<text x="${pad.left - 6}" y="${height - pad.bottom}" text-anchor="end" font-size="11" fill="#6b7280">0</text>` +
     `<text x="${pad.left}" y="${height - 8}" font-size="11" fill="#6b7280">${new Date(t0).toISOString().slice(0, 16).replace('T', ' ')}</text>` +
     `<text x="${width - pad.right}" y="${height - 8}" text-anchor="end" font-size="11" fill="#6b7280">${new Date(t1).toISOString().slice(0, 16).replace('T', ' ')}</text>`
-  return svg(axis + line + dots)
+  return svg(axis + deployMarks(points.map((p) => p.run), x, pad.top, height - pad.bottom) + line + dots)
+}
+
+/**
+ * The runs (oldest first) whose code's version differs from the last one known before them: a
+ * deploy. Runs of unknown version are skipped over (they neither mark nor break a version's run).
+ */
+export function deploys(runs: readonly RunRow[]): RunRow[] {
+  const marked: RunRow[] = []
+  let last: string | null = null
+  for (const run of runs) {
+    if (run.version === null) continue
+    if (last !== null && run.version !== last) marked.push(run)
+    last = run.version
+  }
+  return marked
+}
+
+/** A dashed line at each deploy, with the new version over it (whole in its tooltip). */
+function deployMarks(runs: readonly RunRow[], x: (ms: number) => number, top: number, bottom: number): string {
+  return deploys(runs)
+    .map((run) => {
+      const at = x(run.startMs).toFixed(1)
+      const label = run.version!.length > 20 ? `${run.version!.slice(0, 19)}…` : run.version!
+      return (
+        `<g class="deploy"><title>deploy: ${esc(run.version!)} from run ${run.id} at ${isoTime(run.startMs)}</title>` +
+        `<line x1="${at}" y1="${top}" x2="${at}" y2="${bottom}" stroke="#8a63d2" stroke-width="1" stroke-dasharray="4 3"/>` +
+        `<text x="${at}" y="${top + 10}" dx="3" font-size="10" fill="#8a63d2">${esc(label)}</text></g>`
+      )
+    })
+    .join('')
 }
 
 /** The last days' runs, a row a day (UTC), each run a bar from its start to its end: gaps and overlaps show. */

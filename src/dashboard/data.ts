@@ -3,7 +3,7 @@ import {isFailedStatus, type RunRow, type RunStatus} from '../core/contract/run-
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import {decisionOptions, type Settings} from '../core/project/settings'
 import {listActions, type ActionRow} from '../core/operate/action-log'
-import {SqlServerTicks, type LastTick} from '../core/run-log/server-ticks'
+import {SqlServerTicks, type RunnerRow} from '../core/run-log/server-ticks'
 import {listJobs, type JobListing} from '../core/operate/job-list'
 import {runRowOf} from '../core/run-log/rows'
 import {SqlRunStore} from '../core/run-log/run-store'
@@ -93,7 +93,7 @@ export class DashboardData {
     return this.store.getRun(id)
   }
 
-  async runners(): Promise<LastTick[]> {
+  async runners(): Promise<RunnerRow[]> {
     return new SqlServerTicks(this.source).list()
   }
 

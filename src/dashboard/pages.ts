@@ -74,7 +74,7 @@ export function jobPage(context: PageContext, data: JobPageData, zone: string): 
   const body =
     `<h1>${esc(job.code)}</h1>${actions}<table class="facts">${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>` +
     `<div class="columns"><section><h2>Upcoming runs</h2>${upcoming}</section><section><h2>Recent runs</h2>${runsTable(data.recent, zone)}<p><a href="${path}/runs">The whole history, with filters</a></p></section></div>` +
-    `<h2>Durations (the last ${data.chart.length} finished runs; failures in red)</h2>${durationChart(data.chart)}` +
+    `<h2>Durations (the last ${data.chart.length} finished runs; failures in red, deploys dashed)</h2>${durationChart(data.chart)}` +
     `<h2>The last 3 days (UTC)</h2>${timeline(data.timeline, data.nowMs)}` +
     `<h2>Done by hand</h2>${actionsTable(data.actions, zone)}`
   const running = job.runningNow !== null
@@ -104,6 +104,7 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
     ['End', esc(when(run.endMs, zone))],
     ['Duration', esc(duration(run.endMs === null ? null : run.endMs - run.startMs))],
     ['Lease until', esc(when(run.leaseExpiresMs, zone))],
+    ['Version', run.version === null ? '<span class="muted">unknown</span>' : `<code id="version">${esc(run.version)}</code>`],
   ]
   const message = run.message ? `<h2>Message</h2><pre id="message">${esc(run.message)}</pre>` : '<p class="muted">No message.</p>'
   return layout(context, `<h1>Run ${run.id}</h1><table class="facts">${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>${message}`)
@@ -112,9 +113,11 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
 export function runnersPage(context: PageContext, ticks: readonly LastTick[], nowMs: number, silentAfterMs: number, zone: string): string {
   const rows = ticks.map((tick) => {
     const silent = isSilent(tick.atMs, nowMs, silentAfterMs)
-    return `<tr><td>${esc(tick.host)}</td><td>${esc(tick.version ?? '')}</td><td>${esc(when(tick.atMs, zone))}</td><td>${silent ? '<span class="status status-failed">silent</span>' : '<span class="status status-succeeded">ticking</span>'}</td></tr>`
+    const state = silent ? '<span class="status status-failed">silent</span>' : '<span class="status status-succeeded">ticking</span>'
+    return `<tr><td>${esc(tick.host)}</td><td>${esc(tick.kind)}</td><td>${esc(tick.version ?? '')}</td><td>${esc(when(tick.sinceMs, zone))}</td><td>${esc(when(tick.atMs, zone))}</td><td>${state}</td></tr>`
   })
-  const table = ticks.length ? `<table><thead><tr><th>Host</th><th>Version</th><th>Last tick</th><th>State</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : '<p class="muted">No tick recorded yet: each crontab tick records its server here.</p>'
+  const head = '<tr><th>Host</th><th>Kind</th><th>Version</th><th>Since</th><th>Last tick</th><th>State</th></tr>'
+  const table = ticks.length ? `<table id="runners"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>` : '<p class="muted">No tick recorded yet: each crontab tick (and each resident scheduler) records its runner here.</p>'
   return layout({...context, refreshSeconds: 30}, `<h1>Runners</h1>${table}`)
 }
 

@@ -66,6 +66,7 @@ interface HistoryEntry {
   ranAtTime: string | null
   host: string | null
   pid: number | null
+  version: string | null
   message: string | null
 }
 
@@ -337,9 +338,10 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
   })
 
   describe('crons:history', () => {
-    it('newest first with durations and first lines; --full, --status, --limit, --json; a bad --status exits 2', async () => {
+    it('newest first with durations, versions and first lines; --full, --status, --limit, --json; a bad --status exits 2', async () => {
       const box = sandbox(empty)
-      expectRun(await box.runcrons('FailJob,AtTimesJob', '2026-11-23T00:00:00Z'), 1, ['[✘] test.fail: Error: boom from test.fail', '[✔] test.at_times'])
+      // Each run records the version of the code that ran it (MANAGE_VERSION here); the rows inserted below have none.
+      expectRun(await box.runcrons('FailJob,AtTimesJob', '2026-11-23T00:00:00Z', [], {MANAGE_VERSION: '2.0.0+3f9c2ab'}), 1, ['[✘] test.fail: Error: boom from test.fail', '[✔] test.at_times'])
       const [failRow] = await box.rows('test.fail')
       // Inserted out of time order: the list is ordered by start time (then id), not by id.
       await insertRows(box, [
@@ -366,13 +368,13 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
 
       expect(table.code, context(table)).to.equal(0)
       const [header, ...rows] = lines(table.stdout)
-      expect(header).to.match(/^ID\s+CODE\s+STATUS\s+STARTED\s+DURATION\s+MESSAGE$/)
+      expect(header).to.match(/^ID\s+CODE\s+STATUS\s+STARTED\s+DURATION\s+VERSION\s+MESSAGE$/)
       const patterns = [
         /^5\s+app\.import\s+running\s+2026-11-23 03:00:00 UTC$/,
         /^4\s+app\.import\s+failed\s+2026-11-23 02:00:00 UTC\s+2 min 5 s\s+Error: disk full$/,
         /^3\s+app\.import\s+succeeded\s+2026-11-23 01:00:00 UTC\s+1\.5 s\s+imported 3 files$/,
-        /^2\s+test\.at_times\s+succeeded\s+2026-11-23 00:00:00 UTC\s+0 ms\s+slot 00:00$/,
-        /^1\s+test\.fail\s+failed\s+2026-11-23 00:00:00 UTC\s+0 ms\s+Error: boom from test\.fail$/,
+        /^2\s+test\.at_times\s+succeeded\s+2026-11-23 00:00:00 UTC\s+0 ms\s+2\.0\.0\+3f9c2ab\s+slot 00:00$/,
+        /^1\s+test\.fail\s+failed\s+2026-11-23 00:00:00 UTC\s+0 ms\s+2\.0\.0\+3f9c2ab\s+Error: boom from test\.fail$/,
         /^6\s+app\.report\s+timed_out\s+2026-11-22 23:00:00 UTC\s+250 ms\s+timed out after 1 min$/,
       ]
       expect(rows, context(table)).to.have.length(patterns.length)
@@ -380,7 +382,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
 
       expect(fullOne.code, context(fullOne)).to.equal(0)
       const whole = lines(fullOne.stdout)
-      expect(whole[0]).to.equal(`#1 test.fail failed 2026-11-23 00:00:00 UTC (0 ms) on ${HOST} pid ${failRow.pid}`)
+      expect(whole[0]).to.equal(`#1 test.fail failed 2026-11-23 00:00:00 UTC (0 ms) on ${HOST} pid ${failRow.pid} version 2.0.0+3f9c2ab`)
       expect(whole[1]).to.equal('    Error: boom from test.fail')
       expect(whole.length).to.be.greaterThan(2)
       for (const line of whole.slice(2)) expect(line).to.match(/^ {8}at /)
@@ -388,7 +390,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       expect(whole.join('\n')).to.equal(failRow.message!.replace(/^/gm, '    ').replace(/^/, `${whole[0]}\n`))
 
       expectRun(fullFailed, 0, ['#4 app.import failed 2026-11-23 02:00:00 UTC (2 min 5 s) on ? pid ?', '    Error: disk full', '        at write (import.js:1:1)'])
-      expectRun(slot, 0, [`#2 test.at_times succeeded 2026-11-23 00:00:00 UTC (0 ms) slot 00:00 on ${HOST} pid ${failRow.pid}`, '    slot 00:00'])
+      expectRun(slot, 0, [`#2 test.at_times succeeded 2026-11-23 00:00:00 UTC (0 ms) slot 00:00 on ${HOST} pid ${failRow.pid} version 2.0.0+3f9c2ab`, '    slot 00:00'])
 
       const failed = parse<HistoryEntry[]>(failedJson)
       expect(failed.map((run) => [run.id, run.code, run.status, run.durationMs])).to.deep.equal([
@@ -396,7 +398,8 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         [1, 'test.fail', 'failed', 0],
       ])
       expect(failed[1].message).to.equal(failRow.message)
-      expect(failed[0]).to.deep.include({startTime: '2026-11-23T02:00:00.000Z', endTime: '2026-11-23T02:02:05.000Z', host: null, pid: null, ranAtTime: null})
+      expect(failed[0]).to.deep.include({startTime: '2026-11-23T02:00:00.000Z', endTime: '2026-11-23T02:02:05.000Z', host: null, pid: null, ranAtTime: null, version: null})
+      expect(failed[1]).to.deep.include({version: '2.0.0+3f9c2ab'})
 
       const two = parse<HistoryEntry[]>(limited)
       expect(two.map((run) => [run.id, run.status, run.endTime, run.durationMs])).to.deep.equal([

@@ -12,6 +12,7 @@ import {checkBind, listen} from '../../src/dashboard/listen'
 import {dashboardHandler} from '../../src/dashboard/server'
 import {knexSource} from '../../src/core/db/connection-source'
 import {SqlRunStore} from '../../src/core/run-log/run-store'
+import {SqlServerTicks} from '../../src/core/run-log/server-ticks'
 import {runCrons} from '../../src/core/tick/run-crons'
 import {fixedClock, systemClock} from '../../src/core/time/clock'
 import {job, settingsWith} from '../fixtures/jobs'
@@ -327,6 +328,31 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
     expect(await page('/runners')).to.include('No tick recorded yet')
     expect((await get('/jobs/app.nope', {cookie})).status).to.equal(404)
   })
+
+  it("the code's version: on a run's page and in its JSON, a deploy mark where it changed in the duration chart; the runners with their kind and since", async () => {
+    const {cookie} = await signIn('ops', 'correct horse battery')
+    const page = async (path: string) => (await get(path, {cookie})).text()
+    const source = knexSource(t.db, t.dialect)
+    const store = new SqlRunStore(source)
+    const ids: number[] = []
+    for (const [i, version] of ['1.4.1+aaaaaaa', null, '1.4.1+aaaaaaa', null, '1.4.2+3f9c2ab', '1.4.2+3f9c2ab'].entries()) {
+      ids.push(await store.insertRun({code: 'app.report', status: 'succeeded', startMs: at('2026-01-03T00:00:00Z') + i * 60_000, endMs: at('2026-01-03T00:00:01Z') + i * 60_000, version}))
+    }
+    try {
+      expect(await page(`/runs/${ids[4]}`)).to.include('<tr><th>Version</th><td><code id="version">1.4.2+3f9c2ab</code></td></tr>')
+      expect(await page(`/runs/${ids[3]}`)).to.include('<tr><th>Version</th><td><span class="muted">unknown</span></td></tr>')
+      expect(await (await get(`/api/runs/${ids[4]}`, bearer)).json()).to.deep.include({version: '1.4.2+3f9c2ab'})
+      // One mark, at the first run of 1.4.2: runs of unknown version neither mark nor break 1.4.1's.
+      const marks = (await page('/jobs/app.report')).match(/<g class="deploy"><title>[^<]*<\/title>/g)
+      expect(marks).to.deep.equal([`<g class="deploy"><title>deploy: 1.4.2+3f9c2ab from run ${ids[4]} at 2026-01-03T00:04:00.000Z</title>`])
+      await new SqlServerTicks(source).record({kind: 'scheduler', host: 'web7', pid: 42, version: '0.1.0', atMs: at('2026-01-05T09:59:30Z'), sinceMs: at('2026-01-05T08:00:00Z')})
+      expect(await page('/runners')).to.match(/<tr><td>web7<\/td><td>scheduler<\/td><td>0\.1\.0<\/td><td>2026-01-05 08:00:00[^<]*<\/td><td>2026-01-05 09:59:30[^<]*<\/td><td><span class="status status-succeeded">ticking<\/span><\/td><\/tr>/)
+      expect(await (await get('/api/runners', bearer)).json()).to.deep.equal([{host: 'web7', kind: 'scheduler', pid: 42, version: '0.1.0', since: '2026-01-05T08:00:00.000Z', lastTickAt: '2026-01-05T09:59:30.000Z'}])
+    } finally {
+      await t.db('cron_job_log').whereIn('id', ids).delete()
+      await t.db('cron_tick').delete()
+    }
+  })
 })
 
 describe('manage dashboard: the bind rule', () => {
@@ -402,7 +428,7 @@ describe('manage dashboard (the command)', function () {
       expect((await box.run(['migrate', '20261203000100_manage_actions'])).code).to.equal(0)
       const behind = await box.run(['dashboard', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: TOKEN})
       expect(behind.code, context(behind)).to.equal(1)
-      expect(behind.stderr).to.match(/^error: the database sqlite file .* is not migrated \(manage's migrations 20261204000000_manage_alert_public_id, 20261204000200_manage_forced_runs are not applied\): run `manage migrate` first\n$/)
+      expect(behind.stderr).to.match(/^error: the database sqlite file .* is not migrated \(manage's migrations 20261204000000_manage_alert_public_id, 20261204000200_manage_forced_runs, 20261205000000_manage_runner_kind are not applied\): run `manage migrate` first\n$/)
     } finally {
       box.remove()
     }

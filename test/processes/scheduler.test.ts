@@ -69,8 +69,11 @@ describe('manage scheduler (real processes)', function () {
       it('runs a job that never ran at once, records its server tick, and exits 0 on SIGTERM', async () => {
         const child = start('AfterJob')
         await until((rows) => rows.some(([code, status]) => code === 'res.after' && status === 'succeeded'), child)
-        const ticks = await t.db('cron_tick').select('host')
-        expect(ticks, 'the heartbeat').to.have.length(1)
+        const ticks = await t.db('cron_tick').select('host', 'kind', 'pid', 'tick_at', 'since')
+        expect(ticks.map((row) => [row.kind, Number(row.pid)]), 'the heartbeat: its own runner row').to.deep.equal([['scheduler', child.pid]])
+        expect(new Date(ticks[0].since).getTime(), 'since its start').to.be.at.most(new Date(ticks[0].tick_at).getTime())
+        const [run] = await t.db('cron_job_log').where({code: 'res.after'}).select('code_version')
+        expect(run.code_version, "the code's version (package.json + the commit, when known)").to.match(/^0\.1\.0(\+[0-9a-f]{7})?$/)
         process.kill(child.pid, 'SIGTERM')
         const result = await child.done
         expect(result.code, context(result)).to.equal(0)

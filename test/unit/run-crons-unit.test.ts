@@ -40,6 +40,18 @@ describe('runCrons over an in-memory run log (the runner alone)', () => {
     expect(statuses()).to.have.members(['a:succeeded', 'b:succeeded', 'c:succeeded', 'd:succeeded', 'e:succeeded'])
   })
 
+  it("asks the code's version once, when a job first runs, and records it on each run; a tick that runs nothing never asks", async () => {
+    let asked = 0
+    const codeVersion = () => (asked++, '1.4.2+3f9c2ab')
+    await tick([job('later', {runEveryMins: 60})], {codeVersion, clock: fixedClock(at('2026-01-05T00:00:00Z'))})
+    expect(asked).to.equal(1)
+    await tick([job('later', {runEveryMins: 60})], {codeVersion, clock: fixedClock(at('2026-01-05T00:01:00Z'))})
+    expect(asked, 'nothing due: not asked').to.equal(1)
+    await tick(['a', 'b'].map((code) => job(code, {runEveryMins: 1})), {codeVersion})
+    expect(asked, 'once for the two runs').to.equal(2)
+    expect(log.runs.map((run) => `${run.code}:${run.version}`)).to.deep.equal(['later:1.4.2+3f9c2ab', 'a:1.4.2+3f9c2ab', 'b:1.4.2+3f9c2ab'])
+  })
+
   it('a database error while claiming stops new jobs from starting and is raised once the started ones end', async () => {
     const crons = ['a', 'b', 'c'].map((code) => job(code, {runEveryMins: 1}))
     const seen: Outcome[] = []

@@ -9,7 +9,7 @@ import type {Schedule} from '../../src/core/jobs/schedule'
 import {verdictOf} from '../../src/core/schedule/verdict'
 import {EMPTY_TICK_STATE} from '../../src/core/run-log/server-ticks'
 import type {TickPlan} from '../../src/core/tick/plan'
-import {recordServerTick} from '../../src/core/tick/plan'
+import {recordSchedulerTick} from '../../src/core/tick/plan'
 import {runCrons} from '../../src/core/tick/run-crons'
 import {MemoryRunLog} from '../../src/testing/memory-run-log'
 import {job, settingsWith, untilAborted} from '../fixtures/jobs'
@@ -158,7 +158,7 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
       },
       heartbeat: async (plan) => {
         beats++
-        await recordServerTick(plan, {host: 'h', pid: 7, version: 't'})
+        await recordSchedulerTick(plan, {host: 'h', pid: 7, version: 't'}, 0)
       },
       settings,
       clock,

@@ -10,17 +10,17 @@ import type {RunSummary} from '../../src/core/contract/run-types'
 
 const MIN = 60_000
 const job = (s: Schedule, code = 'job', policy = runPolicy()): LoadedJob => ({className: 'ReportJob', code, job: {} as CronJobBase, schedule: s, policy, pingUrl: null})
-const beat = (host: string, time: string): LastTick => ({host, atMs: at(time), version: '0.1.0'})
+const beat = (host: string, time: string, kind: LastTick['kind'] = 'crontab'): LastTick => ({host, kind, atMs: at(time), sinceMs: at(time), version: '0.1.0'})
 
 /** What a tick at `now` notices, in words: "silent since HH:MM (code×n from HH:MM)", "host web2 silent", "missed code HH:MM", "stuck code (why)". */
 function notices(jobs: LoadedJob[], runs: RunSummary[], ticks: LastTick[], now: string, extra: Partial<WatchInput> = {}): string[] {
   const nowMs = at(now)
   const histories = new Map(jobs.map((j) => [j.code, historyFromRuns(runs.filter((r) => r.code === j.code), nowMs)]))
-  const watch = watchTick({nowMs, host: 'web1', jobs, histories, paused: new Map(), resumed: new Map(), ticks, decisions: {timeZone: 'UTC'}, missedAfterMs: 5 * MIN, silentAfterMs: 10 * MIN, graceMs: 10_000, ...extra})
+  const watch = watchTick({nowMs, host: 'web1', runner: 'crontab', jobs, histories, paused: new Map(), resumed: new Map(), ticks, decisions: {timeZone: 'UTC'}, missedAfterMs: 5 * MIN, silentAfterMs: 10 * MIN, graceMs: 10_000, ...extra})
   const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16)
   return [
     ...(watch.silence ? [`silent since ${hhmm(watch.silence.lastTickMs)} (${watch.silence.cost.map((c) => `${c.code}×${c.due} from ${hhmm(c.first)}`).join(', ')})`] : []),
-    ...watch.silentHosts.map((b) => `host ${b.host} silent`),
+    ...watch.silentHosts.map((b) => `host ${b.host}${b.kind === 'crontab' ? '' : ` (${b.kind})`} silent`),
     ...watch.missed.map((m) => `missed ${m.job.code} ${hhmm(m.dueMs)}`),
     ...watch.stuck.map((s) => `stuck ${s.job.code} (${s.why})`),
   ]
@@ -60,6 +60,18 @@ describe('watchTick: what a tick notices, as a table of (schedule, runs, heartbe
   it('one of several servers stops ticking: reported while the others tick, forgotten after a week', () => {
     expect(notices([], [], [beat('web1', '2026-01-05T10:04:00'), beat('web2', '2026-01-05T09:30:00')], '2026-01-05T10:05:00')).to.deep.equal(['host web2 silent'])
     expect(notices([], [], [beat('web1', '2026-01-05T10:04:00'), beat('web2', '2025-12-01T09:30:00')], '2026-01-05T10:05:00')).to.deep.equal([])
+  })
+
+  it("runners are rows of (host, kind): a server's scheduler that stopped is reported by its crontab tick, and the reverse; a runner never reports its own row", () => {
+    const ticks = [beat('web1', '2026-01-05T10:04:00'), beat('web1', '2026-01-05T09:30:00', 'scheduler'), beat('web2', '2026-01-05T10:04:30', 'scheduler')]
+    expect(notices([], [], ticks, '2026-01-05T10:05:00')).to.deep.equal(['host web1 (scheduler) silent'])
+    // The scheduler back on web1 (its own row is the old one): not itself silent.
+    expect(notices([], [], ticks, '2026-01-05T10:05:00', {runner: 'scheduler'})).to.deep.equal([])
+    // web1's crontab stopped while its scheduler ticks: the scheduler reports it.
+    const switched = [beat('web1', '2026-01-05T09:30:00'), beat('web1', '2026-01-05T10:04:30', 'scheduler')]
+    expect(notices([], [], switched, '2026-01-05T10:05:00', {runner: 'scheduler'})).to.deep.equal(['host web1 silent'])
+    // No runner at all for 10 min: one silence, whatever the kinds.
+    expect(notices([], [], [beat('web1', '2026-01-05T09:50:00'), beat('web1', '2026-01-05T09:54:00', 'scheduler')], '2026-01-05T10:05:00')).to.deep.equal(['silent since 09:54 ()'])
   })
 
   it('a failed run is not a missed period; nor is the retry wait after it', () => {

@@ -6,7 +6,7 @@ import {messageFromError} from '../../core/jobs/message'
 import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
 import {realSchedulerTimers, Scheduler} from '../../core/runners/scheduler'
-import {recordServerTick} from '../../core/tick/plan'
+import {recordSchedulerTick} from '../../core/tick/plan'
 import {installProcessGuards} from '../../core/tick/process-guards'
 import {runCrons, type Outcome, type TickEvents} from '../../core/tick/run-crons'
 import {activeResources, quietBeyond} from '../../core/tick/watchdog'
@@ -38,6 +38,8 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
   // The database server's clock on PostgreSQL and MySQL, measured again at a wake once a minute has passed.
   let current = await project.clock()
   const clock = () => current()
+  // Its runner's since (cron_tick): this process's start, on the decisions' clock.
+  const startedMs = clock()
   const style: LineStyle = {verbosity: flags.verbosity, traceback: flags.traceback, paint, zone: settings.timeZone}
   const {stdout, stderr} = commandIO()
   const out = (line: string) => stdout.write(`${line}\n`)
@@ -82,10 +84,13 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
           clock,
           // The slots are the scheduler's (hooks.admit): within a tick every due job asks for one at once.
           concurrency: Number.POSITIVE_INFINITY,
+          // Its watch never reports its own heartbeat (read before it writes it); each run records the code's version.
+          runner: 'scheduler',
+          codeVersion: () => project.codeVersion(),
           ...events,
         })
       },
-      heartbeat: (plan) => recordServerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}),
+      heartbeat: (plan) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, startedMs),
       settings,
       clock,
       timers: realSchedulerTimers,

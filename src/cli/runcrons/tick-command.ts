@@ -78,6 +78,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       dryRun: flags.dryRun,
       watch: plain,
       serverTick: plain ? {version: PACKAGE_VERSION} : undefined,
+      codeVersion: () => project.codeVersion(),
       concurrency: flags.concurrency,
       onOutcome: (outcome) => outcomeLines(outcome, style).forEach(out),
       onProblem: (problem) => {

@@ -10,7 +10,10 @@ import {loadJob} from '../../core/jobs/load-jobs'
 import {selectByName} from '../../core/jobs/select-jobs'
 
 export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
-  static summary = 'Show the run log, newest first, with durations and the first line of each message.'
+  static summary = 'Show the run log, newest first, with durations, the version of the code that ran each run and the first line of each message.'
+
+  static description =
+    "VERSION is the app's code as the run recorded it: MANAGE_VERSION, else package.json's version plus the git commit (1.4.2+3f9c2ab); the column is left out when no run listed has one."
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -40,7 +43,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     const code = this.args.code === undefined ? undefined : await this.jobCode(this.args.code)
     const runs = await store.listRuns({code, status: status as RunStatus | undefined, limit})
     if (json) {
-      this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, message: run.message})))
+      this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, version: run.version, message: run.message})))
       return
     }
     if (runs.length === 0) {
@@ -49,20 +52,22 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     }
     if (full) {
       for (const run of runs) {
-        this.log(`#${run.id} ${run.code} ${run.status} ${formatTime(run.startMs, zone)}${run.endMs === null ? '' : ` (${formatDuration(run.endMs - run.startMs)})`}${run.ranAtTime ? ` slot ${run.ranAtTime}` : ''} on ${run.host ?? '?'} pid ${run.pid ?? '?'}`)
+        this.log(`#${run.id} ${run.code} ${run.status} ${formatTime(run.startMs, zone)}${run.endMs === null ? '' : ` (${formatDuration(run.endMs - run.startMs)})`}${run.ranAtTime ? ` slot ${run.ranAtTime}` : ''} on ${run.host ?? '?'} pid ${run.pid ?? '?'}${run.version === null ? '' : ` version ${run.version}`}`)
         if (run.message) this.log(run.message.replace(/^/gm, '    '))
       }
       return
     }
+    const versions = runs.some((run) => run.version !== null)
     const rows = runs.map((run) => [
       String(run.id),
       run.code,
       run.status,
       formatTime(run.startMs, zone),
       run.endMs === null ? '' : formatDuration(run.endMs - run.startMs),
+      ...(versions ? [run.version ?? ''] : []),
       firstLine(run.message),
     ])
-    this.log(formatTable(['ID', 'CODE', 'STATUS', 'STARTED', 'DURATION', 'MESSAGE'], rows))
+    this.log(formatTable(['ID', 'CODE', 'STATUS', 'STARTED', 'DURATION', ...(versions ? ['VERSION'] : []), 'MESSAGE'], rows))
   }
 
   /**

@@ -4,6 +4,7 @@ import {formatDuration, isoTime} from '../time/format'
 import {MINUTE_MS} from '../time/units'
 import type {Alert, AlertKind} from './alert'
 import type {IncidentAlert} from './incident'
+import type {RunnerKind} from './silence'
 
 /**
  * What an alert about a job says, made where the alert is written (pure). The first line is the
@@ -93,17 +94,22 @@ export function stuckAlert(job: AlertedJob, run: AlertedRun, nowMs: number, why:
   return {kind: 'stuck', code: job.code, runId: run.runId, host: where, text: lines.join('\n'), details: {className: job.className, schedule: job.schedule, pid: run.pid, startedAt: isoTime(run.startMs), runningMs: nowMs - run.startMs, why}}
 }
 
-/** No tick on `host` (or on any server: host null) from lastTickMs until nowMs, and what the gap cost. */
-export function silentAlert(host: string | null, lastTickMs: number, nowMs: number, cost: ReadonlyArray<{code: string; due: number; first: number}>, reporter: string): Alert {
+/** No tick from `runner` (or from any runner: null) from lastTickMs until nowMs, and what the gap cost. */
+export function silentAlert(runner: {host: string; kind: RunnerKind} | null, lastTickMs: number, nowMs: number, cost: ReadonlyArray<{code: string; due: number; first: number}>, reporter: string): Alert {
   const gap = formatDuration(nowMs - lastTickMs, {precision: 'min'})
-  const subject = host === null ? `[manage] no server ran manage runcrons for ${gap} (from ${isoTime(lastTickMs)} to ${isoTime(nowMs)})` : `[manage] ${host} has not ticked since ${isoTime(lastTickMs)} (${gap}); other servers are ticking`
+  const host = runner?.host ?? null
+  const scheduler = runner?.kind === 'scheduler'
+  const subject =
+    runner === null
+      ? `[manage] no server ran manage runcrons for ${gap} (from ${isoTime(lastTickMs)} to ${isoTime(nowMs)})`
+      : `[manage] ${scheduler ? `the scheduler on ${runner.host}` : runner.host} has not ticked since ${isoTime(lastTickMs)} (${gap}); other ${scheduler ? 'runners' : 'servers'} are ticking`
   const lines = [subject, '', `kind: runner_silent`, `noticed by the tick on ${reporter} at ${isoTime(nowMs)}`]
-  if (host === null) {
+  if (runner === null) {
     lines.push(cost.length === 0 ? 'runs the gap cost: none' : 'runs the gap cost (each runs once now, if still due):')
     for (const job of cost) lines.push(`  ${job.code}: ${job.due} due, the first at ${isoTime(job.first)}`)
-  } else lines.push(`check its crontab (crontab -l) and its system log; manage check on ${host}`)
+  } else lines.push(scheduler ? `check its service (systemctl status, its log); manage check on ${runner.host}` : `check its crontab (crontab -l) and its system log; manage check on ${runner.host}`)
   lines.push('', 'look further: manage audit --since 1d')
-  return {kind: 'runner_silent', code: null, runId: null, host: host ?? reporter, text: lines.join('\n'), details: {silentHost: host, lastTickAt: isoTime(lastTickMs), gapMs: nowMs - lastTickMs, cost}}
+  return {kind: 'runner_silent', code: null, runId: null, host: host ?? reporter, text: lines.join('\n'), details: {silentHost: host, runner: runner?.kind ?? null, lastTickAt: isoTime(lastTickMs), gapMs: nowMs - lastTickMs, cost}}
 }
 
 function jobLines(job: AlertedJob): string[] {

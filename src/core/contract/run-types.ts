@@ -70,6 +70,8 @@ export interface RunRow extends RunSummary {
   leaseRenewedMs: number | null
   /** It finished after its lease had run out and another process had recorded it interrupted. */
   leaseOverrun: boolean
+  /** The version of the code that ran it (MANAGE_VERSION, or package.json's version + the git commit), null when unknown. */
+  version: string | null
 }
 
 /** What the decision needs of a job's past; rows dated after `now` (beyond the clock-skew allowance) are never in it. */

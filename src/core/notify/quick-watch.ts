@@ -1,7 +1,7 @@
 import type {LoadedJob} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
-import type {TickState} from '../run-log/server-ticks'
+import type {RunnerKind, TickState} from '../run-log/server-ticks'
 import {describeSchedule} from '../schedule/describe'
 import {hasOwnChannels, jobAlerts} from '../alerts/alert-settings'
 import {silentAlert, stuckAlert, type AlertedJob} from '../alerts/alert-text'
@@ -16,11 +16,13 @@ import type {JobHistory} from '../contract/run-types'
 export interface WatchOptions {
   settings: Settings
   host: string
+  /** Which runner of the host watches (default crontab). */
+  runner?: RunnerKind
 }
 
 export function watchInput(options: WatchOptions, jobs: readonly LoadedJob[], state: TickState, histories: ReadonlyMap<string, JobHistory>, nowMs: number): WatchInput {
   const {alerts} = options.settings
-  return {nowMs, host: options.host, jobs, histories, paused: state.paused, resumed: state.resumed, ticks: state.ticks, decisions: decisionOptions(options.settings), missedAfterMs: alerts.missedAfterMs, silentAfterMs: alerts.silentAfterMs, graceMs: options.settings.graceMs}
+  return {nowMs, host: options.host, runner: options.runner ?? 'crontab', jobs, histories, paused: state.paused, resumed: state.resumed, ticks: state.ticks, decisions: decisionOptions(options.settings), missedAfterMs: alerts.missedAfterMs, silentAfterMs: alerts.silentAfterMs, graceMs: options.settings.graceMs}
 }
 
 /**
@@ -38,13 +40,18 @@ export async function quickWatch(options: WatchOptions, outbox: AlertOutbox, job
 
 export async function raiseCheap(outbox: AlertOutbox, watch: Pick<Watch, 'silentHosts' | 'stuck'>, nowMs: number, host: string, alerting: (job: LoadedJob) => boolean, runnerAlerts: boolean): Promise<boolean> {
   let raised = false
-  if (runnerAlerts) for (const server of watch.silentHosts) raised = (await outbox.raise(silentAlert(server.host, server.atMs, nowMs, [], host), `runner_silent:${server.host}:${server.atMs}`, nowMs)) || raised
+  if (runnerAlerts) for (const runner of watch.silentHosts) raised = (await outbox.raise(silentAlert(runner, runner.atMs, nowMs, [], host), silentKey(runner), nowMs)) || raised
   for (const {job, run, why} of watch.stuck) {
     if (!alerting(job)) continue
     const alert = stuckAlert(alertedJob(job), {runId: run.id, status: run.status, startMs: run.startMs, endMs: null, slot: run.ranAtTime, message: null, host: run.host, pid: run.pid}, nowMs, why, host)
     raised = (await outbox.raise(alert, `stuck:${run.id}`, nowMs)) || raised
   }
   return raised
+}
+
+/** A silent runner's alert is raised once per last tick (the crontab's key is the one from before runners had kinds). */
+function silentKey(runner: {host: string; kind: RunnerKind; atMs: number}): string {
+  return runner.kind === 'crontab' ? `runner_silent:${runner.host}:${runner.atMs}` : `runner_silent:${runner.host}:${runner.kind}:${runner.atMs}`
 }
 
 /** Whether any alert could go anywhere: the settings' channels, or a job's own. */

@@ -1,7 +1,7 @@
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
-import type {TickState} from '../run-log/server-ticks'
+import type {RunnerKind, TickState} from '../run-log/server-ticks'
 import type {Alerting} from '../run-log/incidents'
 import type {Clock} from '../time/clock'
 import {jobAlerts, type JobAlerts} from '../alerts/alert-settings'
@@ -31,6 +31,8 @@ export interface TickAlertsOptions {
   clock: Clock
   leaseClock: Clock
   host: string
+  /** Which runner of the host runs the tick (default crontab): the watch leaves its own heartbeat alone. */
+  runner?: RunnerKind
   pid: number
   log(level: 'info' | 'warn', message: string): void
 }

@@ -1,6 +1,6 @@
 import {isSilent} from '../alerts/silence'
 import type {LoadedJob} from '../jobs/load-jobs'
-import type {LastTick} from '../run-log/server-ticks'
+import type {LastTick, RunnerKind} from '../run-log/server-ticks'
 import {endedBadly, EMPTY_HISTORY, isLive} from '../schedule/history'
 import {isDue, type DecisionOptions} from '../schedule/is-due'
 import {afterSuccess, nextDue} from '../schedule/next-due'
@@ -15,13 +15,14 @@ import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
  */
 export interface WatchInput {
   nowMs: number
-  /** This server (its own last tick is one of `ticks`). */
+  /** This server, and which of its runners this is: its own last tick is one of `ticks`, never reported by itself. */
   host: string
+  runner: RunnerKind
   jobs: readonly LoadedJob[]
   histories: ReadonlyMap<string, JobHistory>
   paused: ReadonlyMap<string, PauseInfo>
   resumed: ReadonlyMap<string, number>
-  /** Every server's last tick, read before this tick writes its own. */
+  /** Every runner's last tick (one per server and kind), read before this tick writes its own. */
   ticks: readonly LastTick[]
   /** What every decision takes from the settings (decisionOptions: the zone, the clock-skew allowance). */
   decisions: DecisionOptions
@@ -39,7 +40,7 @@ export interface Silence {
 export interface Watch {
   /** No tick on any server for silentAfter or more. */
   silence: Silence | null
-  /** Other servers that stopped ticking while some still tick. */
+  /** Other runners that stopped ticking while some still tick (this server's other kind of runner too). */
   silentHosts: LastTick[]
   missed: Array<{job: LoadedJob; dueMs: number}>
   stuck: Array<{job: LoadedJob; run: RunSummary; why: string}>
@@ -56,7 +57,7 @@ export function watchCheaply(input: WatchInput): Pick<Watch, 'silentHosts' | 'st
   const silent = lastAny !== null && isSilent(lastAny, input.nowMs, input.silentAfterMs)
   const silentHosts = silent
     ? []
-    : input.ticks.filter((server) => server.host !== input.host && server.atMs <= input.nowMs && isSilent(server.atMs, input.nowMs, input.silentAfterMs) && input.nowMs - server.atMs < FORGET_AFTER_MS)
+    : input.ticks.filter((runner) => !isSelf(runner, input) && runner.atMs <= input.nowMs && isSilent(runner.atMs, input.nowMs, input.silentAfterMs) && input.nowMs - runner.atMs < FORGET_AFTER_MS)
   const stuck: Watch['stuck'] = []
   for (const job of input.jobs) {
     const history = input.histories.get(job.code) ?? EMPTY_HISTORY
@@ -82,6 +83,11 @@ export function watchTick(input: WatchInput): Watch {
     }
   }
   return {silence, silentHosts, stuck, missed}
+}
+
+/** The runner doing the watching: its own heartbeat is older than this tick, not silent. */
+function isSelf(runner: LastTick, input: WatchInput): boolean {
+  return runner.host === input.host && runner.kind === input.runner
 }
 
 function lastTick(input: WatchInput): number | null {

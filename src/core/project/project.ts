@@ -9,6 +9,7 @@ import {clockFromEnv, type Clock} from '../time/clock'
 import {MeasuredClock} from '../time/measured-clock'
 import {CommandError} from '../base/errors'
 import {misplacedSettingsLine} from './build-state'
+import {codeVersion} from './code-version'
 import {readLayout, type ProjectLayout} from './layout'
 import {DEFAULT_CONNECT_TIMEOUT_SECONDS, loadSettings, type Settings} from './settings'
 
@@ -58,6 +59,7 @@ export class Project {
   private store?: RunStore
   private loaded?: Settings
   private serverClock?: MeasuredClock
+  private version?: {value: string | null}
 
   /** `createDatabase`: whether db() may make a missing sqlite file (default true; the read-only commands say false). */
   constructor(
@@ -92,6 +94,12 @@ export class Project {
     if (this.env.MANAGE_NOW || this.database().dialect === 'sqlite') return clock
     this.serverClock ??= new MeasuredClock(async () => databaseNow(await this.tickSource()))
     return this.serverClock.fresh()
+  }
+
+  /** The version of the app's code each run records (see codeVersion): read once, when a job first runs. */
+  codeVersion(): string | null {
+    this.version ??= {value: codeVersion(this.paths.root, this.env)}
+    return this.version.value
   }
 
   database(): DatabaseConfig {

@@ -26,6 +26,8 @@ export interface BeginRequest<Why> {
   alerting?: Alerting
   /** Started by hand (--force, run now): its row is marked so. */
   forced?: boolean
+  /** The version of the code that runs it (cron_job_log.code_version), when known. */
+  version?: string | null
 }
 
 export type BeginResult<Why> =
@@ -103,7 +105,7 @@ export class SqlRunRecorder implements RunRecorder {
       return {commit: true, value: declined}
     }
 
-    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced})
+    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version})
     const runId = (await write(connection, running)).lastId!
     if (request.parallel) await write(connection, sql.releaseJob(code, holder.token))
     const previous = history.lastSuccess ? rows.find((row) => Number(row.id) === history.lastSuccess!.id) : undefined

@@ -39,6 +39,7 @@ export function runRowOf(row: Row, dialect: Dialect): RunRow {
     message: (row.message as string | null) ?? null,
     leaseRenewedMs: time.fromDb(row.heartbeat_at),
     leaseOverrun: Boolean(row.lease_overrun),
+    version: (row.code_version as string | null | undefined) ?? null,
   }
 }
 

@@ -1,18 +1,31 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import * as sql from './tick-statements'
+import type {RunnerTick} from './tick-statements'
 import {pauseInfo} from './rows'
 import {timeCodec} from './time-codec'
 import type {PauseInfo} from '../contract/run-types'
+import {RUNNER_KINDS, type RunnerKind} from '../alerts/silence'
 
-/** A server's last tick (its cron_tick row). */
+export {RUNNER_KINDS, type RunnerKind}
+export type {RunnerTick} from './tick-statements'
+
+/** A runner's last tick (its cron_tick row: one per host and kind). */
 export interface LastTick {
   host: string
+  kind: RunnerKind
   atMs: number
+  /** When the runner started: a scheduler's process start; a crontab tick's first tick after a silence (see upsertTick). */
+  sinceMs: number
   version: string | null
 }
 
-/** What a tick reads beside the histories (one statement): pauses, resumes, the servers' last ticks, and the next pending alert's time. */
+/** A runner's tick as `manage runners` lists it: with the pid that wrote it. */
+export interface RunnerRow extends LastTick {
+  pid: number | null
+}
+
+/** What a tick reads beside the histories (one statement): pauses, resumes, the runners' last ticks, and the next pending alert's time. */
 export interface TickState {
   paused: Map<string, PauseInfo>
   /** When each job was last resumed: its missed periods count from then. */
@@ -24,18 +37,19 @@ export interface TickState {
 export const EMPTY_TICK_STATE: TickState = {paused: new Map(), resumed: new Map(), ticks: [], nextAlertMs: null}
 
 /**
- * The servers' ticks (cron_tick): each server records its last tick, which
- * `manage runners` lists and the watch reads to tell a silent server. A tick reads them at its
- * start with the jobs' pauses and the outbox's next alert, in one statement (`tickState`).
+ * The runners' ticks (cron_tick): each runner (a server's crontab tick, a server's scheduler)
+ * records its last tick, which `manage runners` lists and the watch reads to tell a silent one. A
+ * tick reads them at its start with the jobs' pauses and the outbox's next alert, in one
+ * statement (`tickState`).
  */
 export interface ServerTicks {
   tickState(): Promise<TickState>
-  /** This server's tick. */
-  record(tick: {host: string; pid: number; version: string; atMs: number}): Promise<void>
-  /** Forget a server's last tick (taken out of service); false when it had none. */
-  forget(host: string): Promise<boolean>
-  /** Every server's last tick, by host. */
-  list(): Promise<LastTick[]>
+  /** A runner's tick: one statement. A resident runner calls it at most every 30 s (runners/next-wake's heartbeatDue). */
+  record(tick: RunnerTick): Promise<void>
+  /** Forget a server's runners (taken out of service), or only its runner of this kind; false when there was none. */
+  forget(host: string, kind?: RunnerKind): Promise<boolean>
+  /** Every runner's last tick, by host then kind. */
+  list(): Promise<RunnerRow[]>
 }
 
 export class SqlServerTicks implements ServerTicks {
@@ -54,23 +68,30 @@ export class SqlServerTicks implements ServerTicks {
         if (row.at !== null) state.paused.set(name, pauseInfo(time.fromDb(row.at), row.who, row.note))
         const resumed = time.fromDb(row.since)
         if (resumed !== null) state.resumed.set(name, resumed)
-      } else if (row.what === 'tick') state.ticks.push({host: name, atMs: time.fromDb(row.at)!, version: (row.who as string | null) ?? null})
+      } else if (row.what === 'tick') state.ticks.push({host: name, kind: row.note as RunnerKind, atMs: time.fromDb(row.at)!, sinceMs: time.fromDb(row.since)!, version: (row.who as string | null) ?? null})
       else state.nextAlertMs = time.fromDb(row.at)
     }
     return state
   }
 
-  async record(tick: {host: string; pid: number; version: string; atMs: number}): Promise<void> {
+  async record(tick: RunnerTick): Promise<void> {
     await changesOf(this.source, sql.upsertTick(this.dialect, tick))
   }
 
-  async forget(host: string): Promise<boolean> {
-    return (await changesOf(this.source, sql.deleteTick(host))) > 0
+  async forget(host: string, kind?: RunnerKind): Promise<boolean> {
+    return (await changesOf(this.source, sql.deleteTick(host, kind))) > 0
   }
 
-  async list(): Promise<LastTick[]> {
+  async list(): Promise<RunnerRow[]> {
     const time = timeCodec(this.dialect)
-    const ticks = (await rowsOf(this.source, sql.selectServerTicks())).map((row) => ({host: String(row.host), atMs: time.fromDb(row.tick_at)!, version: (row.version as string | null) ?? null}))
-    return ticks.sort((a, b) => a.host.localeCompare(b.host))
+    const ticks = (await rowsOf(this.source, sql.selectServerTicks())).map((row) => ({
+      host: String(row.host),
+      kind: row.kind as RunnerKind,
+      pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+      atMs: time.fromDb(row.tick_at)!,
+      sinceMs: time.fromDb(row.since)!,
+      version: (row.version as string | null) ?? null,
+    }))
+    return ticks.sort((a, b) => a.host.localeCompare(b.host) || RUNNER_KINDS.indexOf(a.kind) - RUNNER_KINDS.indexOf(b.kind))
   }
 }

@@ -146,6 +146,8 @@ export interface NewRun {
   leaseNowMs?: number
   /** Started by hand (--force, run now): the audit counts it as extra. */
   forced?: boolean
+  /** The version of the code that ran it (cron_job_log.code_version), when known. */
+  version?: string | null
 }
 
 /** Insert a run-log row; the new id comes back as the write's lastId (RETURNING on PostgreSQL). */
@@ -157,12 +159,14 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfter(dialect, leaseNowMs, run.leaseMs) : at(run.leaseExpiresMs)
   const leaseRenewed: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, leaseNowMs) : at(run.startMs)
   const end = at(run.endMs)
-  // Only a forced run names the column: the scheduled runs' insert is the same as before its migration.
-  const forced = run.forced === true
+  // Only a forced run, and one whose code's version is known, names its column: the others' insert is the same as before their migrations.
+  const extra: Array<[string, unknown]> = []
+  if (run.forced === true) extra.push(['forced', true])
+  if (run.version) extra.push(['code_version', run.version])
   return {
     sql:
-      `INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at${forced ? ', forced' : ''})` +
-      ` VALUES (?, ?, ?, ${end[0]}, ?, ?, ?, ?, ${lease[0]}, ${leaseRenewed[0]}${forced ? ', ?' : ''})${dialect === 'postgres' ? ' RETURNING id' : ''}`,
+      `INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at${extra.map(([column]) => `, ${column}`).join('')})` +
+      ` VALUES (?, ?, ?, ${end[0]}, ?, ?, ?, ?, ${lease[0]}, ${leaseRenewed[0]}${', ?'.repeat(extra.length)})${dialect === 'postgres' ? ' RETURNING id' : ''}`,
     bindings: [
       run.code,
       run.status,
@@ -174,7 +178,7 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
       run.pid ?? null,
       ...lease[1],
       ...leaseRenewed[1],
-      ...(forced ? [true] : []),
+      ...extra.map(([, value]) => value),
     ],
   }
 }

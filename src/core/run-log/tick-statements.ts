@@ -2,45 +2,65 @@ import type {Dialect} from '../db/database'
 import type {Statement} from '../db/sql-connection'
 import {PAUSE_NOTE} from './statements'
 import {timeCodec} from './time-codec'
+import type {RunnerKind} from '../alerts/silence'
 
 /**
- * The statements of the servers' ticks (cron_tick: each server's last tick) and of
+ * A runner's heartbeat: the crontab tick's (its `since` kept while its ticks come less than
+ * silentAfterMs apart) or a resident scheduler's (its since its process start).
+ */
+export type RunnerTick = {host: string; pid: number; version: string; atMs: number} & ({kind: 'crontab'; silentAfterMs: number} | {kind: 'scheduler'; sinceMs: number})
+
+/**
+ * The statements of the runners' ticks (cron_tick: each runner's last tick, by host and kind) and of
  * what a tick reads with them. Plain SQL with `?` placeholders, as statements.ts.
  */
 
 /**
  * What a tick needs to know beside the histories, in one statement: the paused (and resumed)
- * jobs (with the pause's note), each server's last tick, and when the next pending alert is due (an index lookup; null for none).
+ * jobs (with the pause's note), each runner's last tick (its since and kind in the columns a job's resume and note take), and when the next pending alert is due (an index lookup; null for none).
  */
 export function selectTickState(): Statement {
   return {
     sql:
       `SELECT 'job' AS what, code AS name, paused_at AS at, paused_by AS who, resumed_at AS since, ${PAUSE_NOTE} AS note FROM cron_job WHERE paused_at IS NOT NULL OR resumed_at IS NOT NULL` +
-      " UNION ALL SELECT 'tick', host, tick_at, version, NULL, NULL FROM cron_tick" +
+      " UNION ALL SELECT 'tick', host, tick_at, version, since, kind FROM cron_tick" +
       " UNION ALL SELECT 'alert', NULL, MIN(next_attempt_at), NULL, NULL, NULL FROM cron_alert WHERE status = 'pending'",
     bindings: [],
   }
 }
 
-/** This server's last tick (by the decisions' clock), pid and version. */
-export function upsertTick(dialect: Dialect, tick: {host: string; pid: number; version: string; atMs: number}): Statement {
-  const at = timeCodec(dialect).toDb(tick.atMs)
-  const bindings = [tick.host, tick.pid, tick.version, at, at]
+/**
+ * A runner's heartbeat (by the decisions' clock), with its pid and version: one upsert on its
+ * (host, kind) row. The last tick only moves forward (a long tick writes its start time at its end,
+ * after shorter ones). `since`: a scheduler's is its process start, always taken; a crontab tick's
+ * is kept while the ticks come less than `silentAfterMs` apart, so it is the first tick after the
+ * runner was last silent (or its first ever).
+ */
+export function upsertTick(dialect: Dialect, tick: RunnerTick): Statement {
+  const time = timeCodec(dialect)
+  const at = time.toDb(tick.atMs)
+  const crontab = tick.kind === 'crontab'
+  const since = crontab ? at : time.toDb(tick.sinceMs)
+  // Ticks from after this cutoff continue the run; a scheduler's since is taken whatever the last tick was.
+  const cutoff = crontab ? [time.toDb(tick.atMs - tick.silentAfterMs)] : []
+  const insert = 'INSERT INTO cron_tick (host, kind, pid, version, tick_at, since) VALUES (?, ?, ?, ?, ?, ?)'
+  const values = [tick.host, tick.kind, tick.pid, tick.version, at, since]
   if (dialect === 'mysql') {
-    return {sql: 'INSERT INTO cron_tick (host, pid, version, tick_at, first_tick_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE pid = VALUES(pid), version = VALUES(version), tick_at = VALUES(tick_at)', bindings}
+    // MySQL assigns left to right, each seeing the ones before: since is set while tick_at is still the last one.
+    const sinceRule = crontab ? 'IF(tick_at > ?, since, VALUES(since))' : 'VALUES(since)'
+    return {sql: `${insert} ON DUPLICATE KEY UPDATE since = ${sinceRule}, pid = VALUES(pid), version = VALUES(version), tick_at = GREATEST(tick_at, VALUES(tick_at))`, bindings: [...values, ...cutoff]}
   }
-  return {
-    sql: 'INSERT INTO cron_tick (host, pid, version, tick_at, first_tick_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (host) DO UPDATE SET pid = excluded.pid, version = excluded.version, tick_at = excluded.tick_at',
-    bindings,
-  }
+  const sinceRule = crontab ? 'CASE WHEN cron_tick.tick_at > ? THEN cron_tick.since ELSE excluded.since END' : 'excluded.since'
+  const later = dialect === 'sqlite' ? 'MAX(cron_tick.tick_at, excluded.tick_at)' : 'GREATEST(cron_tick.tick_at, excluded.tick_at)'
+  return {sql: `${insert} ON CONFLICT (host, kind) DO UPDATE SET since = ${sinceRule}, pid = excluded.pid, version = excluded.version, tick_at = ${later}`, bindings: [...values, ...cutoff]}
 }
 
-/** Forget a server's last tick (a server taken out of service). */
-export function deleteTick(host: string): Statement {
-  return {sql: 'DELETE FROM cron_tick WHERE host = ?', bindings: [host]}
+/** Forget a server's runners (taken out of service), or only its runner of this kind. */
+export function deleteTick(host: string, kind?: RunnerKind): Statement {
+  return kind === undefined ? {sql: 'DELETE FROM cron_tick WHERE host = ?', bindings: [host]} : {sql: 'DELETE FROM cron_tick WHERE host = ? AND kind = ?', bindings: [host, kind]}
 }
 
-/** Every server's last tick (manage runners, the dashboard's runners page). */
+/** Every runner's last tick (manage runners, the dashboard's runners page). */
 export function selectServerTicks(): Statement {
-  return {sql: 'SELECT host, tick_at, version FROM cron_tick', bindings: []}
+  return {sql: 'SELECT host, kind, pid, version, tick_at, since FROM cron_tick', bindings: []}
 }

@@ -49,6 +49,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       decide: (fresh) => decideAgain(scope, job, fresh, startMs),
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
+      version: scope.codeVersion(),
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)

@@ -87,7 +87,7 @@ export function quietOutcomes(plan: TickPlan): Outcome[] | null {
   return outcomes
 }
 
-/** This server's tick (cron_tick): when each server last ticked, for runner_silent. */
+/** This server's crontab tick (cron_tick, kind crontab): when each runner last ticked, for runner_silent. */
 export interface ServerTick {
   host: string
   pid: number
@@ -95,14 +95,19 @@ export interface ServerTick {
   version: string
 }
 
-/** Record this server's tick, at the plan's time. */
-export function recordServerTick(plan: TickPlan, server: ServerTick): Promise<void> {
-  return plan.servers ? plan.servers.record({...server, atMs: plan.snapshot.nowMs}) : Promise.resolve()
+/** Record this server's crontab tick, at the plan's time (its since kept unless it was silent: alerts.silentAfterMinutes). */
+export function recordServerTick(plan: TickPlan, server: ServerTick, settings: Pick<Settings, 'alerts'>): Promise<void> {
+  return plan.servers ? plan.servers.record({...server, kind: 'crontab', atMs: plan.snapshot.nowMs, silentAfterMs: settings.alerts.silentAfterMs}) : Promise.resolve()
+}
+
+/** Record a resident scheduler's tick (cron_tick, kind scheduler), at the plan's time: `sinceMs` is its start. */
+export function recordSchedulerTick(plan: TickPlan, server: ServerTick, sinceMs: number): Promise<void> {
+  return plan.servers ? plan.servers.record({...server, kind: 'scheduler', atMs: plan.snapshot.nowMs, sinceMs}) : Promise.resolve()
 }
 
 /** The quiet end of a plan (nothing to run): this server's tick recorded and the log trimmed, as running the plan ends. */
 export async function quietEnd(plan: TickPlan, settings: Settings, server: ServerTick): Promise<void> {
-  await recordServerTick(plan, server)
+  await recordServerTick(plan, server, settings)
   await trimRunLog(plan.runLog, settings, plan.snapshot.nowMs)
 }
 

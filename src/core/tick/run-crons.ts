@@ -128,7 +128,7 @@ async function strayWorkSettled(tick: TickScope, strayWork: NonNullable<RunCrons
 
 /** This server's tick (cron_tick), written at the tick's end, tried again while the database is busy. */
 function serverTickRecorded(tick: TickScope, plan: TickPlan, version: string): Promise<void> {
-  return retrying(() => recordServerTick(plan, {host: tick.host, pid: tick.pid, version}), tick.retry('manage', "recording this server's tick"))
+  return retrying(() => recordServerTick(plan, {host: tick.host, pid: tick.pid, version}, tick.settings), tick.retry('manage', "recording this server's tick"))
 }
 
 /** Alerting's work: a failure is a warning, never the tick's exit status, and never keeps a job from running. */

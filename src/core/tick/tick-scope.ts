@@ -8,7 +8,7 @@ import {scrubSecrets} from '../db/database-url'
 import type {LoadedJob, Problem} from '../jobs/load-jobs'
 import type {Settings} from '../project/settings'
 import {SqlAlertOutbox, type AlertOutbox} from '../run-log/alert-outbox'
-import {SqlServerTicks, type ServerTicks} from '../run-log/server-ticks'
+import {SqlServerTicks, type RunnerKind, type ServerTicks} from '../run-log/server-ticks'
 import {SqlJobLock, type JobLock} from '../run-log/job-lock'
 import {SqlRunRecorder, type RunRecorder} from '../run-log/recorder'
 import {runLogView, SqlRunStore, type RunStore} from '../run-log/run-store'
@@ -66,8 +66,12 @@ export interface RunCronsOptions extends TickEvents {
   outbox?: AlertOutbox
   /** The servers' ticks and the tick's state read with them (default: as `outbox`). */
   servers?: ServerTicks
-  /** Record this server's tick (cron_tick, with this version) at the tick's end, for runner_silent: the crontab's plain tick does. */
+  /** Record this server's tick (cron_tick, kind crontab, with this version) at the tick's end, for runner_silent: the crontab's plain tick does. */
   serverTick?: {version: string}
+  /** Which runner calls the tick (default crontab; a resident scheduler says so): the watch leaves its own heartbeat alone. */
+  runner?: RunnerKind
+  /** The version of the app's code (cron_job_log.code_version), asked once, when a job first runs: never on a tick that runs nothing. */
+  codeVersion?: () => string | null
   /** Before the jobs run, watch for missed runs, stuck runs and silent servers (raising their alerts): the crontab's plain tick does. */
   watch?: boolean
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
@@ -138,6 +142,8 @@ export interface TickScope extends TickParts {
   signal: AbortSignal | undefined
   /** The tick's signal fired: start nothing more. */
   stopping(): boolean
+  /** The version of the app's code each run records (RunCronsOptions.codeVersion, asked at most once). */
+  codeVersion(): string | null
   log(code: string, level: LogLevel, message: string): void
   /** The text with every secret of the options replaced by ***. */
   scrub(text: string): string
@@ -173,6 +179,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, decide: De
   const pid = options.pid ?? process.pid
   const leaseClock = options.leaseClock ?? systemClock
   const alertLog = (level: LogLevel, message: string) => options.onLog?.('manage', level, scrub(message))
+  let version: {value: string | null} | undefined
   return {
     ...parts,
     settings,
@@ -190,10 +197,11 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, decide: De
     spool: options.spool,
     isolation: options.isolation,
     pings: new Pings((code, text) => options.onLog?.(code, 'warn', scrub(text))),
-    alerts: tickAlerts({settings, outbox: parts.outbox, clock: options.clock, leaseClock, host, pid, log: alertLog}, jobs),
+    alerts: tickAlerts({settings, outbox: parts.outbox, clock: options.clock, leaseClock, host, runner: options.runner, pid, log: alertLog}, jobs),
     force: options.force ?? false,
     signal: options.signal,
     stopping: () => options.signal?.aborted ?? false,
+    codeVersion: () => (version ??= {value: options.codeVersion?.() ?? null}).value,
     log: (code, level, message) => options.onLog?.(code, level, scrub(message)),
     scrub,
     retry: (code, doing) => ({
