@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command'
 import {stampLines} from '../cli/output/command-io'
 import {runScheduler} from '../cli/runcrons/scheduler-command'
+import {UsageError} from '../core/base/errors'
 import {DEFAULT_CONCURRENCY} from '../core/runners/scheduler'
 
 export default class Scheduler extends BaseCommand<typeof Scheduler> {
@@ -28,7 +29,7 @@ Exit status at start: 1 when there is no job, the settings cannot be loaded or t
 
   static flags = {
     concurrency: Flags.integer({description: 'Run up to N due jobs at the same time.', default: DEFAULT_CONCURRENCY, min: 1}),
-    'health-port': Flags.integer({description: 'Serve GET /healthz on this port: 200 while the loop wakes on time and reaches the database, 503 with the reason otherwise (0: a free port, said in the start line).', min: 0, max: 65535}),
+    'health-port': Flags.string({description: 'Serve GET /healthz on this port: 200 while the loop wakes on time and reaches the database, 503 with the reason otherwise (0: a free port, said in the start line).', helpValue: 'PORT'}),
     'health-host': Flags.string({description: 'The address the health check listens on (0.0.0.0 for all, as a container probe needs).', default: '127.0.0.1', dependsOn: ['health-port']}),
     timestamps: Flags.boolean({description: 'Start each line with the time it was written (ISO 8601, UTC): for a log file.'}),
   }
@@ -39,7 +40,7 @@ Exit status at start: 1 when there is no job, the settings cannot be loaded or t
   async run(): Promise<void> {
     const {flags} = this
     if (flags.timestamps) this.unstamp = stampLines()
-    this.exit(await runScheduler(this.project, {concurrency: flags.concurrency, healthPort: flags['health-port'], healthHost: flags['health-host'], traceback: flags.traceback, verbosity: this.verbosity}, this.paint, this.io.env))
+    this.exit(await runScheduler(this.project, {concurrency: flags.concurrency, healthPort: portOf(flags['health-port']), healthHost: flags['health-host'], traceback: flags.traceback, verbosity: this.verbosity}, this.paint, this.io.env))
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
@@ -49,4 +50,12 @@ Exit status at start: 1 when there is no job, the settings cannot be loaded or t
       this.unstamp?.()
     }
   }
+}
+
+/** --health-port as a number (one line when it is not a port, where oclif's range check would print three). */
+function portOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN
+  if (!(port <= 65_535)) throw new UsageError(`--health-port ${value}: not a port; give one from 1 to 65535 (0: a free one, said in the start line)`)
+  return port
 }

@@ -126,7 +126,7 @@ function lagWarnings(paint: Painter, err: (line: string) => void): (codes: strin
   const lag = new LoopLag({
     clock: () => performance.now(),
     timers: realLagTimers,
-    onLag: (lagMs, codes) => err(`${paint.warn('[!]')} the event loop was blocked ${(lagMs / 1000).toFixed(1)} s while ${codes.join(', ')} ran in this process: every other job's start waits for it; give it isolate = true (its own process) (said once per job per ${LAG_QUIET_MS / 60_000} min)`),
+    onLag: (lagMs, codes) => err(`${paint.warn('[!]')} the event loop lagged ${(lagMs / 1000).toFixed(1)} s (blocked by a job computing?) while ${codes.join(', ')} ran in this process: every other job's start waits; give the one that computes isolate = true (its own process) (said once per job per ${LAG_QUIET_MS / 60_000} min)`),
   })
   return (codes) => lag.running(codes)
 }

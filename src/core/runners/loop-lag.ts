@@ -1,7 +1,7 @@
 /** A lag past this is worth a line: a job that computes this long holds back every other start. */
 export const LAG_WARN_MS = 1000
 /** How often the loop is looked at, only while a job runs in this process (idle, no timer at all). */
-export const LAG_CHECK_EVERY_MS = 500
+export const LAG_CHECK_EVERY_MS = 250
 /** A job named in a lag warning is not named again for this long. */
 export const LAG_QUIET_MS = 10 * 60_000
 
