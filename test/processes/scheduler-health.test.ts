@@ -93,6 +93,7 @@ describe('manage scheduler --health-port (real processes)', function () {
       const port = Number(new URL(url).port)
       expect(await raw(port, 'GARBAGE\r\n\r\n')).to.match(/^HTTP\/1\.1 400 Bad Request/)
       expect(await raw(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n')).to.match(/^HTTP\/1\.1 400 Bad Request/)
+      expect(await raw(port, 'GET /healthz%E0%A4%A?x=%zz HTTP/1.1\r\nHost: x\r\n\r\n')).to.match(/^HTTP\/1\.1 404 Not Found/)
       expect((await get(url)).status, 'alive after malformed requests').to.equal(200)
       process.kill(child.pid, 'SIGTERM')
       const result = await child.done

@@ -18,7 +18,8 @@ export function healthBody(answer: HealthAnswer): {status: number; body: string}
 /**
  * `--health-port`: GET (or HEAD) /healthz answers 200 or 503 with one line of JSON; any other path
  * 404. Each answer closes its connection (a probe's keep-alive socket would count as work to the
- * watchdog), and a malformed request gets a 400, never an error that ends the process. Rejects
+ * watchdog). A malformed request gets Node's own 400 (its default clientError), and nothing in the
+ * listener decodes the URL, so no request can throw out of it (the dashboard's old bug). Rejects
  * with one line when it cannot listen (the port in use, a host that is not this machine's).
  */
 export function serveHealth(host: string, port: number, answer: () => HealthAnswer): Promise<HealthServer> {
@@ -36,10 +37,6 @@ export function serveHealth(host: string, port: number, answer: () => HealthAnsw
     } catch (error) {
       reply(500, JSON.stringify({status: 'unhealthy', reason: String(error)}))
     }
-  })
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
-    else socket.destroy()
   })
   // A slow or idle client is dropped: the probe asks once and expects an answer at once.
   server.headersTimeout = 5000
