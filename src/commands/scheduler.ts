@@ -30,7 +30,7 @@ Exit status at start: 1 when there is no job, the settings cannot be loaded or t
   static flags = {
     concurrency: Flags.integer({description: 'Run up to N due jobs at the same time.', default: DEFAULT_CONCURRENCY, min: 1}),
     'health-port': Flags.string({description: 'Serve GET /healthz on this port: 200 while the loop wakes on time and reaches the database, 503 with the reason otherwise (0: a free port, said in the start line).', helpValue: 'PORT'}),
-    'health-host': Flags.string({description: 'The address the health check listens on (0.0.0.0 for all, as a container probe needs).', default: '127.0.0.1', dependsOn: ['health-port']}),
+    'health-host': Flags.string({description: 'The address the health check listens on (0.0.0.0 for all, as a Kubernetes probe needs) [default: 127.0.0.1].', helpValue: 'HOST'}),
     timestamps: Flags.boolean({description: 'Start each line with the time it was written (ISO 8601, UTC): for a log file.'}),
   }
 
@@ -40,7 +40,7 @@ Exit status at start: 1 when there is no job, the settings cannot be loaded or t
   async run(): Promise<void> {
     const {flags} = this
     if (flags.timestamps) this.unstamp = stampLines()
-    this.exit(await runScheduler(this.project, {concurrency: flags.concurrency, healthPort: portOf(flags['health-port']), healthHost: flags['health-host'], traceback: flags.traceback, verbosity: this.verbosity}, this.paint, this.io.env))
+    this.exit(await runScheduler(this.project, {concurrency: flags.concurrency, ...healthFlags(flags['health-port'], flags['health-host']), traceback: flags.traceback, verbosity: this.verbosity}, this.paint, this.io.env))
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
@@ -52,10 +52,13 @@ Exit status at start: 1 when there is no job, the settings cannot be loaded or t
   }
 }
 
-/** --health-port as a number (one line when it is not a port, where oclif's range check would print three). */
-function portOf(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
+/** --health-port as a number and its host (one line when it is not a port, where oclif's range check would print three). */
+function healthFlags(value: string | undefined, host: string | undefined): {healthPort?: number; healthHost: string} {
+  if (value === undefined) {
+    if (host !== undefined) throw new UsageError(`--health-host ${host}: there is no health check to listen for it; add --health-port PORT`)
+    return {healthHost: '127.0.0.1'}
+  }
   const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN
   if (!(port <= 65_535)) throw new UsageError(`--health-port ${value}: not a port; give one from 1 to 65535 (0: a free one, said in the start line)`)
-  return port
+  return {healthPort: port, healthHost: host ?? '127.0.0.1'}
 }

@@ -130,7 +130,7 @@ describe('manage scheduler --health-port (real processes)', function () {
       }
     })
 
-    it('a host that is not this machine\'s, a port out of range: one line, non-zero exit', async () => {
+    it('a host that is not this machine\'s, a port out of range, a host without a port: one line, exit 2', async () => {
       const host = await box.spawn(['scheduler', '--health-port', '0', '--health-host', '192.0.2.1'])
       expect(host.code, context(host)).to.equal(2)
       expect(lines(host.stderr)).to.deep.equal(['error: --health-host 192.0.2.1: not an address of this machine; give one of its addresses (127.0.0.1, or 0.0.0.0 for all)'])
@@ -139,6 +139,9 @@ describe('manage scheduler --health-port (real processes)', function () {
       expect(lines(port.stderr), port.stderr).to.have.length(1)
       expect(lines(port.stderr)).to.deep.equal(['error: --health-port 70000: not a port; give one from 1 to 65535 (0: a free one, said in the start line)'])
       expect(port.code).to.equal(2)
+      const alone = await box.spawn(['scheduler', '--health-host', '0.0.0.0'])
+      expect(alone.code, context(alone)).to.equal(2)
+      expect(lines(alone.stderr)).to.deep.equal(['error: --health-host 0.0.0.0: there is no health check to listen for it; add --health-port PORT'])
     })
   })
 
