@@ -27,6 +27,8 @@ export interface Running {
   pid: number
   /** Resolves when the process has exited and its output is closed. */
   done: Promise<Result>
+  /** What it has printed so far. */
+  output(): {stdout: string; stderr: string}
 }
 
 export type Env = Record<string, string | undefined>
@@ -69,7 +71,10 @@ function collect(child: ChildProcess): Promise<Result> {
 export function startManage(args: readonly string[], env: Env): Running {
   const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...baseEnv(), ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   const done = collect(child)
-  return {pid: child.pid!, done}
+  const so = {stdout: '', stderr: ''}
+  child.stdout!.on('data', (chunk: string) => (so.stdout += chunk))
+  child.stderr!.on('data', (chunk: string) => (so.stderr += chunk))
+  return {pid: child.pid!, done, output: () => ({...so})}
 }
 
 export function runManage(args: readonly string[], env: Env): Promise<Result> {

@@ -1,10 +1,13 @@
 import os from 'node:os'
+import {performance} from 'node:perf_hooks'
 import {CommandError, UsageError} from '../../core/base/errors'
 import {scrubSecrets} from '../../core/db/database-url'
 import {firstLine} from '../../core/base/text'
 import {messageFromError} from '../../core/jobs/message'
 import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
+import {SchedulerHealth} from '../../core/runners/health'
+import {LAG_QUIET_MS, LoopLag, realLagTimers} from '../../core/runners/loop-lag'
 import {realSchedulerTimers, Scheduler} from '../../core/runners/scheduler'
 import {recordSchedulerTick} from '../../core/tick/plan'
 import {installProcessGuards} from '../../core/tick/process-guards'
@@ -13,10 +16,14 @@ import {activeResources, quietBeyond} from '../../core/tick/watchdog'
 import {commandIO} from '../output/command-io'
 import type {Painter} from '../output/render'
 import {forkRunner} from './fork-runner'
+import type {HealthServer} from './health-server'
 import {logLine, outcomeLines, problemLine, type LineStyle} from './lines'
 
 export interface SchedulerFlags {
   concurrency: number
+  /** Serve GET /healthz on this port (0: one the system picks, said in the start line), or none. */
+  healthPort?: number
+  healthHost: string
   traceback: boolean
   verbosity: number
 }
@@ -45,8 +52,9 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
   const out = (line: string) => stdout.write(`${line}\n`)
   const err = (line: string) => stderr.write(`${line}\n`)
   if (style.verbosity >= 0) for (const problem of settings.alertProblems) err(`${paint.error('[!]')} settings: ${problem} (the jobs run without these alerts until then)`)
-
   let scheduler: Scheduler | undefined
+  const describe = (error: unknown) => scrubSecrets(firstLine(messageFromError(error)), project.database().secrets)
+  const {health, server} = await healthCheck(flags, clock, describe, () => scheduler?.nextWakeMs ?? null)
   // The process stays alive, so a do() that can never settle is found by a watchdog, not by the
   // loop running dry; the scheduler's own timer is not work a run could be waiting on.
   const baseline = activeResources()
@@ -95,20 +103,48 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
       clock,
       timers: realSchedulerTimers,
       concurrency: flags.concurrency,
-      onError: (error, doing) => err(`${paint.error('[!]')} ${doing} failed: ${scrubSecrets(firstLine(messageFromError(error)), project.database().secrets)} (the scheduler goes on)`),
+      onError: (error, doing) => err(`${paint.error('[!]')} ${doing} failed: ${describe(error)} (the scheduler goes on)`),
+      health,
+      onRunning: lagWarnings(paint, err),
     })
     const stopped = new Promise<string>((resolve) => guards.shutdown.addEventListener('abort', () => resolve(String(guards.shutdown.reason)), {once: true}))
     await scheduler.start()
-    if (style.verbosity >= 1) out(`manage scheduler: ${settings.crons.length} job(s), up to ${flags.concurrency} at once (pid ${process.pid}); SIGTERM or Ctrl-C stops it after the running jobs`)
+    if (style.verbosity >= 1) out(`manage scheduler: ${settings.crons.length} job(s), up to ${flags.concurrency} at once (pid ${process.pid})${server ? `, health at ${server.url}` : ''}; SIGTERM or Ctrl-C stops it after the running jobs`)
     const signal = await stopped
+    server?.close()
     const end = await scheduler.stop(signal)
     if (end.abandoned) return signal === 'SIGINT' ? 130 : 143
     return strays > 0 ? 1 : 0
   } finally {
     await scheduler?.stop()
+    server?.close()
     stopStrays()
     guards.release()
   }
+}
+
+/**
+ * Event-loop lag past a second, told as a warning naming the jobs running in this process. Its
+ * check runs only while they run, unref'd, and stops one look after the last one ends.
+ */
+function lagWarnings(paint: Painter, err: (line: string) => void): (codes: string[]) => void {
+  const lag = new LoopLag({
+    clock: () => performance.now(),
+    timers: realLagTimers,
+    onLag: (lagMs, codes) => err(`${paint.warn('[!]')} the event loop lagged ${(lagMs / 1000).toFixed(1)} s (blocked by a job computing?) while ${codes.join(', ')} ran in this process: every other job's start waits; give the one that computes isolate = true (its own process) (said once per job per ${LAG_QUIET_MS / 60_000} min)`),
+  })
+  return (codes) => lag.running(codes)
+}
+
+/**
+ * The health state, and its server when --health-port asks for one (node:http is loaded only then).
+ * Started before the watchdog's baseline: the listening socket is the host's, not work a run waits on.
+ */
+async function healthCheck(flags: SchedulerFlags, clock: () => number, describe: (error: unknown) => string, armedMs: () => number | null): Promise<{health: SchedulerHealth; server?: HealthServer}> {
+  const health = new SchedulerHealth(clock(), describe)
+  if (flags.healthPort === undefined) return {health}
+  const {serveHealth} = require('./health-server') as typeof import('./health-server')
+  return {health, server: await serveHealth(flags.healthHost, flags.healthPort, () => health.answer(clock(), armedMs()))}
 }
 
 /** The ticks' events as lines: the runs (not the jobs simply not due at a wake), each class's problem once, the logs. */

@@ -4,6 +4,7 @@ import type {TickPlan} from '../tick/plan'
 import type {Admission, TickReport} from '../tick/run-crons'
 import type {Clock} from '../time/clock'
 import {periodEnd} from '../schedule/period'
+import type {WakeWatcher} from './health'
 import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, nextWake} from './next-wake'
 
 /** How many due jobs a scheduler runs at once unless told otherwise (`--concurrency`). */
@@ -44,6 +45,10 @@ export interface SchedulerOptions {
   onError(error: unknown, doing: string): void
   /** The longest sleep (default MAX_SLEEP_MS). */
   capMs?: number
+  /** Told of each wake and whether it reached the database (the health check). */
+  health?: WakeWatcher
+  /** Told the jobs running in this process (not isolated) whenever they change (the event-loop lag check). */
+  onRunning?(codes: string[]): void
 }
 
 export interface SchedulerEnd {
@@ -78,6 +83,8 @@ export class Scheduler {
   private readonly held = new Map<string, number>()
   private readonly waiting: Array<(go: boolean) => void> = []
   private busy = 0
+  /** The jobs holding a slot, and whether each runs in its own process. */
+  private readonly running = new Map<string, boolean>()
   private readonly ticks = new Set<Promise<void>>()
   private lastBeatMs: number | null = null
   private lastWatchMs: number | null = null
@@ -127,11 +134,14 @@ export class Scheduler {
     }
     this.planning = true
     this.again = false
+    this.options.health?.began(nowMs)
     try {
       const plan = await this.tick(nowMs)
+      this.options.health?.reached(nowMs)
       if (plan !== null && !this.stopped) this.planned(plan)
     } catch (error) {
       if (first) throw error
+      this.options.health?.failed(this.options.clock(), error)
       this.options.onError(error, 'planning a tick')
       if (!this.stopped) this.arm(this.options.clock() + this.capMs)
     } finally {
@@ -175,7 +185,10 @@ export class Scheduler {
     const nowMs = plan.snapshot.nowMs
     if (heartbeatDue(this.lastBeatMs, nowMs, HEARTBEAT_EVERY_MS)) {
       this.lastBeatMs = nowMs
-      this.options.heartbeat(plan).catch((error: unknown) => this.options.onError(error, "recording this server's tick (cron_tick)"))
+      this.options.heartbeat(plan).catch((error: unknown) => {
+        this.options.health?.failed(this.options.clock(), error)
+        this.options.onError(error, "recording this server's tick (cron_tick)")
+      })
     }
     // A run ended while planning: plan again at once, its next instant depends on it.
     for (const [code, untilMs] of this.held) if (untilMs <= nowMs) this.held.delete(code)
@@ -197,6 +210,8 @@ export class Scheduler {
       return {refused: 'not started: the scheduler is stopping'}
     }
     this.held.set(job.code, periodEnd(job.schedule, this.options.clock(), this.options.settings.timeZone))
+    this.running.set(job.code, job.policy.isolate)
+    this.toldRunning()
     let released = false
     return {
       waitedMs: full ? Math.max(0, this.options.clock() - askedMs) : 0,
@@ -204,12 +219,18 @@ export class Scheduler {
         if (released) return
         released = true
         this.inHand.delete(job.code)
+        this.running.delete(job.code)
+        this.toldRunning()
         const next = this.waiting.shift()
         if (next) next(true)
         else this.busy--
         this.soon()
       },
     }
+  }
+
+  private toldRunning(): void {
+    this.options.onRunning?.([...this.running].filter(([, isolated]) => !isolated).map(([code]) => code))
   }
 
   /** Plan again now (a run ended), unless stopping; while a plan is being made, right after it. */
