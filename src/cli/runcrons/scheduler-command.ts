@@ -6,11 +6,13 @@ import {firstLine} from '../../core/base/text'
 import {messageFromError} from '../../core/jobs/message'
 import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
+import type {Settings} from '../../core/project/settings'
+import type {Clock} from '../../core/time/clock'
 import {SchedulerHealth} from '../../core/runners/health'
 import {LAG_QUIET_MS, LoopLag, realLagTimers} from '../../core/runners/loop-lag'
 import {realSchedulerTimers, Scheduler} from '../../core/runners/scheduler'
 import {recordSchedulerTick} from '../../core/tick/plan'
-import {installProcessGuards} from '../../core/tick/process-guards'
+import {installProcessGuards, type ProcessGuards} from '../../core/tick/process-guards'
 import {runCrons, type Outcome, type TickEvents} from '../../core/tick/run-crons'
 import {activeResources, quietBeyond} from '../../core/tick/watchdog'
 import {commandIO} from '../output/command-io'
@@ -79,24 +81,7 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
     scheduler = new Scheduler({
       tick: async (hooks) => {
         current = await project.clock()
-        return runCrons({
-          ...hooks,
-          db: () => project.db(),
-          source,
-          dialect: project.database().dialect,
-          secrets: project.database().secrets,
-          containment: guards.containment,
-          spool,
-          isolation: {runner: forkRunner, root: project.paths.root, settingsFile: project.paths.settingsFile},
-          settings,
-          clock,
-          // The slots are the scheduler's (hooks.admit): within a tick every due job asks for one at once.
-          concurrency: Number.POSITIVE_INFINITY,
-          // Its watch never reports its own heartbeat (read before it writes it); each run records the code's version.
-          runner: 'scheduler',
-          codeVersion: () => project.codeVersion(),
-          ...events,
-        })
+        return runCrons({...hooks, ...tickOptions(project, settings, guards, clock), source, spool, ...events})
       },
       heartbeat: (plan) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, startedMs),
       settings,
@@ -120,6 +105,24 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
     server?.close()
     stopStrays()
     guards.release()
+  }
+}
+
+/** What every wake's tick is given besides the scheduler's hooks: the same as runcrons', with the scheduler's slots and name. */
+function tickOptions(project: Project, settings: Settings, guards: ProcessGuards, clock: Clock) {
+  return {
+    db: () => project.db(),
+    dialect: project.database().dialect,
+    secrets: project.database().secrets,
+    containment: guards.containment,
+    isolation: {runner: forkRunner, root: project.paths.root, settingsFile: project.paths.settingsFile},
+    settings,
+    clock,
+    // The slots are the scheduler's (hooks.admit): within a tick every due job asks for one at once.
+    concurrency: Number.POSITIVE_INFINITY,
+    // Its watch never reports its own heartbeat (read before it writes it); each run records the code's version.
+    runner: 'scheduler' as const,
+    codeVersion: () => project.codeVersion(),
   }
 }
 
