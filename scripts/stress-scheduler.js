@@ -34,7 +34,8 @@
 //     (but the killed one).
 // Exit status 1 with one line per duplicate, loss or unexpected exit code.
 //
-//   STRESS_SECONDS   phase 1's length, in seconds (default 60)
+//   STRESS_SECONDS   phase 1's length, in seconds (default 60; from 60 on, phase 1 also waits for the
+//                    every-minute job's second period: 2 s past its first start + 60 s)
 //   STRESS_BACKENDS  comma-separated, from sqlite,postgres,mysql (default: all three)
 //   STRESS_PHASES    comma-separated, from 1,2 (default: both)
 //   MANAGE_TEST_POSTGRES_URL / MANAGE_TEST_MYSQL_URL  the servers (as for the tests)
@@ -234,7 +235,7 @@ function percentile(sorted, p) {
  * Duplicates and losses of every job between `fromMs` (the runners' start) and `stopMs` (the stop),
  * as defined at the top; `killed` (phase 2) is the interrupted run whose gap the lease covers.
  */
-function judge(label, runs, calls, fromMs, stopMs, killed) {
+function judge(label, runs, calls, fromMs, stopMs, killed, schedulerPids) {
   const problems = []
   const rows = []
   for (const [code, interval] of Object.entries(JOBS)) {
@@ -286,6 +287,7 @@ function judge(label, runs, calls, fromMs, stopMs, killed) {
       job: code.replace('mixed.', ''),
       runs: mine.length,
       runners: new Set(mine.map((run) => run.pid)).size,
+      'by ticks': mine.filter((run) => !schedulerPids.includes(run.pid)).length,
       duplicates,
       losses,
       'delay p50': delays.length ? `${percentile(delays, 50)} ms` : '-',
@@ -326,14 +328,20 @@ function exitsOf(label, kind, exits, expected, problems) {
 async function phaseOne(url, db, dir) {
   const fromMs = Date.now()
   const runners = startRunners(url, dir)
-  const endAt = Date.now() + SECONDS * 1000
+  let endAt = fromMs + SECONDS * 1000
   while (Date.now() < endAt && !interrupted) await sleep(100)
+  if (SECONDS >= 60) {
+    // From a minute on, also the every-minute job's second period: until 2 s past its due instant.
+    const [first] = await db('cron_job_log').where('code', 'mixed.every_minute').orderBy('id').limit(1)
+    if (first) endAt = Math.max(endAt, msOf(first.start_time) + JOBS['mixed.every_minute'] + 2000)
+    while (Date.now() < endAt && !interrupted) await sleep(100)
+  }
   const stopMs = Date.now()
   await runners.stopTicks()
   for (const scheduler of runners.schedulers) scheduler.child.kill('SIGTERM')
   const schedulerExits = await Promise.all(runners.schedulers.map((scheduler) => scheduler.done))
   const tickExits = await Promise.all(runners.ticks.map((tick) => tick.done))
-  const verdict = judge('1', await runsOf(db), readCalls(dir), fromMs, stopMs, null)
+  const verdict = judge('1', await runsOf(db), readCalls(dir), fromMs, stopMs, null, runners.schedulers.map((scheduler) => scheduler.pid))
   const exits = {
     schedulers: exitsOf('phase 1', 'scheduler', schedulerExits, () => '0', verdict.problems),
     ticks: exitsOf('phase 1', 'tick', tickExits, () => '0', verdict.problems),
@@ -393,7 +401,7 @@ async function phaseTwo(url, db, dir) {
     if (after.length === 0) problems.push(`phase 2: ${SLOW} never ran after the killed run ${killed.id}: its period was lost`)
     else notes.push(`recovered: ${SLOW} run ${after[0].id} started ${iso(after[0].startMs)}, ${after[0].startMs - killed.endMs} ms after the lease ran out`)
 
-    const verdict = judge('2', runs, readCalls(dir), fromMs, stopMs, killed)
+    const verdict = judge('2', runs, readCalls(dir), fromMs, stopMs, killed, pids)
     problems.push(...verdict.problems)
     const exits = {
       schedulers: exitsOf('phase 2', 'scheduler', schedulerExits, (exit) => (exit.pid === victim.pid ? 'SIGKILL' : '0'), problems),
