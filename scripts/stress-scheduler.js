@@ -27,7 +27,7 @@
 //     and start within tens of ms (the p50/p99 start delays printed below); a lost period of the
 //     every-second job gives a gap near 2 s, and the crontab tick alone would serve the sub-minute jobs
 //     about once per tick (3 s here, once a minute from cron), far above it. The one exception is
-//     the killed run of phase 2: its period is held by its lease, so the next start may come up to
+//     a killed run of phase 2: its period is held by its lease, so the next start may come up to
 //     lease expiry + one crontab tick + ALLOWANCE_MS after the lease ran out (any scheduler's wake
 //     or the next tick recovers it).
 //   - one do() per run (the fixture's calls.log, written as do() starts) and every run succeeded
@@ -233,7 +233,8 @@ function percentile(sorted, p) {
 
 /**
  * Duplicates and losses of every job between `fromMs` (the runners' start) and `stopMs` (the stop),
- * as defined at the top; `killed` (phase 2) is the interrupted run whose gap the lease covers.
+ * as defined at the top; `killed` (phase 2): the killed scheduler's interrupted runs, whose gaps the
+ * lease covers (the slow job's, and any other job's it happened to be running at the SIGKILL).
  */
 function judge(label, runs, calls, fromMs, stopMs, killed, schedulerPids) {
   const problems = []
@@ -244,7 +245,7 @@ function judge(label, runs, calls, fromMs, stopMs, killed, schedulerPids) {
     const doCalls = calls.filter((call) => call.code === code).length
     if (doCalls !== mine.length) problems.push(`${label} ${code}: ${doCalls} do() call(s) for ${mine.length} run(s)`)
     for (const run of mine) {
-      if (run.status !== 'succeeded' && run.id !== killed?.id) problems.push(`${label} ${code}: run ${run.id} (pid ${run.pid}, started ${iso(run.startMs)}) ended ${run.status}: ${run.message}`)
+      if (run.status !== 'succeeded' && !killed.has(run.id)) problems.push(`${label} ${code}: run ${run.id} (pid ${run.pid}, started ${iso(run.startMs)}) ended ${run.status}: ${run.message}`)
     }
     let duplicates = 0
     let losses = 0
@@ -261,12 +262,13 @@ function judge(label, runs, calls, fromMs, stopMs, killed, schedulerPids) {
         problems.push(`${label} ${code}: DUPLICATE: run ${mine[i].id} (pid ${mine[i].pid}) started ${iso(starts[i])}, ${gap} ms after run ${mine[i - 1].id} (pid ${mine[i - 1].pid}) at ${iso(starts[i - 1])}, inside its ${interval} ms period`)
         continue
       }
-      if (killed && mine[i - 1].id === killed.id) {
+      const dead = killed.get(mine[i - 1].id)
+      if (dead) {
         // Held by the dead run's lease until it ran out (its end_time, as recorded): due from then.
-        const late = starts[i] - Math.max(dueMs, killed.endMs)
+        const late = starts[i] - Math.max(dueMs, dead.endMs)
         if (late > TICK_EVERY_MS + ALLOWANCE_MS) {
           losses++
-          problems.push(`${label} ${code}: LOSS: the killed run's period was served ${late} ms after its lease ran out (${iso(killed.endMs)}), by run ${mine[i].id} at ${iso(starts[i])}`)
+          problems.push(`${label} ${code}: LOSS: the killed run's period was served ${late} ms after its lease ran out (${iso(dead.endMs)}), by run ${mine[i].id} at ${iso(starts[i])}`)
         }
         continue
       }
@@ -277,7 +279,11 @@ function judge(label, runs, calls, fromMs, stopMs, killed, schedulerPids) {
       }
     }
     const last = mine[mine.length - 1]
-    if (last && last.id !== killed?.id && stopMs - (last.startMs + interval + 1) > ALLOWANCE_MS) {
+    const lastDead = last && killed.get(last.id)
+    if (lastDead && stopMs - Math.max(last.startMs + interval + 1, lastDead.endMs) > TICK_EVERY_MS + ALLOWANCE_MS) {
+      losses++
+      problems.push(`${label} ${code}: LOSS: the killed run ${last.id}'s period was not served after its lease ran out (${iso(lastDead.endMs)}), before the stop at ${iso(stopMs)}`)
+    } else if (last && !lastDead && stopMs - (last.startMs + interval + 1) > ALLOWANCE_MS) {
       losses++
       problems.push(`${label} ${code}: LOSS: due at ${iso(last.startMs + interval + 1)} after run ${last.id}, not run before the stop at ${iso(stopMs)}`)
     }
@@ -341,7 +347,7 @@ async function phaseOne(url, db, dir) {
   for (const scheduler of runners.schedulers) scheduler.child.kill('SIGTERM')
   const schedulerExits = await Promise.all(runners.schedulers.map((scheduler) => scheduler.done))
   const tickExits = await Promise.all(runners.ticks.map((tick) => tick.done))
-  const verdict = judge('1', await runsOf(db), readCalls(dir), fromMs, stopMs, null, runners.schedulers.map((scheduler) => scheduler.pid))
+  const verdict = judge('1', await runsOf(db), readCalls(dir), fromMs, stopMs, new Map(), runners.schedulers.map((scheduler) => scheduler.pid))
   const exits = {
     schedulers: exitsOf('phase 1', 'scheduler', schedulerExits, () => '0', verdict.problems),
     ticks: exitsOf('phase 1', 'tick', tickExits, () => '0', verdict.problems),
@@ -401,7 +407,8 @@ async function phaseTwo(url, db, dir) {
     if (after.length === 0) problems.push(`phase 2: ${SLOW} never ran after the killed run ${killed.id}: its period was lost`)
     else notes.push(`recovered: ${SLOW} run ${after[0].id} started ${iso(after[0].startMs)}, ${after[0].startMs - killed.endMs} ms after the lease ran out`)
 
-    const verdict = judge('2', runs, readCalls(dir), fromMs, stopMs, killed, pids)
+    const dead = new Map(runs.filter((run) => run.pid === victim.pid && run.status === 'interrupted').map((run) => [run.id, run]))
+    const verdict = judge('2', runs, readCalls(dir), fromMs, stopMs, dead, pids)
     problems.push(...verdict.problems)
     const exits = {
       schedulers: exitsOf('phase 2', 'scheduler', schedulerExits, (exit) => (exit.pid === victim.pid ? 'SIGKILL' : '0'), problems),
