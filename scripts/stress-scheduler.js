@@ -41,25 +41,21 @@
 //   STRESS_PHASES    comma-separated, from 1,2 (default: both)
 //   MANAGE_TEST_POSTGRES_URL / MANAGE_TEST_MYSQL_URL  the servers (as for the tests)
 'use strict'
-const {spawn} = require('node:child_process')
-const {randomBytes} = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const ROOT = path.resolve(__dirname, '..')
-const BIN = path.join(ROOT, 'bin', 'manage')
+const common = require('./stress-common')
+
+const {ROOT, ALL_BACKENDS, createDatabase, printTable, iso} = common
+const {wholeNumber, list, requireBuild} = common.knobs('stress:scheduler')
+requireBuild('stress:scheduler')
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'mixed-runners-settings.cjs')
 const {configFromUrl, openDatabase} = require(path.join(ROOT, 'dist', 'src', 'core', 'db', 'database.js'))
 
 const SECONDS = wholeNumber('STRESS_SECONDS', 60)
-const ALL_BACKENDS = ['sqlite', 'postgres', 'mysql']
 const BACKENDS = list('STRESS_BACKENDS', ALL_BACKENDS)
 const PHASES = list('STRESS_PHASES', ['1', '2'])
-const SERVER_URLS = {
-  postgres: process.env.MANAGE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
-  mysql: process.env.MANAGE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/mysql',
-}
 const SCHEDULERS = 3
 const TICK_EVERY_MS = 3000
 const LEASE_MS = 10_000 // the fixture's leaseSeconds
@@ -82,33 +78,6 @@ const SLOW = 'mixed.slow'
 const CONTENTION = /SQLITE_BUSY|database is locked|deadlock/i
 const SHOW = 5
 
-function wholeNumber(name, fallback) {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`stress:scheduler: ${name}=${raw} is not a whole number ≥ 1`)
-    process.exit(2)
-  }
-  return value
-}
-
-function list(name, all) {
-  const values = (process.env[name] || all.join(',')).split(',').map((value) => value.trim()).filter(Boolean)
-  for (const value of values) {
-    if (!all.includes(value)) {
-      console.error(`stress:scheduler: ${name} has '${value}': use a comma-separated list of ${all.join(', ')}`)
-      process.exit(2)
-    }
-  }
-  return values
-}
-
-if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'index.js'))) {
-  console.error('stress:scheduler: dist/ is missing: run `npm run build` (or `npm run stress:scheduler`, which builds first)')
-  process.exit(2)
-}
-
 /** Every process started, so that none outlives this script (Ctrl-C, a failure). */
 const alive = new Set()
 let interrupted = false
@@ -127,6 +96,9 @@ process.on('exit', () => {
   }
 })
 
+/** `bin/manage ARGS`, killed with this script if it is still alive then. */
+const start = (args, env) => common.start(args, env, alive)
+
 /** The crontab's environment, in real time: no MANAGE_NOW, no NODE_EXTRA_CA_CERTS (~34 ms a start), no colour. */
 function childEnv(extra) {
   const env = {...process.env, NO_COLOR: '1', ...extra}
@@ -134,59 +106,9 @@ function childEnv(extra) {
   return env
 }
 
-function start(args, env) {
-  const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
-  alive.add(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk))
-  const done = new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      alive.delete(child)
-      resolve({pid: child.pid, args, code, signal, stdout, stderr})
-    })
-  })
-  return {child, pid: child.pid, done}
-}
-
-const iso = (ms) => new Date(ms).toISOString()
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 /** An instant of the run log: Date on PostgreSQL and MySQL, ISO text on sqlite. */
 const msOf = (value) => (value === null || value === undefined ? null : value instanceof Date ? value.getTime() : Date.parse(String(value)))
-
-/** A fresh database of this kind: {url, name, drop()}. */
-async function createDatabase(backend) {
-  if (backend === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-stress-'))
-    const url = `sqlite://${path.join(dir, 'stress.sqlite3')}`
-    return {url, name: url, drop: async () => fs.rmSync(dir, {recursive: true, force: true})}
-  }
-  const name = `manage_stress_${process.pid}_${randomBytes(4).toString('hex')}`
-  const admin = openDatabase(configFromUrl(SERVER_URLS[backend], ROOT))
-  try {
-    await admin.raw(`CREATE DATABASE ${name}`)
-  } catch (error) {
-    throw new Error(`cannot create a database on ${SERVER_URLS[backend]} (is the server running?): ${error.message}`)
-  } finally {
-    await admin.destroy()
-  }
-  const url = new URL(SERVER_URLS[backend])
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const dropper = openDatabase(configFromUrl(SERVER_URLS[backend], ROOT))
-      try {
-        await dropper.raw(backend === 'postgres' ? `DROP DATABASE IF EXISTS ${name} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${name}`)
-      } finally {
-        await dropper.destroy()
-      }
-    },
-  }
-}
 
 /** The runners of one phase: SCHEDULERS schedulers, and a crontab tick every TICK_EVERY_MS until stopTicks(). */
 function startRunners(url, dir) {
@@ -444,16 +366,6 @@ async function onFreshDatabase(backend, phase) {
     fs.rmSync(dir, {recursive: true, force: true})
     await database.drop().catch((error) => console.error(`stress:scheduler: could not drop ${database.name}: ${error.message}`))
   }
-}
-
-function printTable(rows) {
-  if (rows.length === 0) return
-  const columns = Object.keys(rows[0])
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)))
-  const line = (cells) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`
-  console.log(line(columns))
-  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`)
-  for (const row of rows) console.log(line(columns.map((column) => row[column])))
 }
 
 async function main() {

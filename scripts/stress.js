@@ -19,28 +19,20 @@
 // a failure or Ctrl-C); sqlite uses a file in a temporary folder. Exit status 1 on any duplicate,
 // loss or failure.
 'use strict'
-const {spawn} = require('node:child_process')
-const {randomBytes} = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const ROOT = path.resolve(__dirname, '..')
-const BIN = path.join(ROOT, 'bin', 'manage')
+const {ROOT, ALL_BACKENDS, knobs, start, createDatabase, printTable, iso} = require('./stress-common')
+
+const {wholeNumber, list, requireBuild} = knobs('stress')
+requireBuild('stress')
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'race-settings.cjs')
 const {configFromUrl, openDatabase} = require(path.join(ROOT, 'dist', 'src', 'core', 'db', 'database.js'))
 
 const TICKS = wholeNumber('STRESS_TICKS', 200)
 const PROCESSES = wholeNumber('STRESS_PROCESSES', 8)
-const ALL_BACKENDS = ['sqlite', 'postgres', 'mysql']
-const BACKENDS = (process.env.STRESS_BACKENDS || ALL_BACKENDS.join(','))
-  .split(',')
-  .map((name) => name.trim())
-  .filter(Boolean)
-const SERVER_URLS = {
-  postgres: process.env.MANAGE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
-  mysql: process.env.MANAGE_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/mysql',
-}
+const BACKENDS = list('STRESS_BACKENDS', ALL_BACKENDS)
 const START = Date.parse('2026-03-02T10:00:00.000Z')
 const PERIOD = 5 * 60_000
 const JOBS = [
@@ -50,28 +42,6 @@ const JOBS = [
 const CONTENTION = /SQLITE_BUSY|database is locked|deadlock/i
 /** How many failing processes are shown in full (the rest are only counted). */
 const SHOW_FAILURES = 3
-
-function wholeNumber(name, fallback) {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`stress: ${name}=${raw} is not a whole number ≥ 1`)
-    process.exit(2)
-  }
-  return value
-}
-
-for (const backend of BACKENDS) {
-  if (!ALL_BACKENDS.includes(backend)) {
-    console.error(`stress: STRESS_BACKENDS has '${backend}': use a comma-separated list of ${ALL_BACKENDS.join(', ')}`)
-    process.exit(2)
-  }
-}
-if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'index.js'))) {
-  console.error('stress: dist/ is missing: run `npm run build` (or `npm run stress`, which builds first)')
-  process.exit(2)
-}
 
 let interrupted = false
 process.on('SIGINT', () => {
@@ -86,53 +56,6 @@ function childEnv(extra) {
   const env = {...process.env, NO_COLOR: '1', MANAGE_NOW_QUIET: '1', ...extra}
   for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS']) delete env[name]
   return env
-}
-
-function start(args, env) {
-  const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk))
-  const done = new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({pid: child.pid, code, signal, stdout, stderr}))
-  })
-  return {child, done}
-}
-
-const iso = (ms) => new Date(ms).toISOString()
-
-/** A fresh database of this kind: {url, db (knex), drop()}. */
-async function createDatabase(backend) {
-  if (backend === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-stress-'))
-    const url = `sqlite://${path.join(dir, 'stress.sqlite3')}`
-    return {url, name: url, drop: async () => fs.rmSync(dir, {recursive: true, force: true})}
-  }
-  const name = `manage_stress_${process.pid}_${randomBytes(4).toString('hex')}`
-  const admin = openDatabase(configFromUrl(SERVER_URLS[backend], ROOT))
-  try {
-    await admin.raw(`CREATE DATABASE ${name}`)
-  } catch (error) {
-    throw new Error(`cannot create a database on ${SERVER_URLS[backend]} (is the server running?): ${error.message}`)
-  } finally {
-    await admin.destroy()
-  }
-  const url = new URL(SERVER_URLS[backend])
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const dropper = openDatabase(configFromUrl(SERVER_URLS[backend], ROOT))
-      try {
-        await dropper.raw(backend === 'postgres' ? `DROP DATABASE IF EXISTS ${name} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${name}`)
-      } finally {
-        await dropper.destroy()
-      }
-    },
-  }
 }
 
 async function waitFor(what, condition, timeoutMs, abort) {
@@ -256,16 +179,6 @@ async function stressBackend(backend) {
     await database.drop().catch((error) => console.error(`stress: could not drop ${database.name}: ${error.message}`))
     console.error(`stress: ${backend} done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   }
-}
-
-function printTable(rows) {
-  if (rows.length === 0) return
-  const columns = Object.keys(rows[0])
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)))
-  const line = (cells) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`
-  console.log(line(columns))
-  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`)
-  for (const row of rows) console.log(line(columns.map((column) => row[column])))
 }
 
 /** The newest change time under dist/: a rebuild during the run (tsc rewriting files) makes starting processes fail. */
