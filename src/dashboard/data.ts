@@ -7,7 +7,6 @@ import {SqlServerTicks, type RunnerRow} from '../core/run-log/server-ticks'
 import {listJobs, type JobListing} from '../core/operate/job-list'
 import {runRowOf} from '../core/run-log/rows'
 import {SqlRunStore} from '../core/run-log/run-store'
-import {selectPauseNote} from '../core/run-log/action-statements'
 import * as pages from '../core/run-log/run-page-statements'
 import {EMPTY_HISTORY} from '../core/schedule/history'
 import {nextDueTimes} from '../core/schedule/next-due'
@@ -61,8 +60,7 @@ export class DashboardData {
     // One job's page reads that job's history alone.
     const crons = only === undefined ? this.settings.crons : this.loaded.filter((job) => job.code === only).map((job) => job.job.constructor)
     const {jobs} = await listJobs(this.store, {...this.settings, crons}, nowMs)
-    const notes = await this.pauseNotes(jobs.filter((job) => job.paused))
-    return Promise.all(jobs.map(async (job) => ({...job, failingStreak: await this.failingStreak(job.code), pauseNote: notes.get(job.code) ?? null})))
+    return Promise.all(jobs.map(async (job) => ({...job, failingStreak: await this.failingStreak(job.code), pauseNote: job.paused?.note ?? null})))
   }
 
   /** One job: its row, the next 10 due times, recent runs, runs for the chart and the timeline, and what people did to it. */
@@ -110,17 +108,5 @@ export class DashboardData {
       streak++
     }
     return streak
-  }
-
-  /** Each paused job's note: that of the first pause action since it was paused (the one that paused it; later ones changed nothing). */
-  private async pauseNotes(jobs: readonly JobListing[]): Promise<Map<string, string>> {
-    const notes = new Map<string, string>()
-    for (const job of jobs) {
-      const since = job.paused?.sinceMs
-      if (since === null || since === undefined) continue
-      const [row] = await rowsOf(this.source, selectPauseNote(this.source.dialect, job.code, since))
-      if (row?.note) notes.set(job.code, String(row.note))
-    }
-    return notes
   }
 }

@@ -30,8 +30,3 @@ export function insertAction(dialect: Dialect, action: NewAction): Statement {
 export function selectActions(code: string, limit: number): Statement {
   return {sql: 'SELECT * FROM cron_action WHERE code = ? ORDER BY id DESC LIMIT ?', bindings: [code, limit]}
 }
-
-/** The note of the job's first pause action at or after `sinceMs` (the one that paused it). */
-export function selectPauseNote(dialect: Dialect, code: string, sinceMs: number): Statement {
-  return {sql: "SELECT note FROM cron_action WHERE code = ? AND action = 'pause' AND at >= ? ORDER BY id LIMIT 1", bindings: [code, timeCodec(dialect).toDb(sinceMs)]}
-}
