@@ -1,0 +1,94 @@
+/**
+ * The scheduler in the app's own process (`import {startScheduler} from 'manage-cli/scheduler'`):
+ * the same scheduler as `manage scheduler`, inside a server that runs anyway (one web process on a
+ * PaaS). A separate entry, so the main one stays light for the job modules that import it.
+ */
+import {locateProject} from './core/project/layout'
+import {Project} from './core/project/project'
+import {DEFAULT_CONCURRENCY, type SchedulerEnd} from './core/runners/scheduler'
+import type {HealthAnswer} from './core/runners/health'
+import {painter} from './cli/output/render'
+import {residentScheduler, schedulerSettings, type Resident} from './cli/runcrons/resident'
+
+export type {HealthAnswer} from './core/runners/health'
+export type {SchedulerEnd} from './core/runners/scheduler'
+
+/** Where the scheduler's lines go: the host's console by default; any logger with info and error (pino, winston) will do. */
+export interface SchedulerLogger {
+  info(line: string): void
+  error(line: string): void
+}
+
+export interface StartSchedulerOptions {
+  /** The app's folder [default: the nearest folder at or above the working directory with a package.json, or MANAGE_PROJECT]. */
+  project?: string
+  /** The compiled settings module [default: the layout's, or MANAGE_SETTINGS]. */
+  settings?: string
+  /** Up to this many due jobs at once (default 4, as `manage scheduler`). */
+  concurrency?: number
+  /** Where the runs, warnings and errors are told, one line each [default: console]. */
+  logger?: SchedulerLogger
+  /** 0 errors only, 1 the runs (default), 2 reasons, timings and the jobs' logs, as -v. */
+  verbosity?: number
+  /** The environment the project is read with (DATABASE_URL, MANAGE_SETTINGS…) [default: process.env]; the project's .env is read under a copy, never written into it. */
+  env?: NodeJS.ProcessEnv
+}
+
+export interface SchedulerHandle {
+  /** Resolves once the first wake's plan is made (its jobs run on); rejects with the start's one-line error (no jobs, settings that fail to load, a database not migrated). */
+  readonly started: Promise<void>
+  /**
+   * Drain, as `manage scheduler` does on SIGTERM: no new claim, the running jobs asked to stop
+   * (ctx.signal, `reason`) and given the settings' graceSeconds, every run recorded, every claim
+   * released, the database connections closed. Resolves with whether a run had to be abandoned.
+   */
+  stop(reason?: string): Promise<SchedulerEnd>
+  /** What `manage scheduler --health-port`'s GET /healthz would answer now (unhealthy until started). */
+  health(): HealthAnswer
+}
+
+/**
+ * Start the project's scheduler in this process. It never calls process.exit and installs no
+ * signal handler (the host calls stop() from its own); a crash in a job's async context is charged
+ * to that job, and any other error goes to the host's handlers as if manage were not there.
+ */
+export function startScheduler(options: StartSchedulerOptions = {}): SchedulerHandle {
+  const logger = options.logger ?? console
+  // A copy: the project's .env is read under it, never into the host's process.env.
+  const env = {...(options.env ?? process.env)}
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
+  let resident: Resident | undefined
+  let project: Project | undefined
+  let stopping: Promise<SchedulerEnd> | undefined
+  const starting = (async () => {
+    project = new Project(locateProject(process.cwd(), env, options.project), env, options.settings, {createDatabase: true})
+    const settings = await schedulerSettings(project, env)
+    const style = {verbosity: options.verbosity ?? 1, traceback: false, paint: painter(false), zone: settings.timeZone}
+    resident = await residentScheduler(project, settings, {concurrency, style, out: (line) => logger.info(line), err: (line) => logger.error(line)})
+    if (stopping === undefined) await resident.scheduler.start()
+    if (style.verbosity >= 1 && stopping === undefined) logger.info(`manage scheduler: ${settings.crons.length} job(s), up to ${concurrency} at once, in this process; stop() stops it after the running jobs`)
+  })()
+  const started = starting.catch(async (error: unknown) => {
+    await end()
+    throw error
+  })
+  const end = async (reason?: string): Promise<SchedulerEnd> => {
+    try {
+      return (await resident?.scheduler.stop(reason)) ?? {abandoned: false}
+    } finally {
+      resident?.release()
+      await project?.close()
+    }
+  }
+  return {
+    started,
+    stop(reason = 'stopped') {
+      stopping ??= starting.then(
+        () => end(reason),
+        () => started.then(() => ({abandoned: false}), () => ({abandoned: false})),
+      )
+      return stopping
+    },
+    health: () => resident?.health() ?? {healthy: false, reason: 'starting: the first wake has not reached the database yet'},
+  }
+}
