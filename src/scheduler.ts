@@ -7,6 +7,8 @@ import {locateProject} from './core/project/layout'
 import {Project} from './core/project/project'
 import {DEFAULT_CONCURRENCY, type SchedulerEnd} from './core/runners/scheduler'
 import type {HealthAnswer} from './core/runners/health'
+import {CommandError, TRACEBACK_HINT} from './core/base/errors'
+import {errorOutput} from './cli/output/command-end'
 import {painter} from './cli/output/render'
 import {residentScheduler, schedulerSettings, type Resident} from './cli/runcrons/resident'
 
@@ -70,7 +72,7 @@ export function startScheduler(options: StartSchedulerOptions = {}): SchedulerHa
   })()
   const started = starting.catch(async (error: unknown) => {
     await end()
-    throw error
+    throw startError(error, project)
   })
   const end = async (reason?: string): Promise<SchedulerEnd> => {
     try {
@@ -91,4 +93,12 @@ export function startScheduler(options: StartSchedulerOptions = {}): SchedulerHa
     },
     health: () => resident?.health() ?? {healthy: false, reason: 'starting: the first wake has not reached the database yet'},
   }
+}
+
+/** The start's error as the command's line (a database's error explained: not migrated…), without a secret; the error itself as its cause. */
+function startError(error: unknown, project: Project | undefined): Error {
+  const caught = error instanceof Error ? error : new Error(String(error))
+  const {text, exitCode} = errorOutput(caught, {database: project?.resolvedDatabase(), showStack: false, paint: painter(false)})
+  const line = text.replace(/^error: /, '').replace(TRACEBACK_HINT, '').trim()
+  return error instanceof CommandError && error.message === line ? error : new CommandError(line, exitCode, error)
 }
