@@ -6,13 +6,12 @@
 import {locateProject} from './core/project/layout'
 import {Project} from './core/project/project'
 import {DEFAULT_CONCURRENCY, type SchedulerEnd} from './core/runners/scheduler'
-import type {HealthAnswer} from './core/runners/health'
 import {CommandError, TRACEBACK_HINT} from './core/base/errors'
 import {errorOutput} from './cli/output/command-end'
 import {painter} from './cli/output/render'
+import {healthBody} from './cli/runcrons/health-server'
 import {residentScheduler, schedulerSettings, type Resident} from './cli/runcrons/resident'
 
-export type {HealthAnswer} from './core/runners/health'
 export type {SchedulerEnd} from './core/runners/scheduler'
 
 /** Where the scheduler's lines go: the host's console by default; any logger with info and error (pino, winston) will do. */
@@ -45,8 +44,19 @@ export interface SchedulerHandle {
    * released, the database connections closed. Resolves with whether a run had to be abandoned.
    */
   stop(reason?: string): Promise<SchedulerEnd>
-  /** What `manage scheduler --health-port`'s GET /healthz would answer now (unhealthy until started). */
-  health(): HealthAnswer
+  /**
+   * What `manage scheduler --health-port`'s GET /healthz would answer now, for a route of the
+   * host's own: 200 while the loop wakes on time and its last wake reached the database, else 503,
+   * and the one-line JSON body (unhealthy until the first wake reached the database).
+   */
+  health(): HealthReply
+}
+
+export interface HealthReply {
+  healthy: boolean
+  status: 200 | 503
+  /** One line of JSON: `{"status":"ok","lastWake":…,"nextWake":…}` or `{"status":"unhealthy","reason":…}`. */
+  body: string
 }
 
 /**
@@ -91,7 +101,11 @@ export function startScheduler(options: StartSchedulerOptions = {}): SchedulerHa
       )
       return stopping
     },
-    health: () => resident?.health() ?? {healthy: false, reason: 'starting: the first wake has not reached the database yet'},
+    health: () => {
+      const answer = resident?.health() ?? {healthy: false, reason: 'starting: the first wake has not reached the database yet'}
+      const {status, body} = healthBody(answer)
+      return {healthy: answer.healthy, status: status === 200 ? 200 : 503, body}
+    },
   }
 }
 
