@@ -132,7 +132,7 @@ function tickOptions(project: Project, settings: Settings, guards: ProcessGuards
 function outageLines(paint: Painter, err: (line: string) => void, describe: (error: unknown) => string): (event: OutageEvent) => void {
   const s = (ms: number) => `${Math.round(ms / 1000)} s`
   return (event) => {
-    if (event.kind === 'down') err(`${paint.error('[!]')} the database is unreachable: ${describe(event.error)}; the scheduler goes on, unhealthy, trying again in ${s(event.retryInMs)} and backing off to ${s(BACKOFF_CAP_MS)}; the outcomes of runs under way wait in the spool (said again when it is back)`)
+    if (event.kind === 'down') err(`${paint.error('[!]')} the database is unreachable: ${describe(event.error)}; the scheduler goes on, unhealthy, trying again in ${s(event.retryInMs)} and backing off to ${s(BACKOFF_CAP_MS)}; runs that end meanwhile keep their outcomes in the spool (said again when it is back)`)
     else if (event.kind === 'still') err(`${paint.error('[!]')} the database is still unreachable after ${s(event.downMs)}: ${describe(event.error)}; trying again every ${s(BACKOFF_CAP_MS)} or so`)
     else err(`${paint.ok('[✔]')} the database is back after ${s(event.downMs)}: the scheduler resumes`)
   }
