@@ -43,7 +43,7 @@ describe('Scheduler: the database goes away and comes back', () => {
   const plan = (): TickPlan => ({jobs: [], problems: [], snapshot: {nowMs: now, histories: new Map(), paused: new Map(), state: EMPTY_TICK_STATE}, verdicts: new Map()}) as unknown as TickPlan
   const said = (event: OutageEvent) => events.push(event.kind === 'back' ? `back after ${event.downMs} ms` : `${event.kind}: ${(event.error as Error).message}, again in ${event.retryInMs} ms`)
 
-  function scheduler(options: {onOutage?: boolean; random?: () => number} = {}): Scheduler {
+  function scheduler(options: {onOutage?: boolean; random?: () => number; heartbeat?: () => Promise<void>} = {}): Scheduler {
     return new Scheduler({
       tick: async (hooks) => {
         wakes++
@@ -52,7 +52,7 @@ describe('Scheduler: the database goes away and comes back', () => {
         onTick(hooks)
         return REPORT
       },
-      heartbeat: async () => {},
+      heartbeat: options.heartbeat ?? (async () => {}),
       settings: {timeZone: 'UTC', clockSkewMs: 0},
       clock,
       timers,
@@ -144,6 +144,22 @@ describe('Scheduler: the database goes away and comes back', () => {
     down = false
     await next()
     expect(events).to.deep.equal(['down: connect ECONNREFUSED 127.0.0.1:5432, again in 1000 ms', 'back after 3000 ms'])
+    await s.stop()
+  })
+
+  it("the heartbeat's write fails: one line, unhealthy until a wake reaches the database, the loop goes on", async () => {
+    let beats = 0
+    const s = scheduler({heartbeat: () => (++beats === 1 ? Promise.reject(REFUSED) : Promise.resolve())})
+    await s.start()
+    await settle()
+    expect(errors).to.deep.equal(["recording this server's tick (cron_tick): connect ECONNREFUSED 127.0.0.1:5432"])
+    expect(status().healthy).to.equal(false)
+    expect(timers.delay, 'its usual sleep').to.equal(MAX_SLEEP_MS)
+    await next()
+    expect(beats, 'written again at the next wake (30 s passed)').to.equal(2)
+    expect(status().healthy).to.equal(true)
+    expect(events, 'the wakes reached it: no outage').to.deep.equal([])
+    expect(errors).to.have.length(1)
     await s.stop()
   })
 
