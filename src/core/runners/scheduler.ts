@@ -70,7 +70,9 @@ export interface SchedulerEnd {
  * then arms one timer to the next due instant of all the jobs, at most a minute away. The jobs a
  * tick starts run on in the background: the next wake never waits for them, and a job still
  * running is not due again (its claim and running row hold it). Due jobs share `concurrency`
- * slots; a run's end makes the scheduler plan again (its next instant depends on it).
+ * slots; a run's end makes the scheduler plan again (its next instant depends on it). A wake that
+ * cannot reach the database (after the first) never ends it: it backs off (backoff.ts) and resumes
+ * at the first wake that does.
  */
 export class Scheduler {
   private handle: unknown = null
@@ -102,7 +104,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.capMs = options.capMs ?? MAX_SLEEP_MS
-    this.outage = new Outage(options.random ? () => options.random!() : Math.random)
+    this.outage = new Outage(() => (options.random ?? Math.random)())
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
   }
 
