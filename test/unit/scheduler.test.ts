@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import type {RunSummary} from '../../src/core/contract/run-types'
 import {loadJobs} from '../../src/core/jobs/load-jobs'
 import {heartbeatDue, MAX_SLEEP_MS, nextWake} from '../../src/core/runners/next-wake'
-import {Scheduler, type SchedulerTimers, type WakeHooks} from '../../src/core/runners/scheduler'
+import {Scheduler, type WakeHooks} from '../../src/core/runners/scheduler'
 import {historyFromRuns} from '../../src/core/schedule/history'
 import {periodEnd} from '../../src/core/schedule/period'
 import type {Schedule} from '../../src/core/jobs/schedule'
@@ -13,6 +13,7 @@ import {recordSchedulerTick} from '../../src/core/tick/plan'
 import {runCrons} from '../../src/core/tick/run-crons'
 import {MemoryRunLog} from '../../src/testing/memory-run-log'
 import {job, settingsWith, untilAborted} from '../fixtures/jobs'
+import {FakeTimers} from '../helpers/fake-timers'
 import {at, run, schedule} from '../helpers/schedule'
 
 /** A plan as the tick makes it at `nowMs`, from these classes and runs (each run's code names its job). */
@@ -100,31 +101,6 @@ describe('heartbeatDue: the server tick at most every 30 s', () => {
     expect(heartbeatDue(1000, 500)).to.equal(true)
   })
 })
-
-/** Timers a test fires by hand: at most one armed at a time is what the scheduler promises. */
-class FakeTimers implements SchedulerTimers {
-  armed = new Map<number, {fn: () => void; ms: number}>()
-  private next = 1
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++
-    this.armed.set(id, {fn, ms})
-    return id
-  }
-  clearTimeout(handle: unknown): void {
-    this.armed.delete(handle as number)
-  }
-  /** The one armed timer's delay. */
-  get delay(): number {
-    expect(this.armed.size).to.equal(1)
-    return [...this.armed.values()][0]!.ms
-  }
-  fire(): void {
-    expect(this.armed.size).to.equal(1)
-    const [[id, timer]] = [...this.armed]
-    this.armed.delete(id)
-    timer.fn()
-  }
-}
 
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 

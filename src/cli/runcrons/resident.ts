@@ -8,6 +8,7 @@ import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
 import type {Settings} from '../../core/project/settings'
 import type {Clock} from '../../core/time/clock'
+import {BACKOFF_CAP_MS, type OutageEvent} from '../../core/runners/backoff'
 import {SchedulerHealth, type HealthAnswer} from '../../core/runners/health'
 import {LAG_QUIET_MS, LoopLag, realLagTimers} from '../../core/runners/loop-lag'
 import {realSchedulerTimers, Scheduler} from '../../core/runners/scheduler'
@@ -107,6 +108,7 @@ export async function residentScheduler(project: Project, settings: Settings, op
       timers: realSchedulerTimers,
       concurrency: options.concurrency,
       onError: (error, doing) => err(`${paint.error('[!]')} ${doing} failed: ${describe(error)} (the scheduler goes on)`),
+      onOutage: outageLines(paint, err, describe),
       health: state,
       onRunning: lagWarnings(paint, err),
     })
@@ -132,6 +134,16 @@ function tickOptions(project: Project, settings: Settings, guards: ProcessGuards
     // Its watch never reports its own heartbeat (read before it writes it); each run records the code's version.
     runner: 'scheduler' as const,
     codeVersion: () => project.codeVersion(),
+  }
+}
+
+/** The database going away and coming back, one line each (and a reminder at most every 10 min), never one per retry. */
+function outageLines(paint: Painter, err: (line: string) => void, describe: (error: unknown) => string): (event: OutageEvent) => void {
+  const s = (ms: number) => `${Math.round(ms / 1000)} s`
+  return (event) => {
+    if (event.kind === 'down') err(`${paint.error('[!]')} the database is unreachable: ${describe(event.error)}; the scheduler goes on, unhealthy, trying again in ${s(event.retryInMs)} and backing off to ${s(BACKOFF_CAP_MS)}; runs that end meanwhile keep their outcomes in the spool (said again when it is back)`)
+    else if (event.kind === 'still') err(`${paint.error('[!]')} the database is still unreachable after ${s(event.downMs)}: ${describe(event.error)}; trying again every ${s(BACKOFF_CAP_MS)} or so`)
+    else err(`${paint.ok('[✔]')} the database is back after ${s(event.downMs)}: the scheduler resumes`)
   }
 }
 

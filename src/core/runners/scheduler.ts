@@ -4,6 +4,7 @@ import type {TickPlan} from '../tick/plan'
 import type {Admission, TickReport} from '../tick/run-crons'
 import type {Clock} from '../time/clock'
 import {periodEnd} from '../schedule/period'
+import {Outage, type OutageEvent} from './backoff'
 import type {WakeWatcher} from './health'
 import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, nextWake} from './next-wake'
 
@@ -41,8 +42,15 @@ export interface SchedulerOptions {
   timers: SchedulerTimers
   /** How many due jobs run at once, across wakes (default DEFAULT_CONCURRENCY). */
   concurrency?: number
-  /** What failed after the start (a wake, a heartbeat, the end of a tick): told, and the scheduler goes on. */
+  /** What failed after the start (a heartbeat, the end of a tick; a wake, unless onOutage is given): told, and the scheduler goes on. */
   onError(error: unknown, doing: string): void
+  /**
+   * The database went away (a wake could not plan), is still away, or is back: told once each,
+   * not at every retry (backoff.ts). Without it, going and staying away are told to onError.
+   */
+  onOutage?(event: OutageEvent): void
+  /** The back-off's jitter: a number in [0, 1) (default Math.random; tests pass () => 0). */
+  random?(): number
   /** The longest sleep (default MAX_SLEEP_MS). */
   capMs?: number
   /** Told of each wake and whether it reached the database (the health check). */
@@ -62,7 +70,9 @@ export interface SchedulerEnd {
  * then arms one timer to the next due instant of all the jobs, at most a minute away. The jobs a
  * tick starts run on in the background: the next wake never waits for them, and a job still
  * running is not due again (its claim and running row hold it). Due jobs share `concurrency`
- * slots; a run's end makes the scheduler plan again (its next instant depends on it).
+ * slots; a run's end makes the scheduler plan again (its next instant depends on it). A wake that
+ * cannot reach the database (after the first) never ends it: it backs off (backoff.ts) and resumes
+ * at the first wake that does.
  */
 export class Scheduler {
   private handle: unknown = null
@@ -90,9 +100,11 @@ export class Scheduler {
   private lastWatchMs: number | null = null
   private readonly capMs: number
   private readonly concurrency: number
+  private readonly outage: Outage
 
   constructor(private readonly options: SchedulerOptions) {
     this.capMs = options.capMs ?? MAX_SLEEP_MS
+    this.outage = new Outage(() => (options.random ?? Math.random)())
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
   }
 
@@ -138,15 +150,27 @@ export class Scheduler {
     try {
       const plan = await this.tick(nowMs)
       this.options.health?.reached(nowMs)
+      this.tell(this.outage.reached(this.options.clock()))
       if (plan !== null && !this.stopped) this.planned(plan)
     } catch (error) {
       if (first) throw error
-      this.options.health?.failed(this.options.clock(), error)
-      this.options.onError(error, 'planning a tick')
-      if (!this.stopped) this.arm(this.options.clock() + this.capMs)
+      // The database away (refused, timed out): try again soon, then less and less often (backoff.ts),
+      // said once, not at every try. The runs under way keep their outcomes in the spool meanwhile,
+      // and the first wake that reaches it records them before it decides (planTick).
+      const failedMs = this.options.clock()
+      this.options.health?.failed(failedMs, error)
+      const {retryInMs, event} = this.outage.failed(failedMs, error)
+      this.tell(event)
+      if (!this.stopped) this.arm(failedMs + retryInMs)
     } finally {
       this.planning = false
     }
+  }
+
+  private tell(event: OutageEvent | null): void {
+    if (event === null) return
+    if (this.options.onOutage) this.options.onOutage(event)
+    else if (event.kind !== 'back') this.options.onError(event.error, 'planning a tick')
   }
 
   /** Start one tick; resolves with its plan as soon as it is made (or rejects with what kept it from planning), while its jobs run on. */
@@ -233,9 +257,9 @@ export class Scheduler {
     this.options.onRunning?.([...this.running].filter(([, isolated]) => !isolated).map(([code]) => code))
   }
 
-  /** Plan again now (a run ended), unless stopping; while a plan is being made, right after it. */
+  /** Plan again now (a run ended), unless stopping; while a plan is being made, right after it; while the database is away, at the back-off's next try. */
   private soon(): void {
-    if (this.stopped) return
+    if (this.stopped || (this.outage.down && this.handle !== null)) return
     if (this.planning) {
       this.again = true
       return
