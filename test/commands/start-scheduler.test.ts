@@ -145,7 +145,7 @@ describe('startScheduler: the scheduler in the app\'s own process', function () 
     }
   })
 
-  it("a crash in a job's async context is charged to that job, process.exit in a job is thrown in its place; the host hears of neither as its own", async () => {
+  it("a crash in a job's async context is charged to that job, process.exit in a job is thrown in its place; Node still tells the host's own listener of the job's exception", async () => {
     t = await freshDatabase()
     const heard: unknown[] = []
     await asHost({exception: (error) => heard.push(error), rejection: (error) => heard.push(error)}, async () => {
