@@ -95,6 +95,78 @@ describe('Containment: late crashes have listeners, not one slot', () => {
   })
 })
 
+describe("embedded (in a host's process): a job's crash is its own, the rest is the host's", () => {
+  /** A stand-in process, the guards installed embedded on it, and what they raised again for the host (a real raise ends the process). */
+  function embedded(execArgv: string[] = []) {
+    const target = Object.assign(new FakeProcess(), {execArgv, env: {}})
+    const raised: unknown[] = []
+    const strays: Crash[] = []
+    const guards = installProcessGuards({embedded: true, neverSettled: {kind: 'watchdog', beatMs: 60_000}, target: target as unknown as NodeJS.Process, raise: (error) => raised.push(error)})
+    guards.containment.onStrayCrash((crash) => strays.push(crash))
+    const run = guards.containment.watch('a', 1)
+    return {target, guards, run, raised, strays}
+  }
+
+  it('installs no signal handler; process.exit is taken over only while installed, and only inside a run', () => {
+    const target = new FakeProcess()
+    const realExit = target.exit
+    const guards = installProcessGuards({embedded: true, neverSettled: {kind: 'watchdog', beatMs: 60_000}, target: target as unknown as NodeJS.Process})
+    expect(HANDLED.map((event) => target.listenerCount(event))).to.deep.equal([0, 0, 1, 1, 0])
+    const run = guards.containment.watch('a', 1)
+    expect(() => run.run(() => target.exit(3))).to.throw(/the job called process\.exit\(3\)/)
+    target.exit(4) // the host's own: the real one
+    expect(target.exited).to.deep.equal([4])
+    run.end()
+    guards.release()
+    expect(HANDLED.map((event) => target.listenerCount(event))).to.deep.equal([0, 0, 0, 0, 0])
+    expect(target.exit).to.equal(realExit)
+  })
+
+  it("a crash in a run's async context is charged to that run, and to no other; the host's listeners are not the guards' business", async () => {
+    const {target, guards, run, raised} = embedded()
+    const other = guards.containment.watch('b', 2)
+    run.run(() => target.emit('uncaughtException', new Error('in a')))
+    expect(await chargedYet(run.crashed)).to.equal('uncaught-exception')
+    expect(await chargedYet(other.crashed)).to.equal(NOT_CHARGED)
+    expect(raised).to.deep.equal([])
+    guards.release()
+  })
+
+  it('outside every run, while runs go on: charged to none; with no listener of the host, raised again as Node would (our listener off first)', async () => {
+    const {target, guards, run, raised, strays} = embedded()
+    const exception = new Error('the host\'s bug')
+    target.emit('uncaughtException', exception)
+    expect(raised).to.deep.equal([exception])
+    expect(target.listenerCount('uncaughtException'), 'no one left to catch it: the process crashes').to.equal(0)
+    expect(await chargedYet(run.crashed)).to.equal(NOT_CHARGED)
+    expect(strays).to.deep.equal([])
+    guards.release()
+  })
+
+  it('a rejection outside every run: raised as an uncaught exception (a reason that is not an Error wrapped as Node wraps it), unless the host listens', () => {
+    const {target, guards, raised} = embedded()
+    const hostHeard: unknown[] = []
+    const host = (reason: unknown) => hostHeard.push(reason)
+    target.on('uncaughtException', host)
+    target.emit('unhandledRejection', 'a string')
+    expect((raised[0] as Error & {code: string}).code).to.equal('ERR_UNHANDLED_REJECTION')
+    expect(target.listenerCount('uncaughtException'), "the host's listener will catch it: ours stays").to.equal(2)
+    target.on('unhandledRejection', host)
+    target.emit('unhandledRejection', new Error('heard by the host'))
+    target.emit('uncaughtException', new Error('heard by the host too'))
+    expect(raised).to.have.length(1)
+    expect(hostHeard.map((error) => (error as Error).message)).to.deep.equal(['heard by the host', 'heard by the host too'])
+    guards.release()
+  })
+
+  it('--unhandled-rejections=none: a rejection outside every run is left alone, as Node would', () => {
+    const {target, guards, raised} = embedded(['--unhandled-rejections=none'])
+    target.emit('unhandledRejection', new Error('ignored'))
+    expect(raised).to.deep.equal([])
+    guards.release()
+  })
+})
+
 describe("a run's watchdog, in a process that stays alive (no beforeExit ever comes)", () => {
   const watchdogContainment = (timers: ManualTimers, isQuiet: () => boolean) => new Containment({beatMs: BEAT_MS, timers, isQuiet})
 

@@ -1,4 +1,5 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
+import {passToHost, type Raise} from './host-errors'
 import {RunWatchdog, type WatchdogOptions} from './watchdog'
 
 /** What a job did that no `await` caught. */
@@ -63,8 +64,16 @@ export class Containment {
   private readonly lateListeners = new Set<LateCrashListener>()
   private readonly strayListeners = new Set<StrayCrashListener>()
 
-  /** `watchdog`: how each run's watchdog looks in on it in a process that stays alive (none: the loop running dry tells it). */
-  constructor(private readonly watchdog?: WatchdogOptions) {}
+  /**
+   * `watchdog`: how each run's watchdog looks in on it in a process that stays alive (none: the loop
+   * running dry tells it). `embedded`: in a host's process (startScheduler), a crash is charged only
+   * to the run whose async context it came from, and one outside every run is the host's (see
+   * passToHost), never charged to the runs going at that moment nor told as stray.
+   */
+  constructor(
+    private readonly watchdog?: WatchdogOptions,
+    private readonly embedded = false,
+  ) {}
 
   /** Listen for crashes charged to runs already recorded (a promise a run left behind, rejecting later); returns what stops listening. */
   onLateCrash(listener: LateCrashListener): () => void {
@@ -111,10 +120,14 @@ export class Containment {
   /**
    * Listen on the process (unhandled rejections, uncaught exceptions) and take over process.exit
    * for the jobs; returns what undoes it. The process guards install it once for the process.
+   * `raise`: how an embedded containment raises a host's error again (tests pass a stand-in).
    */
-  install(target: NodeJS.Process = process): () => void {
-    const onRejection = (reason: unknown) => this.charge({kind: 'unhandled-rejection', error: reason})
-    const onException = (error: unknown) => this.charge({kind: 'uncaught-exception', error})
+  install(target: NodeJS.Process = process, raise?: Raise): () => void {
+    const ours = {
+      rejection: (reason: unknown) => (this.isHosts() ? passToHost(target, 'unhandledRejection', reason, ours, raise) : this.charge({kind: 'unhandled-rejection', error: reason})),
+      exception: (error: unknown) => (this.isHosts() ? passToHost(target, 'uncaughtException', error, ours, raise) : this.charge({kind: 'uncaught-exception', error})),
+    }
+    const {rejection: onRejection, exception: onException} = ours
     const exit = target.exit
     target.exit = ((code?: number | string | null) => {
       const watch = this.storage.getStore()
@@ -130,6 +143,11 @@ export class Containment {
       target.off('unhandledRejection', onRejection)
       target.off('uncaughtException', onException)
     }
+  }
+
+  /** Embedded, an error outside every run's async context: the host's, not a job's. */
+  private isHosts(): boolean {
+    return this.embedded && this.storage.getStore() === undefined
   }
 
   private charge(crash: Crash): void {

@@ -1,4 +1,5 @@
 import {Containment} from './containment'
+import type {Raise} from './host-errors'
 import {backgroundTimers, type Timers} from './timers'
 import {quietBeyond} from './watchdog'
 
@@ -13,8 +14,16 @@ export interface ProcessGuardOptions {
   /** Told of each SIGTERM / SIGINT (`first` false from the second on: the caller may then end the process at once). */
   onSignal?(signal: NodeJS.Signals, first: boolean): void
   neverSettled: NeverSettledBy
+  /**
+   * In a host's process (startScheduler): no signal handler (the host calls stop), and the
+   * containment charges a crash only to the run whose async context it came from, leaving the rest
+   * to the host's handlers (see Containment). The shutdown signal is then never aborted.
+   */
+  embedded?: boolean
   /** The process (tests pass a stand-in). */
   target?: NodeJS.Process
+  /** How an embedded containment raises a host's error again (tests pass a stand-in). */
+  raise?: Raise
 }
 
 /**
@@ -67,11 +76,15 @@ function install(target: NodeJS.Process, options: ProcessGuardOptions): Installe
     if (first) shutdown.abort(signal)
   }
   const by = options.neverSettled
-  const containment = by.kind === 'watchdog' ? new Containment({beatMs: by.beatMs, timers: by.timers ?? backgroundTimers, isQuiet: by.isQuiet ?? quietBeyond()}) : new Containment()
+  const embedded = options.embedded ?? false
+  const watchdog = by.kind === 'watchdog' ? {beatMs: by.beatMs, timers: by.timers ?? backgroundTimers, isQuiet: by.isQuiet ?? quietBeyond()} : undefined
+  const containment = new Containment(watchdog, embedded)
   const onDry = () => containment.loopRanDry()
-  const uninstall = containment.install(target)
-  target.on('SIGTERM', onSignal)
-  target.on('SIGINT', onSignal)
+  const uninstall = containment.install(target, options.raise)
+  if (!embedded) {
+    target.on('SIGTERM', onSignal)
+    target.on('SIGINT', onSignal)
+  }
   if (by.kind === 'loop-runs-dry') target.on('beforeExit', onDry)
   const entry: Installed = {
     shutdown: shutdown.signal,
