@@ -1,6 +1,7 @@
 import type {LastTick} from '../core/run-log/server-ticks'
 import {isSilent} from '../core/alerts/silence'
 import {firstLine} from '../core/base/text'
+import {startedLateNote} from '../core/schedule/describe'
 import {luxon} from '../core/time/luxon'
 import {durationChart, timeline} from './chart'
 import type {ActionRow, JobView, RunFilter} from './data'
@@ -103,6 +104,7 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
     ['Start', esc(when(run.startMs, zone))],
     ['End', esc(when(run.endMs, zone))],
     ['Duration', esc(duration(run.endMs === null ? null : run.endMs - run.startMs))],
+    ...(run.startedLateMs === null ? [] : [['Started late', `<span id="started-late">${esc(startedLateNote(run.startedLateMs))}</span>`] as [string, string]]),
     ['Lease until', esc(when(run.leaseExpiresMs, zone))],
     ['Version', run.version === null ? '<span class="muted">unknown</span>' : `<code id="version">${esc(run.version)}</code>`],
   ]

@@ -74,6 +74,7 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
     err(`${paint.error('[!]')} an error outside every job (${crash.kind.replace('-', ' ')}): ${firstLine(messageFromError(crash.error))}`)
   })
   const events = printed(style, out, err)
+  const lag = lagWarnings(paint, err)
   try {
     const source = await project.tickSource()
     const spool = project.spool(settings)
@@ -83,14 +84,14 @@ export async function runScheduler(project: Project, flags: SchedulerFlags, pain
         current = await project.clock()
         return runCrons({...hooks, ...tickOptions(project, settings, guards, clock), source, spool, ...events})
       },
-      heartbeat: (plan) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, startedMs),
+      heartbeat: (plan) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, startedMs, lag.takeWorst()),
       settings,
       clock,
       timers: realSchedulerTimers,
       concurrency: flags.concurrency,
       onError: (error, doing) => err(`${paint.error('[!]')} ${doing} failed: ${describe(error)} (the scheduler goes on)`),
       health,
-      onRunning: lagWarnings(paint, err),
+      onRunning: (codes) => lag.running(codes),
     })
     const stopped = new Promise<string>((resolve) => guards.shutdown.addEventListener('abort', () => resolve(String(guards.shutdown.reason)), {once: true}))
     await scheduler.start()
@@ -127,16 +128,16 @@ function tickOptions(project: Project, settings: Settings, guards: ProcessGuards
 }
 
 /**
- * Event-loop lag past a second, told as a warning naming the jobs running in this process. Its
- * check runs only while they run, unref'd, and stops one look after the last one ends.
+ * Event-loop lag past a second, told as a warning naming the jobs running in this process (and its
+ * worst, in the heartbeat: manage runners). Its check runs only while they run, unref'd, and stops
+ * one look after the last one ends.
  */
-function lagWarnings(paint: Painter, err: (line: string) => void): (codes: string[]) => void {
-  const lag = new LoopLag({
+function lagWarnings(paint: Painter, err: (line: string) => void): LoopLag {
+  return new LoopLag({
     clock: () => performance.now(),
     timers: realLagTimers,
     onLag: (lagMs, codes) => err(`${paint.warn('[!]')} the event loop lagged ${(lagMs / 1000).toFixed(1)} s (blocked by a job computing?) while ${codes.join(', ')} ran in this process: every other job's start waits; give the one that computes isolate = true (its own process) (said once per job per ${LAG_QUIET_MS / 60_000} min)`),
   })
-  return (codes) => lag.running(codes)
 }
 
 /**

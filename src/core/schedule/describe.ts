@@ -1,4 +1,5 @@
 import {describeCron} from '../time/cron-expression'
+import {formatDuration} from '../time/format'
 import {WEEKDAYS} from '../time/units'
 import {intervalText} from './is-due'
 import {isSubMinute, subMinuteInterval} from './period'
@@ -7,6 +8,11 @@ import type {Schedule} from '../jobs/schedule'
 
 /** Which runner serves a sub-minute schedule at its rate: said by crons:list and manage check. */
 export const SUB_MINUTE_NOTE = 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
+
+/** A run that waited for a free slot of a scheduler (cron_job_log.started_late_ms), in words: crons:history and the dashboard's run page. */
+export function startedLateNote(lateMs: number): string {
+  return `started ${formatDuration(lateMs)} late (waited for a slot)`
+}
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
 export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
