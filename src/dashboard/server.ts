@@ -154,7 +154,7 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
   const {path, params} = request
   const now = options.clock()
   if (path === '/api/jobs') return json(200, (await options.data.jobs(now)).map(jobJson))
-  if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, kind: tick.kind, pid: tick.pid, version: tick.version, since: isoTime(tick.sinceMs), lastTickAt: isoTime(tick.atMs)})))
+  if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, kind: tick.kind, pid: tick.pid, version: tick.version, since: isoTime(tick.sinceMs), lastTickAt: isoTime(tick.atMs), lagMs: tick.lag?.lagMs ?? null, lagJobs: tick.lag?.codes ?? null})))
   let match = /^\/api\/jobs\/([^/]+)$/.exec(path)
   if (match) {
     const code = segment(match[1])
