@@ -19,12 +19,14 @@ export default class Check extends BaseCommand<typeof Check> {
     } catch (error) {
       if (error instanceof UsageError) throw error // any other failure is reported below as a database problem
     }
-    const {problems: projectProblems, jobCount, failures} = await checkProject(this.project)
+    const {problems: projectProblems, jobCount, failures, notes} = await checkProject(this.project)
     const problems = [...projectProblems, ...(await crontabProblems({root: this.project.paths.root, bin: path.join(this.config.root, 'bin', 'manage')}, this.io.env))]
     const errors = problems.filter((problem) => problem.level === 'error')
     const warnings = problems.filter((problem) => problem.level === 'warning')
+    const noted = () => notes.forEach((note) => this.log(`${note.subject}: ${note.message}`))
     if (problems.length === 0) {
       this.log(`System check identified no issues (${jobCount} cron job(s)).`)
+      noted()
       return
     }
     this.log('System check identified some issues:')
@@ -34,6 +36,7 @@ export default class Check extends BaseCommand<typeof Check> {
       for (const problem of list) this.log(`${problem.subject}: ${problem.message}`)
     }
     this.log(`\nSystem check identified ${problems.length} issue(s).`)
+    noted()
     if (Boolean(this.flags.traceback) || wantsStack(this.argv, this.io.env)) {
       for (const failure of failures) this.io.stderr.write(`${(failure.cause instanceof Error ? failure.cause : failure).stack ?? String(failure)}\n`)
     }

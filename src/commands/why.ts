@@ -6,6 +6,7 @@ import {findJob} from '../core/jobs/select-jobs'
 import {decisionOptions} from '../core/project/settings'
 import {explainJob, type Explanation} from '../core/schedule/explain'
 import {EMPTY_HISTORY} from '../core/schedule/history'
+import {startedLateNote} from '../core/schedule/describe'
 import {parseInstant} from '../core/time/clock'
 
 const ANSWERS: Record<Explanation['verdict'], string> = {
@@ -42,8 +43,10 @@ export default class Why extends BaseCommand<typeof Why> {
     const history = (await store.histories(atMs, {codes: [job.code], leaseNowMs, skewMs: settings.clockSkewMs})).get(job.code) ?? EMPTY_HISTORY
     const paused = (await store.pausedJobs()).get(job.code) ?? null
     const explained = explainJob(job, history, paused, atMs, decisionOptions(settings))
+    // How late a scheduler started each of them (a whole row's; the history reads only what the decision needs).
+    const lateness = new Map((explained.rows.length === 0 ? [] : await store.getRuns(explained.rows.map((row) => row.id))).map((row) => [row.id, row.startedLateMs]))
     if (this.flags.json) {
-      this.printJson(toJson(explained, job.className))
+      this.printJson(toJson(explained, job.className, lateness))
       return
     }
     const when = (ms: number) => formatTime(ms, zone)
@@ -55,7 +58,8 @@ export default class Why extends BaseCommand<typeof Why> {
     this.log(explained.rows.length === 0 ? 'Run-log rows used: none (it has never run)' : 'Run-log rows used:')
     for (const row of explained.rows) {
       const where = row.host ? ` on ${row.host}${row.pid === null ? '' : `, pid ${row.pid}`}` : ''
-      this.log(`  run ${row.id}  ${row.status.padEnd(11)} ${when(row.startMs)}${row.ranAtTime ? `  slot ${row.ranAtTime}` : ''}${where}${row.status === 'running' && row.leaseExpiresMs !== null ? `, lease until ${when(row.leaseExpiresMs)}` : ''}`)
+      const late = lateness.get(row.id) ?? null
+      this.log(`  run ${row.id}  ${row.status.padEnd(11)} ${when(row.startMs)}${row.ranAtTime ? `  slot ${row.ranAtTime}` : ''}${where}${row.status === 'running' && row.leaseExpiresMs !== null ? `, lease until ${when(row.leaseExpiresMs)}` : ''}${late === null ? '' : `, ${startedLateNote(late)}`}`)
     }
   }
 }
@@ -64,7 +68,7 @@ function mark(outcome: Explanation['steps'][number]['outcome']): string {
   return {'not-set': '-', passes: '✓', blocks: '✗', due: '→'}[outcome]
 }
 
-function toJson(explained: Explanation, className: string) {
+function toJson(explained: Explanation, className: string, lateness: ReadonlyMap<number, number | null>) {
   return {
     code: explained.code,
     className,
@@ -75,6 +79,6 @@ function toJson(explained: Explanation, className: string) {
     nextDue: isoTime(explained.nextDueMs),
     paused: explained.paused && {since: isoTime(explained.paused.sinceMs), by: explained.paused.by, note: explained.paused.note ?? null},
     running: explained.running && {runId: explained.running.id, host: explained.running.host, pid: explained.running.pid, leaseUntil: isoTime(explained.running.leaseExpiresMs)},
-    rows: explained.rows.map((row) => ({id: row.id, status: row.status, start: isoTime(row.startMs), slot: row.ranAtTime, host: row.host, pid: row.pid, leaseUntil: isoTime(row.leaseExpiresMs)})),
+    rows: explained.rows.map((row) => ({id: row.id, status: row.status, start: isoTime(row.startMs), slot: row.ranAtTime, host: row.host, pid: row.pid, leaseUntil: isoTime(row.leaseExpiresMs), startedLateMs: lateness.get(row.id) ?? null})),
   }
 }

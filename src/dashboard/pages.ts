@@ -1,6 +1,8 @@
-import type {LastTick} from '../core/run-log/server-ticks'
+import type {RunnerRow} from '../core/run-log/server-ticks'
 import {isSilent} from '../core/alerts/silence'
 import {firstLine} from '../core/base/text'
+import {startedLateNote} from '../core/schedule/describe'
+import {LAG_WARN_MS} from '../core/runners/loop-lag'
 import {luxon} from '../core/time/luxon'
 import {durationChart, timeline} from './chart'
 import type {ActionRow, JobView, RunFilter} from './data'
@@ -103,6 +105,7 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
     ['Start', esc(when(run.startMs, zone))],
     ['End', esc(when(run.endMs, zone))],
     ['Duration', esc(duration(run.endMs === null ? null : run.endMs - run.startMs))],
+    ...(run.startedLateMs === null ? [] : [['Started late', `<span id="started-late">${esc(startedLateNote(run.startedLateMs))}</span>`] as [string, string]]),
     ['Lease until', esc(when(run.leaseExpiresMs, zone))],
     ['Version', run.version === null ? '<span class="muted">unknown</span>' : `<code id="version">${esc(run.version)}</code>`],
   ]
@@ -110,15 +113,23 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
   return layout(context, `<h1>Run ${run.id}</h1><table class="facts">${facts.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>${message}`)
 }
 
-export function runnersPage(context: PageContext, ticks: readonly LastTick[], nowMs: number, silentAfterMs: number, zone: string): string {
+export function runnersPage(context: PageContext, ticks: readonly RunnerRow[], nowMs: number, silentAfterMs: number, zone: string): string {
   const rows = ticks.map((tick) => {
     const silent = isSilent(tick.atMs, nowMs, silentAfterMs)
     const state = silent ? '<span class="status status-failed">silent</span>' : '<span class="status status-succeeded">ticking</span>'
-    return `<tr><td>${esc(tick.host)}</td><td>${esc(tick.kind)}</td><td>${esc(tick.version ?? '')}</td><td>${esc(when(tick.sinceMs, zone))}</td><td>${esc(when(tick.atMs, zone))}</td><td>${state}</td></tr>`
+    return `<tr><td>${esc(tick.host)}</td><td>${esc(tick.kind)}</td><td>${esc(tick.version ?? '')}</td><td>${esc(when(tick.sinceMs, zone))}</td><td>${esc(when(tick.atMs, zone))}</td><td>${lagCell(tick.lag)}</td><td>${state}</td></tr>`
   })
-  const head = '<tr><th>Host</th><th>Kind</th><th>Version</th><th>Since</th><th>Last tick</th><th>State</th></tr>'
+  const head = '<tr><th>Host</th><th>Kind</th><th>Version</th><th>Since</th><th>Last tick</th><th title="A scheduler\'s worst event-loop lag between its last two heartbeats, while jobs ran in its process">Lag</th><th>State</th></tr>'
   const table = ticks.length ? `<table id="runners"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>` : '<p class="muted">No tick recorded yet: each crontab tick (and each resident scheduler) records its runner here.</p>'
   return layout({...context, refreshSeconds: 30}, `<h1>Runners</h1>${table}`)
+}
+
+/** A scheduler's lag (manage runners' LAG): past LAG_WARN_MS, marked, with the jobs that ran in its process and the advice. */
+function lagCell(lag: RunnerRow['lag']): string {
+  if (lag === null) return ''
+  if (lag.lagMs < LAG_WARN_MS) return esc(duration(lag.lagMs))
+  const jobs = lag.codes.join(', ')
+  return `<span class="status status-failed" title="${esc(`its event loop was blocked while ${jobs} ran in its process: give the one that computes isolate = true`)}">${esc(duration(lag.lagMs))}</span> ${esc(jobs)}`
 }
 
 export function signInPage(error: string | null, nextPath: string): string {

@@ -154,7 +154,7 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
   const {path, params} = request
   const now = options.clock()
   if (path === '/api/jobs') return json(200, (await options.data.jobs(now)).map(jobJson))
-  if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, kind: tick.kind, pid: tick.pid, version: tick.version, since: isoTime(tick.sinceMs), lastTickAt: isoTime(tick.atMs)})))
+  if (path === '/api/runners') return json(200, (await options.data.runners()).map((tick) => ({host: tick.host, kind: tick.kind, pid: tick.pid, version: tick.version, since: isoTime(tick.sinceMs), lastTickAt: isoTime(tick.atMs), lagMs: tick.lag?.lagMs ?? null, lagJobs: tick.lag?.codes ?? null})))
   let match = /^\/api\/jobs\/([^/]+)$/.exec(path)
   if (match) {
     const code = segment(match[1])
@@ -250,7 +250,7 @@ function jobJson(job: JobView) {
 }
 
 function runJson(run: RunRow) {
-  return {id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, slot: run.ranAtTime, host: run.host, pid: run.pid, leaseExpiresAt: isoTime(run.leaseExpiresMs), version: run.version, message: run.message}
+  return {id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, slot: run.ranAtTime, host: run.host, pid: run.pid, leaseExpiresAt: isoTime(run.leaseExpiresMs), version: run.version, startedLateMs: run.startedLateMs, message: run.message}
 }
 
 function html(status: number, body: string): Reply {

@@ -166,7 +166,7 @@ export class MemoryRunLog {
       this.releaseIfHeld(code, holder.token)
       return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
     }
-    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version}, false)
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs}, false)
     if (request.parallel) this.releaseIfHeld(code, holder.token)
     const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ?? null, interrupted}}
@@ -200,6 +200,7 @@ export class MemoryRunLog {
       leaseOverrun: false,
       forced: run.forced === true,
       version: run.version ?? null,
+      startedLateMs: run.startedLateMs ? Math.round(run.startedLateMs) : null,
     }
     this.runs.push(row)
     return row.id

@@ -376,7 +376,7 @@ describe('alerts: by e-mail, and from the crontab\'s own ticks (the CLI)', funct
       expect(lines(table.stdout)[1]).to.match(/^1 +failed +test\.success +2026-01-05 10:02:30 UTC +delivered 2026-01-05 10:03:00 UTC +1 +pending one$/)
       const runners = JSON.parse((await sandbox.run(['runners', '--json'], {MANAGE_NOW: '2026-01-05T10:30:00Z'})).stdout)
       // Its since: the first tick (10:00) of an unbroken run of ticks (each under silentAfterMinutes from the last).
-      expect(runners).to.deep.equal([{host: hostname(), kind: 'crontab', pid: runners[0].pid, version: PACKAGE_VERSION, since: '2026-01-05T10:00:00.000Z', lastTickAt: '2026-01-05T10:03:00.000Z', silent: true}])
+      expect(runners).to.deep.equal([{host: hostname(), kind: 'crontab', pid: runners[0].pid, version: PACKAGE_VERSION, since: '2026-01-05T10:00:00.000Z', lastTickAt: '2026-01-05T10:03:00.000Z', silent: true, lagMs: null, lagJobs: null}])
       const runnersTable = lines((await sandbox.run(['runners'], {MANAGE_NOW: '2026-01-05T10:30:00Z'})).stdout)
       expect(runnersTable[0]).to.match(/^HOST +KIND +VERSION +SINCE +LAST TICK +AGO +STATE$/)
       expect(runnersTable[1]).to.match(/^\S+ +crontab +0\.1\.0 +2026-01-05 10:00:00 UTC +2026-01-05 10:03:00 UTC +27 min ago +silent$/)

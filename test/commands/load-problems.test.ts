@@ -2,6 +2,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
+import knex from 'knex'
+import {knexSource} from '../../src/core/db/connection-source'
+import {SqlServerTicks} from '../../src/core/run-log/server-ticks'
 import {callCommand} from '../../src/index'
 import {PINNED_CLOCK_QUIET, ROOT} from '../helpers/cli'
 import {receiver} from '../helpers/receivers'
@@ -37,6 +40,16 @@ export class SettingsBox {
 
   run(argv: string[], extra: Record<string, string> = {}) {
     return callCommand(argv, {project: ROOT, settings: this.settings, env: this.env(extra), cwd: this.dir})
+  }
+
+  /** The box's runners' ticks (cron_tick), on its sqlite file, closed after `fn`. */
+  async withTicks<T>(fn: (ticks: SqlServerTicks) => Promise<T>): Promise<T> {
+    const db = knex({client: 'sqlite3', connection: {filename: path.join(this.dir, 'db.sqlite3')}, useNullAsDefault: true})
+    try {
+      return await fn(new SqlServerTicks(knexSource(db, 'sqlite')))
+    } finally {
+      await db.destroy()
+    }
   }
 
   remove(): void {
@@ -80,7 +93,10 @@ describe('a cron with the wrong number of fields: one line from check and from e
   })
 })
 
-describe('sub-minute schedules: check and crons:list say the crontab tick runs them at most once a minute and `manage scheduler` on time', function () {
+/** What check and crons:list say of a sub-minute job while no scheduler has ticked recently. */
+const NO_SCHEDULER = 'no scheduler has ticked in the last 2 min, so the crontab tick runs it at most once a minute until `manage scheduler` runs'
+
+describe('sub-minute schedules: check and crons:list say the crontab tick runs them at most once a minute unless a scheduler ticked recently (then which)', function () {
   this.timeout(30_000)
   let box: SettingsBox
   before(async () => {
@@ -95,11 +111,11 @@ describe('sub-minute schedules: check and crons:list say the crontab tick runs t
   })
   after(() => box.remove())
 
-  it('check: one warning per sub-minute job (none for six fields that fire once a minute, nor for 60 s), exit 0', async () => {
+  it('check: one warning per sub-minute job while no scheduler has ticked (none for six fields that fire once a minute, nor for 60 s), exit 0', async () => {
     const result = await box.run(['check'])
     expect(result.stdout.split('\n').filter((line) => line.includes('at most once a minute'))).to.deep.equal([
-      'FiveSecondsCronJob: runs every 5 s, but the crontab tick runs it at most once a minute; `manage scheduler` serves it on time',
-      "TenSecondsCronJob: runs cron '*/10 * * * * *' (Every 10 seconds), but the crontab tick runs it at most once a minute; `manage scheduler` serves it on time",
+      'FiveSecondsCronJob: runs every 5 s, but ' + NO_SCHEDULER,
+      "TenSecondsCronJob: runs cron '*/10 * * * * *' (Every 10 seconds), but " + NO_SCHEDULER,
     ])
     expect(result.exitCode).to.equal(0)
   })
@@ -107,13 +123,55 @@ describe('sub-minute schedules: check and crons:list say the crontab tick runs t
   it('crons:list: the note in the schedule column and in the JSON', async () => {
     const json = JSON.parse((await box.run(['crons:list', '--json'])).stdout) as Array<{code: string; schedule: string; note: string | null; nextDue: string}>
     expect(json.map(({code, schedule, note}) => ({code, schedule, note}))).to.deep.equal([
-      {code: 'app.five_s', schedule: 'every 5 s', note: 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'},
-      {code: 'app.ten_s', schedule: "cron '*/10 * * * * *' (Every 10 seconds)", note: 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'},
+      {code: 'app.five_s', schedule: 'every 5 s', note: NO_SCHEDULER},
+      {code: 'app.ten_s', schedule: "cron '*/10 * * * * *' (Every 10 seconds)", note: NO_SCHEDULER},
       {code: 'app.five_min', schedule: "cron '0 */5 * * * *' (Every 5 minutes)", note: null},
       {code: 'app.minute', schedule: 'every 1 min', note: null},
     ])
     const plain = (await box.run(['crons:list'])).stdout
-    expect(plain).to.include('every 5 s; the crontab tick runs it at most once a minute; `manage scheduler` serves it on time')
+    expect(plain).to.include(`every 5 s; ${NO_SCHEDULER}`)
+  })
+
+  it("a scheduler that ticked in the last 2 min serves them: check names its host in a note (no warning), crons:list too; an older tick, the warning again", async () => {
+    const beat = (time: string, host = 'web1') => box.withTicks((ticks) => ticks.record({kind: 'scheduler', host, pid: 9, version: '0.1.0', atMs: Date.parse(time), sinceMs: Date.parse('2026-11-23T11:00:00Z')}))
+    try {
+      // MANAGE_NOW is 12:00:00: web2's tick (11:59:40) is the latest of the recent ones; a crontab tick never serves them.
+      await beat('2026-11-23T11:59:10Z')
+      await beat('2026-11-23T11:59:40Z', 'web2')
+      await box.withTicks((ticks) => ticks.record({kind: 'crontab', host: 'web3', pid: 8, version: '0.1.0', atMs: Date.parse('2026-11-23T11:59:59Z'), silentAfterMs: 600_000}))
+      const served = await box.run(['check'])
+      expect(served.stdout.split('\n').filter((line) => /^(FiveSeconds|TenSeconds)CronJob/.test(line))).to.deep.equal([
+        'FiveSecondsCronJob: runs every 5 s, served on time by the scheduler on web2',
+        "TenSecondsCronJob: runs cron '*/10 * * * * *' (Every 10 seconds), served on time by the scheduler on web2",
+      ])
+      expect(served.stdout).not.to.include('at most once a minute')
+      expect(served.exitCode).to.equal(0)
+      const json = JSON.parse((await box.run(['crons:list', '--json'])).stdout) as Array<{code: string; note: string | null}>
+      expect(json.map(({note}) => note)).to.deep.equal(['served on time by the scheduler on web2', 'served on time by the scheduler on web2', null, null])
+      // Two minutes after its last tick, a scheduler no longer counts: the warning again.
+      const later = await box.run(['check'], {MANAGE_NOW: '2026-11-23T12:01:40Z'})
+      expect(later.stdout).to.include(`FiveSecondsCronJob: runs every 5 s, but ${NO_SCHEDULER}`)
+    } finally {
+      await box.withTicks(async (ticks) => {
+        for (const host of ['web1', 'web2', 'web3']) await ticks.forget(host)
+      })
+    }
+  })
+
+  it("a database that cannot be read or is not migrated: check keeps the note that does not depend on the runners", async () => {
+    const bare = new SettingsBox(`class FiveSecondsCronJob extends CronJobBase { code = 'app.five_s'; runEverySeconds = 5; async do() { return 'five' } }\nmodule.exports = {crons: [FiveSecondsCronJob]}\n`)
+    const unknown = 'FiveSecondsCronJob: runs every 5 s, but the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
+    try {
+      const missing = await bare.run(['check'])
+      expect(missing.stdout).to.include(unknown)
+      expect(missing.stdout).to.match(/database: the sqlite file .* does not exist/)
+      fs.writeFileSync(path.join(bare.dir, 'db.sqlite3'), '')
+      const empty = await bare.run(['check'])
+      expect(empty.stdout).to.include(unknown)
+      expect(empty.stdout).to.match(/migration\(s\) not applied/)
+    } finally {
+      bare.remove()
+    }
   })
 
   it('runcrons: the crontab tick runs each due job once; a second tick in the same second runs none of them again', async () => {

@@ -180,6 +180,13 @@ describe('manage why (the command)', function () {
     expect(shown).to.include('Next due: 2026-01-05 10:06:00 UTC')
     expect(shown.at(-1)).to.match(/^ {2}run 1 {2}succeeded {3}2026-01-05 10:00:00 UTC on \S+, pid \d+$/)
 
+    // A run a scheduler started late (it waited for a free slot) says so, and its row in --json by how much.
+    await box.withDb((db) => db('cron_job_log').where({id: 1}).update({started_late_ms: 2400}))
+    const late = await box.run(['why', 'SuccessJob', '--at', '2026-01-05T10:00:30Z'], {TEST_CRONS: 'SuccessJob'})
+    expect(lines(late.stdout).at(-1)).to.match(/^ {2}run 1 {2}succeeded {3}2026-01-05 10:00:00 UTC on \S+, pid \d+, started 2\.4 s late \(waited for a slot\)$/)
+    const lateJson = JSON.parse((await box.run(['why', 'SuccessJob', '--at', '2026-01-05T10:00:30Z', '--json'], {TEST_CRONS: 'SuccessJob'})).stdout)
+    expect(lateJson.rows.map((row: {id: number; startedLateMs: number | null}) => [row.id, row.startedLateMs])).to.deep.equal([[1, 2400]])
+
     const before = JSON.parse((await box.run(['why', 'test.success', '--at', '2026-01-05T09:59:00Z', '--json'], {TEST_CRONS: 'SuccessJob'})).stdout)
     expect(before).to.deep.include({code: 'test.success', verdict: 'due', reason: 'every 5 min; no successful run yet', rows: [], nextDue: null})
 

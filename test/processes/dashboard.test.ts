@@ -345,9 +345,14 @@ for (const dialect of BACKENDS) describe(`manage dashboard over HTTP, on ${diale
       // One mark, at the first run of 1.4.2: runs of unknown version neither mark nor break 1.4.1's.
       const marks = (await page('/jobs/app.report')).match(/<g class="deploy"><title>[^<]*<\/title>/g)
       expect(marks).to.deep.equal([`<g class="deploy"><title>deploy: 1.4.2+3f9c2ab from run ${ids[4]} at 2026-01-03T00:04:00.000Z</title>`])
-      await new SqlServerTicks(source).record({kind: 'scheduler', host: 'web7', pid: 42, version: '0.1.0', atMs: at('2026-01-05T09:59:30Z'), sinceMs: at('2026-01-05T08:00:00Z')})
-      expect(await page('/runners')).to.match(/<tr><td>web7<\/td><td>scheduler<\/td><td>0\.1\.0<\/td><td>2026-01-05 08:00:00[^<]*<\/td><td>2026-01-05 09:59:30[^<]*<\/td><td><span class="status status-succeeded">ticking<\/span><\/td><\/tr>/)
-      expect(await (await get('/api/runners', bearer)).json()).to.deep.equal([{host: 'web7', kind: 'scheduler', pid: 42, version: '0.1.0', since: '2026-01-05T08:00:00.000Z', lastTickAt: '2026-01-05T09:59:30.000Z'}])
+      await new SqlServerTicks(source).record({kind: 'scheduler', host: 'web7', pid: 42, version: '0.1.0', atMs: at('2026-01-05T09:59:30Z'), sinceMs: at('2026-01-05T08:00:00Z'), lag: {lagMs: 2400, codes: ['app.crunch']}})
+      expect(await page('/runners')).to.match(/<tr><td>web7<\/td><td>scheduler<\/td><td>0\.1\.0<\/td><td>2026-01-05 08:00:00[^<]*<\/td><td>2026-01-05 09:59:30[^<]*<\/td><td><span class="status status-failed" title="[^"]*isolate = true">2\.4 s<\/span> app\.crunch<\/td><td><span class="status status-succeeded">ticking<\/span><\/td><\/tr>/)
+      expect(await (await get('/api/runners', bearer)).json()).to.deep.equal([{host: 'web7', kind: 'scheduler', pid: 42, version: '0.1.0', since: '2026-01-05T08:00:00.000Z', lastTickAt: '2026-01-05T09:59:30.000Z', lagMs: 2400, lagJobs: ['app.crunch']}])
+      // A run a scheduler started late: its page and its JSON say by how much.
+      const late = await store.insertRun({code: 'app.report', status: 'succeeded', startMs: at('2026-01-03T01:00:00Z'), endMs: at('2026-01-03T01:00:01Z'), startedLateMs: 2400})
+      ids.push(late)
+      expect(await page(`/runs/${late}`)).to.include('<span id="started-late">started 2.4 s late (waited for a slot)</span>')
+      expect(await (await get(`/api/runs/${late}`, bearer)).json()).to.deep.include({startedLateMs: 2400})
     } finally {
       await t.db('cron_job_log').whereIn('id', ids).delete()
       await t.db('cron_tick').delete()
@@ -428,7 +433,7 @@ describe('manage dashboard (the command)', function () {
       expect((await box.run(['migrate', '20261203000100_manage_actions'])).code).to.equal(0)
       const behind = await box.run(['dashboard', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: TOKEN})
       expect(behind.code, context(behind)).to.equal(1)
-      expect(behind.stderr).to.match(/^error: the database sqlite file .* is not migrated \(manage's migrations 20261204000000_manage_alert_public_id, 20261204000200_manage_forced_runs, 20261205000000_manage_runner_kind are not applied\): run `manage migrate` first\n$/)
+      expect(behind.stderr).to.match(/^error: the database sqlite file .* is not migrated \(manage's migrations 20261204000000_manage_alert_public_id, 20261204000200_manage_forced_runs, 20261205000000_manage_runner_kind, 20261205000100_manage_lateness are not applied\): run `manage migrate` first\n$/)
     } finally {
       box.remove()
     }

@@ -92,6 +92,8 @@ describe('manage scheduler (real processes)', function () {
         expect(result.code, context(result)).to.equal(0)
         expect(box.calls().map((line) => line.split(' ')[0])).to.deep.equal(['res.spread_a', 'res.after'])
         expect(result.stderr).to.match(/res\.after warn: run \d+ started \d+ ms late: it waited for a free slot/)
+        const late = await t.db('cron_job_log').orderBy('id').select('code', 'started_late_ms')
+        expect(late.map((row) => [row.code, row.started_late_ms === null ? null : Number(row.started_late_ms) > 0]), 'the wait, stored (started_late_ms)').to.deep.equal([['res.spread_a', null], ['res.after', true]])
       })
 
       it('SIGTERM while a job runs: no new claim, the job finishes within the grace period, recorded succeeded, exit 0', async () => {

@@ -104,4 +104,23 @@ describe('LoopLag: a lag past a second while jobs run here, named once per job p
     expect(told).to.deep.equal([[1500, ['block', 'other']]])
     expect(timers.fn).to.equal(null)
   })
+
+  it("the heartbeat takes the worst lag since it last took one, with the jobs then (told or not); none measured: null", () => {
+    const {lag, told, fireAt} = setup()
+    expect(lag.takeWorst()).to.equal(null)
+    lag.running(['quick'])
+    fireAt(510)
+    lag.running(['quick', 'block'])
+    fireAt(2510)
+    fireAt(3020)
+    expect(lag.takeWorst()).to.deep.equal({lagMs: 1500, codes: ['quick', 'block']})
+    // Under the threshold it is taken all the same (the runners' LAG column); the quiet period only silences the log.
+    fireAt(4320)
+    expect(told.map(([, codes]) => codes)).to.deep.equal([['quick', 'block']])
+    expect(lag.takeWorst()).to.deep.equal({lagMs: 800, codes: ['quick', 'block']})
+    lag.running([])
+    fireAt(4830)
+    expect(lag.takeWorst()).to.deep.equal({lagMs: 10, codes: ['quick', 'block']})
+    expect(lag.takeWorst()).to.equal(null)
+  })
 })

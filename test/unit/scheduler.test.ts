@@ -247,6 +247,8 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
     releases.shift()!()
     await settle()
     expect(logs.filter((line) => line.includes('late'))).to.deep.equal(['b: run 2 started 1500 ms late: it waited for a free slot (every slot of --concurrency was taken)'])
+    // Its row records it (cron_job_log.started_late_ms); the one that started on time, none.
+    expect(log.runs.map((r) => [r.code, r.startedLateMs])).to.deep.equal([['a', null], ['b', 1500]])
     await s.stop()
   })
 

@@ -1,10 +1,11 @@
 import {expect} from 'chai'
 import {knexSource} from '../../src/core/db/connection-source'
 import {SqlRunRecorder} from '../../src/core/run-log/recorder'
-import {SqlServerTicks, type RunnerTick} from '../../src/core/run-log/server-ticks'
+import {SqlServerTicks, type LoopLagSeen, type RunnerTick} from '../../src/core/run-log/server-ticks'
 import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {BACKENDS, freshDatabase, plain, type TestDatabase} from '../helpers/db'
 import * as runnerKind from '../../src/core/db/migrations/20261205000000_manage_runner_kind'
+import * as lateness from '../../src/core/db/migrations/20261205000100_manage_lateness'
 import {silentAlert} from '../../src/core/alerts/alert-text'
 import {at} from '../helpers/schedule'
 
@@ -57,15 +58,41 @@ for (const dialect of BACKENDS) describe(`runners' heartbeats (cron_tick by host
   })
 
   it('the migration keeps each server\'s heartbeat as its crontab runner (since its first tick), and down() keeps the crontab rows', async () => {
+    await lateness.down(t.db)
     await runnerKind.down(t.db)
     await t.db('cron_tick').insert({host: 'web1', pid: 7, version: '0.1.0', tick_at: tickTime('2026-01-05T10:09:00Z'), first_tick_at: tickTime('2026-01-01T00:00:00Z')})
     await runnerKind.up(t.db)
+    await lateness.up(t.db)
     expect(await shown()).to.deep.equal(['web1 crontab pid 7 since 00:00 last 10:09'])
     expect(new Date((await ticks.list())[0].sinceMs).toISOString()).to.equal('2026-01-01T00:00:00.000Z')
     await ticks.record({kind: 'scheduler', host: 'web1', pid: 9, version: '0.1.0', atMs: at('2026-01-05T10:10:00Z'), sinceMs: at('2026-01-05T10:00:00Z')})
+    await lateness.down(t.db)
     await runnerKind.down(t.db)
     expect((await t.db('cron_tick').select('host', 'pid')).map(plain)).to.deep.equal([{host: 'web1', pid: 7}])
     await runnerKind.up(t.db)
+    await lateness.up(t.db)
+  })
+
+  it("a scheduler's heartbeat records its worst event-loop lag since the last one (null: none measured); the crontab's leaves the columns alone", async () => {
+    const scheduler = (time: string, lag: LoopLagSeen | null): RunnerTick => ({kind: 'scheduler', host: 'web1', pid: 500, version: '0.1.0', atMs: at(time), sinceMs: at('2026-01-05T10:00:00Z'), lag})
+    const lags = async () => (await ticks.list()).map((r) => `${r.kind} ${r.lag === null ? '-' : `${r.lag.lagMs} ms ${r.lag.codes.join('+')}`}`)
+    await ticks.record(scheduler('2026-01-05T10:00:00Z', {lagMs: 2345.6, codes: ['app.crunch', 'app,odd']}))
+    await ticks.record(crontab('web1', '2026-01-05T10:00:30Z'))
+    expect(await lags()).to.deep.equal(['crontab -', 'scheduler 2346 ms app.crunch+app,odd'])
+    await ticks.record(scheduler('2026-01-05T10:00:30Z', null))
+    expect(await lags()).to.deep.equal(['crontab -', 'scheduler -'])
+    await ticks.record(scheduler('2026-01-05T10:01:00Z', {lagMs: 3, codes: ['app.quick']}))
+    expect((await ticks.list())[1].lag).to.deep.equal({lagMs: 3, codes: ['app.quick']})
+  })
+
+  it("the lateness migration goes down and up again on a run log with rows (existing databases: manage migrate)", async () => {
+    await ticks.record(crontab('web1', '2026-01-05T10:00:00Z'))
+    await lateness.down(t.db)
+    expect(await t.db.schema.hasColumn('cron_job_log', 'started_late_ms')).to.equal(false)
+    expect(await t.db.schema.hasColumn('cron_tick', 'lag_ms')).to.equal(false)
+    await lateness.up(t.db)
+    expect(await shown()).to.deep.equal(['web1 crontab pid 100 since 10:00 last 10:00'])
+    expect((await ticks.list())[0].lag).to.equal(null)
   })
 
   it("a run's row records the version of its code when known (the insert names the column only then)", async () => {
@@ -77,5 +104,16 @@ for (const dialect of BACKENDS) describe(`runners' heartbeats (cron_tick by host
     const store = new SqlRunStore(knexSource(t.db, t.dialect))
     expect((await store.getRun((known as {runId: number}).runId))!.version).to.equal('1.4.2+3f9c2ab')
     expect((await store.getRun((unknown as {runId: number}).runId))!.version).to.equal(null)
+  })
+
+  it("a run that waited for a scheduler's free slot records how long (started_late_ms); one on time records null", async () => {
+    const recorder = new SqlRunRecorder(knexSource(t.db, t.dialect))
+    const begin = async (code: string, startedLateMs: number | null) =>
+      ((await recorder.begin({code, holder: {token: `t-${code}`, host: 'web1', pid: 1}, nowMs: at('2026-01-05T10:00:02.400Z'), leaseMs: 60_000, parallel: false, decide: () => ({start: true, slot: null}), startedLateMs})) as {runId: number}).runId
+    const late = await begin('late', 2400.4)
+    const onTime = await begin('on-time', null)
+    const store = new SqlRunStore(knexSource(t.db, t.dialect))
+    expect((await store.getRun(late))!.startedLateMs).to.equal(2400)
+    expect((await store.getRun(onTime))!.startedLateMs).to.equal(null)
   })
 })

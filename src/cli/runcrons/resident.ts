@@ -97,12 +97,13 @@ export async function residentScheduler(project: Project, settings: Settings, op
     const spool = project.spool(settings)
     const events = printed(style, out, err)
     const host = os.hostname()
+    const lag = lagWarnings(paint, err)
     scheduler = new Scheduler({
       tick: async (hooks) => {
         current = await project.clock()
         return runCrons({...hooks, ...tickOptions(project, settings, guards, clock), source, spool, ...events})
       },
-      heartbeat: (plan) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, startedMs),
+      heartbeat: (plan) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, startedMs, lag.takeWorst()),
       settings,
       clock,
       timers: realSchedulerTimers,
@@ -110,7 +111,7 @@ export async function residentScheduler(project: Project, settings: Settings, op
       onError: (error, doing) => err(`${paint.error('[!]')} ${doing} failed: ${describe(error)} (the scheduler goes on)`),
       onOutage: outageLines(paint, err, describe),
       health: state,
-      onRunning: lagWarnings(paint, err),
+      onRunning: (codes) => lag.running(codes),
     })
   } catch (error) {
     release()
@@ -148,16 +149,16 @@ function outageLines(paint: Painter, err: (line: string) => void, describe: (err
 }
 
 /**
- * Event-loop lag past a second, told as a warning naming the jobs running in this process. Its
- * check runs only while they run, unref'd, and stops one look after the last one ends.
+ * Event-loop lag past a second, told as a warning naming the jobs running in this process (and its
+ * worst, in the heartbeat: manage runners). Its check runs only while they run, unref'd, and stops
+ * one look after the last one ends.
  */
-function lagWarnings(paint: Painter, err: (line: string) => void): (codes: string[]) => void {
-  const lag = new LoopLag({
+function lagWarnings(paint: Painter, err: (line: string) => void): LoopLag {
+  return new LoopLag({
     clock: () => performance.now(),
     timers: realLagTimers,
     onLag: (lagMs, codes) => err(`${paint.warn('[!]')} the event loop lagged ${(lagMs / 1000).toFixed(1)} s (blocked by a job computing?) while ${codes.join(', ')} ran in this process: every other job's start waits; give the one that computes isolate = true (its own process) (said once per job per ${LAG_QUIET_MS / 60_000} min)`),
   })
-  return (codes) => lag.running(codes)
 }
 
 /** The ticks' events as lines: the runs (not the jobs simply not due at a wake), each class's problem once, the logs. */

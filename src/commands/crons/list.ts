@@ -3,12 +3,14 @@ import {formatTime} from '../../cli/output/render'
 import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
 import {listJobs} from '../../core/operate/job-list'
+import {subMinuteServer} from '../../core/project/sub-minute-server'
 import {shown} from '../../core/base/text'
 
 export default class CronsList extends BaseCommand<typeof CronsList> {
   static summary = 'List the cron jobs: schedule, last run, next due time, running now, paused.'
 
-  static description = 'The next due time is found by asking the same decision runcrons uses, tick by tick, so it already accounts for tolerance, retries, day filters, DST and pauses.'
+  static description =
+    "The next due time is found by asking the same decision runcrons uses, tick by tick, so it already accounts for tolerance, retries, day filters, DST and pauses. A sub-minute schedule says who serves it: the scheduler that ticked in the last 2 minutes (its host), else that the crontab tick runs it at most once a minute until `manage scheduler` runs."
 
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
 
@@ -19,7 +21,7 @@ export default class CronsList extends BaseCommand<typeof CronsList> {
   async run(): Promise<void> {
     const settings = await this.project.settings()
     const now = (await this.project.clock())()
-    const {jobs, problems} = await listJobs(this.project.runStore(), settings, now)
+    const {jobs, problems} = await listJobs(this.project.runStore(), settings, now, () => subMinuteServer(this.project))
     if (this.flags.json) {
       this.printJson(
         jobs.map((job) => ({

@@ -1,7 +1,7 @@
 import type {PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
-import {describeSchedule, SUB_MINUTE_NOTE, subMinuteRate} from '../schedule/describe'
+import {describeSchedule, subMinuteNote, subMinuteRate, type SubMinuteServer} from '../schedule/describe'
 import {EMPTY_HISTORY, isLive} from '../schedule/history'
 import {nextDue} from '../schedule/next-due'
 
@@ -9,7 +9,7 @@ export interface JobListing {
   code: string
   className: string
   schedule: string
-  /** What the crontab tick cannot keep (a sub-minute schedule), or null. */
+  /** A sub-minute schedule: who serves it (a scheduler that ticked recently) or that the crontab tick cannot keep it; else null. */
   note: string | null
   timeZone: string
   lastRun: {status: RunStatus; startMs: number; endMs: number | null; durationMs: number | null} | null
@@ -22,10 +22,12 @@ export interface JobListing {
 /**
  * One row per job (crons:list): its schedule in words, its last run, when it is next due (by
  * nextDue, which asks the decision runcrons uses), whether it runs now and whether it is paused.
+ * `server`: who serves the sub-minute jobs, asked only when there is one (default: unknown).
  */
-export async function listJobs(store: RunLogView, settings: Pick<Settings, 'crons' | 'timeZone' | 'clockSkewMs'>, nowMs: number): Promise<{jobs: JobListing[]; problems: Problem[]}> {
+export async function listJobs(store: RunLogView, settings: Pick<Settings, 'crons' | 'timeZone' | 'clockSkewMs'>, nowMs: number, server?: () => Promise<SubMinuteServer>): Promise<{jobs: JobListing[]; problems: Problem[]}> {
   const {jobs, problems} = loadJobs(settings.crons)
   if (jobs.length === 0) return {jobs: [], problems}
+  const serving = server && jobs.some((job) => subMinuteRate(job.schedule) !== null) ? await server() : undefined
   const settingsZone = settings.timeZone
   const histories = await store.histories(nowMs, {skewMs: settings.clockSkewMs, codes: jobs.map((job) => job.code)})
   const paused = await store.pausedJobs()
@@ -43,7 +45,7 @@ export async function listJobs(store: RunLogView, settings: Pick<Settings, 'cron
       code: job.code,
       className: job.className,
       schedule: describeSchedule(job.schedule, job.policy),
-      note: subMinuteRate(job.schedule) === null ? null : SUB_MINUTE_NOTE,
+      note: subMinuteRate(job.schedule) === null ? null : subMinuteNote(serving),
       timeZone: zone,
       lastRun: last ? {status: last.status, startMs: last.startMs, endMs: last.endMs, durationMs: last.endMs === null ? null : last.endMs - last.startMs} : null,
       nextDueMs: next?.atMs ?? null,

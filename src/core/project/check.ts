@@ -5,13 +5,14 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
-import {SUB_MINUTE_NOTE, subMinuteRate} from '../schedule/describe'
+import {subMinuteNote, subMinuteRate} from '../schedule/describe'
 import {intervalText} from '../schedule/is-due'
 import {DAY_MS} from '../time/units'
 import {discoverCronModules, unlistedNote} from '../jobs/select-jobs'
 import {staleBuildLine, staleSources} from './build-state'
 import {checkDashboardAuth, parseTrustProxy} from './dashboard-settings'
 import type {Project} from './project'
+import {subMinuteServer} from './sub-minute-server'
 import type {Settings} from './settings'
 
 export interface CheckReport {
@@ -19,6 +20,8 @@ export interface CheckReport {
   jobCount: number
   /** The errors behind problems whose cause has a stack to show (a module that failed to load), for --traceback. */
   failures: Error[]
+  /** What is fine but worth a line (a sub-minute job a scheduler serves), not counted as an issue. */
+  notes: Array<Omit<Problem, 'level'>>
 }
 
 /**
@@ -34,7 +37,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   } catch (error) {
     if (!(error instanceof CommandError)) throw error
     for (const line of error.message.split('\n')) problems.push({subject: 'settings', level: 'error', message: line})
-    return {problems, jobCount: 0, failures: [error]}
+    return {problems, jobCount: 0, failures: [error], notes: []}
   }
 
   for (const message of settings.alertProblems) problems.push({subject: 'settings', level: 'error', message})
@@ -51,8 +54,6 @@ export async function checkProject(project: Project): Promise<CheckReport> {
         message: `runs ${intervalText(interval)}, longer than deleteLogsOlderThanDays (${keepDays} d) keeps its last run: it would run again at every tick after the trim; keep more days`,
       })
     }
-    const rate = subMinuteRate(job.schedule)
-    if (rate !== null) problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${SUB_MINUTE_NOTE}`})
   }
   // A job's own alerts against the settings' (an e-mail override needs the settings' SMTP server).
   for (const job of jobs) {
@@ -70,8 +71,10 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     problems.push({subject: 'settings', level: 'warning', message: `${settings.file} lists no crons: add your cron classes to crons`})
   }
 
+  let migrated = false
   try {
     const pending = (await listMigrations(project.db(), project.paths.migrations)).filter((migration) => !migration.applied)
+    migrated = pending.length === 0
     if (pending.length > 0) {
       problems.push({
         subject: 'database',
@@ -86,7 +89,16 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     problems.push({subject: 'database', level: 'error', message: scrubSecrets(message, database?.secrets ?? [])})
   }
 
-  return {problems, jobCount: jobs.length, failures: failure ? [failure] : []}
+  // Sub-minute jobs: a warning unless a scheduler ticked recently (then a note naming its host); today's wording when the runners cannot be read.
+  const notes: CheckReport['notes'] = []
+  const subMinute = jobs.filter((job) => subMinuteRate(job.schedule) !== null)
+  const server = subMinute.length > 0 && migrated ? await subMinuteServer(project) : undefined
+  for (const job of subMinute) {
+    const rate = subMinuteRate(job.schedule)
+    if (server) notes.push({subject: job.className, message: `runs ${rate}, ${subMinuteNote(server)}`})
+    else problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${subMinuteNote(server)}`})
+  }
+  return {problems, jobCount: jobs.length, failures: failure ? [failure] : [], notes}
 }
 
 /**

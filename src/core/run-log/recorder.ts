@@ -28,6 +28,8 @@ export interface BeginRequest<Why> {
   forced?: boolean
   /** The version of the code that runs it (cron_job_log.code_version), when known. */
   version?: string | null
+  /** How long it waited for a free slot of a scheduler after it fell due (cron_job_log.started_late_ms); none: on time. */
+  startedLateMs?: number | null
 }
 
 export type BeginResult<Why> =
@@ -105,7 +107,7 @@ export class SqlRunRecorder implements RunRecorder {
       return {commit: true, value: declined}
     }
 
-    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version})
+    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs})
     const runId = (await write(connection, running)).lastId!
     if (request.parallel) await write(connection, sql.releaseJob(code, holder.token))
     const previous = history.lastSuccess ? rows.find((row) => Number(row.id) === history.lastSuccess!.id) : undefined

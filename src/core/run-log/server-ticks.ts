@@ -1,14 +1,14 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import * as sql from './tick-statements'
-import type {RunnerTick} from './tick-statements'
+import type {LoopLagSeen, RunnerTick} from './tick-statements'
 import {pauseInfo} from './rows'
 import {timeCodec} from './time-codec'
 import type {PauseInfo} from '../contract/run-types'
 import {RUNNER_KINDS, type RunnerKind} from '../alerts/silence'
 
 export {RUNNER_KINDS, type RunnerKind}
-export type {RunnerTick} from './tick-statements'
+export type {LoopLagSeen, RunnerTick} from './tick-statements'
 
 /** A runner's last tick (its cron_tick row: one per host and kind). */
 export interface LastTick {
@@ -20,9 +20,11 @@ export interface LastTick {
   version: string | null
 }
 
-/** A runner's tick as `manage runners` lists it: with the pid that wrote it. */
+/** A runner's tick as `manage runners` lists it: with the pid that wrote it, and a scheduler's event-loop lag. */
 export interface RunnerRow extends LastTick {
   pid: number | null
+  /** A scheduler's worst event-loop lag since its previous heartbeat; null: none measured (no job ran in its process), or a crontab runner. */
+  lag: LoopLagSeen | null
 }
 
 /** What a tick reads beside the histories (one statement): pauses, resumes, the runners' last ticks, and the next pending alert's time. */
@@ -91,7 +93,18 @@ export class SqlServerTicks implements ServerTicks {
       atMs: time.fromDb(row.tick_at)!,
       sinceMs: time.fromDb(row.since)!,
       version: (row.version as string | null) ?? null,
+      lag: row.lag_ms === null || row.lag_ms === undefined ? null : {lagMs: Number(row.lag_ms), codes: lagCodes(row.lag_jobs)},
     }))
     return ticks.sort((a, b) => a.host.localeCompare(b.host) || RUNNER_KINDS.indexOf(a.kind) - RUNNER_KINDS.indexOf(b.kind))
+  }
+}
+
+/** The jobs of a lag as stored (a JSON array of codes); anything else reads as none. */
+function lagCodes(stored: unknown): string[] {
+  try {
+    const codes: unknown = JSON.parse(String(stored))
+    return Array.isArray(codes) ? codes.map(String) : []
+  } catch {
+    return []
   }
 }

@@ -148,6 +148,8 @@ export interface NewRun {
   forced?: boolean
   /** The version of the code that ran it (cron_job_log.code_version), when known. */
   version?: string | null
+  /** How long it waited for a free slot of a scheduler after it fell due (cron_job_log.started_late_ms); none: on time. */
+  startedLateMs?: number | null
 }
 
 /** Insert a run-log row; the new id comes back as the write's lastId (RETURNING on PostgreSQL). */
@@ -159,10 +161,11 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   const lease: SqlFragment = run.leaseMs !== undefined ? leaseAfter(dialect, leaseNowMs, run.leaseMs) : at(run.leaseExpiresMs)
   const leaseRenewed: SqlFragment = !running ? ['NULL', []] : run.leaseMs !== undefined ? leaseNow(dialect, leaseNowMs) : at(run.startMs)
   const end = at(run.endMs)
-  // Only a forced run, and one whose code's version is known, names its column: the others' insert is the same as before their migrations.
+  // Only a forced run, one whose code's version is known and one that started late name their column: the others' insert is the same as before their migrations.
   const extra: Array<[string, unknown]> = []
   if (run.forced === true) extra.push(['forced', true])
   if (run.version) extra.push(['code_version', run.version])
+  if (run.startedLateMs) extra.push(['started_late_ms', Math.round(run.startedLateMs)])
   return {
     sql:
       `INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at${extra.map(([column]) => `, ${column}`).join('')})` +

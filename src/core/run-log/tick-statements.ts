@@ -8,7 +8,16 @@ import type {RunnerKind} from '../alerts/silence'
  * A runner's heartbeat: the crontab tick's (its `since` kept while its ticks come less than
  * silentAfterMs apart) or a resident scheduler's (its since its process start).
  */
-export type RunnerTick = {host: string; pid: number; version: string; atMs: number} & ({kind: 'crontab'; silentAfterMs: number} | {kind: 'scheduler'; sinceMs: number})
+export type RunnerTick = {host: string; pid: number; version: string; atMs: number} & ({kind: 'crontab'; silentAfterMs: number} | {kind: 'scheduler'; sinceMs: number; lag?: LoopLagSeen | null})
+
+/**
+ * A scheduler's worst event-loop lag since its previous heartbeat, and the jobs that ran in its
+ * process then (cron_tick.lag_ms, lag_jobs); null when none ran there (the lag is measured only then).
+ */
+export interface LoopLagSeen {
+  lagMs: number
+  codes: string[]
+}
 
 /**
  * The statements of the runners' ticks (cron_tick: each runner's last tick, by host and kind) and of
@@ -43,16 +52,21 @@ export function upsertTick(dialect: Dialect, tick: RunnerTick): Statement {
   const since = crontab ? at : time.toDb(tick.sinceMs)
   // Ticks from after this cutoff continue the run; a scheduler's since is taken whatever the last tick was.
   const cutoff = crontab ? [time.toDb(tick.atMs - tick.silentAfterMs)] : []
-  const insert = 'INSERT INTO cron_tick (host, kind, pid, version, tick_at, since) VALUES (?, ?, ?, ?, ?, ?)'
-  const values = [tick.host, tick.kind, tick.pid, tick.version, at, since]
+  // A scheduler's heartbeat says its lag (null: none measured since the last one); the crontab tick's names no lag column.
+  const seen = crontab ? null : tick.lag ?? null
+  const lag = crontab ? [] : [seen && Math.round(seen.lagMs), seen && JSON.stringify(seen.codes)]
+  const insert = `INSERT INTO cron_tick (host, kind, pid, version, tick_at, since${crontab ? '' : ', lag_ms, lag_jobs'}) VALUES (?, ?, ?, ?, ?, ?${crontab ? '' : ', ?, ?'})`
+  const values = [tick.host, tick.kind, tick.pid, tick.version, at, since, ...lag]
   if (dialect === 'mysql') {
     // MySQL assigns left to right, each seeing the ones before: since is set while tick_at is still the last one.
     const sinceRule = crontab ? 'IF(tick_at > ?, since, VALUES(since))' : 'VALUES(since)'
-    return {sql: `${insert} ON DUPLICATE KEY UPDATE since = ${sinceRule}, pid = VALUES(pid), version = VALUES(version), tick_at = GREATEST(tick_at, VALUES(tick_at))`, bindings: [...values, ...cutoff]}
+    const lagRule = crontab ? '' : ', lag_ms = VALUES(lag_ms), lag_jobs = VALUES(lag_jobs)'
+    return {sql: `${insert} ON DUPLICATE KEY UPDATE since = ${sinceRule}, pid = VALUES(pid), version = VALUES(version)${lagRule}, tick_at = GREATEST(tick_at, VALUES(tick_at))`, bindings: [...values, ...cutoff]}
   }
   const sinceRule = crontab ? 'CASE WHEN cron_tick.tick_at > ? THEN cron_tick.since ELSE excluded.since END' : 'excluded.since'
+  const lagRule = crontab ? '' : ', lag_ms = excluded.lag_ms, lag_jobs = excluded.lag_jobs'
   const later = dialect === 'sqlite' ? 'MAX(cron_tick.tick_at, excluded.tick_at)' : 'GREATEST(cron_tick.tick_at, excluded.tick_at)'
-  return {sql: `${insert} ON CONFLICT (host, kind) DO UPDATE SET since = ${sinceRule}, pid = excluded.pid, version = excluded.version, tick_at = ${later}`, bindings: [...values, ...cutoff]}
+  return {sql: `${insert} ON CONFLICT (host, kind) DO UPDATE SET since = ${sinceRule}, pid = excluded.pid, version = excluded.version${lagRule}, tick_at = ${later}`, bindings: [...values, ...cutoff]}
 }
 
 /** Forget a server's runners (taken out of service), or only its runner of this kind. */
@@ -62,5 +76,5 @@ export function deleteTick(host: string, kind?: RunnerKind): Statement {
 
 /** Every runner's last tick (manage runners, the dashboard's runners page). */
 export function selectServerTicks(): Statement {
-  return {sql: 'SELECT host, kind, pid, version, tick_at, since FROM cron_tick', bindings: []}
+  return {sql: 'SELECT host, kind, pid, version, tick_at, since, lag_ms, lag_jobs FROM cron_tick', bindings: []}
 }

@@ -1,3 +1,5 @@
+import type {LoopLagSeen} from '../run-log/server-ticks'
+
 /** A lag past this is worth a line: a job that computes this long holds back every other start. */
 export const LAG_WARN_MS = 1000
 /** How often the loop is looked at, only while a job runs in this process (idle, no timer at all). */
@@ -38,6 +40,7 @@ export class LoopLag {
   private current: string[] = []
   private seen = new Set<string>()
   private readonly warnedMs = new Map<string, number>()
+  private worst: LoopLagSeen | null = null
   private readonly thresholdMs: number
   private readonly everyMs: number
   private readonly quietMs: number
@@ -58,6 +61,13 @@ export class LoopLag {
     }
   }
 
+  /** The worst lag since the last call, with the jobs that ran here then; null when none was measured (no job ran in this process): the heartbeat's. */
+  takeWorst(): LoopLagSeen | null {
+    const worst = this.worst
+    this.worst = null
+    return worst
+  }
+
   stop(): void {
     if (this.handle !== null) this.options.timers.clearInterval(this.handle)
     this.handle = null
@@ -67,6 +77,7 @@ export class LoopLag {
     const nowMs = this.options.clock()
     const lagMs = nowMs - this.lastMs - this.everyMs
     this.lastMs = nowMs
+    if (this.worst === null || lagMs > this.worst.lagMs) this.worst = {lagMs: Math.max(0, lagMs), codes: [...this.seen]}
     if (lagMs >= this.thresholdMs) {
       const fresh = [...this.seen].filter((code) => nowMs - (this.warnedMs.get(code) ?? Number.NEGATIVE_INFINITY) >= this.quietMs)
       for (const code of fresh) this.warnedMs.set(code, nowMs)

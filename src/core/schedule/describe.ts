@@ -1,12 +1,32 @@
+import {SCHEDULER_RECENT_MS} from '../alerts/silence'
 import {describeCron} from '../time/cron-expression'
+import {formatDuration} from '../time/format'
 import {WEEKDAYS} from '../time/units'
 import {intervalText} from './is-due'
 import {isSubMinute, subMinuteInterval} from './period'
 import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
 
-/** Which runner serves a sub-minute schedule at its rate: said by crons:list and manage check. */
+/** Which runner serves a sub-minute schedule at its rate, when the runners' ticks cannot be read: said by crons:list and manage check. */
 export const SUB_MINUTE_NOTE = 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
+
+/**
+ * Who serves the sub-minute jobs, from the runners' ticks (recentScheduler): a scheduler that ticked
+ * recently (on its host), none (null), or unknown (undefined: the database could not be read).
+ */
+export type SubMinuteServer = {host: string} | null | undefined
+
+/** What crons:list and manage check say of a sub-minute schedule, by who serves it (a warning unless a scheduler does). */
+export function subMinuteNote(server: SubMinuteServer): string {
+  if (server === undefined) return SUB_MINUTE_NOTE
+  if (server === null) return `no scheduler has ticked in the last ${SCHEDULER_RECENT_MS / 60_000} min, so the crontab tick runs it at most once a minute until \`manage scheduler\` runs`
+  return `served on time by the scheduler on ${server.host}`
+}
+
+/** A run that waited for a free slot of a scheduler (cron_job_log.started_late_ms), in words: crons:history and the dashboard's run page. */
+export function startedLateNote(lateMs: number): string {
+  return `started ${formatDuration(lateMs)} late (waited for a slot)`
+}
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
 export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {

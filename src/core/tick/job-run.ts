@@ -50,6 +50,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
       version: scope.codeVersion(),
+      startedLateMs: waitedMs > 0 ? waitedMs : null,
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)
@@ -59,7 +60,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
     scope.log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
   }
   if (begun.kind === 'declined') return begun.why
-  // A long-lived runner's slots were all taken when it fell due (the run row has no column for it yet).
+  // A long-lived runner's slots were all taken when it fell due (its row records it: started_late_ms).
   if (waitedMs > 0) scope.log(code, 'warn', `run ${begun.runId} started ${waitedMs} ms late: it waited for a free slot (every slot of --concurrency was taken)`)
 
   // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.

@@ -1,7 +1,7 @@
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
-import type {ServerTicks} from '../run-log/server-ticks'
+import type {LoopLagSeen, ServerTicks} from '../run-log/server-ticks'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {notStarted, type Outcome} from './outcome'
 import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
@@ -100,9 +100,9 @@ export function recordServerTick(plan: TickPlan, server: ServerTick, settings: P
   return plan.servers ? plan.servers.record({...server, kind: 'crontab', atMs: plan.snapshot.nowMs, silentAfterMs: settings.alerts.silentAfterMs}) : Promise.resolve()
 }
 
-/** Record a resident scheduler's tick (cron_tick, kind scheduler), at the plan's time: `sinceMs` is its start. */
-export function recordSchedulerTick(plan: TickPlan, server: ServerTick, sinceMs: number): Promise<void> {
-  return plan.servers ? plan.servers.record({...server, kind: 'scheduler', atMs: plan.snapshot.nowMs, sinceMs}) : Promise.resolve()
+/** Record a resident scheduler's tick (cron_tick, kind scheduler), at the plan's time: `sinceMs` is its start, `lag` its worst event-loop lag since its last tick. */
+export function recordSchedulerTick(plan: TickPlan, server: ServerTick, sinceMs: number, lag: LoopLagSeen | null = null): Promise<void> {
+  return plan.servers ? plan.servers.record({...server, kind: 'scheduler', atMs: plan.snapshot.nowMs, sinceMs, lag}) : Promise.resolve()
 }
 
 /** The quiet end of a plan (nothing to run): this server's tick recorded and the log trimmed, as running the plan ends. */
