@@ -1,7 +1,8 @@
 import {expect} from 'chai'
 import {CronJobBase} from '../../src/core/contract/cron-job-base'
 import {loadJob} from '../../src/core/jobs/load-jobs'
-import {slotsPerMinute} from '../../src/core/time/cron-expression'
+import {CronExpressionParser} from 'cron-parser'
+import {cronExpressionError, nextSlot, previousSlot, slotsPerMinute} from '../../src/core/time/cron-expression'
 
 /** The problems loadJob reports for a class whose cron is `cron`. */
 function cronProblems(cron: unknown): string[] {
@@ -84,4 +85,46 @@ describe('slotsPerMinute: how often an expression fires within a minute (above 1
     ['* * * * * *', 60],
   ]
   for (const [cron, slots] of table) it(`${cron}: ${slots}`, () => expect(slotsPerMinute(cron)).to.equal(slots))
+})
+
+describe('slots around an instant, kept per expression (a scheduler asks the same questions at every wake)', () => {
+  const parsed = (expression: string, naive: number, way: 'prev' | 'next') => {
+    try {
+      const iterator = CronExpressionParser.parse(expression, {currentDate: new Date(way === 'prev' ? naive + 1 : naive), tz: 'UTC'})
+      return (way === 'prev' ? iterator.prev() : iterator.next()).getTime()
+    } catch {
+      return null
+    }
+  }
+  const start = Date.UTC(2026, 2, 29, 0, 59, 58, 500)
+
+  it("answers as cron-parser does, asked forwards, backwards, on slots and 1 ms either side of them", () => {
+    const expressions = ['*/2 * * * * *', '0 30 1 * * *', '15 3 * * 1-5', '*/15 * * * *', '@daily', '0 0 29 2 *']
+    const instants: number[] = []
+    for (let i = 0; i < 400; i++) instants.push(start + i * 499)
+    instants.push(...[...instants].reverse())
+    for (const slot of [Date.UTC(2026, 2, 29, 1, 0, 0), Date.UTC(2026, 2, 29, 1, 30, 0), Date.UTC(2026, 2, 30, 3, 15, 0)]) instants.push(slot - 1, slot, slot + 1, slot, slot - 1)
+    for (const expression of expressions) {
+      for (const naive of instants) {
+        expect(previousSlot(expression, naive), `previousSlot('${expression}', ${new Date(naive).toISOString()})`).to.equal(parsed(expression, naive, 'prev'))
+        expect(nextSlot(expression, naive), `nextSlot('${expression}', ${new Date(naive).toISOString()})`).to.equal(parsed(expression, naive, 'next'))
+      }
+    }
+  })
+
+  it('checks an expression once, and gives the same answer again', () => {
+    expect(cronExpressionError('*/7 * * * *')).to.equal(null)
+    expect(cronExpressionError('*/7 * * * *')).to.equal(null)
+    const problem = cronExpressionError('61 * * * *')
+    expect(problem).to.match(/^is not a cron expression/)
+    expect(cronExpressionError('61 * * * *')).to.equal(problem)
+  })
+
+  it('keeps answering right past the memo limit (more distinct expressions than it keeps)', () => {
+    for (let i = 0; i < 1100; i++) {
+      const expression = `${i % 60} ${Math.floor(i / 60) % 24} * * *`
+      expect(previousSlot(expression, start)).to.equal(parsed(expression, start, 'prev'))
+    }
+    expect(previousSlot('0 0 * * *', start)).to.equal(Date.UTC(2026, 2, 29, 0, 0, 0))
+  })
 })

@@ -44,6 +44,39 @@ export function hasSeconds(expression: string): boolean {
  * cron-parser also reads fewer (padding them on the left), meaning something else than it says.
  */
 export function cronExpressionError(expression: string): string | null {
+  let answer = checked.get(expression)
+  if (answer === undefined) {
+    answer = checkExpression(expression)
+    remember(checked, expression, answer)
+  }
+  return answer
+}
+
+/**
+ * A long-lived process (the scheduler) asks the same few questions at every wake: each job's
+ * expression is checked as the jobs load, and its slots around now are looked up by the decision
+ * and the next-wake search. Parsing an expression and walking cron-parser's dates cost ~0.1 ms
+ * each, so a wake among 1,000 cron jobs spent ~0.4 s and churned the heap. The answers depend on
+ * the expression (and the instant) alone, so they are kept, per expression, and at most
+ * MEMO_LIMIT of them (the settings have a few distinct expressions; a caller with endless new
+ * ones, e.g. `manage why` on a user's input, only starts the memo afresh).
+ */
+const MEMO_LIMIT = 1000
+const checked = new Map<string, string | null>()
+/**
+ * An expression's slots around the instants last asked about (a few per expression, the latest
+ * first: the next-wake search asks about now and about the next slot, two windows, at every wake).
+ * In each, `low` is the latest slot at or before the instant, `high` the first after it.
+ */
+const windows = new Map<string, Array<{low: number; high: number}>>()
+const WINDOWS_KEPT = 4
+
+function remember<V>(memo: Map<string, V>, expression: string, value: V): void {
+  if (memo.size >= MEMO_LIMIT) memo.clear()
+  memo.set(expression, value)
+}
+
+function checkExpression(expression: string): string | null {
   if (expression.startsWith('@')) {
     return MACROS.has(expression) ? null : `is not a macro manage reads: use one of ${[...MACROS].join(', ')}, or ${CRON_FIELDS}`
   }
@@ -75,6 +108,34 @@ export function naiveMs(ms: number, zone: string): number {
 
 /** The latest slot at or before `naive` (naive ms), or null. */
 export function previousSlot(expression: string, naive: number): number | null {
+  const known = windowAround(expression, naive)
+  return known ? known.low : parsedPreviousSlot(expression, naive)
+}
+
+/** The first slot strictly after `naive` (naive ms), or null. */
+export function nextSlot(expression: string, naive: number): number | null {
+  const known = windowAround(expression, naive)
+  return known ? known.high : parsedNextSlot(expression, naive)
+}
+
+/**
+ * The slots on either side of `naive`: kept from the last question when `naive` is between them
+ * (no slot lies between the two, so both answers hold), else found and kept. Null when there is
+ * no slot on one side: then each question is answered by cron-parser, as before.
+ */
+function windowAround(expression: string, naive: number): {low: number; high: number} | null {
+  const kept = windows.get(expression) ?? []
+  const known = kept.find(({low, high}) => low <= naive && naive < high)
+  if (known) return known
+  const low = parsedPreviousSlot(expression, naive)
+  const high = low === null ? null : parsedNextSlot(expression, naive)
+  if (low === null || high === null) return null
+  const found = {low, high}
+  remember(windows, expression, [found, ...kept.slice(0, WINDOWS_KEPT - 1)])
+  return found
+}
+
+function parsedPreviousSlot(expression: string, naive: number): number | null {
   try {
     return cronParser().parse(expression, {currentDate: new Date(naive + 1), tz: 'UTC'}).prev().getTime()
   } catch {
@@ -82,8 +143,7 @@ export function previousSlot(expression: string, naive: number): number | null {
   }
 }
 
-/** The first slot strictly after `naive` (naive ms), or null. */
-export function nextSlot(expression: string, naive: number): number | null {
+function parsedNextSlot(expression: string, naive: number): number | null {
   try {
     return cronParser().parse(expression, {currentDate: new Date(naive), tz: 'UTC'}).next().getTime()
   } catch {
