@@ -9,9 +9,15 @@
 //           writes its run id and Date.now() as it starts; the run's due instant is the previous
 //           run's recorded start + 1 s + 1 ms (the interval rule: due when now > last start + 1 s),
 //           read from the run log afterwards. Start delay = do()'s start − due instant; p50, p99, max.
+//           On PostgreSQL the recorded starts are on the scheduler's clock (the server's, followed by
+//           an offset measured each minute): do()'s start is moved onto it by the offset in force,
+//           which the probe (below) logs.
 //   memory  BENCH_MEMORY_JOBS every-second jobs on sqlite (--concurrency as many): VmRSS
 //           (/proc/PID/status) once 100 runs have started, once 10,000 have, and its largest
-//           sample (every second) after that; its runs' start delays are a row too.
+//           sample (every second) after that; its runs' start delays are a row too, and its CPU per run.
+//           A second memory part, the same under NODE_OPTIONS=--max-semi-space-size=BENCH_SEMI_SPACE_MB,
+//           shows what V8's young generation takes: its live heap stays ~10 MB, but in a process
+//           allocating a few MB a second V8 grows the young generation to 2 × 16 MB and keeps it.
 //   idle    BENCH_QUIET_JOBS jobs (1,000), none due during the bench (a daily cron slot 12 h away):
 //           utime + stime (/proc/PID/stat) from 2 s after its first wake to BENCH_IDLE_SECONDS later.
 //           It still wakes at least once a minute to read the run log (pauses, other servers' runs).
@@ -29,6 +35,7 @@
 //   BENCH_SECONDS       delay and memory parts' length, in seconds (default 600)
 //   BENCH_IDLE_SECONDS  idle and wake parts' window, in seconds (default 300; at most BENCH_SECONDS)
 //   BENCH_MEMORY_JOBS   every-second jobs of the memory part (default 20: 10,000 runs in ~500 s)
+//   BENCH_SEMI_SPACE_MB the second memory part's NODE_OPTIONS=--max-semi-space-size (default 2; 0: no second part)
 //   BENCH_QUIET_JOBS    jobs of the idle and wake parts (default 1000)
 //   BENCH_BACKENDS      the delay part's backends, from sqlite,postgres (default both)
 //   MANAGE_TEST_POSTGRES_URL  the PostgreSQL server (as for the tests)
@@ -50,18 +57,31 @@ const PROBE = path.join(__dirname, 'bench-scheduler-probe.js')
 const SECONDS = wholeNumber('BENCH_SECONDS', 600)
 const IDLE_SECONDS = Math.min(SECONDS, wholeNumber('BENCH_IDLE_SECONDS', 300))
 const MEMORY_JOBS = wholeNumber('BENCH_MEMORY_JOBS', 20)
+const SEMI_SPACE_MB = process.env.BENCH_SEMI_SPACE_MB === '0' ? 0 : wholeNumber('BENCH_SEMI_SPACE_MB', 2)
 const QUIET_JOBS = wholeNumber('BENCH_QUIET_JOBS', 1000)
 const BACKENDS = list('BENCH_BACKENDS', ['sqlite', 'postgres'])
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout.trim()) || 100
 const MEMORY_MARKS = [100, 10_000]
 const READY = /^manage scheduler: /m
 
-/** Every process started, so that none outlives this script. */
+/** Every process started, so that none outlives this script; every part, so that Ctrl-C drops its database. */
 const alive = new Set()
+const parts = []
 process.on('exit', () => {
   for (const child of alive) child.kill('SIGKILL')
 })
-process.on('SIGINT', () => process.exit(130))
+process.on('SIGINT', () => {
+  console.error('bench:scheduler: SIGINT: stopping the schedulers and dropping the databases')
+  for (const child of alive) child.kill('SIGKILL')
+  dropAll().finally(() => process.exit(130))
+})
+
+async function dropAll() {
+  for (const part of parts.splice(0)) {
+    fs.rmSync(part.dir, {recursive: true, force: true})
+    await part.database.drop().catch((error) => console.error(`bench:scheduler: could not drop ${part.database.name}: ${error.message}`))
+  }
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const msOf = (value) => (value instanceof Date ? value.getTime() : Date.parse(String(value)))
@@ -69,7 +89,7 @@ const msOf = (value) => (value instanceof Date ? value.getTime() : Date.parse(St
 /** The crontab's environment, in real time: no MANAGE_NOW, no NODE_EXTRA_CA_CERTS, no colour. */
 function childEnv(extra) {
   const env = {...process.env, NO_COLOR: '1', ...extra}
-  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'MANAGE_NOW_QUIET', 'NODE_OPTIONS']) if (!(name in extra)) delete env[name]
+  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'MANAGE_NOW_QUIET', 'NODE_OPTIONS']) if (!extra[name]) delete env[name]
   return env
 }
 
@@ -89,13 +109,14 @@ async function plansOf(part) {
 }
 
 /** A part: a fresh database, migrated, and its scheduler started. */
-async function startPart(name, backend, {every = 0, quiet = 0, concurrency, probe = false}) {
+async function startPart(name, backend, {every = 0, quiet = 0, concurrency, probe = false, nodeOptions = []}) {
   const database = await createDatabase(backend)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manage-bench-scheduler-'))
   const part = {name, backend, database, dir, every, quiet, probeFile: path.join(dir, 'probe.json')}
+  parts.push(part)
   const migrated = await common.start(['migrate'], childEnv({DATABASE_URL: database.url}), alive).done
   if (migrated.code !== 0) throw new Error(`${name}: manage migrate failed (exit ${migrated.code}):\n${migrated.stdout}${migrated.stderr}`)
-  const env = childEnv({DATABASE_URL: database.url, BENCH_DIR: dir, BENCH_EVERY_SECOND: String(every), BENCH_QUIET_JOBS: String(quiet), BENCH_PROBE: part.probeFile, ...(probe ? {NODE_OPTIONS: `--require=${PROBE}`} : {})})
+  const env = childEnv({DATABASE_URL: database.url, BENCH_DIR: dir, BENCH_EVERY_SECOND: String(every), BENCH_QUIET_JOBS: String(quiet), BENCH_PROBE: part.probeFile, NODE_OPTIONS: [...(probe ? [`--require=${PROBE}`] : []), ...nodeOptions].join(' ')})
   part.proc = common.start(['scheduler', '--settings', SETTINGS, ...(concurrency ? ['--concurrency', String(concurrency)] : [])], env, alive)
   part.exit = null
   part.out = ''
@@ -133,6 +154,7 @@ async function delaysOf(part) {
       started.set(runId, ms)
     }
   }
+  const offsets = readOffsets(part)
   const db = openDatabase(configFromUrl(part.database.url, ROOT))
   try {
     const rows = await db('cron_job_log').where('code', 'like', 'bench.second.%').select('id', 'code', 'start_time')
@@ -141,12 +163,28 @@ async function delaysOf(part) {
     const delays = []
     for (const runs of byCode.values()) {
       runs.sort((a, b) => a.startMs - b.startMs)
-      for (let i = 1; i < runs.length; i++) if (started.has(runs[i].id)) delays.push(started.get(runs[i].id) - (runs[i - 1].startMs + 1001))
+      for (let i = 1; i < runs.length; i++) {
+        const doMs = started.get(runs[i].id)
+        if (doMs !== undefined) delays.push(doMs + offsetAt(offsets, doMs) - (runs[i - 1].startMs + 1001))
+      }
     }
     return {runs: rows.length, delays: delays.sort((a, b) => a - b)}
   } finally {
     await db.destroy()
   }
+}
+
+/** The scheduler's clock offsets as measured ([at local ms, offset ms], by time; the probe's log), or none (this host's clock). */
+function readOffsets(part) {
+  const file = path.join(part.dir, 'offsets.log')
+  if (!fs.existsSync(file)) return []
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => line.split(' ').map(Number))
+}
+/** The offset in force at local `ms`: the latest measured before it (the first one before any). */
+function offsetAt(offsets, ms) {
+  let offset = offsets.length > 0 ? offsets[0][1] : 0
+  for (const [atMs, value] of offsets) if (atMs <= ms) offset = value
+  return offset
 }
 
 const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))])
@@ -175,94 +213,114 @@ function baseline() {
   return {nodeMs: times[3], nodeRssMb: Number(rss.stdout) / 1024}
 }
 
-/** Watch the memory part every second: VmRSS at each mark of runs, and the largest sample after the first. */
+/** Watch a memory part every second: VmRSS at each mark of runs, and the largest sample after the first. */
 function watchMemory(part) {
-  const seen = {marks: new Map(), maxAfterFirst: 0, last: 0, runs: 0}
+  const seen = {marks: new Map(), maxAfterFirst: 0, runs: 0}
   const timer = setInterval(() => {
     if (part.exit) return
     const runs = runsSoFar(part)
     const rss = rssMb(part.proc.pid)
     seen.runs = runs
-    seen.last = rss
     for (const mark of MEMORY_MARKS) if (runs >= mark && !seen.marks.has(mark)) seen.marks.set(mark, {rss, runs})
     if (seen.marks.size > 0) seen.maxAfterFirst = Math.max(seen.maxAfterFirst, rss)
   }, 1000)
-  return {seen, stop: () => clearInterval(timer)}
+  part.memory = seen
+  return () => clearInterval(timer)
+}
+
+/** The parts, started one after another (each migrates first), then all ready. */
+async function startAll() {
+  for (const backend of BACKENDS) await startPart(`delay ${backend}`, backend, {every: 1, probe: true})
+  await startPart('memory sqlite', 'sqlite', {every: MEMORY_JOBS, concurrency: MEMORY_JOBS})
+  if (SEMI_SPACE_MB > 0) await startPart(`memory sqlite, --max-semi-space-size=${SEMI_SPACE_MB}`, 'sqlite', {every: MEMORY_JOBS, concurrency: MEMORY_JOBS, nodeOptions: [`--max-semi-space-size=${SEMI_SPACE_MB}`]})
+  await startPart('idle sqlite', 'sqlite', {quiet: QUIET_JOBS})
+  await startPart('wake sqlite', 'sqlite', {every: 1, quiet: QUIET_JOBS - 1, probe: true})
+  return Math.max(...(await Promise.all(parts.map(ready))))
+}
+
+/** The CPU (s) and planning wakes of the wake part and of the one-job sqlite scheduler, now. */
+async function wakeSample(wake, oneJob) {
+  return {cpu: cpuSeconds(wake.proc.pid), plans: await plansOf(wake), oneCpu: oneJob && cpuSeconds(oneJob.proc.pid), onePlans: oneJob && (await plansOf(oneJob))}
+}
+
+/** The timeline: idle and wake windows, then the rest until BENCH_SECONDS; every scheduler stopped with SIGTERM. */
+async function measure(readyMs, problems) {
+  const byName = (name) => parts.find((part) => part.name === name)
+  const [idle, wake, oneJob] = [byName('idle sqlite'), byName('wake sqlite'), byName('delay sqlite')]
+  const memories = parts.filter((part) => part.name.startsWith('memory'))
+  const stopWatches = memories.map(watchMemory)
+  await sleep(2000)
+  const idleFrom = cpuSeconds(idle.proc.pid)
+  await sleep(3000)
+  const wakeFrom = await wakeSample(wake, oneJob)
+  await sleep(Math.max(0, readyMs + 2000 + IDLE_SECONDS * 1000 - Date.now()))
+  const idleCpu = cpuSeconds(idle.proc.pid) - idleFrom
+  await sleep(Math.max(0, readyMs + 5000 + IDLE_SECONDS * 1000 - Date.now()))
+  const wakeTo = await wakeSample(wake, oneJob)
+  const rss = new Map([[idle.name, rssMb(idle.proc.pid)]])
+  await stop(idle, problems)
+  await stop(wake, problems)
+  await sleep(Math.max(0, readyMs + SECONDS * 1000 - Date.now()))
+  stopWatches.forEach((stopWatch) => stopWatch())
+  for (const part of parts) if (part.exit === null) rss.set(part.name, rssMb(part.proc.pid))
+  for (const part of memories) part.cpu = cpuSeconds(part.proc.pid)
+  for (const part of parts) await stop(part, problems)
+  return {idleCpu, wakeFrom, wakeTo, rss, oneJob, memories}
+}
+
+/** The table's rows, from what measure() found. */
+async function rowsOf({idleCpu, wakeFrom, wakeTo, rss, oneJob, memories}, {nodeMs, nodeRssMb}) {
+  const rows = []
+  const ratio = (ms) => `${(ms / nodeMs).toFixed(2)}×`
+  const mb = (value) => `${value.toFixed(1)} MB`
+  const row = (measure, value, goal, versus, met) => rows.push({measure, value, goal, 'vs node': versus, met: met === null ? '-' : met ? 'yes' : 'NO'})
+  for (const part of [...parts.filter((part) => part.name.startsWith('delay')), ...memories]) {
+    const {runs, delays} = await delaysOf(part)
+    part.runs = runs
+    const label = `start delay, ${part.name.replace(/^\w+ /, '')}, ${part.every} every-second job${part.every > 1 ? `s (--concurrency ${part.every})` : ''}, ${runs} runs`
+    const [p50, p99, max] = [percentile(delays, 50), percentile(delays, 99), delays[delays.length - 1]]
+    row(`${label}: p50`, `${p50} ms`, '≤ 20 ms', ratio(p50), p50 <= 20)
+    row(`${label}: p99`, `${p99} ms`, '≤ 100 ms', ratio(p99), p99 <= 100)
+    row(`${label}: max`, `${max} ms`, '-', ratio(max), null)
+  }
+  const idleGoal = (0.3 * IDLE_SECONDS) / 300
+  row(`idle CPU, ${QUIET_JOBS} jobs none due, ${IDLE_SECONDS} s (utime+stime)`, `${idleCpu.toFixed(2)} s (${((idleCpu / IDLE_SECONDS) * 100).toFixed(3)} %)`, `≤ ${idleGoal.toFixed(2)} s (0.1 %)`, ratio(idleCpu * 1000), idleCpu <= idleGoal)
+  const perWake = ((wakeTo.cpu - wakeFrom.cpu) * 1000) / (wakeTo.plans - wakeFrom.plans)
+  row(`CPU per wake, ${QUIET_JOBS} jobs, one due each second (${wakeTo.plans - wakeFrom.plans} wakes, its runs included)`, `${perWake.toFixed(2)} ms`, '≤ 5 ms', ratio(perWake), perWake <= 5)
+  if (oneJob) {
+    const onePerWake = ((wakeTo.oneCpu - wakeFrom.oneCpu) * 1000) / (wakeTo.onePlans - wakeFrom.onePlans)
+    row(`CPU per wake, 1 job due each second (${wakeTo.onePlans - wakeFrom.onePlans} wakes, its runs included)`, `${onePerWake.toFixed(2)} ms`, '-', ratio(onePerWake), null)
+    row(`CPU per wake: what deciding ${QUIET_JOBS - 1} more jobs adds`, `${(perWake - onePerWake).toFixed(2)} ms`, '-', ratio(perWake - onePerWake), null)
+  }
+  for (const part of memories) {
+    const {marks, maxAfterFirst, runs} = part.memory
+    const label = part.name.replace(/^memory sqlite/, `${MEMORY_JOBS} every-second jobs, sqlite`)
+    for (const mark of MEMORY_MARKS) {
+      const at = marks.get(mark)
+      row(`RSS after ${mark} runs (${label})`, at ? mb(at.rss) : `not reached (${runs} runs)`, '≤ 80 MB', at ? `${(at.rss / nodeRssMb).toFixed(2)}×` : '-', at ? at.rss <= 80 : null)
+    }
+    const first = marks.get(MEMORY_MARKS[0])
+    if (first) row(`RSS growth after ${MEMORY_MARKS[0]} runs: largest sample − first (${label}, ${runs} runs)`, `${(maxAfterFirst - first.rss).toFixed(1)} MB (largest ${mb(maxAfterFirst)})`, '≤ 10 MB', '-', maxAfterFirst - first.rss <= 10)
+    row(`CPU per run (${label}; utime+stime from the start / runs)`, `${((part.cpu * 1000) / part.runs).toFixed(2)} ms`, '-', ratio((part.cpu * 1000) / part.runs), null)
+  }
+  for (const [name, value] of rss) row(`RSS of ${name} at its end`, mb(value), '≤ 80 MB', `${(value / nodeRssMb).toFixed(2)}×`, value <= 80)
+  return rows
 }
 
 async function main() {
-  const {nodeMs, nodeRssMb} = baseline()
-  console.log(`bench:scheduler: ${os.cpus().length} CPUs (nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown model'}), node ${process.version}; \`node -e 0\` ${nodeMs.toFixed(1)} ms, a bare node process ${nodeRssMb.toFixed(1)} MB RSS`)
+  const base = baseline()
+  console.log(`bench:scheduler: ${os.cpus().length} CPUs (nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown model'}), node ${process.version}; \`node -e 0\` ${base.nodeMs.toFixed(1)} ms, a bare node process ${base.nodeRssMb.toFixed(1)} MB RSS`)
   console.log(`bench:scheduler: delay and memory for ${SECONDS} s, idle and wake for ${IDLE_SECONDS} s, side by side; load average at start ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`)
-  const parts = []
   const problems = []
   try {
-    for (const backend of BACKENDS) parts.push(await startPart(`delay ${backend}`, backend, {every: 1, probe: backend === 'sqlite'}))
-    const memory = await startPart('memory sqlite', 'sqlite', {every: MEMORY_JOBS, concurrency: MEMORY_JOBS})
-    const idle = await startPart('idle sqlite', 'sqlite', {quiet: QUIET_JOBS})
-    const wake = await startPart('wake sqlite', 'sqlite', {every: 1, quiet: QUIET_JOBS - 1, probe: true})
-    parts.push(memory, idle, wake)
-    const readyMs = Math.max(...(await Promise.all(parts.map(ready))))
-    const memoryWatch = watchMemory(memory)
-    const oneJob = parts.find((part) => part.name === 'delay sqlite')
-
-    await sleep(2000)
-    const idleFrom = cpuSeconds(idle.proc.pid)
-    await sleep(3000)
-    const wakeFrom = {cpu: cpuSeconds(wake.proc.pid), plans: await plansOf(wake), oneCpu: oneJob && cpuSeconds(oneJob.proc.pid), onePlans: oneJob && (await plansOf(oneJob))}
-    await sleep(Math.max(0, readyMs + 2000 + IDLE_SECONDS * 1000 - Date.now()))
-    const idleCpu = cpuSeconds(idle.proc.pid) - idleFrom
-    await sleep(Math.max(0, readyMs + 5000 + IDLE_SECONDS * 1000 - Date.now()))
-    const wakeTo = {cpu: cpuSeconds(wake.proc.pid), plans: await plansOf(wake), oneCpu: oneJob && cpuSeconds(oneJob.proc.pid), onePlans: oneJob && (await plansOf(oneJob))}
-    const idleRss = rssMb(idle.proc.pid)
-    await stop(idle, problems)
-    await stop(wake, problems)
-    await sleep(Math.max(0, readyMs + SECONDS * 1000 - Date.now()))
-    memoryWatch.stop()
-    const finalRss = Object.fromEntries(parts.filter((part) => part.exit === null).map((part) => [part.name, rssMb(part.proc.pid)]))
-    for (const part of parts) await stop(part, problems)
-
-    const rows = []
-    const ratio = (ms) => `${(ms / nodeMs).toFixed(2)}×`
-    const row = (measure, value, goal, versus, met) => rows.push({measure, value, goal, 'vs node': versus, met: met === null ? '-' : met ? 'yes' : 'NO'})
-    for (const part of [...parts.filter((part) => part.name.startsWith('delay')), memory]) {
-      const {runs, delays} = await delaysOf(part)
-      const label = `start delay, ${part.backend}, ${part.every} every-second job${part.every > 1 ? `s (--concurrency ${part.every})` : ''}, ${runs} runs`
-      const p50 = percentile(delays, 50)
-      const p99 = percentile(delays, 99)
-      row(`${label}: p50`, `${p50} ms`, '≤ 20 ms', ratio(p50), p50 <= 20)
-      row(`${label}: p99`, `${p99} ms`, '≤ 100 ms', ratio(p99), p99 <= 100)
-      row(`${label}: max`, `${delays[delays.length - 1]} ms`, '-', ratio(delays[delays.length - 1]), null)
-    }
-    row(`idle CPU, ${QUIET_JOBS} jobs none due, ${IDLE_SECONDS} s (utime+stime)`, `${idleCpu.toFixed(2)} s (${((idleCpu / IDLE_SECONDS) * 100).toFixed(3)} %)`, `≤ ${((0.3 * IDLE_SECONDS) / 300).toFixed(2)} s (0.1 %)`, ratio(idleCpu * 1000), idleCpu <= (0.3 * IDLE_SECONDS) / 300)
-    const perWake = ((wakeTo.cpu - wakeFrom.cpu) * 1000) / (wakeTo.plans - wakeFrom.plans)
-    row(`CPU per wake, ${QUIET_JOBS} jobs, one due each second (${wakeTo.plans - wakeFrom.plans} wakes, its runs included)`, `${perWake.toFixed(2)} ms`, '≤ 5 ms', ratio(perWake), perWake <= 5)
-    if (oneJob) {
-      const onePerWake = ((wakeTo.oneCpu - wakeFrom.oneCpu) * 1000) / (wakeTo.onePlans - wakeFrom.onePlans)
-      row(`CPU per wake, 1 job due each second (${wakeTo.onePlans - wakeFrom.onePlans} wakes, its runs included)`, `${onePerWake.toFixed(2)} ms`, '-', ratio(onePerWake), null)
-      row(`CPU per wake: what deciding ${QUIET_JOBS - 1} more jobs adds`, `${(perWake - onePerWake).toFixed(2)} ms`, '-', ratio(perWake - onePerWake), null)
-    }
-    const {marks} = memoryWatch.seen
-    for (const mark of MEMORY_MARKS) {
-      const at = marks.get(mark)
-      row(`RSS after ${mark} runs (${MEMORY_JOBS} every-second jobs, sqlite)`, at ? `${at.rss.toFixed(1)} MB` : `not reached (${memoryWatch.seen.runs} runs)`, '≤ 80 MB', at ? `${(at.rss / nodeRssMb).toFixed(2)}×` : '-', at ? at.rss <= 80 : null)
-    }
-    const first = marks.get(MEMORY_MARKS[0])
-    if (first) {
-      const growth = memoryWatch.seen.maxAfterFirst - first.rss
-      row(`RSS growth: largest sample after ${MEMORY_MARKS[0]} runs − RSS at ${MEMORY_MARKS[0]} (${memoryWatch.seen.runs} runs in all)`, `${growth.toFixed(1)} MB (largest ${memoryWatch.seen.maxAfterFirst.toFixed(1)} MB)`, '≤ 10 MB', '-', growth <= 10)
-    }
-    row(`RSS of the idle scheduler (${QUIET_JOBS} jobs) at its end`, `${idleRss.toFixed(1)} MB`, '≤ 80 MB', `${(idleRss / nodeRssMb).toFixed(2)}×`, idleRss <= 80)
-    for (const [name, rss] of Object.entries(finalRss)) row(`RSS of ${name} at the end`, `${rss.toFixed(1)} MB`, '≤ 80 MB', `${(rss / nodeRssMb).toFixed(2)}×`, rss <= 80)
+    const readyMs = await startAll()
+    const rows = await rowsOf(await measure(readyMs, problems), base)
     console.log('')
     printTable(rows)
     console.log(`\nload average at the end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}; exits: ${parts.map((part) => `${part.name} ${part.exit?.code ?? part.exit?.signal}`).join(', ')}`)
   } finally {
-    for (const part of parts) {
-      if (part.exit === null) part.proc.child.kill('SIGKILL')
-      fs.rmSync(part.dir, {recursive: true, force: true})
-      await part.database.drop().catch((error) => console.error(`bench:scheduler: could not drop ${part.database.name}: ${error.message}`))
-    }
+    for (const part of parts) if (part.exit === null) part.proc.child.kill('SIGKILL')
+    await dropAll()
   }
   for (const problem of problems) console.log(`bench:scheduler: ${problem}`)
   if (problems.length > 0) process.exit(1)
