@@ -2,7 +2,8 @@ import {expect} from 'chai'
 import {CronJobBase} from '../../src/core/contract/cron-job-base'
 import {loadJob} from '../../src/core/jobs/load-jobs'
 import {CronExpressionParser} from 'cron-parser'
-import {cronExpressionError, nextSlot, previousSlot, slotsPerMinute} from '../../src/core/time/cron-expression'
+import {DateTime} from 'luxon'
+import {cronExpressionError, instantOfNaive, naiveMs, nextSlot, previousSlot, slotsPerMinute} from '../../src/core/time/cron-expression'
 
 /** The problems loadJob reports for a class whose cron is `cron`. */
 function cronProblems(cron: unknown): string[] {
@@ -126,5 +127,45 @@ describe('slots around an instant, kept per expression (a scheduler asks the sam
       expect(previousSlot(expression, start)).to.equal(parsed(expression, start, 'prev'))
     }
     expect(previousSlot('0 0 * * *', start)).to.equal(Date.UTC(2026, 2, 29, 0, 0, 0))
+  })
+})
+
+describe("a zone's wall clock, kept per minute (naiveMs) and per instant (instantOfNaive)", () => {
+  const wall = (ms: number, zone: string) => {
+    const local = DateTime.fromMillis(ms, {zone})
+    return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second, local.millisecond)
+  }
+  // Around offset changes: New York and Paris (DST), Kathmandu (+5:45), Lord Howe (a 30-minute DST), Chatham (+12:45 / +13:45).
+  const changes: Array<[string, string]> = [
+    ['America/New_York', '2026-03-08T07:00:00Z'],
+    ['America/New_York', '2026-11-01T06:00:00Z'],
+    ['Europe/Paris', '2026-03-29T01:00:00Z'],
+    ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'],
+    ['Australia/Lord_Howe', '2026-10-03T15:30:00Z'],
+    ['Pacific/Chatham', '2026-04-04T14:00:00Z'],
+    ['Asia/Kathmandu', '2026-06-01T00:00:00Z'],
+  ]
+
+  it('gives luxon\'s wall clock at every second around offset changes, asked forwards and backwards', () => {
+    for (const [zone, iso] of changes) {
+      const change = Date.parse(iso)
+      const instants: number[] = []
+      for (let ms = change - 120_000; ms <= change + 120_000; ms += 999) instants.push(ms)
+      for (const ms of [...instants, ...[...instants].reverse(), change - 1, change, change + 1]) expect(naiveMs(ms, zone), `${zone} ${new Date(ms).toISOString()}`).to.equal(wall(ms, zone))
+    }
+  })
+
+  it('keeps nothing for instants before 1973 (offsets with seconds: Monrovia, 1971)', () => {
+    const ms = Date.UTC(1971, 5, 1, 12, 0, 30)
+    expect(naiveMs(ms, 'Africa/Monrovia')).to.equal(wall(ms, 'Africa/Monrovia'))
+    expect(naiveMs(ms + 20, 'Africa/Monrovia')).to.equal(wall(ms + 20, 'Africa/Monrovia'))
+  })
+
+  it('finds the instant of a wall-clock time again, the gap\'s included, the same each time asked', () => {
+    const gapTime = Date.UTC(2026, 2, 8, 2, 30) // 02:30 on the day New York springs forward: there is none
+    const first = instantOfNaive(gapTime, 'America/New_York')
+    expect(first).to.equal(Date.parse('2026-03-08T07:00:00Z'))
+    expect(instantOfNaive(gapTime, 'America/New_York')).to.equal(first)
+    expect(instantOfNaive(Date.UTC(2026, 2, 29, 12, 0), 'Europe/Paris')).to.equal(Date.parse('2026-03-29T10:00:00Z'))
   })
 })
