@@ -285,6 +285,10 @@ async function rowsOf({idleCpu, wakeFrom, wakeTo, rss, oneJob, memories}, {nodeM
   }
   const idleGoal = (0.3 * IDLE_SECONDS) / 300
   row(`idle CPU, ${QUIET_JOBS} jobs none due, ${IDLE_SECONDS} s (utime+stime)`, `${idleCpu.toFixed(2)} s (${((idleCpu / IDLE_SECONDS) * 100).toFixed(3)} %)`, `≤ ${idleGoal.toFixed(2)} s (0.1 %)`, ratio(idleCpu * 1000), idleCpu <= idleGoal)
+  if (wakeTo.plans === null) {
+    row('CPU per wake', 'wakes not counted: the probe found no Scheduler.prototype.tick (see scripts/bench-scheduler-probe.js)', '≤ 5 ms', '-', null)
+    return finishRows(rows, {rss, memories}, {nodeMs, nodeRssMb}, row)
+  }
   const perWake = ((wakeTo.cpu - wakeFrom.cpu) * 1000) / (wakeTo.plans - wakeFrom.plans)
   row(`CPU per wake, ${QUIET_JOBS} jobs, one due each second (${wakeTo.plans - wakeFrom.plans} wakes, its runs included)`, `${perWake.toFixed(2)} ms`, '≤ 5 ms', ratio(perWake), perWake <= 5)
   if (oneJob) {
@@ -292,6 +296,13 @@ async function rowsOf({idleCpu, wakeFrom, wakeTo, rss, oneJob, memories}, {nodeM
     row(`CPU per wake, 1 job due each second (${wakeTo.onePlans - wakeFrom.onePlans} wakes, its runs included)`, `${onePerWake.toFixed(2)} ms`, '-', ratio(onePerWake), null)
     row(`CPU per wake: what deciding ${QUIET_JOBS - 1} more jobs adds`, `${(perWake - onePerWake).toFixed(2)} ms`, '-', ratio(perWake - onePerWake), null)
   }
+  return finishRows(rows, {rss, memories}, {nodeMs, nodeRssMb}, row)
+}
+
+/** The memory rows, then every scheduler's RSS at its end. */
+function finishRows(rows, {rss, memories}, {nodeMs, nodeRssMb}, row) {
+  const ratio = (ms) => `${(ms / nodeMs).toFixed(2)}×`
+  const mb = (value) => `${value.toFixed(1)} MB`
   for (const part of memories) {
     const {marks, maxAfterFirst, runs} = part.memory
     const label = part.name.replace(/^memory sqlite/, `${MEMORY_JOBS} every-second jobs, sqlite`)
