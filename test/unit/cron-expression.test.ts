@@ -1,7 +1,9 @@
 import {expect} from 'chai'
 import {CronJobBase} from '../../src/core/contract/cron-job-base'
 import {loadJob} from '../../src/core/jobs/load-jobs'
-import {slotsPerMinute} from '../../src/core/time/cron-expression'
+import {CronExpressionParser} from 'cron-parser'
+import {DateTime} from 'luxon'
+import {cronExpressionError, instantOfNaive, naiveMs, nextSlot, previousSlot, slotsPerMinute} from '../../src/core/time/cron-expression'
 
 /** The problems loadJob reports for a class whose cron is `cron`. */
 function cronProblems(cron: unknown): string[] {
@@ -84,4 +86,86 @@ describe('slotsPerMinute: how often an expression fires within a minute (above 1
     ['* * * * * *', 60],
   ]
   for (const [cron, slots] of table) it(`${cron}: ${slots}`, () => expect(slotsPerMinute(cron)).to.equal(slots))
+})
+
+describe('slots around an instant, kept per expression (a scheduler asks the same questions at every wake)', () => {
+  const parsed = (expression: string, naive: number, way: 'prev' | 'next') => {
+    try {
+      const iterator = CronExpressionParser.parse(expression, {currentDate: new Date(way === 'prev' ? naive + 1 : naive), tz: 'UTC'})
+      return (way === 'prev' ? iterator.prev() : iterator.next()).getTime()
+    } catch {
+      return null
+    }
+  }
+  const start = Date.UTC(2026, 2, 29, 0, 59, 58, 500)
+
+  it("answers as cron-parser does, asked forwards, backwards, on slots and 1 ms either side of them", () => {
+    const expressions = ['*/2 * * * * *', '0 30 1 * * *', '15 3 * * 1-5', '*/15 * * * *', '@daily', '0 0 29 2 *']
+    const instants: number[] = []
+    for (let i = 0; i < 400; i++) instants.push(start + i * 499)
+    instants.push(...[...instants].reverse())
+    for (const slot of [Date.UTC(2026, 2, 29, 1, 0, 0), Date.UTC(2026, 2, 29, 1, 30, 0), Date.UTC(2026, 2, 30, 3, 15, 0)]) instants.push(slot - 1, slot, slot + 1, slot, slot - 1)
+    for (const expression of expressions) {
+      for (const naive of instants) {
+        expect(previousSlot(expression, naive), `previousSlot('${expression}', ${new Date(naive).toISOString()})`).to.equal(parsed(expression, naive, 'prev'))
+        expect(nextSlot(expression, naive), `nextSlot('${expression}', ${new Date(naive).toISOString()})`).to.equal(parsed(expression, naive, 'next'))
+      }
+    }
+  })
+
+  it('checks an expression once, and gives the same answer again', () => {
+    expect(cronExpressionError('*/7 * * * *')).to.equal(null)
+    expect(cronExpressionError('*/7 * * * *')).to.equal(null)
+    const problem = cronExpressionError('61 * * * *')
+    expect(problem).to.match(/^is not a cron expression/)
+    expect(cronExpressionError('61 * * * *')).to.equal(problem)
+  })
+
+  it('keeps answering right past the memo limit (more distinct expressions than it keeps)', () => {
+    for (let i = 0; i < 1100; i++) {
+      const expression = `${i % 60} ${Math.floor(i / 60) % 24} * * *`
+      expect(previousSlot(expression, start)).to.equal(parsed(expression, start, 'prev'))
+    }
+    expect(previousSlot('0 0 * * *', start)).to.equal(Date.UTC(2026, 2, 29, 0, 0, 0))
+  })
+})
+
+describe("a zone's wall clock, kept per minute (naiveMs) and per instant (instantOfNaive)", () => {
+  const wall = (ms: number, zone: string) => {
+    const local = DateTime.fromMillis(ms, {zone})
+    return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second, local.millisecond)
+  }
+  // Around offset changes: New York and Paris (DST), Kathmandu (+5:45), Lord Howe (a 30-minute DST), Chatham (+12:45 / +13:45).
+  const changes: Array<[string, string]> = [
+    ['America/New_York', '2026-03-08T07:00:00Z'],
+    ['America/New_York', '2026-11-01T06:00:00Z'],
+    ['Europe/Paris', '2026-03-29T01:00:00Z'],
+    ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'],
+    ['Australia/Lord_Howe', '2026-10-03T15:30:00Z'],
+    ['Pacific/Chatham', '2026-04-04T14:00:00Z'],
+    ['Asia/Kathmandu', '2026-06-01T00:00:00Z'],
+  ]
+
+  it('gives luxon\'s wall clock at every second around offset changes, asked forwards and backwards', () => {
+    for (const [zone, iso] of changes) {
+      const change = Date.parse(iso)
+      const instants: number[] = []
+      for (let ms = change - 120_000; ms <= change + 120_000; ms += 999) instants.push(ms)
+      for (const ms of [...instants, ...[...instants].reverse(), change - 1, change, change + 1]) expect(naiveMs(ms, zone), `${zone} ${new Date(ms).toISOString()}`).to.equal(wall(ms, zone))
+    }
+  })
+
+  it('keeps nothing for instants before 1973 (offsets with seconds: Monrovia, 1971)', () => {
+    const ms = Date.UTC(1971, 5, 1, 12, 0, 30)
+    expect(naiveMs(ms, 'Africa/Monrovia')).to.equal(wall(ms, 'Africa/Monrovia'))
+    expect(naiveMs(ms + 20, 'Africa/Monrovia')).to.equal(wall(ms + 20, 'Africa/Monrovia'))
+  })
+
+  it('finds the instant of a wall-clock time again, the gap\'s included, the same each time asked', () => {
+    const gapTime = Date.UTC(2026, 2, 8, 2, 30) // 02:30 on the day New York springs forward: there is none
+    const first = instantOfNaive(gapTime, 'America/New_York')
+    expect(first).to.equal(Date.parse('2026-03-08T07:00:00Z'))
+    expect(instantOfNaive(gapTime, 'America/New_York')).to.equal(first)
+    expect(instantOfNaive(Date.UTC(2026, 2, 29, 12, 0), 'Europe/Paris')).to.equal(Date.parse('2026-03-29T10:00:00Z'))
+  })
 })

@@ -86,6 +86,23 @@ describe('nextDue: the same answer as asking isDue at every minute, found by jum
   })
 })
 
+describe('nextDue asked again and again, as a scheduler asks at every wake (what it keeps between questions)', () => {
+  it('gives the brute force answer asked back and forth across days, zones and a DST change, in any order', () => {
+    const weekend = schedule({runWeeklyOnDays: [5, 6], runAtTimes: ['02:30']})
+    const cron = schedule({cron: '30 2 * * *'})
+    const questions: Array<[Schedule, string, string]> = []
+    for (const zone of ['America/New_York', 'Europe/Paris']) {
+      for (const from of ['2026-03-07T23:59:00', '2026-03-08T01:30:00', '2026-03-29T03:00:00', '2026-03-06T12:00:00']) {
+        questions.push([weekend, zone, from], [cron, zone, from])
+      }
+    }
+    for (const [s, zone, text] of [...questions, ...[...questions].reverse()]) {
+      const from = at(text, zone)
+      expect(nextDue(s, historyFromRuns([], Number.MAX_SAFE_INTEGER), from, {timeZone: zone})?.atMs, `${text} ${zone}`).to.equal(bruteForce(s, [], from, zone, 8 * 1440))
+    }
+  })
+})
+
 describe('nextDueTimes: the next N, each as if the previous had run', () => {
   it('every 5 minutes with 10 s tolerance: every 5 minutes', () => {
     const times = nextDueTimes(schedule({runEveryMins: 5, runToleranceSeconds: 10}), historyFromRuns([], 0), 'x', at('2026-01-05T10:00:00'), 4, {timeZone: 'UTC'})

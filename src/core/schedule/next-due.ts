@@ -35,11 +35,11 @@ export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number,
   let t = options.inclusive === false ? nextTick(fromMs, tickMs) : fromMs
   while (t < fromMs + HORIZON_MS) {
     const decision = isDue(schedule, history, t, options)
-    if (decision.due) return {atMs: t, slot: decision.slot, reason: decision.reason}
+    // The reason is words for lists and --dry-run: made when read (a scheduler's wake asks only when).
+    if (decision.due) return {atMs: t, slot: decision.slot, get reason() {return decision.reason}}
     if (decision.rule === 'paused' || decision.rule === 'no-schedule') return null
 
-    const local = luxon().DateTime.fromMillis(t, {zone})
-    const midnight = local.startOf('day').plus({days: 1}).toMillis()
+    const midnight = nextMidnight(t, zone)
     let jump: number
     if (decision.rule === 'month-day' || decision.rule === 'weekday') {
       jump = midnight
@@ -49,9 +49,12 @@ export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number,
       // The answer can next change at: the next runAtTimes slot (or midnight, when the day's
       // slots reset), the next cron slot, the end of the interval, or a live run's lease ending.
       const candidates = [midnight]
-      const minuteOfDay = local.hour * 60 + local.minute
-      const slot = schedule.runAtTimes.find((s) => s.minuteOfDay > minuteOfDay)
-      if (slot) candidates.push(instantOfNaive(naiveMs(local.startOf('day').toMillis(), zone) + slot.minuteOfDay * MINUTE_MS, zone))
+      if (schedule.runAtTimes.length > 0) {
+        const local = luxon().DateTime.fromMillis(t, {zone})
+        const minuteOfDay = local.hour * 60 + local.minute
+        const slot = schedule.runAtTimes.find((s) => s.minuteOfDay > minuteOfDay)
+        if (slot) candidates.push(instantOfNaive(naiveMs(local.startOf('day').toMillis(), zone) + slot.minuteOfDay * MINUTE_MS, zone))
+      }
       if (schedule.cron !== null) {
         const naive = nextSlot(schedule.cron, naiveMs(t, zone))
         if (naive !== null) candidates.push(instantOfNaive(naive, zone))
@@ -64,6 +67,20 @@ export function nextDue(schedule: Schedule, history: JobHistory, fromMs: number,
     t = Math.max(nextTick(t, tickMs), Math.ceil(jump / tickMs) * tickMs)
   }
   return null
+}
+
+/** The day around the last instant asked, per zone: a scheduler asks the next midnight for every job at every wake. */
+const days = new Map<string, {startMs: number; endMs: number}>()
+
+/** The first midnight after `ms` on the zone's wall clock (the next day's start, a DST day's length included). */
+function nextMidnight(ms: number, zone: string): number {
+  const kept = days.get(zone)
+  if (kept && kept.startMs <= ms && ms < kept.endMs) return kept.endMs
+  const start = luxon().DateTime.fromMillis(ms, {zone}).startOf('day')
+  const day = {startMs: start.toMillis(), endMs: start.plus({days: 1}).toMillis()}
+  if (days.size >= 100) days.clear() // zones come from the settings: a few
+  days.set(zone, day)
+  return day.endMs
 }
 
 /** The history as it would be after a successful run at `atMs` (for listing the next N due times). */
