@@ -135,8 +135,8 @@ describe("the README's container recipes, carried out without Docker", function 
         // sqlite3's native build is the one this checkout compiled (same version), not a download.
         if (step.arg.startsWith('npm ci')) fs.cpSync(path.join(ROOT, 'node_modules', 'sqlite3', 'build'), path.join(dir, 'node_modules', 'sqlite3', 'build'), {recursive: true})
       } else if (step.op === 'ENV') {
-        const [name, value] = step.arg.split('=')
-        env[name] = value
+        const at = step.arg.indexOf('=')
+        env[step.arg.slice(0, at)] = step.arg.slice(at + 1)
       } else if (step.op === 'CMD') {
         cmd = JSON.parse(step.arg) as string[]
       } else if (step.op === 'HEALTHCHECK') {
@@ -148,6 +148,7 @@ describe("the README's container recipes, carried out without Docker", function 
     const runtime = dirs[1]
     // npm prune --omit=dev left the framework and its drivers, nothing to compile with.
     expect(fs.existsSync(path.join(runtime, 'node_modules', 'manage-cli', 'bin', 'manage'))).to.equal(true)
+    expect(env.NODE_OPTIONS).to.equal('--max-semi-space-size=2')
     env = {...env, DATABASE_URL: `sqlite://${path.join(work, 'data.sqlite3')}`}
 
     // The README's migrate command, as `docker run … my-app <command>` runs it in the image.
