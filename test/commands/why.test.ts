@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import type {CronJobBase} from '../../src/core/contract/cron-job-base'
+import type {CronClass, CronJobBase} from '../../src/core/contract/cron-job-base'
 import type {LoadedJob} from '../../src/core/jobs/load-jobs'
 import {explainJob} from '../../src/core/schedule/explain'
 import {historyFromRuns} from '../../src/core/schedule/history'
@@ -24,7 +24,7 @@ interface Row {
   next?: string | null
 }
 
-const job = (s: Schedule): LoadedJob => ({className: 'ReportCronJob', code: 'app.report', job: {} as CronJobBase, schedule: s, policy: runPolicy(), pingUrl: null})
+const job = (s: Schedule): LoadedJob => ({className: 'ReportCronJob', code: 'app.report', job: {} as CronJobBase, jobClass: class {} as unknown as CronClass, schedule: s, policy: runPolicy(), pingUrl: null})
 
 const rows: Row[] = [
   {

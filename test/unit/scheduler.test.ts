@@ -130,7 +130,7 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
     return new Scheduler({
       tick: (hooks: WakeHooks) => {
         ticks++
-        return runCrons({db: () => { throw new Error('no database') }, dialect: 'sqlite', settings, clock, leaseClock: clock, store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, concurrency: Infinity, signal: hooks.signal, watch: hooks.watch, onPlan: hooks.onPlan, admit: hooks.admit, onLog: (code, _level, message) => logs.push(`${code}: ${message}`), onOutcome: (outcome) => outcomes.push(`${outcome.code} ${outcome.kind}${'reason' in outcome ? `: ${outcome.reason}` : ''}`)})
+        return runCrons({db: () => { throw new Error('no database') }, dialect: 'sqlite', settings, clock, leaseClock: clock, store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, concurrency: Infinity, signal: hooks.signal, watch: hooks.watch, partial: hooks.partial, onPlan: hooks.onPlan, admit: hooks.admit, onLog: (code, _level, message) => logs.push(`${code}: ${message}`), onOutcome: (outcome) => outcomes.push(`${outcome.code} ${outcome.kind}${'reason' in outcome ? `: ${outcome.reason}` : ''}`)})
       },
       heartbeat: async (plan) => {
         beats++

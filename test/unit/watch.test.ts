@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {watchTick, type WatchInput} from '../../src/core/notify/watch'
-import type {CronJobBase} from '../../src/core/contract/cron-job-base'
+import type {CronClass, CronJobBase} from '../../src/core/contract/cron-job-base'
 import type {LoadedJob} from '../../src/core/jobs/load-jobs'
 import type {LastTick} from '../../src/core/run-log/server-ticks'
 import {historyFromRuns} from '../../src/core/schedule/history'
@@ -9,7 +9,7 @@ import {at, run, runPolicy, schedule} from '../helpers/schedule'
 import type {RunSummary} from '../../src/core/contract/run-types'
 
 const MIN = 60_000
-const job = (s: Schedule, code = 'job', policy = runPolicy()): LoadedJob => ({className: 'ReportJob', code, job: {} as CronJobBase, schedule: s, policy, pingUrl: null})
+const job = (s: Schedule, code = 'job', policy = runPolicy()): LoadedJob => ({className: 'ReportJob', code, job: {} as CronJobBase, jobClass: class {} as unknown as CronClass, schedule: s, policy, pingUrl: null})
 const beat = (host: string, time: string, kind: LastTick['kind'] = 'crontab'): LastTick => ({host, kind, atMs: at(time), sinceMs: at(time), version: '0.1.0'})
 
 /** What a tick at `now` notices, in words: "silent since HH:MM (code×n from HH:MM)", "host web2 silent", "missed code HH:MM", "stuck code (why)". */

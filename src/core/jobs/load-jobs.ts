@@ -13,6 +13,8 @@ export interface LoadedJob {
   className: string
   code: string
   job: CronJobBase
+  /** The class it was loaded from: a scheduler's partial wake loads it again (a fresh instance, as every tick). */
+  jobClass: CronClass
   /** When it is due. */
   schedule: Schedule
   /** What happens around each run: overlap, isolation, timeout, log pruning. */
@@ -167,7 +169,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   const schedule: Schedule = {intervalMs, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
   const policy: RunPolicy = {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs}
-  return {job: {className, code, job, schedule, policy, pingUrl: pingUrl as string | null, alerts: alerts as JobAlertsOverride | undefined}, problems}
+  return {job: {className, code, job, jobClass: cls as CronClass, schedule, policy, pingUrl: pingUrl as string | null, alerts: alerts as JobAlertsOverride | undefined}, problems}
 }
 
 /** The code: a non-empty string that a line, a terminal and a database can all show. */

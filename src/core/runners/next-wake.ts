@@ -17,6 +17,8 @@ export interface NextWake {
   atMs: number
   /** The job whose due instant it is, or null: the read at least once a minute. */
   code: string | null
+  /** Each job's next instant after `nowMs`, uncapped (a job with none is left out): a scheduler keeps them between wakes. */
+  instants: Map<string, number>
 }
 
 /**
@@ -32,7 +34,8 @@ export interface NextWake {
  * paused job has no next instant.
  */
 export function nextWake(plan: Pick<TickPlan, 'jobs' | 'snapshot' | 'verdicts'>, settings: Pick<Settings, 'timeZone' | 'clockSkewMs'>, nowMs: number, inHand: ReadonlySet<string> = new Set(), capMs = MAX_SLEEP_MS, held: ReadonlyMap<string, number> = new Map()): NextWake {
-  let wake: NextWake = {atMs: nowMs + capMs, code: null}
+  const instants = new Map<string, number>()
+  let wake: NextWake = {atMs: nowMs + capMs, code: null, instants}
   for (const job of plan.jobs) {
     if (inHand.has(job.code)) continue
     const verdict = plan.verdicts.get(job.code)
@@ -45,7 +48,9 @@ export function nextWake(plan: Pick<TickPlan, 'jobs' | 'snapshot' | 'verdicts'>,
       atMs = nextDue(job.schedule, historyOf(plan.snapshot, job.code), nowMs, options)?.atMs ?? null
     }
     if (atMs !== null && heldUntil !== null) atMs = Math.max(atMs, heldUntil)
-    if (atMs !== null && atMs > nowMs && atMs < wake.atMs) wake = {atMs, code: job.code}
+    if (atMs === null || atMs <= nowMs) continue
+    instants.set(job.code, atMs)
+    if (atMs < wake.atMs) wake = {atMs, code: job.code, instants}
   }
   return wake
 }

@@ -7,6 +7,7 @@ import {periodEnd} from '../schedule/period'
 import {Outage, type OutageEvent} from './backoff'
 import type {WakeWatcher} from './health'
 import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, nextWake} from './next-wake'
+import {PartialWakes, type WakeSelection} from './partial-wakes'
 
 /** How many due jobs a scheduler runs at once unless told otherwise (`--concurrency`). */
 export const DEFAULT_CONCURRENCY = 4
@@ -15,8 +16,10 @@ export const DEFAULT_CONCURRENCY = 4
 export interface WakeHooks {
   /** Aborted when the scheduler stops: no more claims, and the running jobs are asked to stop (ctx.signal). */
   signal: AbortSignal
-  /** Watch for missed runs and silent servers on this wake (at most every 30 s, as the heartbeat). */
+  /** Watch for missed runs and silent servers on this wake (at most every 30 s, as the heartbeat; only on a full wake). */
   watch: boolean
+  /** Plan only these jobs (a partial wake: partial-wakes.ts), or undefined: every job. */
+  partial?: {jobs: readonly LoadedJob[]; known: readonly LoadedJob[]}
   onPlan(plan: TickPlan): void
   admit(job: LoadedJob): Promise<Admission | {refused: string}>
 }
@@ -33,7 +36,7 @@ export const realSchedulerTimers: SchedulerTimers = {
 }
 
 export interface SchedulerOptions {
-  /** One tick of the pipeline (plan, then running it: runCrons) with the scheduler's hooks. */
+  /** One tick of the pipeline (plan, then running it: runCrons) with the scheduler's hooks (`partial` passed on as runCrons' own). */
   tick(hooks: WakeHooks): Promise<TickReport>
   /** Record this server's tick (cron_tick) at the plan's time. */
   heartbeat(plan: TickPlan): Promise<void>
@@ -67,7 +70,8 @@ export interface SchedulerEnd {
 /**
  * The resident runner: the tick's pipeline, woken at the right instant instead of every minute.
  * Each wake runs one tick (the plan, then its due jobs, claimed as the crontab tick claims them),
- * then arms one timer to the next due instant of all the jobs, at most a minute away. The jobs a
+ * then arms one timer to the next due instant of all the jobs, at most a minute after the last plan
+ * of every job; in between, a wake plans only the jobs whose instant came (partial-wakes.ts). The jobs a
  * tick starts run on in the background: the next wake never waits for them, and a job still
  * running is not due again (its claim and running row hold it). Due jobs share `concurrency`
  * slots; a run's end makes the scheduler plan again (its next instant depends on it). A wake that
@@ -98,12 +102,14 @@ export class Scheduler {
   private readonly ticks = new Set<Promise<void>>()
   private lastBeatMs: number | null = null
   private lastWatchMs: number | null = null
+  private readonly wakes: PartialWakes
   private readonly capMs: number
   private readonly concurrency: number
   private readonly outage: Outage
 
   constructor(private readonly options: SchedulerOptions) {
     this.capMs = options.capMs ?? MAX_SLEEP_MS
+    this.wakes = new PartialWakes(this.capMs)
     this.outage = new Outage(() => (options.random ?? Math.random)())
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
   }
@@ -147,12 +153,14 @@ export class Scheduler {
     this.planning = true
     this.again = false
     this.options.health?.began(nowMs)
+    const selection = this.wakes.choose(nowMs, heartbeatDue(this.lastWatchMs, nowMs))
     try {
-      const plan = await this.tick(nowMs)
+      const plan = await this.tick(nowMs, selection)
       this.options.health?.reached(nowMs)
       this.tell(this.outage.reached(this.options.clock()))
-      if (plan !== null && !this.stopped) this.planned(plan)
+      if (plan !== null && !this.stopped) this.planned(plan, selection, nowMs)
     } catch (error) {
+      this.wakes.fullNext()
       if (first) throw error
       // The database away (refused, timed out): try again soon, then less and less often (backoff.ts),
       // said once, not at every try. The runs under way keep their outcomes in the spool meanwhile,
@@ -174,14 +182,16 @@ export class Scheduler {
   }
 
   /** Start one tick; resolves with its plan as soon as it is made (or rejects with what kept it from planning), while its jobs run on. */
-  private tick(nowMs: number): Promise<TickPlan | null> {
-    const watch = heartbeatDue(this.lastWatchMs, nowMs)
+  private tick(nowMs: number, selection: WakeSelection): Promise<TickPlan | null> {
+    // The watch looks at every job: a full wake's.
+    const watch = selection.full && heartbeatDue(this.lastWatchMs, nowMs)
     if (watch) this.lastWatchMs = nowMs
     return new Promise((resolve, reject) => {
       let planned = false
       const hooks: WakeHooks = {
         signal: this.controller.signal,
         watch,
+        partial: selection.full ? undefined : {jobs: selection.jobs, known: selection.known},
         onPlan: (plan) => {
           planned = true
           resolve(plan)
@@ -194,7 +204,12 @@ export class Scheduler {
           (report) => {
             if (report.abandoned) this.abandoned = true
           },
-          (error: unknown) => (planned ? this.options.onError(error, 'running the due jobs') : reject(error)),
+          (error: unknown) => {
+            if (!planned) return reject(error)
+            // Due jobs it did not start have no instant kept: the next wake plans every job.
+            this.wakes.fullNext()
+            this.options.onError(error, 'running the due jobs')
+          },
         )
         .finally(() => {
           this.ticks.delete(running)
@@ -205,7 +220,7 @@ export class Scheduler {
   }
 
   /** The plan is made: the heartbeat (throttled), then the timer to the next instant. */
-  private planned(plan: TickPlan): void {
+  private planned(plan: TickPlan, selection: WakeSelection, wokeMs: number): void {
     const nowMs = plan.snapshot.nowMs
     if (heartbeatDue(this.lastBeatMs, nowMs, HEARTBEAT_EVERY_MS)) {
       this.lastBeatMs = nowMs
@@ -216,7 +231,9 @@ export class Scheduler {
     }
     // A run ended while planning: plan again at once, its next instant depends on it.
     for (const [code, untilMs] of this.held) if (untilMs <= nowMs) this.held.delete(code)
-    this.arm(this.again ? nowMs : nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs, this.held).atMs)
+    const {instants} = nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs, this.held)
+    const atMs = this.wakes.planned(plan, selection, wokeMs, instants)
+    this.arm(this.again ? nowMs : atMs)
   }
 
   /** A slot for a due job, once one is free; refused when this scheduler has the job in hand already, or is stopping. */
@@ -248,6 +265,7 @@ export class Scheduler {
         const next = this.waiting.shift()
         if (next) next(true)
         else this.busy--
+        this.wakes.runEnded(job.code)
         this.soon()
       },
     }

@@ -50,6 +50,8 @@ export interface PlanSteps {
   settings: Settings
   /** The classes to consider: the settings' crons, or the ones named. */
   classes: readonly unknown[]
+  /** The classes are some of the crons (a scheduler's partial wake): read only their histories. */
+  some?: boolean
   /** Run whatever the schedule says; `forcePaused`: paused jobs too (when forced by name). */
   force?: boolean
   forcePaused?: boolean
@@ -66,7 +68,7 @@ export async function planTick(steps: PlanSteps): Promise<TickPlan | null> {
   const {jobs, problems} = loadJobs(steps.classes)
   if (!steps.loaded(jobs, problems) || !(await steps.spooled())) return null
   const {runLog, outbox, servers, nowMs, leaseNowMs} = await steps.open()
-  const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, servers})
+  const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, servers, some: steps.some})
   const decide = decider(settings, snapshot.paused, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false})
   const verdicts = new Map<string, Verdict>()
   for (const job of jobs) verdicts.set(job.code, decide(job, historyOf(snapshot, job.code), snapshot.nowMs))

@@ -33,9 +33,11 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   const parts = tickParts(options)
   let setAside = 0
   const named = Boolean(options.names?.length)
+  const {partial} = options
   const plan = await planTick({
     settings,
-    classes: named ? selectByName(options.names!, settings.crons, settings.cronsDir, {sourceDir: settings.cronsSourceDir, unlisted: (name, file) => options.onLog?.(name, 'warn', unlistedNote(name, file, true))}) : settings.crons,
+    classes: named ? selectByName(options.names!, settings.crons, settings.cronsDir, {sourceDir: settings.cronsSourceDir, unlisted: (name, file) => options.onLog?.(name, 'warn', unlistedNote(name, file, true))}) : partial ? partial.jobs.map((job) => job.jobClass) : settings.crons,
+    some: !named && partial !== undefined,
     force: options.force,
     // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
     forcePaused: named,
@@ -59,7 +61,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
 /** Running the plan: the watch, the claim rows, each job in its turn, then the tick's own writes and what its jobs left pending. */
 async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPlan): Promise<TickReport> {
   const {jobs, snapshot} = plan
-  const tick = tickScope(options, parts, plan.decide, jobs)
+  const tick = tickScope(options, parts, plan.decide, options.partial?.known ?? jobs)
   const writes = !options.dryRun
   if (writes && options.watch) await aside(tick, 'watching for missed runs and silent servers', () => tick.alerts.watch(jobs, snapshot.state, snapshot.histories, snapshot.nowMs))
   // Jobs due for the first time get their cron_job rows in one statement, so each claim is one UPDATE.

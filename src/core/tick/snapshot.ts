@@ -13,10 +13,15 @@ export interface Snapshot {
   state: TickState
 }
 
-/** Two statements whatever the number of jobs (none when there are no jobs). */
-export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number, options: {leaseNowMs: number; skewMs: number; servers?: ServerTicks}): Promise<Snapshot> {
+/**
+ * Two statements whatever the number of jobs (none when there are no jobs). `some`: the jobs are
+ * some of the crons (a scheduler's partial wake), so the histories read are theirs alone; else
+ * every job's, in a statement that names none.
+ */
+export async function readSnapshot(runLog: RunLogView, jobs: readonly LoadedJob[], nowMs: number, options: {leaseNowMs: number; skewMs: number; servers?: ServerTicks; some?: boolean}): Promise<Snapshot> {
   if (jobs.length === 0) return {nowMs, histories: new Map(), paused: new Map(), state: EMPTY_TICK_STATE}
-  const histories = await runLog.histories(nowMs, options)
+  const {leaseNowMs, skewMs} = options
+  const histories = await runLog.histories(nowMs, options.some ? {leaseNowMs, skewMs, codes: jobs.map((job) => job.code)} : {leaseNowMs, skewMs})
   const state = options.servers ? await options.servers.tickState() : {...EMPTY_TICK_STATE, paused: await runLog.pausedJobs()}
   return {nowMs, histories, paused: state.paused, state}
 }

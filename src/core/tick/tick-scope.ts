@@ -48,6 +48,12 @@ export interface RunCronsOptions extends TickEvents {
   leaseClock?: Clock
   /** Class names or codes: run only these (they need not be in the settings' crons). */
   names?: readonly string[]
+  /**
+   * Plan only some of the crons (a scheduler's partial wake): `jobs`, taken from an earlier plan
+   * of all of them (`known`), are loaded again from their classes and only their histories are
+   * read; the alerts the tick delivers are sent on the channels `known` gives each job.
+   */
+  partial?: {jobs: readonly LoadedJob[]; known: readonly LoadedJob[]}
   /** Run whatever the schedule says (the lock still applies). */
   force?: boolean
   /** Decide and report, but write nothing and run nothing. */

@@ -1,0 +1,82 @@
+import type {LoadedJob} from '../jobs/load-jobs'
+import type {TickPlan} from '../tick/plan'
+import {MAX_SLEEP_MS} from './next-wake'
+
+/**
+ * A partial wake plans at most this many jobs, and at most half of them: past that a full plan
+ * costs little more, and each code is bound four times in the history statement.
+ */
+export const PARTIAL_MOST = 1000
+
+/** What one wake plans: every job (full), or these jobs of the last full plan (`known`). */
+export type WakeSelection = {full: true} | {full: false; jobs: readonly LoadedJob[]; known: readonly LoadedJob[]}
+
+/**
+ * Which jobs a scheduler's wake plans, from each job's next instant kept between wakes. A wake is
+ * full (every job loaded, read and decided, as the crontab tick does) when it is the first, when
+ * the last full plan is `capMs` old (so pauses, resumes, runs by hand and other servers' runs are
+ * seen within it: the cap on the timer is this plan's), after a wake or a tick that failed, and
+ * when the watch is due (it looks at every job). Any other wake is partial: only the jobs whose
+ * kept instant has come, and those whose run here ended since the last plan (their next instant
+ * depends on it), are planned, and only their instants change. A job without an instant (due,
+ * running here, paused, running elsewhere with no lease) is seen again by the next full plan, or
+ * at its run's end here.
+ */
+export class PartialWakes {
+  /** Every job of the last full plan, by code. */
+  private known = new Map<string, LoadedJob>()
+  private readonly instants = new Map<string, number>()
+  private readonly ended = new Set<string>()
+  private lastFullMs: number | null = null
+  private needFull = true
+
+  constructor(private readonly capMs = MAX_SLEEP_MS) {}
+
+  /** A run here ended: its job is planned at the next wake. */
+  runEnded(code: string): void {
+    this.ended.add(code)
+  }
+
+  /** The next wake plans every job (a wake could not plan; a tick failed after its plan, leaving due jobs unstarted). */
+  fullNext(): void {
+    this.needFull = true
+  }
+
+  /** What the wake at `nowMs` plans; `watchDue`: the watch would run now. Takes the runs ended so far. */
+  choose(nowMs: number, watchDue: boolean): WakeSelection {
+    const ended = [...this.ended]
+    this.ended.clear()
+    const {lastFullMs} = this
+    if (this.needFull || watchDue || lastFullMs === null || nowMs < lastFullMs || nowMs >= lastFullMs + this.capMs) return {full: true}
+    const codes = new Set(ended)
+    for (const [code, atMs] of this.instants) if (atMs <= nowMs) codes.add(code)
+    const jobs: LoadedJob[] = []
+    for (const code of codes) {
+      const job = this.known.get(code)
+      if (job) jobs.push(job)
+    }
+    if (jobs.length === 0 || jobs.length > PARTIAL_MOST || jobs.length * 2 > this.known.size) return {full: true}
+    return {full: false, jobs, known: [...this.known.values()]}
+  }
+
+  /**
+   * A wake's plan made at `nowMs`, with each planned job's next instant (nextWake's `instants`):
+   * kept in place of the planned jobs' old ones (all of them after a full plan). Returns when to
+   * wake next: the earliest instant kept, at most `capMs` after the last full plan.
+   */
+  planned(plan: Pick<TickPlan, 'jobs'>, selection: WakeSelection, nowMs: number, instants: ReadonlyMap<string, number>): number {
+    if (selection.full) {
+      this.known = new Map(plan.jobs.map((job) => [job.code, job]))
+      this.instants.clear()
+      this.lastFullMs = nowMs
+      this.needFull = false
+    } else {
+      for (const job of selection.jobs) this.instants.delete(job.code)
+      for (const job of plan.jobs) this.instants.delete(job.code)
+    }
+    for (const [code, atMs] of instants) this.instants.set(code, atMs)
+    let atMs = (this.lastFullMs ?? nowMs) + this.capMs
+    for (const instant of this.instants.values()) if (instant < atMs) atMs = instant
+    return atMs
+  }
+}
