@@ -102,7 +102,7 @@ describe('slots around an instant, kept per expression (a scheduler asks the sam
   it("answers as cron-parser does, asked forwards, backwards, on slots and 1 ms either side of them", () => {
     const expressions = ['*/2 * * * * *', '0 30 1 * * *', '15 3 * * 1-5', '*/15 * * * *', '@daily', '0 0 29 2 *']
     const instants: number[] = []
-    for (let i = 0; i < 400; i++) instants.push(start + i * 499)
+    for (let i = 0; i < 120; i++) instants.push(start + i * 499)
     instants.push(...[...instants].reverse())
     for (const slot of [Date.UTC(2026, 2, 29, 1, 0, 0), Date.UTC(2026, 2, 29, 1, 30, 0), Date.UTC(2026, 2, 30, 3, 15, 0)]) instants.push(slot - 1, slot, slot + 1, slot, slot - 1)
     for (const expression of expressions) {
