@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import type {HistoryOptions} from '../../src/core/contract/run-types'
 import {loadJobs} from '../../src/core/jobs/load-jobs'
 import {MAX_SLEEP_MS} from '../../src/core/runners/next-wake'
-import {PartialWakes} from '../../src/core/runners/partial-wakes'
+import {PartialWakes, REPLAN_EVERY_MS} from '../../src/core/runners/partial-wakes'
 import {Scheduler} from '../../src/core/runners/scheduler'
 import type {RunStore} from '../../src/core/run-log/run-store'
 import {runCrons} from '../../src/core/tick/run-crons'
@@ -146,6 +146,93 @@ describe('Scheduler: partial wakes plan only the jobs whose instant came', () =>
   })
 })
 
+describe('Scheduler: a refresh that finds the run log unchanged plans nothing', () => {
+  let log: MemoryRunLog
+  let now: number
+  let timers: FakeTimers
+  let plans: string[]
+  let beats: string[]
+  beforeEach(async () => {
+    log = new MemoryRunLog()
+    now = at('2026-01-05T10:00:20')
+    timers = new FakeTimers()
+    plans = []
+    beats = []
+    for (const code of ['q1', 'q2', 'q3']) await log.store.insertRun({code, status: 'succeeded', startMs: at('2026-01-05T10:00:00'), endMs: at('2026-01-05T10:00:00')})
+  })
+  const clock = () => now
+  // Hourly jobs, none due before 11:00.
+  const crons = [job('q1', {cron: '0 * * * *'}), job('q2', {cron: '0 * * * *'}), job('q3', {cron: '0 * * * *'})]
+  /** The memory log's mark: what the SQL one tells (ids, statuses, pauses). */
+  const markOf = () => JSON.stringify([log.runs.map((r) => `${r.id} ${r.status}`), [...log.jobs].map(([code, j]) => `${code} ${j.pause ? 'paused' : ''}`)])
+
+  function scheduler(): Scheduler {
+    const settings = settingsWith(crons, {clockSkewMs: 0})
+    let mark: string | null = null
+    return new Scheduler({
+      tick: (hooks) => {
+        if (!hooks.partial) mark = markOf()
+        return runCrons({db: () => { throw new Error('no database') }, dialect: 'sqlite', settings, clock, leaseClock: clock, store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, concurrency: Infinity, signal: hooks.signal, watch: hooks.watch, partial: hooks.partial, admit: hooks.admit,
+          onPlan: (plan) => {
+            plans.push(iso(plan.snapshot.nowMs))
+            hooks.onPlan(plan)
+          },
+        })
+      },
+      heartbeat: async (_plan, atMs) => void beats.push(iso(atMs)),
+      unchanged: async () => mark === markOf(),
+      settings,
+      clock,
+      timers,
+      onError: (error) => {
+        throw error
+      },
+    })
+  }
+
+  async function until(s: Scheduler, endMs: number): Promise<void> {
+    for (let guard = 0; s.nextWakeMs !== null && s.nextWakeMs <= endMs; guard++) {
+      expect(guard).to.be.below(200)
+      now = Math.max(now, s.nextWakeMs)
+      timers.fire()
+      await settle()
+      await settle()
+    }
+    now = endMs
+  }
+
+  it("an idle scheduler's minute reads plan nothing while the log is unchanged; the heartbeat is still written; every 10 min a full plan", async () => {
+    const s = scheduler()
+    await s.start()
+    await until(s, at('2026-01-05T10:05:21'))
+    expect(plans).to.deep.equal(['10:00:20.000'])
+    expect(beats).to.deep.equal(['10:00:20.000', '10:01:20.000', '10:02:20.000', '10:03:20.000', '10:04:20.000', '10:05:20.000'])
+    expect(iso(s.nextWakeMs!)).to.equal('10:06:20.000')
+    await until(s, at('2026-01-05T10:10:21'))
+    expect(plans).to.deep.equal(['10:00:20.000', '10:10:20.000'])
+    await s.stop()
+  })
+
+  it('a run by another server, a run ending, a pause or a resume makes the next minute read plan every job', async () => {
+    const s = scheduler()
+    await s.start()
+    await until(s, at('2026-01-05T10:01:21'))
+    expect(plans).to.deep.equal(['10:00:20.000'])
+    const id = await log.store.insertRun({code: 'q1', status: 'running', startMs: at('2026-01-05T10:01:30'), endMs: null, host: 'other'})
+    await until(s, at('2026-01-05T10:02:21'))
+    expect(plans).to.deep.equal(['10:00:20.000', '10:02:20.000'])
+    log.runs.find((r) => r.id === id)!.status = 'failed'
+    await until(s, at('2026-01-05T10:04:21'))
+    expect(plans).to.deep.equal(['10:00:20.000', '10:02:20.000', '10:03:20.000'])
+    await log.store.setPaused('q2', {sinceMs: now, by: 'ops'})
+    await until(s, at('2026-01-05T10:06:21'))
+    await log.store.setPaused('q2', null, now)
+    await until(s, at('2026-01-05T10:07:21'))
+    expect(plans.slice(3)).to.deep.equal(['10:05:20.000', '10:07:20.000'])
+    await s.stop()
+  })
+})
+
 describe('PartialWakes: which jobs a wake plans', () => {
   const {jobs} = loadJobs(['a', 'b', 'c', 'd'].map((code) => job(code, {cron: '* * * * *'})))
   const t0 = at('2026-01-05T10:00:00')
@@ -172,6 +259,34 @@ describe('PartialWakes: which jobs a wake plans', () => {
     expect(codes(failed.choose(t0 + 1000, false))).to.equal('all')
     expect(codes(kept().choose(t0 + 2000, false))).to.deep.equal(['a', 'b'])
     expect(codes(kept().choose(t0 + 5000, false))).to.equal('all')
+  })
+
+  it('a full wake is a refresh when only time asked for it: not the first, after a failure, with an instant come or a run ended, nor 10 min after the last full plan', () => {
+    const refresh = (selection: ReturnType<PartialWakes['choose']>) => selection.full && selection.refresh
+    const quiet = () => {
+      const wakes = new PartialWakes()
+      wakes.planned({jobs}, wakes.choose(t0, false), t0, new Map([['a', t0 + 90_000]]))
+      return wakes
+    }
+    expect(refresh(new PartialWakes().choose(t0, false))).to.equal(false)
+    expect(refresh(quiet().choose(t0 + MAX_SLEEP_MS, false))).to.equal(true)
+    expect(refresh(quiet().choose(t0 + 30_000, true))).to.equal(true)
+    expect(refresh(quiet().choose(t0 + 90_000, false))).to.equal(false)
+    const ended = quiet()
+    ended.runEnded('b')
+    expect(refresh(ended.choose(t0 + MAX_SLEEP_MS, false))).to.equal(false)
+    const failed = quiet()
+    failed.fullNext()
+    expect(refresh(failed.choose(t0 + MAX_SLEEP_MS, false))).to.equal(false)
+    // Refreshed: the next minute's read comes a minute after it; the instants are kept.
+    const refreshed = quiet()
+    expect(refreshed.refreshed(t0 + MAX_SLEEP_MS)).to.equal(t0 + 90_000)
+    expect(refresh(refreshed.choose(t0 + REPLAN_EVERY_MS - 1, true))).to.equal(false) // a's instant came
+    const idle = new PartialWakes()
+    idle.planned({jobs}, idle.choose(t0, false), t0, new Map())
+    for (let m = 1; m < 10; m++) expect(idle.refreshed(t0 + m * MAX_SLEEP_MS)).to.equal(t0 + (m + 1) * MAX_SLEEP_MS)
+    expect(refresh(idle.choose(t0 + REPLAN_EVERY_MS - 1, true))).to.equal(true)
+    expect(refresh(idle.choose(t0 + REPLAN_EVERY_MS, false))).to.equal(false)
   })
 
   it("after a partial plan only the planned jobs' instants change; the timer goes to the earliest, capped a minute after the full plan", () => {

@@ -134,7 +134,7 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
       },
       heartbeat: async (plan) => {
         beats++
-        await recordSchedulerTick(plan, {host: 'h', pid: 7, version: 't'}, 0)
+        await recordSchedulerTick(plan, {host: 'h', pid: 7, version: 't'}, plan.snapshot.nowMs, 0)
       },
       settings,
       clock,

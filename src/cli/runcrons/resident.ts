@@ -12,6 +12,8 @@ import {BACKOFF_CAP_MS, type OutageEvent} from '../../core/runners/backoff'
 import {SchedulerHealth, type HealthAnswer} from '../../core/runners/health'
 import {LAG_QUIET_MS, LoopLag, realLagTimers} from '../../core/runners/loop-lag'
 import {realSchedulerTimers, Scheduler} from '../../core/runners/scheduler'
+import {alertsConfigured} from '../../core/notify/quick-watch'
+import {runLogMark} from '../../core/run-log/run-store'
 import {recordSchedulerTick} from '../../core/tick/plan'
 import {installProcessGuards, type ProcessGuardOptions, type ProcessGuards} from '../../core/tick/process-guards'
 import {runCrons, type Outcome, type TickEvents} from '../../core/tick/run-crons'
@@ -98,12 +100,25 @@ export async function residentScheduler(project: Project, settings: Settings, op
     const events = printed(style, out, err)
     const host = os.hostname()
     const lag = lagWarnings(paint, err)
+    // The run log's mark as each full plan began: a refresh that finds it unchanged plans nothing.
+    let mark: string | null = null
     scheduler = new Scheduler({
       tick: async (hooks) => {
         current = await project.clock()
+        // Taken before the plan reads: a change made while it reads shows at the next refresh.
+        if (!hooks.partial) {
+          mark = null
+          mark = await runLogMark(source)
+        }
         return runCrons({...hooks, ...tickOptions(project, settings, guards, clock), source, spool, ...events})
       },
-      heartbeat: (plan) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, startedMs, lag.takeWorst()),
+      heartbeat: (plan, atMs) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, atMs, startedMs, lag.takeWorst()),
+      // Not when the watch is due with alerts to raise (it reads every job's history), nor with outcomes in the spool.
+      unchanged: async (plan, watch) => {
+        if (mark === null || (watch && alertsConfigured(settings, plan.jobs)) || spool.hasPending()) return false
+        current = await project.clock()
+        return (await runLogMark(source)) === mark
+      },
       settings,
       clock,
       timers: realSchedulerTimers,

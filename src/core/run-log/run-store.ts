@@ -4,6 +4,7 @@ import {read, write, type SqlConnection} from '../db/sql-connection'
 import type {HistoryOptions, JobHistory, PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
 import {historiesFromRows, interruptionOf, pausesOf, runRowOf} from './rows'
 import * as sql from './statements'
+import * as tickSql from './tick-statements'
 import {timeCodec} from './time-codec'
 
 export type {NewRun} from './statements'
@@ -124,6 +125,15 @@ export async function interruptStaleRunsOn(connection: SqlConnection, code: stri
     if ((await write(connection, sql.interruptRun(dialect, run.id, endMs, message))).changes > 0) interrupted.push({...run, status: 'interrupted', message})
   }
   return interrupted
+}
+
+/**
+ * The run log's mark (tick-statements' selectLogMark) as one string: two marks that differ say the
+ * log changed between them; equal ones, that nothing a plan reads did.
+ */
+export async function runLogMark(source: ConnectionSource): Promise<string> {
+  const [row] = await rowsOf(source, tickSql.selectLogMark())
+  return Object.values(row).map((value) => (value instanceof Date ? value.getTime() : String(value))).join(' ')
 }
 
 /** The database server's time, in ms (the tick's clock on PostgreSQL and MySQL); the local clock on sqlite. */

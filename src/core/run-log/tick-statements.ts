@@ -3,6 +3,7 @@ import type {Statement} from '../db/sql-connection'
 import {PAUSE_NOTE} from './statements'
 import {timeCodec} from './time-codec'
 import type {RunnerKind} from '../alerts/silence'
+import {FAILED_STATUSES} from '../contract/run-types'
 
 /**
  * A runner's heartbeat: the crontab tick's (its `since` kept while its ticks come less than
@@ -77,4 +78,22 @@ export function deleteTick(host: string, kind?: RunnerKind): Statement {
 /** Every runner's last tick (manage runners, the dashboard's runners page). */
 export function selectServerTicks(): Statement {
   return {sql: 'SELECT host, kind, pid, version, tick_at, since, lag_ms, lag_jobs FROM cron_tick', bindings: []}
+}
+
+/**
+ * A mark of the run log that changes whenever what a plan reads from it does (a scheduler's
+ * refresh compares two): a row added (the last id) or trimmed (the first), a run's status set or
+ * changed (the count of each status but 'succeeded': a run ends, is interrupted, finishes past its
+ * lease, is charged a late failure), a job paused or resumed. Index lookups and counts over the
+ * status index; 'succeeded', the bulk of the log, is left uncounted.
+ */
+export function selectLogMark(): Statement {
+  const count = (status: string) => `(SELECT COUNT(*) FROM cron_job_log WHERE status = '${status}') AS ${status}`
+  return {
+    sql:
+      'SELECT (SELECT MIN(id) FROM cron_job_log) AS first_id, (SELECT MAX(id) FROM cron_job_log) AS last_id, ' +
+      `${['running', ...FAILED_STATUSES].map(count).join(', ')}, ` +
+      '(SELECT COUNT(*) FROM cron_job WHERE paused_at IS NOT NULL) AS paused, (SELECT MAX(paused_at) FROM cron_job) AS last_pause, (SELECT MAX(resumed_at) FROM cron_job) AS last_resume',
+    bindings: [],
+  }
 }

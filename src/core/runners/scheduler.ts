@@ -38,8 +38,14 @@ export const realSchedulerTimers: SchedulerTimers = {
 export interface SchedulerOptions {
   /** One tick of the pipeline (plan, then running it: runCrons) with the scheduler's hooks (`partial` passed on as runCrons' own). */
   tick(hooks: WakeHooks): Promise<TickReport>
-  /** Record this server's tick (cron_tick) at the plan's time. */
-  heartbeat(plan: TickPlan): Promise<void>
+  /** Record this server's tick (cron_tick) at `atMs` (the plan's time, or a refresh's), through the plan's run log. */
+  heartbeat(plan: TickPlan, atMs: number): Promise<void>
+  /**
+   * A refresh (partial-wakes.ts's WakeSelection): true when nothing the last full plan (`plan`) read
+   * has changed since and nothing else needs a plan now (`watch`: the watch is due at this wake), so
+   * its instants stand and the wake plans nothing; false: the full plan. Absent: always the full plan.
+   */
+  unchanged?(plan: TickPlan, watch: boolean): Promise<boolean>
   settings: Pick<Settings, 'timeZone' | 'clockSkewMs'>
   clock: Clock
   timers: SchedulerTimers
@@ -71,7 +77,8 @@ export interface SchedulerEnd {
  * The resident runner: the tick's pipeline, woken at the right instant instead of every minute.
  * Each wake runs one tick (the plan, then its due jobs, claimed as the crontab tick claims them),
  * then arms one timer to the next due instant of all the jobs, at most a minute after the last plan
- * of every job; in between, a wake plans only the jobs whose instant came (partial-wakes.ts). The jobs a
+ * of every job; in between, a wake plans only the jobs whose instant came (partial-wakes.ts), and
+ * that minute's read plans nothing when the run log is unchanged (`unchanged`). The jobs a
  * tick starts run on in the background: the next wake never waits for them, and a job still
  * running is not due again (its claim and running row hold it). Due jobs share `concurrency`
  * slots; a run's end makes the scheduler plan again (its next instant depends on it). A wake that
@@ -102,6 +109,8 @@ export class Scheduler {
   private readonly ticks = new Set<Promise<void>>()
   private lastBeatMs: number | null = null
   private lastWatchMs: number | null = null
+  /** The last full plan (every job's verdict and history), for a refresh that finds the run log unchanged. */
+  private lastFull: TickPlan | null = null
   private readonly wakes: PartialWakes
   private readonly capMs: number
   private readonly concurrency: number
@@ -153,8 +162,10 @@ export class Scheduler {
     this.planning = true
     this.again = false
     this.options.health?.began(nowMs)
-    const selection = this.wakes.choose(nowMs, heartbeatDue(this.lastWatchMs, nowMs))
+    const watchDue = heartbeatDue(this.lastWatchMs, nowMs)
+    const selection = this.wakes.choose(nowMs, watchDue)
     try {
+      if (selection.full && selection.refresh && (await this.stands(nowMs, watchDue))) return
       const plan = await this.tick(nowMs, selection)
       this.options.health?.reached(nowMs)
       this.tell(this.outage.reached(this.options.clock()))
@@ -173,6 +184,24 @@ export class Scheduler {
     } finally {
       this.planning = false
     }
+  }
+
+  /**
+   * A refresh: when the run log is unchanged since the last full plan, that plan stands (its
+   * instants kept, the watch as good as run) and the wake ends here, after the heartbeat (the
+   * minute's read of an idle scheduler is one cheap statement, not a plan of every job).
+   */
+  private async stands(nowMs: number, watchDue: boolean): Promise<boolean> {
+    const plan = this.lastFull
+    if (plan === null || !this.options.unchanged || !(await this.options.unchanged(plan, watchDue))) return false
+    this.options.health?.reached(nowMs)
+    this.tell(this.outage.reached(this.options.clock()))
+    if (this.stopped) return true
+    if (watchDue) this.lastWatchMs = nowMs
+    this.beat(plan, nowMs)
+    const atMs = this.wakes.refreshed(nowMs)
+    this.arm(this.again ? nowMs : atMs)
+    return true
   }
 
   private tell(event: OutageEvent | null): void {
@@ -222,18 +251,23 @@ export class Scheduler {
   /** The plan is made: the heartbeat (throttled), then the timer to the next instant. */
   private planned(plan: TickPlan, selection: WakeSelection, wokeMs: number): void {
     const nowMs = plan.snapshot.nowMs
-    if (heartbeatDue(this.lastBeatMs, nowMs, HEARTBEAT_EVERY_MS)) {
-      this.lastBeatMs = nowMs
-      this.options.heartbeat(plan).catch((error: unknown) => {
-        this.options.health?.failed(this.options.clock(), error)
-        this.options.onError(error, "recording this server's tick (cron_tick)")
-      })
-    }
+    if (selection.full) this.lastFull = plan
+    this.beat(plan, nowMs)
     // A run ended while planning: plan again at once, its next instant depends on it.
     for (const [code, untilMs] of this.held) if (untilMs <= nowMs) this.held.delete(code)
     const {instants} = nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs, this.held)
     const atMs = this.wakes.planned(plan, selection, wokeMs, instants)
     this.arm(this.again ? nowMs : atMs)
+  }
+
+  /** This server's tick (cron_tick), at most every HEARTBEAT_EVERY_MS, without waiting for it. */
+  private beat(plan: TickPlan, nowMs: number): void {
+    if (!heartbeatDue(this.lastBeatMs, nowMs, HEARTBEAT_EVERY_MS)) return
+    this.lastBeatMs = nowMs
+    this.options.heartbeat(plan, nowMs).catch((error: unknown) => {
+      this.options.health?.failed(this.options.clock(), error)
+      this.options.onError(error, "recording this server's tick (cron_tick)")
+    })
   }
 
   /** A slot for a due job, once one is free; refused when this scheduler has the job in hand already, or is stopping. */

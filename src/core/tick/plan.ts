@@ -102,9 +102,9 @@ export function recordServerTick(plan: TickPlan, server: ServerTick, settings: P
   return plan.servers ? plan.servers.record({...server, kind: 'crontab', atMs: plan.snapshot.nowMs, silentAfterMs: settings.alerts.silentAfterMs}) : Promise.resolve()
 }
 
-/** Record a resident scheduler's tick (cron_tick, kind scheduler), at the plan's time: `sinceMs` is its start, `lag` its worst event-loop lag since its last tick. */
-export function recordSchedulerTick(plan: TickPlan, server: ServerTick, sinceMs: number, lag: LoopLagSeen | null = null): Promise<void> {
-  return plan.servers ? plan.servers.record({...server, kind: 'scheduler', atMs: plan.snapshot.nowMs, sinceMs, lag}) : Promise.resolve()
+/** Record a resident scheduler's tick (cron_tick, kind scheduler) at `atMs` (a plan's time, or a refresh's): `sinceMs` is its start, `lag` its worst event-loop lag since its last tick. */
+export function recordSchedulerTick(plan: Pick<TickPlan, 'servers'>, server: ServerTick, atMs: number, sinceMs: number, lag: LoopLagSeen | null = null): Promise<void> {
+  return plan.servers ? plan.servers.record({...server, kind: 'scheduler', atMs, sinceMs, lag}) : Promise.resolve()
 }
 
 /** The quiet end of a plan (nothing to run): this server's tick recorded and the log trimmed, as running the plan ends. */
