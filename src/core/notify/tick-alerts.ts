@@ -46,8 +46,8 @@ export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJo
     if (!resolved) own.set(job.code, (resolved = jobAlerts(alerts, job.alerts, [])))
     return resolved
   }
-  const jobsByCode = new Map(loaded.map((job) => [job.code, job]))
-  const enabled = outbox !== undefined && alertsConfigured(settings, loaded)
+  const {jobsByCode, configured} = knownJobs(settings, loaded)
+  const enabled = outbox !== undefined && configured
   const channelsFor = (code: string | null): readonly Channel[] => {
     if (code === null) return alerts.channels
     const job = jobsByCode.get(code)
@@ -79,6 +79,17 @@ export function tickAlerts(options: TickAlertsOptions, loaded: readonly LoadedJo
       return deliverPending({outbox, channelsFor, clock, leaseClock, host, pid, log})
     },
   }
+}
+
+/**
+ * The jobs by code, and whether any alert could go anywhere: worked out once per list of jobs (a
+ * scheduler hands every wake the same list of the jobs it knows, 1,000 maybe, and plans few).
+ */
+const known = new WeakMap<readonly LoadedJob[], {jobsByCode: Map<string, LoadedJob>; configured: boolean}>()
+function knownJobs(settings: Settings, loaded: readonly LoadedJob[]): {jobsByCode: Map<string, LoadedJob>; configured: boolean} {
+  let jobs = known.get(loaded)
+  if (!jobs) known.set(loaded, (jobs = {jobsByCode: new Map(loaded.map((job) => [job.code, job])), configured: alertsConfigured(settings, loaded)}))
+  return jobs
 }
 
 async function raiseWatched(options: TickAlertsOptions, outbox: AlertOutbox, watch: Watch, nowMs: number, alertingFor: (job: LoadedJob) => Alerting | undefined): Promise<void> {

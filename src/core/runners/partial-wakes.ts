@@ -35,8 +35,9 @@ export type WakeSelection = {full: true; refresh: boolean} | {full: false; jobs:
  * refresh plan every job.
  */
 export class PartialWakes {
-  /** Every job of the last full plan, by code. */
+  /** Every job of the last full plan, by code, and as one list (the same list at every wake until the next full plan). */
   private known = new Map<string, LoadedJob>()
+  private knownList: readonly LoadedJob[] = []
   private readonly instants = new Map<string, number>()
   private readonly ended = new Set<string>()
   private lastFullMs: number | null = null
@@ -71,7 +72,7 @@ export class PartialWakes {
       if (job) jobs.push(job)
     }
     if (jobs.length === 0 || jobs.length > PARTIAL_MOST || jobs.length * 2 > this.known.size) return {full: true, refresh: false}
-    return {full: false, jobs, known: [...this.known.values()]}
+    return {full: false, jobs, known: this.knownList}
   }
 
   /**
@@ -82,6 +83,7 @@ export class PartialWakes {
   planned(plan: Pick<TickPlan, 'jobs'>, selection: WakeSelection, nowMs: number, instants: ReadonlyMap<string, number>): number {
     if (selection.full) {
       this.known = new Map(plan.jobs.map((job) => [job.code, job]))
+      this.knownList = plan.jobs
       this.instants.clear()
       this.lastFullMs = nowMs
       this.lastPlannedMs = nowMs
