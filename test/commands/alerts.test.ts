@@ -12,7 +12,9 @@ import {SqlRunRecorder} from '../../src/core/run-log/recorder'
 import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {FileSpool} from '../../src/core/run-log/spool'
 import {recordSpooled} from '../../src/core/tick/recording'
+import type {TickPlan} from '../../src/core/tick/plan'
 import {runCrons, type RunCronsOptions} from '../../src/core/tick/run-crons'
+import {watchAgain} from '../../src/core/tick/watch-again'
 import {fixedClock} from '../../src/core/time/clock'
 import {job, settingsWith} from '../fixtures/jobs'
 import {context, lines, Sandbox} from '../helpers/cli'
@@ -187,6 +189,29 @@ for (const dialect of BACKENDS) describe(`alerts: incidents, the outbox and deli
       expect(report.outcomes.map((outcome) => outcome.kind)).to.deep.equal(['succeeded'])
       expect(hook.got.map((body) => `${body.kind} ${body.code}`), logs.join('\n')).to.deep.equal(['missed app.every5', 'recovered app.every5'])
       expect(hook.got[0].text.split('\n')[0]).to.equal('[manage] app.every5 missed its run due at 2026-01-05T10:06:00.000Z: none started within 5 min')
+    } finally {
+      await hook.close()
+    }
+  })
+
+  it("the watch again on a plan that stands (a scheduler's refresh, the log unchanged): the missed period is raised and delivered, nothing planned or run", async () => {
+    const hook = await hookAt()
+    const Every5 = job('app.every5', {runEveryMins: 5})
+    try {
+      const alerts = {silentAfterMs: 30 * 60_000}
+      await tick([Every5], minute(0), hook.url, {}, alerts)
+      // The scheduler's last full plan, at 10:01 (nothing due); web2 ticks at 10:06 and 10:10 without the job.
+      let plan: TickPlan | undefined
+      await tick([Every5], minute(1), hook.url, {runner: 'scheduler', onPlan: (made) => (plan = made)}, alerts)
+      await tick([], minute(6), hook.url, {host: 'web2'}, alerts)
+      await tick([], minute(10), hook.url, {host: 'web2'}, alerts)
+      expect(hook.got).to.deep.equal([])
+      const runs = (await tableRows(t.db, 'cron_job_log')).length
+      const clock = fixedClock(at(minute(12)))
+      const settings = settingsWith([Every5], {alerts: {...NO_ALERTS, channels: [{kind: 'webhook', url: hook.url}], ...alerts}})
+      await watchAgain({db: t.db, dialect: t.dialect, settings, clock, leaseClock: dialect === 'sqlite' ? clock : undefined, host: 'web1', pid: 4242, runner: 'scheduler'}, plan!, clock())
+      expect(hook.got.map((body) => `${body.kind} ${body.code}`), logs.join('\n')).to.deep.equal(['missed app.every5'])
+      expect(await tableRows(t.db, 'cron_job_log')).to.have.length(runs)
     } finally {
       await hook.close()
     }

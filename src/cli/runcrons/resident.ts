@@ -17,6 +17,7 @@ import {runLogMark} from '../../core/run-log/run-store'
 import {recordSchedulerTick} from '../../core/tick/plan'
 import {installProcessGuards, type ProcessGuardOptions, type ProcessGuards} from '../../core/tick/process-guards'
 import {runCrons, type Outcome, type TickEvents} from '../../core/tick/run-crons'
+import {watchAgain} from '../../core/tick/watch-again'
 import {activeResources, quietBeyond} from '../../core/tick/watchdog'
 import type {Painter} from '../output/render'
 import {forkRunner} from './fork-runner'
@@ -113,11 +114,14 @@ export async function residentScheduler(project: Project, settings: Settings, op
         return runCrons({...hooks, ...tickOptions(project, settings, guards, clock), source, spool, ...events})
       },
       heartbeat: (plan, atMs) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, atMs, startedMs, lag.takeWorst()),
-      // Not when the watch is due with alerts to raise (it reads every job's history), nor with outcomes in the spool.
+      // Never with outcomes in the spool (a full plan records them first). The watch, when due with
+      // alerts to raise, looks at the plan that stands.
       unchanged: async (plan, watch) => {
-        if (mark === null || (watch && alertsConfigured(settings, plan.jobs)) || spool.hasPending()) return false
+        if (mark === null || spool.hasPending()) return false
         current = await project.clock()
-        return (await runLogMark(source)) === mark
+        if ((await runLogMark(source)) !== mark) return false
+        if (watch && alertsConfigured(settings, plan.jobs)) await watchAgain({...tickOptions(project, settings, guards, clock), source, spool, ...events}, plan, clock())
+        return true
       },
       settings,
       clock,

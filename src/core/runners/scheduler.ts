@@ -42,8 +42,8 @@ export interface SchedulerOptions {
   heartbeat(plan: TickPlan, atMs: number): Promise<void>
   /**
    * A refresh (partial-wakes.ts's WakeSelection): true when nothing the last full plan (`plan`) read
-   * has changed since and nothing else needs a plan now (`watch`: the watch is due at this wake), so
-   * its instants stand and the wake plans nothing; false: the full plan. Absent: always the full plan.
+   * has changed since, so its instants stand and the wake plans nothing (`watch`: the watch is due
+   * at this wake: run on that plan first); false: the full plan. Absent: always the full plan.
    */
   unchanged?(plan: TickPlan, watch: boolean): Promise<boolean>
   settings: Pick<Settings, 'timeZone' | 'clockSkewMs'>

@@ -134,7 +134,7 @@ function serverTickRecorded(tick: TickScope, plan: TickPlan, version: string): P
 }
 
 /** Alerting's work: a failure is a warning, never the tick's exit status, and never keeps a job from running. */
-async function aside(tick: TickScope, doing: string, work: () => Promise<unknown>): Promise<void> {
+export async function aside(tick: TickScope, doing: string, work: () => Promise<unknown>): Promise<void> {
   await work().catch((error: unknown) => tick.log('manage', 'warn', `${doing} failed: ${firstLine(messageFromError(error))}`))
 }
 
