@@ -7,7 +7,7 @@ describe("holdYoungGeneration: manage scheduler holds V8's young generation at i
     {name: 'other options left alone', execArgv: ['--enable-source-maps'], nodeOptions: '--require ./probe.js --max-old-space-size=200', set: ['--semi-space-growth-factor=1']},
     {name: "node's own --max-semi-space-size wins", execArgv: ['--max-semi-space-size=4'], set: []},
     {name: "NODE_OPTIONS' semi-space flag wins", execArgv: [], nodeOptions: '--max-semi-space-size=2', set: []},
-    {name: 'in its underscore spelling too', execArgv: [], nodeOptions: '--semi_space_growth_factor=2', set: []},
+    {name: 'in its underscore spelling too', execArgv: ['--semi_space_growth_factor=2'], set: []},
   ]
   for (const {name, execArgv, nodeOptions, set} of cases) {
     it(name, () => {
