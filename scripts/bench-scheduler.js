@@ -15,9 +15,10 @@
 //   memory  BENCH_MEMORY_JOBS every-second jobs on sqlite (--concurrency as many): VmRSS
 //           (/proc/PID/status) once 100 runs have started, once 10,000 have, and its largest
 //           sample (every second) after that; its runs' start delays are a row too, and its CPU per run.
+//           manage scheduler holds V8's young generation at its size (src/cli/runcrons/young-generation.ts:
+//           a process allocating a few MB a second would otherwise grow it to 2 × 16 MB and keep it).
 //           A second memory part, the same under NODE_OPTIONS=--max-semi-space-size=BENCH_SEMI_SPACE_MB,
-//           shows what V8's young generation takes: its live heap stays ~10 MB, but in a process
-//           allocating a few MB a second V8 grows the young generation to 2 × 16 MB and keeps it.
+//           shows an operator's own semi-space flag instead (the scheduler then sets none of its own).
 //   idle    BENCH_QUIET_JOBS jobs (1,000), none due during the bench (a daily cron slot 12 h away):
 //           utime + stime (/proc/PID/stat) from 2 s after its first wake to BENCH_IDLE_SECONDS later.
 //           It still wakes once a minute to read the run log's mark (pauses, other servers' runs),

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import v8 from 'node:v8'
 import {expect} from 'chai'
 import {startScheduler, type SchedulerHandle, type StartSchedulerOptions} from '../../src/scheduler'
 import {ROOT, THROWING_SETTINGS, waitForFile} from '../helpers/cli'
@@ -102,6 +103,22 @@ describe('startScheduler: the scheduler in the app\'s own process', function () 
       expect(fs.readFileSync(path.join(dir, 'calls.log'), 'utf8').trim()).to.equal(`emb.quick ${process.pid}`)
     })
   }
+
+  it("leaves the host's V8 flags alone (manage scheduler alone holds the young generation: young-generation.ts)", async () => {
+    t = await freshDatabase({dialect: 'sqlite'})
+    const set: string[] = []
+    const setFlagsFromString = v8.setFlagsFromString
+    v8.setFlagsFromString = (flags: string) => void set.push(flags)
+    try {
+      const h = start('QuickJob')
+      await h.started
+      await until((rows) => rows.includes('emb.quick succeeded'))
+      expect(await h.stop()).to.deep.equal({abandoned: false})
+    } finally {
+      v8.setFlagsFromString = setFlagsFromString
+    }
+    expect(set).to.deep.equal([])
+  })
 
   it('stop() drains a running job: no new claim, the job given graceSeconds, recorded, every claim released', async () => {
     t = await freshDatabase()

@@ -243,6 +243,17 @@ describe('manage scheduler (real processes)', function () {
       expect(box.calls()).to.deep.equal([])
     })
 
+    it("V8's young generation held first, before the settings load (young-generation.ts); an operator's semi-space flag wins", async () => {
+      await box.migrate()
+      const spy = `--require=${path.join(ROOT, 'test', 'fixtures', 'v8-flags-spy.cjs')}`
+      const held = await box.spawn(['scheduler'], {TEST_CRONS: '', NODE_OPTIONS: spy})
+      expect(held.code, context(held)).to.equal(1)
+      expect(lines(held.stderr).filter((line) => line.startsWith('v8 flags set:'))).to.deep.equal(['v8 flags set: --semi-space-growth-factor=1'])
+      const own = await box.spawn(['scheduler'], {TEST_CRONS: '', NODE_OPTIONS: `${spy} --max-semi-space-size=2`})
+      expect(own.code, context(own)).to.equal(1)
+      expect(lines(own.stderr).filter((line) => line.startsWith('v8 flags set:'))).to.deep.equal([])
+    })
+
     it('a database that is not migrated', async () => {
       const result = await box.spawn(['scheduler'], {TEST_CRONS: 'AfterJob'})
       expect(result.code, context(result)).to.equal(1)

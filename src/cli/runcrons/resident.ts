@@ -101,6 +101,8 @@ export async function residentScheduler(project: Project, settings: Settings, op
     const events = printed(style, out, err)
     const host = os.hostname()
     const lag = lagWarnings(paint, err)
+    // The same for every wake: made once, not at each of its many wakes a second.
+    const fixed = {...tickOptions(project, settings, guards, clock), source, spool, host, pid: process.pid, ...events}
     // The run log's mark as each full plan began: a refresh that finds it unchanged plans nothing.
     let mark: string | null = null
     scheduler = new Scheduler({
@@ -111,7 +113,7 @@ export async function residentScheduler(project: Project, settings: Settings, op
           mark = null
           mark = await runLogMark(source)
         }
-        return runCrons({...hooks, ...tickOptions(project, settings, guards, clock), source, spool, ...events})
+        return runCrons({...hooks, ...fixed})
       },
       heartbeat: (plan, atMs) => recordSchedulerTick(plan, {host, pid: process.pid, version: PACKAGE_VERSION}, atMs, startedMs, lag.takeWorst()),
       // Never with outcomes in the spool (a full plan records them first). The watch, when due with
@@ -120,7 +122,7 @@ export async function residentScheduler(project: Project, settings: Settings, op
         if (mark === null || spool.hasPending()) return false
         current = await project.clock()
         if ((await runLogMark(source)) !== mark) return false
-        if (watch && alertsConfigured(settings, plan.jobs)) await watchAgain({...tickOptions(project, settings, guards, clock), source, spool, ...events}, plan, clock())
+        if (watch && alertsConfigured(settings, plan.jobs)) await watchAgain(fixed, plan, clock())
         return true
       },
       settings,

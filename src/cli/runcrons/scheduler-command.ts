@@ -4,6 +4,7 @@ import type {Painter} from '../output/render'
 import type {HealthServer} from './health-server'
 import type {LineStyle} from './lines'
 import {residentScheduler, schedulerSettings} from './resident'
+import {holdYoungGeneration} from './young-generation'
 
 export interface SchedulerFlags {
   concurrency: number
@@ -22,6 +23,8 @@ export interface SchedulerFlags {
  * exits at once.
  */
 export async function runScheduler(project: Project, flags: SchedulerFlags, paint: Painter, env: NodeJS.ProcessEnv): Promise<number> {
+  // First, before the settings load: this process is the scheduler's own (young-generation.ts).
+  holdYoungGeneration(process.execArgv, env.NODE_OPTIONS)
   const settings = await schedulerSettings(project, env)
   const style: LineStyle = {verbosity: flags.verbosity, traceback: flags.traceback, paint, zone: settings.timeZone}
   const {stdout, stderr} = commandIO()

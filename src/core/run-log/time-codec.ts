@@ -9,7 +9,16 @@ export interface TimeCodec {
   fromDb(value: unknown): number | null
 }
 
+/** One codec per dialect, made once: every statement asks for one (a scheduler sends many a second). */
+const codecs = new Map<Dialect, TimeCodec>()
+
 export function timeCodec(dialect: Dialect): TimeCodec {
+  let codec = codecs.get(dialect)
+  if (!codec) codecs.set(dialect, (codec = Object.freeze(makeCodec(dialect))))
+  return codec
+}
+
+function makeCodec(dialect: Dialect): TimeCodec {
   return {
     toDb: dialect === 'sqlite' ? (ms) => new Date(ms).toISOString() : (ms) => new Date(ms),
     fromDb(value) {

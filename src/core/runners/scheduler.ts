@@ -254,7 +254,7 @@ export class Scheduler {
     if (selection.full) this.lastFull = plan
     this.beat(plan, nowMs)
     // A run ended while planning: plan again at once, its next instant depends on it.
-    for (const [code, untilMs] of this.held) if (untilMs <= nowMs) this.held.delete(code)
+    this.held.forEach((untilMs, code) => untilMs <= nowMs && this.held.delete(code))
     const {instants} = nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs, this.held)
     const atMs = this.wakes.planned(plan, selection, wokeMs, instants)
     this.arm(this.again ? nowMs : atMs)
@@ -306,7 +306,11 @@ export class Scheduler {
   }
 
   private toldRunning(): void {
-    this.options.onRunning?.([...this.running].filter(([, isolated]) => !isolated).map(([code]) => code))
+    if (!this.options.onRunning) return
+    // At each slot taken and freed: without the copies and entry pairs of [...map].filter().map().
+    const codes: string[] = []
+    this.running.forEach((isolated, code) => isolated || codes.push(code))
+    this.options.onRunning(codes)
   }
 
   /** Plan again now (a run ended), unless stopping; while a plan is being made, right after it; while the database is away, at the back-off's next try. */

@@ -127,7 +127,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   return not('interval', () => 'not due')
 }
 
-type Answers = ReturnType<typeof answers>
+type Answers = ReturnType<typeof answersTold>
 
 /** runMonthlyOnDays, then runWeeklyOnDays: the job's answer when a filter keeps it from today, else null. */
 function dayFilters(schedule: Schedule, local: () => DateTime, {not, passes, notSet}: Answers): Decision | null {
@@ -171,18 +171,15 @@ function slotRule(schedule: Schedule, history: JobHistory, local: DateTime, at: 
  * Each answer, and each rule that lets the job through, is told to the trace (manage why); a tick
  * passes none, and then the trace's arguments are not even evaluated.
  */
-function answers(trace: DecisionOptions['trace']) {
+function answers(trace: DecisionOptions['trace']): Answers {
+  return trace ? answersTold(trace) : UNTRACED
+}
+
+function answersTold(trace: DecisionOptions['trace']) {
   const decision = (due: boolean, rule: DecisionRule, why: () => string, slot: string | null, notBeforeMs?: number, dueSinceMs?: number): Decision => {
-    let reason: string | undefined
-    const made: Decision = {
-      due,
-      slot,
-      rule,
-      get reason() {
-        reason ??= why()
-        return reason
-      },
-    }
+    const made = {due, slot, rule} as Decision & {[WHY]: (() => string) | string}
+    Object.defineProperty(made, WHY, {value: why, writable: true})
+    Object.defineProperty(made, 'reason', REASON)
     if (notBeforeMs !== undefined) made.notBeforeMs = notBeforeMs
     if (dueSinceMs !== undefined) made.dueSinceMs = dueSinceMs
     return made
@@ -200,6 +197,24 @@ function answers(trace: DecisionOptions['trace']) {
     notSet: (rule: DecisionRule, text: string) => trace?.({rule, outcome: 'not-set', text}),
   }
 }
+
+/**
+ * A decision's reason, an own enumerable getter as an object literal's would be, but one getter for
+ * all: a getter made per decision puts each one in V8's slow dictionary mode, and a scheduler makes
+ * several decisions per run. The words, or what makes them, are kept under WHY (not enumerable).
+ */
+const WHY = Symbol('why')
+const REASON: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: {[WHY]: (() => string) | string}) {
+    const why = this[WHY]
+    return typeof why === 'string' ? why : (this[WHY] = why())
+  },
+}
+
+/** A tick's answers (no trace): the same for every decision, made once rather than at each of the many a second. */
+const UNTRACED = answersTold(undefined)
 
 /** The tick's local time, made once per (instant, zone): every job of a tick asks for the same one. */
 let lastLocal: {ms: number; zone: string; value: DateTime} | null = null
