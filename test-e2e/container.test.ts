@@ -148,7 +148,7 @@ describe("the README's container recipes, carried out without Docker", function 
     const runtime = dirs[1]
     // npm prune --omit=dev left the framework and its drivers, nothing to compile with.
     expect(fs.existsSync(path.join(runtime, 'node_modules', 'manage-cli', 'bin', 'manage'))).to.equal(true)
-    expect(env.NODE_OPTIONS).to.equal('--max-semi-space-size=2')
+    expect(env.NODE_ENV).to.equal('production')
     env = {...env, DATABASE_URL: `sqlite://${path.join(work, 'data.sqlite3')}`}
 
     // The README's migrate command, as `docker run … my-app <command>` runs it in the image.
