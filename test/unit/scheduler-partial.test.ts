@@ -14,6 +14,18 @@ import {at} from '../helpers/schedule'
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 const iso = (ms: number) => new Date(ms).toISOString().slice(11, 23)
 
+/** Fire the timer at its instant (the clock moved there, by `setNow`) until the next one is past `endMs`. */
+async function fireUntil(s: Scheduler, timers: FakeTimers, endMs: number, setNow: (ms: number) => void, now: () => number): Promise<void> {
+  for (let guard = 0; s.nextWakeMs !== null && s.nextWakeMs <= endMs; guard++) {
+    expect(guard).to.be.below(200)
+    setNow(Math.max(now(), s.nextWakeMs))
+    timers.fire()
+    await settle()
+    await settle()
+  }
+  setNow(endMs)
+}
+
 /**
  * Partial wakes: a wake for one job plans (loads, reads, decides) that job alone; every job is
  * planned again at least once a minute (and when the watch is due, every 30 s). The real pipeline
@@ -68,17 +80,7 @@ describe('Scheduler: partial wakes plan only the jobs whose instant came', () =>
     })
   }
 
-  /** Fire the timer at its instant (the clock moved there) until the next one is past `endMs`. */
-  async function until(s: Scheduler, endMs: number): Promise<void> {
-    for (let guard = 0; s.nextWakeMs !== null && s.nextWakeMs <= endMs; guard++) {
-      expect(guard).to.be.below(200)
-      now = Math.max(now, s.nextWakeMs)
-      timers.fire()
-      await settle()
-      await settle()
-    }
-    now = endMs
-  }
+  const until = (s: Scheduler, endMs: number) => fireUntil(s, timers, endMs, (ms) => (now = ms), () => now)
   const starts = (code: string) => log.runs.filter((r) => r.code === code && r.startMs >= at('2026-01-05T10:00:20')).map((r) => iso(r.startMs))
 
   it("a timer wake for one job plans and reads that job alone; its run's end plans it alone again", async () => {
@@ -190,16 +192,7 @@ describe('Scheduler: a refresh that finds the run log unchanged plans nothing', 
     })
   }
 
-  async function until(s: Scheduler, endMs: number): Promise<void> {
-    for (let guard = 0; s.nextWakeMs !== null && s.nextWakeMs <= endMs; guard++) {
-      expect(guard).to.be.below(200)
-      now = Math.max(now, s.nextWakeMs)
-      timers.fire()
-      await settle()
-      await settle()
-    }
-    now = endMs
-  }
+  const until = (s: Scheduler, endMs: number) => fireUntil(s, timers, endMs, (ms) => (now = ms), () => now)
 
   it("an idle scheduler's minute reads plan nothing while the log is unchanged; the heartbeat is still written; every 10 min a full plan", async () => {
     const s = scheduler()
