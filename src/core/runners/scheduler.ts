@@ -254,7 +254,7 @@ export class Scheduler {
     if (selection.full) this.lastFull = plan
     this.beat(plan, nowMs)
     // A run ended while planning: plan again at once, its next instant depends on it.
-    this.held.forEach((untilMs, code) => untilMs <= nowMs && this.held.delete(code))
+    for (const [code, untilMs] of this.held) if (untilMs <= nowMs) this.held.delete(code)
     const {instants} = nextWake(plan, this.options.settings, nowMs, this.inHand, this.capMs, this.held)
     const atMs = this.wakes.planned(plan, selection, wokeMs, instants)
     this.arm(this.again ? nowMs : atMs)
