@@ -1,11 +1,12 @@
 import {checkJobAlerts} from '../alerts/alert-settings'
 import {webhookProblem} from '../alerts/channels/webhook'
 import type {RunPolicy} from './run-policy'
+import {policyOf, type Report} from './load-policy'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
 import {CRON_FIELDS, cronExpressionError} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
-import {MAX_TIMER_MS, MINUTE_MS, SECOND_MS} from '../time/units'
+import {MINUTE_MS, SECOND_MS} from '../time/units'
 import type {CronClass, CronJobBase, JobAlertsOverride} from '../contract/cron-job-base'
 
 /** A cron class that passed validation, with its instance. */
@@ -32,8 +33,6 @@ export interface Problem {
   level: 'error' | 'warning'
 }
 
-type Report = (message: string) => void
-
 function wholeMinutes(name: 'runEveryMins' | 'retryAfterFailureMins', value: unknown, error: Report): number | null {
   if (value === undefined || value === null) return null
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
@@ -55,15 +54,6 @@ function dayList(name: 'runWeeklyOnDays' | 'runMonthlyOnDays', value: unknown, l
     return null
   }
   return value as number[]
-}
-
-function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs' | 'isolate', value: unknown, error: Report): boolean {
-  if (value === undefined || value === null) return false
-  if (typeof value !== 'boolean') {
-    error(`${name} = ${shown(value)} is not true or false`)
-    return false
-  }
-  return value
 }
 
 function slotList(value: unknown, error: Report): Schedule['runAtTimes'] {
@@ -123,7 +113,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   }
 
   const {code, runEveryMins: every, runEverySeconds: everySeconds, retryAfterFailureMins: retry, runToleranceSeconds: tolerance, runAtTimes: slots, runWeeklyOnDays: weekly, runMonthlyOnDays: monthly} = job
-  const {cron: expression, timeZone: zone, timeoutMins: timeout, allowParallelRuns: parallel, removeSuccessfulCronLogs: removeSuccesses, isolate: isolated} = job
+  const {cron: expression, timeZone: zone} = job
 
   if (typeof job.do !== 'function') error(`has no do() method: add "async do(ctx) { … }"`)
 
@@ -141,11 +131,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   const cron = cronOf(expression, error)
   const timeZone = timeZoneOf(zone, error)
-  const timeoutMins = timeoutOf(timeout, error)
-
-  const allowParallelRuns = flag('allowParallelRuns', parallel, error)
-  const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs', removeSuccesses, error)
-  const isolate = flag('isolate', isolated, error)
+  const policy = policyOf(job, error)
   const pingUrl = (job.pingUrl as unknown) ?? null
   const pingProblem = pingUrl === null ? null : webhookProblem(pingUrl)
   // Not quoted back: a check's URL is its secret.
@@ -168,7 +154,6 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   }
 
   const schedule: Schedule = {intervalMs, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
-  const policy: RunPolicy = {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs}
   return {job: {className, code, job, jobClass: cls as CronClass, schedule, policy, pingUrl: pingUrl as string | null, alerts: alerts as JobAlertsOverride | undefined}, problems}
 }
 
@@ -234,19 +219,6 @@ function timeZoneOf(zone: unknown, error: Report): string | null {
     else timeZone = value
   }
   return timeZone
-}
-
-function timeoutOf(timeout: unknown, error: Report): number | null {
-  let timeoutMins: number | null = null
-  if (timeout !== undefined && timeout !== null) {
-    const value = timeout as unknown
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      error(`timeoutMins = ${shown(value)} is not a number of minutes > 0: use e.g. timeoutMins = 30`)
-    } else if (value * MINUTE_MS > MAX_TIMER_MS) {
-      error(`timeoutMins = ${value} is more than ${Math.floor(MAX_TIMER_MS / MINUTE_MS)} minutes, longer than Node's timers can wait (2^31 − 1 ms): use e.g. timeoutMins = 30`)
-    } else timeoutMins = value
-  }
-  return timeoutMins
 }
 
 /**
