@@ -11,6 +11,8 @@ interface JobRow {
   holder: (Holder & {lockedMs: number}) | null
   leaseExpiresMs: number | null
   pause: PauseInfo | null
+  /** The latest period a catch-up job's ledger accounts for (cron_job.held_to). */
+  heldToMs?: number | null
 }
 
 /** The methods of the fakes; `failNext` makes the next call of one of them fail, as a database that went away would. */
@@ -24,6 +26,8 @@ type Method = keyof RunStore | keyof JobLock | keyof RunRecorder
  */
 export class MemoryRunLog {
   readonly runs: RunRow[] = []
+  /** The period ledger's skips (cron_skip). */
+  readonly skips: Array<{code: string; periodMs: number; reason: string}> = []
   readonly jobs = new Map<string, JobRow>()
   /** The method of every call, in order, for tests that check what was read and written. */
   readonly calls: string[] = []
@@ -134,9 +138,10 @@ export class MemoryRunLog {
 
   /** A transaction: its changes are kept only when it commits (and not when it throws). */
   private atomically<T>(body: () => {commit: boolean; value: T}): T {
-    const saved = {runs: this.runs.map((run) => ({...run})), jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])), nextId: this.nextId}
+    const saved = {runs: this.runs.map((run) => ({...run})), skips: [...this.skips], jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])), nextId: this.nextId}
     const restore = () => {
       this.runs.splice(0, this.runs.length, ...saved.runs)
+      this.skips.splice(0, this.skips.length, ...saved.skips)
       this.jobs.clear()
       for (const [code, job] of saved.jobs) this.jobs.set(code, job)
       this.nextId = saved.nextId
@@ -158,18 +163,24 @@ export class MemoryRunLog {
     const job = this.jobRow(code)
     if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere', holder: job.holder && {host: job.holder.host, pid: job.holder.pid, lockedMs: job.holder.lockedMs, leaseExpiresMs: job.leaseExpiresMs}}}
     Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs})
-    const history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
+    let history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
+    if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: null}
     const interrupted = this.interruptStale(code, leaseNowMs)
     const decision = request.decide(history)
+    const skips = decision.skips ?? []
+    for (const skip of skips) if (!this.skips.some((kept) => kept.code === code && kept.periodMs === skip.ms)) this.skips.push({code, periodMs: skip.ms, reason: skip.reason})
+    if (skips.length > 0) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, skips[skips.length - 1].ms)
     if (!decision.start) {
-      if (interrupted.length === 0) return {commit: false, value: {kind: 'declined', why: decision.why, interrupted}}
+      if (interrupted.length === 0 && skips.length === 0) return {commit: false, value: {kind: 'declined', why: decision.why, interrupted}}
       this.releaseIfHeld(code, holder.token)
       return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
     }
-    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs}, false)
+    const periodMs = decision.periodMs ?? null
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs, periodMs}, false)
+    if (request.ledger && periodMs !== null) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, periodMs)
     if (request.parallel) this.releaseIfHeld(code, holder.token)
     const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
-    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ?? null, interrupted}}
+    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, periodMs, previousSuccess: previous ?? null, interrupted}}
   }
 
   /** As the SQL reads them: each lease placed on the decision's clock by the time it has left on the lease clock. */
@@ -201,6 +212,7 @@ export class MemoryRunLog {
       forced: run.forced === true,
       version: run.version ?? null,
       startedLateMs: run.startedLateMs ? Math.round(run.startedLateMs) : null,
+      periodMs: run.periodMs ?? null,
     }
     this.runs.push(row)
     return row.id

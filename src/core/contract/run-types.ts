@@ -60,6 +60,8 @@ export interface RunSummary {
   endMs?: number | null
   /** Started by hand (--force, run now), where the row was read with it: the audit counts it as extra. */
   forced?: boolean
+  /** The period it served (cron_job_log.period_at), where the row was read with it: null for a run by hand. */
+  periodMs?: number | null
 }
 
 /** A whole run-log row. */
@@ -86,6 +88,13 @@ export interface JobHistory {
   running: RunSummary[]
   /** Successful runs that served a runAtTimes slot in the last two days (enough for "today" in any zone). */
   recentSlotRuns: RunSummary[]
+  /**
+   * A job with a catch-up policy: the latest period its ledger accounts for (its latest run's period,
+   * its latest skip) or its resume, whichever is later; the periods after it are unaccounted.
+   */
+  heldToMs?: number | null
+  /** A job with a catch-up policy: when it was last resumed (the periods before it, not yet accounted for, came while it was paused). */
+  resumedMs?: number | null
 }
 
 /** A paused job: since when, and by whom (manage crons:pause). */

@@ -143,6 +143,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     alertProblems.forEach(error)
   }
 
+  if (policy.catchUp !== null && intervalMs === 0) error(`catchUp = '${policy.catchUp}' with runEveryMins = 0: a job due at every tick has no periods to miss; drop catchUp or use runEveryMins ≥ 1`)
   if (problems.length > 0) return {problems}
 
   if (intervalMs === null && runAtTimes.length === 0 && cron === null) {

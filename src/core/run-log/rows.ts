@@ -27,6 +27,7 @@ export function summaryOf(row: Row, dialect: Dialect, time: TimeCodec = timeCode
   }
   if (row.end_time !== undefined) summary.endMs = time.fromDb(row.end_time)
   if (row.forced !== undefined) summary.forced = Boolean(row.forced)
+  if (row.period_at !== undefined) summary.periodMs = time.fromDb(row.period_at)
   return summary
 }
 

@@ -8,7 +8,7 @@ import type {Schedule} from '../jobs/schedule'
 import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /** Which rule answered: lets callers (the next-due search, lists) act on the reason without parsing it. */
-export type DecisionRule = 'forced' | 'paused' | 'month-day' | 'weekday' | 'retry' | 'interval' | 'cron' | 'slot' | 'no-schedule'
+export type DecisionRule = 'forced' | 'paused' | 'month-day' | 'weekday' | 'retry' | 'interval' | 'cron' | 'slot' | 'no-schedule' | 'catch-up'
 
 export interface Decision {
   due: boolean
@@ -127,7 +127,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   return not('interval', () => 'not due')
 }
 
-type Answers = ReturnType<typeof answersTold>
+export type Answers = ReturnType<typeof answersTold>
 
 /** runMonthlyOnDays, then runWeeklyOnDays: the job's answer when a filter keeps it from today, else null. */
 function dayFilters(schedule: Schedule, local: () => DateTime, {not, passes, notSet}: Answers): Decision | null {
@@ -171,7 +171,7 @@ function slotRule(schedule: Schedule, history: JobHistory, local: DateTime, at: 
  * Each answer, and each rule that lets the job through, is told to the trace (manage why); a tick
  * passes none, and then the trace's arguments are not even evaluated.
  */
-function answers(trace: DecisionOptions['trace']): Answers {
+export function answers(trace: DecisionOptions['trace']): Answers {
   return trace ? answersTold(trace) : UNTRACED
 }
 
