@@ -1,5 +1,6 @@
 import {endedBadly} from './history'
 import {missedAfterMs, periodsBetween, type Period, type PeriodsFound} from './periods'
+import {DAY_MS} from '../time/units'
 import type {CatchUp} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
 import type {JobHistory} from '../contract/run-types'
@@ -80,4 +81,15 @@ export function catchUpAnswer(schedule: Schedule, catchUp: CatchUp, windowMs: nu
       return {run: inside[beyond], skips}
     }
   }
+}
+
+/**
+ * When a catch-up job that is not due at `nowMs` next has a period: the first one after its hold
+ * (null: none within 400 days). A resident scheduler wakes for it; isDue's next-due search would
+ * read the job's runs, not its ledger.
+ */
+export function nextPeriodMs(schedule: Schedule, heldToMs: number, nowMs: number, zone: string): number | null {
+  // Not due: no period came between the hold and now, so the first after the hold is the next.
+  const [next] = periodsBetween(schedule, heldToMs, nowMs + 400 * DAY_MS, zone, 1).periods
+  return next === undefined ? null : Math.max(next.ms, nowMs + 1)
 }
