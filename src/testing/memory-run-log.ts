@@ -55,6 +55,14 @@ export class MemoryRunLog {
         if (!options.dryRun) this.remove(old)
         return old.length
       }),
+    listSkips: async (query) =>
+      this.call('listSkips', () =>
+        this.skips
+          .map((skip, index) => ({id: index + 1, code: skip.code, periodMs: skip.periodMs, reason: skip.reason, recordedMs: skip.periodMs, host: null, pid: null}))
+          .filter((skip) => (query.code === undefined || skip.code === query.code) && (query.sinceMs === undefined || skip.periodMs >= query.sinceMs))
+          .sort((a, b) => b.periodMs - a.periodMs || b.id - a.id)
+          .slice(0, query.limit),
+      ),
     ensureJobs: async (codes) => this.call('ensureJobs', () => codes.forEach((code) => this.jobRow(code))),
     insertRun: async (run, options = {}) => this.call('insertRun', () => this.insert(run, options.ensureJob ?? true)),
     renewRun: async (id, nowMs, leaseMs) =>

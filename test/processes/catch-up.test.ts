@@ -76,6 +76,25 @@ for (const dialect of BACKENDS) describe(`catch-up after a 3-hour gap, two serve
       '13:00 succeeded served 2026-03-02T13:00:00Z',
       '14:00 succeeded served 2026-03-02T14:00:00Z',
     ])
+
+    // The ledger, as crons:history and the audit show it: every period accounted for.
+    const env = {MANAGE_NOW: '2026-03-02T14:05:00Z', TEST_CRONS: 'CatchUpNoneJob,CatchUpLatestJob,CatchUpAllJob,CatchUpAllEveryJob'}
+    const history = await sandbox.spawn(['crons:history', 'policy.none', '--status', 'skipped', '--json'], env)
+    expect((JSON.parse(history.stdout) as Array<{period: string; reason: string}>).map((skip) => `${skip.period} ${skip.reason}`)).to.deep.equal([
+      '2026-03-02T13:00:00.000Z catch-up: none',
+      '2026-03-02T12:00:00.000Z catch-up: none',
+      '2026-03-02T11:00:00.000Z catch-up: none',
+    ])
+    const audit = await sandbox.spawn(['audit', '--since', '1d', '--json'], env)
+    expect(audit.code, context(audit)).to.equal(0)
+    const report = JSON.parse(audit.stdout) as {ok: boolean; jobs: Array<{code: string; unaccounted: number; counts: {periods: number; skipped: number; twice: number}}>}
+    expect(report.ok).to.equal(true)
+    expect(report.jobs.map((job) => `${job.code} ${job.counts.periods} periods, ${job.counts.skipped} skipped, ${job.unaccounted} unaccounted, ${job.counts.twice} twice`)).to.deep.equal([
+      'policy.none 5 periods, 3 skipped, 0 unaccounted, 0 twice',
+      'policy.latest 5 periods, 2 skipped, 0 unaccounted, 0 twice',
+      'policy.all 5 periods, 0 skipped, 0 unaccounted, 0 twice',
+      'policy.all_every 5 periods, 0 skipped, 0 unaccounted, 0 twice',
+    ])
   })
 })
 

@@ -78,6 +78,19 @@ export interface RunRow extends RunSummary {
   startedLateMs: number | null
 }
 
+/** A period that ended without a run, as the period ledger (cron_skip) records it. */
+export interface SkippedPeriod {
+  id: number
+  code: string
+  /** The period's instant. */
+  periodMs: number
+  /** Why: 'catch-up: none', 'paused', 'outside the catch-up window'… */
+  reason: string
+  recordedMs: number
+  host: string | null
+  pid: number | null
+}
+
 /** What the decision needs of a job's past; rows dated after `now` (beyond the clock-skew allowance) are never in it. */
 export interface JobHistory {
   /** The latest run by start time, whatever its status. */
