@@ -42,7 +42,9 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
       return {time: local.toISO()!, local: local.toFormat('ccc yyyy-MM-dd HH:mm ZZZZ'), slot: time.slot, reason: time.reason, dstChange: dst}
     })
     if (this.flags.json) {
-      this.printJson({code: job.code, timeZone: zone, paused: paused !== null, cron: job.schedule.cron, cronWritten: job.schedule.cronWritten, times: entries})
+      // A cron job's expression as decided (H resolved), and as written when it had an H.
+      const cron = job.schedule.cron === null ? {} : {cron: job.schedule.cron, cronWritten: job.schedule.cronWritten}
+      this.printJson({code: job.code, timeZone: zone, paused: paused !== null, ...cron, times: entries})
       return
     }
     // The times below come from the resolved expression: say what the H became.
