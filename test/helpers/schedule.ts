@@ -13,6 +13,8 @@ export function schedule(options: {
   runMonthlyOnDays?: number[]
   runToleranceSeconds?: number
   cron?: string
+  /** The expression as written, when `cron` is its H resolved. */
+  cronWritten?: string
   timeZone?: string
 }): Schedule {
   return {
@@ -23,6 +25,7 @@ export function schedule(options: {
     runMonthlyOnDays: options.runMonthlyOnDays ?? null,
     runToleranceSeconds: options.runToleranceSeconds ?? 0,
     cron: options.cron ?? null,
+    cronWritten: options.cronWritten ?? null,
     timeZone: options.timeZone ?? null,
   }
 }
