@@ -5,6 +5,7 @@ import {formatDuration, isoTime} from '../core/time/format'
 import {UsageError} from '../core/base/errors'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import {findJob} from '../core/jobs/select-jobs'
+import {usesLedger} from '../core/jobs/run-policy'
 import {decisionOptions} from '../core/project/settings'
 import {auditJobSince, type AuditCounts, type AuditPeriod, type JobAudit} from '../core/schedule/audit'
 import {describeSchedule} from '../core/schedule/describe'
@@ -48,7 +49,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
       // The runs of the window, and enough before it for the history its first decisions read.
       const runs = all.filter((run) => run.startMs >= fromMs - SLOT_WINDOW_MS)
       // A catch-up job's periods are read off its ledger: its skips beside its runs.
-      const ledger = job.policy.catchUp === null ? undefined : await store.listSkips({code: job.code, sinceMs: fromMs - SLOT_WINDOW_MS, limit: MAX_RUNS})
+      const ledger = !usesLedger(job.policy) ? undefined : await store.listSkips({code: job.code, sinceMs: fromMs - SLOT_WINDOW_MS, limit: MAX_RUNS})
       const first = ledger?.length ? Math.min(firstRunMs ?? Infinity, ledger[ledger.length - 1].periodMs) : firstRunMs
       reports.push({job, audit: auditJobSince(job.schedule, runs, fromMs, toMs, {...decisionOptions(settings), paused: paused.get(job.code) ?? null, firstRunMs: first, ledger})})
     }

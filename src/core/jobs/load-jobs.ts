@@ -1,6 +1,6 @@
 import {checkJobAlerts} from '../alerts/alert-settings'
 import {webhookProblem} from '../alerts/channels/webhook'
-import type {RunPolicy} from './run-policy'
+import {usesLedger, type RunPolicy} from './run-policy'
 import {policyOf, type Report} from './load-policy'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
@@ -144,7 +144,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     alertProblems.forEach(error)
   }
 
-  if (policy.catchUp !== null && intervalMs === 0) error(`catchUp = '${policy.catchUp}' with runEveryMins = 0: a job due at every tick has no periods to miss; drop catchUp or use runEveryMins ≥ 1`)
+  if (usesLedger(policy) && intervalMs === 0) error(`${policy.catchUp !== null ? `catchUp = '${policy.catchUp}'` : `overlap = '${policy.overlap}'`} with runEveryMins = 0: a job due at every tick has no periods to account for; drop it or use runEveryMins ≥ 1`)
   if (problems.length > 0) return {problems}
 
   if (intervalMs === null && runAtTimes.length === 0 && cron === null) {

@@ -16,6 +16,18 @@ export interface RunPolicy {
   catchUp: CatchUp | null
   /** The catch-up window: 'latest' and 'all' run no period older than this (null: no window). */
   catchUpWindowMs: number | null
+  /** Overlap: what becomes of the periods that fall due while a run is live (null: django-cron's rules; 'allowAll' is allowParallelRuns). */
+  overlap: Overlap | null
+}
+
+/** What a job does with a period that falls due while it runs (CronJobBase.overlap). */
+export type Overlap = 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther' | 'allowAll'
+
+export const OVERLAP_POLICIES: readonly Overlap[] = ['skip', 'bufferOne', 'bufferAll', 'cancelOther', 'allowAll']
+
+/** Whether the job keeps a period ledger (a catch-up or overlap policy that records skips): its decisions read its hold. */
+export function usesLedger(policy: Pick<RunPolicy, 'catchUp' | 'overlap'>): boolean {
+  return policy.catchUp !== null || (policy.overlap !== null && policy.overlap !== 'allowAll')
 }
 
 /** What a job does with the periods it missed (CronJobBase.catchUp): skip them, run the latest, or run each. */

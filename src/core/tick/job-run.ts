@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {OperationError} from '../base/errors'
 import type {LoadedJob} from '../jobs/load-jobs'
+import {usesLedger} from '../jobs/run-policy'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import type {LockHolder} from '../run-log/job-lock'
 import {firstLine} from '../base/text'
@@ -51,7 +52,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       skewMs: scope.skewMs,
       parallel: job.policy.allowParallelRuns,
       decide: (fresh) => decideAgain(scope, job, fresh, startMs),
-      ledger: job.policy.catchUp !== null,
+      ledger: usesLedger(job.policy),
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
       version: scope.codeVersion(),
@@ -164,8 +165,8 @@ async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun
 
 /** The run as ctx shows it, in this process or sent to an isolated job's. */
 function contextRun(scope: TickScope, job: LoadedJob, run: StartedRun): ContextRun {
-  // A catch-up job's ctx.now is the period it serves, which may be long past.
-  const nowMs = job.policy.catchUp !== null && run.periodMs !== null && run.periodMs !== undefined ? run.periodMs : run.startMs
+  // A policy job's ctx.now is the period it serves, which may be long past (a catch-up, a buffered period).
+  const nowMs = usesLedger(job.policy) && run.periodMs !== null && run.periodMs !== undefined ? run.periodMs : run.startMs
   return {...run, nowMs, zone: scope.settings.timeZone, forced: scope.force}
 }
 

@@ -124,9 +124,15 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
 /** The most turns a catch-up job takes in one tick: its 100 missed periods of 'all', and a long gap's chunks. */
 const CATCH_UP_TURNS = 120
 
-/** A catch-up job's ledger may have more to do now: it recorded skips, or 'all' ran a period. */
+/**
+ * A ledger job may have more to do now: it recorded skips; 'all' ran a missed period; a buffered
+ * (or cancelled) overlap ran, and a period that fell due meanwhile starts right after it.
+ */
 function catchingUp(job: LoadedJob, outcome: Outcome): boolean {
-  return outcome.kind === 'skipped' || (job.policy.catchUp === 'all' && 'runId' in outcome && outcome.spooled === undefined)
+  if (outcome.kind === 'skipped') return true
+  if (!('runId' in outcome) || outcome.spooled !== undefined) return false
+  const {catchUp, overlap} = job.policy
+  return catchUp === 'all' || overlap === 'bufferOne' || overlap === 'bufferAll' || overlap === 'cancelOther'
 }
 
 /**
