@@ -1,6 +1,6 @@
 /**
  * What happens around a run, apart from when it is due (the Schedule): whether runs may overlap,
- * where do() runs, how long it may take, and what the log keeps. Validated from the class's options
+ * where do() runs, how long it may take, what the log keeps, and when failures pause the job. Validated from the class's options
  * of the same names (see CronJobBase) and passed as one, beside the job's schedule.
  */
 export interface RunPolicy {
@@ -12,4 +12,6 @@ export interface RunPolicy {
   timeoutMins: number | null
   /** Log pruning: after a success, the job's other successful rows are deleted. */
   removeSuccessfulCronLogs: boolean
+  /** Pause after failures: this many failed runs in a row pause the job until it is resumed by hand (null: never). */
+  pauseAfterFailures: number | null
 }

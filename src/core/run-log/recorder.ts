@@ -1,9 +1,10 @@
 import type {ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {inTransaction, read, write, type SqlConnection} from '../db/sql-connection'
-import type {JobHistory, RunRow, RunStatus} from '../contract/run-types'
+import {isFailedStatus, type JobHistory, type PauseInfo, type RunRow, type RunStatus} from '../contract/run-types'
 import {EMPTY_HISTORY, isLive} from '../schedule/history'
 import {historiesFromRows, lockHolderOf, runRowOf, type LockHolder} from './rows'
+import {pauseAfterFailuresOn} from './failure-pause'
 import {recordIncidentOn, type Alerting} from './incidents'
 import {interruptStaleRunsOn} from './run-store'
 import * as sql from './statements'
@@ -20,8 +21,12 @@ export interface BeginRequest<Why> {
   skewMs?: number
   /** allowParallelRuns: the claim guards only the decision; the running row (with its own lease) holds the period. */
   parallel: boolean
-  /** Asked while the claim is held, on the job's fresh history: start a run (serving `slot`), or not, and why. */
-  decide(fresh: JobHistory): {start: true; slot: string | null} | {start: false; why: Why}
+  /**
+   * Asked while the claim is held, on the job's fresh history: start a run (serving `slot`), or not,
+   * and why. `paused`: the pause this claim has just made (the dead runs it found made the job's
+   * pauseAfterFailures), else null.
+   */
+  decide(fresh: JobHistory, paused: PauseInfo | null): {start: true; slot: string | null} | {start: false; why: Why}
   /** The job's alerting: a dead run found here counts as a failure (kind interrupted) in its incident. */
   alerting?: Alerting
   /** Started by hand (--force, run now): its row is marked so. */
@@ -30,6 +35,8 @@ export interface BeginRequest<Why> {
   version?: string | null
   /** How long it waited for a free slot of a scheduler after it fell due (cron_job_log.started_late_ms); none: on time. */
   startedLateMs?: number | null
+  /** The job's pauseAfterFailures: the dead runs found here count as failures toward it. */
+  pauseAfterFailures?: number | null
 }
 
 export type BeginResult<Why> =
@@ -54,6 +61,16 @@ export interface EndRequest {
   rerecord?: boolean
   /** The job's alerting, and what its alerts say of the run: the outcome's effect on the incident is written with it. */
   alerting?: Alerting & {startMs: number; slot: string | null; pid: number}
+  /** The job's pauseAfterFailures: a failure that makes that many in a row pauses the job, in the same transaction. */
+  pauseAfterFailures?: number | null
+}
+
+/** What an outcome's record did beside recording it. */
+export interface EndResult {
+  /** The run was no longer 'running' (its lease had run out and another process recorded it interrupted): its outcome is kept, marked lease_overrun. */
+  overran: boolean
+  /** The pause this failure made (pauseAfterFailures), if it made one. */
+  paused?: PauseInfo
 }
 
 /**
@@ -64,8 +81,7 @@ export interface EndRequest {
  */
 export interface RunRecorder {
   begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>>
-  /** `overran`: the run was no longer 'running' (its lease had run out and another process recorded it interrupted): its outcome is kept, marked lease_overrun. */
-  end(request: EndRequest): Promise<{overran: boolean}>
+  end(request: EndRequest): Promise<EndResult>
 }
 
 /** The run recorder in plain SQL (statements.ts), each step a transaction on one connection of the source. */
@@ -98,8 +114,10 @@ export class SqlRunRecorder implements RunRecorder {
     if (request.alerting) {
       for (const run of interrupted) await recordIncidentOn(connection, request.alerting, {kind: 'run', status: 'interrupted', atMs: run.startMs}, {run: {...run, runId: run.id, slot: run.ranAtTime}})
     }
+    const after = request.pauseAfterFailures
+    const paused = after && interrupted.length > 0 ? await pauseAfterFailuresOn(connection, code, after, nowMs, request.alerting) : null
 
-    const decision = request.decide(history)
+    const decision = request.decide(history, paused)
     if (!decision.start) {
       const declined = {kind: 'declined' as const, why: decision.why, interrupted}
       if (interrupted.length === 0) return {commit: false, value: declined}
@@ -114,7 +132,7 @@ export class SqlRunRecorder implements RunRecorder {
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
   }
 
-  end(request: EndRequest): Promise<{overran: boolean}> {
+  end(request: EndRequest): Promise<EndResult> {
     const {runId, code, status, endMs, message} = request
     return this.source.use((connection) =>
       inTransaction(connection, async () => {
@@ -132,7 +150,9 @@ export class SqlRunRecorder implements RunRecorder {
           const run = {runId, status, startMs: alerting.startMs, endMs, slot: alerting.slot, message, host: alerting.reporter, pid: alerting.pid}
           await recordIncidentOn(connection, alerting, {kind: 'run', status, atMs: alerting.startMs}, {run})
         }
-        return {commit: true, value: {overran}}
+        const after = request.pauseAfterFailures
+        const paused = after && isFailedStatus(status) ? await pauseAfterFailuresOn(connection, code, after, endMs, alerting) : null
+        return {commit: true, value: paused ? {overran, paused} : {overran}}
       }),
     )
   }

@@ -4,12 +4,12 @@ import type {LoadedJob} from '../jobs/load-jobs'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import type {LockHolder} from '../run-log/job-lock'
 import {firstLine} from '../base/text'
-import type {JobHistory, LogLevel} from '../contract/run-types'
+import type {JobHistory, LogLevel, PauseInfo} from '../contract/run-types'
 import type {Crashed} from './containment'
 import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
-import {crashMessage, recordOutcome} from './recording'
+import {crashMessage, pausedLine, recordOutcome} from './recording'
 import {retrying} from './retry'
 import {RunStop, type StopRequest} from './stopping'
 import type {TickScope} from './tick-scope'
@@ -46,11 +46,12 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       leaseMs: scope.leaseMs,
       skewMs: scope.skewMs,
       parallel: job.policy.allowParallelRuns,
-      decide: (fresh) => decideAgain(scope, job, fresh, startMs),
+      decide: (fresh, paused) => decideAgain(scope, job, fresh, startMs, paused),
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
       version: scope.codeVersion(),
       startedLateMs: waitedMs > 0 ? waitedMs : null,
+      pauseAfterFailures: job.policy.pauseAfterFailures,
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)
@@ -77,8 +78,9 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
   }
 }
 
-/** The decision made again under the claim; a tick that is stopping starts nothing. */
-function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number): {start: true; slot: string | null} | {start: false; why: Outcome} {
+/** The decision made again under the claim; a tick that is stopping starts nothing, nor does a job its claim has just paused (`paused`). */
+function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number, paused: PauseInfo | null): {start: true; slot: string | null} | {start: false; why: Outcome} {
+  if (paused) return {start: false, why: {kind: 'paused', code: job.code, className: job.className, reason: pausedLine(job.code, paused)}}
   const verdict = scope.verdict(job, fresh, nowMs)
   if (verdict.kind !== 'due') return {start: false, why: notStarted(job, verdict)}
   if (scope.stopping()) {
