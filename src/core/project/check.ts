@@ -5,7 +5,7 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
-import {subMinuteNote, subMinuteRate} from '../schedule/describe'
+import {pausesAfterText, subMinuteNote, subMinuteRate} from '../schedule/describe'
 import {intervalText} from '../schedule/is-due'
 import {DAY_MS} from '../time/units'
 import {discoverCronModules, unlistedNote} from '../jobs/select-jobs'
@@ -97,6 +97,10 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     const rate = subMinuteRate(job.schedule)
     if (server) notes.push({subject: job.className, message: `runs ${rate}, ${subMinuteNote(server)}`})
     else problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${subMinuteNote(server)}`})
+  }
+  for (const job of jobs) {
+    const after = job.policy.pauseAfterFailures
+    if (after !== null) notes.push({subject: job.className, message: `${pausesAfterText(after)} (failed, interrupted or timed out), until resumed by hand: manage crons:resume ${job.code}`})
   }
   return {problems, jobCount: jobs.length, failures: failure ? [failure] : [], notes}
 }

@@ -64,7 +64,7 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
 
 /** What the tick says of a job that paused itself (pauseAfterFailures). */
 export function pausedLine(code: string, pause: PauseInfo): string {
-  return `${pause.note ?? 'paused'} (pauseAfterFailures): skipped until resumed with manage crons:resume ${code}`
+  return `${pause.note ?? 'paused'} (pauseAfterFailures); it runs again once resumed: manage crons:resume ${code}`
 }
 
 /** Where an outcome went: the run log, or the spool (because the database failed so). */
