@@ -1,6 +1,12 @@
 import {expect} from 'chai'
+import {NO_ALERTS} from '../../src/core/alerts/alert-settings'
+import {runCrons} from '../../src/core/tick/run-crons'
+import {fixedClock} from '../../src/core/time/clock'
+import {job, settingsWith} from '../fixtures/jobs'
 import {context, lines, Sandbox} from '../helpers/cli'
-import {plain} from '../helpers/db'
+import {freshDatabase, plain, tableRows} from '../helpers/db'
+import {mailbox, subjectOf} from '../helpers/receivers'
+import {at} from '../helpers/schedule'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -72,5 +78,38 @@ describe('pauseAfterFailures through runcrons, why and crons:resume', function (
     for (const m of [4, 5]) expect(lines((await tick(m)).stdout)).to.deep.equal([failed])
     expect(lines((await tick(6)).stdout)).to.deep.equal([failed])
     expect(lines((await tick(7)).stdout)[0]).to.match(/^\[‖\] test\.flaky/)
+  })
+})
+
+describe('the pause alert by e-mail, once; none for a job whose alerts are off', function () {
+  this.timeout(30_000)
+  it('two jobs pause after 2 failures each: one e-mail, about the one whose alerts are on; both paused', async () => {
+    const mail = await mailbox()
+    const t = await freshDatabase()
+    try {
+      const boom = () => {
+        throw new Error('quota exceeded')
+      }
+      const Mailed = job('app.mailed', {runEveryMins: 1, pauseAfterFailures: 2}, boom)
+      const Quiet = job('app.quiet', {runEveryMins: 1, pauseAfterFailures: 2, alerts: false}, boom)
+      const email = {host: '127.0.0.1', port: mail.port, secure: false, user: 'alerts', password: 'Sm7p-S3cret', from: 'cron@example.com', to: ['ops@example.com']}
+      // A failure threshold of 5: the incidents stay quiet, so the only mail is the pause's.
+      const settings = settingsWith([Mailed, Quiet], {alerts: {...NO_ALERTS, failureThreshold: 5, channels: [{kind: 'email', email}]}})
+      for (const m of [0, 1, 2, 3]) {
+        const clock = fixedClock(at(`2026-01-05T10:0${m}:00Z`))
+        await runCrons({db: t.db, dialect: t.dialect, settings, clock, leaseClock: clock, host: 'web1'})
+      }
+      expect(mail.mails.map((sent) => subjectOf(sent.data))).to.deep.equal(['[manage] app.mailed paused after 2 failures: Error: quota exceeded'])
+      // Quoted-printable: long lines come with soft breaks.
+      expect(mail.mails[0].data.replace(/=\r\n/g, '')).to.include('it runs again only once resumed: manage crons:resume app.mailed')
+      expect((await tableRows(t.db, 'cron_job_log')).map((row) => `${String(row.code)} ${String(row.status)}`)).to.deep.equal(['app.mailed failed', 'app.quiet failed', 'app.mailed failed', 'app.quiet failed'])
+      expect((await t.db('cron_job').orderBy('code').select('code', 'paused_by')).map(plain)).to.deep.equal([
+        {code: 'app.mailed', paused_by: 'manage (pauseAfterFailures)'},
+        {code: 'app.quiet', paused_by: 'manage (pauseAfterFailures)'},
+      ])
+    } finally {
+      await t.close()
+      await mail.close()
+    }
   })
 })
