@@ -21,6 +21,15 @@ describe('runJob and pauseAfterFailures', () => {
     expect(result.logged).to.include('warn: paused after 3 failures: Error: the API said 503 (pauseAfterFailures); it runs again once resumed: manage crons:resume app.flaky')
   })
 
+  it('a dead run found by the claim is the third failure: the job pauses there, and the claim starts no run', async () => {
+    const dead = {status: 'running' as const, at: '2026-01-05T10:02:00Z'}
+    const result = await runJob(Flaky, {at: '2026-01-05T10:30:00Z', history: [failed('2026-01-05T10:00:00Z'), failed('2026-01-05T10:01:00Z'), dead]})
+    expect(result).to.deep.include({ran: false, status: 'paused'})
+    expect(result.paused).to.deep.include({sinceMs: Date.parse('2026-01-05T10:30:00Z'), by: 'manage (pauseAfterFailures)'})
+    expect(result.paused!.note).to.match(/^paused after 3 failures: interrupted: the process \? on \? stopped renewing its lease/)
+    expect(result.reason).to.equal(`${result.paused!.note} (pauseAfterFailures); it runs again once resumed: manage crons:resume app.flaky`)
+  })
+
   it('a success in between: not paused', async () => {
     const history = [failed('2026-01-05T10:00:00Z'), {status: 'succeeded' as const, at: '2026-01-05T10:01:00Z'}, failed('2026-01-05T10:02:00Z')]
     expect(await runJob(Flaky, {at: '2026-01-05T10:03:00Z', history})).to.deep.include({status: 'failed', paused: null})
