@@ -1,4 +1,9 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import {expect} from 'chai'
+import {FileSpool} from '../../src/core/run-log/spool'
+import {recordSpooled} from '../../src/core/tick/recording'
 import {driverSource, knexSource, type DriverSource} from '../../src/core/db/connection-source'
 import {setPausedRecorded} from '../../src/core/operate/action-log'
 import type {Alerting} from '../../src/core/run-log/incidents'
@@ -152,6 +157,26 @@ for (const dialect of BACKENDS) describe(`pauseAfterFailures in the run recorder
   }
   it('two processes ending failures at once that each make N: the job pauses once (one action row, one alert)', () => concurrently(['failed'], {alerting: true}))
   it('two processes ending the Nth and N−1th failures at once: each sees the other, and the job pauses once', () => concurrently(['succeeded'], {alerting: false}))
+
+  it('an outcome kept in the spool (the database was away) that makes N pauses the job when the next tick records it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'manage-spool-'))
+    try {
+      await run(0, 'failed')
+      await run(1, 'failed')
+      const begun = await begin(2)
+      const runId = begun.kind === 'started' ? begun.runId : -1
+      const spool = new FileSpool(dir, 'test database')
+      const message = 'Error: the API went away'
+      spool.add({runId, code: 'job', status: 'failed', endMs: start + 2 * MINUTE + 1000, message, releaseToken: null, removeOtherSuccesses: false, pauseAfterFailures: 3, alerting: {...alerting, startMs: start + 2 * MINUTE, slot: null, pid: 11}})
+      const logged: string[] = []
+      await recordSpooled(spool, recorder(), (code, level, line) => logged.push(`${code} ${level} ${line}`))
+      expect(logged).to.include(`job warn paused after 3 failures: ${message} (pauseAfterFailures); it runs again once resumed: manage crons:resume job`)
+      expect(await pause()).to.deep.equal({sinceMs: start + 2 * MINUTE + 1000, by: BY, note: `paused after 3 failures: ${message}`})
+      expect((await alerts()).map((alert) => alert.kind)).to.deep.equal(['paused'])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
 
   it('runs a claim finds dead count as failures: the claim that makes N pauses the job, and starts no run', async () => {
     await run(0, 'failed')
