@@ -14,6 +14,7 @@ const ANSWERS: Record<Explanation['verdict'], string> = {
   'not-due': 'not due',
   paused: 'paused',
   'running-elsewhere': 'running elsewhere',
+  skip: 'would record skipped periods',
 }
 
 export default class Why extends BaseCommand<typeof Why> {

@@ -12,6 +12,8 @@ interface JobRow {
   holder: (Holder & {lockedMs: number}) | null
   leaseExpiresMs: number | null
   pause: PauseInfo | null
+  /** The latest period a catch-up job's ledger accounts for (cron_job.held_to). */
+  heldToMs?: number | null
   /** When it was last resumed (pauseAfterFailures counts the runs started after it). */
   resumedMs?: number | null
 }
@@ -27,6 +29,8 @@ type Method = keyof RunStore | keyof JobLock | keyof RunRecorder
  */
 export class MemoryRunLog {
   readonly runs: RunRow[] = []
+  /** The period ledger's skips (cron_skip). */
+  readonly skips: Array<{code: string; periodMs: number; reason: string}> = []
   readonly jobs = new Map<string, JobRow>()
   /** The method of every call, in order, for tests that check what was read and written. */
   readonly calls: string[] = []
@@ -54,6 +58,14 @@ export class MemoryRunLog {
         if (!options.dryRun) this.remove(old)
         return old.length
       }),
+    listSkips: async (query) =>
+      this.call('listSkips', () =>
+        this.skips
+          .map((skip, index) => ({id: index + 1, code: skip.code, periodMs: skip.periodMs, reason: skip.reason, recordedMs: skip.periodMs, host: null, pid: null}))
+          .filter((skip) => (query.code === undefined || skip.code === query.code) && (query.sinceMs === undefined || skip.periodMs >= query.sinceMs))
+          .sort((a, b) => b.periodMs - a.periodMs || b.id - a.id)
+          .slice(0, query.limit),
+      ),
     ensureJobs: async (codes) => this.call('ensureJobs', () => codes.forEach((code) => this.jobRow(code))),
     insertRun: async (run, options = {}) => this.call('insertRun', () => this.insert(run, options.ensureJob ?? true)),
     renewRun: async (id, nowMs, leaseMs) =>
@@ -139,9 +151,10 @@ export class MemoryRunLog {
 
   /** A transaction: its changes are kept only when it commits (and not when it throws). */
   private atomically<T>(body: () => {commit: boolean; value: T}): T {
-    const saved = {runs: this.runs.map((run) => ({...run})), jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])), nextId: this.nextId}
+    const saved = {runs: this.runs.map((run) => ({...run})), skips: [...this.skips], jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])), nextId: this.nextId}
     const restore = () => {
       this.runs.splice(0, this.runs.length, ...saved.runs)
+      this.skips.splice(0, this.skips.length, ...saved.skips)
       this.jobs.clear()
       for (const [code, job] of saved.jobs) this.jobs.set(code, job)
       this.nextId = saved.nextId
@@ -163,19 +176,25 @@ export class MemoryRunLog {
     const job = this.jobRow(code)
     if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere', holder: job.holder && {host: job.holder.host, pid: job.holder.pid, lockedMs: job.holder.lockedMs, leaseExpiresMs: job.leaseExpiresMs}}}
     Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs})
-    const history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
+    let history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
+    if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: job.resumedMs ?? null}
     const interrupted = this.interruptStale(code, leaseNowMs)
     const paused = interrupted.length > 0 ? this.pauseAfterFailures(code, request.pauseAfterFailures, nowMs) : null
     const decision = request.decide(history, paused)
+    const skips = decision.skips ?? []
+    for (const skip of skips) if (!this.skips.some((kept) => kept.code === code && kept.periodMs === skip.ms)) this.skips.push({code, periodMs: skip.ms, reason: skip.reason})
+    if (skips.length > 0) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, skips[skips.length - 1].ms)
     if (!decision.start) {
-      if (interrupted.length === 0) return {commit: false, value: {kind: 'declined', why: decision.why, interrupted}}
+      if (interrupted.length === 0 && skips.length === 0) return {commit: false, value: {kind: 'declined', why: decision.why, interrupted}}
       this.releaseIfHeld(code, holder.token)
       return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
     }
-    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs}, false)
+    const periodMs = decision.periodMs ?? null
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs, periodMs}, false)
+    if (request.ledger && periodMs !== null) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, periodMs)
     if (request.parallel) this.releaseIfHeld(code, holder.token)
     const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
-    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ?? null, interrupted}}
+    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, periodMs, previousSuccess: previous ?? null, interrupted}}
   }
 
   /** As the SQL reads them: each lease placed on the decision's clock by the time it has left on the lease clock. */
@@ -207,6 +226,7 @@ export class MemoryRunLog {
       forced: run.forced === true,
       version: run.version ?? null,
       startedLateMs: run.startedLateMs ? Math.round(run.startedLateMs) : null,
+      periodMs: run.periodMs ?? null,
     }
     this.runs.push(row)
     return row.id

@@ -13,6 +13,8 @@ export function schedule(options: {
   runMonthlyOnDays?: number[]
   runToleranceSeconds?: number
   cron?: string
+  /** The expression as written, when `cron` is its H resolved. */
+  cronWritten?: string
   timeZone?: string
 }): Schedule {
   return {
@@ -23,13 +25,14 @@ export function schedule(options: {
     runMonthlyOnDays: options.runMonthlyOnDays ?? null,
     runToleranceSeconds: options.runToleranceSeconds ?? 0,
     cron: options.cron ?? null,
+    cronWritten: options.cronWritten ?? null,
     timeZone: options.timeZone ?? null,
   }
 }
 
 /** A run policy with the defaults filled in (no overlap, in process, no timeout, every success kept). */
 export function runPolicy(options: Partial<RunPolicy> = {}): RunPolicy {
-  return {allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, pauseAfterFailures: null, ...options}
+  return {allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, pauseAfterFailures: null, ...options} as RunPolicy
 }
 
 /** An instant from an ISO time; a time without an offset is read in `zone` (default UTC). */
@@ -42,7 +45,7 @@ export function at(iso: string, zone = 'UTC'): number {
 let nextId = 1
 
 /** A run-log row for a history table. */
-export function run(status: RunStatus, start: string, extra: {slot?: string; leaseUntil?: string; zone?: string; code?: string; forced?: boolean} = {}): RunSummary {
+export function run(status: RunStatus, start: string, extra: {slot?: string; leaseUntil?: string; zone?: string; code?: string; forced?: boolean; period?: string} = {}): RunSummary {
   return {
     id: nextId++,
     code: extra.code ?? 'job',
@@ -53,5 +56,6 @@ export function run(status: RunStatus, start: string, extra: {slot?: string; lea
     host: 'test-host',
     pid: 1,
     ...(extra.forced ? {forced: true} : {}),
+    ...(extra.period ? {periodMs: at(extra.period, extra.zone)} : {}),
   }
 }

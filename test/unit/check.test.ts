@@ -72,7 +72,7 @@ describe('checkProject', () => {
     try {
       const problems = (await checkProject(project)).problems
       expect(problems.find((p) => p.subject === 'database')).to.deep.include({level: 'error'})
-      expect(problems.find((p) => p.subject === 'database')!.message).to.match(/11 migration\(s\) not applied .*20261204000000_manage_alert_public_id.*: run `manage migrate`/)
+      expect(problems.find((p) => p.subject === 'database')!.message).to.match(/12 migration\(s\) not applied .*20261204000000_manage_alert_public_id.*: run `manage migrate`/)
     } finally {
       await project.close()
       await bare.close()

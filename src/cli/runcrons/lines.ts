@@ -14,7 +14,7 @@ export interface LineStyle {
   zone: string
 }
 
-/** The line(s) one job's outcome prints on stdout ([✔] [✘] [ ] [‖] [→] [~]); none at too low a verbosity. */
+/** The line(s) one job's outcome prints on stdout ([✔] [✘] [ ] [-] [‖] [→] [~]); none at too low a verbosity. */
 export function outcomeLines(outcome: Outcome, style: LineStyle): string[] {
   const {verbosity: v, paint} = style
   switch (outcome.kind) {
@@ -31,6 +31,8 @@ export function outcomeLines(outcome: Outcome, style: LineStyle): string[] {
       return v >= 0 ? [`${paint.error('[✘]')} ${outcome.code}: ${outcome.kind === 'timed_out' ? 'timed out' : 'interrupted'} — ${firstLine(outcome.message)}`] : []
     case 'not-due':
       return v >= 1 ? [`[ ] ${outcome.code}${v >= 2 ? paint.dim(`  ${outcome.reason}`) : ''}`] : []
+    case 'skipped':
+      return v >= 1 ? [`${paint.warn('[-]')} ${outcome.code}  ${outcome.periods} period(s) skipped: ${outcome.reason}`] : []
     case 'paused':
       return v >= 1 ? [`${paint.warn('[‖]')} ${outcome.code}  ${outcome.reason}`] : []
     case 'would-run':

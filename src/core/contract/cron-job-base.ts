@@ -75,6 +75,15 @@ export abstract class CronJobBase {
   declare runToleranceSeconds?: number
   /** Let a new run start while an earlier one is still running. */
   declare allowParallelRuns?: boolean
+  /**
+   * What becomes of the periods the job missed (the servers were down, the job paused…): 'none'
+   * skips them and waits for the next period, 'latest' runs once for the most recent, 'all' runs
+   * each, oldest first (ctx.now and ctx.slot are the period served). Every period then ends with one
+   * record, a run or a skip with its reason. Unset: django-cron's rules (see README, "Policies").
+   */
+  declare catchUp?: 'none' | 'latest' | 'all' | null
+  /** With catchUp 'latest' or 'all': run no period older than this many minutes (older ones are skipped, "outside the catch-up window"). */
+  declare catchUpWindowMins?: number | null
   /** After a success, delete this job's older successful rows from the run log. */
   declare removeSuccessfulCronLogs?: boolean
   /** A cron expression (five fields, e.g. '0 3 * * 1-5', or six with seconds first, e.g. '0/10 * * * * *' for every 10 seconds), read on the zone's wall clock; beside or instead of the options above. */

@@ -60,6 +60,8 @@ export interface RunSummary {
   endMs?: number | null
   /** Started by hand (--force, run now), where the row was read with it: the audit counts it as extra. */
   forced?: boolean
+  /** The period it served (cron_job_log.period_at), where the row was read with it: null for a run by hand. */
+  periodMs?: number | null
 }
 
 /** A whole run-log row. */
@@ -76,6 +78,19 @@ export interface RunRow extends RunSummary {
   startedLateMs: number | null
 }
 
+/** A period that ended without a run, as the period ledger (cron_skip) records it. */
+export interface SkippedPeriod {
+  id: number
+  code: string
+  /** The period's instant. */
+  periodMs: number
+  /** Why: 'catch-up: none', 'paused', 'outside the catch-up window'… */
+  reason: string
+  recordedMs: number
+  host: string | null
+  pid: number | null
+}
+
 /** What the decision needs of a job's past; rows dated after `now` (beyond the clock-skew allowance) are never in it. */
 export interface JobHistory {
   /** The latest run by start time, whatever its status. */
@@ -86,6 +101,13 @@ export interface JobHistory {
   running: RunSummary[]
   /** Successful runs that served a runAtTimes slot in the last two days (enough for "today" in any zone). */
   recentSlotRuns: RunSummary[]
+  /**
+   * A job with a catch-up policy: the latest period its ledger accounts for (its latest run's period,
+   * its latest skip) or its resume, whichever is later; the periods after it are unaccounted.
+   */
+  heldToMs?: number | null
+  /** A job with a catch-up policy: when it was last resumed (the periods before it, not yet accounted for, came while it was paused). */
+  resumedMs?: number | null
 }
 
 /** A paused job: since when, and by whom (manage crons:pause). */

@@ -1,7 +1,7 @@
 import {shown} from '../base/text'
 import {MAX_TIMER_MS, MINUTE_MS} from '../time/units'
 import type {CronJobBase} from '../contract/cron-job-base'
-import type {RunPolicy} from './run-policy'
+import {CATCH_UP_POLICIES, type CatchUp, type RunPolicy} from './run-policy'
 
 /** Reports one problem of the class being loaded, as one line that names the option, the value and the fix. */
 export type Report = (message: string) => void
@@ -13,8 +13,10 @@ export function policyOf(job: CronJobBase, error: Report): RunPolicy {
   const allowParallelRuns = flag('allowParallelRuns', parallel, error)
   const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs', removeSuccesses, error)
   const isolate = flag('isolate', isolated, error)
+  const catchUp = catchUpOf(job.catchUp, error)
+  const catchUpWindowMs = catchUpWindowOf(job.catchUpWindowMins, catchUp, error)
   const pauseAfterFailures = pauseAfterFailuresOf(job.pauseAfterFailures, error)
-  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, pauseAfterFailures}
+  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, pauseAfterFailures}
 }
 
 function pauseAfterFailuresOf(value: unknown, error: Report): number | null {
@@ -44,4 +46,24 @@ function timeoutOf(timeout: unknown, error: Report): number | null {
     } else timeoutMins = value
   }
   return timeoutMins
+}
+
+function catchUpOf(value: unknown, error: Report): CatchUp | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string' && (CATCH_UP_POLICIES as readonly string[]).includes(value)) return value as CatchUp
+  error(`catchUp = ${shown(value)} is not a catch-up policy: use 'none' (skip missed periods), 'latest' (run the latest once) or 'all' (run each, oldest first)`)
+  return null
+}
+
+function catchUpWindowOf(value: unknown, catchUp: CatchUp | null, error: Report): number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    error(`catchUpWindowMins = ${shown(value)} is not a number of minutes > 0: use e.g. catchUpWindowMins = 180`)
+    return null
+  }
+  if (catchUp !== 'latest' && catchUp !== 'all') {
+    error(`catchUpWindowMins = ${value} needs catchUp = 'latest' or 'all' (the periods it may still run): set one, or drop catchUpWindowMins`)
+    return null
+  }
+  return value * MINUTE_MS
 }

@@ -12,6 +12,15 @@ export interface RunPolicy {
   timeoutMins: number | null
   /** Log pruning: after a success, the job's other successful rows are deleted. */
   removeSuccessfulCronLogs: boolean
+  /** Catch-up: what becomes of the periods it missed (null: django-cron's rules, no ledger records; see README, "Policies"). */
+  catchUp: CatchUp | null
+  /** The catch-up window: 'latest' and 'all' run no period older than this (null: no window). */
+  catchUpWindowMs: number | null
   /** Pause after failures: this many failed runs in a row pause the job until it is resumed by hand (null: never). */
   pauseAfterFailures: number | null
 }
+
+/** What a job does with the periods it missed (CronJobBase.catchUp): skip them, run the latest, or run each. */
+export type CatchUp = 'none' | 'latest' | 'all'
+
+export const CATCH_UP_POLICIES: readonly CatchUp[] = ['none', 'latest', 'all']

@@ -7,7 +7,10 @@ import {historiesFromRows, lockHolderOf, runRowOf, type LockHolder} from './rows
 import {pauseAfterFailuresOn} from './failure-pause'
 import {recordIncidentOn, type Alerting} from './incidents'
 import {interruptStaleRunsOn} from './run-store'
+import * as ledger from './ledger-statements'
 import * as sql from './statements'
+import {timeCodec} from './time-codec'
+import type {Skip} from '../schedule/catch-up'
 
 export interface BeginRequest<Why> {
   code: string
@@ -22,11 +25,14 @@ export interface BeginRequest<Why> {
   /** allowParallelRuns: the claim guards only the decision; the running row (with its own lease) holds the period. */
   parallel: boolean
   /**
-   * Asked while the claim is held, on the job's fresh history: start a run (serving `slot`), or not,
-   * and why. `paused`: the pause this claim has just made (the dead runs it found made the job's
+   * Asked while the claim is held, on the job's fresh history: start a run (serving `slot` and the
+   * period at `periodMs`), or not, and why; either way, periods to record as skipped first.
+   * `paused`: the pause this claim has just made (the dead runs it found made the job's
    * pauseAfterFailures), else null.
    */
-  decide(fresh: JobHistory, paused: PauseInfo | null): {start: true; slot: string | null} | {start: false; why: Why}
+  decide(fresh: JobHistory, paused: PauseInfo | null): {start: true; slot: string | null; periodMs?: number | null; skips?: readonly Skip[]} | {start: false; why: Why; skips?: readonly Skip[]}
+  /** A job with a catch-up policy: its hold (cron_job.held_to, resumed_at) is read under the claim for `decide`, and moved on by what it records. */
+  ledger?: boolean
   /** The job's alerting: a dead run found here counts as a failure (kind interrupted) in its incident. */
   alerting?: Alerting
   /** Started by hand (--force, run now): its row is marked so. */
@@ -45,7 +51,7 @@ export type BeginResult<Why> =
   /** `decide` said no (and why): nothing was written but the stale runs it found. */
   | {kind: 'declined'; why: Why; interrupted: RunRow[]}
   /** Claimed and recorded as 'running' (its claim released at once for a parallel job). */
-  | {kind: 'started'; runId: number; slot: string | null; previousSuccess: RunRow | null; interrupted: RunRow[]}
+  | {kind: 'started'; runId: number; slot: string | null; periodMs: number | null; previousSuccess: RunRow | null; interrupted: RunRow[]}
 
 export interface EndRequest {
   runId: number
@@ -107,7 +113,8 @@ export class SqlRunRecorder implements RunRecorder {
 
     // Decide again on fresh history while holding the claim: another process may have run the job since the tick's snapshot.
     const rows = await read(connection, sql.selectHistories(this.dialect, nowMs, [code], true, request.skewMs))
-    const history = historiesFromRows(rows, this.dialect, nowMs, leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
+    let history = historiesFromRows(rows, this.dialect, nowMs, leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
+    if (request.ledger) history = {...history, ...(await holdOn(connection, code))}
 
     // Runs whose lease ran out are dead (isDue already counts them as failures): record them so.
     const interrupted = history.running.some((run) => !isLive(run, nowMs)) ? await interruptStaleRunsOn(connection, code, leaseNowMs) : []
@@ -118,18 +125,25 @@ export class SqlRunRecorder implements RunRecorder {
     const paused = after && interrupted.length > 0 ? await pauseAfterFailuresOn(connection, code, after, nowMs, request.alerting) : null
 
     const decision = request.decide(history, paused)
+    const skips = decision.skips ?? []
+    if (skips.length > 0) {
+      await write(connection, ledger.insertSkips(this.dialect, skips.map((skip) => ({code, periodMs: skip.ms, reason: skip.reason})), {host: holder.host, pid: holder.pid, atMs: nowMs}))
+      await write(connection, ledger.holdJob(this.dialect, code, skips[skips.length - 1].ms))
+    }
     if (!decision.start) {
       const declined = {kind: 'declined' as const, why: decision.why, interrupted}
-      if (interrupted.length === 0) return {commit: false, value: declined}
+      if (interrupted.length === 0 && skips.length === 0) return {commit: false, value: declined}
       await write(connection, sql.releaseJob(code, holder.token))
       return {commit: true, value: declined}
     }
 
-    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs})
+    const periodMs = decision.periodMs ?? null
+    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs, periodMs})
     const runId = (await write(connection, running)).lastId!
+    if (request.ledger && periodMs !== null) await write(connection, ledger.holdJob(this.dialect, code, periodMs))
     if (request.parallel) await write(connection, sql.releaseJob(code, holder.token))
     const previous = history.lastSuccess ? rows.find((row) => Number(row.id) === history.lastSuccess!.id) : undefined
-    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
+    return {commit: true, value: {kind: 'started', runId, slot: decision.slot, periodMs, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
   }
 
   end(request: EndRequest): Promise<EndResult> {
@@ -156,6 +170,13 @@ export class SqlRunRecorder implements RunRecorder {
       }),
     )
   }
+}
+
+/** A catch-up job's hold, read under its claim: the latest period its ledger accounts for, and its last resume. */
+async function holdOn(connection: SqlConnection, code: string): Promise<Pick<JobHistory, 'heldToMs' | 'resumedMs'>> {
+  const [job] = await read(connection, sql.selectJob(code))
+  const time = timeCodec(connection.dialect)
+  return {heldToMs: job === undefined ? null : time.fromDb(job.held_to), resumedMs: job === undefined ? null : time.fromDb(job.resumed_at)}
 }
 
 /** An outcome for a run that cannot take it: not in the run log, another job's, or ended already. Never tried again. */

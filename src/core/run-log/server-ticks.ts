@@ -32,11 +32,13 @@ export interface TickState {
   paused: Map<string, PauseInfo>
   /** When each job was last resumed: its missed periods count from then. */
   resumed: Map<string, number>
+  /** The latest period each catch-up job's ledger accounts for (cron_job.held_to). */
+  held: Map<string, number>
   ticks: LastTick[]
   nextAlertMs: number | null
 }
 
-export const EMPTY_TICK_STATE: TickState = {paused: new Map(), resumed: new Map(), ticks: [], nextAlertMs: null}
+export const EMPTY_TICK_STATE: TickState = {paused: new Map(), resumed: new Map(), held: new Map(), ticks: [], nextAlertMs: null}
 
 /**
  * The runners' ticks (cron_tick): each runner (a server's crontab tick, a server's scheduler)
@@ -63,13 +65,15 @@ export class SqlServerTicks implements ServerTicks {
 
   async tickState(): Promise<TickState> {
     const time = timeCodec(this.dialect)
-    const state: TickState = {paused: new Map(), resumed: new Map(), ticks: [], nextAlertMs: null}
+    const state: TickState = {paused: new Map(), resumed: new Map(), held: new Map(), ticks: [], nextAlertMs: null}
     for (const row of await rowsOf(this.source, sql.selectTickState())) {
       const name = row.name as string
       if (row.what === 'job') {
         if (row.at !== null) state.paused.set(name, pauseInfo(time.fromDb(row.at), row.who, row.note))
         const resumed = time.fromDb(row.since)
         if (resumed !== null) state.resumed.set(name, resumed)
+        const held = time.fromDb(row.held)
+        if (held !== null) state.held.set(name, held)
       } else if (row.what === 'tick') state.ticks.push({host: name, kind: row.note as RunnerKind, atMs: time.fromDb(row.at)!, sinceMs: time.fromDb(row.since)!, version: (row.who as string | null) ?? null})
       else state.nextAlertMs = time.fromDb(row.at)
     }

@@ -76,7 +76,7 @@ export function selectHistories(dialect: Dialect, nowMs: number, codes?: readonl
   // back with the rows and each lease is read as "time left" (see historiesFromRows).
   const serverNow = SERVER_NOW_SQL[dialect]
   const columns =
-    `l.id, l.code, l.status, l.start_time, l.end_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid` +
+    `l.id, l.code, l.status, l.start_time, l.end_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid, l.period_at` +
     `${details ? ', l.message, l.heartbeat_at' : ''}${serverNow ? `, ${serverNow} AS lease_now` : ''}`
   const marks = codes ? codes.map(() => '?').join(', ') : ''
   const onlyJobs = codes ? ` WHERE j.code IN (${marks})` : ''
@@ -150,6 +150,8 @@ export interface NewRun {
   version?: string | null
   /** How long it waited for a free slot of a scheduler after it fell due (cron_job_log.started_late_ms); none: on time. */
   startedLateMs?: number | null
+  /** The period it serves (cron_job_log.period_at); none for a run by hand. */
+  periodMs?: number | null
 }
 
 /** Insert a run-log row; the new id comes back as the write's lastId (RETURNING on PostgreSQL). */
@@ -166,6 +168,7 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   if (run.forced === true) extra.push(['forced', true])
   if (run.version) extra.push(['code_version', run.version])
   if (run.startedLateMs) extra.push(['started_late_ms', Math.round(run.startedLateMs)])
+  if (run.periodMs !== undefined && run.periodMs !== null) extra.push(['period_at', time.toDb(run.periodMs)])
   return {
     sql:
       `INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at${extra.map(([column]) => `, ${column}`).join('')})` +

@@ -27,14 +27,14 @@ export interface LoopLagSeen {
 
 /**
  * What a tick needs to know beside the histories, in one statement: the paused (and resumed)
- * jobs (with the pause's note), each runner's last tick (its since and kind in the columns a job's resume and note take), and when the next pending alert is due (an index lookup; null for none).
+ * jobs (with the pause's note), the catch-up jobs' holds (cron_job.held_to), each runner's last tick (its since and kind in the columns a job's resume and note take), and when the next pending alert is due (an index lookup; null for none).
  */
 export function selectTickState(): Statement {
   return {
     sql:
-      `SELECT 'job' AS what, code AS name, paused_at AS at, paused_by AS who, resumed_at AS since, ${PAUSE_NOTE} AS note FROM cron_job WHERE paused_at IS NOT NULL OR resumed_at IS NOT NULL` +
-      " UNION ALL SELECT 'tick', host, tick_at, version, since, kind FROM cron_tick" +
-      " UNION ALL SELECT 'alert', NULL, MIN(next_attempt_at), NULL, NULL, NULL FROM cron_alert WHERE status = 'pending'",
+      `SELECT 'job' AS what, code AS name, paused_at AS at, paused_by AS who, resumed_at AS since, ${PAUSE_NOTE} AS note, held_to AS held FROM cron_job WHERE paused_at IS NOT NULL OR resumed_at IS NOT NULL OR held_to IS NOT NULL` +
+      " UNION ALL SELECT 'tick', host, tick_at, version, since, kind, NULL FROM cron_tick" +
+      " UNION ALL SELECT 'alert', NULL, MIN(next_attempt_at), NULL, NULL, NULL, NULL FROM cron_alert WHERE status = 'pending'",
     bindings: [],
   }
 }

@@ -1,5 +1,6 @@
 import {decisionOptions, type Settings} from '../project/settings'
 import type {LoadedJob} from '../jobs/load-jobs'
+import {nextPeriodMs} from '../schedule/catch-up'
 import {nextDue} from '../schedule/next-due'
 import {isSubMinute, periodEnd} from '../schedule/period'
 import {MINUTE_MS} from '../time/units'
@@ -41,9 +42,11 @@ export function nextWake(plan: Pick<TickPlan, 'jobs' | 'snapshot' | 'verdicts'>,
     const verdict = plan.verdicts.get(job.code)
     const heldUntil = held.get(job.code) ?? null
     let atMs: number | null = null
-    if (verdict?.kind === 'due') atMs = heldUntil
+    if (verdict?.kind === 'due' || verdict?.kind === 'skip') atMs = heldUntil
     else if (verdict?.kind === 'running-elsewhere') atMs = elsewhereUntil(job, verdict.run, settings, nowMs)
-    else if (verdict?.kind === 'not-due') {
+    else if (verdict?.kind === 'not-due' && job.policy.catchUp !== null && plan.snapshot.state.held.has(job.code)) {
+      atMs = nextPeriodMs(job.schedule, plan.snapshot.state.held.get(job.code)!, nowMs, job.schedule.timeZone ?? settings.timeZone)
+    } else if (verdict?.kind === 'not-due') {
       const options = {...decisionOptions(settings, {paused: plan.snapshot.paused.get(job.code) ?? null}), inclusive: false, tickMs: isSubMinute(job.schedule) ? 1 : MINUTE_MS}
       atMs = nextDue(job.schedule, historyOf(plan.snapshot, job.code), nowMs, options)?.atMs ?? null
     }

@@ -1,8 +1,7 @@
-import type {RunPolicy} from '../jobs/run-policy'
 import type {Schedule} from '../jobs/schedule'
 import type {DecisionOptions, RuleStep} from './is-due'
 import {nextDue} from './next-due'
-import {verdictOf, type Verdict} from './verdict'
+import {verdictOf, type VerdictPolicy, type Verdict} from './verdict'
 import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /** Why a job is, or is not, due at one time: `manage why`. */
@@ -28,7 +27,7 @@ export interface Explanation {
 export interface ExplainedJob {
   code: string
   schedule: Schedule
-  policy: Pick<RunPolicy, 'allowParallelRuns'>
+  policy: VerdictPolicy
 }
 
 /**

@@ -4,11 +4,11 @@ import {luxon} from '../time/luxon'
 import {MINUTE_MS, nextMinute, SECOND_MS, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive} from './history'
 import {shown} from '../base/text'
-import type {Schedule} from '../jobs/schedule'
+import {cronQuoted, type Schedule} from '../jobs/schedule'
 import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /** Which rule answered: lets callers (the next-due search, lists) act on the reason without parsing it. */
-export type DecisionRule = 'forced' | 'paused' | 'month-day' | 'weekday' | 'retry' | 'interval' | 'cron' | 'slot' | 'no-schedule'
+export type DecisionRule = 'forced' | 'paused' | 'month-day' | 'weekday' | 'retry' | 'interval' | 'cron' | 'slot' | 'no-schedule' | 'catch-up'
 
 export interface Decision {
   due: boolean
@@ -114,10 +114,10 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     const slot = previousSlot(schedule.cron, nowNaive)
     if (slot !== null) {
       const sinceLast = periodStart === null ? slot > nowNaive - MINUTE_MS : slot > naiveMs(periodStart, zone)
-      if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${naiveText(slot, schedule.cron!)} has not run`, null, instantOfNaive(slot, zone))
+      if (sinceLast) return yes('cron', () => `cron ${cronQuoted(schedule)}: slot ${naiveText(slot, schedule.cron!)} has not run`, null, instantOfNaive(slot, zone))
     }
-    if (schedule.runAtTimes.length === 0) return not('cron', () => `cron '${schedule.cron}': no slot since the last run`)
-    passes('cron', () => `cron '${schedule.cron}': no slot since the last run; the times below may still make it due`)
+    if (schedule.runAtTimes.length === 0) return not('cron', () => `cron ${cronQuoted(schedule)}: no slot since the last run`)
+    passes('cron', () => `cron ${cronQuoted(schedule)}: no slot since the last run; the times below may still make it due`)
   } else notSet('cron', 'no cron expression')
 
   if (schedule.runAtTimes.length > 0) return slotRule(schedule, history, local(), {zone, horizonMs, live}, answer)
@@ -127,7 +127,7 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   return not('interval', () => 'not due')
 }
 
-type Answers = ReturnType<typeof answersTold>
+export type Answers = ReturnType<typeof answersTold>
 
 /** runMonthlyOnDays, then runWeeklyOnDays: the job's answer when a filter keeps it from today, else null. */
 function dayFilters(schedule: Schedule, local: () => DateTime, {not, passes, notSet}: Answers): Decision | null {
@@ -171,7 +171,7 @@ function slotRule(schedule: Schedule, history: JobHistory, local: DateTime, at: 
  * Each answer, and each rule that lets the job through, is told to the trace (manage why); a tick
  * passes none, and then the trace's arguments are not even evaluated.
  */
-function answers(trace: DecisionOptions['trace']): Answers {
+export function answers(trace: DecisionOptions['trace']): Answers {
   return trace ? answersTold(trace) : UNTRACED
 }
 

@@ -10,12 +10,16 @@ export interface StartedRun {
   startMs: number
   slot: string | null
   previousSuccess: RunRow | null
+  /** The period it serves (null: a run by hand). */
+  periodMs?: number | null
 }
 
 /** The run as ctx shows it: plain data, so the tick can send it to an isolated job's process. */
 export interface ContextRun extends StartedRun {
   /** The settings' time zone (ctx.now, ctx.previousSuccess). */
   zone: string
+  /** What ctx.now shows: the run's start, or for a catch-up job the period it serves. */
+  nowMs?: number
   forced: boolean
 }
 
@@ -42,7 +46,7 @@ export function cronContext(code: string, run: ContextRun, signal: AbortSignal, 
     code,
     runId: run.runId,
     get now() {
-      return (now ??= luxon().DateTime.fromMillis(run.startMs, {zone}))
+      return (now ??= luxon().DateTime.fromMillis(run.nowMs ?? run.startMs, {zone}))
     },
     slot: run.slot,
     get previousSuccess() {

@@ -5,6 +5,10 @@ import {messageFromError, messageFromResult, truncateMessage} from '../jobs/mess
 import type {LockHolder} from '../run-log/job-lock'
 import {firstLine} from '../base/text'
 import type {JobHistory, LogLevel, PauseInfo} from '../contract/run-types'
+import type {BeginRequest} from '../run-log/recorder'
+import type {Skip} from '../schedule/catch-up'
+import type {Decision} from '../schedule/is-due'
+import {minuteOf} from '../schedule/periods'
 import type {Crashed} from './containment'
 import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
@@ -47,6 +51,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       skewMs: scope.skewMs,
       parallel: job.policy.allowParallelRuns,
       decide: (fresh, paused) => decideAgain(scope, job, fresh, startMs, paused),
+      ledger: job.policy.catchUp !== null,
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
       version: scope.codeVersion(),
@@ -66,7 +71,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
 
   // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
   const claim: Claim = {token, held: !job.policy.allowParallelRuns}
-  const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess}
+  const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess, periodMs: begun.periodMs}
   const pinged = job.pingUrl === null ? null : scope.pings.started(code, job.pingUrl, run.runId)
   try {
     const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope)
@@ -78,15 +83,27 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
   }
 }
 
-/** The decision made again under the claim; a tick that is stopping starts nothing, nor does a job its claim has just paused (`paused`). */
-function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number, paused: PauseInfo | null): {start: true; slot: string | null} | {start: false; why: Outcome} {
+/**
+ * The decision made again under the claim; a tick that is stopping starts nothing, nor does a job
+ * its claim has just paused (`paused`: pauseAfterFailures). A run serves a period (the one its
+ * decision names, or the minute it starts in), unless it was started by hand.
+ */
+function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number, paused: PauseInfo | null): ReturnType<BeginRequest<Outcome>['decide']> {
   if (paused) return {start: false, why: {kind: 'paused', code: job.code, className: job.className, reason: pausedLine(job.code, paused)}}
   const verdict = scope.verdict(job, fresh, nowMs)
+  if (verdict.kind === 'skip') return {start: false, why: skipped(job, verdict.decision, verdict.skips), skips: verdict.skips}
   if (verdict.kind !== 'due') return {start: false, why: notStarted(job, verdict)}
   if (scope.stopping()) {
     return {start: false, why: {kind: 'not-due', code: job.code, className: job.className, reason: `not started: the tick is stopping (${String(scope.signal?.reason)})`}}
   }
-  return {start: true, slot: verdict.decision.slot}
+  const {decision} = verdict
+  const periodMs = scope.force ? null : (verdict.period?.ms ?? Math.min(decision.dueSinceMs ?? minuteOf(nowMs), nowMs))
+  return {start: true, slot: verdict.period?.slot ?? decision.slot, periodMs, skips: verdict.skips}
+}
+
+/** Periods recorded as skipped, with nothing run. */
+function skipped(job: LoadedJob, decision: Decision, skips: readonly Skip[]): Outcome {
+  return {kind: 'skipped', code: job.code, className: job.className, periods: skips.length, get reason() {return decision.reason}}
 }
 
 /**
@@ -114,7 +131,7 @@ async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim:
 /** do() here: under watch, it runs in the run's own async context, so what it leaves behind is charged to it. */
 async function inThisProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
   const reach = {log: (level: LogLevel, message: string) => scope.log(job.code, level, message), db: scope.knex, runLog: () => scope.runLog, settings: scope.settings.values}
-  const ctx = cronContext(job.code, contextRun(scope, run), stop.signal, reach)
+  const ctx = cronContext(job.code, contextRun(scope, job, run), stop.signal, reach)
   const watch = scope.containment?.watch(job.code, run.runId)
   const call = () => job.job.do(ctx)
   const done = Promise.resolve()
@@ -132,7 +149,7 @@ async function inThisProcess(scope: TickScope, job: LoadedJob, run: StartedRun, 
 async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun, stop: RunStop): Promise<Settled> {
   if (!scope.isolation) return {ok: false, error: new Error('isolate = true needs the manage CLI, which runs an isolated job in a process of its own')}
   const {runner, root, settingsFile} = scope.isolation
-  const request = {type: 'start' as const, root, settingsFile, code: job.code, run: contextRun(scope, run)}
+  const request = {type: 'start' as const, root, settingsFile, code: job.code, run: contextRun(scope, job, run)}
   const child = runner.start(request, (level, message) => scope.log(job.code, level, message))
   const onStop = () => child.stop(String((stop.signal.reason as Error | undefined)?.message ?? 'stop'))
   stop.signal.addEventListener('abort', onStop, {once: true})
@@ -149,8 +166,10 @@ async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun
 }
 
 /** The run as ctx shows it, in this process or sent to an isolated job's. */
-function contextRun(scope: TickScope, run: StartedRun): ContextRun {
-  return {...run, zone: scope.settings.timeZone, forced: scope.force}
+function contextRun(scope: TickScope, job: LoadedJob, run: StartedRun): ContextRun {
+  // A catch-up job's ctx.now is the period it serves, which may be long past.
+  const nowMs = job.policy.catchUp !== null && run.periodMs !== null && run.periodMs !== undefined ? run.periodMs : run.startMs
+  return {...run, nowMs, zone: scope.settings.timeZone, forced: scope.force}
 }
 
 /** How the run is recorded: what do() returned or threw, or why it was stopped. */

@@ -21,6 +21,8 @@ export type Outcome =
   /** Recorded so, claim released; `abandoned` when it ignored ctx.signal past the grace period. */
   | (OutcomeBase & {kind: StopStatus; runId: number; message: string; startMs: number; endMs: number; slot: string | null; abandoned: boolean})
   | (OutcomeBase & {kind: 'not-due'; reason: string})
+  /** A catch-up job's periods recorded as skipped (cron_skip), with their reasons; nothing ran. */
+  | (OutcomeBase & {kind: 'skipped'; reason: string; periods: number})
   | (OutcomeBase & {kind: 'paused'; reason: string})
   | (OutcomeBase & {kind: 'would-run'; reason: string; slot: string | null})
   | (OutcomeBase & {kind: 'running-elsewhere'; sinceMs: number | null; host: string | null; pid: number | null})
@@ -51,7 +53,8 @@ export function notStarted(job: LoadedJob, verdict: Exclude<Verdict, {kind: 'due
   if (verdict.kind === 'running-elsewhere') return runningElsewhere(job, verdict.run, null)
   const {decision} = verdict
   return {
-    kind: verdict.kind,
+    // Periods to skip that were not recorded (a dry run): nothing more than not due.
+    kind: verdict.kind === 'skip' ? 'not-due' : verdict.kind,
     code: job.code,
     className: job.className,
     get reason() {

@@ -5,7 +5,7 @@ import type {LoopLagSeen, ServerTicks} from '../run-log/server-ticks'
 import {verdictOf, type Verdict} from '../schedule/verdict'
 import {notStarted, type Outcome} from './outcome'
 import {historyOf, readSnapshot, trimRunLog, type Snapshot} from './snapshot'
-import type {JobHistory, PauseInfo, RunLogView} from '../contract/run-types'
+import type {JobHistory, RunLogView} from '../contract/run-types'
 
 /**
  * Every tick is one pipeline: the plan (load the jobs, see to the spool, read the snapshot, decide),
@@ -69,7 +69,7 @@ export async function planTick(steps: PlanSteps): Promise<TickPlan | null> {
   if (!steps.loaded(jobs, problems) || !(await steps.spooled())) return null
   const {runLog, outbox, servers, nowMs, leaseNowMs} = await steps.open()
   const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, servers, some: steps.some})
-  const decide = decider(settings, snapshot.paused, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false})
+  const decide = decider(settings, snapshot, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false})
   const verdicts = new Map<string, Verdict>()
   for (const job of jobs) verdicts.set(job.code, decide(job, historyOf(snapshot, job.code), snapshot.nowMs))
   return {jobs, problems, runLog, outbox, servers, snapshot, verdicts, decide}
@@ -113,11 +113,15 @@ export async function quietEnd(plan: TickPlan, settings: Settings, server: Serve
   await trimRunLog(plan.runLog, settings, plan.snapshot.nowMs)
 }
 
-function decider(settings: Settings, paused: ReadonlyMap<string, PauseInfo>, force: {force: boolean; forcePaused: boolean}): Decide {
+function decider(settings: Settings, snapshot: Snapshot, force: {force: boolean; forcePaused: boolean}): Decide {
+  const {paused} = snapshot
+  const {held, resumed} = snapshot.state
   // One options object for every job that is not paused: a tick of 1,000 jobs makes one, not 1,000.
   const running = decisionOptions(settings, {...force, paused: null})
   return (job, history, nowMs) => {
     const pause = paused.get(job.code)
-    return verdictOf(job.schedule, job.policy, history, nowMs, pause === undefined ? running : {...running, paused: pause})
+    // A catch-up job decides on its ledger's hold too: the fresh history read under its claim has it, the snapshot's is added here.
+    const seen = job.policy.catchUp === null || history.heldToMs !== undefined ? history : {...history, heldToMs: held.get(job.code) ?? null, resumedMs: resumed.get(job.code) ?? null}
+    return verdictOf(job.schedule, job.policy, seen, nowMs, pause === undefined ? running : {...running, paused: pause})
   }
 }

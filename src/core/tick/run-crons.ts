@@ -75,7 +75,7 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
   }
   const late = lateCrashes(tick, report, jobs)
   try {
-    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => report(await consider(tick, job, plan.verdicts.get(job.code)!, options)))
+    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, (job) => consider(tick, job, plan.verdicts.get(job.code)!, options, report))
     await late.settle()
     if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, options.settings, options.clock()))
     if (writes && options.serverTick && tick.servers) await aside(tick, "recording this server's tick (cron_tick)", () => serverTickRecorded(tick, plan, options.serverTick!.version))
@@ -97,18 +97,36 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
   }
 }
 
-/** The verdict on the tick's snapshot; only a job that looks due pays for a claim (after its slot, when the runner gives slots). */
-async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>): Promise<Outcome> {
-  if (verdict.kind !== 'due') return notStarted(job, verdict)
-  if (options.dryRun) return wouldRun(job, verdict.decision)
-  if (!options.admit) return runDueJob(tick, job)
-  const slot = await options.admit(job)
-  if ('refused' in slot) return {kind: 'not-due', code: job.code, className: job.className, reason: slot.refused}
+/**
+ * The verdict on the tick's snapshot; only a job that looks due (or has periods to record as
+ * skipped) pays for a claim, after its slot when the runner gives slots. A catch-up job goes on
+ * while its ledger has more to do: the next chunk of a long gap, the next missed period of 'all'.
+ */
+async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>, report: (outcome: Outcome) => void): Promise<void> {
+  if (verdict.kind !== 'due' && verdict.kind !== 'skip') return report(notStarted(job, verdict))
+  if (options.dryRun) return report(verdict.kind === 'due' ? wouldRun(job, verdict.decision) : notStarted(job, verdict))
+  const slot = options.admit ? await options.admit(job) : null
+  if (slot !== null && 'refused' in slot) return report({kind: 'not-due', code: job.code, className: job.className, reason: slot.refused})
   try {
-    return await runDueJob(tick, job, slot.waitedMs)
+    let outcome = await runDueJob(tick, job, slot?.waitedMs)
+    report(outcome)
+    for (let turn = 1; turn < CATCH_UP_TURNS && catchingUp(job, outcome) && !tick.stopping(); turn++) {
+      outcome = await runDueJob(tick, job)
+      // Nothing more to do: said by the turn before.
+      if (outcome.kind === 'not-due') break
+      report(outcome)
+    }
   } finally {
-    slot.release()
+    slot?.release()
   }
+}
+
+/** The most turns a catch-up job takes in one tick: its 100 missed periods of 'all', and a long gap's chunks. */
+const CATCH_UP_TURNS = 120
+
+/** A catch-up job's ledger may have more to do now: it recorded skips, or 'all' ran a period. */
+function catchingUp(job: LoadedJob, outcome: Outcome): boolean {
+  return outcome.kind === 'skipped' || (job.policy.catchUp === 'all' && 'runId' in outcome && outcome.spooled === undefined)
 }
 
 /**
