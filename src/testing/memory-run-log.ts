@@ -5,14 +5,17 @@ import {interruptionOf} from '../core/run-log/rows'
 import type {NewRun, RunStore} from '../core/run-log/run-store'
 import type {Holder} from '../core/run-log/statements'
 import {EMPTY_HISTORY, historyFromRuns} from '../core/schedule/history'
+import {PAUSED_BY_FAILURES, pauseNote, pausesAfterFailures} from '../core/schedule/pause-after-failures'
 
-/** A cron_job row: the job's claim and its pause. */
+/** A cron_job row: the job's claim, its pause and its last resume. */
 interface JobRow {
   holder: (Holder & {lockedMs: number}) | null
   leaseExpiresMs: number | null
   pause: PauseInfo | null
   /** The latest period a catch-up job's ledger accounts for (cron_job.held_to). */
   heldToMs?: number | null
+  /** When it was last resumed (pauseAfterFailures counts the runs started after it). */
+  resumedMs?: number | null
 }
 
 /** The methods of the fakes; `failNext` makes the next call of one of them fail, as a database that went away would. */
@@ -78,11 +81,12 @@ export class MemoryRunLog {
         for (const run of running) Object.assign(run, {status: 'interrupted', endMs, message, leaseExpiresMs: null})
         return running.length
       }),
-    setPaused: async (code, pause) =>
+    setPaused: async (code, pause, atMs = Date.now()) =>
       this.call('setPaused', () => {
         const job = this.jobRow(code)
         if ((job.pause !== null) === (pause !== null)) return false
-        job.pause = pause && {sinceMs: pause.sinceMs ?? Date.now(), by: pause.by}
+        job.pause = pause && {sinceMs: pause.sinceMs ?? atMs, by: pause.by}
+        if (pause === null) job.resumedMs = atMs
         return true
       }),
   }
@@ -124,7 +128,8 @@ export class MemoryRunLog {
           if (overran) run.leaseOverrun = true
           if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)
           if (request.removeOtherSuccesses && request.status === 'succeeded') this.remove(this.runs.filter((run) => run.code === request.code && run.status === 'succeeded' && run.id !== request.runId))
-          return {commit: true, value: {overran}}
+          const paused = isFailedStatus(request.status) ? this.pauseAfterFailures(request.code, request.pauseAfterFailures, request.endMs) : null
+          return {commit: true, value: paused ? {overran, paused} : {overran}}
         }),
       ),
   }
@@ -172,9 +177,10 @@ export class MemoryRunLog {
     if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere', holder: job.holder && {host: job.holder.host, pid: job.holder.pid, lockedMs: job.holder.lockedMs, leaseExpiresMs: job.leaseExpiresMs}}}
     Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs})
     let history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
-    if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: null}
+    if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: job.resumedMs ?? null}
     const interrupted = this.interruptStale(code, leaseNowMs)
-    const decision = request.decide(history)
+    const paused = interrupted.length > 0 ? this.pauseAfterFailures(code, request.pauseAfterFailures, nowMs) : null
+    const decision = request.decide(history, paused)
     const skips = decision.skips ?? []
     for (const skip of skips) if (!this.skips.some((kept) => kept.code === code && kept.periodMs === skip.ms)) this.skips.push({code, periodMs: skip.ms, reason: skip.reason})
     if (skips.length > 0) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, skips[skips.length - 1].ms)
@@ -241,6 +247,16 @@ export class MemoryRunLog {
     })
   }
 
+  /** As the SQL recorder's (failure-pause.ts), but for the action row and the alert, which the memory log does not keep. */
+  private pauseAfterFailures(code: string, after: number | null | undefined, atMs: number): PauseInfo | null {
+    const job = this.jobRow(code)
+    if (!after || job.pause !== null) return null
+    const runs = this.runs.filter((run) => run.code === code && run.status !== 'running').sort((a, b) => b.startMs - a.startMs || b.id - a.id)
+    if (!pausesAfterFailures(after, runs, job.resumedMs ?? null)) return null
+    job.pause = {sinceMs: atMs, by: PAUSED_BY_FAILURES, note: pauseNote(after, runs[0])}
+    return {...job.pause}
+  }
+
   private releaseIfHeld(code: string, token: string): void {
     const job = this.jobs.get(code)
     if (job?.holder?.token === token) Object.assign(job, {holder: null, leaseExpiresMs: null})
@@ -252,7 +268,7 @@ export class MemoryRunLog {
 
   private jobRow(code: string): JobRow {
     let job = this.jobs.get(code)
-    if (!job) this.jobs.set(code, (job = {holder: null, leaseExpiresMs: null, pause: null}))
+    if (!job) this.jobs.set(code, (job = {holder: null, leaseExpiresMs: null, pause: null, resumedMs: null}))
     return job
   }
 

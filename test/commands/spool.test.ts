@@ -178,6 +178,10 @@ describe('the spool, written', () => {
     expect(problem(entry({removeOtherSuccesses: 'yes'}))).to.equal('does not say whether to remove other successes')
     expect(problem(entry({rerecord: true}))).to.equal('asks to replace a recorded outcome, which only the tick that recorded it may do')
     expect(problem(entry({alerting: {job: {code: 'app.other'}}}))).to.equal("has a malformed alerting section (not the job's own)")
+    expect(problem(entry({pauseAfterFailures: 0}))).to.equal('has a pauseAfterFailures that is not a whole number ≥ 1')
+    expect(problem(entry({pauseAfterFailures: '3'}))).to.equal('has a pauseAfterFailures that is not a whole number ≥ 1')
+    const kept = checkEntry(entry({pauseAfterFailures: 3}))
+    expect('entry' in kept && kept.entry.request.pauseAfterFailures).to.equal(3)
   })
 })
 

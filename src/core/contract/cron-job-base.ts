@@ -101,6 +101,12 @@ export abstract class CronJobBase {
   /** Abort the run after this many minutes (ctx.signal fires); past the grace period it is recorded as timed_out. */
   declare timeoutMins?: number | null
   /**
+   * After this many failed runs in a row (failed, interrupted or timed out; counted from the last
+   * resume), the job pauses itself, with the note "paused after N failures: <the last error's first
+   * line>" and one alert, until it is resumed by hand (crons:resume, the dashboard). Unset: never.
+   */
+  declare pauseAfterFailures?: number | null
+  /**
    * Run do() in a process of its own: for a job that uses native code, leaks memory or may hang the
    * event loop. It is killed outright when it does not stop within the grace period. It costs a
    * Node start per run, and ctx there is the same but for what cannot cross processes: ctx.db and

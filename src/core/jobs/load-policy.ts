@@ -17,7 +17,15 @@ export function policyOf(job: CronJobBase, error: Report): RunPolicy {
   const isolate = flag('isolate', isolated, error)
   const catchUp = catchUpOf(job.catchUp, error)
   const catchUpWindowMs = catchUpWindowOf(job.catchUpWindowMins, catchUp, error)
-  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, overlap}
+  const pauseAfterFailures = pauseAfterFailuresOf(job.pauseAfterFailures, error)
+  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, overlap, pauseAfterFailures}
+}
+
+function pauseAfterFailuresOf(value: unknown, error: Report): number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return value
+  error(`pauseAfterFailures = ${shown(value)} is not a whole number of failures ≥ 1: use e.g. pauseAfterFailures = 3 (or leave it unset never to pause)`)
+  return null
 }
 
 function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs' | 'isolate', value: unknown, error: Report): boolean {

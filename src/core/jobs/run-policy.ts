@@ -1,6 +1,6 @@
 /**
  * What happens around a run, apart from when it is due (the Schedule): whether runs may overlap,
- * where do() runs, how long it may take, and what the log keeps. Validated from the class's options
+ * where do() runs, how long it may take, what the log keeps, and when failures pause the job. Validated from the class's options
  * of the same names (see CronJobBase) and passed as one, beside the job's schedule.
  */
 export interface RunPolicy {
@@ -16,6 +16,8 @@ export interface RunPolicy {
   catchUp: CatchUp | null
   /** The catch-up window: 'latest' and 'all' run no period older than this (null: no window). */
   catchUpWindowMs: number | null
+  /** Pause after failures: this many failed runs in a row pause the job until it is resumed by hand (null: never). */
+  pauseAfterFailures: number | null
   /** Overlap: what becomes of the periods that fall due while a run is live (null: django-cron's rules; 'allowAll' is allowParallelRuns). */
   overlap: Overlap | null
 }

@@ -88,8 +88,11 @@ export function checkEntry(value: unknown): {entry: Entry} | {problem: string} {
   if (typeof removeOtherSuccesses !== 'boolean') return {problem: 'does not say whether to remove other successes'}
   if (request.rerecord !== undefined) return {problem: 'asks to replace a recorded outcome, which only the tick that recorded it may do'}
   if (alerting !== undefined && !isAlerting(alerting, code)) return {problem: "has a malformed alerting section (not the job's own)"}
+  const pauseAfter = request.pauseAfterFailures
+  if (pauseAfter !== undefined && pauseAfter !== null && !(typeof pauseAfter === 'number' && Number.isSafeInteger(pauseAfter) && pauseAfter >= 1)) return {problem: 'has a pauseAfterFailures that is not a whole number ≥ 1'}
   const checked: EndRequest = {runId, code, status: status as EndRequest['status'], endMs, message: message === null ? null : truncateMessage(message), releaseToken, removeOtherSuccesses}
   if (alerting !== undefined) checked.alerting = alerting as EndRequest['alerting']
+  if (typeof pauseAfter === 'number') checked.pauseAfterFailures = pauseAfter
   return {entry: {version: 1, database: value.database, spooledAt: String(value.spooledAt ?? ''), request: checked}}
 }
 

@@ -6,6 +6,7 @@ import {intervalText} from './is-due'
 import {isSubMinute, subMinuteInterval} from './period'
 import type {RunPolicy} from '../jobs/run-policy'
 import {cronQuoted, type Schedule} from '../jobs/schedule'
+import {failuresText} from './pause-after-failures'
 
 /** Which runner serves a sub-minute schedule at its rate, when the runners' ticks cannot be read: said by crons:list and manage check. */
 export const SUB_MINUTE_NOTE = 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
@@ -29,7 +30,7 @@ export function startedLateNote(lateMs: number): string {
 }
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
-export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
+export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate' | 'pauseAfterFailures'>): string {
   const parts: string[] = []
   if (schedule.intervalMs !== null) parts.push(intervalText(schedule.intervalMs))
   if (schedule.cron !== null) parts.push(cronText(schedule))
@@ -43,8 +44,14 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
   if (policy.timeoutMins !== null) extras.push(`timeout ${policy.timeoutMins} min`)
   if (policy.allowParallelRuns) extras.push('parallel runs')
   if (policy.isolate) extras.push('isolated')
+  if (policy.pauseAfterFailures !== null) extras.push(pausesAfterText(policy.pauseAfterFailures))
   if (schedule.timeZone) extras.push(schedule.timeZone)
   return parts.join(' · ') + (extras.length ? ` (${extras.join(', ')})` : '')
+}
+
+/** pauseAfterFailures in words: crons:list, manage check. */
+export function pausesAfterText(after: number): string {
+  return `pauses after ${failuresText(after)} in a row`
 }
 
 /**

@@ -5,7 +5,7 @@ import {usesLedger} from '../jobs/run-policy'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import type {LockHolder} from '../run-log/job-lock'
 import {firstLine} from '../base/text'
-import type {JobHistory, LogLevel} from '../contract/run-types'
+import type {JobHistory, LogLevel, PauseInfo} from '../contract/run-types'
 import type {BeginRequest} from '../run-log/recorder'
 import type {Skip} from '../schedule/catch-up'
 import type {Decision} from '../schedule/is-due'
@@ -14,7 +14,7 @@ import type {Crashed} from './containment'
 import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
-import {crashMessage, recordOutcome} from './recording'
+import {crashMessage, pausedLine, recordOutcome} from './recording'
 import {retrying} from './retry'
 import {RunStop, type StopRequest} from './stopping'
 import type {TickScope} from './tick-scope'
@@ -51,12 +51,13 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       leaseMs: scope.leaseMs,
       skewMs: scope.skewMs,
       parallel: job.policy.allowParallelRuns,
-      decide: (fresh) => decideAgain(scope, job, fresh, startMs),
+      decide: (fresh, paused) => decideAgain(scope, job, fresh, startMs, paused),
       ledger: usesLedger(job.policy),
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
       version: scope.codeVersion(),
       startedLateMs: waitedMs > 0 ? waitedMs : null,
+      pauseAfterFailures: job.policy.pauseAfterFailures,
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)
@@ -84,10 +85,12 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
 }
 
 /**
- * The decision made again under the claim; a tick that is stopping starts nothing. A run serves a
- * period (the one its decision names, or the minute it starts in), unless it was started by hand.
+ * The decision made again under the claim; a tick that is stopping starts nothing, nor does a job
+ * its claim has just paused (`paused`: pauseAfterFailures). A run serves a period (the one its
+ * decision names, or the minute it starts in), unless it was started by hand.
  */
-function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number): ReturnType<BeginRequest<Outcome>['decide']> {
+function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number, paused: PauseInfo | null): ReturnType<BeginRequest<Outcome>['decide']> {
+  if (paused) return {start: false, why: {kind: 'paused', code: job.code, className: job.className, reason: pausedLine(job.code, paused)}}
   const verdict = scope.verdict(job, fresh, nowMs)
   if (verdict.kind === 'skip') return {start: false, why: skipped(job, verdict.decision, verdict.skips), skips: verdict.skips}
   if (verdict.kind !== 'due') return {start: false, why: notStarted(job, verdict)}

@@ -73,7 +73,7 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
     late.ran(outcome)
     options.onOutcome?.(outcome)
   }
-  const late = lateCrashes(tick, report)
+  const late = lateCrashes(tick, report, jobs)
   try {
     await inTurns(jobs, options.concurrency ?? 1, tick.stopping, (job) => consider(tick, job, plan.verdicts.get(job.code)!, options, report))
     await late.settle()
