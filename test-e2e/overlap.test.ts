@@ -74,4 +74,29 @@ for (const dialect of BACKENDS) describe(`overlap across two schedulers, on ${di
     expect(skips.length).to.be.at.least(2)
     expect(new Set(skips.map((skip) => skip.what))).to.deep.equal(new Set(['overlap: bufferOne (one waiting)']))
   })
+
+  for (const servers of [2, 1]) it(`cancelOther, ${servers} scheduler(s): each period stops the live run (recorded cancelled, by that period) and starts once it has ended; each period once`, async () => {
+    await sandbox.withDb(async (db) => {
+      for (const table of ['cron_skip', 'cron_job_log', 'cron_job']) await db(table).where({code: 'policy.cancel_other'}).delete()
+    })
+    const env = {TEST_CRONS: 'CancelOtherJob'}
+    const schedulers = Array.from({length: servers}, () => sandbox.start(['scheduler'], env))
+    const cancelled = async () => (await ledgerOf(sandbox, 'policy.cancel_other')).filter((record) => record.what === 'cancelled').length >= 3
+    await until(cancelled, 40_000)
+    for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
+    for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
+
+    const records = await ledgerOf(sandbox, 'policy.cancel_other')
+    const periods = records.map((record) => record.periodMs)
+    expect(new Set(periods).size, 'a period recorded twice').to.equal(periods.length)
+    const runs = records.filter((record) => record.startMs !== undefined)
+    const messages = await sandbox.withDb(async (db) => (await db('cron_job_log').where({code: 'policy.cancel_other', status: 'cancelled'}).orderBy('id')).map((row) => String(row.message)))
+    for (const message of messages) expect(message).to.match(/^cancelled for the period of \S+ \(overlap: cancelOther\); it returned: served /)
+    for (let i = 1; i < runs.length; i++) {
+      if (runs[i - 1].what !== 'cancelled') continue
+      // The new one starts once the cancelled one has ended, soon after its period came.
+      expect(runs[i].startMs!, 'overlapping runs').to.be.at.least(runs[i - 1].endMs!)
+      expect(runs[i].startMs! - runs[i].periodMs, 'started soon after its period').to.be.below(3000)
+    }
+  })
 })

@@ -16,6 +16,8 @@ interface JobRow {
   heldToMs?: number | null
   /** When it was last resumed (pauseAfterFailures counts the runs started after it). */
   resumedMs?: number | null
+  /** overlap = 'cancelOther': the period that asks the live run to stop (cron_job.cancel_for). */
+  cancelForMs?: number | null
 }
 
 /** The methods of the fakes; `failNext` makes the next call of one of them fail, as a database that went away would. */
@@ -110,9 +112,17 @@ export class MemoryRunLog {
       this.call('forceRelease', () => {
         const job = this.jobs.get(code)
         if (!job?.holder) return false
-        Object.assign(job, {holder: null, leaseExpiresMs: null})
+        Object.assign(job, {holder: null, leaseExpiresMs: null, cancelForMs: null})
         return true
       }),
+    requestCancel: async (code, periodMs) =>
+      this.call('requestCancel', () => {
+        const job = this.jobs.get(code)
+        if (!job?.holder || (job.cancelForMs ?? null) !== null) return false
+        job.cancelForMs = periodMs
+        return true
+      }),
+    cancelRequested: async (code, token) => this.call('cancelRequested', () => (this.jobs.get(code)?.holder?.token === token ? (this.jobs.get(code)!.cancelForMs ?? null) : null)),
   }
 
   readonly recorder: RunRecorder = {
@@ -175,7 +185,7 @@ export class MemoryRunLog {
     const leaseNowMs = request.leaseNowMs ?? nowMs
     const job = this.jobRow(code)
     if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere', holder: job.holder && {host: job.holder.host, pid: job.holder.pid, lockedMs: job.holder.lockedMs, leaseExpiresMs: job.leaseExpiresMs}}}
-    Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs})
+    Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs, cancelForMs: null})
     let history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
     if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: job.resumedMs ?? null}
     const interrupted = this.interruptStale(code, leaseNowMs)
@@ -259,7 +269,7 @@ export class MemoryRunLog {
 
   private releaseIfHeld(code: string, token: string): void {
     const job = this.jobs.get(code)
-    if (job?.holder?.token === token) Object.assign(job, {holder: null, leaseExpiresMs: null})
+    if (job?.holder?.token === token) Object.assign(job, {holder: null, leaseExpiresMs: null, cancelForMs: null})
   }
 
   private remove(runs: readonly RunRow[]): void {

@@ -116,7 +116,7 @@ for (const dialect of BACKENDS) describe(`manage migrate TARGET, on ${dialect}`,
     const prefix = await manage('migrate', '20261203000100')
     expect(prefix.code, context(prefix)).to.equal(2)
     expect(prefix.stderr).to.equal(
-      "error: migrate '20261203000100' would unapply manage's own migrations (20261205000100_manage_lateness, 20261205000000_manage_runner_kind, 20261204000200_manage_forced_runs, 20261204000000_manage_alert_public_id), dropping run log tables or columns with their rows: name the target in full (manage migrate 20261203000100_manage_actions) to do it (nothing was changed)\n",
+      "error: migrate '20261203000100' would unapply manage's own migrations (20261206000000_manage_period_ledger, 20261205000100_manage_lateness, 20261205000000_manage_runner_kind, 20261204000200_manage_forced_runs, 20261204000000_manage_alert_public_id), dropping run log tables or columns with their rows: name the target in full (manage migrate 20261203000100_manage_actions) to do it (nothing was changed)\n",
     )
     expect(await applied()).to.have.length(3)
     const full = await ok('migrate', '20261203000100_manage_actions')

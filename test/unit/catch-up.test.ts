@@ -141,3 +141,20 @@ describe('overlap policies: the periods that fell due while the last run was liv
     expect(result.kind).to.equal('running-elsewhere')
   })
 })
+
+describe('overlap cancelOther: a newer period asks the live run to stop', () => {
+  const live = () => [run('running', '2026-03-02T10:00:00.2', {period: '2026-03-02T10:00', leaseUntil: '2026-03-02T11:05'})]
+  const verdictAt = (now: string, paused = false) => {
+    const ms = at(now)
+    return verdictOf(hourly, runPolicy({overlap: 'cancelOther'}), {...historyFromRuns(live(), ms), heldToMs: at('2026-03-02T10:00'), resumedMs: null}, ms, {timeZone: 'UTC', paused: paused ? {sinceMs: at('2026-03-02T10:30'), by: 'ops'} : null})
+  }
+  it('before its next period: running elsewhere, nothing asked', () => {
+    expect(verdictAt('2026-03-02T10:59')).to.deep.include({kind: 'running-elsewhere'}).and.not.have.property('cancelFor')
+  })
+  it('its next period has come: the live run is to be cancelled for it', () => {
+    expect((verdictAt('2026-03-02T11:00:10') as {cancelFor?: number}).cancelFor).to.equal(at('2026-03-02T11:00'))
+  })
+  it('paused: nothing is cancelled (no new period is called for)', () => {
+    expect(verdictAt('2026-03-02T11:00:10', true)).to.not.have.property('cancelFor')
+  })
+})

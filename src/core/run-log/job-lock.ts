@@ -1,7 +1,9 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {lockHolderOf, type LockHolder} from './rows'
+import * as ledger from './ledger-statements'
 import * as sql from './statements'
+import {timeCodec} from './time-codec'
 
 export type {LockHolder} from './rows'
 export type {Holder} from './statements'
@@ -20,6 +22,10 @@ export interface JobLock {
   isHeld(code: string, leaseNowMs: number): Promise<boolean>
   /** Free the job's claim whoever holds it (manage crons:unlock). */
   forceRelease(code: string): Promise<boolean>
+  /** overlap = 'cancelOther': ask the holder of the job's claim to stop its run, for the period at `periodMs`; false when nothing held it, or it was asked already. */
+  requestCancel(code: string, periodMs: number): Promise<boolean>
+  /** The period that asks the run holding this claim (`token`) to stop, or null. */
+  cancelRequested(code: string, token: string): Promise<number | null>
 }
 
 /**
@@ -52,5 +58,14 @@ export class SqlJobLock implements JobLock {
 
   async forceRelease(code: string): Promise<boolean> {
     return (await changesOf(this.source, sql.forceReleaseJob(code))) === 1
+  }
+
+  async requestCancel(code: string, periodMs: number): Promise<boolean> {
+    return (await changesOf(this.source, ledger.requestCancel(this.dialect, code, periodMs))) === 1
+  }
+
+  async cancelRequested(code: string, token: string): Promise<number | null> {
+    const [row] = await rowsOf(this.source, ledger.selectCancel(code, token))
+    return row === undefined ? null : timeCodec(this.dialect).fromDb(row.cancel_for)
   }
 }

@@ -15,7 +15,8 @@ import type {JobHistory, RunSummary} from '../contract/run-types'
  * fresh history once the claim is held; the fast path asks it to see that nothing is due.
  */
 export type Verdict =
-  | {kind: 'running-elsewhere'; run: RunSummary}
+  /** `cancelFor`: overlap = 'cancelOther', and a newer period (this instant) has come: the live run is to be asked to stop. */
+  | {kind: 'running-elsewhere'; run: RunSummary; cancelFor?: number}
   | {kind: 'due'; decision: Decision; period?: Period; skips?: Skip[]}
   | {kind: 'not-due' | 'paused'; decision: Decision}
   | {kind: 'skip'; decision: Decision; skips: Skip[]}
@@ -25,12 +26,19 @@ export type VerdictPolicy = Pick<RunPolicy, 'allowParallelRuns' | 'catchUp' | 'c
 export function verdictOf(schedule: Schedule, policy: VerdictPolicy, history: JobHistory, nowMs: number, options: DecisionOptions): Verdict {
   if (!policy.allowParallelRuns) {
     const run = history.running.find((running) => isLive(running, nowMs))
-    if (run) return {kind: 'running-elsewhere', run}
+    if (run) return policy.overlap === 'cancelOther' ? cancelling(schedule, run, history, nowMs, options) : {kind: 'running-elsewhere', run}
   }
   const decision = isDue(schedule, history, nowMs, options)
   // A retry wait holds a catch-up job back as any other; --force runs it whatever its periods say.
   if (usesLedger(policy) && !options.force && !(decision.rule === 'retry' && !decision.due)) return ledgerVerdict(schedule, policy, history, nowMs, options, decision)
   return plainVerdict(decision)
+}
+
+/** A cancelOther job's live run, and the latest period that has come since the one it serves, if any. */
+function cancelling(schedule: Schedule, run: RunSummary, history: JobHistory, nowMs: number, options: DecisionOptions): Verdict {
+  const found = options.paused ? null : unaccountedPeriods(schedule, history, nowMs, schedule.timeZone ?? options.timeZone)
+  const newer = found?.periods.filter((period) => period.ms > run.startMs) ?? []
+  return newer.length === 0 ? {kind: 'running-elsewhere', run} : {kind: 'running-elsewhere', run, cancelFor: newer[newer.length - 1].ms}
 }
 
 function plainVerdict(decision: Decision, period?: Period): Verdict {

@@ -122,11 +122,34 @@ function claimedElsewhere(job: LoadedJob, holder: LockHolder | null, offsetMs: n
 async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim: Claim): Promise<Ended> {
   const renewal = renewWhileRunning(scope, job.code, run.runId, claim)
   const stop = new RunStop(scope, job.code, job.policy.timeoutMins)
+  const cancelWatch = job.policy.overlap === 'cancelOther' && claim.held ? watchForCancel(scope, job.code, claim.token, stop) : null
   const settled = job.policy.isolate ? await inItsOwnProcess(scope, job, run, stop) : await inThisProcess(scope, job, run, stop)
+  if (cancelWatch !== null) clearInterval(cancelWatch)
   const renewed = renewal.stop()
   stop.dispose()
   await renewed
   return {settled, stop: stop.requested, endMs: scope.clock()}
+}
+
+/** How often a cancelOther job's run looks whether a newer period asks it to stop (one indexed read). */
+const CANCEL_POLL_MS = 1000
+
+/** overlap = 'cancelOther': while the run holds its claim, a newer period's request (cron_job.cancel_for) stops it. */
+function watchForCancel(scope: TickScope, code: string, token: string, stop: RunStop): NodeJS.Timeout {
+  let asking = false
+  const timer = setInterval(() => {
+    if (asking || stop.requested !== null) return
+    asking = true
+    scope.lock
+      .cancelRequested(code, token)
+      .then((periodMs) => {
+        if (periodMs !== null) stop.cancel(`cancelled for the period of ${new Date(periodMs).toISOString()} (overlap: cancelOther)`)
+      })
+      .catch((error: unknown) => scope.log(code, 'warn', `could not look for a cancel request: ${firstLine(messageFromError(error))}`))
+      .finally(() => (asking = false))
+  }, CANCEL_POLL_MS)
+  timer.unref()
+  return timer
 }
 
 /** do() here: under watch, it runs in the run's own async context, so what it leaves behind is charged to it. */
@@ -183,6 +206,11 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
     const {status, why} = settled.abandoned
     const isolated = job.policy.isolate
     return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and ${isolated ? 'its process was killed' : 'was abandoned'}`, abandoned: !isolated}
+  }
+  // Cancelled by a newer period: so recorded however do() ended.
+  if (stop?.status === 'cancelled') {
+    const ended = settled.ok ? messageFromResult(settled.value) : messageFromError(settled.error)
+    return {...base, kind: 'cancelled', message: scrub(truncateMessage(`${stop.why}${ended === null ? '' : `; it ${settled.ok ? 'returned' : 'stopped with'}: ${ended}`}`)), abandoned: false}
   }
   if (settled.ok) {
     const message = messageFromResult(settled.value)
