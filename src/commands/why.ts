@@ -3,6 +3,7 @@ import {BaseCommand, jsonFlag} from '../cli/base-command'
 import {formatTime} from '../cli/output/render'
 import {isoTime} from '../core/time/format'
 import {findJob} from '../core/jobs/select-jobs'
+import {usesLedger} from '../core/jobs/run-policy'
 import {decisionOptions} from '../core/project/settings'
 import {explainJob, type Explanation} from '../core/schedule/explain'
 import {EMPTY_HISTORY} from '../core/schedule/history'
@@ -41,7 +42,9 @@ export default class Why extends BaseCommand<typeof Why> {
     // Asked about another time, leases are read as of then too; asked about now, by the real clock.
     const leaseNowMs = this.flags.at === undefined ? Date.now() : atMs
     const store = this.project.runStore()
-    const history = (await store.histories(atMs, {codes: [job.code], leaseNowMs, skewMs: settings.clockSkewMs})).get(job.code) ?? EMPTY_HISTORY
+    const read = (await store.histories(atMs, {codes: [job.code], leaseNowMs, skewMs: settings.clockSkewMs})).get(job.code) ?? EMPTY_HISTORY
+    // A policy job decides on its ledger's hold too.
+    const history = usesLedger(job.policy) ? {...read, ...(await store.jobHold(job.code))} : read
     const paused = (await store.pausedJobs()).get(job.code) ?? null
     const explained = explainJob(job, history, paused, atMs, decisionOptions(settings))
     // How late a scheduler started each of them (a whole row's; the history reads only what the decision needs).

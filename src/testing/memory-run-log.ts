@@ -60,6 +60,7 @@ export class MemoryRunLog {
         if (!options.dryRun) this.remove(old)
         return old.length
       }),
+    jobHold: async (code) => this.call('jobHold', () => ({heldToMs: this.jobs.get(code)?.heldToMs ?? null, resumedMs: this.jobs.get(code)?.resumedMs ?? null})),
     listSkips: async (query) =>
       this.call('listSkips', () =>
         this.skips

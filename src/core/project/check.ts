@@ -5,7 +5,7 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
-import {cronText, pausesAfterText, subMinuteNote, subMinuteRate} from '../schedule/describe'
+import {cronText, pausesAfterText, subMinuteNote, subMinuteRate, policySentences} from '../schedule/describe'
 import {intervalText} from '../schedule/is-due'
 import {DAY_MS} from '../time/units'
 import {discoverCronModules, unlistedNote} from '../jobs/select-jobs'
@@ -103,6 +103,7 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     if (job.schedule.cronWritten !== null) notes.push({subject: job.className, message: `runs ${cronText(job.schedule)}: each H from the hash of its code '${job.code}', the same on every server`})
   }
   for (const job of jobs) {
+    for (const sentence of policySentences(job.policy)) notes.push({subject: job.className, message: sentence})
     const after = job.policy.pauseAfterFailures
     if (after !== null) notes.push({subject: job.className, message: `${pausesAfterText(after)} (failed, interrupted or timed out), until resumed by hand: manage crons:resume ${job.code}`})
   }

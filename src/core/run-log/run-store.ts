@@ -22,6 +22,8 @@ export interface RunStore extends RunLogView {
   interruptStaleRuns(code: string, leaseNowMs: number): Promise<RunRow[]>
   /** Mark every 'running' row of the job as 'interrupted' with this message (crons:unlock --force). */
   interruptRunning(code: string, endMs: number, message: string): Promise<number>
+  /** A ledger job's hold (cron_job.held_to) and last resume, as its decisions read them (manage why). */
+  jobHold(code: string): Promise<Pick<JobHistory, 'heldToMs' | 'resumedMs'>>
   /** The period ledger's skips, newest period first, optionally of one job and from a time on. */
   listSkips(query: {code?: string; sinceMs?: number; limit: number}): Promise<SkippedPeriod[]>
   /** Pause (with who and when) or resume (null, at `atMs`: missed periods are counted from then) a job. Returns false when nothing changed. */
@@ -88,6 +90,12 @@ export class SqlRunStore implements RunStore {
 
   interruptRunning(code: string, endMs: number, message: string): Promise<number> {
     return changesOf(this.source, sql.interruptRunning(this.dialect, code, endMs, message))
+  }
+
+  async jobHold(code: string): Promise<Pick<JobHistory, 'heldToMs' | 'resumedMs'>> {
+    const [row] = await rowsOf(this.source, sql.selectJob(code))
+    const time = timeCodec(this.dialect)
+    return {heldToMs: row === undefined ? null : time.fromDb(row.held_to), resumedMs: row === undefined ? null : time.fromDb(row.resumed_at)}
   }
 
   async listSkips(query: {code?: string; sinceMs?: number; limit: number}): Promise<SkippedPeriod[]> {

@@ -30,7 +30,7 @@ export function startedLateNote(lateMs: number): string {
 }
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
-export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate' | 'pauseAfterFailures'>): string {
+export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate' | 'pauseAfterFailures'> & Partial<Pick<RunPolicy, 'catchUp' | 'catchUpWindowMs' | 'overlap'>>): string {
   const parts: string[] = []
   if (schedule.intervalMs !== null) parts.push(intervalText(schedule.intervalMs))
   if (schedule.cron !== null) parts.push(cronText(schedule))
@@ -42,6 +42,8 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
   if (schedule.runToleranceSeconds) extras.push(`tolerance ${schedule.runToleranceSeconds} s`)
   if (schedule.retryAfterFailureMins) extras.push(`retry after ${schedule.retryAfterFailureMins} min`)
   if (policy.timeoutMins !== null) extras.push(`timeout ${policy.timeoutMins} min`)
+  if (policy.catchUp) extras.push(`catch-up ${policy.catchUp}${policy.catchUpWindowMs ? ` within ${windowText(policy.catchUpWindowMs)}` : ''}`)
+  if (policy.overlap && policy.overlap !== 'allowAll') extras.push(`overlap ${policy.overlap}`)
   if (policy.allowParallelRuns) extras.push('parallel runs')
   if (policy.isolate) extras.push('isolated')
   if (policy.pauseAfterFailures !== null) extras.push(pausesAfterText(policy.pauseAfterFailures))
@@ -67,4 +69,25 @@ export function subMinuteRate(schedule: Schedule): string | null {
 /** "cron '*\/15 * * * *' (Every 15 minutes)"; with an H, the written form and the resolved one: "cron 'H 3 * * *' (here: '37 3 * * *') (At 03:37)". */
 export function cronText(schedule: Pick<Schedule, 'cron' | 'cronWritten'>): string {
   return `cron ${cronQuoted(schedule)} (${describeCron(schedule.cron!)})`
+}
+
+/** What each catch-up and overlap policy does, in words (manage check): one sentence each, none for a job that sets neither. */
+export function policySentences(policy: Pick<RunPolicy, 'catchUp' | 'catchUpWindowMs' | 'overlap'>): string[] {
+  const sentences: string[] = []
+  const window = policy.catchUpWindowMs ? `, within ${windowText(policy.catchUpWindowMs)} (older ones are skipped, outside the catch-up window)` : ''
+  if (policy.catchUp === 'none') sentences.push("catch-up 'none': a period missed by more than a tick is skipped, and recorded so; the next period on time runs")
+  if (policy.catchUp === 'latest') sentences.push(`catch-up 'latest': after missed periods, the latest runs once, late${window}; the ones before it are recorded skipped`)
+  if (policy.catchUp === 'all') sentences.push(`catch-up 'all': each missed period runs, oldest first, one at a time${window}; past the latest 100 they are recorded skipped`)
+  if (policy.overlap === 'skip') sentences.push("overlap 'skip': a period that falls due while a run is live, on any server, is recorded skipped")
+  if (policy.overlap === 'bufferOne') sentences.push("overlap 'bufferOne': the latest period that falls due while a run is live starts right after it ends; the others are recorded skipped")
+  if (policy.overlap === 'bufferAll') sentences.push("overlap 'bufferAll': each period that falls due while a run is live runs after it, in order")
+  if (policy.overlap === 'cancelOther') sentences.push("overlap 'cancelOther': a period that falls due while a run is live stops it (ctx.signal; recorded cancelled) and starts once it has ended")
+  if (policy.overlap !== null && policy.catchUp === null && policy.overlap !== 'allowAll') sentences.push("catch-up (not set): after missed periods the latest runs once, as django-cron would, and the ones before it are recorded skipped")
+  return sentences
+}
+
+/** catchUpWindowMins in words: whole hours as hours ('24 h'), else minutes ('90 min'). */
+function windowText(ms: number): string {
+  const minutes = Math.round(ms / 60_000)
+  return minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`
 }

@@ -1,5 +1,6 @@
 import type {Schedule} from '../jobs/schedule'
 import type {DecisionOptions, RuleStep} from './is-due'
+import {nextPeriodMs} from './catch-up'
 import {nextDue} from './next-due'
 import {verdictOf, type VerdictPolicy, type Verdict} from './verdict'
 import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
@@ -41,7 +42,9 @@ export function explainJob(job: ExplainedJob, history: JobHistory, paused: Pause
     verdict.kind === 'running-elsewhere'
       ? `running elsewhere: run ${verdict.run.id} on ${verdict.run.host ?? 'an unknown host'}, pid ${verdict.run.pid ?? '?'}, lease until ${new Date(verdict.run.leaseExpiresMs ?? 0).toISOString()}`
       : verdict.decision.reason
-  const next = verdict.kind === 'not-due' ? nextDue(job.schedule, history, atMs, {...options, paused}) : null
+  // A policy job's next period comes after its ledger's hold, not after its runs.
+  const held = history.heldToMs ?? null
+  const next = verdict.kind !== 'not-due' ? null : held !== null ? nextPeriodMs(job.schedule, held, atMs, job.schedule.timeZone ?? options.timeZone) : (nextDue(job.schedule, history, atMs, {...options, paused})?.atMs ?? null)
   return {
     code: job.code,
     atMs,
@@ -51,7 +54,7 @@ export function explainJob(job: ExplainedJob, history: JobHistory, paused: Pause
     rows: rowsOf(history),
     running: verdict.kind === 'running-elsewhere' ? verdict.run : null,
     paused,
-    nextDueMs: next?.atMs ?? null,
+    nextDueMs: next,
   }
 }
 

@@ -1,0 +1,51 @@
+import {expect} from 'chai'
+import path from 'node:path'
+import {context, lines, ROOT, Sandbox} from '../helpers/cli'
+
+const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
+
+/** The policies in words: check explains each, crons:list names them, why names the one that decided (in this process, sqlite). */
+describe('policies, shown: check, crons:list, why', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+  before(async () => {
+    sandbox = new Sandbox({settings: SETTINGS, tier: 'in-process'})
+    await sandbox.migrate()
+  })
+  after(() => sandbox.remove())
+
+  it('check explains each policy of each job in words', async () => {
+    const result = await sandbox.run(['check'], {TEST_CRONS: 'CatchUpNoneJob,CatchUpSlotsJob,BufferOneJob'})
+    expect(result.code, context(result)).to.equal(0)
+    const text = result.stdout + result.stderr
+    expect(text).to.include("catch-up 'none': a period missed by more than a tick is skipped, and recorded so; the next period on time runs")
+    expect(text).to.include("catch-up 'all': each missed period runs, oldest first, one at a time, within 24 h (older ones are skipped, outside the catch-up window)")
+    expect(text).to.include("overlap 'bufferOne': the latest period that falls due while a run is live starts right after it ends; the others are recorded skipped")
+    expect(text).to.include('catch-up (not set): after missed periods the latest runs once')
+  })
+
+  it('crons:list names the policies beside the schedule', async () => {
+    const result = await sandbox.run(['crons:list'], {TEST_CRONS: 'CatchUpLatestJob,BufferOneJob'})
+    expect(result.code, context(result)).to.equal(0)
+    expect(result.stdout).to.include('catch-up latest')
+    expect(result.stdout).to.include('overlap bufferOne')
+  })
+
+  it('why names the policy that decided, and the next period after the ledger’s hold', async () => {
+    const env = {TEST_CRONS: 'CatchUpNoneJob'}
+    for (const now of ['2026-03-02T10:00:00Z', '2026-03-02T13:30:00Z']) {
+      const tick = await sandbox.runcrons('CatchUpNoneJob', now)
+      expect(tick.code, context(tick)).to.equal(0)
+    }
+    const why = await sandbox.run(['why', 'policy.none', '--at', '2026-03-02T13:45:00Z'], env)
+    expect(why.code, context(why)).to.equal(0)
+    expect(lines(why.stdout)[0]).to.equal("policy.none (CatchUpNoneJob) at 2026-03-02 13:45:00 UTC: not due: catch-up 'none': every period up to 2026-03-02 13:00:00 is accounted for, and none has come since")
+    expect(why.stdout).to.include('Next due: 2026-03-02 14:00:00 UTC')
+    const skipped = await sandbox.run(['crons:history', 'policy.none', '--status', 'skipped'], env)
+    expect(lines(skipped.stdout).slice(1).map((line) => line.split(/\s{2,}/).slice(1, 3).concat(line.replace(/.*\s{2,}/, '')).join(' | '))).to.deep.equal([
+      'policy.none | 2026-03-02 13:00:00 UTC | catch-up: none',
+      'policy.none | 2026-03-02 12:00:00 UTC | catch-up: none',
+      'policy.none | 2026-03-02 11:00:00 UTC | catch-up: none',
+    ])
+  })
+})
