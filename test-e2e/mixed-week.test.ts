@@ -53,6 +53,7 @@ for (const dialect of BACKENDS) describe(`a mixed week, audited, on ${dialect}`,
     const summary = report.jobs.map((job) => ({code: job.code, unaccounted: job.unaccounted, twice: job.counts.twice}))
     expect(summary).to.deep.equal(report.jobs.map((job) => ({code: job.code, unaccounted: 0, twice: 0})))
     expect(report.ok).to.equal(true)
+    for (const job of report.jobs) console.log(`      mixed-week backend=${dialect} ${job.code} periods=${job.counts.periods} ran=${job.counts.ran} late=${job.counts.late} skipped=${job.counts.skipped} extra=${job.counts.extra} unaccounted=${job.unaccounted} twice=${job.counts.twice}`)
     const by = new Map(report.jobs.map((job) => [job.code, job.counts]))
     // Hourly from the first tick to the last: 162 periods; the policies differ in how many ran.
     expect(by.get('policy.all')!.periods).to.equal(163)
