@@ -71,6 +71,14 @@ export abstract class CronJobBase {
   declare runWeeklyOnDays?: number[] | null
   /** Only on these days of the month (1–31). */
   declare runMonthlyOnDays?: number[] | null
+  /**
+   * Spread an interval job inside its interval: with runEveryMins or runEverySeconds, whole seconds
+   * (at most the interval) from which an offset is drawn by the hash of the code, the same on every
+   * server. Its interval counts from each run's start less the offset; `manage scheduler` starts
+   * each run that long after the instant its interval calls for, so jobs deployed together do not
+   * all fire at once (the crontab tick, once a minute, starts it at the minute).
+   */
+  declare spreadSeconds?: number | null
   /** Seconds of slack when comparing with runEveryMins / runEverySeconds / retryAfterFailureMins (less than runEverySeconds). */
   declare runToleranceSeconds?: number
   /** Let a new run start while an earlier one is still running (the same as overlap = 'allowAll'). */

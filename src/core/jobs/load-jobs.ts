@@ -5,7 +5,7 @@ import {policyOf, type Report} from './load-policy'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
 import {CRON_FIELDS, cronExpressionError} from '../time/cron-expression'
-import {isHashed, resolveHashedCron} from '../time/hashed-cron'
+import {isHashed, resolveHashedCron, codeHash} from '../time/hashed-cron'
 import {luxon} from '../time/luxon'
 import {MINUTE_MS, SECOND_MS} from '../time/units'
 import type {CronClass, CronJobBase, JobAlertsOverride} from '../contract/cron-job-base'
@@ -125,6 +125,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
 
   const runToleranceSeconds = toleranceOf(tolerance, error)
   const intervalMs = intervalOf(runEveryMins, everySeconds, runToleranceSeconds, error)
+  const spreadMs = spreadOf(job.spreadSeconds, intervalMs, code, error)
 
   const runAtTimes = slotList(slots, error)
   const runWeeklyOnDays = dayList('runWeeklyOnDays', weekly, 0, 6, '[5, 6]', error)
@@ -156,7 +157,29 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   }
 
   const schedule: Schedule = {intervalMs, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, cronWritten, timeZone}
+  if (spreadMs !== null) schedule.spreadMs = spreadMs
   return {job: {className, code, job, jobClass: cls as CronClass, schedule, policy, pingUrl: pingUrl as string | null, alerts: alerts as JobAlertsOverride | undefined}, problems}
+}
+
+/**
+ * spreadSeconds: whole seconds ≥ 1, at most the interval, for a job with runEveryMins or
+ * runEverySeconds; the offset is the code's hash modulo it, the same on every server (null: unset).
+ */
+function spreadOf(value: unknown, intervalMs: number | null, code: unknown, error: Report): number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    error(`spreadSeconds = ${shown(value)} is not a whole number of seconds ≥ 1: use e.g. spreadSeconds = 60`)
+    return null
+  }
+  if (intervalMs === null || intervalMs === 0) {
+    error(`spreadSeconds = ${value} needs an interval to spread inside (runEveryMins ≥ 1 or runEverySeconds): add one, or use H in a cron expression`)
+    return null
+  }
+  if (value * SECOND_MS > intervalMs) {
+    error(`spreadSeconds = ${value} is longer than the interval (${intervalMs / SECOND_MS} s): use at most spreadSeconds = ${intervalMs / SECOND_MS}`)
+    return null
+  }
+  return typeof code === 'string' ? (codeHash(code, 7) % value) * SECOND_MS : 0
 }
 
 /** The code: a non-empty string that a line, a terminal and a database can all show. */

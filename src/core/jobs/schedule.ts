@@ -20,6 +20,12 @@ export interface Schedule {
   cronWritten: string | null
   /** The class's own zone for cron, runAtTimes and the day filters (null: the settings'). */
   timeZone: string | null
+  /**
+   * spreadSeconds: this job's offset inside its interval, in whole seconds from the hash of its
+   * code (absent: spreadSeconds unset; 0 is an offset like another). Its interval counts from each run's start less the offset; a resident
+   * scheduler starts each run that long after the instant the interval calls for.
+   */
+  spreadMs?: number
 }
 
 /** The expression in quotes, with the written form first when it had an H: "'H 3 * * *' (here: '37 3 * * *')". */

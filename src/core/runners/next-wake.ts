@@ -54,7 +54,7 @@ export function nextWake(plan: Pick<TickPlan, 'jobs' | 'snapshot' | 'verdicts'>,
     } else if (verdict?.kind === 'not-due' && usesLedger(job.policy) && plan.snapshot.state.held.has(job.code)) {
       atMs = nextPeriodMs(job.schedule, plan.snapshot.state.held.get(job.code)!, nowMs, job.schedule.timeZone ?? settings.timeZone)
     } else if (verdict?.kind === 'not-due') {
-      const options = {...decisionOptions(settings, {paused: plan.snapshot.paused.get(job.code) ?? null}), inclusive: false, tickMs: isSubMinute(job.schedule) ? 1 : MINUTE_MS}
+      const options = {...decisionOptions(settings, {paused: plan.snapshot.paused.get(job.code) ?? null, spread: true}), inclusive: false, tickMs: isSubMinute(job.schedule) || job.schedule.spreadMs ? 1 : MINUTE_MS}
       atMs = nextDue(job.schedule, historyOf(plan.snapshot, job.code), nowMs, options)?.atMs ?? null
     }
     if (atMs !== null && heldUntil !== null) atMs = Math.max(atMs, heldUntil)

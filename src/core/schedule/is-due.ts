@@ -37,6 +37,8 @@ export interface DecisionOptions {
    * it are leftovers of a clock jump and are ignored, as django-cron ignores every row after now.
    */
   clockSkewMs?: number
+  /** A resident scheduler decides: a spreadSeconds job starts its offset after its interval calls for it (a crontab tick, at the minute). */
+  spread?: boolean
   /** Told each rule as it is checked, in order, until one answers (manage why); a tick sets none. */
   trace?: (step: RuleStep) => void
 }
@@ -98,12 +100,8 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
   if (interval !== null) {
     const every = intervalText(interval)
     if (periodStart === null) return yes('interval', () => `${every}; no successful run yet`)
-    const dueAfter = periodStart + interval
-    if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `${every}; last successful start ${at(periodStart)}`, null, nextMinute(dueAfter - toleranceMs))
-    if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
-      return not('interval', () => `${every}; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
-    }
-    passes('interval', () => `${every}: not yet (due after ${at(dueAfter)}); the rules below may still make it due`)
+    const decided = schedule.spreadMs !== undefined ? spreadInterval(schedule, history, nowMs, options, {every, at, live, horizonMs}, answer) : plainInterval(schedule, nowMs, {every, at, periodStart}, answer)
+    if (decided !== null) return decided
   } else notSet('interval', 'no interval (runEveryMins, runEverySeconds)')
 
   if (schedule.cron !== null) {
@@ -128,6 +126,45 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
 }
 
 export type Answers = ReturnType<typeof answersTold>
+
+/** The interval rule (django-cron's): due once now + tolerance is strictly past the last successful start + the interval; null: not yet, but a rule below may still make it due. */
+function plainInterval(schedule: Schedule, nowMs: number, seen: {every: string; at: (ms: number) => string; periodStart: number}, {yes, not, passes}: Answers): Decision | null {
+  const {every, at, periodStart} = seen
+  const toleranceMs = schedule.runToleranceSeconds * SECOND_MS
+  const dueAfter = periodStart + schedule.intervalMs!
+  if (nowMs + toleranceMs > dueAfter) return yes('interval', () => `${every}; last successful start ${at(periodStart)}`, null, nextMinute(dueAfter - toleranceMs))
+  if (schedule.runAtTimes.length === 0 && schedule.cron === null) {
+    return not('interval', () => `${every}; last successful start ${at(periodStart)}, due after ${at(dueAfter)}`, dueAfter - toleranceMs)
+  }
+  passes('interval', () => `${every}: not yet (due after ${at(dueAfter)}); the rules below may still make it due`)
+  return null
+}
+
+/**
+ * The interval rule of a spreadSeconds job: it counts from the period its last run served (the
+ * instant its interval called for, cron_job_log.period_at), not from its start, which a resident
+ * scheduler puts its offset later: due once the next period has come (at the crontab's minute, for
+ * a job of its pace), and under the scheduler (`options.spread`) its offset after that.
+ */
+function spreadInterval(schedule: Schedule, history: JobHistory, nowMs: number, options: DecisionOptions, seen: {every: string; at: (ms: number) => string; live: readonly RunSummary[]; horizonMs: number}, {yes, not, passes}: Answers): Decision | null {
+  const {every, at, live, horizonMs} = seen
+  const interval = schedule.intervalMs!
+  const success = visible(history.lastSuccess, horizonMs)
+  let period = success === null ? null : (success.periodMs ?? success.startMs)
+  for (const run of live) period = Math.max(period ?? -Infinity, run.periodMs ?? run.startMs)
+  const toleranceMs = schedule.runToleranceSeconds * SECOND_MS
+  // The latest period that has come (missed ones do not pile up: one run, as django-cron's interval), or the next.
+  const periods = Math.max(1, Math.floor((nowMs + toleranceMs - period!) / interval))
+  const next = period! + periods * interval - toleranceMs
+  const callsAt = interval < MINUTE_MS ? next : Math.ceil(next / MINUTE_MS) * MINUTE_MS
+  const startAt = options.spread ? callsAt + schedule.spreadMs! : callsAt
+  if (nowMs >= startAt) return yes('interval', () => `${every}; last period ${at(period!)}${options.spread ? `, spread ${schedule.spreadMs! / SECOND_MS} s into the next` : ''}`, null, callsAt)
+  const why = () => `${every}; last period ${at(period!)}, next ${options.spread ? `started ${schedule.spreadMs! / SECOND_MS} s into its period, at ${at(startAt)}` : `at ${at(startAt)}`}`
+  // notBeforeMs is the last instant it is not due (the other rules are strict): due at startAt itself.
+  if (schedule.runAtTimes.length === 0 && schedule.cron === null) return not('interval', why, startAt - 1)
+  passes('interval', () => `${why()}: not yet; the rules below may still make it due`)
+  return null
+}
 
 /** runMonthlyOnDays, then runWeeklyOnDays: the job's answer when a filter keeps it from today, else null. */
 function dayFilters(schedule: Schedule, local: () => DateTime, {not, passes, notSet}: Answers): Decision | null {

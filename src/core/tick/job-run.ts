@@ -9,7 +9,9 @@ import type {JobHistory, LogLevel, PauseInfo} from '../contract/run-types'
 import type {BeginRequest} from '../run-log/recorder'
 import type {Skip} from '../schedule/catch-up'
 import type {Decision} from '../schedule/is-due'
+import {isSubMinute} from '../schedule/period'
 import {minuteOf} from '../schedule/periods'
+import {SECOND_MS} from '../time/units'
 import type {Crashed} from './containment'
 import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
@@ -98,8 +100,13 @@ function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs:
     return {start: false, why: {kind: 'not-due', code: job.code, className: job.className, reason: `not started: the tick is stopping (${String(scope.signal?.reason)})`}}
   }
   const {decision} = verdict
-  const periodMs = scope.force ? null : (verdict.period?.ms ?? Math.min(decision.dueSinceMs ?? minuteOf(nowMs), nowMs))
+  const periodMs = scope.force ? null : (verdict.period?.ms ?? Math.min(decision.dueSinceMs ?? firstPeriod(job, nowMs), nowMs))
   return {start: true, slot: verdict.period?.slot ?? decision.slot, periodMs, skips: verdict.skips}
+}
+
+/** The period of a run no earlier one anchors (a first run): the minute it starts in, or for a sub-minute job its second. */
+function firstPeriod(job: LoadedJob, nowMs: number): number {
+  return isSubMinute(job.schedule) ? Math.floor(nowMs / SECOND_MS) * SECOND_MS : minuteOf(nowMs)
 }
 
 /** Periods recorded as skipped, with nothing run. */

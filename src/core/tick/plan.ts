@@ -55,6 +55,8 @@ export interface PlanSteps {
   some?: boolean
   /** Run whatever the schedule says; `forcePaused`: paused jobs too (when forced by name). */
   force?: boolean
+  /** A resident scheduler plans: spreadSeconds jobs start their offset into their period. */
+  spread?: boolean
   forcePaused?: boolean
   /** The classes loaded, with their problems. false: stop here (the quick tick leaves a class with an error to the full tick). */
   loaded(jobs: readonly LoadedJob[], problems: readonly Problem[]): boolean
@@ -70,7 +72,7 @@ export async function planTick(steps: PlanSteps): Promise<TickPlan | null> {
   if (!steps.loaded(jobs, problems) || !(await steps.spooled())) return null
   const {runLog, outbox, servers, nowMs, leaseNowMs} = await steps.open()
   const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, servers, some: steps.some})
-  const decide = decider(settings, snapshot, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false})
+  const decide = decider(settings, snapshot, {force: steps.force ?? false, forcePaused: steps.forcePaused ?? false, spread: steps.spread ?? false})
   const verdicts = new Map<string, Verdict>()
   for (const job of jobs) verdicts.set(job.code, decide(job, historyOf(snapshot, job.code), snapshot.nowMs))
   return {jobs, problems, runLog, outbox, servers, snapshot, verdicts, decide}
@@ -114,7 +116,7 @@ export async function quietEnd(plan: TickPlan, settings: Settings, server: Serve
   await trimRunLog(plan.runLog, settings, plan.snapshot.nowMs)
 }
 
-function decider(settings: Settings, snapshot: Snapshot, force: {force: boolean; forcePaused: boolean}): Decide {
+function decider(settings: Settings, snapshot: Snapshot, force: {force: boolean; forcePaused: boolean; spread: boolean}): Decide {
   const {paused} = snapshot
   const {held, resumed} = snapshot.state
   // One options object for every job that is not paused: a tick of 1,000 jobs makes one, not 1,000.

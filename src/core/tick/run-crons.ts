@@ -39,6 +39,8 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
     classes: named ? selectByName(options.names!, settings.crons, settings.cronsDir, {sourceDir: settings.cronsSourceDir, unlisted: (name, file) => options.onLog?.(name, 'warn', unlistedNote(name, file, true))}) : partial ? partial.jobs.map((job) => job.jobClass) : settings.crons,
     some: !named && partial !== undefined,
     force: options.force,
+    // A runner that gives slots is resident: it starts a spread job its offset into its period.
+    spread: options.admit !== undefined,
     // A paused job runs only when forced by name (runcrons NAME --force), never by a plain --force.
     forcePaused: named,
     loaded: (_jobs, problems) => {

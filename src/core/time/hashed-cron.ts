@@ -133,3 +133,8 @@ function sha256(text: string): string {
   crypto ??= require('node:crypto') as Crypto
   return crypto.hash('sha256', text, 'hex')
 }
+
+/** The job code's hash at a 4-byte position of its SHA-256 (0–7; H fields use 0–5): a number the same on every server. */
+export function codeHash(code: string, position: number): number {
+  return Number.parseInt(sha256(code).slice(8 * position, 8 * position + 8), 16)
+}

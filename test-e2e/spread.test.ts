@@ -1,0 +1,59 @@
+import {expect} from 'chai'
+import path from 'node:path'
+import {codeHash} from '../src/core/time/hashed-cron'
+import {context, ROOT, Sandbox} from '../test/helpers/cli'
+import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
+
+const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
+const LETTERS = ['a', 'b', 'c', 'd', 'e', 'f']
+
+/**
+ * spreadSeconds under two resident schedulers (real time): six jobs every 4 s, each spread inside
+ * its 4 s by the hash of its code. Each run starts its offset after its period (the same offset
+ * whichever server starts it), the periods follow each other exactly (no drift), each once.
+ */
+for (const dialect of BACKENDS) describe(`spreadSeconds under two schedulers, on ${dialect}`, function () {
+  this.timeout(90_000)
+  let t: TestDatabase
+  let sandbox: Sandbox
+  before(async () => {
+    t = await freshDatabase({dialect})
+    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
+  })
+  after(async () => {
+    sandbox.remove()
+    await t.close()
+  })
+
+  it('each job starts its own offset into each period, on either server, every period once', async () => {
+    const env = {TEST_CRONS: LETTERS.map((letter) => `Spread${letter.toUpperCase()}Job`).join(',')}
+    const rows = () => sandbox.withDb(async (db) => (await db('cron_job_log').whereIn('code', LETTERS.map((letter) => `spread.${letter}`)).select('code', 'status', 'start_time', 'period_at', 'pid')).map((row) => ({code: String(row.code), status: String(row.status), startMs: new Date(row.start_time instanceof Date ? row.start_time : String(row.start_time)).getTime(), periodMs: new Date(row.period_at instanceof Date ? row.period_at : String(row.period_at)).getTime(), pid: Number(row.pid)})))
+    const schedulers = [sandbox.start(['scheduler'], env), sandbox.start(['scheduler'], env)]
+    for (const started = Date.now(); (await rows()).filter((row) => row.status === 'succeeded').length < 6 * 4; ) {
+      expect(Date.now() - started, '4 runs of each within 40 s').to.be.below(40_000)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
+    for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
+
+    const all = await rows()
+    const pids = new Set<number>()
+    const offsets = new Set<number>()
+    for (const letter of LETTERS) {
+      const code = `spread.${letter}`
+      const offsetMs = (codeHash(code, 7) % 4) * 1000
+      offsets.add(offsetMs)
+      const runs = all.filter((row) => row.code === code).sort((a, b) => a.periodMs - b.periodMs)
+      expect(new Set(runs.map((run) => run.periodMs)).size, `${code}: a period twice`).to.equal(runs.length)
+      // After the first run (at once, when the scheduler starts), every 4 s, each its offset into its period.
+      for (let i = 1; i < runs.length; i++) {
+        expect(runs[i].periodMs - runs[i - 1].periodMs, `${code}: its periods`).to.equal(4000)
+        expect(runs[i].startMs - runs[i].periodMs, `${code}: its offset`).to.be.within(offsetMs, offsetMs + 900)
+        pids.add(runs[i].pid)
+      }
+    }
+    // The six jobs do not all start at the same instant of the period.
+    expect(offsets.size).to.be.at.least(2)
+    console.log(`      spread backend=${dialect} offsets=${[...offsets].sort().join(',')} ms servers=${pids.size}`)
+  })
+})
