@@ -1,5 +1,5 @@
 import {rowsOf, type ConnectionSource} from '../core/db/connection-source'
-import {isFailedStatus, type RunRow, type RunStatus} from '../core/contract/run-types'
+import {isFailedStatus, type RunRow, type RunStatus, type SkippedPeriod} from '../core/contract/run-types'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import {decisionOptions, type Settings} from '../core/project/settings'
 import {listActions, type ActionRow} from '../core/operate/action-log'
@@ -10,6 +10,8 @@ import {SqlRunStore} from '../core/run-log/run-store'
 import * as pages from '../core/run-log/run-page-statements'
 import {EMPTY_HISTORY} from '../core/schedule/history'
 import {nextDueTimes} from '../core/schedule/next-due'
+import {periodsBetween} from '../core/schedule/periods'
+import {usesLedger} from '../core/jobs/run-policy'
 import {DAY_MS} from '../core/time/units'
 
 export type {ActionRow} from '../core/operate/action-log'
@@ -63,18 +65,27 @@ export class DashboardData {
     return Promise.all(jobs.map(async (job) => ({...job, failingStreak: await this.failingStreak(job.code), pauseNote: job.paused?.note ?? null})))
   }
 
-  /** One job: its row, the next 10 due times, recent runs, runs for the chart and the timeline, and what people did to it. */
-  async job(code: string, nowMs: number): Promise<{job: JobView; upcoming: number[]; recent: RunRow[]; chart: RunRow[]; timeline: RunRow[]; actions: ActionRow[]} | null> {
+  /** One job: its row, the next 10 due times, recent runs, runs for the chart and the timeline, its ledger's latest skips, and what people did to it. */
+  async job(code: string, nowMs: number): Promise<{job: JobView; upcoming: number[]; recent: RunRow[]; chart: RunRow[]; timeline: RunRow[]; skips: SkippedPeriod[]; actions: ActionRow[]} | null> {
     if (!this.codes().has(code)) return null
     const job = (await this.jobs(nowMs, code)).find((candidate) => candidate.code === code)
     if (!job) return null
     const loaded = this.loaded.find((candidate) => candidate.code === code)!
     const history = (await this.store.histories(nowMs, {codes: [code], skewMs: this.settings.clockSkewMs})).get(code) ?? EMPTY_HISTORY
-    const upcoming = job.paused ? [] : nextDueTimes(loaded.schedule, history, code, nowMs, 10, decisionOptions(this.settings)).map((due) => due.atMs)
+    const upcoming = job.paused ? [] : usesLedger(loaded.policy) ? await this.nextPeriods(loaded, nowMs) : nextDueTimes(loaded.schedule, history, code, nowMs, 10, decisionOptions(this.settings)).map((due) => due.atMs)
     const recent = await this.runs(code, {limit: 20})
     const chart = (await this.runs(code, {limit: 200})).filter((run) => run.endMs !== null).reverse()
     const timeline = await this.runs(code, {fromMs: nowMs - 3 * DAY_MS, toMs: nowMs, limit: 2000})
-    return {job, upcoming, recent, chart, timeline, actions: await this.actions(code, 20)}
+    const skips = await this.store.listSkips({code, limit: 20})
+    return {job, upcoming, recent, chart, timeline, skips, actions: await this.actions(code, 20)}
+  }
+
+  /** A policy job's next 10 periods: after its ledger's hold (an interval's follow it), from now on. */
+  private async nextPeriods(job: LoadedJob, nowMs: number): Promise<number[]> {
+    const {heldToMs} = await this.store.jobHold(job.code)
+    const zone = job.schedule.timeZone ?? this.settings.timeZone
+    const periods = periodsBetween(job.schedule, heldToMs ?? nowMs, nowMs + 400 * DAY_MS, zone, 500).periods
+    return periods.filter((period) => period.ms > nowMs).slice(0, 10).map((period) => period.ms)
   }
 
   /** A job's runs, newest first, filtered and paged. */

@@ -7,7 +7,7 @@ import {luxon} from '../core/time/luxon'
 import {durationChart, timeline} from './chart'
 import type {ActionRow, JobView, RunFilter} from './data'
 import {actionForm, csrfField, duration, esc, layout, query, statusBadge, type PageContext} from './html'
-import type {RunRow} from '../core/contract/run-types'
+import type {RunRow, SkippedPeriod} from '../core/contract/run-types'
 
 /** The dashboard's pages, made on the server from what data.ts reads. */
 
@@ -51,6 +51,8 @@ export interface JobPageData {
   chart: RunRow[]
   timeline: RunRow[]
   actions: ActionRow[]
+  /** The latest periods its ledger records as skipped (a catch-up or overlap policy's), newest first. */
+  skips: SkippedPeriod[]
   nowMs: number
 }
 
@@ -78,6 +80,7 @@ export function jobPage(context: PageContext, data: JobPageData, zone: string): 
     `<div class="columns"><section><h2>Upcoming runs</h2>${upcoming}</section><section><h2>Recent runs</h2>${runsTable(data.recent, zone)}<p><a href="${path}/runs">The whole history, with filters</a></p></section></div>` +
     `<h2>Durations (the last ${data.chart.length} finished runs; failures in red, deploys dashed)</h2>${durationChart(data.chart)}` +
     `<h2>The last 3 days (UTC)</h2>${timeline(data.timeline, data.nowMs)}` +
+    (data.skips.length > 0 ? `<h2>Skipped periods (its policies; each period has one record)</h2>${skipsTable(data.skips, zone)}` : '') +
     `<h2>Done by hand</h2>${actionsTable(data.actions, zone)}`
   const running = job.runningNow !== null
   return layout({...context, refreshSeconds: running ? 5 : 30}, body)
@@ -154,6 +157,11 @@ function runsTable(runs: readonly RunRow[], zone: string): string {
       `<tr><td><a href="/runs/${run.id}">${run.id}</a></td><td>${statusBadge(run.status)}</td><td>${esc(when(run.startMs, zone))}</td><td>${esc(duration(run.endMs === null ? null : run.endMs - run.startMs))}</td><td>${esc(run.host ?? '')}</td><td>${esc(firstLine(run.message))}</td></tr>`,
   )
   return `<table class="runs"><thead><tr><th>Run</th><th>Status</th><th>Start</th><th>Duration</th><th>Host</th><th>Message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+}
+
+function skipsTable(skips: readonly SkippedPeriod[], zone: string): string {
+  const rows = skips.map((skip) => `<tr><td>${esc(when(skip.periodMs, zone))}</td><td>${esc(skip.reason)}</td><td>${esc(when(skip.recordedMs, zone))}${skip.host ? ` on ${esc(skip.host)}` : ''}</td></tr>`)
+  return `<table class="skips"><thead><tr><th>Period</th><th>Why it was skipped</th><th>Recorded</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
 function actionsTable(actions: readonly ActionRow[], zone: string): string {

@@ -160,7 +160,7 @@ async function apiGet(options: DashboardOptions, request: Request): Promise<Repl
     const code = segment(match[1])
     const job = await options.data.job(code, now)
     if (!job) throw new HttpError(404, `no job ${shown(code)} in the settings' crons`)
-    return json(200, {...jobJson(job.job), upcoming: job.upcoming.map(isoTime), recentRuns: job.recent.map(runJson), actions: job.actions.map((a) => ({...a, atMs: undefined, at: isoTime(a.atMs)}))})
+    return json(200, {...jobJson(job.job), upcoming: job.upcoming.map(isoTime), recentRuns: job.recent.map(runJson), skippedPeriods: job.skips.map((skip) => ({period: isoTime(skip.periodMs), reason: skip.reason, recordedAt: isoTime(skip.recordedMs), host: skip.host})), actions: job.actions.map((a) => ({...a, atMs: undefined, at: isoTime(a.atMs)}))})
   }
   match = /^\/api\/jobs\/([^/]+)\/runs$/.exec(path)
   if (match) {

@@ -1,6 +1,14 @@
 import {expect} from 'chai'
 import path from 'node:path'
+import {knexSource} from '../../src/core/db/connection-source'
+import {runCrons} from '../../src/core/tick/run-crons'
+import {fixedClock} from '../../src/core/time/clock'
+import {DashboardData} from '../../src/dashboard/data'
+import {jobPage} from '../../src/dashboard/pages'
+import {job, settingsWith} from '../fixtures/jobs'
 import {context, lines, ROOT, Sandbox} from '../helpers/cli'
+import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
+import {at} from '../helpers/schedule'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
 
@@ -47,5 +55,27 @@ describe('policies, shown: check, crons:list, why', function () {
       'policy.none | 2026-03-02 12:00:00 UTC | catch-up: none',
       'policy.none | 2026-03-02 11:00:00 UTC | catch-up: none',
     ])
+  })
+})
+
+/** The dashboard's job page: a policy job's skipped periods, and its next periods after its ledger's hold (each backend, in this process). */
+for (const dialect of BACKENDS) describe(`policies on the dashboard, on ${dialect}`, function () {
+  this.timeout(30_000)
+  let t: TestDatabase
+  before(async () => {
+    t = await freshDatabase({dialect})
+  })
+  after(() => t.close())
+
+  it('the job page lists the skipped periods and why; upcoming starts after the hold', async () => {
+    const settings = settingsWith([job('app.hourly', {cron: '0 * * * *', catchUp: 'none'})])
+    for (const now of ['2026-03-02T10:00:00Z', '2026-03-02T13:30:00Z']) await runCrons({db: t.db, dialect: t.dialect, settings, clock: fixedClock(at(now))})
+    const data = new DashboardData(knexSource(t.db, t.dialect), settings)
+    const page = (await data.job('app.hourly', at('2026-03-02T13:31:00Z')))!
+    expect(page.skips.map((skip) => `${new Date(skip.periodMs).toISOString().slice(11, 16)} ${skip.reason}`)).to.deep.equal(['13:00 catch-up: none', '12:00 catch-up: none', '11:00 catch-up: none'])
+    expect(new Date(page.upcoming[0]).toISOString()).to.equal('2026-03-02T14:00:00.000Z')
+    const html = jobPage({title: 'app.hourly', user: null, csrf: null}, {...page, nowMs: at('2026-03-02T13:31:00Z')}, 'UTC')
+    expect(html).to.include('<h2>Skipped periods (its policies; each period has one record)</h2>')
+    expect(html).to.include('<tr><td>2026-03-02 12:00:00</td><td>catch-up: none</td>')
   })
 })
