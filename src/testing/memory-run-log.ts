@@ -61,6 +61,12 @@ export class MemoryRunLog {
         return old.length
       }),
     jobHold: async (code) => this.call('jobHold', () => ({heldToMs: this.jobs.get(code)?.heldToMs ?? null, resumedMs: this.jobs.get(code)?.resumedMs ?? null})),
+    deleteSkipsBefore: async (cutoffMs, options = {}) =>
+      this.call('deleteSkipsBefore', () => {
+        const old = this.skips.filter((skip) => skip.periodMs < cutoffMs)
+        if (!options.dryRun) for (const skip of old) this.skips.splice(this.skips.indexOf(skip), 1)
+        return old.length
+      }),
     listSkips: async (query) =>
       this.call('listSkips', () =>
         this.skips

@@ -470,9 +470,9 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
         clean('--older-than', '30'),
         clean('--older-than', 'd30', '--dry-run'),
       ])
-      expect(parse(dry)).to.deep.equal({deleted: 0, wouldDelete: 4, alertsDeleted: 0, alertsWouldDelete: 1, before: '2026-11-30T00:00:00.000Z'})
+      expect(parse(dry)).to.deep.equal({deleted: 0, wouldDelete: 4, alertsDeleted: 0, alertsWouldDelete: 1, skipsDeleted: 0, skipsWouldDelete: 0, before: '2026-11-30T00:00:00.000Z'})
       expectRun(dryKeep, 0, ['Would delete 1 run(s) started before 2026-11-30 00:00:00 UTC (failures kept).', 'Would delete 1 alert(s) delivered or abandoned, raised before then.'])
-      expect(parse(dryWeeks)).to.deep.equal({deleted: 0, wouldDelete: 5, alertsDeleted: 0, alertsWouldDelete: 2, before: '2026-12-16T00:00:00.000Z'})
+      expect(parse(dryWeeks)).to.deep.equal({deleted: 0, wouldDelete: 5, alertsDeleted: 0, alertsWouldDelete: 2, skipsDeleted: 0, skipsWouldDelete: 0, before: '2026-12-16T00:00:00.000Z'})
       for (const [i, age] of ['30x', '0d', '30', 'd30'].entries()) {
         expectUsageError(malformed[i], new RegExp(`^error: --older-than '${age}' is not an age: use a number and a unit, e\\.g\\. 30d, 12h, 90m or 2w$`))
       }
@@ -481,10 +481,10 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       expectRun(await clean('--older-than', '30d', '--keep-failed'), 0, ['Deleted 1 run(s) started before 2026-11-30 00:00:00 UTC (failures kept).', 'Deleted 1 alert(s) delivered or abandoned, raised before then.'])
       expect(await ids()).to.deep.equal([2, 3, 4, 5, 6, 7])
       expect(await box.withDb(async (db) => [await db('cron_alert').orderBy('id').pluck('id'), await db('cron_alert_attempt').orderBy('alert_id').pluck('alert_id')])).to.deep.equal([[2, 3], [2, 3]])
-      expect(parse(await clean('--older-than', '720h', '--json'))).to.deep.equal({deleted: 3, alertsDeleted: 0, before: '2026-11-30T00:00:00.000Z'})
+      expect(parse(await clean('--older-than', '720h', '--json'))).to.deep.equal({deleted: 3, alertsDeleted: 0, skipsDeleted: 0, before: '2026-11-30T00:00:00.000Z'})
       expect(await ids()).to.deep.equal([5, 6, 7])
       // Everything is older than a minute; the running row, and the alert still to deliver, still stay.
-      expect(parse(await clean('--older-than', '1m', '--json'))).to.deep.equal({deleted: 2, alertsDeleted: 1, before: '2026-12-29T23:59:00.000Z'})
+      expect(parse(await clean('--older-than', '1m', '--json'))).to.deep.equal({deleted: 2, alertsDeleted: 1, skipsDeleted: 0, before: '2026-12-29T23:59:00.000Z'})
       expect(await box.withDb((db) => db('cron_alert').pluck('id'))).to.deep.equal([2])
       const left = await box.rows()
       expect(left.map((row) => [row.id, row.code, row.status])).to.deep.equal([[6, 'c', 'running']])

@@ -49,6 +49,8 @@ describe('policies, shown: check, crons:list, why', function () {
     expect(why.code, context(why)).to.equal(0)
     expect(lines(why.stdout)[0]).to.equal("policy.none (CatchUpNoneJob) at 2026-03-02 13:45:00 UTC: not due: catch-up 'none': every period up to 2026-03-02 13:00:00 is accounted for, and none has come since")
     expect(why.stdout).to.include('Next due: 2026-03-02 14:00:00 UTC')
+    const dry = await sandbox.run(['crons:clean', '--older-than', '90m', '--dry-run'], {...env, MANAGE_NOW: '2026-03-02T13:45:00Z'})
+    expect(lines(dry.stdout)).to.include('Would delete 2 skipped period(s) of the ledger, before then.')
     const skipped = await sandbox.run(['crons:history', 'policy.none', '--status', 'skipped'], env)
     expect(lines(skipped.stdout).slice(1).map((line) => line.split(/\s{2,}/).slice(1, 3).concat(line.replace(/.*\s{2,}/, '')).join(' | '))).to.deep.equal([
       'policy.none | 2026-03-02 13:00:00 UTC | catch-up: none',
@@ -77,5 +79,14 @@ for (const dialect of BACKENDS) describe(`policies on the dashboard, on ${dialec
     const html = jobPage({title: 'app.hourly', user: null, csrf: null}, {...page, nowMs: at('2026-03-02T13:31:00Z')}, 'UTC')
     expect(html).to.include('<h2>Skipped periods (its policies; each period has one record)</h2>')
     expect(html).to.include('<tr><td>2026-03-02 12:00:00</td><td>catch-up: none</td>')
+  })
+
+  it('deleteLogsOlderThanDays: a policy job trims its old skips when it records new ones', async () => {
+    const settings = settingsWith([job('app.trimmed', {cron: '0 * * * *', catchUp: 'none'})], {deleteLogsOlderThanDays: 1})
+    for (const now of ['2026-03-02T10:00:00Z', '2026-03-02T13:30:00Z', '2026-03-04T10:30:00Z']) await runCrons({db: t.db, dialect: t.dialect, settings, clock: fixedClock(at(now))})
+    const periods = (await t.db('cron_skip').where({code: 'app.trimmed'}).select('period_at')).map((row) => new Date(row.period_at instanceof Date ? row.period_at : String(row.period_at)).getTime())
+    // Day 2's gap recorded (from 14:00 on 03-02 to 10:00 on 03-04), those before 03-03 10:30 deleted as it was.
+    expect(periods.length).to.be.above(0)
+    expect(Math.min(...periods)).to.be.at.least(at('2026-03-03T10:30:00Z'))
   })
 })

@@ -9,7 +9,7 @@ export default class CronsClean extends BaseCommand<typeof CronsClean> {
   static writesDatabase = true
   static writes = true
 
-  static summary = 'Delete run-log rows older than an age, and the alerts done with (delivered or abandoned) raised before it; a run that is still going, or an alert still to deliver, is never deleted.'
+  static summary = 'Delete run-log rows older than an age, the alerts done with (delivered or abandoned) raised before it, and the period ledger\'s skips of periods before it; a run that is still going, or an alert still to deliver, is never deleted.'
 
   static description = 'The settings\' deleteLogsOlderThanDays does the same for the run log at the end of every tick (django-cron\'s DJANGO_CRON_DELETE_LOGS_OLDER_THAN).'
 
@@ -31,12 +31,14 @@ export default class CronsClean extends BaseCommand<typeof CronsClean> {
     const dryRun = this.flags['dry-run']
     const count = await store.deleteRunsBefore(cutoff, {keepFailed: this.flags['keep-failed'], dryRun})
     const alerts = await new SqlAlertOutbox(this.project.runLogSource()).deleteBefore(cutoff, {dryRun})
+    const skips = await store.deleteSkipsBefore(cutoff, {dryRun})
     if (this.flags.json) {
-      this.printJson({deleted: dryRun ? 0 : count, wouldDelete: dryRun ? count : undefined, alertsDeleted: dryRun ? 0 : alerts, alertsWouldDelete: dryRun ? alerts : undefined, before: new Date(cutoff).toISOString()}, {compact: true})
+      this.printJson({deleted: dryRun ? 0 : count, wouldDelete: dryRun ? count : undefined, alertsDeleted: dryRun ? 0 : alerts, alertsWouldDelete: dryRun ? alerts : undefined, skipsDeleted: dryRun ? 0 : skips, skipsWouldDelete: dryRun ? skips : undefined, before: new Date(cutoff).toISOString()}, {compact: true})
       return
     }
     this.log(`${dryRun ? 'Would delete' : 'Deleted'} ${count} run(s) started before ${formatTime(cutoff, settings.timeZone)}${this.flags['keep-failed'] ? ' (failures kept)' : ''}.`)
     if (alerts > 0) this.log(`${dryRun ? 'Would delete' : 'Deleted'} ${alerts} alert(s) delivered or abandoned, raised before then.`)
+    if (skips > 0) this.log(`${dryRun ? 'Would delete' : 'Deleted'} ${skips} skipped period(s) of the ledger, before then.`)
   }
 }
 

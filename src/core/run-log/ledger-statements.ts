@@ -58,3 +58,10 @@ export function requestCancel(dialect: Dialect, code: string, periodMs: number):
 export function selectCancel(code: string, token: string): Statement {
   return {sql: 'SELECT cancel_for FROM cron_job WHERE code = ? AND lock_token = ?', bindings: [code, token]}
 }
+
+/** The skips of periods before `cutoffMs` (of one job, or all), to delete or (count) to count. */
+export function oldSkips(dialect: Dialect, cutoffMs: number, options: {code?: string; count?: boolean} = {}): Statement {
+  const where = `period_at < ?${options.code === undefined ? '' : ' AND code = ?'}`
+  const bindings = [timeCodec(dialect).toDb(cutoffMs), ...(options.code === undefined ? [] : [options.code])]
+  return {sql: options.count ? `SELECT COUNT(*) AS n FROM cron_skip WHERE ${where}` : `DELETE FROM cron_skip WHERE ${where}`, bindings}
+}

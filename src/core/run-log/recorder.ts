@@ -33,6 +33,8 @@ export interface BeginRequest<Why> {
   decide(fresh: JobHistory, paused: PauseInfo | null): {start: true; slot: string | null; periodMs?: number | null; skips?: readonly Skip[]} | {start: false; why: Why; skips?: readonly Skip[]}
   /** A job with a catch-up policy: its hold (cron_job.held_to, resumed_at) is read under the claim for `decide`, and moved on by what it records. */
   ledger?: boolean
+  /** deleteLogsOlderThanDays, for a ledger job: its skips of periods before this go when it records new ones (no tick pays a statement for them). */
+  trimSkipsBeforeMs?: number
   /** The job's alerting: a dead run found here counts as a failure (kind interrupted) in its incident. */
   alerting?: Alerting
   /** Started by hand (--force, run now): its row is marked so. */
@@ -129,6 +131,7 @@ export class SqlRunRecorder implements RunRecorder {
     if (skips.length > 0) {
       await write(connection, ledger.insertSkips(this.dialect, skips.map((skip) => ({code, periodMs: skip.ms, reason: skip.reason})), {host: holder.host, pid: holder.pid, atMs: nowMs}))
       await write(connection, ledger.holdJob(this.dialect, code, skips[skips.length - 1].ms))
+      if (request.trimSkipsBeforeMs !== undefined) await write(connection, ledger.oldSkips(this.dialect, request.trimSkipsBeforeMs, {code}))
     }
     if (!decision.start) {
       const declined = {kind: 'declined' as const, why: decision.why, interrupted}

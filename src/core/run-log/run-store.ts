@@ -24,6 +24,8 @@ export interface RunStore extends RunLogView {
   interruptRunning(code: string, endMs: number, message: string): Promise<number>
   /** A ledger job's hold (cron_job.held_to) and last resume, as its decisions read them (manage why). */
   jobHold(code: string): Promise<Pick<JobHistory, 'heldToMs' | 'resumedMs'>>
+  /** Delete the ledger's skips of periods before `cutoffMs`; with dryRun, only count them. */
+  deleteSkipsBefore(cutoffMs: number, options?: {dryRun?: boolean}): Promise<number>
   /** The period ledger's skips, newest period first, optionally of one job and from a time on. */
   listSkips(query: {code?: string; sinceMs?: number; limit: number}): Promise<SkippedPeriod[]>
   /** Pause (with who and when) or resume (null, at `atMs`: missed periods are counted from then) a job. Returns false when nothing changed. */
@@ -96,6 +98,12 @@ export class SqlRunStore implements RunStore {
     const [row] = await rowsOf(this.source, sql.selectJob(code))
     const time = timeCodec(this.dialect)
     return {heldToMs: row === undefined ? null : time.fromDb(row.held_to), resumedMs: row === undefined ? null : time.fromDb(row.resumed_at)}
+  }
+
+  async deleteSkipsBefore(cutoffMs: number, options: {dryRun?: boolean} = {}): Promise<number> {
+    const statement = ledger.oldSkips(this.dialect, cutoffMs, {count: options.dryRun})
+    if (options.dryRun) return Number((await rowsOf(this.source, statement))[0].n)
+    return changesOf(this.source, statement)
   }
 
   async listSkips(query: {code?: string; sinceMs?: number; limit: number}): Promise<SkippedPeriod[]> {

@@ -11,7 +11,7 @@ import type {Skip} from '../schedule/catch-up'
 import type {Decision} from '../schedule/is-due'
 import {isSubMinute} from '../schedule/period'
 import {minuteOf} from '../schedule/periods'
-import {SECOND_MS} from '../time/units'
+import {DAY_MS, SECOND_MS} from '../time/units'
 import type {Crashed} from './containment'
 import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
@@ -55,6 +55,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       parallel: job.policy.allowParallelRuns,
       decide: (fresh, paused) => decideAgain(scope, job, fresh, startMs, paused),
       ledger: usesLedger(job.policy),
+      trimSkipsBeforeMs: scope.settings.deleteLogsOlderThanDays === null ? undefined : startMs - scope.settings.deleteLogsOlderThanDays * DAY_MS,
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
       version: scope.codeVersion(),
