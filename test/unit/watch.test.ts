@@ -16,7 +16,7 @@ const beat = (host: string, time: string, kind: LastTick['kind'] = 'crontab'): L
 function notices(jobs: LoadedJob[], runs: RunSummary[], ticks: LastTick[], now: string, extra: Partial<WatchInput> = {}): string[] {
   const nowMs = at(now)
   const histories = new Map(jobs.map((j) => [j.code, historyFromRuns(runs.filter((r) => r.code === j.code), nowMs)]))
-  const watch = watchTick({nowMs, host: 'web1', runner: 'crontab', jobs, histories, paused: new Map(), resumed: new Map(), ticks, decisions: {timeZone: 'UTC'}, missedAfterMs: 5 * MIN, silentAfterMs: 10 * MIN, graceMs: 10_000, ...extra})
+  const watch = watchTick({nowMs, host: 'web1', runner: 'crontab', jobs, histories, paused: new Map(), resumed: new Map(), held: new Map(), ticks, decisions: {timeZone: 'UTC'}, missedAfterMs: 5 * MIN, silentAfterMs: 10 * MIN, graceMs: 10_000, ...extra})
   const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16)
   return [
     ...(watch.silence ? [`silent since ${hhmm(watch.silence.lastTickMs)} (${watch.silence.cost.map((c) => `${c.code}×${c.due} from ${hhmm(c.first)}`).join(', ')})`] : []),
@@ -43,6 +43,18 @@ describe('watchTick: what a tick notices, as a table of (schedule, runs, heartbe
     expect(notices([every5], runs, [beat('web2', '2026-01-05T10:11:00')], '2026-01-05T10:12:00')).to.deep.equal(['missed every5 10:06'])
     // Within the grace time: not yet.
     expect(notices([every5], runs, [beat('web2', '2026-01-05T10:08:00')], '2026-01-05T10:09:00')).to.deep.equal([])
+  })
+
+  it('a policy job: the periods its ledger accounts for (skipped) are not missed; its next period is, once overdue', () => {
+    const none = job({...schedule({cron: '0 * * * *'})}, 'none', runPolicy({catchUp: 'none'}))
+    const runs = [run('succeeded', '2026-01-05T10:00:00', {code: 'none', period: '2026-01-05T10:00'})]
+    const ticks = [beat('web2', '2026-01-05T13:35:00')]
+    // 11:00–13:00 recorded skipped (held to 13:00): nothing missed at 13:36…
+    expect(notices([none], runs, ticks, '2026-01-05T13:36:00', {held: new Map([['none', at('2026-01-05T13:00')]])})).to.deep.equal([])
+    // …which the job's runs alone (no hold) would have said.
+    expect(notices([none], runs, ticks, '2026-01-05T13:36:00', {held: new Map()})).to.have.length(1)
+    // 14:00 not run by 14:07, the servers ticking: missed.
+    expect(notices([none], runs, [beat('web2', '2026-01-05T14:06:00')], '2026-01-05T14:07:00', {held: new Map([['none', at('2026-01-05T13:00')]])})).to.deep.equal(['missed none 14:00'])
   })
 
   it('a gap in ticks shorter than silentAfter that swallowed the due time: late, not missed', () => {

@@ -22,7 +22,7 @@ export interface WatchOptions {
 
 export function watchInput(options: WatchOptions, jobs: readonly LoadedJob[], state: TickState, histories: ReadonlyMap<string, JobHistory>, nowMs: number): WatchInput {
   const {alerts} = options.settings
-  return {nowMs, host: options.host, runner: options.runner ?? 'crontab', jobs, histories, paused: state.paused, resumed: state.resumed, ticks: state.ticks, decisions: decisionOptions(options.settings), missedAfterMs: alerts.missedAfterMs, silentAfterMs: alerts.silentAfterMs, graceMs: options.settings.graceMs}
+  return {nowMs, host: options.host, runner: options.runner ?? 'crontab', jobs, histories, paused: state.paused, resumed: state.resumed, held: state.held, ticks: state.ticks, decisions: decisionOptions(options.settings), missedAfterMs: alerts.missedAfterMs, silentAfterMs: alerts.silentAfterMs, graceMs: options.settings.graceMs}
 }
 
 /**

@@ -2,7 +2,9 @@ import {isSilent} from '../alerts/silence'
 import type {LoadedJob} from '../jobs/load-jobs'
 import type {LastTick, RunnerKind} from '../run-log/server-ticks'
 import {endedBadly, EMPTY_HISTORY, isLive} from '../schedule/history'
-import {isDue, type DecisionOptions} from '../schedule/is-due'
+import {isDue, type Decision, type DecisionOptions} from '../schedule/is-due'
+import {verdictOf} from '../schedule/verdict'
+import {usesLedger} from '../jobs/run-policy'
 import {afterSuccess, nextDue} from '../schedule/next-due'
 import {DAY_MS, MINUTE_MS} from '../time/units'
 import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
@@ -22,6 +24,8 @@ export interface WatchInput {
   histories: ReadonlyMap<string, JobHistory>
   paused: ReadonlyMap<string, PauseInfo>
   resumed: ReadonlyMap<string, number>
+  /** The policy jobs' holds (cron_job.held_to): what their ledgers account for is not overdue. */
+  held: ReadonlyMap<string, number>
   /** Every runner's last tick (one per server and kind), read before this tick writes its own. */
   ticks: readonly LastTick[]
   /** What every decision takes from the settings (decisionOptions: the zone, the clock-skew allowance). */
@@ -101,7 +105,9 @@ function overdueSince(job: LoadedJob, input: WatchInput): number | null {
   const history = input.histories.get(job.code) ?? EMPTY_HISTORY
   // A run still going holds the job (it is not started again meanwhile): that is `stuck`'s to judge.
   if (!job.policy.allowParallelRuns && history.running.some((run) => isLive(run, input.nowMs))) return null
-  const decision = isDue(job.schedule, history, input.nowMs, {...input.decisions, paused: input.paused.get(job.code) ?? null})
+  const decisions = {...input.decisions, paused: input.paused.get(job.code) ?? null}
+  // A policy job is overdue for the period its policies would run now (its skips are accounted for).
+  const decision = usesLedger(job.policy) ? ledgerDue(job, history, input, decisions) : isDue(job.schedule, history, input.nowMs, decisions)
   if (!decision.due || decision.dueSinceMs === undefined) return null
   let since = decision.dueSinceMs
   const last = history.lastRun
@@ -112,6 +118,18 @@ function overdueSince(job: LoadedJob, input: WatchInput): number | null {
   const resumed = input.resumed.get(job.code)
   if (resumed !== undefined) since = Math.max(since, resumed)
   return since
+}
+
+/**
+ * A policy job's decision on its ledger's hold: due since the period its policies would run now, or
+ * since the first period they would skip for want of a run (not one that came while it was paused);
+ * what its ledger accounts for already is never overdue.
+ */
+function ledgerDue(job: LoadedJob, history: JobHistory, input: WatchInput, decisions: DecisionOptions): Pick<Decision, 'due' | 'dueSinceMs'> {
+  const verdict = verdictOf(job.schedule, job.policy, {...history, heldToMs: input.held.get(job.code) ?? null, resumedMs: input.resumed.get(job.code) ?? null}, input.nowMs, decisions)
+  if (verdict.kind === 'due') return {due: true, dueSinceMs: verdict.period?.ms ?? verdict.decision.dueSinceMs}
+  const missed = verdict.kind === 'skip' ? verdict.skips.find((skip) => skip.reason !== 'paused') : undefined
+  return missed === undefined ? {due: false} : {due: true, dueSinceMs: missed.ms}
 }
 
 /** Why a live run looks stuck, or null: well past its timeout (which should have stopped it), else well past its last success's duration. */
