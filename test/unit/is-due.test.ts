@@ -271,6 +271,9 @@ describe('isDue: force, fall-through and in-progress runs', () => {
     {name: '--force runs on a day the filters exclude, serving no slot', schedule: schedule({runWeeklyOnDays: [6], runAtTimes: ['10:00']}), runs: [], now: '2026-01-05T10:00:00', force: true, due: true, slot: null},
     {name: '--force runs a job with no schedule', schedule: schedule({}), runs: [], now: '2026-01-05T10:00:00', force: true, due: true},
     {name: 'a job with no schedule is never due on its own', schedule: schedule({}), runs: [], now: '2026-01-05T10:00:00', due: false},
+    {name: 'cron: a run by hand (--force) after the slot is not the slot’s run: the slot is still due', schedule: schedule({cron: '0 * * * *'}), runs: [run('succeeded', '2026-01-05T09:00:00.2'), run('succeeded', '2026-01-05T10:00:20', {forced: true})], now: '2026-01-05T10:00:40', due: true},
+    {name: 'cron: a scheduled run holds its slot (the same runs, the second not forced)', schedule: schedule({cron: '0 * * * *'}), runs: [run('succeeded', '2026-01-05T09:00:00.2'), run('succeeded', '2026-01-05T10:00:20')], now: '2026-01-05T10:00:40', due: false},
+    {name: 'interval: a run by hand counts as django-cron’s (its start resets the interval)', schedule: schedule({runEveryMins: 60}), runs: [run('succeeded', '2026-01-05T09:00:00'), run('succeeded', '2026-01-05T09:40:00', {forced: true})], now: '2026-01-05T10:01:00', due: false},
     {
       name: 'interval not due, but a slot is: due for the slot (django-cron checks runAtTimes after runEveryMins)',
       schedule: schedule({runEveryMins: 120, runAtTimes: ['10:00']}),

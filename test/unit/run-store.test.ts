@@ -47,7 +47,7 @@ for (const dialect of BACKENDS) describe(`SqlRunStore on a real ${dialect} datab
       const leaseExpiresMs = status === 'running' ? startMs + Math.floor(random() * 20) * 60_000 : null
       const id = await store.insertRun({code, status, startMs, ranAtTime, host: 'h', pid: 7, leaseExpiresMs})
       // Inserted without an end: the histories read each row's end_time (null here).
-      inserted.push({id, code, status, startMs, ranAtTime, leaseExpiresMs, host: 'h', pid: 7, endMs: null, periodMs: null})
+      inserted.push({id, code, status, startMs, ranAtTime, leaseExpiresMs, host: 'h', pid: 7, endMs: null, periodMs: null, forced: false})
     }
     // On a server, leases follow its clock (now, not 2026-01): every seeded lease has run out, and
     // the store reports them on the caller's clock; compare the rest exactly, and check they are dead.

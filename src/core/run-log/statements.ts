@@ -76,7 +76,7 @@ export function selectHistories(dialect: Dialect, nowMs: number, codes?: readonl
   // back with the rows and each lease is read as "time left" (see historiesFromRows).
   const serverNow = SERVER_NOW_SQL[dialect]
   const columns =
-    `l.id, l.code, l.status, l.start_time, l.end_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid, l.period_at` +
+    `l.id, l.code, l.status, l.start_time, l.end_time, l.ran_at_time, l.lease_expires_at, l.host, l.pid, l.period_at, l.forced` +
     `${details ? ', l.message, l.heartbeat_at' : ''}${serverNow ? `, ${serverNow} AS lease_now` : ''}`
   const marks = codes ? codes.map(() => '?').join(', ') : ''
   const onlyJobs = codes ? ` WHERE j.code IN (${marks})` : ''

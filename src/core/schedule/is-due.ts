@@ -110,8 +110,10 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     // job does not fire at deploy time for a slot long gone. Compared on the wall clock (see cron-expression).
     const nowNaive = naiveMs(nowMs, zone)
     const slot = previousSlot(schedule.cron, nowNaive)
+    // A run by hand (--force) is no slot's run: after one, only the last minute's slot is known to be open.
+    const slotStart = history.lastSuccess?.forced && periodStart === history.lastSuccess.startMs ? latestStart(null, live) : periodStart
     if (slot !== null) {
-      const sinceLast = periodStart === null ? slot > nowNaive - MINUTE_MS : slot > naiveMs(periodStart, zone)
+      const sinceLast = slotStart === null ? slot > nowNaive - MINUTE_MS : slot > naiveMs(slotStart, zone)
       if (sinceLast) return yes('cron', () => `cron ${cronQuoted(schedule)}: slot ${naiveText(slot, schedule.cron!)} has not run`, null, instantOfNaive(slot, zone))
     }
     if (schedule.runAtTimes.length === 0) return not('cron', () => `cron ${cronQuoted(schedule)}: no slot since the last run`)
