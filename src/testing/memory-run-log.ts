@@ -5,6 +5,7 @@ import {interruptionOf} from '../core/run-log/rows'
 import type {NewRun, RunStore} from '../core/run-log/run-store'
 import type {Holder} from '../core/run-log/statements'
 import {EMPTY_HISTORY, historyFromRuns} from '../core/schedule/history'
+import {limitReason} from '../core/jobs/run-policy'
 
 /** A cron_job row: the job's claim and its pause. */
 interface JobRow {
@@ -13,6 +14,15 @@ interface JobRow {
   pause: PauseInfo | null
   /** The latest period a catch-up job's ledger accounts for (cron_job.held_to). */
   heldToMs?: number | null
+  /** Since when its limit has held it back (cron_job.held_back_at). */
+  heldBackMs?: number | null
+}
+
+/** A slot of a limit group (cron_limit_slot): free, or held by a run's claim token until its lease runs out. */
+interface SlotRow {
+  code: string | null
+  token: string | null
+  leaseExpiresMs: number | null
 }
 
 /** The methods of the fakes; `failNext` makes the next call of one of them fail, as a database that went away would. */
@@ -29,6 +39,8 @@ export class MemoryRunLog {
   /** The period ledger's skips (cron_skip). */
   readonly skips: Array<{code: string; periodMs: number; reason: string}> = []
   readonly jobs = new Map<string, JobRow>()
+  /** Each limit group's slots, slot 1 first (cron_limit_slot). */
+  readonly slots = new Map<string, SlotRow[]>()
   /** The method of every call, in order, for tests that check what was read and written. */
   readonly calls: string[] = []
   private nextId = 1
@@ -101,6 +113,13 @@ export class MemoryRunLog {
         Object.assign(job, {holder: null, leaseExpiresMs: null})
         return true
       }),
+    renewSlot: async (group, token, nowMs, leaseMs) =>
+      this.call('renewSlot', () => {
+        const slot = this.slots.get(group)?.find((candidate) => candidate.token === token)
+        if (slot) slot.leaseExpiresMs = nowMs + leaseMs
+        return Boolean(slot)
+      }),
+    releaseSlot: async (group, token) => this.call('releaseSlot', () => this.freeSlot(group, token)),
   }
 
   readonly recorder: RunRecorder = {
@@ -115,6 +134,7 @@ export class MemoryRunLog {
           this.finish(request.runId, request.status, request.endMs, request.message)
           if (overran) run.leaseOverrun = true
           if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)
+          if (request.releaseSlot) this.freeSlot(request.releaseSlot.group, request.releaseSlot.token)
           if (request.removeOtherSuccesses && request.status === 'succeeded') this.remove(this.runs.filter((run) => run.code === request.code && run.status === 'succeeded' && run.id !== request.runId))
           return {commit: true, value: {overran}}
         }),
@@ -138,12 +158,20 @@ export class MemoryRunLog {
 
   /** A transaction: its changes are kept only when it commits (and not when it throws). */
   private atomically<T>(body: () => {commit: boolean; value: T}): T {
-    const saved = {runs: this.runs.map((run) => ({...run})), skips: [...this.skips], jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])), nextId: this.nextId}
+    const saved = {
+      runs: this.runs.map((run) => ({...run})),
+      skips: [...this.skips],
+      jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])),
+      slots: new Map([...this.slots].map(([group, slots]) => [group, slots.map((slot) => ({...slot}))])),
+      nextId: this.nextId,
+    }
     const restore = () => {
       this.runs.splice(0, this.runs.length, ...saved.runs)
       this.skips.splice(0, this.skips.length, ...saved.skips)
       this.jobs.clear()
       for (const [code, job] of saved.jobs) this.jobs.set(code, job)
+      this.slots.clear()
+      for (const [group, slots] of saved.slots) this.slots.set(group, slots)
       this.nextId = saved.nextId
     }
     let outcome: {commit: boolean; value: T}
@@ -176,11 +204,35 @@ export class MemoryRunLog {
       return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
     }
     const periodMs = decision.periodMs ?? null
-    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs, periodMs}, false)
+    const late = request.limit ? this.limited(request, job, periodMs) : {startedLateMs: request.startedLateMs}
+    if ('limited' in late) return {commit: true, value: {...late.limited, interrupted}}
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, periodMs, ...late}, false)
     if (request.ledger && periodMs !== null) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, periodMs)
     if (request.parallel) this.releaseIfHeld(code, holder.token)
     const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, periodMs, previousSuccess: previous ?? null, interrupted}}
+  }
+
+  /** As the SQL recorder's limitedOn: the first free slot 1..N taken, else the claim released and the job marked held back. */
+  private limited<Why>(request: BeginRequest<Why>, job: JobRow, periodMs: number | null): {limited: {kind: 'limited'; group: string; running: number}} | {startedLateMs?: number | null; lateReason?: string} {
+    const {code, holder, nowMs} = request
+    const {group, slots: count} = request.limit!
+    const leaseNowMs = request.leaseNowMs ?? nowMs
+    const slots = this.slots.get(group) ?? []
+    while (slots.length < count) slots.push({code: null, token: null, leaseExpiresMs: null})
+    this.slots.set(group, slots)
+    const free = slots.slice(0, count).find((slot) => slot.leaseExpiresMs === null || slot.leaseExpiresMs <= leaseNowMs)
+    const heldBackMs = job.heldBackMs ?? null
+    const forThisPeriod = heldBackMs !== null && periodMs !== null && heldBackMs >= periodMs
+    if (free === undefined) {
+      this.releaseIfHeld(code, holder.token)
+      if (!forThisPeriod) job.heldBackMs = nowMs
+      return {limited: {kind: 'limited', group, running: count}}
+    }
+    Object.assign(free, {code, token: holder.token, leaseExpiresMs: leaseNowMs + request.leaseMs})
+    job.heldBackMs = null
+    if (!forThisPeriod) return {startedLateMs: request.startedLateMs}
+    return {startedLateMs: Math.max(request.startedLateMs ?? 0, nowMs - heldBackMs, 1), lateReason: limitReason(group)}
   }
 
   /** As the SQL reads them: each lease placed on the decision's clock by the time it has left on the lease clock. */
@@ -213,6 +265,7 @@ export class MemoryRunLog {
       version: run.version ?? null,
       startedLateMs: run.startedLateMs ? Math.round(run.startedLateMs) : null,
       periodMs: run.periodMs ?? null,
+      lateReason: run.lateReason ?? null,
     }
     this.runs.push(row)
     return row.id
@@ -231,6 +284,11 @@ export class MemoryRunLog {
       Object.assign(run, {status: 'interrupted', endMs, message, leaseExpiresMs: null})
       return {...before, status: 'interrupted' as const, message}
     })
+  }
+
+  private freeSlot(group: string, token: string): void {
+    const slot = this.slots.get(group)?.find((candidate) => candidate.token === token)
+    if (slot) Object.assign(slot, {code: null, token: null, leaseExpiresMs: null})
   }
 
   private releaseIfHeld(code: string, token: string): void {

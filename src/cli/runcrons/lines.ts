@@ -44,6 +44,8 @@ export function outcomeLines(outcome: Outcome, style: LineStyle): string[] {
       const since = outcome.sinceMs === null ? 'since ?' : `since ${formatTime(outcome.sinceMs, style.zone)}`
       return [`${paint.warn('[~]')} ${outcome.code}  still running elsewhere (${since}, host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'})`]
     }
+    case 'limited':
+      return v >= 1 ? [`${paint.warn('[~]')} ${outcome.code}  held back: ${outcome.reason}`] : []
     case 'claimed-elsewhere':
       return v >= 1 ? [`${paint.warn('[~]')} ${outcome.code}  claimed at this moment by another process (host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'}), which decides this period`] : []
   }

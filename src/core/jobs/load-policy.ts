@@ -15,7 +15,8 @@ export function policyOf(job: CronJobBase, error: Report): RunPolicy {
   const isolate = flag('isolate', isolated, error)
   const catchUp = catchUpOf(job.catchUp, error)
   const catchUpWindowMs = catchUpWindowOf(job.catchUpWindowMins, catchUp, error)
-  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs}
+  const limit = limitOf(job.limit, error)
+  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, limit}
 }
 
 function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs' | 'isolate', value: unknown, error: Report): boolean {
@@ -58,4 +59,15 @@ function catchUpWindowOf(value: unknown, catchUp: CatchUp | null, error: Report)
     return null
   }
   return value * MINUTE_MS
+}
+
+/** The longest group name (cron_limit_slot.name). */
+export const MAX_LIMIT_NAME = 191
+
+/** A group's name; whether the settings define it is checked where jobs and settings meet (project/limits.ts). */
+function limitOf(value: unknown, error: Report): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string' && value.trim() !== '' && value.length <= MAX_LIMIT_NAME) return value
+  error(`limit = ${shown(value)} is not the name of a limit group (1–${MAX_LIMIT_NAME} characters): use e.g. limit = 'reports', with limits: {reports: 2} in the settings`)
+  return null
 }

@@ -16,9 +16,16 @@ export interface RunPolicy {
   catchUp: CatchUp | null
   /** The catch-up window: 'latest' and 'all' run no period older than this (null: no window). */
   catchUpWindowMs: number | null
+  /** Limit: the group of the settings' `limits` whose slots its runs share across every server (null: none). */
+  limit: string | null
 }
 
 /** What a job does with the periods it missed (CronJobBase.catchUp): skip them, run the latest, or run each. */
 export type CatchUp = 'none' | 'latest' | 'all'
 
 export const CATCH_UP_POLICIES: readonly CatchUp[] = ['none', 'latest', 'all']
+
+/** Why a job's run was held back or started late by its limit, as runs and lines say it: 'limit: reports', 'limit: reports (2 running)'. */
+export function limitReason(group: string, running?: number): string {
+  return `limit: ${group}${running === undefined ? '' : ` (${running} running)`}`
+}

@@ -152,6 +152,7 @@ export interface NewRun {
   startedLateMs?: number | null
   /** The period it serves (cron_job_log.period_at); none for a run by hand. */
   periodMs?: number | null
+  lateReason?: string | null // why it started late, when its limit held it back ('limit: reports'; cron_job_log.late_reason)
 }
 
 /** Insert a run-log row; the new id comes back as the write's lastId (RETURNING on PostgreSQL). */
@@ -169,6 +170,7 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   if (run.version) extra.push(['code_version', run.version])
   if (run.startedLateMs) extra.push(['started_late_ms', Math.round(run.startedLateMs)])
   if (run.periodMs !== undefined && run.periodMs !== null) extra.push(['period_at', time.toDb(run.periodMs)])
+  if (run.lateReason) extra.push(['late_reason', storable(run.lateReason)])
   return {
     sql:
       `INSERT INTO cron_job_log (code, status, start_time, end_time, message, ran_at_time, host, pid, lease_expires_at, heartbeat_at${extra.map(([column]) => `, ${column}`).join('')})` +
