@@ -7,7 +7,9 @@ import type {Outcome} from '../../src/core/tick/outcome'
 import {runCrons, type RunCronsOptions} from '../../src/core/tick/run-crons'
 import {fixedClock} from '../../src/core/time/clock'
 import {MemoryRunLog} from '../../src/testing/memory-run-log'
+import {Scheduler} from '../../src/core/runners/scheduler'
 import {job, settingsWith} from '../fixtures/jobs'
+import {FakeTimers} from '../helpers/fake-timers'
 import {at} from '../helpers/schedule'
 
 const defaults = {cronsDir: '/nonexistent', spoolDir: '/nonexistent/spool'}
@@ -102,5 +104,52 @@ describe('limits in the tick (over the in-memory run log)', () => {
     await tick([job('a', {runEveryMins: 1})], {reports: 2})
     expect(log.slots.size).to.equal(0)
     expect(log.calls.filter((call) => /Slot/.test(call))).to.deep.equal([])
+  })
+})
+
+describe('limits under the scheduler', () => {
+  const settle = () => new Promise((resolve) => setImmediate(resolve))
+
+  it('a job held back tries again as soon as a run of its group ends in this process, not at its next minute', async () => {
+    const log = new MemoryRunLog()
+    const now = at('2026-01-05T10:00:20')
+    const timers = new FakeTimers()
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const crons = [job('a', {runEveryMins: 5, limit: 'reports'}, () => gate), job('b', {runEveryMins: 5, limit: 'reports'}), job('c', {runEveryMins: 5})]
+    const settings = settingsWith(crons, {clockSkewMs: 0, limits: new Map([['reports', 1]])})
+    const outcomes: string[] = []
+    const errors: string[] = []
+    const noDb = () => {
+      throw new Error('no database')
+    }
+    const s = new Scheduler({
+      tick: (hooks) =>
+        runCrons({db: noDb, dialect: 'sqlite', settings, clock: () => now, leaseClock: () => now, store: log.store, lock: log.lock, recorder: log.recorder, host: 'h', pid: 7, concurrency: Infinity, signal: hooks.signal, watch: hooks.watch, partial: hooks.partial, onPlan: hooks.onPlan, admit: hooks.admit, onOutcome: (outcome) => outcomes.push(`${outcome.code} ${outcome.kind}`)}),
+      heartbeat: async () => {},
+      settings,
+      clock: () => now,
+      timers,
+      concurrency: 4,
+      onError: (error, doing) => errors.push(`${doing}: ${String(error)}`),
+    })
+    await s.start()
+    await settle()
+    expect(outcomes).to.deep.equal(['b limited', 'c succeeded'])
+    // c's end planned again: b is not tried again before its next minute (a still holds the only slot).
+    timers.fire()
+    await settle()
+    expect(outcomes.slice(2)).to.deep.equal(['a running-elsewhere', 'c not-due', 'b not-due'])
+    outcomes.length = 0
+    open()
+    await settle()
+    // a's end freed the slot: the wake armed for now plans b, which runs.
+    expect(timers.delay).to.equal(0)
+    timers.fire()
+    await settle()
+    expect(outcomes.filter((outcome) => !outcome.endsWith('not-due'))).to.deep.equal(['a succeeded', 'b succeeded'])
+    expect(log.runs.find((run) => run.code === 'b')).to.deep.include({lateReason: 'limit: reports'})
+    expect(errors).to.deep.equal([])
+    await s.stop()
   })
 })
