@@ -1,6 +1,6 @@
 import {isFailedStatus, type JobHistory, type PauseInfo, type RunRow, type RunStatus} from '../core/contract/run-types'
 import type {JobLock, LockHolder} from '../core/run-log/job-lock'
-import {OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
+import {heldBackSkips, OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
 import {interruptionOf} from '../core/run-log/rows'
 import type {NewRun, RunStore} from '../core/run-log/run-store'
 import type {Holder} from '../core/run-log/statements'
@@ -195,7 +195,7 @@ export class MemoryRunLog {
     if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: null}
     const interrupted = this.interruptStale(code, leaseNowMs)
     const decision = request.decide(history)
-    const skips = decision.skips ?? []
+    const skips = request.limit ? heldBackSkips(decision.skips ?? [], job.heldBackMs ?? null, request.limit) : (decision.skips ?? [])
     for (const skip of skips) if (!this.skips.some((kept) => kept.code === code && kept.periodMs === skip.ms)) this.skips.push({code, periodMs: skip.ms, reason: skip.reason})
     if (skips.length > 0) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, skips[skips.length - 1].ms)
     if (!decision.start) {

@@ -51,6 +51,18 @@ for (const dialect of BACKENDS) describe(`limit slots on a real ${dialect} datab
     expect(job.held_back_at).to.not.equal(null)
   })
 
+  it("a period its limit held back, closed afterwards by the catch-up policy, is recorded skipped for the limit", async () => {
+    await t.db('cron_job').insert(['a', 'b', 'c'].map((code) => ({code})))
+    const first = recorder()
+    for (const code of ['a', 'b']) await first.begin(request(code, 2))
+    const periodMs = nowMs - 1000
+    expect((await first.begin(request('c', 2, {decide: () => ({start: true, slot: null, periodMs}), ledger: true}))).kind).to.equal('limited')
+    const later = {decide: () => ({start: false as const, why: 'skipped', skips: [{ms: periodMs - 3_600_000, slot: null, reason: 'catch-up: none'}, {ms: periodMs, slot: null, reason: 'catch-up: none'}]}), ledger: true}
+    expect((await first.begin(request('c', 2, later))).kind).to.equal('declined')
+    const skips = await t.db('cron_skip').where({code: 'c'}).orderBy('period_at')
+    expect(skips.map((skip: {reason: string}) => skip.reason)).to.deep.equal(['catch-up: none', 'limit: reports (2 running)'])
+  })
+
   it('when the limit shrinks, a slot above it is never taken', async () => {
     const first = recorder()
     for (const code of ['a', 'b']) expect((await first.begin(request(code, 3))).kind).to.equal('started')

@@ -100,6 +100,20 @@ describe('limits in the tick (over the in-memory run log)', () => {
     expect(report.exitCode).to.equal(1)
   })
 
+  it("a catch-up job held back past its period: the period is recorded skipped for the limit, with the group's count", async () => {
+    const crons = [job('hourly', {cron: '0 * * * *', catchUp: 'none', limit: 'reports'})]
+    await log.store.insertRun({code: 'hourly', status: 'succeeded', startMs: at('2026-01-05T09:00:00Z'), periodMs: at('2026-01-05T09:00:00Z')})
+    log.jobs.get('hourly')!.heldToMs = at('2026-01-05T09:00:00Z')
+    // Another server holds the group's one slot.
+    log.slots.set('reports', [{code: 'other', token: 'elsewhere', leaseExpiresMs: at('2026-01-05T12:00:00Z')}])
+    const first = await tick(crons, {reports: 1}, {clock: fixedClock(at('2026-01-05T10:00:00Z')), leaseClock: fixedClock(at('2026-01-05T10:00:00Z'))})
+    expect(kinds(first.outcomes)).to.deep.equal(['limited:hourly'])
+    const later = fixedClock(at('2026-01-05T10:02:00Z'))
+    const second = await tick(crons, {reports: 1}, {clock: later, leaseClock: later})
+    expect(kinds(second.outcomes)).to.deep.equal(['skipped:hourly'])
+    expect(log.skips).to.deep.equal([{code: 'hourly', periodMs: at('2026-01-05T10:00:00Z'), reason: 'limit: reports (1 running)'}])
+  })
+
   it('a job without a limit never touches the slots', async () => {
     await tick([job('a', {runEveryMins: 1})], {reports: 2})
     expect(log.slots.size).to.equal(0)

@@ -135,7 +135,7 @@ export class SqlRunRecorder implements RunRecorder {
     }
 
     const decision = request.decide(history)
-    const skips = decision.skips ?? []
+    const skips = request.limit ? heldBackSkips(decision.skips ?? [], state!.heldBackMs, request.limit) : (decision.skips ?? [])
     if (skips.length > 0) {
       await write(connection, ledger.insertSkips(this.dialect, skips.map((skip) => ({code, periodMs: skip.ms, reason: skip.reason})), {host: holder.host, pid: holder.pid, atMs: nowMs}))
       await write(connection, ledger.holdJob(this.dialect, code, skips[skips.length - 1].ms))
@@ -181,6 +181,20 @@ export class SqlRunRecorder implements RunRecorder {
       }),
     )
   }
+}
+
+/**
+ * The periods a decision skips, with the one the job's limit held back (the latest that had come
+ * when it was first held back, unless it came while the job was paused) skipped for its limit:
+ * 'limit: reports (2 running)', not for the catch-up policy that closes it afterwards.
+ */
+export function heldBackSkips(skips: readonly Skip[], heldBackMs: number | null, limit: Limit): readonly Skip[] {
+  if (heldBackMs === null) return skips
+  // Oldest first: the last one that had come.
+  let index = -1
+  for (let at = 0; at < skips.length; at++) if (skips[at].ms <= heldBackMs) index = at
+  if (index < 0 || skips[index].reason === 'paused') return skips
+  return skips.map((skip, at) => (at === index ? {...skip, reason: limitReason(limit.group, limit.slots)} : skip))
 }
 
 /**
