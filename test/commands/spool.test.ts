@@ -178,6 +178,10 @@ describe('the spool, written', () => {
     expect(problem(entry({removeOtherSuccesses: 'yes'}))).to.equal('does not say whether to remove other successes')
     expect(problem(entry({rerecord: true}))).to.equal('asks to replace a recorded outcome, which only the tick that recorded it may do')
     expect(problem(entry({alerting: {job: {code: 'app.other'}}}))).to.equal("has a malformed alerting section (not the job's own)")
+    expect(problem(entry({releaseSlot: {group: 'reports', token: 'abc'}}))).to.equal(null)
+    expect((checkEntry(entry({releaseSlot: {group: 'reports', token: 'abc'}})) as {entry: {request: unknown}}).entry.request).to.deep.include({releaseSlot: {group: 'reports', token: 'abc'}})
+    expect(problem(entry({releaseSlot: {group: '', token: 'abc'}}))).to.equal('has a slot of a limit to free that is not one')
+    expect(problem(entry({releaseSlot: 'reports'}))).to.equal('has a slot of a limit to free that is not one')
   })
 })
 

@@ -88,8 +88,11 @@ export function checkEntry(value: unknown): {entry: Entry} | {problem: string} {
   if (typeof removeOtherSuccesses !== 'boolean') return {problem: 'does not say whether to remove other successes'}
   if (request.rerecord !== undefined) return {problem: 'asks to replace a recorded outcome, which only the tick that recorded it may do'}
   if (alerting !== undefined && !isAlerting(alerting, code)) return {problem: "has a malformed alerting section (not the job's own)"}
+  const {releaseSlot} = request
+  if (releaseSlot !== undefined && !isSlot(releaseSlot)) return {problem: 'has a slot of a limit to free that is not one'}
   const checked: EndRequest = {runId, code, status: status as EndRequest['status'], endMs, message: message === null ? null : truncateMessage(message), releaseToken, removeOtherSuccesses}
   if (alerting !== undefined) checked.alerting = alerting as EndRequest['alerting']
+  if (releaseSlot !== undefined) checked.releaseSlot = releaseSlot as EndRequest['releaseSlot']
   return {entry: {version: 1, database: value.database, spooledAt: String(value.spooledAt ?? ''), request: checked}}
 }
 
@@ -101,6 +104,13 @@ function isAlerting(value: unknown, code: string): boolean {
   const remind = policy.remindAfterMs === null || (typeof policy.remindAfterMs === 'number' && Number.isFinite(policy.remindAfterMs))
   const slot = value.slot === null || typeof value.slot === 'string'
   return job.code === code && texts && numbers && remind && slot
+}
+
+/** The slot of a limit the run held (freed when the outcome is recorded): its group's name and the run's claim token. */
+function isSlot(value: unknown): boolean {
+  if (!isObject(value)) return false
+  const {group, token} = value
+  return typeof group === 'string' && group.length >= 1 && group.length <= 191 && typeof token === 'string' && token.length >= 1 && token.length <= 64
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
