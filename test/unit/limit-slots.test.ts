@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {driverSource, type DriverSource} from '../../src/core/db/connection-source'
 import {SqlRunRecorder, type BeginRequest} from '../../src/core/run-log/recorder'
+import {unlock} from '../../src/core/operate/unlock'
 import {BACKENDS, freshDatabase, tableRows, type TestDatabase} from '../helpers/db'
 
 /** The shared limits' slots (cron_limit_slot) on each real database: what the run recorder's begin does with them. */
@@ -61,6 +62,16 @@ for (const dialect of BACKENDS) describe(`limit slots on a real ${dialect} datab
     expect((await first.begin(request('c', 2, later))).kind).to.equal('declined')
     const skips = await t.db('cron_skip').where({code: 'c'}).orderBy('period_at')
     expect(skips.map((skip: {reason: string}) => skip.reason)).to.deep.equal(['catch-up: none', 'limit: reports (2 running)'])
+  })
+
+  it("crons:unlock frees the slots of the job's runs with its claim", async () => {
+    const first = recorder()
+    expect((await first.begin(request('a', 1))).kind).to.equal('started')
+    expect((await first.begin(request('b', 1))).kind).to.equal('limited')
+    const source = driverSource(t.config)
+    sources.push(source)
+    expect(await unlock(source, 'a', {force: true, nowMs, leaseNowMs: Date.now()})).to.deep.include({kind: 'released', wasLive: true, interrupted: 1})
+    expect((await first.begin(request('b', 1))).kind).to.equal('started')
   })
 
   it('when the limit shrinks, a slot above it is never taken', async () => {

@@ -37,12 +37,16 @@ export function renewSlot(dialect: Dialect, name: string, token: string, leaseNo
   return {sql: `UPDATE cron_limit_slot SET lease_expires_at = ${until} WHERE name = ? AND lock_token = ?`, bindings: [...untilBindings, name, token]}
 }
 
+const FREE = 'code = NULL, lock_token = NULL, lock_host = NULL, lock_pid = NULL, locked_at = NULL, lease_expires_at = NULL'
+
 /** Free the slot a run holds, if it is still its own. */
 export function releaseSlot(name: string, token: string): Statement {
-  return {
-    sql: 'UPDATE cron_limit_slot SET code = NULL, lock_token = NULL, lock_host = NULL, lock_pid = NULL, locked_at = NULL, lease_expires_at = NULL WHERE name = ? AND lock_token = ?',
-    bindings: [name, token],
-  }
+  return {sql: `UPDATE cron_limit_slot SET ${FREE} WHERE name = ? AND lock_token = ?`, bindings: [name, token]}
+}
+
+/** Free every slot the job's runs hold (manage crons:unlock: its claim's holder is taken for gone). */
+export function releaseSlotsOf(code: string): Statement {
+  return {sql: `UPDATE cron_limit_slot SET ${FREE} WHERE code = ?`, bindings: [code]}
 }
 
 /** Since when the job has been held back by its limit (null: it is not). */

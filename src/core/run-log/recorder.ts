@@ -105,7 +105,7 @@ export class SqlRunRecorder implements RunRecorder {
 
   async begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>> {
     const {limit} = request
-    if (limit && !this.slotsMade.has(`${limit.slots} ${limit.group}`)) {
+    if (limit && limit.slots > 0 && !this.slotsMade.has(`${limit.slots} ${limit.group}`)) {
       // On its own, not in the claim's transaction: MySQL's gap locks would make two first inserts deadlock.
       await this.source.use((connection) => write(connection, limits.ensureSlots(this.dialect, limit.group, limit.slots)))
       this.slotsMade.add(`${limit.slots} ${limit.group}`)
