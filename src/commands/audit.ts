@@ -5,6 +5,7 @@ import {formatDuration, isoTime} from '../core/time/format'
 import {UsageError} from '../core/base/errors'
 import {loadJobs, type LoadedJob} from '../core/jobs/load-jobs'
 import {findJob} from '../core/jobs/select-jobs'
+import {usesLedger} from '../core/jobs/run-policy'
 import {decisionOptions} from '../core/project/settings'
 import {auditJobSince, type AuditCounts, type AuditPeriod, type JobAudit} from '../core/schedule/audit'
 import {describeSchedule} from '../core/schedule/describe'
@@ -16,9 +17,9 @@ const MAX_RUNS = 100_000
 const UNITS: Record<string, number> = {m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: WEEK_MS}
 
 export default class Audit extends BaseCommand<typeof Audit> {
-  static summary = 'Every period each schedule called for, against the runs recorded: ran, late, missed, ran twice, failed, extra (forced).'
+  static summary = 'Every period each schedule called for, against the runs recorded: ran, late, missed, ran twice, failed, skipped (by a policy), extra (forced).'
 
-  static description = `For each job (or the one named), runcrons' own decision is asked at every crontab tick since --since, on the run log as it stood then: each time the schedule called for a run is a period, served by the next run (late past 2 minutes), missed when it stopped being due without one (a slot whose day ended), or when an interval job's run came a whole interval late; a second run for one period ran twice, a run nothing called for is extra (forced by hand, or a clock jump). A job is audited from its first run (a job deployed today is not missing yesterday); one with no run at all is said to have never run, and not counted. DST days are ticks like the others. Exit 1 when anything was missed or ran twice, so the audit can itself be monitored.`
+  static description = `For each job (or the one named), runcrons' own decision is asked at every crontab tick since --since, on the run log as it stood then: each time the schedule called for a run is a period, served by the next run (late past 2 minutes), missed when it stopped being due without one (a slot whose day ended), or when an interval job's run came a whole interval late; a second run for one period ran twice, a run nothing called for is extra (forced by hand, or a clock jump). A job is audited from its first run (a job deployed today is not missing yesterday); one with no run at all is said to have never run, and not counted. A job with a catch-up policy is read off its period ledger instead: each period has one record, a run or a skip with its reason; a period with neither is missed (unaccounted). DST days are ticks like the others. Exit 1 when anything was missed or ran twice, so the audit can itself be monitored.`
 
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> app.fetch_items --since 30d --json']
 
@@ -47,11 +48,14 @@ export default class Audit extends BaseCommand<typeof Audit> {
       const firstRunMs = all.length === 0 ? null : all.length === MAX_RUNS ? fromMs : all[all.length - 1].startMs
       // The runs of the window, and enough before it for the history its first decisions read.
       const runs = all.filter((run) => run.startMs >= fromMs - SLOT_WINDOW_MS)
-      reports.push({job, audit: auditJobSince(job.schedule, runs, fromMs, toMs, {...decisionOptions(settings), paused: paused.get(job.code) ?? null, firstRunMs})})
+      // A catch-up job's periods are read off its ledger: its skips beside its runs.
+      const ledger = !usesLedger(job.policy) ? undefined : await store.listSkips({code: job.code, sinceMs: fromMs - SLOT_WINDOW_MS, limit: MAX_RUNS})
+      const first = ledger?.length ? Math.min(firstRunMs ?? Infinity, ledger[ledger.length - 1].periodMs) : firstRunMs
+      reports.push({job, audit: auditJobSince(job.schedule, runs, fromMs, toMs, {...decisionOptions(settings), paused: paused.get(job.code) ?? null, firstRunMs: first, ledger})})
     }
     const bad = reports.some(({audit}) => audit.bad)
     if (this.flags.json) {
-      const jobJson = ({job, audit}: {job: LoadedJob; audit: JobAudit}) => ({code: job.code, schedule: describeSchedule(job.schedule, job.policy), from: isoTime(audit.fromMs), neverRan: audit.neverRan, counts: audit.counts, problems: audit.periods.filter((period) => period.status !== 'ran').map(periodJson)})
+      const jobJson = ({job, audit}: {job: LoadedJob; audit: JobAudit}) => ({code: job.code, schedule: describeSchedule(job.schedule, job.policy), from: isoTime(audit.fromMs), neverRan: audit.neverRan, counts: audit.counts, unaccounted: audit.counts.missed, problems: audit.periods.filter((period) => period.status !== 'ran').map(periodJson)})
       this.printJson({from: isoTime(fromMs), to: isoTime(toMs), ok: !bad, jobs: reports.map(jobJson)})
     } else {
       for (const {job, audit} of reports) {
@@ -78,6 +82,7 @@ function countsText(counts: AuditCounts): string {
     counts.twice && `${counts.twice} ran twice`,
     counts.failed && `${counts.failed} failed`,
     counts.pending && `${counts.pending} due now`,
+    counts.skipped && `${counts.skipped} skipped`,
     counts.extra && `${counts.extra} extra`,
   ]
   return parts.filter(Boolean).join(', ')
@@ -90,6 +95,8 @@ function periodText(period: AuditPeriod): string {
       return `by ${formatDuration(period.lateMs ?? 0)} (${runs})${period.missedBefore ? `: ${period.missedBefore} period(s) missed before it` : ''}`
     case 'missed':
       return `no run${period.note ? ` (then: ${period.note})` : ''}`
+    case 'skipped':
+      return `skipped: ${period.note ?? '?'}`
     case 'failed':
       return `${runs} ${period.runs[0].status}`
     case 'twice':

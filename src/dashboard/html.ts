@@ -77,6 +77,7 @@ th a { color: inherit; }
 .status { padding: .05rem .4rem; border-radius: .3rem; font-size: .8rem; white-space: nowrap; }
 .status-succeeded { background: #dff3e4; color: #1e6b34; }
 .status-failed, .status-timed_out, .status-interrupted { background: #fbe1e1; color: #9b1c1c; }
+.status-cancelled { background: #eceff3; color: #46505c; }
 .status-running { background: #e1ecfb; color: #1c4a9b; }
 .badge { background: #f3e9c8; color: #6b531e; padding: .05rem .4rem; border-radius: .3rem; font-size: .8rem; }
 .flash { background: #e1ecfb; padding: .5rem .8rem; border-radius: .3rem; }

@@ -85,7 +85,7 @@ export function jobPage(context: PageContext, data: JobPageData, zone: string): 
 
 export function runsPage(context: PageContext, code: string, runs: readonly RunRow[], filter: RunFilter & {from?: string; to?: string}, zone: string, pageSize: number): string {
   const path = `/jobs/${encodeURIComponent(code)}/runs`
-  const statuses = ['', 'succeeded', 'failed', 'timed_out', 'interrupted', 'running']
+  const statuses = ['', 'succeeded', 'failed', 'timed_out', 'interrupted', 'cancelled', 'running']
   const form =
     `<form class="filters" method="get" action="${esc(path)}"><select name="status" aria-label="Status">${statuses.map((s) => `<option value="${s}"${filter.status === s ? ' selected' : ''}>${s || 'any status'}</option>`).join('')}</select>` +
     `<input type="date" name="from" value="${esc(filter.from ?? '')}" aria-label="From"><input type="date" name="to" value="${esc(filter.to ?? '')}" aria-label="To">` +

@@ -219,7 +219,7 @@ function knownJob(options: DashboardOptions, code: string): void {
 
 function runFilter(params: URLSearchParams, zone: string) {
   const status = params.get('status') ?? ''
-  if (status && !isRunStatus(status)) throw new HttpError(400, `status '${status}' is not a run status: use succeeded, failed, timed_out, interrupted or running`)
+  if (status && !isRunStatus(status)) throw new HttpError(400, `status '${status}' is not a run status: use succeeded, failed, timed_out, interrupted, cancelled or running`)
   const limit = Number(params.get('limit') ?? PAGE_SIZE)
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HttpError(400, `limit '${params.get('limit')}' is not a whole number from 1 to 500`)
   const before = params.get('before')

@@ -5,15 +5,20 @@ import {interruptionOf} from '../core/run-log/rows'
 import type {NewRun, RunStore} from '../core/run-log/run-store'
 import type {Holder} from '../core/run-log/statements'
 import {EMPTY_HISTORY, historyFromRuns} from '../core/schedule/history'
+import {PAUSED_BY_FAILURES, pauseNote, pausesAfterFailures} from '../core/schedule/pause-after-failures'
 import {limitReason} from '../core/jobs/run-policy'
 
-/** A cron_job row: the job's claim and its pause. */
+/** A cron_job row: the job's claim, its pause and its last resume. */
 interface JobRow {
   holder: (Holder & {lockedMs: number}) | null
   leaseExpiresMs: number | null
   pause: PauseInfo | null
   /** The latest period a catch-up job's ledger accounts for (cron_job.held_to). */
   heldToMs?: number | null
+  /** When it was last resumed (pauseAfterFailures counts the runs started after it). */
+  resumedMs?: number | null
+  /** overlap = 'cancelOther': the period that asks the live run to stop (cron_job.cancel_for). */
+  cancelForMs?: number | null
   /** Since when its limit has held it back (cron_job.held_back_at). */
   heldBackMs?: number | null
 }
@@ -67,6 +72,14 @@ export class MemoryRunLog {
         if (!options.dryRun) this.remove(old)
         return old.length
       }),
+    listSkips: async (query) =>
+      this.call('listSkips', () =>
+        this.skips
+          .map((skip, index) => ({id: index + 1, code: skip.code, periodMs: skip.periodMs, reason: skip.reason, recordedMs: skip.periodMs, host: null, pid: null}))
+          .filter((skip) => (query.code === undefined || skip.code === query.code) && (query.sinceMs === undefined || skip.periodMs >= query.sinceMs))
+          .sort((a, b) => b.periodMs - a.periodMs || b.id - a.id)
+          .slice(0, query.limit),
+      ),
     ensureJobs: async (codes) => this.call('ensureJobs', () => codes.forEach((code) => this.jobRow(code))),
     insertRun: async (run, options = {}) => this.call('insertRun', () => this.insert(run, options.ensureJob ?? true)),
     renewRun: async (id, nowMs, leaseMs) =>
@@ -82,11 +95,12 @@ export class MemoryRunLog {
         for (const run of running) Object.assign(run, {status: 'interrupted', endMs, message, leaseExpiresMs: null})
         return running.length
       }),
-    setPaused: async (code, pause) =>
+    setPaused: async (code, pause, atMs = Date.now()) =>
       this.call('setPaused', () => {
         const job = this.jobRow(code)
         if ((job.pause !== null) === (pause !== null)) return false
-        job.pause = pause && {sinceMs: pause.sinceMs ?? Date.now(), by: pause.by}
+        job.pause = pause && {sinceMs: pause.sinceMs ?? atMs, by: pause.by}
+        if (pause === null) job.resumedMs = atMs
         return true
       }),
   }
@@ -110,7 +124,7 @@ export class MemoryRunLog {
       this.call('forceRelease', () => {
         const job = this.jobs.get(code)
         if (!job?.holder) return false
-        Object.assign(job, {holder: null, leaseExpiresMs: null})
+        Object.assign(job, {holder: null, leaseExpiresMs: null, cancelForMs: null})
         return true
       }),
     renewSlot: async (group, token, nowMs, leaseMs) =>
@@ -120,6 +134,14 @@ export class MemoryRunLog {
         return Boolean(slot)
       }),
     releaseSlot: async (group, token) => this.call('releaseSlot', () => this.freeSlot(group, token)),
+    requestCancel: async (code, periodMs) =>
+      this.call('requestCancel', () => {
+        const job = this.jobs.get(code)
+        if (!job?.holder || (job.cancelForMs ?? null) !== null) return false
+        job.cancelForMs = periodMs
+        return true
+      }),
+    cancelRequested: async (code, token) => this.call('cancelRequested', () => (this.jobs.get(code)?.holder?.token === token ? (this.jobs.get(code)!.cancelForMs ?? null) : null)),
   }
 
   readonly recorder: RunRecorder = {
@@ -136,7 +158,8 @@ export class MemoryRunLog {
           if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)
           if (request.releaseSlot) this.freeSlot(request.releaseSlot.group, request.releaseSlot.token)
           if (request.removeOtherSuccesses && request.status === 'succeeded') this.remove(this.runs.filter((run) => run.code === request.code && run.status === 'succeeded' && run.id !== request.runId))
-          return {commit: true, value: {overran}}
+          const paused = isFailedStatus(request.status) ? this.pauseAfterFailures(request.code, request.pauseAfterFailures, request.endMs) : null
+          return {commit: true, value: paused ? {overran, paused} : {overran}}
         }),
       ),
   }
@@ -190,11 +213,12 @@ export class MemoryRunLog {
     const leaseNowMs = request.leaseNowMs ?? nowMs
     const job = this.jobRow(code)
     if (job.leaseExpiresMs !== null && job.leaseExpiresMs > leaseNowMs) return {commit: false, value: {kind: 'claimed-elsewhere', holder: job.holder && {host: job.holder.host, pid: job.holder.pid, lockedMs: job.holder.lockedMs, leaseExpiresMs: job.leaseExpiresMs}}}
-    Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs})
+    Object.assign(job, {holder: {...holder, lockedMs: leaseNowMs}, leaseExpiresMs: leaseNowMs + leaseMs, cancelForMs: null})
     let history = this.historiesAt(nowMs, [code], leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
-    if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: null}
+    if (request.ledger) history = {...history, heldToMs: job.heldToMs ?? null, resumedMs: job.resumedMs ?? null}
     const interrupted = this.interruptStale(code, leaseNowMs)
-    const decision = request.decide(history)
+    const paused = interrupted.length > 0 ? this.pauseAfterFailures(code, request.pauseAfterFailures, nowMs) : null
+    const decision = request.decide(history, paused)
     const skips = request.limit ? heldBackSkips(decision.skips ?? [], job.heldBackMs ?? null, request.limit) : (decision.skips ?? [])
     for (const skip of skips) if (!this.skips.some((kept) => kept.code === code && kept.periodMs === skip.ms)) this.skips.push({code, periodMs: skip.ms, reason: skip.reason})
     if (skips.length > 0) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, skips[skips.length - 1].ms)
@@ -291,9 +315,19 @@ export class MemoryRunLog {
     if (slot) Object.assign(slot, {code: null, token: null, leaseExpiresMs: null})
   }
 
+  /** As the SQL recorder's (failure-pause.ts), but for the action row and the alert, which the memory log does not keep. */
+  private pauseAfterFailures(code: string, after: number | null | undefined, atMs: number): PauseInfo | null {
+    const job = this.jobRow(code)
+    if (!after || job.pause !== null) return null
+    const runs = this.runs.filter((run) => run.code === code && run.status !== 'running').sort((a, b) => b.startMs - a.startMs || b.id - a.id)
+    if (!pausesAfterFailures(after, runs, job.resumedMs ?? null)) return null
+    job.pause = {sinceMs: atMs, by: PAUSED_BY_FAILURES, note: pauseNote(after, runs[0])}
+    return {...job.pause}
+  }
+
   private releaseIfHeld(code: string, token: string): void {
     const job = this.jobs.get(code)
-    if (job?.holder?.token === token) Object.assign(job, {holder: null, leaseExpiresMs: null})
+    if (job?.holder?.token === token) Object.assign(job, {holder: null, leaseExpiresMs: null, cancelForMs: null})
   }
 
   private remove(runs: readonly RunRow[]): void {
@@ -302,7 +336,7 @@ export class MemoryRunLog {
 
   private jobRow(code: string): JobRow {
     let job = this.jobs.get(code)
-    if (!job) this.jobs.set(code, (job = {holder: null, leaseExpiresMs: null, pause: null}))
+    if (!job) this.jobs.set(code, (job = {holder: null, leaseExpiresMs: null, pause: null, resumedMs: null}))
     return job
   }
 

@@ -1,5 +1,5 @@
 import type {Knex} from 'knex'
-import type {RunStatus} from '../core/contract/run-types'
+import type {PauseInfo, RunStatus} from '../core/contract/run-types'
 import {checkSettings, type SettingsModule} from '../core/project/settings'
 import {runCrons} from '../core/tick/run-crons'
 import {fixedClock, parseInstant} from '../core/time/clock'
@@ -45,6 +45,8 @@ export interface JobResult {
   slot: string | null
   /** The lines the job logged through ctx.logger, and the runner's warnings about it (a ping that failed), as "level: text". */
   logged: string[]
+  /** The job's pause after the tick: set when this failure made its pauseAfterFailures (by 'manage (pauseAfterFailures)', with the note), else null. */
+  paused: PauseInfo | null
 }
 
 /**
@@ -85,9 +87,10 @@ export async function runJob(cls: new () => unknown, options: RunJobOptions): Pr
   const problem = report.problems.find((candidate) => candidate.level === 'error')
   if (problem) throw new Error(`${problem.subject}: ${problem.message}`)
   const outcome = report.outcomes[0]
+  const paused = (await log.store.pausedJobs()).get(code) ?? null
   if ('runId' in outcome) {
-    return {ran: true, status: outcome.kind, reason: null, message: outcome.message, error: outcome.kind === 'failed' ? outcome.error : undefined, slot: outcome.slot, logged}
+    return {ran: true, status: outcome.kind, reason: null, message: outcome.message, error: outcome.kind === 'failed' ? outcome.error : undefined, slot: outcome.slot, logged, paused}
   }
   const reason = 'reason' in outcome ? outcome.reason : `running elsewhere (${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'})`
-  return {ran: false, status: outcome.kind, reason, message: null, slot: null, logged}
+  return {ran: false, status: outcome.kind, reason, message: null, slot: null, logged, paused}
 }

@@ -203,7 +203,7 @@ describe('manage audit (the command)', function () {
       const json = JSON.parse((await box.run(['audit', 'test.success', '--since', '20m', '--json'], {TEST_CRONS: 'SuccessJob', MANAGE_NOW: '2026-01-05T10:19:00Z'})).stdout)
       expect(json).to.deep.include({ok: false, from: '2026-01-05T09:59:00.000Z', to: '2026-01-05T10:19:00.000Z'})
       expect(json.jobs[0]).to.deep.include({code: 'test.success', from: '2026-01-05T10:00:00.000Z', neverRan: false})
-      expect(json.jobs[0].counts).to.deep.equal({periods: 3, ran: 1, late: 1, missed: 1, twice: 0, failed: 0, pending: 0, extra: 0, maxLateMs: 540_000})
+      expect(json.jobs[0].counts).to.deep.equal({periods: 3, ran: 1, late: 1, missed: 1, twice: 0, failed: 0, pending: 0, skipped: 0, extra: 0, maxLateMs: 540_000})
       const bad = await box.run(['audit', '--since', 'a week'], {TEST_CRONS: 'SuccessJob'})
       expect(bad.stderr).to.equal("error: --since 'a week' is not a duration: use e.g. --since 7d (m, h, d or w)\n")
       expect(bad.code).to.equal(2)

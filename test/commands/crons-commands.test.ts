@@ -412,7 +412,7 @@ describe('crons:* commands, the fast path and deleteLogsOlderThanDays (end to en
       expect(parse<HistoryEntry[]>(byClass).map((run) => [run.id, run.code])).to.deep.equal([[1, 'test.fail']])
       expectUsageError(unknown, /^error: unknown cron job 'nobody': the known jobs are 'FailJob', 'test\.fail', /)
       expectUsageError(typo, /^error: unknown cron job 'test\.fial': did you mean 'test\.fail'\?/)
-      expectUsageError(bad, /^error: --status 'bogus' is not a run status: use one of running, succeeded, failed, interrupted, timed_out$/)
+      expectUsageError(bad, /^error: --status 'bogus' is not a run status: use one of running, succeeded, failed, interrupted, timed_out, or skipped$/)
     })
   })
 

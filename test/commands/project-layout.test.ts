@@ -175,6 +175,7 @@ describe('smaller points', () => {
       error: undefined,
       slot: null,
       logged: ['info: at 2026-01-05T10:00:00.000Z'],
+      paused: null,
     })
     const early = await runJob(Every5, {at: '2026-01-05T10:03:00Z', history: [{status: 'succeeded', at: '2026-01-05T10:00:00Z'}]})
     expect(early).to.deep.include({ran: false, status: 'not-due'})

@@ -13,6 +13,8 @@ export function schedule(options: {
   runMonthlyOnDays?: number[]
   runToleranceSeconds?: number
   cron?: string
+  /** The expression as written, when `cron` is its H resolved. */
+  cronWritten?: string
   timeZone?: string
 }): Schedule {
   return {
@@ -23,13 +25,14 @@ export function schedule(options: {
     runMonthlyOnDays: options.runMonthlyOnDays ?? null,
     runToleranceSeconds: options.runToleranceSeconds ?? 0,
     cron: options.cron ?? null,
+    cronWritten: options.cronWritten ?? null,
     timeZone: options.timeZone ?? null,
   }
 }
 
 /** A run policy with the defaults filled in (no overlap, in process, no timeout, every success kept). */
 export function runPolicy(options: Partial<RunPolicy> = {}): RunPolicy {
-  return {allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, limit: null, ...options} as RunPolicy
+  return {allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, overlap: null, pauseAfterFailures: null, limit: null, ...options} as RunPolicy
 }
 
 /** An instant from an ISO time; a time without an offset is read in `zone` (default UTC). */

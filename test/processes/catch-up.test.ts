@@ -76,60 +76,24 @@ for (const dialect of BACKENDS) describe(`catch-up after a 3-hour gap, two serve
       '13:00 succeeded served 2026-03-02T13:00:00Z',
       '14:00 succeeded served 2026-03-02T14:00:00Z',
     ])
-  })
-})
 
-/**
- * Under resident schedulers (real time, two of them on one database): a job every 2 s whose ledger
- * stops 3 minutes ago. Its first decision skips every missed period but the latest ('latest'),
- * runs that one, then each period on time: every period from the hold on has exactly one record.
- */
-for (const dialect of BACKENDS) describe(`catch-up under two resident schedulers, on ${dialect}`, function () {
-  this.timeout(60_000)
-  let t: TestDatabase
-  let sandbox: Sandbox
-  before(async () => {
-    t = await freshDatabase({dialect})
-    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
-  })
-  after(async () => {
-    sandbox.remove()
-    await t.close()
-  })
-
-  it('skips the missed periods but the latest, runs it, then runs each period once', async () => {
-    const heldMs = Math.floor(Date.now() / 2000) * 2000 - 180_000
-    await sandbox.withDb(async (db) => {
-      const held = dialect === 'sqlite' ? new Date(heldMs).toISOString() : new Date(heldMs)
-      await db('cron_job').insert({code: 'policy.every2', held_to: held})
-      await db('cron_job_log').insert({code: 'policy.every2', status: 'succeeded', start_time: held, end_time: held, period_at: held, message: 'seeded'})
-    })
-    const env = {TEST_CRONS: 'CatchUpEveryTwoJob'}
-    const schedulers = [sandbox.start(['scheduler'], env), sandbox.start(['scheduler'], env)]
-    // Real time, short periods: until three runs after the seeded one are recorded (their count, polled).
-    const ranSince = () => sandbox.withDb(async (db) => Number((await db('cron_job_log').where({code: 'policy.every2', status: 'succeeded'}).count({n: '*'}))[0].n))
-    for (const started = Date.now(); (await ranSince()) < 4; ) {
-      expect(Date.now() - started, 'three runs within 20 s').to.be.below(20_000)
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-    for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
-    for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
-    const records = await sandbox.withDb(async (db) => {
-      const ms = (value: unknown) => new Date(value instanceof Date ? value : String(value)).getTime()
-      const runs = (await db('cron_job_log').where({code: 'policy.every2'}).select('period_at', 'status')).map((row) => ({at: ms(row.period_at), what: String(row.status)}))
-      const skips = (await db('cron_skip').where({code: 'policy.every2'}).select('period_at', 'reason')).map((row) => ({at: ms(row.period_at), what: String(row.reason)}))
-      return [...runs, ...skips].sort((a, b) => a.at - b.at)
-    })
-    // One record per period, every 2 s from the hold to the last: no period twice, none left out.
-    const periods = records.map((record) => record.at)
-    expect(new Set(periods).size, 'a period recorded twice').to.equal(periods.length)
-    for (let i = 1; i < periods.length; i++) expect(periods[i] - periods[i - 1], `gap after ${new Date(periods[i - 1]).toISOString()}`).to.equal(2000)
-    expect(periods[0]).to.equal(heldMs)
-    const skipped = records.filter((record) => record.what === 'catch-up: latest')
-    const ran = records.slice(1).filter((record) => record.what === 'succeeded')
-    // 3 minutes of 2-second periods: all but the latest skipped (about 90), then a run per period.
-    expect(skipped.length).to.be.within(85, 95)
-    expect(ran.length).to.be.at.least(3)
-    expect(records.slice(1 + skipped.length).every((record) => record.what === 'succeeded' || record.what === 'running')).to.equal(true)
+    // The ledger, as crons:history and the audit show it: every period accounted for.
+    const env = {MANAGE_NOW: '2026-03-02T14:05:00Z', TEST_CRONS: 'CatchUpNoneJob,CatchUpLatestJob,CatchUpAllJob,CatchUpAllEveryJob'}
+    const history = await sandbox.spawn(['crons:history', 'policy.none', '--status', 'skipped', '--json'], env)
+    expect((JSON.parse(history.stdout) as Array<{period: string; reason: string}>).map((skip) => `${skip.period} ${skip.reason}`)).to.deep.equal([
+      '2026-03-02T13:00:00.000Z catch-up: none',
+      '2026-03-02T12:00:00.000Z catch-up: none',
+      '2026-03-02T11:00:00.000Z catch-up: none',
+    ])
+    const audit = await sandbox.spawn(['audit', '--since', '1d', '--json'], env)
+    expect(audit.code, context(audit)).to.equal(0)
+    const report = JSON.parse(audit.stdout) as {ok: boolean; jobs: Array<{code: string; unaccounted: number; counts: {periods: number; skipped: number; twice: number}}>}
+    expect(report.ok).to.equal(true)
+    expect(report.jobs.map((job) => `${job.code} ${job.counts.periods} periods, ${job.counts.skipped} skipped, ${job.unaccounted} unaccounted, ${job.counts.twice} twice`)).to.deep.equal([
+      'policy.none 5 periods, 3 skipped, 0 unaccounted, 0 twice',
+      'policy.latest 5 periods, 2 skipped, 0 unaccounted, 0 twice',
+      'policy.all 5 periods, 0 skipped, 0 unaccounted, 0 twice',
+      'policy.all_every 5 periods, 0 skipped, 0 unaccounted, 0 twice',
+    ])
   })
 })

@@ -127,6 +127,13 @@ for (const dialect of BACKENDS) {
         expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})
       })
 
+      it("a job with cron = 'H * * * *' loads what any cron job loads, and nothing more (node:crypto is a builtin)", async () => {
+        // app.job_0 resolves 'H * * * *' to minute 43 (test/unit/hashed-cron.test.ts): not due at 00:03.
+        const plainCron = tickInFreshProcess(settings([`code = 'app.job_0'; cron = '43 * * * *'`]), '2026-01-05T00:03:00Z')
+        expect(plainCron.printed).to.equal('[ ] app.job_0\n')
+        expect(tickInFreshProcess(settings([`code = 'app.job_0'; cron = 'H * * * *'`]), '2026-01-05T00:03:00Z')).to.deep.equal(plainCron)
+      })
+
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {
         const plain = settings([`code = 'a'; runEveryMins = 5`])
         expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})

@@ -108,3 +108,53 @@ describe('catch-up policies: the verdict on the periods not accounted for (runs 
     })
   }
 })
+
+describe('overlap policies: the periods that fell due while the last run was live', () => {
+  // Hourly; the run of 10:00 ran until 12:30 (11:00 and 12:00 fell due while it was live).
+  const long = [run('succeeded', '2026-03-02T10:00:00.2', {period: '2026-03-02T10:00'})]
+  long[0].endMs = at('2026-03-02T12:30')
+  const rows: Array<Omit<Case, 'catchUp'> & {catchUp?: CatchUp | null; overlap: 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther'}> = [
+    {name: 'skip: both skipped, nothing runs', schedule: hourly, overlap: 'skip', runs: long, held: '2026-03-02T10:00', now: '2026-03-02T12:31', expect: 'skip', skips: ['11:00 overlap: skip', '12:00 overlap: skip']},
+    {name: 'bufferOne: the latest runs right after, the one before it skipped', schedule: hourly, overlap: 'bufferOne', runs: long, held: '2026-03-02T10:00', now: '2026-03-02T12:31', expect: 'run 12:00', skips: ['11:00 overlap: bufferOne (one waiting)']},
+    {name: 'bufferAll: each in order, the oldest first', schedule: hourly, overlap: 'bufferAll', runs: long, held: '2026-03-02T10:00', now: '2026-03-02T12:31', expect: 'run 11:00', skips: []},
+    {name: 'cancelOther: the latest runs once the cancelled run has ended', schedule: hourly, overlap: 'cancelOther', runs: long, held: '2026-03-02T10:00', now: '2026-03-02T12:31', expect: 'run 12:00', skips: ['11:00 overlap: cancelOther']},
+    {name: 'a period after the run ended is its catch-up policy’s (unset: the latest runs)', schedule: hourly, overlap: 'skip', runs: long, held: '2026-03-02T10:00', now: '2026-03-02T13:30', expect: 'run 13:00', skips: ['11:00 overlap: skip', '12:00 overlap: skip']},
+    {name: '…and with catchUp none, skipped too', schedule: hourly, overlap: 'bufferOne', catchUp: 'none', runs: [run('succeeded', '2026-03-02T12:00:05', {period: '2026-03-02T12:00'})], held: '2026-03-02T12:00', now: '2026-03-02T14:30', expect: 'skip', skips: ['13:00 catch-up: none', '14:00 catch-up: none']},
+  ]
+  for (const row of rows) {
+    it(row.name, () => {
+      const zone = 'UTC'
+      const now = at(row.now)
+      const history = {...historyFromRuns(row.runs ?? [], now), heldToMs: at(row.held!), resumedMs: null}
+      const result = verdictOf(row.schedule, runPolicy({catchUp: row.catchUp ?? null, overlap: row.overlap}), history, now, {timeZone: zone})
+      const reason = 'decision' in result ? result.decision.reason : result.kind
+      expect(summary(result, zone), reason).to.equal(row.expect)
+      const skips = 'skips' in result ? (result.skips ?? []) : []
+      expect(skips.map((skip) => `${times([skip.ms], zone)[0]} ${skip.reason}`)).to.deep.equal(row.skips)
+    })
+  }
+
+  it('a live run holds the job whatever the policy (running elsewhere)', () => {
+    const now = at('2026-03-02T11:00:30')
+    const live = [run('running', '2026-03-02T10:00:00.2', {period: '2026-03-02T10:00', leaseUntil: '2026-03-02T11:05'})]
+    const result = verdictOf(hourly, runPolicy({overlap: 'bufferOne'}), {...historyFromRuns(live, now), heldToMs: at('2026-03-02T10:00'), resumedMs: null}, now, {timeZone: 'UTC'})
+    expect(result.kind).to.equal('running-elsewhere')
+  })
+})
+
+describe('overlap cancelOther: a newer period asks the live run to stop', () => {
+  const live = () => [run('running', '2026-03-02T10:00:00.2', {period: '2026-03-02T10:00', leaseUntil: '2026-03-02T11:05'})]
+  const verdictAt = (now: string, paused = false) => {
+    const ms = at(now)
+    return verdictOf(hourly, runPolicy({overlap: 'cancelOther'}), {...historyFromRuns(live(), ms), heldToMs: at('2026-03-02T10:00'), resumedMs: null}, ms, {timeZone: 'UTC', paused: paused ? {sinceMs: at('2026-03-02T10:30'), by: 'ops'} : null})
+  }
+  it('before its next period: running elsewhere, nothing asked', () => {
+    expect(verdictAt('2026-03-02T10:59')).to.deep.include({kind: 'running-elsewhere'}).and.not.have.property('cancelFor')
+  })
+  it('its next period has come: the live run is to be cancelled for it', () => {
+    expect((verdictAt('2026-03-02T11:00:10') as {cancelFor?: number}).cancelFor).to.equal(at('2026-03-02T11:00'))
+  })
+  it('paused: nothing is cancelled (no new period is called for)', () => {
+    expect(verdictAt('2026-03-02T11:00:10', true)).to.not.have.property('cancelFor')
+  })
+})

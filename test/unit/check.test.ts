@@ -55,6 +55,25 @@ describe('checkProject', () => {
     ])
   })
 
+  it('explains pauseAfterFailures in a note per job, and refuses a bad value in one line', async () => {
+    const file = path.join(dir, 'settings-pause.cjs')
+    writeFileSync(
+      file,
+      `const {CronJobBase} = require(${INDEX})\n` +
+        `class Flaky extends CronJobBase { code = 'app.flaky'; runEveryMins = 5; pauseAfterFailures = 3; do() {} }\n` +
+        `class Bad extends CronJobBase { code = 'app.bad'; runEveryMins = 5; pauseAfterFailures = 0; do() {} }\n` +
+        `module.exports = {crons: [Flaky, Bad]}`,
+    )
+    const project = new Project(ROOT, {DATABASE_URL: t.url, MANAGE_CRONTAB_BIN: path.join(ROOT, 'test', 'fixtures', 'fake-crontab'), FAKE_CRONTAB_FILE: path.join(dir, 'crontab')}, file)
+    try {
+      const report = await checkProject(project)
+      expect(report.notes).to.deep.equal([{subject: 'Flaky', message: 'pauses after 3 failures in a row (failed, interrupted or timed out), until resumed by hand: manage crons:resume app.flaky'}])
+      expect(report.problems.map((p) => `${p.level} ${p.subject}: ${p.message}`)).to.include('error Bad: pauseAfterFailures = 0 is not a whole number of failures ≥ 1: use e.g. pauseAfterFailures = 3 (or leave it unset never to pause)')
+    } finally {
+      await project.close()
+    }
+  })
+
   it('reports an unmigrated database as an error, with the fix', async () => {
     const bare = await freshDatabase({migrated: false})
     const file = path.join(dir, 'settings.cjs')

@@ -17,6 +17,11 @@ describe('describeSchedule: a schedule in words, intervals in minutes or seconds
     [schedule({cron: '30 * * * * *', timeZone: 'Europe/Paris'}), "cron '30 * * * * *' (At 30 seconds past the minute) (Europe/Paris)"],
   ]
   for (const [plan, words] of table) it(words, () => expect(describeSchedule(plan, runPolicy())).to.equal(words))
+
+  it('says what pauseAfterFailures does, beside the other policies', () => {
+    expect(describeSchedule(schedule({runEveryMins: 5}), runPolicy({timeoutMins: 30, pauseAfterFailures: 3}))).to.equal('every 5 min (timeout 30 min, pauses after 3 failures in a row)')
+    expect(describeSchedule(schedule({runEveryMins: 5}), runPolicy({pauseAfterFailures: 1}))).to.equal('every 5 min (pauses after 1 failure in a row)')
+  })
 })
 
 describe('subMinuteRate: what the once-a-minute crontab tick cannot keep', () => {

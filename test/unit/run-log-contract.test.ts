@@ -208,5 +208,33 @@ for (const [name, make] of subjects) {
       expect(await s.store.setPaused('job', null)).to.equal(false)
       expect((await s.store.pausedJobs()).size).to.equal(0)
     })
+
+    it('pauseAfterFailures: the Nth failure in a row pauses the job with its note; after a resume N fresh ones are needed; dead runs a claim finds count', async () => {
+      // Runs a minute apart from now (the decisions' clock, which leases do not follow on a server).
+      const base = s.now()
+      const minute = (n: number) => base + n * 60_000
+      const fail = async (token: string, n: number) => {
+        const begun = await s.recorder.begin<string>({code: 'job', holder: holder(token), nowMs: minute(n), leaseNowMs: s.now(), leaseMs: LEASE_MS, parallel: true, decide: () => ({start: true, slot: null})})
+        const {runId} = begun as {runId: number}
+        return (await s.recorder.end({runId, code: 'job', status: 'failed', endMs: minute(n) + 1000, message: `Error: ${token}\n  at x`, releaseToken: null, removeOtherSuccesses: false, pauseAfterFailures: 2})).paused
+      }
+      const by = 'manage (pauseAfterFailures)'
+      expect(await fail('a', 0)).to.equal(undefined)
+      const pause = {sinceMs: minute(1) + 1000, by, note: 'paused after 2 failures: Error: b'}
+      expect(await fail('b', 1)).to.deep.equal(pause)
+      expect([...(await s.store.pausedJobs())]).to.deep.equal([['job', pause]])
+      expect(await s.store.setPaused('job', null, minute(2))).to.equal(true)
+      expect(await fail('c', 3)).to.equal(undefined)
+      // A run whose process died, found by the next claim: the second failure since the resume.
+      await s.store.insertRun({code: 'job', status: 'running', startMs: minute(4), leaseExpiresMs: s.now() + 1, host: 'h9', pid: 9})
+      await s.expire()
+      const given: unknown[] = []
+      const decide: BeginRequest<string>['decide'] = (_fresh, paused) => (given.push(paused), {start: false, why: 'paused'})
+      const begun = await s.recorder.begin<string>({code: 'job', holder: holder('d'), nowMs: minute(10), leaseNowMs: s.now(), leaseMs: LEASE_MS, parallel: false, pauseAfterFailures: 2, decide})
+      expect(begun).to.deep.include({kind: 'declined', why: 'paused'})
+      expect(given).to.deep.equal([{sinceMs: minute(10), by, note: (given[0] as {note: string}).note}])
+      expect((given[0] as {note: string}).note).to.match(/^paused after 2 failures: interrupted: the process 9 on h9 stopped renewing its lease/)
+      expect((await s.store.pausedJobs()).get('job')).to.deep.equal(given[0])
+    })
   })
 }

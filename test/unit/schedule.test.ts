@@ -51,7 +51,7 @@ describe('loadJob: validation, one clear line per problem', () => {
     expect(job!.code).to.equal('test.good')
     expect(job!.schedule.runAtTimes.map((s) => s.slot)).to.deep.equal(['00:05', '23:59'])
     expect(job!.schedule.runToleranceSeconds).to.equal(0)
-    expect(job!.policy).to.deep.equal({allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, limit: null})
+    expect(job!.policy).to.deep.equal({allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, overlap: null, pauseAfterFailures: null, limit: null})
     expect(job!.schedule).to.not.have.any.keys('allowParallelRuns', 'isolate', 'timeoutMins', 'removeSuccessfulCronLogs')
   })
 
@@ -78,6 +78,9 @@ describe('loadJob: validation, one clear line per problem', () => {
     ['seconds as a string', {runEveryMins: undefined, runEverySeconds: '5'}, /^runEverySeconds = '5' is not a whole number of seconds ≥ 1/],
     ['both runEveryMins and runEverySeconds', {runEveryMins: 5, runEverySeconds: 30}, /^sets both runEveryMins \(5\) and runEverySeconds \(30\): keep one, e\.g\. runEverySeconds = 300$/],
     ['a tolerance as long as runEverySeconds', {runEveryMins: undefined, runEverySeconds: 5, runToleranceSeconds: 5}, /^runToleranceSeconds = 5 is not less than runEverySeconds = 5, so a run would be due again as soon as it starts/],
+    ['pauseAfterFailures of 0', {pauseAfterFailures: 0}, /^pauseAfterFailures = 0 is not a whole number of failures ≥ 1: use e\.g\. pauseAfterFailures = 3 \(or leave it unset never to pause\)$/],
+    ['fractional pauseAfterFailures', {pauseAfterFailures: 2.5}, /^pauseAfterFailures = 2\.5 is not a whole number of failures ≥ 1/],
+    ['pauseAfterFailures as a string', {pauseAfterFailures: '3'}, /^pauseAfterFailures = '3' is not a whole number of failures ≥ 1/],
   ]
   for (const [what, options, message] of cases) {
     it(`reports ${what}`, () => {
@@ -87,6 +90,12 @@ describe('loadJob: validation, one clear line per problem', () => {
       expect(problems[0]).not.to.include('\n')
     })
   }
+
+  it('reads pauseAfterFailures into the run policy (null when unset or null)', () => {
+    expect(loadJob(classWith({runEveryMins: 5, pauseAfterFailures: 3})).job!.policy.pauseAfterFailures).to.equal(3)
+    expect(loadJob(classWith({runEveryMins: 5, pauseAfterFailures: null})).job!.policy.pauseAfterFailures).to.equal(null)
+    expect(loadJob(classWith({runEveryMins: 5})).job!.policy.pauseAfterFailures).to.equal(null)
+  })
 
   it('reads runEverySeconds as an interval in ms, beside a tolerance below it and a retry wait', () => {
     const {job, problems} = loadJob(classWith({runEverySeconds: 5, runToleranceSeconds: 1, retryAfterFailureMins: 2}))

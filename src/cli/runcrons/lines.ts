@@ -26,6 +26,8 @@ export function outcomeLines(outcome: Outcome, style: LineStyle): string[] {
     case 'failed':
       if (v < 0) return []
       return [`${paint.error('[✘]')} ${outcome.code}: ${firstLine(outcome.message)}`, ...(style.traceback || v >= 2 ? [outcome.message.replace(/^/gm, '    ')] : [])]
+    case 'cancelled':
+      return v >= 1 ? [`${paint.warn('[-]')} ${outcome.code}: cancelled — ${firstLine(outcome.message)}`] : []
     case 'interrupted':
     case 'timed_out':
       return v >= 0 ? [`${paint.error('[✘]')} ${outcome.code}: ${outcome.kind === 'timed_out' ? 'timed out' : 'interrupted'} — ${firstLine(outcome.message)}`] : []

@@ -4,7 +4,7 @@ import {formatTime} from '../../cli/output/render'
 import {formatDuration, isoTime} from '../../core/time/format'
 import {formatTable} from '../../cli/output/table'
 import {UsageError} from '../../core/base/errors'
-import {isRunStatus, RUN_STATUSES, type RunStatus} from '../../core/contract/run-types'
+import {isRunStatus, RUN_STATUSES, type RunStatus, type SkippedPeriod} from '../../core/contract/run-types'
 import {firstLine} from '../../core/base/text'
 import {loadJob} from '../../core/jobs/load-jobs'
 import {selectByName} from '../../core/jobs/select-jobs'
@@ -20,6 +20,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> app.heartbeat --limit 5',
     '<%= config.bin %> <%= command.id %> --status failed --full',
+    '<%= config.bin %> <%= command.id %> app.report --status skipped',
   ]
 
   static args = {
@@ -27,7 +28,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
   }
 
   static flags = {
-    status: Flags.string({description: `Only runs with this status (${RUN_STATUSES.join(', ')}).`}),
+    status: Flags.string({description: `Only runs with this status (${RUN_STATUSES.join(', ')}), or 'skipped': the periods the ledger records as skipped by a policy, and why.`}),
     limit: Flags.integer({description: 'How many runs.', default: 20, min: 1}),
     full: Flags.boolean({description: 'Print whole messages and stack traces.'}),
     json: jsonFlag('Print JSON instead of a table.'),
@@ -35,16 +36,17 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
 
   async run(): Promise<void> {
     const {status, limit, full, json} = this.flags
-    if (status !== undefined && !isRunStatus(status)) {
-      throw new UsageError(`--status '${status}' is not a run status: use one of ${RUN_STATUSES.join(', ')}`)
+    if (status !== undefined && status !== 'skipped' && !isRunStatus(status)) {
+      throw new UsageError(`--status '${status}' is not a run status: use one of ${RUN_STATUSES.join(', ')}, or skipped`)
     }
     const settings = await this.project.settings()
     const zone = settings.timeZone
     const store = this.project.runStore()
     const code = this.args.code === undefined ? undefined : await this.jobCode(this.args.code)
+    if (status === 'skipped') return this.skips(await store.listSkips({code, limit}), zone)
     const runs = await store.listRuns({code, status: status as RunStatus | undefined, limit})
     if (json) {
-      this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, host: run.host, pid: run.pid, version: run.version, startedLateMs: run.startedLateMs, lateReason: run.lateReason, message: run.message})))
+      this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, period: isoTime(run.periodMs ?? null), forced: run.forced ?? false, host: run.host, pid: run.pid, version: run.version, startedLateMs: run.startedLateMs, lateReason: run.lateReason, message: run.message})))
       return
     }
     if (runs.length === 0) {
@@ -69,6 +71,13 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
       [...(run.startedLateMs === null ? [] : [startedLateNote(run.startedLateMs, run.lateReason)]), ...(run.message ? [firstLine(run.message)] : [])].join('; '),
     ])
     this.log(formatTable(['ID', 'CODE', 'STATUS', 'STARTED', 'DURATION', ...(versions ? ['VERSION'] : []), 'MESSAGE'], rows))
+  }
+
+  /** The ledger's skips, newest period first: each a period that ended without a run, and why. */
+  private skips(skips: readonly SkippedPeriod[], zone: string): void {
+    if (this.flags.json) return this.printJson(skips.map((skip) => ({id: skip.id, code: skip.code, period: isoTime(skip.periodMs), reason: skip.reason, recordedAt: isoTime(skip.recordedMs), host: skip.host, pid: skip.pid})))
+    if (skips.length === 0) return this.log('No skipped periods.')
+    this.log(formatTable(['ID', 'CODE', 'PERIOD', 'RECORDED', 'REASON'], skips.map((skip) => [String(skip.id), skip.code, formatTime(skip.periodMs, zone), `${formatTime(skip.recordedMs, zone)}${skip.host ? ` on ${skip.host}` : ''}`, skip.reason])))
   }
 
   /**

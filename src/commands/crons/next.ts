@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, jsonFlag} from '../../cli/base-command'
+import {cronQuoted} from '../../core/jobs/schedule'
 import {findJob} from '../../core/jobs/select-jobs'
 import {decisionOptions} from '../../core/project/settings'
 import {EMPTY_HISTORY} from '../../core/schedule/history'
@@ -41,9 +42,13 @@ export default class CronsNext extends BaseCommand<typeof CronsNext> {
       return {time: local.toISO()!, local: local.toFormat('ccc yyyy-MM-dd HH:mm ZZZZ'), slot: time.slot, reason: time.reason, dstChange: dst}
     })
     if (this.flags.json) {
-      this.printJson({code: job.code, timeZone: zone, paused: paused !== null, times: entries})
+      // A cron job's expression as decided (H resolved), and as written when it had an H.
+      const cron = job.schedule.cron === null ? {} : {cron: job.schedule.cron, cronWritten: job.schedule.cronWritten}
+      this.printJson({code: job.code, timeZone: zone, paused: paused !== null, ...cron, times: entries})
       return
     }
+    // The times below come from the resolved expression: say what the H became.
+    if (job.schedule.cronWritten !== null) this.log(`${job.code}: cron ${cronQuoted(job.schedule)}`)
     if (paused) this.log(`${job.code} is paused: it is not due until \`manage crons:resume ${job.code}\`.`)
     else if (entries.length === 0) this.log(`${job.code} is not due in the next 400 days (it runs only with --force).`)
     for (const entry of entries) {

@@ -85,6 +85,18 @@ export function missedAlert(job: AlertedJob, dueMs: number, nowMs: number, grace
   return {kind: 'missed', code: job.code, runId: null, host: reporter, text: lines.join('\n'), details: {className: job.className, schedule: job.schedule, dueAt: isoTime(dueMs), lateMs: nowMs - dueMs, reminder: step?.reminder ?? 0}}
 }
 
+/**
+ * A job that paused itself after `after` failures in a row (pauseAfterFailures): `note` is the
+ * pause's ("paused after 3 failures: …"), `run` the last of them. Sent once, with the pause.
+ */
+export function pausedAlert(job: AlertedJob, run: AlertedRun, after: number, note: string, reporter: string): Alert {
+  const where = run.host ?? reporter
+  const lines = [`[manage] ${job.code} ${note}`, '', ...jobLines(job), 'kind: paused', `pauseAfterFailures: ${after}; the last failure:`, ...runLines(run), ...messageLines(run.message)]
+  lines.push('', `it runs again only once resumed: manage crons:resume ${job.code} (or Resume on the dashboard)`, `look further: manage crons:history ${job.code} --status failed --full`)
+  const details = {className: job.className, schedule: job.schedule, pauseAfterFailures: after, note, status: run.status, pid: run.pid, startedAt: isoTime(run.startMs), message: firstLine(run.message) || null}
+  return {kind: 'paused', code: job.code, runId: run.runId, host: where, text: lines.join('\n'), details}
+}
+
 /** A run still going well past its timeout or its usual duration. */
 export function stuckAlert(job: AlertedJob, run: AlertedRun, nowMs: number, why: string, reporter: string): Alert {
   const where = run.host ?? reporter

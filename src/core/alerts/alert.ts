@@ -3,7 +3,7 @@
  * so a Slack- or Mattermost-compatible incoming webhook shows it as it is), an e-mail as its
  * subject (the first line of `text`) and body.
  */
-export type AlertKind = 'failed' | 'timed_out' | 'interrupted' | 'stuck' | 'missed' | 'runner_silent' | 'recovered' | 'test'
+export type AlertKind = 'failed' | 'timed_out' | 'interrupted' | 'stuck' | 'missed' | 'runner_silent' | 'recovered' | 'paused' | 'test'
 
 export interface Alert {
   kind: AlertKind

@@ -73,8 +73,16 @@ export abstract class CronJobBase {
   declare runMonthlyOnDays?: number[] | null
   /** Seconds of slack when comparing with runEveryMins / runEverySeconds / retryAfterFailureMins (less than runEverySeconds). */
   declare runToleranceSeconds?: number
-  /** Let a new run start while an earlier one is still running. */
+  /** Let a new run start while an earlier one is still running (the same as overlap = 'allowAll'). */
   declare allowParallelRuns?: boolean
+  /**
+   * What becomes of a period that falls due while a run of the job is live, on any server: 'skip'
+   * records it skipped; 'bufferOne' runs the latest of them right after the live run ends (the
+   * others skipped); 'bufferAll' runs each, in order; 'cancelOther' stops the live run (its
+   * ctx.signal fires; recorded as cancelled) and starts the new one; 'allowAll' runs it alongside
+   * (allowParallelRuns). Unset: django-cron's rules (see README, "Policies").
+   */
+  declare overlap?: 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther' | 'allowAll' | null
   /**
    * What becomes of the periods the job missed (the servers were down, the job paused…): 'none'
    * skips them and waits for the next period, 'latest' runs once for the most recent, 'all' runs
@@ -98,6 +106,12 @@ export abstract class CronJobBase {
   declare timeZone?: string | null
   /** Abort the run after this many minutes (ctx.signal fires); past the grace period it is recorded as timed_out. */
   declare timeoutMins?: number | null
+  /**
+   * After this many failed runs in a row (failed, interrupted or timed out; counted from the last
+   * resume), the job pauses itself, with the note "paused after N failures: <the last error's first
+   * line>" and one alert, until it is resumed by hand (crons:resume, the dashboard). Unset: never.
+   */
+  declare pauseAfterFailures?: number | null
   /**
    * Run do() in a process of its own: for a job that uses native code, leaks memory or may hang the
    * event loop. It is killed outright when it does not stop within the grace period. It costs a

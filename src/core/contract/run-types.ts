@@ -6,15 +6,18 @@ import type {DateTime} from 'luxon'
  * Types and constants only, so any layer can import it.
  */
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'timed_out'
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'timed_out' | 'cancelled'
 
 /** Every status a run-log row can have. */
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out']
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted', 'timed_out', 'cancelled']
 
 /** The statuses a run can end with (every one but 'running'). */
-export const ENDED_STATUSES: readonly Exclude<RunStatus, 'running'>[] = ['succeeded', 'failed', 'interrupted', 'timed_out']
+export const ENDED_STATUSES: readonly Exclude<RunStatus, 'running'>[] = ['succeeded', 'failed', 'interrupted', 'timed_out', 'cancelled']
 
-/** The statuses of a run that ended badly: alerts count them, the exit status is 1, crons:clean --keep-failed keeps them. */
+/**
+ * The statuses of a run that ended badly: alerts count them, the exit status is 1, crons:clean
+ * --keep-failed keeps them. Not 'cancelled': a run stopped by a newer one (overlap = 'cancelOther') did what its policy asks.
+ */
 export const FAILED_STATUSES: readonly Exclude<RunStatus, 'running' | 'succeeded'>[] = ['failed', 'interrupted', 'timed_out']
 
 export function isRunStatus(value: string): value is RunStatus {
@@ -78,6 +81,19 @@ export interface RunRow extends RunSummary {
   startedLateMs: number | null
   /** What held it back, when it started late for a reason the run log knows ('limit: reports'); null otherwise. */
   lateReason: string | null
+}
+
+/** A period that ended without a run, as the period ledger (cron_skip) records it. */
+export interface SkippedPeriod {
+  id: number
+  code: string
+  /** The period's instant. */
+  periodMs: number
+  /** Why: 'catch-up: none', 'paused', 'outside the catch-up window'… */
+  reason: string
+  recordedMs: number
+  host: string | null
+  pid: number | null
 }
 
 /** What the decision needs of a job's past; rows dated after `now` (beyond the clock-skew allowance) are never in it. */

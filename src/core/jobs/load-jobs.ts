@@ -1,10 +1,11 @@
 import {checkJobAlerts} from '../alerts/alert-settings'
 import {webhookProblem} from '../alerts/channels/webhook'
-import type {RunPolicy} from './run-policy'
+import {usesLedger, type RunPolicy} from './run-policy'
 import {policyOf, type Report} from './load-policy'
 import {parseSlot, type Schedule} from './schedule'
 import {shown} from '../base/text'
 import {CRON_FIELDS, cronExpressionError} from '../time/cron-expression'
+import {isHashed, resolveHashedCron} from '../time/hashed-cron'
 import {luxon} from '../time/luxon'
 import {MINUTE_MS, SECOND_MS} from '../time/units'
 import type {CronClass, CronJobBase, JobAlertsOverride} from '../contract/cron-job-base'
@@ -129,7 +130,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
   const runWeeklyOnDays = dayList('runWeeklyOnDays', weekly, 0, 6, '[5, 6]', error)
   const runMonthlyOnDays = dayList('runMonthlyOnDays', monthly, 1, 31, '[1, 15]', error)
 
-  const cron = cronOf(expression, error)
+  const {cron, cronWritten} = cronOf(expression, code, error)
   const timeZone = timeZoneOf(zone, error)
   const policy = policyOf(job, error)
   const pingUrl = (job.pingUrl as unknown) ?? null
@@ -143,7 +144,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     alertProblems.forEach(error)
   }
 
-  if (policy.catchUp !== null && intervalMs === 0) error(`catchUp = '${policy.catchUp}' with runEveryMins = 0: a job due at every tick has no periods to miss; drop catchUp or use runEveryMins ≥ 1`)
+  if (usesLedger(policy) && intervalMs === 0) error(`${policy.catchUp !== null ? `catchUp = '${policy.catchUp}'` : `overlap = '${policy.overlap}'`} with runEveryMins = 0: a job due at every tick has no periods to account for; drop it or use runEveryMins ≥ 1`)
   if (problems.length > 0) return {problems}
 
   if (intervalMs === null && runAtTimes.length === 0 && cron === null) {
@@ -154,7 +155,7 @@ export function loadJob(cls: unknown): {job?: LoadedJob; problems: Problem[]} {
     })
   }
 
-  const schedule: Schedule = {intervalMs, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, timeZone}
+  const schedule: Schedule = {intervalMs, retryAfterFailureMins, runAtTimes, runWeeklyOnDays, runMonthlyOnDays, runToleranceSeconds, cron, cronWritten, timeZone}
   return {job: {className, code, job, jobClass: cls as CronClass, schedule, policy, pingUrl: pingUrl as string | null, alerts: alerts as JobAlertsOverride | undefined}, problems}
 }
 
@@ -201,15 +202,27 @@ function toleranceOf(value: unknown, error: Report): number {
   return value
 }
 
-function cronOf(expression: unknown, error: Report): string | null {
-  let cron: string | null = null
-  if (expression !== undefined && expression !== null) {
-    const value = expression as unknown
-    const problem = typeof value === 'string' ? cronExpressionError(value.trim()) : `is not a string: use ${CRON_FIELDS}`
-    if (problem !== null) error(`cron = ${shown(value)} ${problem}`)
-    else cron = (value as string).trim()
+/**
+ * The expression, checked, with any H resolved from the code (`cron`), and as written when it had
+ * one (`cronWritten`). The H forms are checked first, then the resolved expression as any other.
+ * A class whose code is not a usable string has said so already: its H is still checked, against ''.
+ */
+function cronOf(expression: unknown, code: unknown, error: Report): Pick<Schedule, 'cron' | 'cronWritten'> {
+  const none = {cron: null, cronWritten: null}
+  if (expression === undefined || expression === null) return none
+  if (typeof expression !== 'string') {
+    error(`cron = ${shown(expression)} is not a string: use ${CRON_FIELDS}`)
+    return none
   }
-  return cron
+  const written = expression.trim()
+  const hashed = isHashed(written)
+  const resolved = hashed ? resolveHashedCron(written, typeof code === 'string' ? code : '') : {cron: written}
+  const problem = resolved.problem ?? cronExpressionError(resolved.cron!)
+  if (problem !== null) {
+    error(`cron = ${shown(expression)} ${problem}`)
+    return none
+  }
+  return {cron: resolved.cron!, cronWritten: hashed ? written : null}
 }
 
 function timeZoneOf(zone: unknown, error: Report): string | null {

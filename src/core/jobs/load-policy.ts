@@ -1,7 +1,7 @@
 import {shown} from '../base/text'
 import {MAX_TIMER_MS, MINUTE_MS} from '../time/units'
 import type {CronJobBase} from '../contract/cron-job-base'
-import {CATCH_UP_POLICIES, type CatchUp, type RunPolicy} from './run-policy'
+import {CATCH_UP_POLICIES, OVERLAP_POLICIES, type CatchUp, type Overlap, type RunPolicy} from './run-policy'
 
 /** Reports one problem of the class being loaded, as one line that names the option, the value and the fix. */
 export type Report = (message: string) => void
@@ -10,13 +10,23 @@ export type Report = (message: string) => void
 export function policyOf(job: CronJobBase, error: Report): RunPolicy {
   const {timeoutMins: timeout, allowParallelRuns: parallel, removeSuccessfulCronLogs: removeSuccesses, isolate: isolated} = job
   const timeoutMins = timeoutOf(timeout, error)
-  const allowParallelRuns = flag('allowParallelRuns', parallel, error)
+  const overlap = overlapOf(job.overlap, error)
+  const allowParallelRuns = flag('allowParallelRuns', parallel, error) || overlap === 'allowAll'
+  if (parallel === true && overlap !== null && overlap !== 'allowAll') error(`allowParallelRuns = true and overlap = '${overlap}' disagree: allowParallelRuns is overlap = 'allowAll'; keep one`)
   const removeSuccessfulCronLogs = flag('removeSuccessfulCronLogs', removeSuccesses, error)
   const isolate = flag('isolate', isolated, error)
   const catchUp = catchUpOf(job.catchUp, error)
   const catchUpWindowMs = catchUpWindowOf(job.catchUpWindowMins, catchUp, error)
+  const pauseAfterFailures = pauseAfterFailuresOf(job.pauseAfterFailures, error)
   const limit = limitOf(job.limit, error)
-  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, limit}
+  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, overlap, pauseAfterFailures, limit}
+}
+
+function pauseAfterFailuresOf(value: unknown, error: Report): number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return value
+  error(`pauseAfterFailures = ${shown(value)} is not a whole number of failures ≥ 1: use e.g. pauseAfterFailures = 3 (or leave it unset never to pause)`)
+  return null
 }
 
 function flag(name: 'allowParallelRuns' | 'removeSuccessfulCronLogs' | 'isolate', value: unknown, error: Report): boolean {
@@ -59,6 +69,13 @@ function catchUpWindowOf(value: unknown, catchUp: CatchUp | null, error: Report)
     return null
   }
   return value * MINUTE_MS
+}
+
+function overlapOf(value: unknown, error: Report): Overlap | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string' && (OVERLAP_POLICIES as readonly string[]).includes(value)) return value as Overlap
+  error(`overlap = ${shown(value)} is not an overlap policy: use 'skip', 'bufferOne', 'bufferAll', 'cancelOther' or 'allowAll'`)
+  return null
 }
 
 /** The longest group name (cron_limit_slot.name). */

@@ -1,6 +1,6 @@
 /**
  * What happens around a run, apart from when it is due (the Schedule): whether runs may overlap,
- * where do() runs, how long it may take, and what the log keeps. Validated from the class's options
+ * where do() runs, how long it may take, what the log keeps, and when failures pause the job. Validated from the class's options
  * of the same names (see CronJobBase) and passed as one, beside the job's schedule.
  */
 export interface RunPolicy {
@@ -18,6 +18,20 @@ export interface RunPolicy {
   catchUpWindowMs: number | null
   /** Limit: the group of the settings' `limits` whose slots its runs share across every server (null: none). */
   limit: string | null
+  /** Pause after failures: this many failed runs in a row pause the job until it is resumed by hand (null: never). */
+  pauseAfterFailures: number | null
+  /** Overlap: what becomes of the periods that fall due while a run is live (null: django-cron's rules; 'allowAll' is allowParallelRuns). */
+  overlap: Overlap | null
+}
+
+/** What a job does with a period that falls due while it runs (CronJobBase.overlap). */
+export type Overlap = 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther' | 'allowAll'
+
+export const OVERLAP_POLICIES: readonly Overlap[] = ['skip', 'bufferOne', 'bufferAll', 'cancelOther', 'allowAll']
+
+/** Whether the job keeps a period ledger (a catch-up or overlap policy that records skips): its decisions read its hold. */
+export function usesLedger(policy: Pick<RunPolicy, 'catchUp' | 'overlap'>): boolean {
+  return policy.catchUp !== null || (policy.overlap !== null && policy.overlap !== 'allowAll')
 }
 
 /** What a job does with the periods it missed (CronJobBase.catchUp): skip them, run the latest, or run each. */

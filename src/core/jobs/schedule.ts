@@ -11,10 +11,20 @@ export interface Schedule {
   runWeeklyOnDays: number[] | null
   runMonthlyOnDays: number[] | null
   runToleranceSeconds: number
-  /** A cron expression (e.g. '0 3 * * 1-5'), read on the zone's wall clock, or null. */
+  /**
+   * A cron expression (e.g. '0 3 * * 1-5'), read on the zone's wall clock, or null. Any H is
+   * already resolved for the job's code ('H 3 * * *' → '37 3 * * *'): every decision reads this.
+   */
   cron: string | null
+  /** The expression as the class wrote it when it had an H (shown beside `cron`), else null. */
+  cronWritten: string | null
   /** The class's own zone for cron, runAtTimes and the day filters (null: the settings'). */
   timeZone: string | null
+}
+
+/** The expression in quotes, with the written form first when it had an H: "'H 3 * * *' (here: '37 3 * * *')". */
+export function cronQuoted(schedule: Pick<Schedule, 'cron' | 'cronWritten'>): string {
+  return schedule.cronWritten === null ? `'${schedule.cron}'` : `'${schedule.cronWritten}' (here: '${schedule.cron}')`
 }
 
 const SLOT = /^([01]?\d|2[0-3]):([0-5]\d)$/

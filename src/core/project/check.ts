@@ -5,7 +5,7 @@ import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
 import {loadJobs, type Problem} from '../jobs/load-jobs'
-import {subMinuteNote, subMinuteRate} from '../schedule/describe'
+import {cronText, pausesAfterText, subMinuteNote, subMinuteRate} from '../schedule/describe'
 import {intervalText} from '../schedule/is-due'
 import {DAY_MS} from '../time/units'
 import {discoverCronModules, unlistedNote} from '../jobs/select-jobs'
@@ -102,6 +102,14 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     const rate = subMinuteRate(job.schedule)
     if (server) notes.push({subject: job.className, message: `runs ${rate}, ${subMinuteNote(server)}`})
     else problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${subMinuteNote(server)}`})
+  }
+  // What each H resolved to on this code: the same everywhere, but seen nowhere else before the runs.
+  for (const job of jobs) {
+    if (job.schedule.cronWritten !== null) notes.push({subject: job.className, message: `runs ${cronText(job.schedule)}: each H from the hash of its code '${job.code}', the same on every server`})
+  }
+  for (const job of jobs) {
+    const after = job.policy.pauseAfterFailures
+    if (after !== null) notes.push({subject: job.className, message: `${pausesAfterText(after)} (failed, interrupted or timed out), until resumed by hand: manage crons:resume ${job.code}`})
   }
   return {problems, jobCount: jobs.length, failures: failure ? [failure] : [], notes}
 }

@@ -1,8 +1,10 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {lockHolderOf, type LockHolder} from './rows'
+import * as ledger from './ledger-statements'
 import * as limits from './limit-statements'
 import * as sql from './statements'
+import {timeCodec} from './time-codec'
 
 export type {LockHolder} from './rows'
 export type {Holder} from './statements'
@@ -25,6 +27,10 @@ export interface JobLock {
   renewSlot(group: string, token: string, leaseNowMs: number, leaseMs: number): Promise<boolean>
   /** Free that slot, if it is still the run's. */
   releaseSlot(group: string, token: string): Promise<void>
+  /** overlap = 'cancelOther': ask the holder of the job's claim to stop its run, for the period at `periodMs`; false when nothing held it, or it was asked already. */
+  requestCancel(code: string, periodMs: number): Promise<boolean>
+  /** The period that asks the run holding this claim (`token`) to stop, or null. */
+  cancelRequested(code: string, token: string): Promise<number | null>
 }
 
 /**
@@ -65,5 +71,14 @@ export class SqlJobLock implements JobLock {
 
   async releaseSlot(group: string, token: string): Promise<void> {
     await changesOf(this.source, limits.releaseSlot(group, token))
+  }
+
+  async requestCancel(code: string, periodMs: number): Promise<boolean> {
+    return (await changesOf(this.source, ledger.requestCancel(this.dialect, code, periodMs))) === 1
+  }
+
+  async cancelRequested(code: string, token: string): Promise<number | null> {
+    const [row] = await rowsOf(this.source, ledger.selectCancel(code, token))
+    return row === undefined ? null : timeCodec(this.dialect).fromDb(row.cancel_for)
   }
 }

@@ -48,3 +48,13 @@ export function selectSkips(dialect: Dialect, query: {code?: string; sinceMs?: n
   }
   return {sql: `SELECT * FROM cron_skip${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY period_at DESC, id DESC LIMIT ?`, bindings: [...bindings, query.limit]}
 }
+
+/** overlap = 'cancelOther': ask the job's live run to stop for the period at `periodMs` (once: a later ask keeps the first). */
+export function requestCancel(dialect: Dialect, code: string, periodMs: number): Statement {
+  return {sql: 'UPDATE cron_job SET cancel_for = ? WHERE code = ? AND lock_token IS NOT NULL AND cancel_for IS NULL', bindings: [timeCodec(dialect).toDb(periodMs), code]}
+}
+
+/** The period that asks the run holding this claim to stop, if any. */
+export function selectCancel(code: string, token: string): Statement {
+  return {sql: 'SELECT cancel_for FROM cron_job WHERE code = ? AND lock_token = ?', bindings: [code, token]}
+}

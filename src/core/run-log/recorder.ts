@@ -1,9 +1,10 @@
 import type {ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {inTransaction, read, write, type SqlConnection} from '../db/sql-connection'
-import type {JobHistory, RunRow, RunStatus} from '../contract/run-types'
+import {isFailedStatus, type JobHistory, type PauseInfo, type RunRow, type RunStatus} from '../contract/run-types'
 import {EMPTY_HISTORY, isLive} from '../schedule/history'
 import {historiesFromRows, lockHolderOf, runRowOf, type LockHolder} from './rows'
+import {pauseAfterFailuresOn} from './failure-pause'
 import {recordIncidentOn, type Alerting} from './incidents'
 import {interruptStaleRunsOn} from './run-store'
 import * as ledger from './ledger-statements'
@@ -28,8 +29,10 @@ export interface BeginRequest<Why> {
   /**
    * Asked while the claim is held, on the job's fresh history: start a run (serving `slot` and the
    * period at `periodMs`), or not, and why; either way, periods to record as skipped first.
+   * `paused`: the pause this claim has just made (the dead runs it found made the job's
+   * pauseAfterFailures), else null.
    */
-  decide(fresh: JobHistory): {start: true; slot: string | null; periodMs?: number | null; skips?: readonly Skip[]} | {start: false; why: Why; skips?: readonly Skip[]}
+  decide(fresh: JobHistory, paused: PauseInfo | null): {start: true; slot: string | null; periodMs?: number | null; skips?: readonly Skip[]} | {start: false; why: Why; skips?: readonly Skip[]}
   /** A job with a catch-up policy: its hold (cron_job.held_to, resumed_at) is read under the claim for `decide`, and moved on by what it records. */
   ledger?: boolean
   /** The job's alerting: a dead run found here counts as a failure (kind interrupted) in its incident. */
@@ -40,6 +43,8 @@ export interface BeginRequest<Why> {
   version?: string | null
   /** How long it waited for a free slot of a scheduler after it fell due (cron_job_log.started_late_ms); none: on time. */
   startedLateMs?: number | null
+  /** The job's pauseAfterFailures: the dead runs found here count as failures toward it. */
+  pauseAfterFailures?: number | null
   /** The job's limit (RunPolicy.limit) and the group's number of slots: a run starts only in a free slot of it, held for the whole run. */
   limit?: Limit | null
 }
@@ -79,6 +84,16 @@ export interface EndRequest {
   rerecord?: boolean
   /** The job's alerting, and what its alerts say of the run: the outcome's effect on the incident is written with it. */
   alerting?: Alerting & {startMs: number; slot: string | null; pid: number}
+  /** The job's pauseAfterFailures: a failure that makes that many in a row pauses the job, in the same transaction. */
+  pauseAfterFailures?: number | null
+}
+
+/** What an outcome's record did beside recording it. */
+export interface EndResult {
+  /** The run was no longer 'running' (its lease had run out and another process recorded it interrupted): its outcome is kept, marked lease_overrun. */
+  overran: boolean
+  /** The pause this failure made (pauseAfterFailures), if it made one. */
+  paused?: PauseInfo
 }
 
 /**
@@ -89,8 +104,7 @@ export interface EndRequest {
  */
 export interface RunRecorder {
   begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>>
-  /** `overran`: the run was no longer 'running' (its lease had run out and another process recorded it interrupted): its outcome is kept, marked lease_overrun. */
-  end(request: EndRequest): Promise<{overran: boolean}>
+  end(request: EndRequest): Promise<EndResult>
 }
 
 /** The run recorder in plain SQL (statements.ts), each step a transaction on one connection of the source. */
@@ -133,8 +147,10 @@ export class SqlRunRecorder implements RunRecorder {
     if (request.alerting) {
       for (const run of interrupted) await recordIncidentOn(connection, request.alerting, {kind: 'run', status: 'interrupted', atMs: run.startMs}, {run: {...run, runId: run.id, slot: run.ranAtTime}})
     }
+    const after = request.pauseAfterFailures
+    const paused = after && interrupted.length > 0 ? await pauseAfterFailuresOn(connection, code, after, nowMs, request.alerting) : null
 
-    const decision = request.decide(history)
+    const decision = request.decide(history, paused)
     const skips = request.limit ? heldBackSkips(decision.skips ?? [], state!.heldBackMs, request.limit) : (decision.skips ?? [])
     if (skips.length > 0) {
       await write(connection, ledger.insertSkips(this.dialect, skips.map((skip) => ({code, periodMs: skip.ms, reason: skip.reason})), {host: holder.host, pid: holder.pid, atMs: nowMs}))
@@ -158,7 +174,7 @@ export class SqlRunRecorder implements RunRecorder {
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, periodMs, previousSuccess: previous ? runRowOf(previous, this.dialect) : null, interrupted}}
   }
 
-  end(request: EndRequest): Promise<{overran: boolean}> {
+  end(request: EndRequest): Promise<EndResult> {
     const {runId, code, status, endMs, message} = request
     return this.source.use((connection) =>
       inTransaction(connection, async () => {
@@ -177,7 +193,9 @@ export class SqlRunRecorder implements RunRecorder {
           const run = {runId, status, startMs: alerting.startMs, endMs, slot: alerting.slot, message, host: alerting.reporter, pid: alerting.pid}
           await recordIncidentOn(connection, alerting, {kind: 'run', status, atMs: alerting.startMs}, {run})
         }
-        return {commit: true, value: {overran}}
+        const after = request.pauseAfterFailures
+        const paused = after && isFailedStatus(status) ? await pauseAfterFailuresOn(connection, code, after, endMs, alerting) : null
+        return {commit: true, value: paused ? {overran, paused} : {overran}}
       }),
     )
   }

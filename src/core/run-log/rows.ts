@@ -1,6 +1,6 @@
 import type {Dialect} from '../db/database'
 import type {Row} from '../db/sql-connection'
-import type {JobHistory, PauseInfo, RunRow, RunStatus, RunSummary} from '../contract/run-types'
+import type {JobHistory, PauseInfo, RunRow, RunStatus, RunSummary, SkippedPeriod} from '../contract/run-types'
 import {historyFromRuns} from '../schedule/history'
 import {timeCodec, type TimeCodec} from './time-codec'
 
@@ -104,4 +104,18 @@ export function interruptionOf(run: RunRow): {endMs: number; message: string} {
     `interrupted: the process ${run.pid ?? '?'} on ${run.host ?? '?'} stopped renewing its lease ` +
     `(last seen ${new Date(seen).toISOString()}, lease expired ${run.leaseExpiresMs === null ? 'unknown' : new Date(run.leaseExpiresMs).toISOString()})`
   return {endMs: run.leaseExpiresMs ?? seen, message}
+}
+
+/** A cron_skip row, in ms. */
+export function skippedPeriodOf(row: Row, dialect: Dialect): SkippedPeriod {
+  const time = timeCodec(dialect)
+  return {
+    id: Number(row.id),
+    code: String(row.code),
+    periodMs: time.fromDb(row.period_at)!,
+    reason: String(row.reason),
+    recordedMs: time.fromDb(row.recorded_at)!,
+    host: (row.host as string | null) ?? null,
+    pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+  }
 }

@@ -1,8 +1,9 @@
 import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {read, write, type SqlConnection} from '../db/sql-connection'
-import type {HistoryOptions, JobHistory, PauseInfo, RunLogView, RunRow, RunStatus} from '../contract/run-types'
-import {historiesFromRows, interruptionOf, pausesOf, runRowOf} from './rows'
+import type {HistoryOptions, JobHistory, PauseInfo, RunLogView, RunRow, RunStatus, SkippedPeriod} from '../contract/run-types'
+import * as ledger from './ledger-statements'
+import {historiesFromRows, interruptionOf, pausesOf, runRowOf, skippedPeriodOf} from './rows'
 import * as sql from './statements'
 import * as tickSql from './tick-statements'
 import {timeCodec} from './time-codec'
@@ -21,6 +22,8 @@ export interface RunStore extends RunLogView {
   interruptStaleRuns(code: string, leaseNowMs: number): Promise<RunRow[]>
   /** Mark every 'running' row of the job as 'interrupted' with this message (crons:unlock --force). */
   interruptRunning(code: string, endMs: number, message: string): Promise<number>
+  /** The period ledger's skips, newest period first, optionally of one job and from a time on. */
+  listSkips(query: {code?: string; sinceMs?: number; limit: number}): Promise<SkippedPeriod[]>
   /** Pause (with who and when) or resume (null, at `atMs`: missed periods are counted from then) a job. Returns false when nothing changed. */
   setPaused(code: string, pause: PauseInfo | null, atMs?: number): Promise<boolean>
 }
@@ -85,6 +88,10 @@ export class SqlRunStore implements RunStore {
 
   interruptRunning(code: string, endMs: number, message: string): Promise<number> {
     return changesOf(this.source, sql.interruptRunning(this.dialect, code, endMs, message))
+  }
+
+  async listSkips(query: {code?: string; sinceMs?: number; limit: number}): Promise<SkippedPeriod[]> {
+    return (await rowsOf(this.source, ledger.selectSkips(this.dialect, query))).map((row) => skippedPeriodOf(row, this.dialect))
   }
 
   setPaused(code: string, pause: PauseInfo | null, atMs = Date.now()): Promise<boolean> {

@@ -88,10 +88,13 @@ export function checkEntry(value: unknown): {entry: Entry} | {problem: string} {
   if (typeof removeOtherSuccesses !== 'boolean') return {problem: 'does not say whether to remove other successes'}
   if (request.rerecord !== undefined) return {problem: 'asks to replace a recorded outcome, which only the tick that recorded it may do'}
   if (alerting !== undefined && !isAlerting(alerting, code)) return {problem: "has a malformed alerting section (not the job's own)"}
+  const pauseAfter = request.pauseAfterFailures
+  if (pauseAfter !== undefined && pauseAfter !== null && !(typeof pauseAfter === 'number' && Number.isSafeInteger(pauseAfter) && pauseAfter >= 1)) return {problem: 'has a pauseAfterFailures that is not a whole number ≥ 1'}
   const {releaseSlot} = request
   if (releaseSlot !== undefined && !isSlot(releaseSlot)) return {problem: 'has a slot of a limit to free that is not one'}
   const checked: EndRequest = {runId, code, status: status as EndRequest['status'], endMs, message: message === null ? null : truncateMessage(message), releaseToken, removeOtherSuccesses}
   if (alerting !== undefined) checked.alerting = alerting as EndRequest['alerting']
+  if (typeof pauseAfter === 'number') checked.pauseAfterFailures = pauseAfter
   if (releaseSlot !== undefined) checked.releaseSlot = releaseSlot as EndRequest['releaseSlot']
   return {entry: {version: 1, database: value.database, spooledAt: String(value.spooledAt ?? ''), request: checked}}
 }

@@ -291,7 +291,7 @@ export function selectJobCodes(limit: number): Statement {
   return {sql: 'SELECT code FROM cron_job ORDER BY code LIMIT ?', bindings: [limit]}
 }
 
-const FREE = 'lock_token = NULL, lock_host = NULL, lock_pid = NULL, locked_at = NULL, lease_expires_at = NULL'
+const FREE = 'lock_token = NULL, lock_host = NULL, lock_pid = NULL, locked_at = NULL, lease_expires_at = NULL, cancel_for = NULL'
 
 /** Take the job's claim if it is free or its lease has run out: one UPDATE, won by whoever changes the row. */
 export function claimJob(dialect: Dialect, code: string, holder: Holder, leaseNowMs: number, leaseMs: number): Statement {
@@ -299,7 +299,7 @@ export function claimJob(dialect: Dialect, code: string, holder: Holder, leaseNo
   const [until, untilBindings] = leaseAfter(dialect, leaseNowMs, leaseMs)
   return {
     sql:
-      `UPDATE cron_job SET lock_token = ?, lock_host = ?, lock_pid = ?, locked_at = ${now}, lease_expires_at = ${until}` +
+      `UPDATE cron_job SET lock_token = ?, lock_host = ?, lock_pid = ?, locked_at = ${now}, lease_expires_at = ${until}, cancel_for = NULL` +
       ` WHERE code = ? AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})`,
     bindings: [holder.token, holder.host, holder.pid, ...nowBindings, ...untilBindings, code, ...nowBindings],
   }

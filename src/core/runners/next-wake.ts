@@ -1,11 +1,13 @@
 import {decisionOptions, type Settings} from '../project/settings'
 import type {LoadedJob} from '../jobs/load-jobs'
+import {usesLedger} from '../jobs/run-policy'
 import {nextPeriodMs} from '../schedule/catch-up'
 import {nextDue} from '../schedule/next-due'
 import {isSubMinute, periodEnd} from '../schedule/period'
 import {MINUTE_MS} from '../time/units'
 import type {RunSummary} from '../contract/run-types'
 import type {TickPlan} from '../tick/plan'
+import type {Verdict} from '../schedule/verdict'
 import {historyOf} from '../tick/snapshot'
 
 /** The longest a scheduler sleeps: it reads the run log at least this often (pauses, resumes, runs by hand, other servers' runs). */
@@ -30,7 +32,8 @@ export interface NextWake {
  * interval rule's own "not before" + 1 ms, so every N s is every N s, not N + 1; a cron slot's
  * second), and while another server runs it, at the end of the period that run took (it may then
  * be due again). A job the plan finds due, or that this scheduler has in hand (`inHand`: waiting
- * for a slot or running), is left out: its run's end makes the scheduler plan again. `held` (a
+ * for a slot or running), is left out: its run's end makes the scheduler plan again (a cancelOther
+ * job's run is not: its next period asks it to stop). `held` (a
  * job's period after it started here, see periodEnd) puts off any job's instant to its end. A
  * paused job has no next instant.
  */
@@ -38,13 +41,17 @@ export function nextWake(plan: Pick<TickPlan, 'jobs' | 'snapshot' | 'verdicts'>,
   const instants = new Map<string, number>()
   let wake: NextWake = {atMs: nowMs + capMs, code: null, instants}
   for (const job of plan.jobs) {
-    if (inHand.has(job.code)) continue
     const verdict = plan.verdicts.get(job.code)
     const heldUntil = held.get(job.code) ?? null
     let atMs: number | null = null
-    if (verdict?.kind === 'due' || verdict?.kind === 'skip') atMs = heldUntil
-    else if (verdict?.kind === 'running-elsewhere') atMs = elsewhereUntil(job, verdict.run, settings, nowMs)
-    else if (verdict?.kind === 'not-due' && job.policy.catchUp !== null && plan.snapshot.state.held.has(job.code)) {
+    // In hand, its run's end makes the scheduler plan again; but a cancelOther job's next period must stop it first.
+    if (inHand.has(job.code)) atMs = cancelAt(job, verdict, plan, settings, nowMs)
+    else if (verdict?.kind === 'due' || verdict?.kind === 'skip') atMs = cancelAt(job, verdict, plan, settings, nowMs) ?? heldUntil
+    else if (verdict?.kind === 'running-elsewhere') {
+      atMs = elsewhereUntil(job, verdict.run, settings, nowMs)
+      const next = cancelAt(job, verdict, plan, settings, nowMs)
+      if (next !== null) atMs = atMs === null ? next : Math.min(atMs, next)
+    } else if (verdict?.kind === 'not-due' && usesLedger(job.policy) && plan.snapshot.state.held.has(job.code)) {
       atMs = nextPeriodMs(job.schedule, plan.snapshot.state.held.get(job.code)!, nowMs, job.schedule.timeZone ?? settings.timeZone)
     } else if (verdict?.kind === 'not-due') {
       const options = {...decisionOptions(settings, {paused: plan.snapshot.paused.get(job.code) ?? null}), inclusive: false, tickMs: isSubMinute(job.schedule) ? 1 : MINUTE_MS}
@@ -56,6 +63,16 @@ export function nextWake(plan: Pick<TickPlan, 'jobs' | 'snapshot' | 'verdicts'>,
     if (atMs < wake.atMs) wake = {atMs, code: job.code, instants}
   }
   return wake
+}
+
+/**
+ * overlap = 'cancelOther': the next period after the one its live run serves (about to start here,
+ * or running anywhere), at which that run is asked to stop; null for any other job, or once asked.
+ */
+function cancelAt(job: LoadedJob, verdict: Verdict | undefined, plan: Pick<TickPlan, 'snapshot'>, settings: Pick<Settings, 'timeZone'>, nowMs: number): number | null {
+  if (job.policy.overlap !== 'cancelOther') return null
+  const serving = verdict?.kind === 'due' ? (verdict.period?.ms ?? null) : verdict?.kind === 'running-elsewhere' && verdict.cancelFor === undefined ? (plan.snapshot.state.held.get(job.code) ?? null) : null
+  return serving === null ? null : nextPeriodMs(job.schedule, serving, nowMs, job.schedule.timeZone ?? settings.timeZone)
 }
 
 /**

@@ -2,34 +2,11 @@ import {MINUTE_MS} from '../time/units'
 import {SLOT_WINDOW_MS} from './history'
 import {isDue, type DecisionOptions} from './is-due'
 import type {Schedule} from '../jobs/schedule'
-import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
+import type {JobHistory, PauseInfo, RunSummary, SkippedPeriod} from '../contract/run-types'
+import {auditLedger} from './ledger-audit'
+import type {AuditOptions, AuditPeriod} from './audit-period'
 
-/** What became of one period the schedule called for. */
-export type PeriodStatus = 'ran' | 'late' | 'missed' | 'twice' | 'extra' | 'failed' | 'pending'
-
-export interface AuditPeriod {
-  /** The tick at which the schedule first called for this run (a minute boundary). */
-  dueMs: number
-  status: PeriodStatus
-  /** The runs that served it: one, or more when it ran twice (or was forced again). */
-  runs: RunSummary[]
-  /** How long after dueMs the first run started. */
-  lateMs: number | null
-  /** The runAtTimes slot, if the period is one. */
-  slot: string | null
-  /** For a missed period: why it stopped being due (the next day's slots, a new interval…). */
-  note?: string
-  /** An interval job served this late: how many whole periods passed with no run before it. */
-  missedBefore?: number
-}
-
-/** The decision's options from the settings (its zone, the clock-skew allowance: decisionOptions), with the audit's own. */
-export interface AuditOptions extends Pick<DecisionOptions, 'timeZone' | 'clockSkewMs'> {
-  /** A run starting later than this after its tick is late (default 2 minutes: the crontab's tick and the tick's own time). */
-  graceMs?: number
-  /** The job's current pause: from then on nothing is called for. */
-  paused?: PauseInfo | null
-}
+export type {AuditOptions, AuditPeriod, PeriodStatus} from './audit-period'
 
 /**
  * Every period the schedule called for between fromMs and toMs, against the runs recorded: the
@@ -118,7 +95,7 @@ class GrowingHistory {
 
 /** A job's numbers: the text and the JSON of `manage audit` both show these, and only these. */
 export interface AuditCounts {
-  /** Every period the schedule called for: ran + late + missed + twice + failed + pending (extra runs are no period). */
+  /** Every period the schedule called for: ran + late + missed + twice + failed + pending + skipped (extra runs are no period). */
   periods: number
   ran: number
   late: number
@@ -127,21 +104,23 @@ export interface AuditCounts {
   twice: number
   failed: number
   pending: number
+  /** Periods the ledger records as skipped, with a reason (a catch-up job's): accounted for, not missed. */
+  skipped: number
   extra: number
   /** The worst lateness among the runs that served their period. */
   maxLateMs: number
 }
 
 export function countPeriods(periods: readonly AuditPeriod[]): AuditCounts {
-  const counts = {ran: 0, late: 0, missed: 0, twice: 0, failed: 0, pending: 0, extra: 0}
+  const counts = {ran: 0, late: 0, missed: 0, twice: 0, failed: 0, pending: 0, skipped: 0, extra: 0}
   let maxLateMs = 0
   for (const period of periods) {
     counts[period.status]++
     counts.missed += period.missedBefore ?? 0
     if (period.lateMs !== null && period.status !== 'extra') maxLateMs = Math.max(maxLateMs, period.lateMs)
   }
-  const {ran, late, missed, twice, failed, pending} = counts
-  return {periods: ran + late + missed + twice + failed + pending, ...counts, maxLateMs}
+  const {ran, late, missed, twice, failed, pending, skipped} = counts
+  return {periods: ran + late + missed + twice + failed + pending + skipped, ...counts, maxLateMs}
 }
 
 /** One job's audit, as the command shows it. */
@@ -157,15 +136,16 @@ export interface JobAudit {
 }
 
 /**
- * auditJob over the part of the window the job existed in: from its first run (the start of its
+ * auditJob (or, for a catch-up job, given its skips as `ledger`, auditLedger) over the part of the window the job existed in: from its first run (the start of its
  * first row in the log, `firstRunMs`; default the earliest of `runs`), so a job deployed an hour
  * ago is not reported missing for the day before. A job with no run at all is said once.
  */
-export function auditJobSince(schedule: Schedule, runs: readonly RunSummary[], fromMs: number, toMs: number, options: AuditOptions & {firstRunMs?: number | null}): JobAudit {
+export function auditJobSince(schedule: Schedule, runs: readonly RunSummary[], fromMs: number, toMs: number, options: AuditOptions & {firstRunMs?: number | null; ledger?: readonly SkippedPeriod[]}): JobAudit {
   const firstRunMs = options.firstRunMs !== undefined ? options.firstRunMs : runs.reduce<number | null>((first, run) => (first === null || run.startMs < first ? run.startMs : first), null)
   if (firstRunMs === null || firstRunMs > toMs) return {fromMs, neverRan: true, periods: [], counts: countPeriods([]), bad: false}
   const startMs = Math.max(fromMs, Math.floor(firstRunMs / MINUTE_MS) * MINUTE_MS)
-  const periods = auditJob(schedule, runs, startMs, toMs, options)
+  // A catch-up job's periods are read off its ledger; any other job's decisions are replayed.
+  const periods = options.ledger ? auditLedger(schedule, runs, options.ledger, startMs, toMs, options) : auditJob(schedule, runs, startMs, toMs, options)
   const counts = countPeriods(periods)
   return {fromMs: startMs, neverRan: false, periods, counts, bad: counts.missed > 0 || counts.twice > 0}
 }

@@ -5,7 +5,8 @@ import {WEEKDAYS} from '../time/units'
 import {intervalText} from './is-due'
 import {isSubMinute, subMinuteInterval} from './period'
 import type {RunPolicy} from '../jobs/run-policy'
-import type {Schedule} from '../jobs/schedule'
+import {cronQuoted, type Schedule} from '../jobs/schedule'
+import {failuresText} from './pause-after-failures'
 
 /** Which runner serves a sub-minute schedule at its rate, when the runners' ticks cannot be read: said by crons:list and manage check. */
 export const SUB_MINUTE_NOTE = 'the crontab tick runs it at most once a minute; `manage scheduler` serves it on time'
@@ -33,10 +34,10 @@ export function startedLateNote(lateMs: number, reason: string | null = null): s
 }
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
-export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate'>): string {
+export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate' | 'pauseAfterFailures'>): string {
   const parts: string[] = []
   if (schedule.intervalMs !== null) parts.push(intervalText(schedule.intervalMs))
-  if (schedule.cron !== null) parts.push(cronText(schedule.cron))
+  if (schedule.cron !== null) parts.push(cronText(schedule))
   if (schedule.runAtTimes.length > 0) parts.push(`at ${schedule.runAtTimes.map((s) => s.slot).join(', ')}`)
   if (schedule.runWeeklyOnDays) parts.push(`on ${schedule.runWeeklyOnDays.map((d) => WEEKDAYS[d].slice(0, 3)).join(', ')}`)
   if (schedule.runMonthlyOnDays) parts.push(`on day ${schedule.runMonthlyOnDays.join(', ')}`)
@@ -47,8 +48,14 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
   if (policy.timeoutMins !== null) extras.push(`timeout ${policy.timeoutMins} min`)
   if (policy.allowParallelRuns) extras.push('parallel runs')
   if (policy.isolate) extras.push('isolated')
+  if (policy.pauseAfterFailures !== null) extras.push(pausesAfterText(policy.pauseAfterFailures))
   if (schedule.timeZone) extras.push(schedule.timeZone)
   return parts.join(' · ') + (extras.length ? ` (${extras.join(', ')})` : '')
+}
+
+/** pauseAfterFailures in words: crons:list, manage check. */
+export function pausesAfterText(after: number): string {
+  return `pauses after ${failuresText(after)} in a row`
 }
 
 /**
@@ -58,9 +65,10 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
 export function subMinuteRate(schedule: Schedule): string | null {
   const interval = subMinuteInterval(schedule)
   if (interval !== null) return intervalText(interval)
-  return isSubMinute(schedule) ? cronText(schedule.cron!) : null
+  return isSubMinute(schedule) ? cronText(schedule) : null
 }
 
-function cronText(expression: string): string {
-  return `cron '${expression}' (${describeCron(expression)})`
+/** "cron '*\/15 * * * *' (Every 15 minutes)"; with an H, the written form and the resolved one: "cron 'H 3 * * *' (here: '37 3 * * *') (At 03:37)". */
+export function cronText(schedule: Pick<Schedule, 'cron' | 'cronWritten'>): string {
+  return `cron ${cronQuoted(schedule)} (${describeCron(schedule.cron!)})`
 }

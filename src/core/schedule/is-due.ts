@@ -4,7 +4,7 @@ import {luxon} from '../time/luxon'
 import {MINUTE_MS, nextMinute, SECOND_MS, WEEKDAYS} from '../time/units'
 import {endedBadly, isLive} from './history'
 import {shown} from '../base/text'
-import type {Schedule} from '../jobs/schedule'
+import {cronQuoted, type Schedule} from '../jobs/schedule'
 import type {JobHistory, PauseInfo, RunSummary} from '../contract/run-types'
 
 /** Which rule answered: lets callers (the next-due search, lists) act on the reason without parsing it. */
@@ -114,10 +114,10 @@ export function isDue(schedule: Schedule, history: JobHistory, nowMs: number, op
     const slot = previousSlot(schedule.cron, nowNaive)
     if (slot !== null) {
       const sinceLast = periodStart === null ? slot > nowNaive - MINUTE_MS : slot > naiveMs(periodStart, zone)
-      if (sinceLast) return yes('cron', () => `cron '${schedule.cron}': slot ${naiveText(slot, schedule.cron!)} has not run`, null, instantOfNaive(slot, zone))
+      if (sinceLast) return yes('cron', () => `cron ${cronQuoted(schedule)}: slot ${naiveText(slot, schedule.cron!)} has not run`, null, instantOfNaive(slot, zone))
     }
-    if (schedule.runAtTimes.length === 0) return not('cron', () => `cron '${schedule.cron}': no slot since the last run`)
-    passes('cron', () => `cron '${schedule.cron}': no slot since the last run; the times below may still make it due`)
+    if (schedule.runAtTimes.length === 0) return not('cron', () => `cron ${cronQuoted(schedule)}: no slot since the last run`)
+    passes('cron', () => `cron ${cronQuoted(schedule)}: no slot since the last run; the times below may still make it due`)
   } else notSet('cron', 'no cron expression')
 
   if (schedule.runAtTimes.length > 0) return slotRule(schedule, history, local(), {zone, horizonMs, live}, answer)

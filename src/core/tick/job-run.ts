@@ -1,12 +1,12 @@
 import {randomUUID} from 'node:crypto'
 import {OperationError} from '../base/errors'
 import type {LoadedJob} from '../jobs/load-jobs'
+import {limitReason, usesLedger} from '../jobs/run-policy'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import type {LockHolder} from '../run-log/job-lock'
 import {firstLine} from '../base/text'
-import type {JobHistory, LogLevel} from '../contract/run-types'
+import type {JobHistory, LogLevel, PauseInfo} from '../contract/run-types'
 import type {BeginRequest, Limit} from '../run-log/recorder'
-import {limitReason} from '../jobs/run-policy'
 import type {Skip} from '../schedule/catch-up'
 import type {Decision} from '../schedule/is-due'
 import {minuteOf} from '../schedule/periods'
@@ -14,7 +14,7 @@ import type {Crashed} from './containment'
 import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
-import {crashMessage, recordOutcome} from './recording'
+import {crashMessage, pausedLine, recordOutcome} from './recording'
 import {retrying} from './retry'
 import {RunStop, type StopRequest} from './stopping'
 import type {TickScope} from './tick-scope'
@@ -51,12 +51,13 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       leaseMs: scope.leaseMs,
       skewMs: scope.skewMs,
       parallel: job.policy.allowParallelRuns,
-      decide: (fresh) => decideAgain(scope, job, fresh, startMs),
-      ledger: job.policy.catchUp !== null,
+      decide: (fresh, paused) => decideAgain(scope, job, fresh, startMs, paused),
+      ledger: usesLedger(job.policy),
       alerting: scope.alerts.alertingFor(job),
       forced: scope.force,
       version: scope.codeVersion(),
       startedLateMs: waitedMs > 0 ? waitedMs : null,
+      pauseAfterFailures: job.policy.pauseAfterFailures,
       limit: limitOf(scope, job),
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
@@ -94,10 +95,12 @@ function limitOf(scope: TickScope, job: LoadedJob): Limit | null {
 }
 
 /**
- * The decision made again under the claim; a tick that is stopping starts nothing. A run serves a
- * period (the one its decision names, or the minute it starts in), unless it was started by hand.
+ * The decision made again under the claim; a tick that is stopping starts nothing, nor does a job
+ * its claim has just paused (`paused`: pauseAfterFailures). A run serves a period (the one its
+ * decision names, or the minute it starts in), unless it was started by hand.
  */
-function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number): ReturnType<BeginRequest<Outcome>['decide']> {
+function decideAgain(scope: TickScope, job: LoadedJob, fresh: JobHistory, nowMs: number, paused: PauseInfo | null): ReturnType<BeginRequest<Outcome>['decide']> {
+  if (paused) return {start: false, why: {kind: 'paused', code: job.code, className: job.className, reason: pausedLine(job.code, paused)}}
   const verdict = scope.verdict(job, fresh, nowMs)
   if (verdict.kind === 'skip') return {start: false, why: skipped(job, verdict.decision, verdict.skips), skips: verdict.skips}
   if (verdict.kind !== 'due') return {start: false, why: notStarted(job, verdict)}
@@ -129,11 +132,34 @@ function claimedElsewhere(job: LoadedJob, holder: LockHolder | null, offsetMs: n
 async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim: Claim): Promise<Ended> {
   const renewal = renewWhileRunning(scope, job.code, run.runId, claim)
   const stop = new RunStop(scope, job.code, job.policy.timeoutMins)
+  const cancelWatch = job.policy.overlap === 'cancelOther' && claim.held ? watchForCancel(scope, job.code, claim.token, stop) : null
   const settled = job.policy.isolate ? await inItsOwnProcess(scope, job, run, stop) : await inThisProcess(scope, job, run, stop)
+  if (cancelWatch !== null) clearInterval(cancelWatch)
   const renewed = renewal.stop()
   stop.dispose()
   await renewed
   return {settled, stop: stop.requested, endMs: scope.clock()}
+}
+
+/** How often a cancelOther job's run looks whether a newer period asks it to stop (one indexed read). */
+const CANCEL_POLL_MS = 1000
+
+/** overlap = 'cancelOther': while the run holds its claim, a newer period's request (cron_job.cancel_for) stops it. */
+function watchForCancel(scope: TickScope, code: string, token: string, stop: RunStop): NodeJS.Timeout {
+  let asking = false
+  const timer = setInterval(() => {
+    if (asking || stop.requested !== null) return
+    asking = true
+    scope.lock
+      .cancelRequested(code, token)
+      .then((periodMs) => {
+        if (periodMs !== null) stop.cancel(`cancelled for the period of ${new Date(periodMs).toISOString()} (overlap: cancelOther)`)
+      })
+      .catch((error: unknown) => scope.log(code, 'warn', `could not look for a cancel request: ${firstLine(messageFromError(error))}`))
+      .finally(() => (asking = false))
+  }, CANCEL_POLL_MS)
+  timer.unref()
+  return timer
 }
 
 /** do() here: under watch, it runs in the run's own async context, so what it leaves behind is charged to it. */
@@ -175,8 +201,8 @@ async function inItsOwnProcess(scope: TickScope, job: LoadedJob, run: StartedRun
 
 /** The run as ctx shows it, in this process or sent to an isolated job's. */
 function contextRun(scope: TickScope, job: LoadedJob, run: StartedRun): ContextRun {
-  // A catch-up job's ctx.now is the period it serves, which may be long past.
-  const nowMs = job.policy.catchUp !== null && run.periodMs !== null && run.periodMs !== undefined ? run.periodMs : run.startMs
+  // A policy job's ctx.now is the period it serves, which may be long past (a catch-up, a buffered period).
+  const nowMs = usesLedger(job.policy) && run.periodMs !== null && run.periodMs !== undefined ? run.periodMs : run.startMs
   return {...run, nowMs, zone: scope.settings.timeZone, forced: scope.force}
 }
 
@@ -190,6 +216,11 @@ function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<Ti
     const {status, why} = settled.abandoned
     const isolated = job.policy.isolate
     return {...base, kind: status, message: `${why}; it did not stop within the ${graceMs / 1000} s grace period and ${isolated ? 'its process was killed' : 'was abandoned'}`, abandoned: !isolated}
+  }
+  // Cancelled by a newer period: so recorded however do() ended.
+  if (stop?.status === 'cancelled') {
+    const ended = settled.ok ? messageFromResult(settled.value) : messageFromError(settled.error)
+    return {...base, kind: 'cancelled', message: scrub(truncateMessage(`${stop.why}${ended === null ? '' : `; it ${settled.ok ? 'returned' : 'stopped with'}: ${ended}`}`)), abandoned: false}
   }
   if (settled.ok) {
     const message = messageFromResult(settled.value)

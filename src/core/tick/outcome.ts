@@ -11,8 +11,8 @@ interface OutcomeBase {
   spooled?: string
 }
 
-/** How a run that was asked to stop is recorded: stopped by SIGTERM/SIGINT, or by its timeoutMins. */
-export type StopStatus = 'interrupted' | 'timed_out'
+/** How a run that was asked to stop is recorded: stopped by SIGTERM/SIGINT, by its timeoutMins, or by a newer period (overlap = 'cancelOther'). */
+export type StopStatus = 'interrupted' | 'timed_out' | 'cancelled'
 
 /** What happened to one job in a tick. */
 export type Outcome =

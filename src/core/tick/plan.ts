@@ -1,4 +1,5 @@
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
+import {usesLedger} from '../jobs/run-policy'
 import {withDefinedLimits} from '../project/limits'
 import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
@@ -124,7 +125,7 @@ function decider(settings: Settings, snapshot: Snapshot, force: {force: boolean;
   return (job, history, nowMs) => {
     const pause = paused.get(job.code)
     // A catch-up job decides on its ledger's hold too: the fresh history read under its claim has it, the snapshot's is added here.
-    const seen = job.policy.catchUp === null || history.heldToMs !== undefined ? history : {...history, heldToMs: held.get(job.code) ?? null, resumedMs: resumed.get(job.code) ?? null}
+    const seen = !usesLedger(job.policy) || history.heldToMs !== undefined ? history : {...history, heldToMs: held.get(job.code) ?? null, resumedMs: resumed.get(job.code) ?? null}
     return verdictOf(job.schedule, job.policy, seen, nowMs, pause === undefined ? running : {...running, paused: pause})
   }
 }

@@ -2,7 +2,8 @@ import {isTransient} from '../db/database'
 import {OperationError} from '../base/errors'
 import type {LoadedJob} from '../jobs/load-jobs'
 import {messageFromError, truncateMessage} from '../jobs/message'
-import type {EndRequest, RunRecorder} from '../run-log/recorder'
+import type {PauseInfo} from '../contract/run-types'
+import type {EndRequest, EndResult, RunRecorder} from '../run-log/recorder'
 import type {OutcomeSpool} from '../run-log/spool'
 import {firstLine, shown} from '../base/text'
 import {crashDescription, type Crash} from './containment'
@@ -39,10 +40,11 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
   if (claim.slot !== null) request.releaseSlot = {group: claim.slot, token: claim.token}
   const alerting = scope.alerts.alertingFor(job)
   if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
+  if (job.policy.pauseAfterFailures !== null) request.pauseAfterFailures = job.policy.pauseAfterFailures
   const doing = `${code}: recording its outcome (${outcome.kind})`
   let written: Written | Unwritten
   try {
-    written = {overran: (await retrying(() => scope.recorder.end(request), scope.retry(code, doing))).overran}
+    written = await retrying(() => scope.recorder.end(request), scope.retry(code, doing))
   } catch (error) {
     if (!scope.spool || !isTransient(error)) throw new OperationError(doing, error)
     written = keep(scope.spool, request, error)
@@ -60,11 +62,17 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
   if (written.overran) {
     scope.log(code, 'warn', `run ${outcome.runId} overran its lease: another process recorded it interrupted meanwhile and may have run the job again; its outcome (${outcome.kind}) is kept, marked lease_overrun`)
   }
+  if (written.paused) scope.log(code, 'warn', pausedLine(code, written.paused))
   return outcome
 }
 
+/** What the tick says of a job that paused itself (pauseAfterFailures). */
+export function pausedLine(code: string, pause: PauseInfo): string {
+  return `${pause.note ?? 'paused'} (pauseAfterFailures); it runs again once resumed: manage crons:resume ${code}`
+}
+
 /** Where an outcome went: the run log, or the spool (because the database failed so). */
-type Written = {overran: boolean} | {spooled: string; because: unknown}
+type Written = EndResult | {spooled: string; because: unknown}
 /** Neither would take it. */
 type Unwritten = {failed: {database: unknown; spool: unknown}}
 
@@ -102,7 +110,7 @@ async function holdUntilWritten(scope: TickScope, request: EndRequest, claim: Cl
       scope.log(code, 'error', `${doing}: nothing can be written (${why}); holding its claim and trying both again in ${waitMs / 1000} s (attempt ${attempt}, for ${Math.ceil(left / 1000)} s more)`)
       await scope.timers.sleep(waitMs).done
       try {
-        return {overran: (await scope.recorder.end(request)).overran}
+        return await scope.recorder.end(request)
       } catch (error) {
         if (!isTransient(error)) throw new OperationError(doing, error)
         failed = {...failed, database: error}
@@ -132,9 +140,10 @@ export async function recordSpooled(spool: OutcomeSpool, recorder: RunRecorder, 
   for (const kept of outcomes) {
     const {code, runId, status} = kept.request
     try {
-      const {overran} = await recorder.end(kept.request)
+      const {overran, paused} = await recorder.end(kept.request)
       kept.remove()
       log(code, 'warn', `recorded the outcome (${status}) of run ${runId} kept in ${kept.where}${overran ? '; it had overrun its lease meanwhile (marked lease_overrun)' : ''}`)
+      if (paused) log(code, 'warn', pausedLine(code, paused))
     } catch (error) {
       if (isTransient(error)) throw new OperationError(`${code}: recording the outcome of run ${runId} kept in ${kept.where}`, error)
       setAside++
@@ -160,7 +169,8 @@ export function crashMessage(crash: Crash, after = ''): string {
  * run is recorded again as failed, with that error, and reported through `report`. A crash may come
  * before its run's outcome is known; it then waits for it. `settle` waits for the records under way.
  */
-export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void): {ran(outcome: Outcome): void; settle(): Promise<void>; close(): void} {
+export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void, jobs: readonly LoadedJob[]): {ran(outcome: Outcome): void; settle(): Promise<void>; close(): void} {
+  const pauseAfter = new Map(jobs.map((job) => [job.code, job.policy.pauseAfterFailures]))
   const outcomes = new Map<number, RunOutcome>()
   const waiting = new Map<number, Crash>()
   const writes: Array<Promise<void>> = []
@@ -172,8 +182,12 @@ export function lateCrashes(scope: TickScope, report: (outcome: Outcome) => void
     const alerting = scope.alerts.alertingOf(outcome.code)
     const request: EndRequest = {runId: outcome.runId, code: outcome.code, status: 'failed', endMs: outcome.endMs, message, releaseToken: null, removeOtherSuccesses: false, rerecord: true}
     if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
+    request.pauseAfterFailures = pauseAfter.get(outcome.code) ?? null
     const write = scope.recorder.end(request).then(
-      () => report({...outcome, kind: 'failed', error: crash.error, message}),
+      ({paused}) => {
+        if (paused) scope.log(outcome.code, 'warn', pausedLine(outcome.code, paused))
+        report({...outcome, kind: 'failed', error: crash.error, message})
+      },
       (error: unknown) => scope.log(outcome.code, 'warn', `could not record that run ${outcome.runId} crashed after it returned: ${firstLine(messageFromError(error))}`),
     )
     writes.push(write)

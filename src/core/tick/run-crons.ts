@@ -73,7 +73,7 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
     late.ran(outcome)
     options.onOutcome?.(outcome)
   }
-  const late = lateCrashes(tick, report)
+  const late = lateCrashes(tick, report, jobs)
   try {
     await inTurns(jobs, options.concurrency ?? 1, tick.stopping, (job) => consider(tick, job, plan.verdicts.get(job.code)!, options, report))
     await late.settle()
@@ -99,10 +99,12 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
 
 /**
  * The verdict on the tick's snapshot; only a job that looks due (or has periods to record as
- * skipped) pays for a claim, after its slot when the runner gives slots. A catch-up job goes on
- * while its ledger has more to do: the next chunk of a long gap, the next missed period of 'all'.
+ * skipped) pays for a claim, after its slot when the runner gives slots. A ledger job goes on
+ * while its ledger has more to do (the next chunk of a long gap, the next missed period of 'all', a
+ * buffered period): in this tick, or, under a runner that gives slots, at the plan its slot's release makes.
  */
 async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>, report: (outcome: Outcome) => void): Promise<void> {
+  if (verdict.kind === 'running-elsewhere' && verdict.cancelFor !== undefined && !options.dryRun) await askToCancel(tick, job, verdict.cancelFor)
   if (verdict.kind !== 'due' && verdict.kind !== 'skip') return report(notStarted(job, verdict))
   if (options.dryRun) return report(verdict.kind === 'due' ? wouldRun(job, verdict.decision) : notStarted(job, verdict))
   const slot = options.admit ? await options.admit(job) : null
@@ -111,7 +113,8 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
   try {
     outcome = await runDueJob(tick, job, slot?.waitedMs)
     report(outcome)
-    for (let turn = 1; turn < CATCH_UP_TURNS && catchingUp(job, outcome) && !tick.stopping(); turn++) {
+    // A resident runner plans the job again when its slot is freed; a tick goes on here.
+    for (let turn = 1; !options.admit && turn < CATCH_UP_TURNS && catchingUp(job, outcome) && !tick.stopping(); turn++) {
       outcome = await runDueJob(tick, job)
       // Nothing more to do: said by the turn before.
       if (outcome.kind === 'not-due') break
@@ -122,12 +125,25 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
   }
 }
 
+/** overlap = 'cancelOther': a newer period asks the live run (on any server) to stop; it starts once that run has ended. */
+async function askToCancel(tick: TickScope, job: LoadedJob, periodMs: number): Promise<void> {
+  await aside(tick, `${job.code}: asking its live run to stop (overlap: cancelOther)`, async () => {
+    if (await tick.lock.requestCancel(job.code, periodMs)) tick.log(job.code, 'info', `asked its live run to stop for the period of ${new Date(periodMs).toISOString()} (overlap: cancelOther)`)
+  })
+}
+
 /** The most turns a catch-up job takes in one tick: its 100 missed periods of 'all', and a long gap's chunks. */
 const CATCH_UP_TURNS = 120
 
-/** A catch-up job's ledger may have more to do now: it recorded skips, or 'all' ran a period. */
+/**
+ * A ledger job may have more to do now: it recorded skips; 'all' ran a missed period; a buffered
+ * (or cancelled) overlap ran, and a period that fell due meanwhile starts right after it.
+ */
 function catchingUp(job: LoadedJob, outcome: Outcome): boolean {
-  return outcome.kind === 'skipped' || (job.policy.catchUp === 'all' && 'runId' in outcome && outcome.spooled === undefined)
+  if (outcome.kind === 'skipped') return true
+  if (!('runId' in outcome) || outcome.spooled !== undefined) return false
+  const {catchUp, overlap} = job.policy
+  return catchUp === 'all' || overlap === 'bufferOne' || overlap === 'bufferAll' || overlap === 'cancelOther'
 }
 
 /**

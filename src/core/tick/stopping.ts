@@ -10,8 +10,8 @@ export interface StopRequest {
 }
 
 /**
- * How one run is asked to stop: by the tick's signal (SIGTERM/SIGINT: interrupted) or by its own
- * timeoutMins (timed_out). The first request fires ctx.signal and starts the grace period; when
+ * How one run is asked to stop: by the tick's signal (SIGTERM/SIGINT: interrupted), by its own
+ * timeoutMins (timed_out), or by a newer period of its job (cancelled). The first request fires ctx.signal and starts the grace period; when
  * that runs out, `abandoned` resolves and the run is recorded without waiting for do() any longer.
  */
 export class RunStop {
@@ -48,6 +48,11 @@ export class RunStop {
     this.timeout?.cancel()
     this.grace?.cancel()
     this.scope.signal?.removeEventListener('abort', this.onTickStop)
+  }
+
+  /** overlap = 'cancelOther': a newer period asks the run to stop (recorded cancelled, however do() ends). */
+  cancel(why: string): void {
+    this.stop('cancelled', why)
   }
 
   private readonly onTickStop = () => this.stop('interrupted', `interrupted by ${String(this.scope.signal?.reason ?? 'a signal')}`)

@@ -1,3 +1,4 @@
+import {isHashed} from './hashed-cron'
 import {luxon} from './luxon'
 import {HOUR_MS, MINUTE_MS} from './units'
 
@@ -25,9 +26,6 @@ export const CRON_FIELDS = "five fields (minute hour day-of-month month day-of-w
  * (write '* * * * * *' for that: a rate of one a second is better said in full).
  */
 const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@weekdays', '@weekends'])
-
-/** A Jenkins-style H (not the H of THU): cron-parser draws it at random on each parse, so each tick. */
-const HASHED = /(^|[^a-z])H(?![a-z])/i
 
 function fieldCount(expression: string): number {
   return expression === '' ? 0 : expression.split(/\s+/).length
@@ -83,7 +81,8 @@ function checkExpression(expression: string): string | null {
   }
   const count = fieldCount(expression)
   if (count !== 5 && count !== 6) return `has ${count} field${count === 1 ? '' : 's'}, not five or six: use ${CRON_FIELDS}`
-  if (HASHED.test(expression)) return `has an H, a value cron-parser draws at random on each tick: use ${CRON_FIELDS}`
+  // The loader resolves H from the job's code first (hashed-cron); one left here would be cron-parser's, drawn at random on each parse.
+  if (isHashed(expression)) return `has an H, which only a job's code resolves (the loader's resolveHashedCron): use ${CRON_FIELDS}`
   try {
     cronParser().parse(expression, {tz: 'UTC'})
     return null

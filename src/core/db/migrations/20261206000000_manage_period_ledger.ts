@@ -9,6 +9,8 @@ import type {Knex} from 'knex'
  *   catch-up window); one row per (code, period), so two servers never record one period twice.
  * - cron_job.held_to: the latest period a job's skips account for, read by its decisions with the
  *   pauses (the skips themselves are read only by the audit, history and dashboard).
+ * - cron_job.cancel_for: overlap = 'cancelOther': the period that asks the live run to stop; its
+ *   holder polls it while it runs, and a claim or a release clears it.
  */
 export async function up(knex: Knex): Promise<void> {
   const mysql = /mysql/.test(String(knex.client.config.client))
@@ -17,6 +19,7 @@ export async function up(knex: Knex): Promise<void> {
   })
   await knex.schema.alterTable('cron_job', (table) => {
     table.datetime('held_to', {useTz: true, precision: 3}).nullable()
+    table.datetime('cancel_for', {useTz: true, precision: 3}).nullable()
   })
   await knex.schema.createTable('cron_skip', (table) => {
     if (mysql) {
@@ -38,6 +41,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('cron_skip')
   await knex.schema.alterTable('cron_job', (table) => {
+    table.dropColumn('cancel_for')
     table.dropColumn('held_to')
   })
   await knex.schema.alterTable('cron_job_log', (table) => {
