@@ -13,7 +13,7 @@ import {staleBuildLine, staleSources} from './build-state'
 import {checkDashboardAuth, parseTrustProxy} from './dashboard-settings'
 import type {Project} from './project'
 import {subMinuteServer} from './sub-minute-server'
-import {undefinedLimit} from './limits'
+import {withDefinedLimits} from './limits'
 import type {Settings} from './settings'
 
 export interface CheckReport {
@@ -42,12 +42,9 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   }
 
   for (const message of settings.alertProblems) problems.push({subject: 'settings', level: 'error', message})
-  const {jobs, problems: classProblems} = loadJobs(settings.crons)
+  const loaded = loadJobs(settings.crons)
+  const {jobs, problems: classProblems} = withDefinedLimits(loaded.jobs, loaded.problems, settings)
   problems.push(...classProblems)
-  for (const job of jobs) {
-    const limitProblem = undefinedLimit(job, settings)
-    if (limitProblem) problems.push(limitProblem)
-  }
   // A trim shorter than a job's interval deletes its last success, and the job then runs again.
   const keepDays = settings.deleteLogsOlderThanDays
   for (const job of jobs) {
