@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {checkSettings} from '../../src/core/project/settings'
 import {loadJobs} from '../../src/core/jobs/load-jobs'
-import {outcomeLines} from '../../src/cli/runcrons/lines'
+import {outcomeLines, summaryLine} from '../../src/cli/runcrons/lines'
 import {painter} from '../../src/cli/output/render'
 import type {Outcome} from '../../src/core/tick/outcome'
 import {runCrons, type RunCronsOptions} from '../../src/core/tick/run-crons'
@@ -85,6 +85,7 @@ describe('limits in the tick (over the in-memory run log)', () => {
     expect(report.exitCode).to.equal(0)
     const held = report.outcomes.find((outcome) => outcome.kind === 'limited')!
     expect(outcomeLines(held, {verbosity: 1, traceback: false, paint: painter(false), zone: 'UTC'})).to.deep.equal(['[~] c  held back: limit: reports (2 running)'])
+    expect(summaryLine(report.outcomes, {dryRun: false, elapsedMs: 5, nowMs: at('2026-01-05T00:00:00Z')}, {verbosity: 2, traceback: false, paint: painter(false), zone: 'UTC'})).to.match(/^4 job\(s\): 3 ran, 0 failed, 0 not due, 0 running elsewhere, 1 held back \(/)
     // Its slots are free again: the next tick runs c, recorded late for its limit.
     const next = await tick(crons, {reports: 2}, {clock: fixedClock(at('2026-01-05T00:00:30Z'))})
     expect(kinds(next.outcomes).filter((kind) => kind.startsWith('succeeded'))).to.deep.equal(['succeeded:c'])
