@@ -9,6 +9,7 @@ import {explainJob, type Explanation} from '../core/schedule/explain'
 import {EMPTY_HISTORY} from '../core/schedule/history'
 import {startedLateNote} from '../core/schedule/describe'
 import {parseInstant} from '../core/time/clock'
+import type {RunRow} from '../core/contract/run-types'
 
 const ANSWERS: Record<Explanation['verdict'], string> = {
   due: 'would run',
@@ -47,8 +48,8 @@ export default class Why extends BaseCommand<typeof Why> {
     const history = usesLedger(job.policy) ? {...read, ...(await store.jobHold(job.code))} : read
     const paused = (await store.pausedJobs()).get(job.code) ?? null
     const explained = explainJob(job, history, paused, atMs, decisionOptions(settings))
-    // How late a scheduler started each of them (a whole row's; the history reads only what the decision needs).
-    const lateness = new Map((explained.rows.length === 0 ? [] : await store.getRuns(explained.rows.map((row) => row.id))).map((row) => [row.id, row.startedLateMs]))
+    // How late each of them started, and why (a whole row's; the history reads only what the decision needs).
+    const lateness = new Map((explained.rows.length === 0 ? [] : await store.getRuns(explained.rows.map((row) => row.id))).map((row) => [row.id, row] as const))
     if (this.flags.json) {
       this.printJson(toJson(explained, job.className, lateness))
       return
@@ -62,8 +63,8 @@ export default class Why extends BaseCommand<typeof Why> {
     this.log(explained.rows.length === 0 ? 'Run-log rows used: none (it has never run)' : 'Run-log rows used:')
     for (const row of explained.rows) {
       const where = row.host ? ` on ${row.host}${row.pid === null ? '' : `, pid ${row.pid}`}` : ''
-      const late = lateness.get(row.id) ?? null
-      this.log(`  run ${row.id}  ${row.status.padEnd(11)} ${when(row.startMs)}${row.ranAtTime ? `  slot ${row.ranAtTime}` : ''}${where}${row.status === 'running' && row.leaseExpiresMs !== null ? `, lease until ${when(row.leaseExpiresMs)}` : ''}${late === null ? '' : `, ${startedLateNote(late)}`}`)
+      const whole = lateness.get(row.id)
+      this.log(`  run ${row.id}  ${row.status.padEnd(11)} ${when(row.startMs)}${row.ranAtTime ? `  slot ${row.ranAtTime}` : ''}${where}${row.status === 'running' && row.leaseExpiresMs !== null ? `, lease until ${when(row.leaseExpiresMs)}` : ''}${whole === undefined || whole.startedLateMs === null ? '' : `, ${startedLateNote(whole.startedLateMs, whole.lateReason)}`}`)
     }
   }
 }
@@ -72,7 +73,7 @@ function mark(outcome: Explanation['steps'][number]['outcome']): string {
   return {'not-set': '-', passes: '✓', blocks: '✗', due: '→'}[outcome]
 }
 
-function toJson(explained: Explanation, className: string, lateness: ReadonlyMap<number, number | null>) {
+function toJson(explained: Explanation, className: string, lateness: ReadonlyMap<number, Pick<RunRow, 'startedLateMs' | 'lateReason'>>) {
   return {
     code: explained.code,
     className,
@@ -83,6 +84,6 @@ function toJson(explained: Explanation, className: string, lateness: ReadonlyMap
     nextDue: isoTime(explained.nextDueMs),
     paused: explained.paused && {since: isoTime(explained.paused.sinceMs), by: explained.paused.by, note: explained.paused.note ?? null},
     running: explained.running && {runId: explained.running.id, host: explained.running.host, pid: explained.running.pid, leaseUntil: isoTime(explained.running.leaseExpiresMs)},
-    rows: explained.rows.map((row) => ({id: row.id, status: row.status, start: isoTime(row.startMs), slot: row.ranAtTime, host: row.host, pid: row.pid, leaseUntil: isoTime(row.leaseExpiresMs), startedLateMs: lateness.get(row.id) ?? null})),
+    rows: explained.rows.map((row) => ({id: row.id, status: row.status, start: isoTime(row.startMs), slot: row.ranAtTime, host: row.host, pid: row.pid, leaseUntil: isoTime(row.leaseExpiresMs), startedLateMs: lateness.get(row.id)?.startedLateMs ?? null, lateReason: lateness.get(row.id)?.lateReason ?? null})),
   }
 }

@@ -108,7 +108,7 @@ export function runPage(context: PageContext, run: RunRow, zone: string): string
     ['Start', esc(when(run.startMs, zone))],
     ['End', esc(when(run.endMs, zone))],
     ['Duration', esc(duration(run.endMs === null ? null : run.endMs - run.startMs))],
-    ...(run.startedLateMs === null ? [] : [['Started late', `<span id="started-late">${esc(startedLateNote(run.startedLateMs))}</span>`] as [string, string]]),
+    ...(run.startedLateMs === null ? [] : [['Started late', `<span id="started-late">${esc(startedLateNote(run.startedLateMs, run.lateReason))}</span>`] as [string, string]]),
     ['Lease until', esc(when(run.leaseExpiresMs, zone))],
     ['Version', run.version === null ? '<span class="muted">unknown</span>' : `<code id="version">${esc(run.version)}</code>`],
   ]

@@ -250,7 +250,7 @@ function jobJson(job: JobView) {
 }
 
 function runJson(run: RunRow) {
-  return {id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, slot: run.ranAtTime, host: run.host, pid: run.pid, leaseExpiresAt: isoTime(run.leaseExpiresMs), version: run.version, startedLateMs: run.startedLateMs, message: run.message}
+  return {id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, slot: run.ranAtTime, host: run.host, pid: run.pid, leaseExpiresAt: isoTime(run.leaseExpiresMs), version: run.version, startedLateMs: run.startedLateMs, lateReason: run.lateReason, message: run.message}
 }
 
 function html(status: number, body: string): Reply {

@@ -1,11 +1,13 @@
 import {isFailedStatus, type JobHistory, type PauseInfo, type RunRow, type RunStatus} from '../core/contract/run-types'
 import type {JobLock, LockHolder} from '../core/run-log/job-lock'
-import {OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
+import {MemoryLedger} from './memory-ledger'
+import {heldBackSkips, OutcomeRefused, type BeginRequest, type BeginResult, type EndRequest, type RunRecorder} from '../core/run-log/recorder'
 import {interruptionOf} from '../core/run-log/rows'
 import type {NewRun, RunStore} from '../core/run-log/run-store'
 import type {Holder} from '../core/run-log/statements'
 import {EMPTY_HISTORY, historyFromRuns} from '../core/schedule/history'
 import {PAUSED_BY_FAILURES, pauseNote, pausesAfterFailures} from '../core/schedule/pause-after-failures'
+import {limitReason} from '../core/jobs/run-policy'
 
 /** A cron_job row: the job's claim, its pause and its last resume. */
 interface JobRow {
@@ -18,6 +20,15 @@ interface JobRow {
   resumedMs?: number | null
   /** overlap = 'cancelOther': the period that asks the live run to stop (cron_job.cancel_for). */
   cancelForMs?: number | null
+  /** Since when its limit has held it back (cron_job.held_back_at). */
+  heldBackMs?: number | null
+}
+
+/** A slot of a limit group (cron_limit_slot): free, or held by a run's claim token until its lease runs out. */
+interface SlotRow {
+  code: string | null
+  token: string | null
+  leaseExpiresMs: number | null
 }
 
 /** The methods of the fakes; `failNext` makes the next call of one of them fail, as a database that went away would. */
@@ -32,8 +43,10 @@ type Method = keyof RunStore | keyof JobLock | keyof RunRecorder
 export class MemoryRunLog {
   readonly runs: RunRow[] = []
   /** The period ledger's skips (cron_skip). */
-  readonly skips: Array<{code: string; periodMs: number; reason: string}> = []
+  readonly ledger = new MemoryLedger()
   readonly jobs = new Map<string, JobRow>()
+  /** Each limit group's slots, slot 1 first (cron_limit_slot). */
+  readonly slots = new Map<string, SlotRow[]>()
   /** The method of every call, in order, for tests that check what was read and written. */
   readonly calls: string[] = []
   private nextId = 1
@@ -61,20 +74,8 @@ export class MemoryRunLog {
         return old.length
       }),
     jobHold: async (code) => this.call('jobHold', () => ({heldToMs: this.jobs.get(code)?.heldToMs ?? null, resumedMs: this.jobs.get(code)?.resumedMs ?? null})),
-    deleteSkipsBefore: async (cutoffMs, options = {}) =>
-      this.call('deleteSkipsBefore', () => {
-        const old = this.skips.filter((skip) => skip.periodMs < cutoffMs)
-        if (!options.dryRun) for (const skip of old) this.skips.splice(this.skips.indexOf(skip), 1)
-        return old.length
-      }),
-    listSkips: async (query) =>
-      this.call('listSkips', () =>
-        this.skips
-          .map((skip, index) => ({id: index + 1, code: skip.code, periodMs: skip.periodMs, reason: skip.reason, recordedMs: skip.periodMs, host: null, pid: null}))
-          .filter((skip) => (query.code === undefined || skip.code === query.code) && (query.sinceMs === undefined || skip.periodMs >= query.sinceMs))
-          .sort((a, b) => b.periodMs - a.periodMs || b.id - a.id)
-          .slice(0, query.limit),
-      ),
+    deleteSkipsBefore: async (cutoffMs, options = {}) => this.call('deleteSkipsBefore', () => this.ledger.drop(cutoffMs, options.dryRun ?? false)),
+    listSkips: async (query) => this.call('listSkips', () => this.ledger.list(query)),
     ensureJobs: async (codes) => this.call('ensureJobs', () => codes.forEach((code) => this.jobRow(code))),
     insertRun: async (run, options = {}) => this.call('insertRun', () => this.insert(run, options.ensureJob ?? true)),
     renewRun: async (id, nowMs, leaseMs) =>
@@ -122,6 +123,13 @@ export class MemoryRunLog {
         Object.assign(job, {holder: null, leaseExpiresMs: null, cancelForMs: null})
         return true
       }),
+    renewSlot: async (group, token, nowMs, leaseMs) =>
+      this.call('renewSlot', () => {
+        const slot = this.slots.get(group)?.find((candidate) => candidate.token === token)
+        if (slot) slot.leaseExpiresMs = nowMs + leaseMs
+        return Boolean(slot)
+      }),
+    releaseSlot: async (group, token) => this.call('releaseSlot', () => this.freeSlot(group, token)),
     requestCancel: async (code, periodMs) =>
       this.call('requestCancel', () => {
         const job = this.jobs.get(code)
@@ -144,6 +152,7 @@ export class MemoryRunLog {
           this.finish(request.runId, request.status, request.endMs, request.message)
           if (overran) run.leaseOverrun = true
           if (request.releaseToken !== null) this.releaseIfHeld(request.code, request.releaseToken)
+          if (request.releaseSlot) this.freeSlot(request.releaseSlot.group, request.releaseSlot.token)
           if (request.removeOtherSuccesses && request.status === 'succeeded') this.remove(this.runs.filter((run) => run.code === request.code && run.status === 'succeeded' && run.id !== request.runId))
           const paused = isFailedStatus(request.status) ? this.pauseAfterFailures(request.code, request.pauseAfterFailures, request.endMs) : null
           return {commit: true, value: paused ? {overran, paused} : {overran}}
@@ -168,12 +177,20 @@ export class MemoryRunLog {
 
   /** A transaction: its changes are kept only when it commits (and not when it throws). */
   private atomically<T>(body: () => {commit: boolean; value: T}): T {
-    const saved = {runs: this.runs.map((run) => ({...run})), skips: [...this.skips], jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])), nextId: this.nextId}
+    const saved = {
+      runs: this.runs.map((run) => ({...run})),
+      skips: this.ledger.save(),
+      jobs: new Map([...this.jobs].map(([code, job]) => [code, {...job}])),
+      slots: new Map([...this.slots].map(([group, slots]) => [group, slots.map((slot) => ({...slot}))])),
+      nextId: this.nextId,
+    }
     const restore = () => {
       this.runs.splice(0, this.runs.length, ...saved.runs)
-      this.skips.splice(0, this.skips.length, ...saved.skips)
+      this.ledger.restore(saved.skips)
       this.jobs.clear()
       for (const [code, job] of saved.jobs) this.jobs.set(code, job)
+      this.slots.clear()
+      for (const [group, slots] of saved.slots) this.slots.set(group, slots)
       this.nextId = saved.nextId
     }
     let outcome: {commit: boolean; value: T}
@@ -198,8 +215,8 @@ export class MemoryRunLog {
     const interrupted = this.interruptStale(code, leaseNowMs)
     const paused = interrupted.length > 0 ? this.pauseAfterFailures(code, request.pauseAfterFailures, nowMs) : null
     const decision = request.decide(history, paused)
-    const skips = decision.skips ?? []
-    for (const skip of skips) if (!this.skips.some((kept) => kept.code === code && kept.periodMs === skip.ms)) this.skips.push({code, periodMs: skip.ms, reason: skip.reason})
+    const skips = request.limit ? heldBackSkips(decision.skips ?? [], job.heldBackMs ?? null, request.limit) : (decision.skips ?? [])
+    this.ledger.add(code, skips)
     if (skips.length > 0) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, skips[skips.length - 1].ms)
     if (!decision.start) {
       if (interrupted.length === 0 && skips.length === 0) return {commit: false, value: {kind: 'declined', why: decision.why, interrupted}}
@@ -207,11 +224,35 @@ export class MemoryRunLog {
       return {commit: true, value: {kind: 'declined', why: decision.why, interrupted}}
     }
     const periodMs = decision.periodMs ?? null
-    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs, periodMs}, false)
+    const late = request.limit ? this.limited(request, job, periodMs) : {startedLateMs: request.startedLateMs}
+    if ('limited' in late) return {commit: true, value: {...late.limited, interrupted}}
+    const runId = this.insert({code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, periodMs, ...late}, false)
     if (request.ledger && periodMs !== null) job.heldToMs = Math.max(job.heldToMs ?? -Infinity, periodMs)
     if (request.parallel) this.releaseIfHeld(code, holder.token)
     const previous = history.lastSuccess ? this.copy(this.runs.find((run) => run.id === history.lastSuccess!.id)) : null
     return {commit: true, value: {kind: 'started', runId, slot: decision.slot, periodMs, previousSuccess: previous ?? null, interrupted}}
+  }
+
+  /** As the SQL recorder's limitedOn: the first free slot 1..N taken, else the claim released and the job marked held back. */
+  private limited<Why>(request: BeginRequest<Why>, job: JobRow, periodMs: number | null): {limited: {kind: 'limited'; group: string; running: number}} | {startedLateMs?: number | null; lateReason?: string} {
+    const {code, holder, nowMs} = request
+    const {group, slots: count} = request.limit!
+    const leaseNowMs = request.leaseNowMs ?? nowMs
+    const slots = this.slots.get(group) ?? []
+    while (slots.length < count) slots.push({code: null, token: null, leaseExpiresMs: null})
+    this.slots.set(group, slots)
+    const free = slots.slice(0, count).find((slot) => slot.leaseExpiresMs === null || slot.leaseExpiresMs <= leaseNowMs)
+    const heldBackMs = job.heldBackMs ?? null
+    const forThisPeriod = heldBackMs !== null && periodMs !== null && heldBackMs >= periodMs
+    if (free === undefined) {
+      this.releaseIfHeld(code, holder.token)
+      if (!forThisPeriod) job.heldBackMs = nowMs
+      return {limited: {kind: 'limited', group, running: count}}
+    }
+    Object.assign(free, {code, token: holder.token, leaseExpiresMs: leaseNowMs + request.leaseMs})
+    job.heldBackMs = null
+    if (!forThisPeriod) return {startedLateMs: request.startedLateMs}
+    return {startedLateMs: Math.max(request.startedLateMs ?? 0, nowMs - heldBackMs, 1), lateReason: limitReason(group)}
   }
 
   /** As the SQL reads them: each lease placed on the decision's clock by the time it has left on the lease clock. */
@@ -244,6 +285,7 @@ export class MemoryRunLog {
       version: run.version ?? null,
       startedLateMs: run.startedLateMs ? Math.round(run.startedLateMs) : null,
       periodMs: run.periodMs ?? null,
+      lateReason: run.lateReason ?? null,
     }
     this.runs.push(row)
     return row.id
@@ -262,6 +304,11 @@ export class MemoryRunLog {
       Object.assign(run, {status: 'interrupted', endMs, message, leaseExpiresMs: null})
       return {...before, status: 'interrupted' as const, message}
     })
+  }
+
+  private freeSlot(group: string, token: string): void {
+    const slot = this.slots.get(group)?.find((candidate) => candidate.token === token)
+    if (slot) Object.assign(slot, {code: null, token: null, leaseExpiresMs: null})
   }
 
   /** As the SQL recorder's (failure-pause.ts), but for the action row and the alert, which the memory log does not keep. */

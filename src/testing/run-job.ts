@@ -34,7 +34,7 @@ export interface JobResult {
   /** Whether the job ran at that time: the schedule made it due (or force was given). */
   ran: boolean
   /** What happened: the run's recorded status, or 'not-due' / 'paused' / 'running-elsewhere' when it did not run. */
-  status: RunStatus | 'not-due' | 'skipped' | 'paused' | 'running-elsewhere' | 'claimed-elsewhere' | 'would-run'
+  status: RunStatus | 'not-due' | 'skipped' | 'paused' | 'running-elsewhere' | 'claimed-elsewhere' | 'limited' | 'would-run'
   /** Why it did not run ("last success 10:00, every 5 min…"), else null. */
   reason: string | null
   /** The run's message: do()'s return value, or the error's. */

@@ -18,7 +18,7 @@ const HOST = os.hostname()
 
 /** The framework's migrations, in the order they apply. */
 // The framework's migrations, then the example project's own (migrations/), in timestamp order.
-const MIGRATIONS = ['20261123000000_manage_cron_tables', '20261123000100_manage_cron_job_pause', '20261202000000_manage_exact_codes', '20261202000100_manage_lease_overrun', '20261202120000_create_items', '20261203000000_manage_alerts', '20261203000100_manage_actions', '20261204000000_manage_alert_public_id', '20261204000200_manage_forced_runs', '20261205000000_manage_runner_kind', '20261205000100_manage_lateness', '20261206000000_manage_period_ledger']
+const MIGRATIONS = ['20261123000000_manage_cron_tables', '20261123000100_manage_cron_job_pause', '20261202000000_manage_exact_codes', '20261202000100_manage_lease_overrun', '20261202120000_create_items', '20261203000000_manage_alerts', '20261203000100_manage_actions', '20261204000000_manage_alert_public_id', '20261204000200_manage_forced_runs', '20261205000000_manage_runner_kind', '20261205000100_manage_lateness', '20261206000000_manage_period_ledger', '20261206000200_manage_limits']
 
 describe('manage CLI (end to end)', function () {
   this.timeout(30_000)

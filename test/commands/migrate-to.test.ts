@@ -81,7 +81,7 @@ for (const dialect of BACKENDS) describe(`manage migrate TARGET, on ${dialect}`,
     expect(await applied()).to.deep.equal([])
     expect(await t.db.schema.hasTable('items')).to.equal(false)
     expect(await t.db.schema.hasTable('cron_job_log')).to.equal(true)
-    expect(await t.db('knex_migrations').where('name', 'like', '%_manage_%').count({n: '*'}).first()).to.satisfy((row: {n: number | string}) => Number(row.n) === 11)
+    expect(await t.db('knex_migrations').where('name', 'like', '%_manage_%').count({n: '*'}).first()).to.satisfy((row: {n: number | string}) => Number(row.n) === 12)
   })
 
   it('--plan says what would be done and changes nothing; showmigrations TARGET marks the target and each change', async () => {
@@ -116,12 +116,12 @@ for (const dialect of BACKENDS) describe(`manage migrate TARGET, on ${dialect}`,
     const prefix = await manage('migrate', '20261203000100')
     expect(prefix.code, context(prefix)).to.equal(2)
     expect(prefix.stderr).to.equal(
-      "error: migrate '20261203000100' would unapply manage's own migrations (20261206000000_manage_period_ledger, 20261205000100_manage_lateness, 20261205000000_manage_runner_kind, 20261204000200_manage_forced_runs, 20261204000000_manage_alert_public_id), dropping run log tables or columns with their rows: name the target in full (manage migrate 20261203000100_manage_actions) to do it (nothing was changed)\n",
+      "error: migrate '20261203000100' would unapply manage's own migrations (20261206000200_manage_limits, 20261206000000_manage_period_ledger, 20261205000100_manage_lateness, 20261205000000_manage_runner_kind, 20261204000200_manage_forced_runs, 20261204000000_manage_alert_public_id), dropping run log tables or columns with their rows: name the target in full (manage migrate 20261203000100_manage_actions) to do it (nothing was changed)\n",
     )
     expect(await applied()).to.have.length(3)
     const full = await ok('migrate', '20261203000100_manage_actions')
-    expect(full.stdout).to.include("Unapplying manage's own migrations 20261206000000_manage_period_ledger, 20261205000100_manage_lateness, 20261205000000_manage_runner_kind, 20261204000200_manage_forced_runs, 20261204000000_manage_alert_public_id: the run log tables and columns they made are dropped, with their rows.")
-    expect(full.stdout).to.match(/unapplied 20270103000000_create_tags\n[\s\S]*unapplied 20270101000000_create_items\n.*unapplied 20261206000000_manage_period_ledger\n.*unapplied 20261205000100_manage_lateness\n.*unapplied 20261205000000_manage_runner_kind\n.*unapplied 20261204000200_manage_forced_runs\n.*unapplied 20261204000000_manage_alert_public_id\n/)
+    expect(full.stdout).to.include("Unapplying manage's own migrations 20261206000200_manage_limits, 20261206000000_manage_period_ledger, 20261205000100_manage_lateness, 20261205000000_manage_runner_kind, 20261204000200_manage_forced_runs, 20261204000000_manage_alert_public_id: the run log tables and columns they made are dropped, with their rows.")
+    expect(full.stdout).to.match(/unapplied 20270103000000_create_tags\n[\s\S]*unapplied 20270101000000_create_items\n.*unapplied 20261206000200_manage_limits\n.*unapplied 20261206000000_manage_period_ledger\n.*unapplied 20261205000100_manage_lateness\n.*unapplied 20261205000000_manage_runner_kind\n.*unapplied 20261204000200_manage_forced_runs\n.*unapplied 20261204000000_manage_alert_public_id\n/)
     expect(await applied()).to.deep.equal([])
     await ok('migrate')
     expect(await applied()).to.have.length(3)

@@ -182,6 +182,10 @@ describe('the spool, written', () => {
     expect(problem(entry({pauseAfterFailures: '3'}))).to.equal('has a pauseAfterFailures that is not a whole number ≥ 1')
     const kept = checkEntry(entry({pauseAfterFailures: 3}))
     expect('entry' in kept && kept.entry.request.pauseAfterFailures).to.equal(3)
+    expect(problem(entry({releaseSlot: {group: 'reports', token: 'abc'}}))).to.equal(null)
+    expect((checkEntry(entry({releaseSlot: {group: 'reports', token: 'abc'}})) as {entry: {request: unknown}}).entry.request).to.deep.include({releaseSlot: {group: 'reports', token: 'abc'}})
+    expect(problem(entry({releaseSlot: {group: '', token: 'abc'}}))).to.equal('has a slot of a limit to free that is not one')
+    expect(problem(entry({releaseSlot: 'reports'}))).to.equal('has a slot of a limit to free that is not one')
   })
 })
 

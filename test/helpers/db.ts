@@ -133,6 +133,7 @@ export async function expireLeases(t: TestDatabase): Promise<void> {
   // A lease already in the past stays (a test that drives the lease clock itself set it there).
   await t.db('cron_job').where('lease_expires_at', '>', past).update({lease_expires_at: past})
   await t.db('cron_job_log').where('lease_expires_at', '>', past).update({lease_expires_at: past})
+  await t.db('cron_limit_slot').where('lease_expires_at', '>', past).update({lease_expires_at: past})
 }
 
 /**

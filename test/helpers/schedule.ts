@@ -32,7 +32,7 @@ export function schedule(options: {
 
 /** A run policy with the defaults filled in (no overlap, in process, no timeout, every success kept). */
 export function runPolicy(options: Partial<RunPolicy> = {}): RunPolicy {
-  return {allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, overlap: null, pauseAfterFailures: null, ...options} as RunPolicy
+  return {allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, overlap: null, pauseAfterFailures: null, limit: null, ...options} as RunPolicy
 }
 
 /** An instant from an ISO time; a time without an offset is read in `zone` (default UTC). */

@@ -433,7 +433,7 @@ describe('manage dashboard (the command)', function () {
       expect((await box.run(['migrate', '20261203000100_manage_actions'])).code).to.equal(0)
       const behind = await box.run(['dashboard', '--port', '0'], {MANAGE_DASHBOARD_TOKEN: TOKEN})
       expect(behind.code, context(behind)).to.equal(1)
-      expect(behind.stderr).to.match(/^error: the database sqlite file .* is not migrated \(manage's migrations 20261204000000_manage_alert_public_id, 20261204000200_manage_forced_runs, 20261205000000_manage_runner_kind, 20261205000100_manage_lateness, 20261206000000_manage_period_ledger are not applied\): run `manage migrate` first\n$/)
+      expect(behind.stderr).to.match(/^error: the database sqlite file .* is not migrated \(manage's migrations 20261204000000_manage_alert_public_id, 20261204000200_manage_forced_runs, 20261205000000_manage_runner_kind, 20261205000100_manage_lateness, 20261206000000_manage_period_ledger, 20261206000200_manage_limits are not applied\): run `manage migrate` first\n$/)
     } finally {
       box.remove()
     }

@@ -44,6 +44,17 @@ describe('checkProject', () => {
     ])
   })
 
+  it("reports a job whose limit names a group the settings do not define, and not one whose group they define", async () => {
+    const problems = await check(
+      `class Report extends CronJobBase { code = 'r'; runEveryMins = 60; limit = 'reprots'; do() {} }\n` +
+        `class Export extends CronJobBase { code = 'e'; runEveryMins = 60; limit = 'reports'; do() {} }\n` +
+        `module.exports = {crons: [Report, Export], limits: {reports: 2}}`,
+    )
+    expect(problems.filter((p) => p.includes('limit'))).to.deep.equal([
+      "error Report: limit = 'reprots' names no group of the settings' limits (the settings' limits are reports): add limits: {reprots: 2} to the settings, or fix the name; the job does not run meanwhile",
+    ])
+  })
+
   it('explains pauseAfterFailures in a note per job, and refuses a bad value in one line', async () => {
     const file = path.join(dir, 'settings-pause.cjs')
     writeFileSync(
@@ -72,7 +83,7 @@ describe('checkProject', () => {
     try {
       const problems = (await checkProject(project)).problems
       expect(problems.find((p) => p.subject === 'database')).to.deep.include({level: 'error'})
-      expect(problems.find((p) => p.subject === 'database')!.message).to.match(/12 migration\(s\) not applied .*20261204000000_manage_alert_public_id.*: run `manage migrate`/)
+      expect(problems.find((p) => p.subject === 'database')!.message).to.match(/13 migration\(s\) not applied .*20261204000000_manage_alert_public_id.*: run `manage migrate`/)
     } finally {
       await project.close()
       await bare.close()

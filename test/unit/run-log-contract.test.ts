@@ -158,6 +158,48 @@ for (const [name, make] of subjects) {
       expect((await s.store.listRuns({limit: 10})).map((run) => run.status).sort()).to.deep.equal(['failed', 'running'])
     })
 
+    describe('a limit (two slots of reports)', () => {
+      const reports = {group: 'reports', slots: 2}
+      const limited = (code: string, token: string, parallel = false) =>
+        s.recorder.begin<string>({code, holder: holder(token), nowMs: s.now(), leaseMs: LEASE_MS, parallel, decide: () => ({start: true, slot: null, periodMs: s.now() - 1000}), limit: reports})
+      const ended = (code: string, runId: number, token: string) =>
+        s.recorder.end({runId, code, status: 'succeeded', endMs: s.now(), message: null, releaseToken: token, removeOtherSuccesses: false, releaseSlot: {group: 'reports', token}})
+
+      it('starts two runs of the group; the third is held back (no run, claim released) and starts late, with the reason, once a run ends', async () => {
+        const a = (await limited('a', 'ta')) as {kind: string; runId: number}
+        const b = (await limited('b', 'tb')) as {kind: string; runId: number}
+        expect([a.kind, b.kind]).to.deep.equal(['started', 'started'])
+        expect(await limited('c', 'tc')).to.deep.equal({kind: 'limited', group: 'reports', running: 2, interrupted: []})
+        expect((await s.store.listRuns({code: 'c', limit: 10})).length).to.equal(0)
+        expect(await s.lock.holder('c')).to.equal(null)
+        // Held back again: still no run.
+        expect((await limited('c', 'tc2')).kind).to.equal('limited')
+
+        await ended('a', a.runId, 'ta')
+        const c = (await limited('c', 'tc3')) as {kind: string; runId: number}
+        expect(c.kind).to.equal('started')
+        const row = await s.store.getRun(c.runId)
+        expect(row).to.deep.include({lateReason: 'limit: reports'})
+        expect(row!.startedLateMs).to.be.at.least(1)
+        // The mark is cleared: the next start of c is on time.
+        await ended('c', c.runId, 'tc3')
+        const again = (await limited('c', 'tc4')) as {runId: number}
+        expect(await s.store.getRun(again.runId)).to.deep.include({startedLateMs: null, lateReason: null})
+      })
+
+      it("a slot whose holder's lease ran out is taken; renewal keeps a slot its own, ending frees it", async () => {
+        await limited('a', 'ta')
+        const b = (await limited('b', 'tb', true)) as {runId: number}
+        expect(await s.lock.renewSlot('reports', 'tb', s.now(), LEASE_MS)).to.equal(true)
+        expect(await s.lock.renewSlot('reports', 'nobody', s.now(), LEASE_MS)).to.equal(false)
+        expect((await limited('c', 'tc')).kind).to.equal('limited')
+        await s.expire()
+        expect((await limited('c', 'tc2')).kind).to.equal('started')
+        await s.recorder.end({runId: b.runId, code: 'b', status: 'failed', endMs: s.now(), message: null, releaseToken: null, removeOtherSuccesses: false, releaseSlot: {group: 'reports', token: 'tb'}})
+        expect(await s.lock.renewSlot('reports', 'tb', s.now(), LEASE_MS)).to.equal(false)
+      })
+    })
+
     it('pause and resume say whether anything changed; pausedJobs lists the paused ones', async () => {
       expect(await s.store.setPaused('job', {sinceMs: at('2026-01-05T00:00:00Z'), by: 'ops'})).to.equal(true)
       expect(await s.store.setPaused('job', {sinceMs: at('2026-01-05T00:00:00Z'), by: 'ops'})).to.equal(false)

@@ -51,7 +51,7 @@ describe('loadJob: validation, one clear line per problem', () => {
     expect(job!.code).to.equal('test.good')
     expect(job!.schedule.runAtTimes.map((s) => s.slot)).to.deep.equal(['00:05', '23:59'])
     expect(job!.schedule.runToleranceSeconds).to.equal(0)
-    expect(job!.policy).to.deep.equal({allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, overlap: null, pauseAfterFailures: null})
+    expect(job!.policy).to.deep.equal({allowParallelRuns: false, isolate: false, timeoutMins: null, removeSuccessfulCronLogs: false, catchUp: null, catchUpWindowMs: null, overlap: null, pauseAfterFailures: null, limit: null})
     expect(job!.schedule).to.not.have.any.keys('allowParallelRuns', 'isolate', 'timeoutMins', 'removeSuccessfulCronLogs')
   })
 

@@ -46,6 +46,8 @@ export function outcomeLines(outcome: Outcome, style: LineStyle): string[] {
       const since = outcome.sinceMs === null ? 'since ?' : `since ${formatTime(outcome.sinceMs, style.zone)}`
       return [`${paint.warn('[~]')} ${outcome.code}  still running elsewhere (${since}, host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'})`]
     }
+    case 'limited':
+      return v >= 1 ? [`${paint.warn('[~]')} ${outcome.code}  held back: ${outcome.reason}`] : []
     case 'claimed-elsewhere':
       return v >= 1 ? [`${paint.warn('[~]')} ${outcome.code}  claimed at this moment by another process (host ${outcome.host ?? '?'}, pid ${outcome.pid ?? '?'}), which decides this period`] : []
   }
@@ -72,7 +74,7 @@ export function summaryLine(outcomes: readonly Outcome[], options: {dryRun: bool
   const count = (kind: Outcome['kind']) => outcomes.filter((outcome) => outcome.kind === kind).length
   return style.paint.dim(
     `${outcomes.length} job(s): ${count('succeeded')} ran, ${count('failed')} failed, ${count('not-due')} not due, ` +
-      `${count('running-elsewhere') + count('claimed-elsewhere')} running elsewhere${options.dryRun ? `, ${count('would-run')} would run` : ''} ` +
+      `${count('running-elsewhere') + count('claimed-elsewhere')} running elsewhere${count('limited') > 0 ? `, ${count('limited')} held back` : ''}${options.dryRun ? `, ${count('would-run')} would run` : ''} ` +
       `(${formatDuration(options.elapsedMs)}, now = ${formatTime(options.nowMs, style.zone)})`,
   )
 }

@@ -14,7 +14,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
   static summary = 'Show the run log, newest first, with durations, the version of the code that ran each run and the first line of each message.'
 
   static description =
-    "VERSION is the app's code as the run recorded it: MANAGE_VERSION, else package.json's version plus the git commit (1.4.2+3f9c2ab); the column is left out when no run listed has one. A run a scheduler started late, because every slot of its --concurrency was taken, says by how much (startedLateMs in --json; null when it started on time)."
+    "VERSION is the app's code as the run recorded it: MANAGE_VERSION, else package.json's version plus the git commit (1.4.2+3f9c2ab); the column is left out when no run listed has one. A run a scheduler started late, because every slot of its --concurrency was taken, or that its limit held back, says by how much and why (startedLateMs and lateReason in --json; null when it started on time)."
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -46,7 +46,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     if (status === 'skipped') return this.skips(await store.listSkips({code, limit}), zone)
     const runs = await store.listRuns({code, status: status as RunStatus | undefined, limit})
     if (json) {
-      this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, period: isoTime(run.periodMs ?? null), forced: run.forced ?? false, host: run.host, pid: run.pid, version: run.version, startedLateMs: run.startedLateMs, message: run.message})))
+      this.printJson(runs.map((run) => ({id: run.id, code: run.code, status: run.status, startTime: isoTime(run.startMs), endTime: isoTime(run.endMs), durationMs: run.endMs === null ? null : run.endMs - run.startMs, ranAtTime: run.ranAtTime, period: isoTime(run.periodMs ?? null), forced: run.forced ?? false, host: run.host, pid: run.pid, version: run.version, startedLateMs: run.startedLateMs, lateReason: run.lateReason, message: run.message})))
       return
     }
     if (runs.length === 0) {
@@ -55,7 +55,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
     }
     if (full) {
       for (const run of runs) {
-        this.log(`#${run.id} ${run.code} ${run.status} ${formatTime(run.startMs, zone)}${run.endMs === null ? '' : ` (${formatDuration(run.endMs - run.startMs)})`}${run.ranAtTime ? ` slot ${run.ranAtTime}` : ''} on ${run.host ?? '?'} pid ${run.pid ?? '?'}${run.version === null ? '' : ` version ${run.version}`}${run.startedLateMs === null ? '' : `, ${startedLateNote(run.startedLateMs)}`}`)
+        this.log(`#${run.id} ${run.code} ${run.status} ${formatTime(run.startMs, zone)}${run.endMs === null ? '' : ` (${formatDuration(run.endMs - run.startMs)})`}${run.ranAtTime ? ` slot ${run.ranAtTime}` : ''} on ${run.host ?? '?'} pid ${run.pid ?? '?'}${run.version === null ? '' : ` version ${run.version}`}${run.startedLateMs === null ? '' : `, ${startedLateNote(run.startedLateMs, run.lateReason)}`}`)
         if (run.message) this.log(run.message.replace(/^/gm, '    '))
       }
       return
@@ -68,7 +68,7 @@ export default class CronsHistory extends BaseCommand<typeof CronsHistory> {
       formatTime(run.startMs, zone),
       run.endMs === null ? '' : formatDuration(run.endMs - run.startMs),
       ...(versions ? [run.version ?? ''] : []),
-      [...(run.startedLateMs === null ? [] : [startedLateNote(run.startedLateMs)]), ...(run.message ? [firstLine(run.message)] : [])].join('; '),
+      [...(run.startedLateMs === null ? [] : [startedLateNote(run.startedLateMs, run.lateReason)]), ...(run.message ? [firstLine(run.message)] : [])].join('; '),
     ])
     this.log(formatTable(['ID', 'CODE', 'STATUS', 'STARTED', 'DURATION', ...(versions ? ['VERSION'] : []), 'MESSAGE'], rows))
   }

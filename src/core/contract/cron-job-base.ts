@@ -100,6 +100,12 @@ export abstract class CronJobBase {
   declare catchUp?: 'none' | 'latest' | 'all' | null
   /** With catchUp 'latest' or 'all': run no period older than this many minutes (older ones are skipped, "outside the catch-up window"). */
   declare catchUpWindowMins?: number | null
+  /**
+   * A group of the settings' `limits` (e.g. 'reports' with limits: {reports: 2}): at most that many
+   * runs of the group's jobs at once, across every server. A run held back stays due and starts at a
+   * later tick, its lateness recorded; a name the settings do not define keeps the job from running.
+   */
+  declare limit?: string | null
   /** After a success, delete this job's older successful rows from the run log. */
   declare removeSuccessfulCronLogs?: boolean
   /** A cron expression (five fields, e.g. '0 3 * * 1-5', or six with seconds first, e.g. '0/10 * * * * *' for every 10 seconds), read on the zone's wall clock; beside or instead of the options above. */

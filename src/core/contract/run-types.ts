@@ -77,8 +77,10 @@ export interface RunRow extends RunSummary {
   leaseOverrun: boolean
   /** The version of the code that ran it (MANAGE_VERSION, or package.json's version + the git commit), null when unknown. */
   version: string | null
-  /** How long it waited for a free slot of a resident scheduler after it fell due; null when it started on time. */
+  /** How long it waited for a free slot of a resident scheduler, or of its limit, after it fell due; null when it started on time. */
   startedLateMs: number | null
+  /** What held it back, when it started late for a reason the run log knows ('limit: reports'); null otherwise. */
+  lateReason: string | null
 }
 
 /** A period that ended without a run, as the period ledger (cron_skip) records it. */

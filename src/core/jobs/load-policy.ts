@@ -18,7 +18,8 @@ export function policyOf(job: CronJobBase, error: Report): RunPolicy {
   const catchUp = catchUpOf(job.catchUp, error)
   const catchUpWindowMs = catchUpWindowOf(job.catchUpWindowMins, catchUp, error)
   const pauseAfterFailures = pauseAfterFailuresOf(job.pauseAfterFailures, error)
-  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, overlap, pauseAfterFailures}
+  const limit = limitOf(job.limit, error)
+  return {allowParallelRuns, isolate, timeoutMins, removeSuccessfulCronLogs, catchUp, catchUpWindowMs, overlap, pauseAfterFailures, limit}
 }
 
 function pauseAfterFailuresOf(value: unknown, error: Report): number | null {
@@ -74,5 +75,16 @@ function overlapOf(value: unknown, error: Report): Overlap | null {
   if (value === undefined || value === null) return null
   if (typeof value === 'string' && (OVERLAP_POLICIES as readonly string[]).includes(value)) return value as Overlap
   error(`overlap = ${shown(value)} is not an overlap policy: use 'skip', 'bufferOne', 'bufferAll', 'cancelOther' or 'allowAll'`)
+  return null
+}
+
+/** The longest group name (cron_limit_slot.name). */
+export const MAX_LIMIT_NAME = 191
+
+/** A group's name; whether the settings define it is checked where jobs and settings meet (project/limits.ts). */
+function limitOf(value: unknown, error: Report): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string' && value.trim() !== '' && value.length <= MAX_LIMIT_NAME) return value
+  error(`limit = ${shown(value)} is not the name of a limit group (1–${MAX_LIMIT_NAME} characters): use e.g. limit = 'reports', with limits: {reports: 2} in the settings`)
   return null
 }

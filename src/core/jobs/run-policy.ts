@@ -16,6 +16,8 @@ export interface RunPolicy {
   catchUp: CatchUp | null
   /** The catch-up window: 'latest' and 'all' run no period older than this (null: no window). */
   catchUpWindowMs: number | null
+  /** Limit: the group of the settings' `limits` whose slots its runs share across every server (null: none). */
+  limit: string | null
   /** Pause after failures: this many failed runs in a row pause the job until it is resumed by hand (null: never). */
   pauseAfterFailures: number | null
   /** Overlap: what becomes of the periods that fall due while a run is live (null: django-cron's rules; 'allowAll' is allowParallelRuns). */
@@ -36,3 +38,8 @@ export function usesLedger(policy: Pick<RunPolicy, 'catchUp' | 'overlap'>): bool
 export type CatchUp = 'none' | 'latest' | 'all'
 
 export const CATCH_UP_POLICIES: readonly CatchUp[] = ['none', 'latest', 'all']
+
+/** Why a job's run was held back or started late by its limit, as runs and lines say it: 'limit: reports', 'limit: reports (2 running)'. */
+export function limitReason(group: string, running?: number): string {
+  return `limit: ${group}${running === undefined ? '' : ` (${running} running)`}`
+}

@@ -1,8 +1,9 @@
-import {rowsOf, type ConnectionSource} from '../db/connection-source'
+import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import {CommandError} from '../base/errors'
 import {shown} from '../base/text'
 import {SqlJobLock, type LockHolder} from '../run-log/job-lock'
 import {SqlRunStore} from '../run-log/run-store'
+import * as limits from '../run-log/limit-statements'
 import * as sql from '../run-log/statements'
 
 /** What an unlock did, or why it did nothing. */
@@ -29,8 +30,9 @@ export interface UnlockReport {
 }
 
 /**
- * Release a job's claim by hand. A live lease means a process is still renewing it, so it is
- * refused unless `force`; the job's running rows are recorded as interrupted. `nowMs` is the time
+ * Release a job's claim by hand, and the slots of its limit its runs hold. A live lease means a
+ * process is still renewing it, so it is refused unless `force`; the job's running rows are recorded
+ * as interrupted. `nowMs` is the time
  * recorded (MANAGE_NOW may pin it); leases are judged by `leaseNowMs`, a real clock's.
  */
 export async function unlock(source: ConnectionSource, code: string, options: {force: boolean; nowMs: number; leaseNowMs: number}): Promise<UnlockResult> {
@@ -43,6 +45,8 @@ export async function unlock(source: ConnectionSource, code: string, options: {f
   const live = await lock.isHeld(code, options.leaseNowMs)
   if (live && !options.force) return {kind: 'held', code, holder}
   await lock.forceRelease(code)
+  // The slots of its limit its runs hold go with the claim (they would otherwise wait for their leases).
+  await changesOf(source, limits.releaseSlotsOf(code))
   const interrupted = live
     ? await store.interruptRunning(code, options.nowMs, `interrupted: released by hand (manage crons:unlock --force) from pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}`)
     : (await store.interruptStaleRuns(code, options.leaseNowMs)).length

@@ -4,7 +4,7 @@ import {scrubSecrets} from '../db/database-url'
 import {listMigrations} from '../db/migrations'
 import {CommandError} from '../base/errors'
 import {jobAlerts} from '../alerts/alert-settings'
-import {loadJobs, type Problem} from '../jobs/load-jobs'
+import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {cronText, pausesAfterText, subMinuteNote, subMinuteRate, policySentences} from '../schedule/describe'
 import {intervalText} from '../schedule/is-due'
 import {DAY_MS} from '../time/units'
@@ -13,6 +13,7 @@ import {staleBuildLine, staleSources} from './build-state'
 import {checkDashboardAuth, parseTrustProxy} from './dashboard-settings'
 import type {Project} from './project'
 import {subMinuteServer} from './sub-minute-server'
+import {withDefinedLimits} from './limits'
 import type {Settings} from './settings'
 
 export interface CheckReport {
@@ -41,7 +42,8 @@ export async function checkProject(project: Project): Promise<CheckReport> {
   }
 
   for (const message of settings.alertProblems) problems.push({subject: 'settings', level: 'error', message})
-  const {jobs, problems: classProblems} = loadJobs(settings.crons)
+  const loaded = loadJobs(settings.crons)
+  const {jobs, problems: classProblems} = withDefinedLimits(loaded.jobs, loaded.problems, settings)
   problems.push(...classProblems)
   // A trim shorter than a job's interval deletes its last success, and the job then runs again.
   const keepDays = settings.deleteLogsOlderThanDays
@@ -98,16 +100,19 @@ export async function checkProject(project: Project): Promise<CheckReport> {
     if (server) notes.push({subject: job.className, message: `runs ${rate}, ${subMinuteNote(server)}`})
     else problems.push({subject: job.className, level: 'warning', message: `runs ${rate}, but ${subMinuteNote(server)}`})
   }
-  // What each H resolved to on this code: the same everywhere, but seen nowhere else before the runs.
-  for (const job of jobs) {
-    if (job.schedule.cronWritten !== null) notes.push({subject: job.className, message: `runs ${cronText(job.schedule)}: each H from the hash of its code '${job.code}', the same on every server`})
-  }
-  for (const job of jobs) {
-    for (const sentence of policySentences(job.policy)) notes.push({subject: job.className, message: sentence})
-    const after = job.policy.pauseAfterFailures
-    if (after !== null) notes.push({subject: job.className, message: `${pausesAfterText(after)} (failed, interrupted or timed out), until resumed by hand: manage crons:resume ${job.code}`})
-  }
+  for (const job of jobs) for (const message of jobNotes(job)) notes.push({subject: job.className, message})
   return {problems, jobCount: jobs.length, failures: failure ? [failure] : [], notes}
+}
+
+/** What a job's options do that nothing else shows before its runs: its H resolved, its policies in words. */
+function jobNotes(job: LoadedJob): string[] {
+  const notes: string[] = []
+  // What each H resolved to on this code: the same everywhere, but seen nowhere else before the runs.
+  if (job.schedule.cronWritten !== null) notes.push(`runs ${cronText(job.schedule)}: each H from the hash of its code '${job.code}', the same on every server`)
+  notes.push(...policySentences(job.policy))
+  const after = job.policy.pauseAfterFailures
+  if (after !== null) notes.push(`${pausesAfterText(after)} (failed, interrupted or timed out), until resumed by hand: manage crons:resume ${job.code}`)
+  return notes
 }
 
 /**

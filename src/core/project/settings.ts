@@ -6,6 +6,7 @@ import {webhookProblem} from '../alerts/channels/webhook'
 import {CommandError} from '../base/errors'
 import {loadFailure} from '../base/load-error'
 import {shown} from '../base/text'
+import {MAX_LIMIT_NAME} from '../jobs/load-policy'
 import type {DecisionOptions} from '../schedule/is-due'
 import {MAX_TIMER_MS} from '../time/units'
 import {isValidTimeZone, systemTimeZone} from '../time/zone'
@@ -36,6 +37,8 @@ export interface SettingsModule {
   clockSkewSeconds?: number
   /** Where alerts go and when (see README, "Alerts and monitoring"). */
   alerts?: AlertsSettingsModule
+  /** Shared concurrency limits: group name → how many runs of the jobs naming it (CronJobBase.limit) may run at once, across every server. */
+  limits?: Record<string, number>
   /** Pinged at the end of every crontab tick (Healthchecks-compatible; /fail when it exits non-zero): a dead man's switch that lives outside. */
   tickPingUrl?: string
   /** Who may sign in to `manage dashboard`: {token?, users?: [{name, passwordHash, readOnly?}]}, and trustProxy: the reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For/-Proto it believes (checked by the dashboard and by `manage check`, never by the tick). */
@@ -76,6 +79,8 @@ export interface Settings {
    */
   alertProblems: string[]
   tickPingUrl: string | null
+  /** limits: each group's number of slots (whole, ≥ 1). */
+  limits: ReadonlyMap<string, number>
   /** The settings file that was loaded. */
   file: string
   /** The module's whole default export, for the project's own settings. */
@@ -116,6 +121,21 @@ function seconds(values: SettingsModule, spec: SecondsSetting, problems: string[
   return value as number
 }
 
+/** The settings' limits: an object of group name → a whole number of slots ≥ 1. */
+function limitsOf(value: unknown, problems: string[]): ReadonlyMap<string, number> {
+  const limits = new Map<string, number>()
+  if (value === undefined || value === null) return limits
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`limits ${shown(value)} is not an object of group names and numbers: use e.g. limits: {reports: 2}`)
+    return limits
+  }
+  for (const [name, slots] of Object.entries(value as Record<string, unknown>)) {
+    if (name.trim() === '' || name.length > MAX_LIMIT_NAME) problems.push(`limits names a group ${shown(name)}: use a name of 1–${MAX_LIMIT_NAME} characters, e.g. limits: {reports: 2}`)
+    else if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1) problems.push(`limits.${name} ${shown(slots)} is not a whole number ≥ 1 (how many of its runs at once): use e.g. limits: {${name}: 2}`)
+    else limits.set(name, slots)
+  }
+  return limits
+}
 
 /** Where the project's parts are unless the settings say otherwise. */
 export interface SettingsDefaults {
@@ -172,6 +192,7 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
   if (keepDays !== null && (typeof keepDays !== 'number' || !Number.isInteger(keepDays) || keepDays < 1)) {
     problems.push(`deleteLogsOlderThanDays ${shown(keepDays)} is not a whole number of days ≥ 1: use e.g. deleteLogsOlderThanDays: 30, or leave it out`)
   }
+  const limits = limitsOf(values.limits, problems)
   const alertProblems: string[] = []
   const alerts = checkAlerts(values.alerts, alertProblems)
   const tickPingProblem = values.tickPingUrl === undefined ? null : webhookProblem(values.tickPingUrl)
@@ -196,6 +217,7 @@ export function checkSettings(values: SettingsModule, absolute: string, defaults
     alerts,
     alertProblems,
     tickPingUrl: (values.tickPingUrl as string | undefined) ?? null,
+    limits,
     cronsDir: values.cronsDir ? path.resolve(path.dirname(absolute), values.cronsDir as string) : defaults.cronsDir,
     cronsSourceDir: values.cronsDir ? null : (defaults.cronsSourceDir ?? null),
     spoolDir: values.spoolDir ? path.resolve(path.dirname(absolute), values.spoolDir as string) : defaults.spoolDir,

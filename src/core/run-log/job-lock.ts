@@ -2,6 +2,7 @@ import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {lockHolderOf, type LockHolder} from './rows'
 import * as ledger from './ledger-statements'
+import * as limits from './limit-statements'
 import * as sql from './statements'
 import {timeCodec} from './time-codec'
 
@@ -22,6 +23,10 @@ export interface JobLock {
   isHeld(code: string, leaseNowMs: number): Promise<boolean>
   /** Free the job's claim whoever holds it (manage crons:unlock). */
   forceRelease(code: string): Promise<boolean>
+  /** Extend the lease of the slot of limit `group` that the run with claim token `token` holds; false when it is no longer its own. */
+  renewSlot(group: string, token: string, leaseNowMs: number, leaseMs: number): Promise<boolean>
+  /** Free that slot, if it is still the run's. */
+  releaseSlot(group: string, token: string): Promise<void>
   /** overlap = 'cancelOther': ask the holder of the job's claim to stop its run, for the period at `periodMs`; false when nothing held it, or it was asked already. */
   requestCancel(code: string, periodMs: number): Promise<boolean>
   /** The period that asks the run holding this claim (`token`) to stop, or null. */
@@ -58,6 +63,14 @@ export class SqlJobLock implements JobLock {
 
   async forceRelease(code: string): Promise<boolean> {
     return (await changesOf(this.source, sql.forceReleaseJob(code))) === 1
+  }
+
+  async renewSlot(group: string, token: string, leaseNowMs: number, leaseMs: number): Promise<boolean> {
+    return (await changesOf(this.source, limits.renewSlot(this.dialect, group, token, leaseNowMs, leaseMs))) === 1
+  }
+
+  async releaseSlot(group: string, token: string): Promise<void> {
+    await changesOf(this.source, limits.releaseSlot(group, token))
   }
 
   async requestCancel(code: string, periodMs: number): Promise<boolean> {

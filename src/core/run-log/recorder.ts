@@ -8,8 +8,10 @@ import {pauseAfterFailuresOn} from './failure-pause'
 import {recordIncidentOn, type Alerting} from './incidents'
 import {interruptStaleRunsOn} from './run-store'
 import * as ledger from './ledger-statements'
+import * as limits from './limit-statements'
 import * as sql from './statements'
 import {timeCodec} from './time-codec'
+import {limitReason} from '../jobs/run-policy'
 import type {Skip} from '../schedule/catch-up'
 
 export interface BeginRequest<Why> {
@@ -45,6 +47,14 @@ export interface BeginRequest<Why> {
   startedLateMs?: number | null
   /** The job's pauseAfterFailures: the dead runs found here count as failures toward it. */
   pauseAfterFailures?: number | null
+  /** The job's limit (RunPolicy.limit) and the group's number of slots: a run starts only in a free slot of it, held for the whole run. */
+  limit?: Limit | null
+}
+
+/** A limit group as a run takes it: its name and how many slots the settings give it. */
+export interface Limit {
+  group: string
+  slots: number
 }
 
 export type BeginResult<Why> =
@@ -52,6 +62,11 @@ export type BeginResult<Why> =
   | {kind: 'claimed-elsewhere'; holder: LockHolder | null}
   /** `decide` said no (and why): nothing was written but the stale runs it found. */
   | {kind: 'declined'; why: Why; interrupted: RunRow[]}
+  /**
+   * `decide` said start, but every slot of the job's limit is taken: no run was recorded, the claim
+   * was released and the job marked held back (cron_job.held_back_at); it stays due.
+   */
+  | {kind: 'limited'; group: string; running: number; interrupted: RunRow[]}
   /** Claimed and recorded as 'running' (its claim released at once for a parallel job). */
   | {kind: 'started'; runId: number; slot: string | null; periodMs: number | null; previousSuccess: RunRow | null; interrupted: RunRow[]}
 
@@ -63,6 +78,8 @@ export interface EndRequest {
   message: string | null
   /** The claim's token while it is still held (not for a parallel job, whose claim is gone). */
   releaseToken: string | null
+  /** The slot of its limit the run holds (by its claim's token, a parallel job's too): freed with the outcome. */
+  releaseSlot?: {group: string; token: string}
   /** removeSuccessfulCronLogs, after a success: delete the job's other successful rows. */
   removeOtherSuccesses: boolean
   /** The run was recorded already and crashed after it returned: its outcome is replaced (not an overrun). */
@@ -95,12 +112,20 @@ export interface RunRecorder {
 /** The run recorder in plain SQL (statements.ts), each step a transaction on one connection of the source. */
 export class SqlRunRecorder implements RunRecorder {
   private readonly dialect: Dialect
+  /** The limit groups whose slots this recorder has made sure of (once each, outside any claim). */
+  private readonly slotsMade = new Set<string>()
 
   constructor(private readonly source: ConnectionSource) {
     this.dialect = source.dialect
   }
 
-  begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>> {
+  async begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>> {
+    const {limit} = request
+    if (limit && limit.slots > 0 && !this.slotsMade.has(`${limit.slots} ${limit.group}`)) {
+      // On its own, not in the claim's transaction: MySQL's gap locks would make two first inserts deadlock.
+      await this.source.use((connection) => write(connection, limits.ensureSlots(this.dialect, limit.group, limit.slots)))
+      this.slotsMade.add(`${limit.slots} ${limit.group}`)
+    }
     return this.source.use((connection) => inTransaction(connection, () => this.beginIn(connection, request)))
   }
 
@@ -116,7 +141,8 @@ export class SqlRunRecorder implements RunRecorder {
     // Decide again on fresh history while holding the claim: another process may have run the job since the tick's snapshot.
     const rows = await read(connection, sql.selectHistories(this.dialect, nowMs, [code], true, request.skewMs))
     let history = historiesFromRows(rows, this.dialect, nowMs, leaseNowMs, request.skewMs).get(code) ?? EMPTY_HISTORY
-    if (request.ledger) history = {...history, ...(await holdOn(connection, code))}
+    const state = request.ledger || request.limit ? await jobStateOn(connection, code) : null
+    if (request.ledger) history = {...history, heldToMs: state!.heldToMs, resumedMs: state!.resumedMs}
 
     // Runs whose lease ran out are dead (isDue already counts them as failures): record them so.
     const interrupted = history.running.some((run) => !isLive(run, nowMs)) ? await interruptStaleRunsOn(connection, code, leaseNowMs) : []
@@ -127,7 +153,7 @@ export class SqlRunRecorder implements RunRecorder {
     const paused = after && interrupted.length > 0 ? await pauseAfterFailuresOn(connection, code, after, nowMs, request.alerting) : null
 
     const decision = request.decide(history, paused)
-    const skips = decision.skips ?? []
+    const skips = request.limit ? heldBackSkips(decision.skips ?? [], state!.heldBackMs, request.limit) : (decision.skips ?? [])
     if (skips.length > 0) {
       await write(connection, ledger.insertSkips(this.dialect, skips.map((skip) => ({code, periodMs: skip.ms, reason: skip.reason})), {host: holder.host, pid: holder.pid, atMs: nowMs}))
       await write(connection, ledger.holdJob(this.dialect, code, skips[skips.length - 1].ms))
@@ -141,7 +167,9 @@ export class SqlRunRecorder implements RunRecorder {
     }
 
     const periodMs = decision.periodMs ?? null
-    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, startedLateMs: request.startedLateMs, periodMs})
+    const late = request.limit ? await limitedOn(connection, request, state!.heldBackMs, periodMs) : {startedLateMs: request.startedLateMs}
+    if ('limited' in late) return {commit: true, value: {...late.limited, interrupted}}
+    const running = sql.insertRun(this.dialect, {code, status: 'running', startMs: nowMs, ranAtTime: decision.slot, host: holder.host, pid: holder.pid, leaseMs, leaseNowMs, forced: request.forced, version: request.version, periodMs, ...late})
     const runId = (await write(connection, running)).lastId!
     if (request.ledger && periodMs !== null) await write(connection, ledger.holdJob(this.dialect, code, periodMs))
     if (request.parallel) await write(connection, sql.releaseJob(code, holder.token))
@@ -160,6 +188,7 @@ export class SqlRunRecorder implements RunRecorder {
           if (!overran) throw await refusal(connection, request)
         }
         if (request.releaseToken !== null) await write(connection, sql.releaseJob(code, request.releaseToken))
+        if (request.releaseSlot) await write(connection, limits.releaseSlot(request.releaseSlot.group, request.releaseSlot.token))
         if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(code, runId))
         // An overrun's interruption was counted when another process recorded it.
         const alerting = request.alerting
@@ -175,11 +204,51 @@ export class SqlRunRecorder implements RunRecorder {
   }
 }
 
-/** A catch-up job's hold, read under its claim: the latest period its ledger accounts for, and its last resume. */
-async function holdOn(connection: SqlConnection, code: string): Promise<Pick<JobHistory, 'heldToMs' | 'resumedMs'>> {
+/**
+ * The periods a decision skips, with the one the job's limit held back (the latest that had come
+ * when it was first held back, unless it came while the job was paused) skipped for its limit:
+ * 'limit: reports (2 running)', not for the catch-up policy that closes it afterwards.
+ */
+export function heldBackSkips(skips: readonly Skip[], heldBackMs: number | null, limit: Limit): readonly Skip[] {
+  if (heldBackMs === null) return skips
+  // Oldest first: the last one that had come.
+  let index = -1
+  for (let at = 0; at < skips.length; at++) if (skips[at].ms <= heldBackMs) index = at
+  if (index < 0 || skips[index].reason === 'paused') return skips
+  return skips.map((skip, at) => (at === index ? {...skip, reason: limitReason(limit.group, limit.slots)} : skip))
+}
+
+/**
+ * The job's row, read under its claim: a catch-up job's hold (the latest period its ledger accounts
+ * for, and its last resume), and since when its limit has held it back.
+ */
+async function jobStateOn(connection: SqlConnection, code: string): Promise<{heldToMs: number | null; resumedMs: number | null; heldBackMs: number | null}> {
   const [job] = await read(connection, sql.selectJob(code))
   const time = timeCodec(connection.dialect)
-  return {heldToMs: job === undefined ? null : time.fromDb(job.held_to), resumedMs: job === undefined ? null : time.fromDb(job.resumed_at)}
+  if (job === undefined) return {heldToMs: null, resumedMs: null, heldBackMs: null}
+  return {heldToMs: time.fromDb(job.held_to), resumedMs: time.fromDb(job.resumed_at), heldBackMs: time.fromDb(job.held_back_at)}
+}
+
+/**
+ * A run about to start takes a slot of its limit: slots 1..N in turn, one conditional UPDATE each,
+ * until one changes a row (never a read first: two processes cannot both take one). None free: the
+ * claim is released and the job marked held back since now, unless it already was for the period it
+ * waits to serve. Taken: how late the hold made it (the reason goes with the run), the mark cleared.
+ */
+async function limitedOn<Why>(connection: SqlConnection, request: BeginRequest<Why>, heldBackMs: number | null, periodMs: number | null): Promise<{limited: {kind: 'limited'; group: string; running: number}} | {startedLateMs?: number | null; lateReason?: string}> {
+  const {code, holder, nowMs, leaseMs} = request
+  const {group, slots} = request.limit!
+  const leaseNowMs = request.leaseNowMs ?? nowMs
+  for (let slot = 1; slot <= slots; slot++) {
+    if ((await write(connection, limits.takeSlot(connection.dialect, group, slot, {...holder, code}, leaseNowMs, leaseMs))).changes !== 1) continue
+    if (heldBackMs === null) return {startedLateMs: request.startedLateMs}
+    await write(connection, limits.markHeldBack(connection.dialect, code, null))
+    if (periodMs === null || heldBackMs < periodMs) return {startedLateMs: request.startedLateMs}
+    return {startedLateMs: Math.max(request.startedLateMs ?? 0, nowMs - heldBackMs, 1), lateReason: limitReason(group)}
+  }
+  await write(connection, sql.releaseJob(code, holder.token))
+  if (heldBackMs === null || periodMs === null || heldBackMs < periodMs) await write(connection, limits.markHeldBack(connection.dialect, code, nowMs))
+  return {limited: {kind: 'limited', group, running: slots}}
 }
 
 /** An outcome for a run that cannot take it: not in the run log, another job's, or ended already. Never tried again. */

@@ -42,6 +42,7 @@ export function runRowOf(row: Row, dialect: Dialect): RunRow {
     leaseOverrun: Boolean(row.lease_overrun),
     version: (row.code_version as string | null | undefined) ?? null,
     startedLateMs: row.started_late_ms === null || row.started_late_ms === undefined ? null : Number(row.started_late_ms),
+    lateReason: (row.late_reason as string | null | undefined) ?? null,
   }
 }
 

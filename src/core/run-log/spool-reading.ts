@@ -90,9 +90,12 @@ export function checkEntry(value: unknown): {entry: Entry} | {problem: string} {
   if (alerting !== undefined && !isAlerting(alerting, code)) return {problem: "has a malformed alerting section (not the job's own)"}
   const pauseAfter = request.pauseAfterFailures
   if (pauseAfter !== undefined && pauseAfter !== null && !(typeof pauseAfter === 'number' && Number.isSafeInteger(pauseAfter) && pauseAfter >= 1)) return {problem: 'has a pauseAfterFailures that is not a whole number ≥ 1'}
+  const {releaseSlot} = request
+  if (releaseSlot !== undefined && !isSlot(releaseSlot)) return {problem: 'has a slot of a limit to free that is not one'}
   const checked: EndRequest = {runId, code, status: status as EndRequest['status'], endMs, message: message === null ? null : truncateMessage(message), releaseToken, removeOtherSuccesses}
   if (alerting !== undefined) checked.alerting = alerting as EndRequest['alerting']
   if (typeof pauseAfter === 'number') checked.pauseAfterFailures = pauseAfter
+  if (releaseSlot !== undefined) checked.releaseSlot = releaseSlot as EndRequest['releaseSlot']
   return {entry: {version: 1, database: value.database, spooledAt: String(value.spooledAt ?? ''), request: checked}}
 }
 
@@ -104,6 +107,13 @@ function isAlerting(value: unknown, code: string): boolean {
   const remind = policy.remindAfterMs === null || (typeof policy.remindAfterMs === 'number' && Number.isFinite(policy.remindAfterMs))
   const slot = value.slot === null || typeof value.slot === 'string'
   return job.code === code && texts && numbers && remind && slot
+}
+
+/** The slot of a limit the run held (freed when the outcome is recorded): its group's name and the run's claim token. */
+function isSlot(value: unknown): boolean {
+  if (!isObject(value)) return false
+  const {group, token} = value
+  return typeof group === 'string' && group.length >= 1 && group.length <= 191 && typeof token === 'string' && token.length >= 1 && token.length <= 64
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

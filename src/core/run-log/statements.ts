@@ -152,6 +152,7 @@ export interface NewRun {
   startedLateMs?: number | null
   /** The period it serves (cron_job_log.period_at); none for a run by hand. */
   periodMs?: number | null
+  lateReason?: string | null // why it started late, with startedLateMs, when its limit held it back ('limit: reports'; cron_job_log.late_reason)
 }
 
 /** Insert a run-log row; the new id comes back as the write's lastId (RETURNING on PostgreSQL). */
@@ -167,7 +168,7 @@ export function insertRun(dialect: Dialect, run: NewRun): Statement {
   const extra: Array<[string, unknown]> = []
   if (run.forced === true) extra.push(['forced', true])
   if (run.version) extra.push(['code_version', run.version])
-  if (run.startedLateMs) extra.push(['started_late_ms', Math.round(run.startedLateMs)])
+  if (run.startedLateMs) extra.push(['started_late_ms', Math.round(run.startedLateMs)], ...(run.lateReason ? [['late_reason', storable(run.lateReason)] as [string, unknown]] : []))
   if (run.periodMs !== undefined && run.periodMs !== null) extra.push(['period_at', time.toDb(run.periodMs)])
   return {
     sql:

@@ -8,6 +8,7 @@ import {Outage, type OutageEvent} from './backoff'
 import type {WakeWatcher} from './health'
 import {HEARTBEAT_EVERY_MS, heartbeatDue, MAX_SLEEP_MS, nextWake} from './next-wake'
 import {PartialWakes, type WakeSelection} from './partial-wakes'
+import {HeldBack} from './held-back'
 
 /** How many due jobs a scheduler runs at once unless told otherwise (`--concurrency`). */
 export const DEFAULT_CONCURRENCY = 4
@@ -102,6 +103,7 @@ export class Scheduler {
    * making it due again).
    */
   private readonly held = new Map<string, number>()
+  private readonly heldBack = new HeldBack()
   private readonly waiting: Array<(go: boolean) => void> = []
   private busy = 0
   /** The jobs holding a slot, and whether each runs in its own process. */
@@ -290,7 +292,7 @@ export class Scheduler {
     let released = false
     return {
       waitedMs: full ? Math.max(0, this.options.clock() - askedMs) : 0,
-      release: () => {
+      release: (outcome) => {
         if (released) return
         released = true
         this.inHand.delete(job.code)
@@ -300,6 +302,11 @@ export class Scheduler {
         if (next) next(true)
         else this.busy--
         this.wakes.runEnded(job.code)
+        // A run of a limit group ended here: the group's jobs it held back here try again now.
+        for (const code of this.heldBack.ended(job, outcome)) {
+          this.held.delete(code)
+          this.wakes.runEnded(code)
+        }
         this.soon()
       },
     }

@@ -24,9 +24,13 @@ export function subMinuteNote(server: SubMinuteServer): string {
   return `served on time by the scheduler on ${server.host}`
 }
 
-/** A run that waited for a free slot of a scheduler (cron_job_log.started_late_ms), in words: crons:history and the dashboard's run page. */
-export function startedLateNote(lateMs: number): string {
-  return `started ${formatDuration(lateMs)} late (waited for a slot)`
+/**
+ * A run that started late (cron_job_log.started_late_ms), in words: crons:history, why and the
+ * dashboard's run page. With what held it back (late_reason: 'limit: reports'), else it waited for
+ * a free slot of a scheduler.
+ */
+export function startedLateNote(lateMs: number, reason: string | null = null): string {
+  return `started ${formatDuration(lateMs)} late (${reason === null ? 'waited for a slot' : `held back by ${reason}`})`
 }
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */

@@ -1,12 +1,12 @@
 import {randomUUID} from 'node:crypto'
 import {OperationError} from '../base/errors'
 import type {LoadedJob} from '../jobs/load-jobs'
-import {usesLedger} from '../jobs/run-policy'
+import {limitReason, usesLedger} from '../jobs/run-policy'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
 import type {LockHolder} from '../run-log/job-lock'
 import {firstLine} from '../base/text'
 import type {JobHistory, LogLevel, PauseInfo} from '../contract/run-types'
-import type {BeginRequest} from '../run-log/recorder'
+import type {BeginRequest, Limit} from '../run-log/recorder'
 import type {Skip} from '../schedule/catch-up'
 import type {Decision} from '../schedule/is-due'
 import {isSubMinute} from '../schedule/period'
@@ -61,6 +61,7 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
       version: scope.codeVersion(),
       startedLateMs: waitedMs > 0 ? waitedMs : null,
       pauseAfterFailures: job.policy.pauseAfterFailures,
+      limit: limitOf(scope, job),
     })
   const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
     throw new OperationError(doing, error)
@@ -70,11 +71,12 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
     scope.log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
   }
   if (begun.kind === 'declined') return begun.why
+  if (begun.kind === 'limited') return {kind: 'limited', code, className: job.className, group: begun.group, running: begun.running, reason: limitReason(begun.group, begun.running)}
   // A long-lived runner's slots were all taken when it fell due (its row records it: started_late_ms).
   if (waitedMs > 0) scope.log(code, 'warn', `run ${begun.runId} started ${waitedMs} ms late: it waited for a free slot (every slot of --concurrency was taken)`)
 
   // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
-  const claim: Claim = {token, held: !job.policy.allowParallelRuns}
+  const claim: Claim = {token, held: !job.policy.allowParallelRuns, slot: job.policy.limit}
   const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess, periodMs: begun.periodMs}
   const pinged = job.pingUrl === null ? null : scope.pings.started(code, job.pingUrl, run.runId)
   try {
@@ -82,9 +84,17 @@ export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0):
     pinged?.(outcome.kind === 'succeeded', outcome.message)
     return await recordOutcome(scope, job, outcome, claim)
   } finally {
-    // If recording the end failed, let go of the claim at least.
+    // If recording the end failed, let go of the claim (and the limit's slot) at least.
     if (claim.held) await scope.lock.release(code, token).catch((error: unknown) => scope.log(code, 'warn', `could not release the lock (it will expire): ${firstLine(messageFromError(error))}`))
+    const {slot} = claim
+    if (slot !== null) await scope.lock.releaseSlot(slot, token).catch((error: unknown) => scope.log(code, 'warn', `could not free its slot of limit '${slot}' (it will expire): ${firstLine(messageFromError(error))}`))
   }
+}
+
+/** The job's limit and its group's slots in the settings (the plan left out a job whose group they do not define). */
+function limitOf(scope: TickScope, job: LoadedJob): Limit | null {
+  const group = job.policy.limit
+  return group === null ? null : {group, slots: scope.settings.limits.get(group) ?? 0}
 }
 
 /**

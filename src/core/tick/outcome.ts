@@ -26,6 +26,8 @@ export type Outcome =
   | (OutcomeBase & {kind: 'paused'; reason: string})
   | (OutcomeBase & {kind: 'would-run'; reason: string; slot: string | null})
   | (OutcomeBase & {kind: 'running-elsewhere'; sinceMs: number | null; host: string | null; pid: number | null})
+  /** Due, but every slot of its limit was taken (`running` runs of the group at once): not run, it stays due. */
+  | (OutcomeBase & {kind: 'limited'; group: string; running: number; reason: string})
   /** A parallel job whose short decision claim another process held: that process decides this period. */
   | (OutcomeBase & {kind: 'claimed-elsewhere'; host: string | null; pid: number | null})
 

@@ -1,5 +1,6 @@
 import {loadJobs, type LoadedJob, type Problem} from '../jobs/load-jobs'
 import {usesLedger} from '../jobs/run-policy'
+import {withDefinedLimits} from '../project/limits'
 import {decisionOptions, type Settings} from '../project/settings'
 import type {AlertOutbox} from '../run-log/alert-outbox'
 import type {LoopLagSeen, ServerTicks} from '../run-log/server-ticks'
@@ -68,7 +69,9 @@ export interface PlanSteps {
 /** The plan, or null when a step stopped it (nothing was written). */
 export async function planTick(steps: PlanSteps): Promise<TickPlan | null> {
   const {settings} = steps
-  const {jobs, problems} = loadJobs(steps.classes)
+  // A job naming a limit the settings do not define is left out, with an error (project/limits.ts).
+  const loaded = loadJobs(steps.classes)
+  const {jobs, problems} = withDefinedLimits(loaded.jobs, loaded.problems, settings)
   if (!steps.loaded(jobs, problems) || !(await steps.spooled())) return null
   const {runLog, outbox, servers, nowMs, leaseNowMs} = await steps.open()
   const snapshot = await readSnapshot(runLog, jobs, nowMs, {leaseNowMs, skewMs: settings.clockSkewMs, servers, some: steps.some})

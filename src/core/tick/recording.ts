@@ -37,6 +37,7 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
     releaseToken: claim.held ? claim.token : null,
     removeOtherSuccesses: job.policy.removeSuccessfulCronLogs,
   }
+  if (claim.slot !== null) request.releaseSlot = {group: claim.slot, token: claim.token}
   const alerting = scope.alerts.alertingFor(job)
   if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
   if (job.policy.pauseAfterFailures !== null) request.pauseAfterFailures = job.policy.pauseAfterFailures
@@ -50,11 +51,14 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
     if ('failed' in written) written = await holdUntilWritten(scope, request, claim, doing, written.failed)
   }
   if ('spooled' in written) {
-    claim.held = false // the database is away: the spooled outcome releases the claim when it is recorded
+    // The database is away: the spooled outcome releases the claim (and the slot) when it is recorded.
+    claim.held = false
+    claim.slot = null
     scope.log(code, 'error', `${doing} failed (${firstLine(messageFromError(written.because))}): kept in ${written.spooled}; the next tick on this machine records it before it decides`)
     return {...outcome, spooled: written.spooled}
   }
   claim.held = false
+  claim.slot = null
   if (written.overran) {
     scope.log(code, 'warn', `run ${outcome.runId} overran its lease: another process recorded it interrupted meanwhile and may have run the job again; its outcome (${outcome.kind}) is kept, marked lease_overrun`)
   }

@@ -111,8 +111,9 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
   if (options.dryRun) return report(verdict.kind === 'due' ? wouldRun(job, verdict.decision) : notStarted(job, verdict))
   const slot = options.admit ? await options.admit(job) : null
   if (slot !== null && 'refused' in slot) return report({kind: 'not-due', code: job.code, className: job.className, reason: slot.refused})
+  let outcome: Outcome | undefined
   try {
-    let outcome = await runDueJob(tick, job, slot?.waitedMs)
+    outcome = await runDueJob(tick, job, slot?.waitedMs)
     report(outcome)
     // A resident runner plans the job again when its slot is freed; a tick goes on here.
     for (let turn = 1; !options.admit && turn < CATCH_UP_TURNS && catchingUp(job, outcome) && !tick.stopping(); turn++) {
@@ -122,7 +123,7 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
       report(outcome)
     }
   } finally {
-    slot?.release()
+    slot?.release(outcome)
   }
 }
 

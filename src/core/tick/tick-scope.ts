@@ -104,11 +104,11 @@ export interface RunCronsOptions extends TickEvents {
   admit?(job: LoadedJob): Promise<Admission | {refused: string}>
 }
 
-/** A slot to run one job in, given by `admit`: released once the run is recorded. */
+/** A slot to run one job in, given by `admit`: released once the run is recorded, with the job's last outcome (none: it failed to get one). */
 export interface Admission {
   /** How long the job waited for the slot, in ms. */
   waitedMs: number
-  release(): void
+  release(outcome?: Outcome): void
 }
 
 /** Where a tick reads and writes: the run log, the claims, the run recorder, and the project's knex for ctx.db. */
