@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, ROOT, Sandbox, type Result} from '../helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
+import {context, ROOT, Sandbox, type Result} from '../test/helpers/cli'
+import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
 

@@ -1,10 +1,10 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, lines, Sandbox} from '../helpers/cli'
-import {BACKENDS, freshDatabase, plain, tableRows, type TestDatabase} from '../helpers/db'
-import {receiver} from '../helpers/receivers'
+import {context, lines, Sandbox} from '../test/helpers/cli'
+import {BACKENDS, freshDatabase, plain, tableRows, type TestDatabase} from '../test/helpers/db'
+import {receiver} from '../test/helpers/receivers'
 
-const SETTINGS = path.join(__dirname, '..', 'fixtures', 'pause-settings.cjs')
+const SETTINGS = path.join(__dirname, '..', 'test', 'fixtures', 'pause-settings.cjs')
 
 /**
  * pauseAfterFailures end to end, on each backend: real `bin/manage runcrons` processes, one per

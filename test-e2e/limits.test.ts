@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
-import {context, ROOT, Sandbox, type Result} from '../helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
+import {context, ROOT, Sandbox, type Result} from '../test/helpers/cli'
+import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'limits-settings.cjs')
 const JOBS = [1, 2, 3, 4, 5, 6].map((n) => `report.${n}`)
