@@ -34,7 +34,7 @@ export function startedLateNote(lateMs: number, reason: string | null = null): s
 }
 
 /** A schedule in words, with what its policy adds, for lists: "every 5 min · at 06:00, 18:30 · on Sat, Sun (timeout 30 min, isolated)". */
-export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate' | 'pauseAfterFailures'> & Partial<Pick<RunPolicy, 'catchUp' | 'catchUpWindowMs' | 'overlap'>>): string {
+export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'timeoutMins' | 'allowParallelRuns' | 'isolate' | 'pauseAfterFailures'> & Partial<Pick<RunPolicy, 'catchUp' | 'catchUpWindowMs' | 'overlap' | 'limit'>>): string {
   const parts: string[] = []
   if (schedule.intervalMs !== null) parts.push(intervalText(schedule.intervalMs))
   if (schedule.cron !== null) parts.push(cronText(schedule))
@@ -48,6 +48,7 @@ export function describeSchedule(schedule: Schedule, policy: Pick<RunPolicy, 'ti
   if (policy.timeoutMins !== null) extras.push(`timeout ${policy.timeoutMins} min`)
   if (policy.catchUp) extras.push(`catch-up ${policy.catchUp}${policy.catchUpWindowMs ? ` within ${windowText(policy.catchUpWindowMs)}` : ''}`)
   if (policy.overlap && policy.overlap !== 'allowAll') extras.push(`overlap ${policy.overlap}`)
+  if (policy.limit) extras.push(`limit ${policy.limit}`)
   if (policy.allowParallelRuns) extras.push('parallel runs')
   if (policy.isolate) extras.push('isolated')
   if (policy.pauseAfterFailures !== null) extras.push(pausesAfterText(policy.pauseAfterFailures))
@@ -76,7 +77,7 @@ export function cronText(schedule: Pick<Schedule, 'cron' | 'cronWritten'>): stri
 }
 
 /** What each catch-up and overlap policy does, in words (manage check): one sentence each, none for a job that sets neither. */
-export function policySentences(policy: Pick<RunPolicy, 'catchUp' | 'catchUpWindowMs' | 'overlap'>): string[] {
+export function policySentences(policy: Pick<RunPolicy, 'catchUp' | 'catchUpWindowMs' | 'overlap'> & Partial<Pick<RunPolicy, 'limit'>>): string[] {
   const sentences: string[] = []
   const window = policy.catchUpWindowMs ? `, within ${windowText(policy.catchUpWindowMs)} (older ones are skipped, outside the catch-up window)` : ''
   if (policy.catchUp === 'none') sentences.push("catch-up 'none': a period missed by more than a tick is skipped, and recorded so; the next period on time runs")
@@ -86,6 +87,7 @@ export function policySentences(policy: Pick<RunPolicy, 'catchUp' | 'catchUpWind
   if (policy.overlap === 'bufferOne') sentences.push("overlap 'bufferOne': the latest period that falls due while a run is live starts right after it ends; the others are recorded skipped")
   if (policy.overlap === 'bufferAll') sentences.push("overlap 'bufferAll': each period that falls due while a run is live runs after it, in order")
   if (policy.overlap === 'cancelOther') sentences.push("overlap 'cancelOther': a period that falls due while a run is live stops it (ctx.signal; recorded cancelled) and starts once it has ended")
+  if (policy.limit) sentences.push(`limit '${policy.limit}': at most the settings' limits.${policy.limit} runs of its group at once, on every server; held back, it stays due`)
   if (policy.overlap !== null && policy.catchUp === null && policy.overlap !== 'allowAll') sentences.push("catch-up (not set): after missed periods the latest runs once, as django-cron would, and the ones before it are recorded skipped")
   return sentences
 }
