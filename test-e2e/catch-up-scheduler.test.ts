@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, ROOT, Sandbox} from '../test/helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
+import {context, ROOT, sandboxOnFreshDatabase} from '../test/helpers/cli'
+import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
 
@@ -12,35 +12,26 @@ const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
  */
 for (const dialect of BACKENDS) describe(`catch-up under two resident schedulers, on ${dialect}`, function () {
   this.timeout(60_000)
-  let t: TestDatabase
-  let sandbox: Sandbox
-  before(async () => {
-    t = await freshDatabase({dialect})
-    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
-  })
-  after(async () => {
-    sandbox.remove()
-    await t.close()
-  })
+  const on = sandboxOnFreshDatabase(dialect, SETTINGS)
 
   it('skips the missed periods but the latest, runs it, then runs each period once', async () => {
     const heldMs = Math.floor(Date.now() / 2000) * 2000 - 180_000
-    await sandbox.withDb(async (db) => {
+    await on.sandbox.withDb(async (db) => {
       const held = dialect === 'sqlite' ? new Date(heldMs).toISOString() : new Date(heldMs)
       await db('cron_job').insert({code: 'policy.every2', held_to: held})
       await db('cron_job_log').insert({code: 'policy.every2', status: 'succeeded', start_time: held, end_time: held, period_at: held, message: 'seeded'})
     })
     const env = {TEST_CRONS: 'CatchUpEveryTwoJob'}
-    const schedulers = [sandbox.start(['scheduler'], env), sandbox.start(['scheduler'], env)]
+    const schedulers = [on.sandbox.start(['scheduler'], env), on.sandbox.start(['scheduler'], env)]
     // Real time, short periods: until three runs after the seeded one are recorded (their count, polled).
-    const ranSince = () => sandbox.withDb(async (db) => Number((await db('cron_job_log').where({code: 'policy.every2', status: 'succeeded'}).count({n: '*'}))[0].n))
+    const ranSince = () => on.sandbox.withDb(async (db) => Number((await db('cron_job_log').where({code: 'policy.every2', status: 'succeeded'}).count({n: '*'}))[0].n))
     for (const started = Date.now(); (await ranSince()) < 4; ) {
       expect(Date.now() - started, 'three runs within 20 s').to.be.below(20_000)
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
     for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
     for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
-    const records = await sandbox.withDb(async (db) => {
+    const records = await on.sandbox.withDb(async (db) => {
       const ms = (value: unknown) => new Date(value instanceof Date ? value : String(value)).getTime()
       const runs = (await db('cron_job_log').where({code: 'policy.every2'}).select('period_at', 'status')).map((row) => ({at: ms(row.period_at), what: String(row.status)}))
       const skips = (await db('cron_skip').where({code: 'policy.every2'}).select('period_at', 'reason')).map((row) => ({at: ms(row.period_at), what: String(row.reason)}))

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, ROOT, Sandbox, type Result} from '../test/helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
+import {context, type Result, ROOT, sandboxOnFreshDatabase, type Sandbox} from '../test/helpers/cli'
+import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
 
@@ -26,42 +26,32 @@ async function ledger(sandbox: Sandbox, code: string): Promise<string[]> {
  */
 for (const dialect of BACKENDS) describe(`catch-up after a 3-hour gap, two servers, on ${dialect}`, function () {
   this.timeout(120_000)
-  let t: TestDatabase
-  let sandbox: Sandbox
-
-  before(async () => {
-    t = await freshDatabase({dialect})
-    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
-  })
-  after(async () => {
-    sandbox.remove()
-    await t.close()
-  })
+  const on = sandboxOnFreshDatabase(dialect, SETTINGS)
 
   async function tick(now: string): Promise<Result[]> {
     const env = {MANAGE_NOW: now, TEST_CRONS: 'CatchUpNoneJob,CatchUpLatestJob,CatchUpAllJob,CatchUpAllEveryJob'}
-    const results = await Promise.all([sandbox.spawn(['runcrons', '-v', '2'], env), sandbox.spawn(['runcrons', '-v', '2'], env)])
+    const results = await Promise.all([on.sandbox.spawn(['runcrons', '-v', '2'], env), on.sandbox.spawn(['runcrons', '-v', '2'], env)])
     for (const result of results) expect(result.code, context(result)).to.equal(0)
     return results
   }
 
   it('none skips 11:00–13:00 and runs at 14:00; latest runs 13:00 late; all runs 11:00, 12:00, 13:00 in order; each period once', async () => {
     for (const now of ['2026-03-02T10:00:00Z', '2026-03-02T13:30:00Z', '2026-03-02T14:00:00Z']) await tick(now)
-    expect(await ledger(sandbox, 'policy.none')).to.deep.equal([
+    expect(await ledger(on.sandbox, 'policy.none')).to.deep.equal([
       '10:00 succeeded served 2026-03-02T10:00:00Z',
       '11:00 skipped catch-up: none',
       '12:00 skipped catch-up: none',
       '13:00 skipped catch-up: none',
       '14:00 succeeded served 2026-03-02T14:00:00Z',
     ])
-    expect(await ledger(sandbox, 'policy.latest')).to.deep.equal([
+    expect(await ledger(on.sandbox, 'policy.latest')).to.deep.equal([
       '10:00 succeeded served 2026-03-02T10:00:00Z',
       '11:00 skipped catch-up: latest',
       '12:00 skipped catch-up: latest',
       '13:00 succeeded served 2026-03-02T13:00:00Z',
       '14:00 succeeded served 2026-03-02T14:00:00Z',
     ])
-    expect(await ledger(sandbox, 'policy.all')).to.deep.equal([
+    expect(await ledger(on.sandbox, 'policy.all')).to.deep.equal([
       '10:00 succeeded served 2026-03-02T10:00:00Z',
       '11:00 succeeded served 2026-03-02T11:00:00Z',
       '12:00 succeeded served 2026-03-02T12:00:00Z',
@@ -69,7 +59,7 @@ for (const dialect of BACKENDS) describe(`catch-up after a 3-hour gap, two serve
       '14:00 succeeded served 2026-03-02T14:00:00Z',
     ])
     // An interval's periods follow its first run's minute; runToleranceSeconds lets 14:00 in on time.
-    expect(await ledger(sandbox, 'policy.all_every')).to.deep.equal([
+    expect(await ledger(on.sandbox, 'policy.all_every')).to.deep.equal([
       '10:00 succeeded served 2026-03-02T10:00:00Z',
       '11:00 succeeded served 2026-03-02T11:00:00Z',
       '12:00 succeeded served 2026-03-02T12:00:00Z',
@@ -79,13 +69,13 @@ for (const dialect of BACKENDS) describe(`catch-up after a 3-hour gap, two serve
 
     // The ledger, as crons:history and the audit show it: every period accounted for.
     const env = {MANAGE_NOW: '2026-03-02T14:05:00Z', TEST_CRONS: 'CatchUpNoneJob,CatchUpLatestJob,CatchUpAllJob,CatchUpAllEveryJob'}
-    const history = await sandbox.spawn(['crons:history', 'policy.none', '--status', 'skipped', '--json'], env)
+    const history = await on.sandbox.spawn(['crons:history', 'policy.none', '--status', 'skipped', '--json'], env)
     expect((JSON.parse(history.stdout) as Array<{period: string; reason: string}>).map((skip) => `${skip.period} ${skip.reason}`)).to.deep.equal([
       '2026-03-02T13:00:00.000Z catch-up: none',
       '2026-03-02T12:00:00.000Z catch-up: none',
       '2026-03-02T11:00:00.000Z catch-up: none',
     ])
-    const audit = await sandbox.spawn(['audit', '--since', '1d', '--json'], env)
+    const audit = await on.sandbox.spawn(['audit', '--since', '1d', '--json'], env)
     expect(audit.code, context(audit)).to.equal(0)
     const report = JSON.parse(audit.stdout) as {ok: boolean; jobs: Array<{code: string; unaccounted: number; counts: {periods: number; skipped: number; twice: number}}>}
     expect(report.ok).to.equal(true)

@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
-import {context, ROOT, Sandbox, type Result} from '../test/helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
+import {context, type Result, ROOT, sandboxOnFreshDatabase} from '../test/helpers/cli'
+import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'limits-settings.cjs')
 const JOBS = [1, 2, 3, 4, 5, 6].map((n) => `report.${n}`)
@@ -34,35 +34,25 @@ function mostAtOnce(intervals: ReadonlyArray<{start: number; end: number}>, slac
  */
 for (const dialect of BACKENDS) describe(`a limit of 2 over 6 jobs and 3 processes on ${dialect}`, function () {
   this.timeout(120_000)
-  let t: TestDatabase
-  let sandbox: Sandbox
-
-  before(async () => {
-    t = await freshDatabase({dialect})
-    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
-  })
-  after(async () => {
-    sandbox.remove()
-    await t.close()
-  })
+  const on = sandboxOnFreshDatabase(dialect, SETTINGS)
 
   it('is never exceeded, and is used', async () => {
     const outputs: string[] = []
     for (let round = 0; round < 10; round++) {
-      const results: Result[] = await Promise.all([1, 2, 3].map(() => sandbox.spawn(['runcrons', '--concurrency', '6'], {LIMIT_SLEEP_MS: String(RUN_MS)})))
+      const results: Result[] = await Promise.all([1, 2, 3].map(() => on.sandbox.spawn(['runcrons', '--concurrency', '6'], {LIMIT_SLEEP_MS: String(RUN_MS)})))
       for (const result of results) {
         expect(result.code, context(result)).to.equal(0)
         expect(result.stderr, context(result)).to.not.match(/deadlock|SQLITE_BUSY|locked/i)
         outputs.push(result.stdout)
       }
-      const ran = await sandbox.withDb((db) => db('cron_job_log').where({status: 'succeeded'}).count({n: '*'}))
+      const ran = await on.sandbox.withDb((db) => db('cron_job_log').where({status: 'succeeded'}).count({n: '*'}))
       if (Number(ran[0].n) === JOBS.length) break
     }
-    const rows = await sandbox.withDb((db) => db('cron_job_log').select('code', 'status', 'start_time', 'end_time', 'late_reason', 'started_late_ms'))
+    const rows = await on.sandbox.withDb((db) => db('cron_job_log').select('code', 'status', 'start_time', 'end_time', 'late_reason', 'started_late_ms'))
     expect(rows.map((row) => `${row.code} ${row.status}`).sort()).to.deep.equal(JOBS.map((code) => `${code} succeeded`))
     const ms = (value: unknown) => new Date(value instanceof Date ? value : String(value)).getTime()
     // do()'s own times, on this machine's one clock: never more than 2 at once, and 2 at some point.
-    const measured = JOBS.map((code) => JSON.parse(fs.readFileSync(path.join(sandbox.dir, `run-${code}.json`), 'utf8')) as {started: number; ended: number})
+    const measured = JOBS.map((code) => JSON.parse(fs.readFileSync(path.join(on.sandbox.dir, `run-${code}.json`), 'utf8')) as {started: number; ended: number})
     expect(mostAtOnce(measured.map(({started, ended}) => ({start: started, end: ended})))).to.equal(2)
     // The run log's start and end times. A run's start_time is its decision's time, read before the
     // transaction that claims it and takes its slot, which may wait for the database (sqlite's write

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, ROOT, Sandbox} from '../test/helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
+import {context, ROOT, sandboxOnFreshDatabase} from '../test/helpers/cli'
+import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
 const CRONS = 'CatchUpNoneJob,CatchUpLatestJob,CatchUpAllJob,CatchUpAllEveryJob,CatchUpSlotsJob'
@@ -25,16 +25,7 @@ function weekOfTicks(): string[] {
  */
 for (const dialect of BACKENDS) describe(`a mixed week, audited, on ${dialect}`, function () {
   this.timeout(600_000)
-  let t: TestDatabase
-  let sandbox: Sandbox
-  before(async () => {
-    t = await freshDatabase({dialect})
-    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
-  })
-  after(async () => {
-    sandbox.remove()
-    await t.close()
-  })
+  const on = sandboxOnFreshDatabase(dialect, SETTINGS)
 
   it('audit --json: 0 unaccounted periods, none twice, the skips counted apart', async () => {
     const env = (now: string) => ({MANAGE_NOW: now, TEST_CRONS: CRONS})
@@ -42,12 +33,12 @@ for (const dialect of BACKENDS) describe(`a mixed week, audited, on ${dialect}`,
     for (const now of weekOfTicks()) {
       // Two servers at the noon ticks, one otherwise.
       const servers = now.endsWith('T12:00:00Z') ? 2 : 1
-      for (const result of await Promise.all(Array.from({length: servers}, () => sandbox.spawn(['runcrons'], env(now))))) ok(result)
-      if (now === '2026-03-06T09:30:00Z') ok(await sandbox.spawn(['crons:pause', 'policy.all', '--note', 'maintenance'], env(now)))
-      if (now === '2026-03-06T18:00:00Z') ok(await sandbox.spawn(['crons:resume', 'policy.all'], env(now)))
-      if (now === '2026-03-07T13:37:00Z') ok(await sandbox.spawn(['runcrons', 'CatchUpLatestJob', '--force'], env(now)))
+      for (const result of await Promise.all(Array.from({length: servers}, () => on.sandbox.spawn(['runcrons'], env(now))))) ok(result)
+      if (now === '2026-03-06T09:30:00Z') ok(await on.sandbox.spawn(['crons:pause', 'policy.all', '--note', 'maintenance'], env(now)))
+      if (now === '2026-03-06T18:00:00Z') ok(await on.sandbox.spawn(['crons:resume', 'policy.all'], env(now)))
+      if (now === '2026-03-07T13:37:00Z') ok(await on.sandbox.spawn(['runcrons', 'CatchUpLatestJob', '--force'], env(now)))
     }
-    const audit = await sandbox.spawn(['audit', '--since', '8d', '--json'], env('2026-03-08T18:05:00Z'))
+    const audit = await on.sandbox.spawn(['audit', '--since', '8d', '--json'], env('2026-03-08T18:05:00Z'))
     expect(audit.code, context(audit)).to.equal(0)
     const report = JSON.parse(audit.stdout) as {ok: boolean; jobs: Array<{code: string; unaccounted: number; counts: {periods: number; skipped: number; twice: number; extra: number; ran: number; late: number}}>}
     const summary = report.jobs.map((job) => ({code: job.code, unaccounted: job.unaccounted, twice: job.counts.twice}))

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, ROOT, Sandbox} from '../test/helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
+import {context, ROOT, sandboxOnFreshDatabase, type Sandbox} from '../test/helpers/cli'
+import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
 
@@ -37,26 +37,17 @@ async function until(enough: () => Promise<boolean>, withinMs: number): Promise<
  */
 for (const dialect of BACKENDS) describe(`overlap across two schedulers, on ${dialect}`, function () {
   this.timeout(90_000)
-  let t: TestDatabase
-  let sandbox: Sandbox
-  before(async () => {
-    t = await freshDatabase({dialect})
-    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
-  })
-  after(async () => {
-    sandbox.remove()
-    await t.close()
-  })
+  const on = sandboxOnFreshDatabase(dialect, SETTINGS)
 
   it("bufferOne: the latest period that fell due during a run starts right after it, the others are skipped; runs never overlap; each period once", async () => {
     const env = {TEST_CRONS: 'BufferOneJob'}
-    const schedulers = [sandbox.start(['scheduler'], env), sandbox.start(['scheduler'], env)]
-    const ended = async () => (await ledgerOf(sandbox, 'policy.buffer_one')).filter((record) => record.what === 'succeeded').length >= 3
+    const schedulers = [on.sandbox.start(['scheduler'], env), on.sandbox.start(['scheduler'], env)]
+    const ended = async () => (await ledgerOf(on.sandbox, 'policy.buffer_one')).filter((record) => record.what === 'succeeded').length >= 3
     await until(ended, 40_000)
     for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
     for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
 
-    const records = await ledgerOf(sandbox, 'policy.buffer_one')
+    const records = await ledgerOf(on.sandbox, 'policy.buffer_one')
     const periods = records.map((record) => record.periodMs)
     expect(new Set(periods).size, 'a period recorded twice').to.equal(periods.length)
     // From the first run on, every period (each second) has its record.
@@ -76,21 +67,21 @@ for (const dialect of BACKENDS) describe(`overlap across two schedulers, on ${di
   })
 
   for (const servers of [2, 1]) it(`cancelOther, ${servers} scheduler(s): each period stops the live run (recorded cancelled, by that period) and starts once it has ended; each period once`, async () => {
-    await sandbox.withDb(async (db) => {
+    await on.sandbox.withDb(async (db) => {
       for (const table of ['cron_skip', 'cron_job_log', 'cron_job']) await db(table).where({code: 'policy.cancel_other'}).delete()
     })
     const env = {TEST_CRONS: 'CancelOtherJob'}
-    const schedulers = Array.from({length: servers}, () => sandbox.start(['scheduler'], env))
-    const cancelled = async () => (await ledgerOf(sandbox, 'policy.cancel_other')).filter((record) => record.what === 'cancelled').length >= 3
+    const schedulers = Array.from({length: servers}, () => on.sandbox.start(['scheduler'], env))
+    const cancelled = async () => (await ledgerOf(on.sandbox, 'policy.cancel_other')).filter((record) => record.what === 'cancelled').length >= 3
     await until(cancelled, 40_000)
     for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
     for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
 
-    const records = await ledgerOf(sandbox, 'policy.cancel_other')
+    const records = await ledgerOf(on.sandbox, 'policy.cancel_other')
     const periods = records.map((record) => record.periodMs)
     expect(new Set(periods).size, 'a period recorded twice').to.equal(periods.length)
     const runs = records.filter((record) => record.startMs !== undefined)
-    const messages = await sandbox.withDb(async (db) => (await db('cron_job_log').where({code: 'policy.cancel_other', status: 'cancelled'}).orderBy('id')).map((row) => String(row.message)))
+    const messages = await on.sandbox.withDb(async (db) => (await db('cron_job_log').where({code: 'policy.cancel_other', status: 'cancelled'}).orderBy('id')).map((row) => String(row.message)))
     for (const message of messages) expect(message).to.match(/^cancelled for the period of \S+ \(overlap: cancelOther\); it returned: served /)
     for (let i = 1; i < runs.length; i++) {
       if (runs[i - 1].what !== 'cancelled') continue

@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import path from 'node:path'
 import {codeHash} from '../src/core/time/hashed-cron'
-import {context, ROOT, Sandbox} from '../test/helpers/cli'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../test/helpers/db'
+import {context, ROOT, sandboxOnFreshDatabase} from '../test/helpers/cli'
+import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
 const LETTERS = ['a', 'b', 'c', 'd', 'e', 'f']
@@ -14,21 +14,12 @@ const LETTERS = ['a', 'b', 'c', 'd', 'e', 'f']
  */
 for (const dialect of BACKENDS) describe(`spreadSeconds under two schedulers, on ${dialect}`, function () {
   this.timeout(90_000)
-  let t: TestDatabase
-  let sandbox: Sandbox
-  before(async () => {
-    t = await freshDatabase({dialect})
-    sandbox = new Sandbox({databaseUrl: t.url, settings: SETTINGS, tier: 'process'})
-  })
-  after(async () => {
-    sandbox.remove()
-    await t.close()
-  })
+  const on = sandboxOnFreshDatabase(dialect, SETTINGS)
 
   it('each job starts its own offset into each period, on either server, every period once', async () => {
     const env = {TEST_CRONS: LETTERS.map((letter) => `Spread${letter.toUpperCase()}Job`).join(',')}
-    const rows = () => sandbox.withDb(async (db) => (await db('cron_job_log').whereIn('code', LETTERS.map((letter) => `spread.${letter}`)).select('code', 'status', 'start_time', 'period_at', 'pid')).map((row) => ({code: String(row.code), status: String(row.status), startMs: new Date(row.start_time instanceof Date ? row.start_time : String(row.start_time)).getTime(), periodMs: new Date(row.period_at instanceof Date ? row.period_at : String(row.period_at)).getTime(), pid: Number(row.pid)})))
-    const schedulers = [sandbox.start(['scheduler'], env), sandbox.start(['scheduler'], env)]
+    const rows = () => on.sandbox.withDb(async (db) => (await db('cron_job_log').whereIn('code', LETTERS.map((letter) => `spread.${letter}`)).select('code', 'status', 'start_time', 'period_at', 'pid')).map((row) => ({code: String(row.code), status: String(row.status), startMs: new Date(row.start_time instanceof Date ? row.start_time : String(row.start_time)).getTime(), periodMs: new Date(row.period_at instanceof Date ? row.period_at : String(row.period_at)).getTime(), pid: Number(row.pid)})))
+    const schedulers = [on.sandbox.start(['scheduler'], env), on.sandbox.start(['scheduler'], env)]
     for (const started = Date.now(); (await rows()).filter((row) => row.status === 'succeeded').length < 6 * 4; ) {
       expect(Date.now() - started, '4 runs of each within 40 s').to.be.below(40_000)
       await new Promise((resolve) => setTimeout(resolve, 250))

@@ -4,6 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
 import {knex, type Knex} from 'knex'
+import type {Dialect} from '../../src/core/db/database'
+import {freshDatabase, type TestDatabase} from './db'
 import {configFromUrl, openDatabase} from '../../src/core/db/database'
 import {callCommand} from '../../src/index'
 
@@ -263,4 +265,18 @@ export function runManageWithInput(args: readonly string[], env: Env, input: str
   child.stdin.on('error', () => undefined)
   child.stdin.end(input)
   return done
+}
+
+/** A describe's fresh database of `dialect` and a sandbox on it that runs manage in processes: made before its tests, removed after them. */
+export function sandboxOnFreshDatabase(dialect: Dialect, settings: string): {sandbox: Sandbox; t: TestDatabase} {
+  const made = {} as {sandbox: Sandbox; t: TestDatabase}
+  before(async () => {
+    made.t = await freshDatabase({dialect})
+    made.sandbox = new Sandbox({databaseUrl: made.t.url, settings, tier: 'process'})
+  })
+  after(async () => {
+    made.sandbox.remove()
+    await made.t.close()
+  })
+  return made
 }
