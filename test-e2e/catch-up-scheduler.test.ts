@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, ROOT, sandboxOnFreshDatabase} from '../test/helpers/cli'
+import {ROOT, sandboxOnFreshDatabase, schedulersUntil} from '../test/helpers/cli'
 import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
@@ -22,15 +22,9 @@ for (const dialect of BACKENDS) describe(`catch-up under two resident schedulers
       await db('cron_job_log').insert({code: 'policy.every2', status: 'succeeded', start_time: held, end_time: held, period_at: held, message: 'seeded'})
     })
     const env = {TEST_CRONS: 'CatchUpEveryTwoJob'}
-    const schedulers = [on.sandbox.start(['scheduler'], env), on.sandbox.start(['scheduler'], env)]
     // Real time, short periods: until three runs after the seeded one are recorded (their count, polled).
     const ranSince = () => on.sandbox.withDb(async (db) => Number((await db('cron_job_log').where({code: 'policy.every2', status: 'succeeded'}).count({n: '*'}))[0].n))
-    for (const started = Date.now(); (await ranSince()) < 4; ) {
-      expect(Date.now() - started, 'three runs within 20 s').to.be.below(20_000)
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-    for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
-    for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
+    await schedulersUntil(on.sandbox, 2, env, async () => (await ranSince()) >= 4, 20_000)
     const records = await on.sandbox.withDb(async (db) => {
       const ms = (value: unknown) => new Date(value instanceof Date ? value : String(value)).getTime()
       const runs = (await db('cron_job_log').where({code: 'policy.every2'}).select('period_at', 'status')).map((row) => ({at: ms(row.period_at), what: String(row.status)}))

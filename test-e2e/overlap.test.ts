@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import path from 'node:path'
-import {context, ROOT, sandboxOnFreshDatabase, type Sandbox} from '../test/helpers/cli'
+import {ROOT, type Sandbox, sandboxOnFreshDatabase, schedulersUntil} from '../test/helpers/cli'
 import {BACKENDS} from '../test/helpers/db'
 
 const SETTINGS = path.join(ROOT, 'test', 'fixtures', 'policies-settings.cjs')
@@ -23,14 +23,6 @@ async function ledgerOf(sandbox: Sandbox, code: string): Promise<Record[]> {
   })
 }
 
-/** Poll the run log until `enough` says so (real time, short periods), within `withinMs`. */
-async function until(enough: () => Promise<boolean>, withinMs: number): Promise<void> {
-  for (const started = Date.now(); !(await enough()); ) {
-    expect(Date.now() - started, `within ${withinMs} ms`).to.be.below(withinMs)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
-
 /**
  * Overlap policies across servers: two resident schedulers (real time) on one database, a job
  * every second whose runs take 2.5 s, so that each outlives its period.
@@ -41,11 +33,7 @@ for (const dialect of BACKENDS) describe(`overlap across two schedulers, on ${di
 
   it("bufferOne: the latest period that fell due during a run starts right after it, the others are skipped; runs never overlap; each period once", async () => {
     const env = {TEST_CRONS: 'BufferOneJob'}
-    const schedulers = [on.sandbox.start(['scheduler'], env), on.sandbox.start(['scheduler'], env)]
-    const ended = async () => (await ledgerOf(on.sandbox, 'policy.buffer_one')).filter((record) => record.what === 'succeeded').length >= 3
-    await until(ended, 40_000)
-    for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
-    for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
+    await schedulersUntil(on.sandbox, 2, env, async () => (await ledgerOf(on.sandbox, 'policy.buffer_one')).filter((record) => record.what === 'succeeded').length >= 3, 40_000)
 
     const records = await ledgerOf(on.sandbox, 'policy.buffer_one')
     const periods = records.map((record) => record.periodMs)
@@ -71,11 +59,7 @@ for (const dialect of BACKENDS) describe(`overlap across two schedulers, on ${di
       for (const table of ['cron_skip', 'cron_job_log', 'cron_job']) await db(table).where({code: 'policy.cancel_other'}).delete()
     })
     const env = {TEST_CRONS: 'CancelOtherJob'}
-    const schedulers = Array.from({length: servers}, () => on.sandbox.start(['scheduler'], env))
-    const cancelled = async () => (await ledgerOf(on.sandbox, 'policy.cancel_other')).filter((record) => record.what === 'cancelled').length >= 3
-    await until(cancelled, 40_000)
-    for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
-    for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
+    await schedulersUntil(on.sandbox, servers, env, async () => (await ledgerOf(on.sandbox, 'policy.cancel_other')).filter((record) => record.what === 'cancelled').length >= 3, 40_000)
 
     const records = await ledgerOf(on.sandbox, 'policy.cancel_other')
     const periods = records.map((record) => record.periodMs)

@@ -280,3 +280,20 @@ export function sandboxOnFreshDatabase(dialect: Dialect, settings: string): {san
   })
   return made
 }
+
+/**
+ * `count` resident schedulers (real processes, real time) on the sandbox's database, until `enough`
+ * says so (polled every 250 ms, within `withinMs`): then SIGTERM, and each must drain and exit 0.
+ */
+export async function schedulersUntil(sandbox: Sandbox, count: number, env: Env, enough: () => Promise<boolean>, withinMs: number): Promise<void> {
+  const schedulers = Array.from({length: count}, () => sandbox.start(['scheduler'], env))
+  try {
+    for (const started = Date.now(); !(await enough()); ) {
+      expect(Date.now() - started, `enough within ${withinMs} ms`).to.be.below(withinMs)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  } finally {
+    for (const running of schedulers) process.kill(running.pid, 'SIGTERM')
+  }
+  for (const result of await Promise.all(schedulers.map((running) => running.done))) expect(result.code, context(result)).to.equal(0)
+}
