@@ -98,7 +98,7 @@ for (const dialect of BACKENDS.filter((backend) => backend !== 'sqlite')) {
       const atSpool = await until('the long run spooled', () => (spooled().includes('faults.long') ? proxy.refused : undefined))
       const down = await until('503, and one more wake refused', async () => {
         const answer = await get(url)
-        return proxy.refused > atSpool && answer.status === 503 ? answer : undefined
+        return proxy.refused > atSpool && answer.status === 503 && said(/unreachable/).length >= 1 ? answer : undefined
       })
       expect(down.body).to.match(/^\{"status":"unhealthy","reason":"the database was unreachable at the last wake, \d+ s ago: [^"\n]+"\}\n$/)
       expect(said(/unreachable/), 'said once, not at every try').to.have.length(1)
@@ -115,10 +115,11 @@ for (const dialect of BACKENDS.filter((backend) => backend !== 'sqlite')) {
 
       // The database never answers: each wake gives up within the timeouts (1 s here), it is not wedged.
       proxy.stall()
-      await until('503 while stalled', async () => ((await get(url)).status === 503 ? true : undefined))
+      // The answer and the line travel apart (HTTP, the stderr pipe): wait for both, then count the lines.
+      await until('503 while stalled, and said', async () => ((await get(url)).status === 503 && said(/unreachable/).length >= 2 ? true : undefined))
       expect(said(/unreachable/), 'a second outage, said once').to.have.length(2)
       proxy.restore()
-      await until('healthy again', async () => ((await get(url)).status === 200 ? true : undefined))
+      await until('healthy again, and said', async () => ((await get(url)).status === 200 && said(/the database is back after/).length >= 2 ? true : undefined))
       before = await succeeded('faults.every_second')
       await until('a new run', async () => ((await succeeded('faults.every_second')) > before ? true : undefined))
       expect(said(/the database is back after \d+ s/)).to.have.length(2)
