@@ -21,12 +21,34 @@ const directTickApart = {
   },
 }
 
+/**
+ * Modules main.js loads only for a project that uses them (src/core/base/lazily.ts: a policy's
+ * decisions and checks, H's hashing, the skips' statements): each is a file of its own beside it,
+ * so a tick whose jobs use none never reads or compiles them. The other bundles inline them.
+ */
+const LAZY = {
+  'ledger-verdict': 'core/schedule/ledger-verdict.js',
+  'policy-options': 'core/jobs/policy-options.js',
+  'hashed-cron': 'core/time/hashed-cron.js',
+  'ledger-statements': 'core/run-log/ledger-statements.js',
+}
+const lazyApart = {
+  name: 'lazy-apart',
+  setup(build) {
+    build.onResolve({filter: new RegExp(`/(${Object.keys(LAZY).join('|')})(\\.js)?$`)}, (args) => {
+      if (args.kind === 'entry-point') return undefined
+      return {path: `./${path.basename(args.path, '.js')}.js`, external: true}
+    })
+  },
+}
+
 // Source maps through tsc's to the TypeScript (for --traceback and DEBUG stacks; Node reads them only then, see
 // bin/manage), without the sources' text: the maps stay small, and a stack needs only the file and line.
 const common = {bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', logLevel: 'warning', legalComments: 'none', sourcemap: true, sourcesContent: false}
 
 Promise.all([
-  esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'main.js')], outfile: path.join(DIST, 'entry', 'main.js'), plugins: [directTickApart]}),
+  esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'main.js')], outfile: path.join(DIST, 'entry', 'main.js'), plugins: [directTickApart, lazyApart]}),
+  ...Object.entries(LAZY).map(([name, source]) => esbuild.build({...common, entryPoints: [path.join(DIST, 'src', source)], outfile: path.join(DIST, 'entry', `${name}.js`), plugins: [lazyApart]})),
   esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'runcrons', 'direct-tick.js')], outfile: path.join(DIST, 'entry', 'direct-tick.js')}),
   // The process an isolated job runs in (forked beside the direct tick's bundle).
   esbuild.build({...common, entryPoints: [path.join(DIST, 'src', 'cli', 'runcrons', 'isolated-child.js')], outfile: path.join(DIST, 'entry', 'isolated-child.js')}),

@@ -106,8 +106,8 @@ for (const dialect of BACKENDS) {
     })
 
     if (dialect === 'sqlite') {
-      /** bin/manage runcrons in a fresh process, as cron starts it: what it printed, and the packages it loaded. */
-      const tickInFreshProcess = (file: string, now: string): {printed: string; packages: string[]} => {
+      /** bin/manage runcrons in a fresh process, as cron starts it: what it printed, the packages it loaded, and its bundle's files (dist/entry). */
+      const tickInFreshProcess = (file: string, now: string): {printed: string; packages: string[]; entries: string[]} => {
         const script =
           `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons'];` +
           `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify(Object.keys(require.cache))));` +
@@ -117,26 +117,39 @@ for (const dialect of BACKENDS) {
           encoding: 'utf8',
         })
         const [printed, modules] = output.split('modules: ')
-        const packages = new Set((JSON.parse(modules) as string[]).map((module) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(module)?.[1]).filter(Boolean))
-        return {printed, packages: [...packages].sort() as string[]}
+        const loaded = JSON.parse(modules) as string[]
+        const packages = new Set(loaded.map((module) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(module)?.[1]).filter(Boolean))
+        const entries = loaded.filter((module) => module.startsWith(path.join(ROOT, 'dist', 'entry') + path.sep)).map((module) => path.basename(module))
+        return {printed, packages: [...packages].sort() as string[], entries: entries.sort()}
       }
 
       it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs', async () => {
         await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
         const file = settings([`code = 'a'; runEveryMins = 5; retryAfterFailureMins = 1; runToleranceSeconds = 5`])
-        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})
+        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3'], entries: ['main.js']})
+      })
+
+      it("loads the policies' checks and decisions only for a job that sets one (scripts/bundle-entry.js keeps them apart)", async () => {
+        await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+        const plain = tickInFreshProcess(settings([`code = 'a'; runEveryMins = 5; allowParallelRuns = true; timeoutMins = 3`]), '2026-01-05T00:03:00Z')
+        expect(plain).to.deep.include({printed: '[ ] a\n', entries: ['main.js']})
+        // Its hold (cron_job.held_to) at 00:00, as its run there left it: nothing unaccounted at 00:03.
+        await t.db('cron_job').where({code: 'a'}).update({held_to: '2026-01-05T00:00:00.000Z'})
+        const policy = tickInFreshProcess(settings([`code = 'a'; runEveryMins = 5; catchUp = 'none'; overlap = 'skip'; pauseAfterFailures = 3`]), '2026-01-05T00:03:00Z')
+        expect(policy).to.deep.equal({printed: '[ ] a\n', packages: plain.packages, entries: ['ledger-verdict.js', 'main.js', 'policy-options.js']})
       })
 
       it("a job with cron = 'H * * * *' loads what any cron job loads, and nothing more (node:crypto is a builtin)", async () => {
         // app.job_0 resolves 'H * * * *' to minute 43 (test/unit/hashed-cron.test.ts): not due at 00:03.
         const plainCron = tickInFreshProcess(settings([`code = 'app.job_0'; cron = '43 * * * *'`]), '2026-01-05T00:03:00Z')
         expect(plainCron.printed).to.equal('[ ] app.job_0\n')
-        expect(tickInFreshProcess(settings([`code = 'app.job_0'; cron = 'H * * * *'`]), '2026-01-05T00:03:00Z')).to.deep.equal(plainCron)
+        expect(plainCron.entries).to.deep.equal(['main.js'])
+        expect(tickInFreshProcess(settings([`code = 'app.job_0'; cron = 'H * * * *'`]), '2026-01-05T00:03:00Z')).to.deep.equal({...plainCron, entries: ['hashed-cron.js', 'main.js']})
       })
 
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {
         const plain = settings([`code = 'a'; runEveryMins = 5`])
-        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3']})
+        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3'], entries: ['direct-tick.js', 'main.js']})
         const file = path.join(dir, 'settings-db.cjs')
         writeFileSync(
           file,

@@ -6,7 +6,8 @@ import {describeSchedule} from '../../src/core/schedule/describe'
 import {historyFromRuns} from '../../src/core/schedule/history'
 import {isDue} from '../../src/core/schedule/is-due'
 import {nextDueTimes} from '../../src/core/schedule/next-due'
-import {isHashed, resolveHashedCron} from '../../src/core/time/hashed-cron'
+import {isHashed} from '../../src/core/time/cron-expression'
+import {resolveHashedCron} from '../../src/core/time/hashed-cron'
 import {at, run, runPolicy} from '../helpers/schedule'
 
 /** The resolved expression, or the problem. */

@@ -3,12 +3,15 @@ import {webhookProblem} from '../alerts/channels/webhook'
 import {usesLedger, type RunPolicy} from './run-policy'
 import {policyOf, type Report} from './load-policy'
 import {parseSlot, type Schedule} from './schedule'
+import {lazily} from '../base/lazily'
 import {shown} from '../base/text'
-import {CRON_FIELDS, cronExpressionError} from '../time/cron-expression'
-import {isHashed, resolveHashedCron, codeHash} from '../time/hashed-cron'
+import {CRON_FIELDS, cronExpressionError, isHashed} from '../time/cron-expression'
 import {luxon} from '../time/luxon'
 import {MINUTE_MS, SECOND_MS} from '../time/units'
 import type {CronClass, CronJobBase, JobAlertsOverride} from '../contract/cron-job-base'
+
+/** H and spreadSeconds' hashing, loaded by the first job that uses either. */
+const hashedCron = lazily(() => require('../time/hashed-cron') as typeof import('../time/hashed-cron'))
 
 /** A cron class that passed validation, with its instance. */
 export interface LoadedJob {
@@ -179,7 +182,7 @@ function spreadOf(value: unknown, intervalMs: number | null, code: unknown, erro
     error(`spreadSeconds = ${value} is longer than the interval (${intervalMs / SECOND_MS} s): use at most spreadSeconds = ${intervalMs / SECOND_MS}`)
     return null
   }
-  return typeof code === 'string' ? (codeHash(code, 7) % value) * SECOND_MS : 0
+  return typeof code === 'string' ? (hashedCron().codeHash(code, 7) % value) * SECOND_MS : 0
 }
 
 /** The code: a non-empty string that a line, a terminal and a database can all show. */
@@ -239,7 +242,7 @@ function cronOf(expression: unknown, code: unknown, error: Report): Pick<Schedul
   }
   const written = expression.trim()
   const hashed = isHashed(written)
-  const resolved = hashed ? resolveHashedCron(written, typeof code === 'string' ? code : '') : {cron: written}
+  const resolved = hashed ? hashedCron().resolveHashedCron(written, typeof code === 'string' ? code : '') : {cron: written}
   const problem = resolved.problem ?? cronExpressionError(resolved.cron!)
   if (problem !== null) {
     error(`cron = ${shown(expression)} ${problem}`)

@@ -39,6 +39,9 @@ export type CatchUp = 'none' | 'latest' | 'all'
 
 export const CATCH_UP_POLICIES: readonly CatchUp[] = ['none', 'latest', 'all']
 
+/** The longest limit group's name (cron_limit_slot.name). */
+export const MAX_LIMIT_NAME = 191
+
 /** Why a job's run was held back or started late by its limit, as runs and lines say it: 'limit: reports', 'limit: reports (2 running)'. */
 export function limitReason(group: string, running?: number): string {
   return `limit: ${group}${running === undefined ? '' : ` (${running} running)`}`

@@ -2,11 +2,14 @@ import {changesOf, rowsOf, type ConnectionSource} from '../db/connection-source'
 import type {Dialect} from '../db/database'
 import {read, write, type SqlConnection} from '../db/sql-connection'
 import type {HistoryOptions, JobHistory, PauseInfo, RunLogView, RunRow, RunStatus, SkippedPeriod} from '../contract/run-types'
-import * as ledger from './ledger-statements'
 import {historiesFromRows, interruptionOf, pausesOf, runRowOf, skippedPeriodOf} from './rows'
 import * as sql from './statements'
 import * as tickSql from './tick-statements'
 import {timeCodec} from './time-codec'
+import {lazily} from '../base/lazily'
+
+/** The ledger's statements, for the commands that read or trim skips (the tick's own writes are the recorder's). */
+const ledger = lazily(() => require('./ledger-statements') as typeof import('./ledger-statements'))
 
 export type {NewRun} from './statements'
 
@@ -101,13 +104,13 @@ export class SqlRunStore implements RunStore {
   }
 
   async deleteSkipsBefore(cutoffMs: number, options: {dryRun?: boolean} = {}): Promise<number> {
-    const statement = ledger.oldSkips(this.dialect, cutoffMs, {count: options.dryRun})
+    const statement = ledger().oldSkips(this.dialect, cutoffMs, {count: options.dryRun})
     if (options.dryRun) return Number((await rowsOf(this.source, statement))[0].n)
     return changesOf(this.source, statement)
   }
 
   async listSkips(query: {code?: string; sinceMs?: number; limit: number}): Promise<SkippedPeriod[]> {
-    return (await rowsOf(this.source, ledger.selectSkips(this.dialect, query))).map((row) => skippedPeriodOf(row, this.dialect))
+    return (await rowsOf(this.source, ledger().selectSkips(this.dialect, query))).map((row) => skippedPeriodOf(row, this.dialect))
   }
 
   setPaused(code: string, pause: PauseInfo | null, atMs = Date.now()): Promise<boolean> {

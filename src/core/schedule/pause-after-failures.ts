@@ -1,5 +1,6 @@
 import {firstLine} from '../base/text'
 import {isFailedStatus, type RunStatus} from '../contract/run-types'
+import {failuresText} from './describe'
 
 /** Who a pause after failures is recorded as made by (cron_job.paused_by, the action log's by_user). */
 export const PAUSED_BY_FAILURES = 'manage (pauseAfterFailures)'
@@ -29,9 +30,4 @@ export function pauseNote(after: number, last: {status: RunStatus; message: stri
   const line = [...firstLine(last.message).trim()]
   const error = line.length === 0 ? last.status : line.length > NOTE_ERROR_LENGTH ? `${line.slice(0, NOTE_ERROR_LENGTH).join('')}…` : line.join('')
   return `paused after ${failuresText(after)}: ${error}`
-}
-
-/** "3 failures", "1 failure". */
-export function failuresText(count: number): string {
-  return `${count} failure${count === 1 ? '' : 's'}`
 }

@@ -1,4 +1,3 @@
-import {isHashed} from './hashed-cron'
 import {luxon} from './luxon'
 import {HOUR_MS, MINUTE_MS} from './units'
 
@@ -19,6 +18,14 @@ function cronParser(): Parser {
 }
 
 /** What the fields are, for the fix of every problem. */
+/** A Jenkins-style H (not the H of THU, nor the h of @hourly): see hashed-cron.ts. */
+const HASHED = /(^|[^a-z])H(?![a-z])/i
+
+/** Whether the expression has an H to resolve. Cheap for the common case: most expressions have no H or h at all. */
+export function isHashed(expression: string): boolean {
+  return (expression.includes('H') || expression.includes('h')) && HASHED.test(expression)
+}
+
 export const CRON_FIELDS = "five fields (minute hour day-of-month month day-of-week, e.g. cron = '*/15 * * * *'), or six with seconds first (e.g. cron = '*/10 * * * * *')"
 
 /**

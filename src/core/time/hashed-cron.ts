@@ -1,3 +1,5 @@
+import {isHashed} from './cron-expression'
+
 /**
  * Jenkins' H in cron expressions: `H 3 * * *` is "some minute of 3 a.m.", the same minute for a
  * job on every server, every deploy and every Node version, and a different one for most other
@@ -8,11 +10,10 @@
  * field) reads digest bytes 4i..4i+3 as an unsigned 32-bit big-endian integer, so each field gets
  * its own value. (cron-parser has an H too, but drawn from its own PRNG, which may change with its
  * version: resolved here, cron-parser only ever sees numbers.) Changing any of this moves every
- * H job: test/unit/hashed-cron.test.ts pins a few resolutions.
+ * H job: test/unit/hashed-cron.test.ts pins a few resolutions. Whether an expression has an H at
+ * all is cron-expression.ts's isHashed: the tick loads this file only for a job that has one.
  */
 
-/** A Jenkins-style H (not the H of THU, nor the h of @hourly). */
-const HASHED = /(^|[^a-z])H(?![a-z])/i
 /** The forms of H a term may take: H, H(a-b), H/n, H(a-b)/n. */
 const FORM = /^H(?:\((\d+)-(\d+)\))?(?:\/(\d+))?$/i
 
@@ -36,11 +37,6 @@ const FIELDS: readonly Field[] = [
   {name: 'month', low: 1, high: 12, hashHigh: 12, step: 3},
   {name: 'day-of-week', low: 0, high: 7, hashHigh: 6, step: 2},
 ]
-
-/** Whether the expression has an H to resolve. Cheap for the common case: most expressions have no H or h at all. */
-export function isHashed(expression: string): boolean {
-  return (expression.includes('H') || expression.includes('h')) && HASHED.test(expression)
-}
 
 /** An H expression resolved for one code: the plain expression, or what is wrong with an H and the fix (to follow "cron = '…' "). */
 export type Resolution = {cron: string; problem?: undefined} | {cron?: undefined; problem: string}
@@ -71,7 +67,7 @@ function resolve(expression: string, code: string): Resolution {
   let digest: string | undefined
   const out: string[] = []
   for (let i = 0; i < parts.length; i++) {
-    if (!HASHED.test(parts[i])) {
+    if (!isHashed(parts[i])) {
       out.push(parts[i])
       continue
     }
@@ -89,7 +85,7 @@ function resolve(expression: string, code: string): Resolution {
 function resolveField(text: string, field: Field, hash: number): Resolution {
   const terms = text.split(',')
   for (let i = 0; i < terms.length; i++) {
-    if (!HASHED.test(terms[i])) continue
+    if (!isHashed(terms[i])) continue
     const term = resolveTerm(terms[i], field, hash)
     if (term.problem !== undefined) return term
     terms[i] = term.cron
