@@ -149,9 +149,6 @@ async function execute(scope: TickScope, job: LoadedJob, run: StartedRun, claim:
   return {settled, stop: stop.requested, endMs: scope.clock()}
 }
 
-/** How often a cancelOther job's run looks whether a newer period asks it to stop (one indexed read). */
-const CANCEL_POLL_MS = 1000
-
 /** overlap = 'cancelOther': while the run holds its claim, a newer period's request (cron_job.cancel_for) stops it. */
 function watchForCancel(scope: TickScope, code: string, token: string, stop: RunStop): NodeJS.Timeout {
   let asking = false
@@ -165,7 +162,7 @@ function watchForCancel(scope: TickScope, code: string, token: string, stop: Run
       })
       .catch((error: unknown) => scope.log(code, 'warn', `could not look for a cancel request: ${firstLine(messageFromError(error))}`))
       .finally(() => (asking = false))
-  }, CANCEL_POLL_MS)
+  }, scope.cancelPollMs)
   timer.unref()
   return timer
 }

@@ -82,6 +82,8 @@ export interface RunCronsOptions extends TickEvents {
   watch?: boolean
   /** How often a running job's lease is renewed (default: a quarter of the lease). */
   renewEveryMs?: number
+  /** How often a cancelOther job's run looks whether a newer period asks it to stop (default: every second; one indexed read). */
+  cancelPollMs?: number
   /** Timers for timeouts and grace periods (tests pass their own to drive time). */
   timers?: Timers
   /** Secrets (the database's password) never to record or report: scrubbed from messages and log lines. */
@@ -136,6 +138,7 @@ export interface TickScope extends TickParts {
   skewMs: number
   graceMs: number
   renewEveryMs: number
+  cancelPollMs: number
   timers: Timers
   containment: Containment | undefined
   spool: OutcomeSpool | undefined
@@ -198,6 +201,7 @@ export function tickScope(options: RunCronsOptions, parts: TickParts, decide: De
     skewMs: settings.clockSkewMs,
     graceMs,
     renewEveryMs: options.renewEveryMs ?? Math.floor(leaseMs / 4),
+    cancelPollMs: options.cancelPollMs ?? 1000,
     timers: options.timers ?? realTimers,
     containment: options.containment,
     spool: options.spool,
