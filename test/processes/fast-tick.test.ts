@@ -123,10 +123,10 @@ for (const dialect of BACKENDS) {
         return {printed, packages: [...packages].sort() as string[], entries: entries.sort()}
       }
 
-      it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs', async () => {
+      it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs, and sqlite3 without its addon search (bindings)', async () => {
         await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
         const file = settings([`code = 'a'; runEveryMins = 5; retryAfterFailureMins = 1; runToleranceSeconds = 5`])
-        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3'], entries: ['main.js']})
+        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['sqlite3'], entries: ['main.js']})
       })
 
       it("loads the policies' checks and decisions only for a job that sets one (scripts/bundle-entry.js keeps them apart)", async () => {
@@ -149,7 +149,7 @@ for (const dialect of BACKENDS) {
 
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {
         const plain = settings([`code = 'a'; runEveryMins = 5`])
-        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['bindings', 'file-uri-to-path', 'sqlite3'], entries: ['direct-tick.js', 'main.js']})
+        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['sqlite3'], entries: ['direct-tick.js', 'main.js']})
         const file = path.join(dir, 'settings-db.cjs')
         writeFileSync(
           file,

@@ -4,6 +4,7 @@ import type {Knex} from 'knex'
 import {isConnectionLost, SQLITE_BUSY_TIMEOUT_MS, type DatabaseConfig, type Dialect} from './database'
 import {requirePg} from './pg-driver'
 import {PreparedStatements, read, sqlConnection, write, type Row, type SqlConnection, type Statement, type StatementListener} from './sql-connection'
+import {requireSqlite3} from './sqlite3-module'
 
 /**
  * Where the run log's SQL goes. The run store, the lock and the run recorder speak plain SQL
@@ -151,7 +152,7 @@ async function openDriver(config: DatabaseConfig, options: DriverSourceOptions):
     case 'sqlite': {
       const filename = (connection as {filename: string}).filename
       if (create && filename !== ':memory:') mkdirSync(path.dirname(filename), {recursive: true})
-      const sqlite3 = require('sqlite3') as typeof import('sqlite3')
+      const sqlite3 = requireSqlite3()
       const db = await new Promise<import('sqlite3').Database>((resolve, reject) => {
         const mode = sqlite3.OPEN_READWRITE | (create ? sqlite3.OPEN_CREATE : 0)
         const handle: import('sqlite3').Database = new sqlite3.Database(filename, mode, (error) => (error ? reject(error) : resolve(handle)))
