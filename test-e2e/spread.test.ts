@@ -24,6 +24,7 @@ for (const dialect of BACKENDS) describe(`spreadSeconds under two schedulers, on
     const all = await rows()
     const pids = new Set<number>()
     const offsets = new Set<number>()
+    const medians: number[] = []
     for (const letter of LETTERS) {
       const code = `spread.${letter}`
       const offsetMs = (codeHash(code, 7) % 4) * 1000
@@ -31,8 +32,8 @@ for (const dialect of BACKENDS) describe(`spreadSeconds under two schedulers, on
       const runs = all.filter((row) => row.code === code).sort((a, b) => a.periodMs - b.periodMs)
       expect(new Set(runs.map((run) => run.periodMs)).size, `${code}: a period twice`).to.equal(runs.length)
       // After the first run (at once, when the scheduler starts), every 4 s, each its offset into its period:
-      // never before it, and as a rule within the second after it (a loaded machine starts some late, and
-      // a job whose offset is 0 waits for the scheduler's once-a-period hold, which counts from its start).
+      // never before it, and as a rule within half a second after it (a loaded machine starts some late; a
+      // late start never makes the next one later: the scheduler holds a job to the end of the period it served).
       const lateness: number[] = []
       for (let i = 1; i < runs.length; i++) {
         expect(runs[i].periodMs - runs[i - 1].periodMs, `${code}: its periods`).to.equal(4000)
@@ -40,10 +41,11 @@ for (const dialect of BACKENDS) describe(`spreadSeconds under two schedulers, on
         lateness.push(runs[i].startMs - runs[i].periodMs - offsetMs)
         pids.add(runs[i].pid)
       }
-      expect(lateness.sort((a, b) => a - b)[Math.floor(lateness.length / 2)], `${code}: its median lateness after its offset`).to.be.below(1000)
+      medians.push(lateness.sort((a, b) => a - b)[Math.floor(lateness.length / 2)])
+      expect(medians[medians.length - 1], `${code}: its median lateness after its offset`).to.be.below(500)
     }
     // The six jobs do not all start at the same instant of the period.
     expect(offsets.size).to.be.at.least(2)
-    console.log(`      spread backend=${dialect} offsets=${[...offsets].sort().join(',')} ms servers=${pids.size}`)
+    console.log(`      spread backend=${dialect} offsets=${[...offsets].sort().join(',')} ms servers=${pids.size} median lateness=${medians.join(',')} ms`)
   })
 })

@@ -126,7 +126,7 @@ describe('Scheduler: the database goes away and comes back', () => {
   it("a run that ends while the database is away does not cut the back-off short (its outcome is the spool's)", async () => {
     const [running] = loadJobs([job('long', {runEveryMins: 1})]).jobs
     let slot: Admission | undefined
-    onTick = (hooks) => void hooks.admit(running!).then((admitted) => (slot = 'refused' in admitted ? undefined : admitted))
+    onTick = (hooks) => void hooks.admit(running!, null).then((admitted) => (slot = 'refused' in admitted ? undefined : admitted))
     const s = scheduler()
     await s.start()
     await settle()

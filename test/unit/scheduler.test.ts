@@ -309,6 +309,25 @@ describe('Scheduler: one timer to the next instant, the tick pipeline at each wa
     await s.stop()
   })
 
+  it('a spreadSeconds job started late is held to the end of the period it served, so the lateness never adds up from one period to the next', async () => {
+    // spread.b's offset in 4 s is 2 s (its code's hash).
+    const s = scheduler([job('spread.b', {runEverySeconds: 4, spreadSeconds: 4})])
+    await s.start()
+    await settle()
+    for (let i = 0; i < 12; i++) {
+      // Each timed wake comes 300 ms after its instant (a loaded machine); a run's end plans again at once.
+      const delay = timers.delay
+      if (delay > 0) now += delay + 300
+      timers.fire()
+      await settle()
+    }
+    const [first, ...later] = log.runs
+    const lateness = later.filter((r) => r.status === 'succeeded').map((r) => r.startMs - r.periodMs! - 2000)
+    expect(lateness.length, JSON.stringify(log.runs.map((r) => [r.startMs - first.startMs, r.periodMs! - first.startMs]))).to.be.at.least(3)
+    expect(new Set(lateness), 'each start 300 ms after its offset').to.deep.equal(new Set([300]))
+    await s.stop()
+  })
+
   it("a cron '*/2 * * * * *' job runs at each even second", async () => {
     const s = scheduler([job('even', {cron: '*/2 * * * * *'})])
     await s.start()

@@ -22,7 +22,7 @@ export interface WakeHooks {
   /** Plan only these jobs (a partial wake: partial-wakes.ts), or undefined: every job. */
   partial?: {jobs: readonly LoadedJob[]; known: readonly LoadedJob[]}
   onPlan(plan: TickPlan): void
-  admit(job: LoadedJob): Promise<Admission | {refused: string}>
+  admit(job: LoadedJob, periodMs: number | null): Promise<Admission | {refused: string}>
 }
 
 /** The one timer (tests pass fakes; the real one keeps the process alive, as a scheduler should). */
@@ -227,7 +227,7 @@ export class Scheduler {
           planned = true
           resolve(plan)
         },
-        admit: (job) => this.admit(job),
+        admit: (job, periodMs) => this.admit(job, periodMs),
       }
       const running: Promise<void> = this.options
         .tick(hooks)
@@ -272,8 +272,11 @@ export class Scheduler {
     })
   }
 
-  /** A slot for a due job, once one is free; refused when this scheduler has the job in hand already, or is stopping. */
-  private async admit(job: LoadedJob): Promise<Admission | {refused: string}> {
+  /**
+   * A slot for a due job, once one is free; refused when this scheduler has the job in hand already, or is stopping.
+   * Once started, the job is held here to the end of its period: the one it serves (`periodMs`, a spread job's), else the one its start falls in.
+   */
+  private async admit(job: LoadedJob, periodMs: number | null): Promise<Admission | {refused: string}> {
     if (this.stopped) return {refused: 'not started: the scheduler is stopping'}
     if (this.inHand.has(job.code)) return {refused: 'not started: this scheduler is running it (or about to)'}
     const askedMs = this.options.clock()
@@ -286,7 +289,7 @@ export class Scheduler {
       this.inHand.delete(job.code)
       return {refused: 'not started: the scheduler is stopping'}
     }
-    this.held.set(job.code, periodEnd(job.schedule, this.options.clock(), this.options.settings.timeZone))
+    this.held.set(job.code, periodEnd(job.schedule, periodMs ?? this.options.clock(), this.options.settings.timeZone))
     this.running.set(job.code, job.policy.isolate)
     this.toldRunning()
     let released = false

@@ -109,7 +109,8 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
   if (verdict.kind === 'running-elsewhere' && verdict.cancelFor !== undefined && !options.dryRun) await askToCancel(tick, job, verdict.cancelFor)
   if (verdict.kind !== 'due' && verdict.kind !== 'skip') return report(notStarted(job, verdict))
   if (options.dryRun) return report(verdict.kind === 'due' ? wouldRun(job, verdict.decision) : notStarted(job, verdict))
-  const slot = options.admit ? await options.admit(job) : null
+  // A spread job's periods are fixed instants: the runner holds it to the end of the one it serves, not a period after its (later) start.
+  const slot = options.admit ? await options.admit(job, verdict.kind === 'due' && job.schedule.spreadMs !== undefined ? (verdict.decision.dueSinceMs ?? null) : null) : null
   if (slot !== null && 'refused' in slot) return report({kind: 'not-due', code: job.code, className: job.className, reason: slot.refused})
   let outcome: Outcome | undefined
   try {

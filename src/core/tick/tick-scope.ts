@@ -102,8 +102,11 @@ export interface RunCronsOptions extends TickEvents {
   isolation?: {runner: IsolatedRunner; root: string; settingsFile: string}
   /** Told the plan once it is made, before any job runs (a long-lived runner computes its next wake from it). */
   onPlan?(plan: TickPlan): void
-  /** Asked before a due job is claimed (a long-lived runner's slots, shared by its ticks): wait for a slot, or refuse with the reason it is not started. */
-  admit?(job: LoadedJob): Promise<Admission | {refused: string}>
+  /**
+   * Asked before a due job is claimed (a long-lived runner's slots, shared by its ticks): wait for a slot, or refuse with the reason it is not started.
+   * `periodMs`: the period it is due for, when its periods are fixed instants (spreadSeconds), else null.
+   */
+  admit?(job: LoadedJob, periodMs: number | null): Promise<Admission | {refused: string}>
 }
 
 /** A slot to run one job in, given by `admit`: released once the run is recorded, with the job's last outcome (none: it failed to get one). */
