@@ -7,6 +7,7 @@ import type {Verdict} from '../schedule/verdict'
 import {systemClock} from '../time/clock'
 import {settleStrayWork} from './stray-work'
 import {realTimers} from './timers'
+import {FreshVerdicts} from './fresh-verdicts'
 import {runDueJob} from './job-run'
 import {exitCodeOf, notStarted, wouldRun, type Outcome, type TickReport} from './outcome'
 import {lateCrashes, recordSpooled} from './recording'
@@ -77,7 +78,8 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
   }
   const late = lateCrashes(tick, report, jobs)
   try {
-    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, (job) => consider(tick, job, plan.verdicts.get(job.code)!, options, report))
+    const fresh = new FreshVerdicts(plan, async (codes) => ({histories: await parts.store.histories(options.clock(), {leaseNowMs: tick.leaseClock(), skewMs: tick.skewMs, codes}), nowMs: options.clock()}))
+    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => consider(tick, job, options.force || options.dryRun ? plan.verdicts.get(job.code)! : await fresh.of(job), options, report, fresh))
     await late.settle()
     if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, options.settings, options.clock()))
     if (writes && options.serverTick && tick.servers) await aside(tick, "recording this server's tick (cron_tick)", () => serverTickRecorded(tick, plan, options.serverTick!.version))
@@ -105,7 +107,7 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
  * while its ledger has more to do (the next chunk of a long gap, the next missed period of 'all', a
  * buffered period): in this tick, or, under a runner that gives slots, at the plan its slot's release makes.
  */
-async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>, report: (outcome: Outcome) => void): Promise<void> {
+async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>, report: (outcome: Outcome) => void, fresh: FreshVerdicts): Promise<void> {
   if (verdict.kind === 'running-elsewhere' && verdict.cancelFor !== undefined && !options.dryRun) await askToCancel(tick, job, verdict.cancelFor)
   if (verdict.kind !== 'due' && verdict.kind !== 'skip') return report(notStarted(job, verdict))
   if (options.dryRun) return report(verdict.kind === 'due' ? wouldRun(job, verdict.decision) : notStarted(job, verdict))
@@ -115,6 +117,8 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
   let outcome: Outcome | undefined
   try {
     outcome = await runDueJob(tick, job, slot?.waitedMs)
+    // Held or run elsewhere since the plan: another server is at work, and the jobs still to come are read again.
+    if (outcome.kind === 'claimed-elsewhere' || outcome.kind === 'running-elsewhere' || outcome.kind === 'not-due') fresh.lost()
     report(outcome)
     // A resident runner plans the job again when its slot is freed; a tick goes on here.
     for (let turn = 1; !options.admit && turn < CATCH_UP_TURNS && catchingUp(job, outcome) && !tick.stopping(); turn++) {
