@@ -175,10 +175,17 @@ export function isConnectionLost(error: unknown): boolean {
   )
 }
 
-/** Worth another try within a budget: the connection is gone, or sqlite's file is locked by a writer or full for now. */
+/**
+ * Another transaction's locks: the server chose this one to roll back (a deadlock, PostgreSQL's
+ * serialization failure) or it gave up waiting for them (MySQL's lock wait timeout). The same
+ * transaction, tried again, goes through.
+ */
+const CONFLICTS = ['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']
+
+/** Worth another try within a budget: the connection is gone, a conflict with another transaction, or sqlite's file is locked by a writer or full for now. */
 export function isTransient(error: unknown): boolean {
   const code = (error as {code?: string} | null)?.code
-  return isConnectionLost(error) || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR'
+  return isConnectionLost(error) || CONFLICTS.includes(code ?? '') || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR'
 }
 
 /** No route to the server, or no server at the address. */
