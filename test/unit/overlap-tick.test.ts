@@ -87,4 +87,24 @@ for (const dialect of BACKENDS) describe(`overlap under the crontab tick, two pr
     expect(await skips('cancelling')).to.deep.equal([])
     expect(await t.db('cron_job').whereNotNull('lock_token').pluck('code'), 'no claim left held').to.deep.equal([])
   })
+
+  it("catchUp 'all': the missed periods in turn, then the tick stops without another claim (an on-time run has nothing left)", async () => {
+    const served: string[] = []
+    const Job = job('catching', {cron: '0 * * * *', catchUp: 'all'}, (ctx) => void served.push(ctx.now.toFormat('HH:mm')))
+    const claims: string[] = []
+    const listen = (query: {sql: string}) => {
+      if (/^UPDATE cron_job SET lock_token = \?/.test(query.sql)) claims.push(query.sql)
+    }
+    await tick(t.db, [Job], () => at('2026-03-02T10:00:05Z'))
+    t.db.on('query', listen)
+    try {
+      // 11:00 and 12:00 missed; 13:00 on time.
+      await tick(t.db, [Job], () => at('2026-03-02T13:00:05Z'))
+    } finally {
+      t.db.off('query', listen)
+    }
+    expect(served).to.deep.equal(['10:00', '11:00', '12:00', '13:00'])
+    expect(claims, 'one claim per period run').to.have.length(3)
+  })
 })
+

@@ -7,6 +7,8 @@ import type {Verdict} from '../schedule/verdict'
 interface OutcomeBase {
   code: string
   className: string
+  /** The period a run of a job that keeps a ledger served (its catch-up turns go on only while a later one has come). */
+  periodMs?: number
   /** The database could not take the run's outcome: it waits in this spool file for the next tick (the tick fails). */
   spooled?: string
 }

@@ -3,6 +3,7 @@ import {messageFromError} from '../jobs/message'
 import {firstLine} from '../base/text'
 import type {LoadedJob} from '../jobs/load-jobs'
 import {selectByName, unlistedNote} from '../jobs/select-jobs'
+import {periodsBetween} from '../schedule/periods'
 import type {Verdict} from '../schedule/verdict'
 import {systemClock} from '../time/clock'
 import {settleStrayWork} from './stray-work'
@@ -121,7 +122,7 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
     if (outcome.kind === 'claimed-elsewhere' || outcome.kind === 'running-elsewhere' || outcome.kind === 'not-due') fresh.lost()
     report(outcome)
     // A resident runner plans the job again when its slot is freed; a tick goes on here.
-    for (let turn = 1; !options.admit && turn < CATCH_UP_TURNS && catchingUp(job, outcome) && !tick.stopping(); turn++) {
+    for (let turn = 1; !options.admit && turn < CATCH_UP_TURNS && catchingUp(job, outcome, tick.clock(), tick.settings.timeZone) && !tick.stopping(); turn++) {
       outcome = await runDueJob(tick, job)
       // Nothing more to do: said by the turn before.
       if (outcome.kind === 'not-due') break
@@ -144,13 +145,16 @@ const CATCH_UP_TURNS = 120
 
 /**
  * A ledger job may have more to do now: it recorded skips; 'all' ran a missed period; a buffered
- * (or cancelled) overlap ran, and a period that fell due meanwhile starts right after it.
+ * (or cancelled) overlap ran, and a period that fell due meanwhile starts right after it. After a
+ * run, only if a period after the one it served has come (an on-time run has nothing left: no claim
+ * to find that out).
  */
-function catchingUp(job: LoadedJob, outcome: Outcome): boolean {
+function catchingUp(job: LoadedJob, outcome: Outcome, nowMs: number, zone: string): boolean {
   if (outcome.kind === 'skipped') return true
   if (!('runId' in outcome) || outcome.spooled !== undefined) return false
   const {catchUp, overlap} = job.policy
-  return catchUp === 'all' || overlap === 'bufferOne' || overlap === 'bufferAll' || overlap === 'cancelOther'
+  if (!(catchUp === 'all' || overlap === 'bufferOne' || overlap === 'bufferAll' || overlap === 'cancelOther')) return false
+  return outcome.periodMs === undefined || periodsBetween(job.schedule, outcome.periodMs, nowMs, zone, 1).periods.length > 0
 }
 
 /**
