@@ -153,3 +153,24 @@ export class TestLock extends SqlJobLock {
     return this.connections.use((connection) => claimJobOn(connection, code, holder, nowMs, leaseMs))
   }
 }
+
+/** `source`, except for the statements `fails` answers with an error (a reset connection, a deadlock): those fail as the server would have them. */
+export function faultySource(source: ConnectionSource, fails: (sql: string, kind: 'run' | 'all') => Error | null): ConnectionSource {
+  return {
+    dialect: source.dialect,
+    use: (body) =>
+      source.use((connection) =>
+        body({
+          dialect: connection.dialect,
+          run: (sql, bindings) => {
+            const error = fails(sql, 'run')
+            return error ? Promise.reject(error) : connection.run(sql, bindings)
+          },
+          all: (sql, bindings) => {
+            const error = fails(sql, 'all')
+            return error ? Promise.reject(error) : connection.all(sql, bindings)
+          },
+        }),
+      ),
+  }
+}

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import type {Knex} from 'knex'
-import {knexSource, type ConnectionSource} from '../../src/core/db/connection-source'
+import {knexSource} from '../../src/core/db/connection-source'
 import {explainDatabaseError} from '../../src/core/db/database'
 import {NotMigratedError, UsageError} from '../../src/core/base/errors'
 import type {CronContext} from '../../src/core/contract/cron-job-base'
@@ -8,7 +8,7 @@ import {SqlRunStore} from '../../src/core/run-log/run-store'
 import {runCrons, type Outcome, type RunCronsOptions} from '../../src/core/tick/run-crons'
 import {fixedClock, type Clock} from '../../src/core/time/clock'
 import {job, settingsWith} from '../fixtures/jobs'
-import {BACKENDS, expireLeases, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from '../helpers/db'
+import {BACKENDS, expireLeases, faultySource, freshDatabase, plain, tableRows, TestLock, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
 
 const kinds = (outcomes: Outcome[]) => outcomes.map((outcome) => `${outcome.kind}:${outcome.code}`)
@@ -159,20 +159,9 @@ for (const dialect of BACKENDS) describe(`runCrons on a real ${dialect} database
   })
 
   it('a connection lost while looking up who holds a claimed job is tried again; the next jobs still run; "since" is on the decisions\' clock', async () => {
-    const source = knexSource(t.db, t.dialect)
     let resets = 0
     // The holder's lookup fails once, as a reset connection would.
-    const flaky: ConnectionSource = {
-      dialect: source.dialect,
-      use: (body) =>
-        source.use((connection) =>
-          body({
-            dialect: connection.dialect,
-            run: (sql, bindings) => connection.run(sql, bindings),
-            all: (sql, bindings) => (sql === 'SELECT * FROM cron_job WHERE code = ?' && resets++ === 0 ? Promise.reject(Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'})) : connection.all(sql, bindings)),
-          }),
-        ),
-    }
+    const flaky = faultySource(knexSource(t.db, t.dialect), (sql, kind) => (kind === 'all' && sql === 'SELECT * FROM cron_job WHERE code = ?' && resets++ === 0 ? Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'}) : null))
     const other = new TestLock(t.connect(), t.dialect)
     // The other process claimed it 30 s ago by the real clock (the server's, on PostgreSQL and MySQL).
     expect(await other.claim('busy', {token: 'other', host: 'web2', pid: 99}, Date.now() - 30_000, 300_000)).to.equal(true)

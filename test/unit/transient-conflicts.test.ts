@@ -1,10 +1,10 @@
 import {expect} from 'chai'
-import {knexSource, type ConnectionSource} from '../../src/core/db/connection-source'
+import {knexSource} from '../../src/core/db/connection-source'
 import {isTransient} from '../../src/core/db/database'
 import {runCrons} from '../../src/core/tick/run-crons'
 import {fixedClock} from '../../src/core/time/clock'
 import {job, settingsWith} from '../fixtures/jobs'
-import {BACKENDS, freshDatabase, type TestDatabase} from '../helpers/db'
+import {BACKENDS, faultySource, freshDatabase, type TestDatabase} from '../helpers/db'
 import {at} from '../helpers/schedule'
 
 describe('isTransient: what is worth another try', () => {
@@ -30,20 +30,9 @@ for (const dialect of BACKENDS) describe(`a claim that loses a deadlock is tried
   after(() => t.close())
 
   it('the server rolls the claim back once as a deadlock victim: tried again, the job runs once and the tick exits 0', async () => {
-    const source = knexSource(t.db, t.dialect)
     let conflicts = 0
     const deadlock = Object.assign(new Error('deadlock detected'), {code: dialect === 'mysql' ? 'ER_LOCK_DEADLOCK' : '40P01'})
-    const flaky: ConnectionSource = {
-      dialect: source.dialect,
-      use: (body) =>
-        source.use((connection) =>
-          body({
-            dialect: connection.dialect,
-            run: (sql, bindings) => (/^UPDATE cron_job SET lock_token = \?/.test(sql) && conflicts++ === 0 ? Promise.reject(deadlock) : connection.run(sql, bindings)),
-            all: (sql, bindings) => connection.all(sql, bindings),
-          }),
-        ),
-    }
+    const flaky = faultySource(knexSource(t.db, t.dialect), (sql) => (/^UPDATE cron_job SET lock_token = \?/.test(sql) && conflicts++ === 0 ? deadlock : null))
     let runs = 0
     const logs: string[] = []
     const now = at('2026-01-05T00:01:00Z')
