@@ -5,7 +5,7 @@ import {expect} from 'chai'
 import {callCommand} from '../../src/index'
 import {PINNED_CLOCK_QUIET, ROOT} from '../helpers/cli'
 import {receiver} from '../helpers/receivers'
-import {INDEX, SettingsBox} from '../helpers/settings-box'
+import {describeClassProblems, INDEX, SettingsBox} from '../helpers/settings-box'
 
 /**
  * What a new user trips on (issue #23), seen from the commands: a mistake in a job's options or in
@@ -141,40 +141,19 @@ describe('sub-minute schedules: check and crons:list say the crontab tick runs t
   })
 })
 
-describe('runEverySeconds mistakes: one line from check and from every tick', function () {
-  this.timeout(30_000)
-  let box: SettingsBox
-  before(async () => {
-    box = new SettingsBox(
-      `class ZeroCronJob extends CronJobBase { code = 'app.zero'; runEverySeconds = 0; async do() { return 'zero' } }\n` +
-        `class BothCronJob extends CronJobBase { code = 'app.both'; runEveryMins = 1; runEverySeconds = 30; async do() { return 'both' } }\n` +
-        `class TolerantCronJob extends CronJobBase { code = 'app.tolerant'; runEverySeconds = 2; runToleranceSeconds = 5; async do() { return 'tolerant' } }\n` +
-        `class GoodCronJob extends CronJobBase { code = 'app.good'; runEveryMins = 1; async do() { return 'good' } }\n` +
-        `module.exports = {crons: [ZeroCronJob, BothCronJob, TolerantCronJob, GoodCronJob]}\n`,
-    )
-    expect((await box.run(['migrate'])).exitCode).to.equal(0)
-  })
-  after(() => box.remove())
-
-  const LINES = [
+describeClassProblems(
+  'runEverySeconds mistakes: one line from check and from every tick',
+  [
+    `class ZeroCronJob extends CronJobBase { code = 'app.zero'; runEverySeconds = 0; async do() { return 'zero' } }`,
+    `class BothCronJob extends CronJobBase { code = 'app.both'; runEveryMins = 1; runEverySeconds = 30; async do() { return 'both' } }`,
+    `class TolerantCronJob extends CronJobBase { code = 'app.tolerant'; runEverySeconds = 2; runToleranceSeconds = 5; async do() { return 'tolerant' } }`,
+  ],
+  [
     'ZeroCronJob: runEverySeconds = 0 is not a whole number of seconds ≥ 1: use e.g. runEverySeconds = 5',
     'BothCronJob: sets both runEveryMins (1) and runEverySeconds (30): keep one, e.g. runEverySeconds = 60',
     'TolerantCronJob: runToleranceSeconds = 5 is not less than runEverySeconds = 2, so a run would be due again as soon as it starts: use a tolerance below 2 s, e.g. runToleranceSeconds = 0',
-  ]
-
-  it('check: the lines among its errors, exit 1', async () => {
-    const result = await box.run(['check'])
-    expect(result.stdout.split('\n').filter((line) => /^(Zero|Both|Tolerant)CronJob/.test(line))).to.deep.equal(LINES)
-    expect(result.exitCode).to.equal(1)
-  })
-
-  it('runcrons: the lines on stderr, the good job still runs, exit 1', async () => {
-    const result = await box.run(['runcrons'])
-    expect(result.stderr).to.equal(LINES.map((line) => `[!] ${line}\n`).join(''))
-    expect(result.stdout).to.equal('[✔] app.good\n')
-    expect(result.exitCode).to.equal(1)
-  })
-})
+  ],
+)
 
 describe('a job module that fails to load: check names its file and line, --traceback shows the stack', function () {
   this.timeout(30_000)

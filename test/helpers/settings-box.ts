@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {expect} from 'chai'
 import knex from 'knex'
 import {knexSource} from '../../src/core/db/connection-source'
 import {SqlServerTicks} from '../../src/core/run-log/server-ticks'
@@ -48,4 +49,36 @@ export class SettingsBox {
   remove(): void {
     fs.rmSync(this.dir, {recursive: true, force: true})
   }
+}
+
+/**
+ * A suite for classes that cannot run: `classes` (sources of cron classes, each named in its line
+ * of `lines`) beside a good one (app.good). `check` prints each line among its errors and exits 1;
+ * a tick prints them on stderr, still runs the good job, and exits 1.
+ */
+export function describeClassProblems(title: string, classes: readonly string[], lines: readonly string[]): void {
+  describe(title, function () {
+    this.timeout(30_000)
+    let box: SettingsBox
+    const names = lines.map((line) => line.slice(0, line.indexOf(':')))
+    before(async () => {
+      const good = `class GoodCronJob extends CronJobBase { code = 'app.good'; runEveryMins = 1; async do() { return 'good' } }`
+      box = new SettingsBox(`${[...classes, good].join('\n')}\nmodule.exports = {crons: [${[...names, 'GoodCronJob'].join(', ')}]}\n`)
+      expect((await box.run(['migrate'])).exitCode).to.equal(0)
+    })
+    after(() => box.remove())
+
+    it('check: the lines among its errors, exit 1', async () => {
+      const result = await box.run(['check'])
+      expect(result.stdout.split('\n').filter((line) => names.some((name) => line.startsWith(`${name}:`)))).to.deep.equal(lines)
+      expect(result.exitCode).to.equal(1)
+    })
+
+    it('runcrons: the lines on stderr, the good job still runs, exit 1', async () => {
+      const result = await box.run(['runcrons'])
+      expect(result.stderr).to.equal(lines.map((line) => `[!] ${line}\n`).join(''))
+      expect(result.stdout).to.equal('[✔] app.good\n')
+      expect(result.exitCode).to.equal(1)
+    })
+  })
 }
