@@ -14,18 +14,20 @@ const ROOT = path.resolve(__dirname, '..', '..')
 const INDEX = JSON.stringify(path.join(ROOT, 'dist', 'src', 'index.js'))
 
 describe('plainRuncrons: which command lines skip oclif', () => {
-  it('takes the crontab forms (--silent, -v 0–3, --color, --settings, --traceback, --timestamps) and nothing else', () => {
-    expect(plainRuncrons([])).to.deep.equal({silent: false, verbosity: 1, traceback: false, timestamps: false})
-    expect(plainRuncrons(['--silent', '-v', '3', '--no-color', '--settings', 'x.js', '--traceback', '--timestamps'])).to.deep.equal({
+  it('takes the crontab forms (--silent, -v 0–3, --color, --settings, --traceback, --timestamps, --concurrency N) and nothing else', () => {
+    expect(plainRuncrons([])).to.deep.equal({silent: false, verbosity: 1, traceback: false, timestamps: false, concurrency: 1})
+    expect(plainRuncrons(['--silent', '-v', '3', '--no-color', '--settings', 'x.js', '--traceback', '--timestamps', '--concurrency', '4'])).to.deep.equal({
       silent: true,
       verbosity: 3,
       traceback: true,
       timestamps: true,
       color: false,
+      concurrency: 4,
       settings: 'x.js',
     })
-    expect(plainRuncrons(['--verbosity=0', '--color', '--settings=y.cjs'])).to.deep.equal({silent: false, verbosity: 0, traceback: false, timestamps: false, color: true, settings: 'y.cjs'})
-    for (const args of [['Job0'], ['--force'], ['--dry-run'], ['--concurrency', '2'], ['-v', '4'], ['-v'], ['--settings'], ['--help'], ['-h']]) {
+    expect(plainRuncrons(['--verbosity=0', '--color', '--settings=y.cjs', '--concurrency=12'])).to.deep.equal({silent: false, verbosity: 0, traceback: false, timestamps: false, color: true, concurrency: 12, settings: 'y.cjs'})
+    // A --concurrency that is not a whole number ≥ 1 is oclif's to refuse, with its message.
+    for (const args of [['Job0'], ['--force'], ['--dry-run'], ['--concurrency', '0'], ['--concurrency', 'x'], ['--concurrency=-1'], ['--concurrency'], ['-v', '4'], ['-v'], ['--settings'], ['--help'], ['-h']]) {
       expect(plainRuncrons(args), args.join(' ')).to.equal(null)
     }
   })
@@ -99,7 +101,7 @@ for (const dialect of BACKENDS) {
       await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
       const good = settings([`code = 'a'; runEveryMins = 5`])
       expect(await fast(settings([`code = 'a'; runEveryMins = 5`, `code = 'bad'; runEveryMins = -1`]), '2026-01-05T00:03:00Z')).to.equal(null)
-      for (const args of [['Job0'], ['--force'], ['--dry-run'], ['-v', '2'], ['--concurrency', '2'], ['--help']]) {
+      for (const args of [['Job0'], ['--force'], ['--dry-run'], ['-v', '2'], ['--concurrency', '0'], ['--help']]) {
         expect(await fast(good, '2026-01-05T00:03:00Z', args), args.join(' ')).to.equal(null)
       }
       expect(await fast(good, '2026-01-05T00:03:00Z', ['-v', '1', '--no-color'])).to.deep.include({output: '[ ] a\n'})
@@ -107,9 +109,9 @@ for (const dialect of BACKENDS) {
 
     if (dialect === 'sqlite') {
       /** bin/manage runcrons in a fresh process, as cron starts it: what it printed, the packages it loaded, and its bundle's files (dist/entry). */
-      const tickInFreshProcess = (file: string, now: string): {printed: string; packages: string[]; entries: string[]} => {
+      const tickInFreshProcess = (file: string, now: string, args: string[] = []): {printed: string; packages: string[]; entries: string[]} => {
         const script =
-          `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons'];` +
+          `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons', ...${JSON.stringify(args)}];` +
           `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify(Object.keys(require.cache))));` +
           `require(process.argv[1])`
         const output = execFileSync(process.execPath, ['-e', script], {
@@ -145,6 +147,23 @@ for (const dialect of BACKENDS) {
         expect(plainCron.printed).to.equal('[ ] app.job_0\n')
         expect(plainCron.entries).to.deep.equal(['main.js'])
         expect(tickInFreshProcess(settings([`code = 'app.job_0'; cron = 'H * * * *'`]), '2026-01-05T00:03:00Z')).to.deep.equal({...plainCron, entries: ['hashed-cron.js', 'main.js']})
+      })
+
+      it('--concurrency 2 on the crontab line: two due jobs at the same time, still without oclif', async () => {
+        const file = path.join(dir, 'settings-concurrent.cjs')
+        // a finishes only once b has started beside it (or fails after 5 s): one at a time, a would fail.
+        writeFileSync(
+          file,
+          `const {CronJobBase} = require(${INDEX})\n` +
+            `let started; const bStarted = new Promise((resolve) => (started = resolve))\n` +
+            `class A extends CronJobBase { code = 'a'; runEveryMins = 5; async do() { let timer; try { await Promise.race([bStarted, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('b never started beside a')), 5000)))]) } finally { clearTimeout(timer) } return 'a' } }\n` +
+            `class B extends CronJobBase { code = 'b'; runEveryMins = 5; async do() { started(); return 'b' } }\n` +
+            `module.exports = {timeZone: 'UTC', crons: [A, B]}\n`,
+        )
+        const {printed, ...loaded} = tickInFreshProcess(file, '2026-01-05T00:03:00Z', ['--concurrency', '2'])
+        // Each line as its job ends (b first, as a waits for it to start).
+        expect(printed.split('\n').filter(Boolean).sort()).to.deep.equal(['[✔] a', '[✔] b'])
+        expect(loaded).to.deep.equal({packages: ['sqlite3'], entries: ['direct-tick.js', 'main.js']})
       })
 
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {

@@ -17,7 +17,7 @@ export async function directRuncrons(options: PlainRuncrons, env: NodeJS.Process
   let code: number
   try {
     project = new Project(where.root ?? locateProject(where.cwd, env, options.project), env, options.settings)
-    const flags = {force: false, silent: options.silent, dryRun: false, concurrency: 1, traceback: options.traceback, verbosity: options.verbosity}
+    const flags = {force: false, silent: options.silent, dryRun: false, concurrency: options.concurrency, traceback: options.traceback, verbosity: options.verbosity}
     code = await runcronsTick(project, [], flags, paint)
   } catch (error) {
     code = reportError(error, {project, showStack: options.traceback || Boolean(env.DEBUG), paint})
