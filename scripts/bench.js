@@ -213,6 +213,13 @@ async function main() {
         env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: String(jobs), BENCH_DUE: '1'}),
         check: (r, label) => checkRuncrons(label, r, {jobs, due: true}),
       })),
+      // The same 100 on the crontab line `--concurrency 4` (the fast path's form, no oclif): four at a time.
+      {
+        name: '`manage runcrons --concurrency 4`, 100 trivial jobs, all due',
+        argv: () => [...runcrons, '--concurrency', '4'],
+        env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: '100', BENCH_DUE: '1'}),
+        check: (r, label) => checkRuncrons(label, r, {jobs: 100, due: true}),
+      },
       {
         name: '`manage runcrons`, 1 trivial job, due, alerts configured',
         argv: () => runcrons,
