@@ -2,6 +2,8 @@ import {existsSync} from 'node:fs'
 import Module from 'node:module'
 import path from 'node:path'
 
+let loaded = false
+
 /**
  * The sqlite3 package, without its search for the addon. Its lib/sqlite3-binding.js asks the
  * `bindings` package for node_sqlite3.node, which loads itself and tries candidate paths one by
@@ -10,8 +12,6 @@ import path from 'node:path'
  * sqlite3 as that module (the require cache's entry): sqlite3, and knex's client after it, find it
  * loaded. Another layout (a future version, a patched install): plain require('sqlite3'), as before.
  */
-let loaded = false
-
 export function requireSqlite3(): typeof import('sqlite3') {
   if (!loaded) {
     loaded = true

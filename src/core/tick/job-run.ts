@@ -215,7 +215,9 @@ function contextRun(scope: TickScope, job: LoadedJob, run: StartedRun): ContextR
 function outcomeOf(job: LoadedJob, run: StartedRun, ended: Ended, scope: Pick<TickScope, 'graceMs' | 'scrub'>): RunOutcome {
   const {settled, stop} = ended
   const {graceMs, scrub} = scope
-  const base = {code: job.code, className: job.className, runId: run.runId, startMs: run.startMs, endMs: ended.endMs, slot: run.slot, ...(usesLedger(job.policy) && typeof run.periodMs === 'number' ? {periodMs: run.periodMs} : {})}
+  const base: {code: string; className: string; runId: number; startMs: number; endMs: number; slot: string | null; periodMs?: number} = {code: job.code, className: job.className, runId: run.runId, startMs: run.startMs, endMs: ended.endMs, slot: run.slot}
+  // The period a ledger job's run served: its catch-up turns go on only while a later one has come.
+  if (usesLedger(job.policy) && typeof run.periodMs === 'number') base.periodMs = run.periodMs
   if ('crashed' in settled) return {...base, kind: 'failed', error: settled.crashed.error, message: scrub(crashMessage(settled.crashed))}
   if ('abandoned' in settled) {
     const {status, why} = settled.abandoned
