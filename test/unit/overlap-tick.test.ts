@@ -31,8 +31,12 @@ for (const dialect of BACKENDS) describe(`overlap under the crontab tick, two pr
   const minute = (iso: unknown) => String(iso).slice(11, 16)
   const runs = async (code: string) => (await t.db('cron_job_log').where({code}).orderBy('id')).map((row: Record<string, unknown>) => plain(row)).map((row) => `${minute(row.period_at)} ${String(row.status)}: ${String(row.message)}`)
   const skips = async (code: string) => (await t.db('cron_skip').where({code}).orderBy('period_at')).map((row: Record<string, unknown>) => plain(row)).map((row) => `${minute(row.period_at)} ${String(row.reason)}`)
-  /** A do() whose first run waits for `release` (or its signal), then says which period it served. */
-  const outliving = () => {
+  /**
+   * Process 1's tick at 10:00:05 (its clock moved by `moveTo`), running a cron job every minute with this
+   * overlap policy whose first run waits for `release` (or its signal), then says which period it served.
+   * Resolves once that run is under way.
+   */
+  const outliving = async (code: string, overlap: 'bufferOne' | 'cancelOther') => {
     let started!: () => void
     let release!: () => void
     const running = new Promise<void>((resolve) => (started = resolve))
@@ -46,15 +50,15 @@ for (const dialect of BACKENDS) describe(`overlap under the crontab tick, two pr
       }
       return `served ${ctx.now.toFormat('HH:mm')}`
     }
-    return {body, running, release}
+    const Job = job(code, {cron: '* * * * *', overlap}, body)
+    let nowA = at('2026-03-02T10:00:05Z')
+    const ticking = tick(t.db, [Job], () => nowA)
+    await running
+    return {Job, ticking, release, moveTo: (iso: string) => void (nowA = at(iso))}
   }
 
   it("bufferOne: the next minute's tick elsewhere finds the run live and leaves the period waiting; it starts right after the run ends, the one before it skipped; every period once", async () => {
-    const first = outliving()
-    const Job = job('buffered', {cron: '* * * * *', overlap: 'bufferOne'}, first.body)
-    let nowA = at('2026-03-02T10:00:05Z')
-    const ticking = tick(t.db, [Job], () => nowA)
-    await first.running
+    const {Job, ticking, release, moveTo} = await outliving('buffered', 'bufferOne')
     // Process 2 at 10:01 and 10:02: the run of 10:00 is live, on process 1.
     for (const now of ['2026-03-02T10:01:05Z', '2026-03-02T10:02:05Z']) {
       const result = await tick(other, [Job], () => at(now))
@@ -62,8 +66,8 @@ for (const dialect of BACKENDS) describe(`overlap under the crontab tick, two pr
     }
     expect(await skips('buffered'), 'nothing decided while it runs').to.deep.equal([])
     // The run ends at 10:02:30: process 1's tick goes on with the latest period that waited.
-    nowA = at('2026-03-02T10:02:30Z')
-    first.release()
+    moveTo('2026-03-02T10:02:30Z')
+    release()
     const result = await ticking
     expect(result.outcomes.map((outcome) => outcome.kind)).to.deep.equal(['succeeded', 'succeeded'])
     await tick(other, [Job], () => at('2026-03-02T10:03:05Z'))
@@ -72,12 +76,8 @@ for (const dialect of BACKENDS) describe(`overlap under the crontab tick, two pr
   })
 
   it("cancelOther: the next minute's tick elsewhere asks the live run to stop; it is recorded cancelled, and the new period starts once it has ended", async () => {
-    const first = outliving()
-    const Job = job('cancelling', {cron: '* * * * *', overlap: 'cancelOther'}, first.body)
-    let nowA = at('2026-03-02T10:00:05Z')
-    const ticking = tick(t.db, [Job], () => nowA)
-    await first.running
-    nowA = at('2026-03-02T10:01:06Z')
+    const {Job, ticking, moveTo} = await outliving('cancelling', 'cancelOther')
+    moveTo('2026-03-02T10:01:06Z')
     const asked = await tick(other, [Job], () => at('2026-03-02T10:01:05Z'))
     expect(asked.outcomes.map((outcome) => outcome.kind)).to.deep.equal(['running-elsewhere'])
     // Process 1's run sees the request (its poll), stops, and its tick runs the period that asked.
