@@ -101,12 +101,18 @@ export interface EndResult {
 /**
  * A run's writes, in two transactions: one before do() (claim, decide again on fresh history,
  * record the dead runs it finds, insert the 'running' row) and one after it (record the outcome,
- * release the claim). Each is atomic, so a run costs two commits; a job that turns out not to be
- * due, or is claimed elsewhere, costs none.
+ * release the claim). Each is atomic, so a run costs two commits (one when its end is chained to
+ * the next run's begin); a job that turns out not to be due, or is claimed elsewhere, costs none.
  */
 export interface RunRecorder {
   begin<Why>(request: BeginRequest<Why>): Promise<BeginResult<Why>>
   end(request: EndRequest): Promise<EndResult>
+  /**
+   * One run's end and the next run's begin in one transaction (one commit, not two): the tick does
+   * this between the runs of one lane. Atomic like each of them: on a failure nothing was written.
+   * Not for a `begin` with a limit (its slots are made outside any claim).
+   */
+  chain?<Why>(end: EndRequest, begin: BeginRequest<Why>): Promise<{ended: EndResult; begun: BeginResult<Why>}>
 }
 
 /** The run recorder in plain SQL (statements.ts), each step a transaction on one connection of the source. */
@@ -178,29 +184,41 @@ export class SqlRunRecorder implements RunRecorder {
   }
 
   end(request: EndRequest): Promise<EndResult> {
-    const {runId, code, status, endMs, message} = request
+    return this.source.use((connection) => inTransaction(connection, async () => ({commit: true, value: await this.endIn(connection, request)})))
+  }
+
+  chain<Why>(end: EndRequest, begin: BeginRequest<Why>): Promise<{ended: EndResult; begun: BeginResult<Why>}> {
     return this.source.use((connection) =>
       inTransaction(connection, async () => {
-        let overran = false
-        if (request.rerecord) await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, {code}))
-        else if ((await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, {code, whileStatus: 'running'}))).changes === 0) {
-          overran = (await write(connection, sql.finishOverrun(this.dialect, runId, code, status, endMs, message))).changes === 1
-          if (!overran) throw await refusal(connection, request)
-        }
-        if (request.releaseToken !== null) await write(connection, sql.releaseJob(code, request.releaseToken))
-        if (request.releaseSlot) await write(connection, limits.releaseSlot(request.releaseSlot.group, request.releaseSlot.token))
-        if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(code, runId))
-        // An overrun's interruption was counted when another process recorded it.
-        const alerting = request.alerting
-        if (alerting && !overran) {
-          const run = {runId, status, startMs: alerting.startMs, endMs, slot: alerting.slot, message, host: alerting.reporter, pid: alerting.pid}
-          await recordIncidentOn(connection, alerting, {kind: 'run', status, atMs: alerting.startMs}, {run})
-        }
-        const after = request.pauseAfterFailures
-        const paused = after && isFailedStatus(status) ? await pauseAfterFailuresOn(connection, code, after, endMs, alerting) : null
-        return {commit: true, value: paused ? {overran, paused} : {overran}}
+        const ended = await this.endIn(connection, end)
+        const begun = await this.beginIn(connection, begin)
+        // A begin that would roll back wrote nothing but its claim: that goes, and the end is committed.
+        if (!begun.commit && begun.value.kind === 'declined') await write(connection, sql.releaseJob(begin.code, begin.holder.token))
+        return {commit: true, value: {ended, begun: begun.value}}
       }),
     )
+  }
+
+  private async endIn(connection: SqlConnection, request: EndRequest): Promise<EndResult> {
+    const {runId, code, status, endMs, message} = request
+    let overran = false
+    if (request.rerecord) await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, {code}))
+    else if ((await write(connection, sql.finishRun(this.dialect, runId, status, endMs, message, {code, whileStatus: 'running'}))).changes === 0) {
+      overran = (await write(connection, sql.finishOverrun(this.dialect, runId, code, status, endMs, message))).changes === 1
+      if (!overran) throw await refusal(connection, request)
+    }
+    if (request.releaseToken !== null) await write(connection, sql.releaseJob(code, request.releaseToken))
+    if (request.releaseSlot) await write(connection, limits.releaseSlot(request.releaseSlot.group, request.releaseSlot.token))
+    if (request.removeOtherSuccesses && status === 'succeeded') await write(connection, sql.deleteOtherSuccesses(code, runId))
+    // An overrun's interruption was counted when another process recorded it.
+    const alerting = request.alerting
+    if (alerting && !overran) {
+      const run = {runId, status, startMs: alerting.startMs, endMs, slot: alerting.slot, message, host: alerting.reporter, pid: alerting.pid}
+      await recordIncidentOn(connection, alerting, {kind: 'run', status, atMs: alerting.startMs}, {run})
+    }
+    const after = request.pauseAfterFailures
+    const paused = after && isFailedStatus(status) ? await pauseAfterFailuresOn(connection, code, after, endMs, alerting) : null
+    return paused ? {overran, paused} : {overran}
   }
 }
 

@@ -6,7 +6,7 @@ import {messageFromError, messageFromResult, truncateMessage} from '../jobs/mess
 import type {LockHolder} from '../run-log/job-lock'
 import {firstLine} from '../base/text'
 import type {JobHistory, LogLevel, PauseInfo} from '../contract/run-types'
-import type {BeginRequest, Limit} from '../run-log/recorder'
+import type {BeginRequest, BeginResult, EndResult, Limit} from '../run-log/recorder'
 import type {Skip} from '../schedule/catch-up'
 import type {Decision} from '../schedule/is-due'
 import {isSubMinute} from '../schedule/period'
@@ -16,7 +16,7 @@ import type {Crashed} from './containment'
 import {cronContext, type ContextRun, type StartedRun} from './context'
 import {renewWhileRunning, type Claim} from './lease-renewal'
 import {notStarted, runningElsewhere, type Outcome, type RunOutcome} from './outcome'
-import {crashMessage, pausedLine, recordOutcome} from './recording'
+import {crashMessage, endRequestOf, pausedLine, recordedAs, recordOutcome} from './recording'
 import {retrying} from './retry'
 import {RunStop, type StopRequest} from './stopping'
 import type {TickScope} from './tick-scope'
@@ -38,56 +38,131 @@ interface Ended {
  * record could not be written. `waitedMs`: how long it waited for a runner's slot before its claim.
  */
 export async function runDueJob(scope: TickScope, job: LoadedJob, waitedMs = 0): Promise<Outcome> {
-  const {code} = job
-  const token = randomUUID()
-  const startMs = scope.clock()
-  // Claim, decide again on fresh history, and record the run as 'running', in one transaction:
-  // another process may have run the job since the tick's snapshot.
-  const doing = `${code}: claiming it and recording its start`
-  const begin = () =>
-    scope.recorder.begin<Outcome>({
-      code,
-      holder: {token, host: scope.host, pid: scope.pid},
-      nowMs: startMs,
-      leaseNowMs: scope.leaseClock(),
-      leaseMs: scope.leaseMs,
-      skewMs: scope.skewMs,
-      parallel: job.policy.allowParallelRuns,
-      decide: (fresh, paused) => decideAgain(scope, job, fresh, startMs, paused),
-      ledger: usesLedger(job.policy),
-      trimSkipsBeforeMs: scope.settings.deleteLogsOlderThanDays === null ? undefined : startMs - scope.settings.deleteLogsOlderThanDays * DAY_MS,
-      alerting: scope.alerts.alertingFor(job),
-      forced: scope.force,
-      version: scope.codeVersion(),
-      startedLateMs: waitedMs > 0 ? waitedMs : null,
-      pauseAfterFailures: job.policy.pauseAfterFailures,
-      limit: limitOf(scope, job),
-    })
-  const begun = await retrying(begin, scope.retry(code, doing)).catch((error: unknown) => {
-    throw new OperationError(doing, error)
-  })
-  if (begun.kind === 'claimed-elsewhere') return claimedElsewhere(job, begun.holder, startMs - scope.leaseClock())
-  for (const run of begun.interrupted) {
-    scope.log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
-  }
-  if (begun.kind === 'declined') return begun.why
-  if (begun.kind === 'limited') return {kind: 'limited', code, className: job.className, group: begun.group, running: begun.running, reason: limitReason(begun.group, begun.running)}
-  // A long-lived runner's slots were all taken when it fell due (its row records it: started_late_ms).
-  if (waitedMs > 0) scope.log(code, 'warn', `run ${begun.runId} started ${waitedMs} ms late: it waited for a free slot (every slot of --concurrency was taken)`)
+  const begun = await beginRun(scope, job, waitedMs, null)
+  return 'outcome' in begun ? begun.outcome : finishRun(scope, await endRun(scope, job, begun))
+}
 
-  // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
-  const claim: Claim = {token, held: !job.policy.allowParallelRuns, slot: job.policy.limit}
-  const run: StartedRun = {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess, periodMs: begun.periodMs}
-  const pinged = job.pingUrl === null ? null : scope.pings.started(code, job.pingUrl, run.runId)
+/**
+ * A run in a lane of the crontab tick, whose runs follow one another: as runDueJob, but the run
+ * before it in the lane (`previous`, ended, not yet recorded) is recorded in the same transaction
+ * as this one's begin (one commit for both; it is reported through `report` once recorded), and
+ * this run is returned ended but not recorded, for the lane's next begin or for finishRun.
+ */
+export async function runInLane(scope: TickScope, job: LoadedJob, previous: EndedRun | null, report: (outcome: Outcome) => void): Promise<Outcome | EndedRun> {
+  const begun = await beginRun(scope, job, 0, previous && {previous, report})
+  return 'outcome' in begun ? begun.outcome : endRun(scope, job, begun)
+}
+
+/** A run whose do() has ended, its outcome not yet recorded: its claim (and the slot of its limit) still held. */
+export interface EndedRun {
+  job: LoadedJob
+  outcome: RunOutcome
+  claim: Claim
+}
+
+/** Record an ended run's outcome (releasing its claim), and let go of the claim in `finally` if that record could not be written. */
+export async function finishRun(scope: TickScope, ended: EndedRun): Promise<Outcome> {
+  const {job, outcome, claim} = ended
   try {
-    const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope)
-    pinged?.(outcome.kind === 'succeeded', outcome.message)
     return await recordOutcome(scope, job, outcome, claim)
   } finally {
     // If recording the end failed, let go of the claim (and the limit's slot) at least.
-    if (claim.held) await scope.lock.release(code, token).catch((error: unknown) => scope.log(code, 'warn', `could not release the lock (it will expire): ${firstLine(messageFromError(error))}`))
-    const {slot} = claim
-    if (slot !== null) await scope.lock.releaseSlot(slot, token).catch((error: unknown) => scope.log(code, 'warn', `could not free its slot of limit '${slot}' (it will expire): ${firstLine(messageFromError(error))}`))
+    await letGo(scope, job.code, claim)
+  }
+}
+
+/** The claim and the slot of its limit, if still held: released (else they expire with their lease). */
+async function letGo(scope: TickScope, code: string, claim: Claim): Promise<void> {
+  if (claim.held) await scope.lock.release(code, claim.token).catch((error: unknown) => scope.log(code, 'warn', `could not release the lock (it will expire): ${firstLine(messageFromError(error))}`))
+  const {slot} = claim
+  if (slot !== null) await scope.lock.releaseSlot(slot, claim.token).catch((error: unknown) => scope.log(code, 'warn', `could not free its slot of limit '${slot}' (it will expire): ${firstLine(messageFromError(error))}`))
+}
+
+/** A run begun: recorded as 'running' under its claim. */
+interface BegunRun {
+  run: StartedRun
+  claim: Claim
+}
+
+/**
+ * Claim, decide again on fresh history, and record the run as 'running', in one transaction:
+ * another process may have run the job since the tick's snapshot. With `after`, the lane's run
+ * before it is recorded in that transaction too, or on its own first if that transaction fails.
+ */
+async function beginRun(scope: TickScope, job: LoadedJob, waitedMs: number, after: {previous: EndedRun; report: (outcome: Outcome) => void} | null): Promise<{outcome: Outcome} | BegunRun> {
+  const {code} = job
+  const token = randomUUID()
+  const startMs = scope.clock()
+  const doing = `${code}: claiming it and recording its start`
+  const request = beginRequestOf(scope, job, token, startMs, waitedMs)
+  let begun: BeginResult<Outcome> | undefined
+  if (after !== null) {
+    const {previous, report} = after
+    const chained = await chainedBegin(scope, previous, request)
+    if (chained === null) report(await finishRun(scope, previous))
+    else {
+      report(recordedAs(scope, previous.outcome, previous.claim, chained.ended))
+      begun = chained.begun
+    }
+  }
+  begun ??= await retrying(() => scope.recorder.begin(request), scope.retry(code, doing)).catch((error: unknown) => {
+    throw new OperationError(doing, error)
+  })
+  if (begun.kind === 'claimed-elsewhere') return {outcome: claimedElsewhere(job, begun.holder, startMs - scope.leaseClock())}
+  for (const run of begun.interrupted) {
+    scope.log(code, 'warn', `run ${run.id} (started ${new Date(run.startMs).toISOString()} by pid ${run.pid ?? '?'} on ${run.host ?? '?'}) was recorded as interrupted: its lease ran out`)
+  }
+  if (begun.kind === 'declined') return {outcome: begun.why}
+  if (begun.kind === 'limited') return {outcome: {kind: 'limited', code, className: job.className, group: begun.group, running: begun.running, reason: limitReason(begun.group, begun.running)}}
+  // A long-lived runner's slots were all taken when it fell due (its row records it: started_late_ms).
+  if (waitedMs > 0) scope.log(code, 'warn', `run ${begun.runId} started ${waitedMs} ms late: it waited for a free slot (every slot of --concurrency was taken)`)
+  // A parallel job's claim only guarded the decision (it is gone); its running row holds the period.
+  const claim: Claim = {token, held: !job.policy.allowParallelRuns, slot: job.policy.limit}
+  return {claim, run: {runId: begun.runId, startMs, slot: begun.slot, previousSuccess: begun.previousSuccess, periodMs: begun.periodMs}}
+}
+
+/**
+ * The previous run's end and this begin in one transaction, tried once: null if the recorder cannot
+ * chain them or the transaction failed (nothing was written; each is then written on its own, with
+ * its retries and the spool).
+ */
+async function chainedBegin(scope: TickScope, previous: EndedRun, request: BeginRequest<Outcome>): Promise<{ended: EndResult; begun: BeginResult<Outcome>} | null> {
+  if (!scope.recorder.chain || request.limit) return null
+  return scope.recorder.chain(endRequestOf(scope, previous.job, previous.outcome, previous.claim), request).catch(() => null)
+}
+
+function beginRequestOf(scope: TickScope, job: LoadedJob, token: string, startMs: number, waitedMs: number): BeginRequest<Outcome> {
+  return {
+    code: job.code,
+    holder: {token, host: scope.host, pid: scope.pid},
+    nowMs: startMs,
+    leaseNowMs: scope.leaseClock(),
+    leaseMs: scope.leaseMs,
+    skewMs: scope.skewMs,
+    parallel: job.policy.allowParallelRuns,
+    decide: (fresh, paused) => decideAgain(scope, job, fresh, startMs, paused),
+    ledger: usesLedger(job.policy),
+    trimSkipsBeforeMs: scope.settings.deleteLogsOlderThanDays === null ? undefined : startMs - scope.settings.deleteLogsOlderThanDays * DAY_MS,
+    alerting: scope.alerts.alertingFor(job),
+    forced: scope.force,
+    version: scope.codeVersion(),
+    startedLateMs: waitedMs > 0 ? waitedMs : null,
+    pauseAfterFailures: job.policy.pauseAfterFailures,
+    limit: limitOf(scope, job),
+  }
+}
+
+/** do() of a begun run, under watch; its ping told how it ended; its outcome not yet recorded. */
+async function endRun(scope: TickScope, job: LoadedJob, begun: BegunRun): Promise<EndedRun> {
+  const {run, claim} = begun
+  const pinged = job.pingUrl === null ? null : scope.pings.started(job.code, job.pingUrl, run.runId)
+  try {
+    const outcome = outcomeOf(job, run, await execute(scope, job, run, claim), scope)
+    pinged?.(outcome.kind === 'succeeded', outcome.message)
+    return {job, outcome, claim}
+  } catch (error) {
+    await letGo(scope, job.code, claim)
+    throw error
   }
 }
 

@@ -28,19 +28,7 @@ import type {TickScope} from './tick-scope'
  */
 export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: RunOutcome, claim: Claim): Promise<RunOutcome> {
   const {code} = job
-  const request: EndRequest = {
-    runId: outcome.runId,
-    code,
-    status: outcome.kind,
-    endMs: outcome.endMs,
-    message: outcome.message,
-    releaseToken: claim.held ? claim.token : null,
-    removeOtherSuccesses: job.policy.removeSuccessfulCronLogs,
-  }
-  if (claim.slot !== null) request.releaseSlot = {group: claim.slot, token: claim.token}
-  const alerting = scope.alerts.alertingFor(job)
-  if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
-  if (job.policy.pauseAfterFailures !== null) request.pauseAfterFailures = job.policy.pauseAfterFailures
+  const request = endRequestOf(scope, job, outcome, claim)
   const doing = `${code}: recording its outcome (${outcome.kind})`
   let written: Written | Unwritten
   try {
@@ -57,6 +45,30 @@ export async function recordOutcome(scope: TickScope, job: LoadedJob, outcome: R
     scope.log(code, 'error', `${doing} failed (${firstLine(messageFromError(written.because))}): kept in ${written.spooled}; the next tick on this machine records it before it decides`)
     return {...outcome, spooled: written.spooled}
   }
+  return recordedAs(scope, outcome, claim, written)
+}
+
+/** The run log's record of the outcome, releasing the claim (and the slot of its limit) it still holds. */
+export function endRequestOf(scope: TickScope, job: LoadedJob, outcome: RunOutcome, claim: Claim): EndRequest {
+  const request: EndRequest = {
+    runId: outcome.runId,
+    code: job.code,
+    status: outcome.kind,
+    endMs: outcome.endMs,
+    message: outcome.message,
+    releaseToken: claim.held ? claim.token : null,
+    removeOtherSuccesses: job.policy.removeSuccessfulCronLogs,
+  }
+  if (claim.slot !== null) request.releaseSlot = {group: claim.slot, token: claim.token}
+  const alerting = scope.alerts.alertingFor(job)
+  if (alerting) request.alerting = {...alerting, startMs: outcome.startMs, slot: outcome.slot, pid: scope.pid}
+  if (job.policy.pauseAfterFailures !== null) request.pauseAfterFailures = job.policy.pauseAfterFailures
+  return request
+}
+
+/** The outcome is in the run log (the claim and the slot with it released): what else its record did, said. */
+export function recordedAs(scope: TickScope, outcome: RunOutcome, claim: Claim, written: EndResult): RunOutcome {
+  const {code} = outcome
   claim.held = false
   claim.slot = null
   if (written.overran) {

@@ -3,13 +3,14 @@ import {messageFromError} from '../jobs/message'
 import {firstLine} from '../base/text'
 import type {LoadedJob} from '../jobs/load-jobs'
 import {selectByName, unlistedNote} from '../jobs/select-jobs'
+import {usesLedger} from '../jobs/run-policy'
 import {periodsBetween} from '../schedule/periods'
 import type {Verdict} from '../schedule/verdict'
 import {systemClock} from '../time/clock'
 import {settleStrayWork} from './stray-work'
 import {realTimers} from './timers'
 import {FreshVerdicts} from './fresh-verdicts'
-import {runDueJob} from './job-run'
+import {finishRun, runDueJob, runInLane, type EndedRun} from './job-run'
 import {exitCodeOf, notStarted, wouldRun, type Outcome, type TickReport} from './outcome'
 import {lateCrashes, recordSpooled} from './recording'
 import {retrying} from './retry'
@@ -80,7 +81,19 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
   const late = lateCrashes(tick, report, jobs)
   try {
     const fresh = new FreshVerdicts(plan, async (codes) => ({histories: await parts.store.histories(options.clock(), {leaseNowMs: tick.leaseClock(), skewMs: tick.skewMs, codes}), nowMs: options.clock()}))
-    await inTurns(jobs, options.concurrency ?? 1, tick.stopping, async (job) => consider(tick, job, options.force || options.dryRun ? plan.verdicts.get(job.code)! : await fresh.of(job), options, report, fresh))
+    const recorded = async (lane: Lane) => {
+      const ended = lane.ended
+      lane.ended = null
+      if (ended !== null) report(await finishRun(tick, ended))
+    }
+    await inTurns(
+      jobs,
+      options.concurrency ?? 1,
+      tick.stopping,
+      (): Lane => ({ended: null}),
+      async (job, lane) => consider(tick, job, options.force || options.dryRun ? plan.verdicts.get(job.code)! : await fresh.of(job), options, {report, fresh, lane, recorded}),
+      recorded,
+    )
     await late.settle()
     if (writes && !tick.stopping()) await written(tick, 'trimming the run log (deleteLogsOlderThanDays)', () => trimRunLog(parts.store, options.settings, options.clock()))
     if (writes && options.serverTick && tick.servers) await aside(tick, "recording this server's tick (cron_tick)", () => serverTickRecorded(tick, plan, options.serverTick!.version))
@@ -103,12 +116,39 @@ async function runPlan(options: RunCronsOptions, parts: TickParts, plan: TickPla
 }
 
 /**
+ * A lane of the crontab tick: its jobs run one after another, and the run it has ended waits here
+ * to be recorded with the next one's claim (one transaction; see runInLane), or on its own.
+ */
+interface Lane {
+  ended: EndedRun | null
+}
+
+/** What consider() reports to, and the lane it runs in. */
+interface Considering {
+  report: (outcome: Outcome) => void
+  fresh: FreshVerdicts
+  lane: Lane
+  /** The lane's ended run, recorded on its own and reported. */
+  recorded: (lane: Lane) => Promise<void>
+}
+
+/**
  * The verdict on the tick's snapshot; only a job that looks due (or has periods to record as
  * skipped) pays for a claim, after its slot when the runner gives slots. A ledger job goes on
  * while its ledger has more to do (the next chunk of a long gap, the next missed period of 'all', a
  * buffered period): in this tick, or, under a runner that gives slots, at the plan its slot's release makes.
  */
-async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>, report: (outcome: Outcome) => void, fresh: FreshVerdicts): Promise<void> {
+async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>, {report, fresh, lane, recorded}: Considering): Promise<void> {
+  if (chains(tick, job, verdict, options)) {
+    const previous = lane.ended
+    lane.ended = null
+    const ran = await runInLane(tick, job, previous, report)
+    if ('claim' in ran) lane.ended = ran
+    else reportBegun(ran, report, fresh)
+    return
+  }
+  // Reported in the lane's order: the run it has ended first.
+  await recorded(lane)
   if (verdict.kind === 'running-elsewhere' && verdict.cancelFor !== undefined && !options.dryRun) await askToCancel(tick, job, verdict.cancelFor)
   if (verdict.kind !== 'due' && verdict.kind !== 'skip') return report(notStarted(job, verdict))
   if (options.dryRun) return report(verdict.kind === 'due' ? wouldRun(job, verdict.decision) : notStarted(job, verdict))
@@ -118,9 +158,7 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
   let outcome: Outcome | undefined
   try {
     outcome = await runDueJob(tick, job, slot?.waitedMs)
-    // Held or run elsewhere since the plan: another server is at work, and the jobs still to come are read again.
-    if (outcome.kind === 'claimed-elsewhere' || outcome.kind === 'running-elsewhere' || outcome.kind === 'not-due') fresh.lost()
-    report(outcome)
+    reportBegun(outcome, report, fresh)
     // A resident runner plans the job again when its slot is freed; a tick goes on here.
     for (let turn = 1; !options.admit && turn < CATCH_UP_TURNS && catchingUp(job, outcome, tick.clock(), tick.settings.timeZone) && !tick.stopping(); turn++) {
       outcome = await runDueJob(tick, job)
@@ -131,6 +169,20 @@ async function consider(tick: TickScope, job: LoadedJob, verdict: Verdict, optio
   } finally {
     slot?.release(outcome)
   }
+}
+
+/**
+ * A due job of the crontab tick with no catch-up turns, no limit and no runner's slot: its claim
+ * is chained to its lane's last run's end, and its own end waits for the lane's next claim.
+ */
+function chains(tick: TickScope, job: LoadedJob, verdict: Verdict, options: Pick<RunCronsOptions, 'dryRun' | 'admit'>): boolean {
+  return verdict.kind === 'due' && !options.dryRun && !options.admit && tick.recorder.chain !== undefined && !usesLedger(job.policy) && job.policy.limit === null
+}
+
+/** A due job's first outcome; held or run elsewhere since the plan: another server is at work, and the jobs still to come are read again. */
+function reportBegun(outcome: Outcome, report: (outcome: Outcome) => void, fresh: FreshVerdicts): void {
+  if (outcome.kind === 'claimed-elsewhere' || outcome.kind === 'running-elsewhere' || outcome.kind === 'not-due') fresh.lost()
+  report(outcome)
 }
 
 /** overlap = 'cancelOther': a newer period asks the live run (on any server) to stop; it starts once that run has ended. */
@@ -197,21 +249,24 @@ function firstRuns(plan: TickPlan): string[] {
 }
 
 /**
- * `work` on each item in order, at most `width` at a time. No item is started once `stopped()`
- * or after one has thrown; the first error is raised when the started ones have finished.
+ * `work` on each item in order, at most `width` at a time, each worker with a lane of its own
+ * (`lane()`), `drain`ed when it has no more to take. No item is started once `stopped()` or after
+ * one has thrown; the first error is raised when the started ones have finished.
  */
-async function inTurns<T>(items: readonly T[], width: number, stopped: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+async function inTurns<T, L>(items: readonly T[], width: number, stopped: () => boolean, lane: () => L, work: (item: T, lane: L) => Promise<void>, drain: (lane: L) => Promise<void>): Promise<void> {
   const queue = [...items]
   const errors: unknown[] = []
   const worker = async () => {
+    const own = lane()
     while (queue.length > 0 && errors.length === 0 && !stopped()) {
       const item = queue.shift()!
       try {
-        await work(item)
+        await work(item, own)
       } catch (error) {
         errors.push(error)
       }
     }
+    await drain(own).catch((error: unknown) => errors.push(error))
   }
   await Promise.all(Array.from({length: Math.max(1, Math.min(width, items.length))}, worker))
   if (errors.length > 0) throw errors[0]
