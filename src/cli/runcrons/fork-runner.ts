@@ -1,4 +1,3 @@
-import {fork} from 'node:child_process'
 import path from 'node:path'
 import type {ChildEnded, FromChild, IsolatedRun, IsolatedRunner, ToChild} from '../../core/tick/isolation'
 import type {LogLevel} from '../../core/contract/run-types'
@@ -13,6 +12,8 @@ export const forkRunner: IsolatedRunner = {
   start(request: Extract<ToChild, {type: 'start'}>, onLog: (level: LogLevel, message: string) => void): IsolatedRun {
     const io = commandIO()
     const output = io === PROCESS_IO ? 'inherit' : 'pipe'
+    // Loaded here, not at the top: only a tick with an isolated job starts a process.
+    const {fork} = require('node:child_process') as typeof import('node:child_process')
     const child = fork(path.join(__dirname, 'isolated-child.js'), [], {stdio: ['ignore', output, output, 'ipc'], serialization: 'advanced'})
     child.stdout?.setEncoding('utf8').on('data', (text: string) => io.stdout.write(text))
     child.stderr?.setEncoding('utf8').on('data', (text: string) => io.stderr.write(text))

@@ -59,7 +59,8 @@ export async function runcronsTick(project: Project, names: readonly string[], f
   // The crontab's plain tick, not one run by hand (names, --force).
   const plain = names.length === 0 && !flags.force
   try {
-    const started = performance.now()
+    // process.hrtime, not performance.now(): the global performance loads perf_hooks on first use.
+    const started = process.hrtime.bigint()
     const report = await runCrons({
       signal: guards.shutdown,
       // The tick speaks to the database on a driver connection of its own; knex only for a job that uses ctx.db.
@@ -90,7 +91,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
         if (line !== null) (line.stream === 'stderr' ? err : out)(line.text)
       },
     })
-    const summary = summaryLine(report.outcomes, {dryRun: flags.dryRun, elapsedMs: performance.now() - started, nowMs: clock()}, style)
+    const summary = summaryLine(report.outcomes, {dryRun: flags.dryRun, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6, nowMs: clock()}, style)
     if (summary !== null) out(summary)
     return report.stoppedBy === 'SIGINT' ? 130 : report.stoppedBy === 'SIGTERM' ? 143 : strays > 0 ? 1 : report.exitCode
   } finally {
