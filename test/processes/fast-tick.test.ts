@@ -108,27 +108,32 @@ for (const dialect of BACKENDS) {
     })
 
     if (dialect === 'sqlite') {
-      /** bin/manage runcrons in a fresh process, as cron starts it: what it printed, the packages it loaded, and its bundle's files (dist/entry). */
-      const tickInFreshProcess = (file: string, now: string, args: string[] = []): {printed: string; packages: string[]; entries: string[]} => {
+      /**
+       * bin/manage runcrons in a fresh process, as cron starts it: what it printed, the packages it
+       * loaded, its bundle's files (dist/entry), and which of Node's heavier builtins it loaded
+       * (node:crypto, node:child_process, node:perf_hooks: a few ms each, and a tick needs none).
+       */
+      const tickInFreshProcess = (file: string, now: string, args: string[] = []): {printed: string; packages: string[]; entries: string[]; builtins: string[]} => {
         const script =
           `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons', ...${JSON.stringify(args)}];` +
-          `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify(Object.keys(require.cache))));` +
+          `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify([Object.keys(require.cache), process.moduleLoadList])));` +
           `require(process.argv[1])`
         const output = execFileSync(process.execPath, ['-e', script], {
           env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: now},
           encoding: 'utf8',
         })
         const [printed, modules] = output.split('modules: ')
-        const loaded = JSON.parse(modules) as string[]
+        const [loaded, natives] = JSON.parse(modules) as [string[], string[]]
+        const builtins = ['crypto', 'child_process', 'perf_hooks'].filter((name) => natives.includes(`NativeModule ${name}`))
         const packages = new Set(loaded.map((module) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(module)?.[1]).filter(Boolean))
         const entries = loaded.filter((module) => module.startsWith(path.join(ROOT, 'dist', 'entry') + path.sep)).map((module) => path.basename(module))
-        return {printed, packages: [...packages].sort() as string[], entries: entries.sort()}
+        return {printed, packages: [...packages].sort() as string[], entries: entries.sort(), builtins}
       }
 
       it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs, and sqlite3 without its addon search (bindings)', async () => {
         await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
         const file = settings([`code = 'a'; runEveryMins = 5; retryAfterFailureMins = 1; runToleranceSeconds = 5`])
-        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['sqlite3'], entries: ['main.js']})
+        expect(tickInFreshProcess(file, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[ ] a\n', packages: ['sqlite3'], entries: ['main.js'], builtins: []})
       })
 
       it("loads the policies' checks and decisions only for a job that sets one (scripts/bundle-entry.js keeps them apart)", async () => {
@@ -138,7 +143,7 @@ for (const dialect of BACKENDS) {
         // Its hold (cron_job.held_to) at 00:00, as its run there left it: nothing unaccounted at 00:03.
         await t.db('cron_job').where({code: 'a'}).update({held_to: '2026-01-05T00:00:00.000Z'})
         const policy = tickInFreshProcess(settings([`code = 'a'; runEveryMins = 5; catchUp = 'none'; overlap = 'skip'; pauseAfterFailures = 3`]), '2026-01-05T00:03:00Z')
-        expect(policy).to.deep.equal({printed: '[ ] a\n', packages: plain.packages, entries: ['ledger-verdict.js', 'main.js', 'policy-options.js']})
+        expect(policy).to.deep.equal({printed: '[ ] a\n', packages: plain.packages, entries: ['ledger-verdict.js', 'main.js', 'policy-options.js'], builtins: []})
       })
 
       it("a job with cron = 'H * * * *' loads what any cron job loads, and nothing more (node:crypto is a builtin)", async () => {
@@ -146,7 +151,7 @@ for (const dialect of BACKENDS) {
         const plainCron = tickInFreshProcess(settings([`code = 'app.job_0'; cron = '43 * * * *'`]), '2026-01-05T00:03:00Z')
         expect(plainCron.printed).to.equal('[ ] app.job_0\n')
         expect(plainCron.entries).to.deep.equal(['main.js'])
-        expect(tickInFreshProcess(settings([`code = 'app.job_0'; cron = 'H * * * *'`]), '2026-01-05T00:03:00Z')).to.deep.equal({...plainCron, entries: ['hashed-cron.js', 'main.js']})
+        expect(tickInFreshProcess(settings([`code = 'app.job_0'; cron = 'H * * * *'`]), '2026-01-05T00:03:00Z')).to.deep.equal({...plainCron, entries: ['hashed-cron.js', 'main.js'], builtins: ['crypto']})
       })
 
       it('--concurrency 2 on the crontab line: two due jobs at the same time, still without oclif', async () => {
@@ -163,12 +168,12 @@ for (const dialect of BACKENDS) {
         const {printed, ...loaded} = tickInFreshProcess(file, '2026-01-05T00:03:00Z', ['--concurrency', '2'])
         // Each line as its job ends (b first, as a waits for it to start).
         expect(printed.split('\n').filter(Boolean).sort()).to.deep.equal(['[✔] a', '[✔] b'])
-        expect(loaded).to.deep.equal({packages: ['sqlite3'], entries: ['direct-tick.js', 'main.js']})
+        expect(loaded).to.deep.equal({packages: ['sqlite3'], entries: ['direct-tick.js', 'main.js'], builtins: []})
       })
 
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {
         const plain = settings([`code = 'a'; runEveryMins = 5`])
-        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['sqlite3'], entries: ['direct-tick.js', 'main.js']})
+        expect(tickInFreshProcess(plain, '2026-01-05T00:03:00Z')).to.deep.equal({printed: '[✔] a\n', packages: ['sqlite3'], entries: ['direct-tick.js', 'main.js'], builtins: []})
         const file = path.join(dir, 'settings-db.cjs')
         writeFileSync(
           file,

@@ -1,4 +1,3 @@
-import {createHash, randomUUID} from 'node:crypto'
 import type {AlertOutbox, ClaimedAlert} from '../run-log/alert-outbox'
 import type {Clock} from '../time/clock'
 import {HOUR_MS, MINUTE_MS} from '../time/units'
@@ -39,10 +38,13 @@ const LEASE_MS = 2 * MINUTE_MS
 const BUDGET_MS = 30_000
 const GIVE_UP_MS = 24 * HOUR_MS
 
+/** node:crypto, loaded when an alert is delivered or a channel named: never on a tick with nothing to deliver. */
+const crypto = () => require('node:crypto') as typeof import('node:crypto')
+
 /** A channel's name in the attempts table: described without its secrets, with a short hash to tell two of one origin apart. */
 export function channelKey(channel: Channel): string {
   const driver = driverOf(channel)
-  return `${driver.describe(channel)} #${createHash('sha256').update(driver.key(channel)).digest('hex').slice(0, 8)}`.slice(0, 191)
+  return `${driver.describe(channel)} #${crypto().createHash('sha256').update(driver.key(channel)).digest('hex').slice(0, 8)}`.slice(0, 191)
 }
 
 /** The back-off after `attempts` failed attempts: 1, 2, 4 … minutes, at most an hour. */
@@ -56,6 +58,7 @@ export async function deliverPending(scope: DeliveryScope): Promise<DeliveryRepo
   const down = new Set<string>()
   for (const id of await scope.outbox.due(scope.clock(), BATCH)) {
     if (Date.now() - started > BUDGET_MS) break
+    const {randomUUID} = crypto()
     const token = randomUUID()
     // A fresh UUID: the alert's public id if this is its first claim.
     const claimed = await scope.outbox.claim(id, token, scope.leaseClock(), LEASE_MS, randomUUID())

@@ -1,4 +1,3 @@
-import {randomUUID} from 'node:crypto'
 import {scrubSecrets} from '../db/database-url'
 import {firstLine} from '../base/text'
 import type {SentAlert} from '../alerts/alert'
@@ -47,8 +46,8 @@ export async function deliver(alert: SentAlert, channel: Channel, timeoutMs = DE
 /** `manage notify:test`: a sample alert to every channel at once, and what each said. */
 export async function sendTestAlert(channels: readonly Channel[], host: string, nowIso: string): Promise<Delivery[]> {
   const alert: SentAlert = {
-    // A sample has no outbox row: an id of its own, marked as a test's.
-    id: `test-${randomUUID()}`,
+    // A sample has no outbox row: an id of its own, marked as a test's (node:crypto loaded here: a tick never sends one).
+    id: `test-${(require('node:crypto') as typeof import('node:crypto')).randomUUID()}`,
     kind: 'test',
     code: null,
     runId: null,

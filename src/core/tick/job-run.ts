@@ -1,5 +1,5 @@
-import {randomUUID} from 'node:crypto'
 import {OperationError} from '../base/errors'
+import {newToken} from '../base/token'
 import type {LoadedJob} from '../jobs/load-jobs'
 import {limitReason, usesLedger} from '../jobs/run-policy'
 import {messageFromError, messageFromResult, truncateMessage} from '../jobs/message'
@@ -91,7 +91,7 @@ interface BegunRun {
  */
 async function beginRun(scope: TickScope, job: LoadedJob, waitedMs: number, after: {previous: EndedRun; report: (outcome: Outcome) => void} | null): Promise<{outcome: Outcome} | BegunRun> {
   const {code} = job
-  const token = randomUUID()
+  const token = newToken()
   const startMs = scope.clock()
   const doing = `${code}: claiming it and recording its start`
   const request = beginRequestOf(scope, job, token, startMs, waitedMs)
