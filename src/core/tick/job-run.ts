@@ -92,15 +92,19 @@ interface BegunRun {
 async function beginRun(scope: TickScope, job: LoadedJob, waitedMs: number, after: {previous: EndedRun; report: (outcome: Outcome) => void} | null): Promise<{outcome: Outcome} | BegunRun> {
   const {code} = job
   const token = newToken()
-  const startMs = scope.clock()
+  let startMs = scope.clock()
   const doing = `${code}: claiming it and recording its start`
-  const request = beginRequestOf(scope, job, token, startMs, waitedMs)
+  let request = beginRequestOf(scope, job, token, startMs, waitedMs)
   let begun: BeginResult<Outcome> | undefined
   if (after !== null) {
     const {previous, report} = after
     const chained = await chainedBegin(scope, previous, request)
-    if (chained === null) report(await finishRun(scope, previous))
-    else {
+    if (chained === null) {
+      report(await finishRun(scope, previous))
+      // Its start (and its lease) from now: recording the previous run on its own may have waited out the database.
+      startMs = scope.clock()
+      request = beginRequestOf(scope, job, token, startMs, waitedMs)
+    } else {
       report(recordedAs(scope, previous.outcome, previous.claim, chained.ended))
       begun = chained.begun
     }
