@@ -1,8 +1,7 @@
-import {writeSync} from 'node:fs'
 import path from 'node:path'
 import type {Config} from '@oclif/core'
 import {locateProject} from '../core/project/layout'
-import {commandIO, stampLines, timestampedOutput} from './output/command-io'
+import {commandIO, PROCESS_IO, stampLines, timestampedOutput, useDescriptors} from './output/command-io'
 import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 import {warnIfClockPinned} from './output/pinned-clock'
@@ -22,7 +21,9 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, binDir: st
     void oclifMain(argv, env, path.resolve(binDir, '..'))
     return
   }
-  void plainTick(plain, env, process.cwd(), writeOut).then(({exitCode, ranTick}) => {
+  // Straight to fds 1 and 2 (the fast path's lines and the tick's): process.stdout for a pipe costs a few ms.
+  useDescriptors()
+  void plainTick(plain, env, process.cwd(), (text) => PROCESS_IO.stdout.write(text)).then(({exitCode, ranTick}) => {
     // Exit when a tick has run: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
     if (ranTick) process.exit(exitCode)
     process.exitCode = exitCode
@@ -103,16 +104,3 @@ export async function commandLineConfig(oclif: Oclif, packageRoot: string, argv:
   return null
 }
 
-/**
- * Straight to fd 1: making process.stdout for a pipe (cron mailing the output, the tests) loads
- * the net and stream machinery, a few ms of a tick that otherwise prints ten short lines.
- */
-function writeOut(text: string): void {
-  let rest = Buffer.from(text)
-  try {
-    while (rest.length > 0) rest = rest.subarray(writeSync(1, rest))
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-    process.stdout.write(rest) // a non-blocking pipe that is full: let the stream wait for it
-  }
-}

@@ -111,12 +111,13 @@ for (const dialect of BACKENDS) {
       /**
        * bin/manage runcrons in a fresh process, as cron starts it: what it printed, the packages it
        * loaded, its bundle's files (dist/entry), and which of Node's heavier builtins it loaded
-       * (node:crypto, node:child_process, node:perf_hooks: a few ms each, and a tick needs none).
+       * (node:crypto, node:child_process, node:perf_hooks, and node:net, which process.stdout loads
+       * for a pipe: a few ms each, and a tick needs none).
        */
       const tickInFreshProcess = (file: string, now: string, args: string[] = []): {printed: string; packages: string[]; entries: string[]; builtins: string[]} => {
         const script =
           `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons', ...${JSON.stringify(args)}];` +
-          `process.on('exit', () => process.stdout.write('modules: ' + JSON.stringify([Object.keys(require.cache), process.moduleLoadList])));` +
+          `process.on('exit', () => require('node:fs').writeSync(1, 'modules: ' + JSON.stringify([Object.keys(require.cache), process.moduleLoadList])));` +
           `require(process.argv[1])`
         const output = execFileSync(process.execPath, ['-e', script], {
           env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: now},
@@ -124,7 +125,7 @@ for (const dialect of BACKENDS) {
         })
         const [printed, modules] = output.split('modules: ')
         const [loaded, natives] = JSON.parse(modules) as [string[], string[]]
-        const builtins = ['crypto', 'child_process', 'perf_hooks'].filter((name) => natives.includes(`NativeModule ${name}`))
+        const builtins = ['crypto', 'child_process', 'perf_hooks', 'net'].filter((name) => natives.includes(`NativeModule ${name}`))
         const packages = new Set(loaded.map((module) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(module)?.[1]).filter(Boolean))
         const entries = loaded.filter((module) => module.startsWith(path.join(ROOT, 'dist', 'entry') + path.sep)).map((module) => path.basename(module))
         return {printed, packages: [...packages].sort() as string[], entries: entries.sort(), builtins}
@@ -169,6 +170,21 @@ for (const dialect of BACKENDS) {
         // Each line as its job ends (b first, as a waits for it to start).
         expect(printed.split('\n').filter(Boolean).sort()).to.deep.equal(['[✔] a', '[✔] b'])
         expect(loaded).to.deep.equal({packages: ['sqlite3'], entries: ['direct-tick.js', 'main.js'], builtins: []})
+      })
+
+      it("keeps a job's console output and the tick's lines in order: fd 1 until something makes process.stdout, the stream after", async () => {
+        const file = path.join(dir, 'settings-log.cjs')
+        writeFileSync(
+          file,
+          `const {CronJobBase} = require(${INDEX})\n` +
+            `class A extends CronJobBase { code = 'a'; runEveryMins = 5; async do() { return 'quiet' } }\n` +
+            `class B extends CronJobBase { code = 'b'; runEveryMins = 5; async do() { console.log('b says hello'); return 'b' } }\n` +
+            `class C extends CronJobBase { code = 'c'; runEveryMins = 5; async do() { return 'c' } }\n` +
+            `module.exports = {timeZone: 'UTC', crons: [A, B, C]}\n`,
+        )
+        const {printed, builtins} = tickInFreshProcess(file, '2026-01-05T00:03:00Z')
+        expect(printed).to.equal('[✔] a\nb says hello\n[✔] b\n[✔] c\n')
+        expect(builtins, 'console.log made process.stdout').to.include('net')
       })
 
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {

@@ -1,3 +1,5 @@
+import {descriptorOutput} from './descriptor-output'
+
 /**
  * Where a command reads its environment and working directory and writes its output: the real
  * process, unless callCommand (call-command.ts) runs the command in process with its own. The
@@ -18,6 +20,14 @@ export interface CommandIO {
   readonly stderr: CommandOutput
 }
 
+/**
+ * bin/manage's own process writes through its file descriptors (useDescriptors). On globalThis, as
+ * the current IO below: main.js and direct-tick.js each bundle a copy of this module.
+ */
+const DESCRIPTORS = Symbol.for('manage-cli.descriptors')
+type Descriptors = {[DESCRIPTORS]?: {stdout: CommandOutput; stderr: CommandOutput}}
+const descriptorsOf = () => (globalThis as Descriptors)[DESCRIPTORS]
+
 /** The real process. Its streams are made only when first used: the crontab's quiet tick never makes process.stdout. */
 export const PROCESS_IO: CommandIO = {
   get env() {
@@ -27,17 +37,26 @@ export const PROCESS_IO: CommandIO = {
     return process.cwd()
   },
   stdout: {
-    write: (text) => void process.stdout.write(text),
+    write: (text) => void (descriptorsOf()?.stdout ?? process.stdout).write(text),
     get isTTY() {
-      return Boolean(process.stdout.isTTY)
+      return Boolean((descriptorsOf()?.stdout ?? process.stdout).isTTY)
     },
   },
   stderr: {
-    write: (text) => void process.stderr.write(text),
+    write: (text) => void (descriptorsOf()?.stderr ?? process.stderr).write(text),
     get isTTY() {
-      return Boolean(process.stderr.isTTY)
+      return Boolean((descriptorsOf()?.stderr ?? process.stderr).isTTY)
     },
   },
+}
+
+/**
+ * bin/manage only (never in an app's process, which owns its streams): the real process's output
+ * written to fds 1 and 2 while nothing has made process.stdout and process.stderr (descriptor-output.ts).
+ */
+export function useDescriptors(): void {
+  const holder = globalThis as Descriptors
+  holder[DESCRIPTORS] ??= {stdout: descriptorOutput(1), stderr: descriptorOutput(2)}
 }
 
 // On globalThis under a registered symbol, not in a module variable: the package's tests load this
