@@ -1,4 +1,4 @@
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -56,10 +56,14 @@ for (const dialect of BACKENDS) {
       writeFileSync(file, `const {CronJobBase} = require(${INDEX})\n${classes.join('\n')}\nmodule.exports = {timeZone: 'UTC', crons: [${jobs.map((_, i) => `Job${i}`).join(', ')}]}\n`)
       return file
     }
-    /** The fast path for these arguments; null for a form it does not take (bin/manage hands those to oclif). */
+    /** The fast path for these arguments; null for a form it does not take (bin/manage hands those to oclif), or when the tick must run (the project it hands over is closed). */
     const fast = async (file: string, now: string | null, args: string[] = []) => {
       const plain = plainRuncrons(args)
-      return plain && fastRuncrons(plain, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
+      if (plain === null) return null
+      const answer = await fastRuncrons(plain, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, ...(now ? {MANAGE_NOW: now} : {})}, ROOT)
+      if (!('mustRun' in answer)) return answer
+      await answer.mustRun?.close()
+      return null
     }
 
     it("prints the not-due lines, reads the log in two statements (three on a server without MANAGE_NOW: the server's clock) and records its heartbeat in one", async () => {
@@ -185,6 +189,17 @@ for (const dialect of BACKENDS) {
         const {printed, builtins} = tickInFreshProcess(file, '2026-01-05T00:03:00Z')
         expect(printed).to.equal('[✔] a\nb says hello\n[✔] b\n[✔] c\n')
         expect(builtins, 'console.log made process.stdout').to.include('net')
+      })
+
+      it("hands the fast path's project to the tick when it must run: one connection, its statements counted with the tick's", () => {
+        const file = settings([`code = 'a'; runEveryMins = 5`])
+        const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), 'runcrons'], {
+          env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z', MANAGE_NOW_QUIET: '1', MANAGE_SQL_COUNT: '1'},
+          encoding: 'utf8',
+        })
+        expect(run.stdout).to.equal('[✔] a\n')
+        // The fast path's snapshot (2) and the tick's 13 (its snapshot, the claim rows, the run's two transactions, its heartbeat): a tick that made a project of its own counted 13.
+        expect(run.stderr).to.equal('manage: 15 SQL statement(s)\n')
       })
 
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {

@@ -9,14 +9,15 @@ import {runcronsTick} from './tick-command'
 /**
  * A plain `manage runcrons` (the crontab line) whose fast path found something to do: the same
  * tick as the oclif command (runcronsTick), without loading oclif, an error reported as every
- * command reports one. main.ts ends it as it ends the fast path.
+ * command reports one; on the fast path's project when it hands one over (its settings loaded, its
+ * connection open). main.ts ends it as it ends the fast path.
  */
-export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, where: {root?: string; cwd: string}): Promise<PlainTickEnd> {
+export async function directRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, where: {root?: string; cwd: string; project?: Project | null}): Promise<PlainTickEnd> {
   const paint = painter(options.color)
   let project: Project | undefined
   let code: number
   try {
-    project = new Project(where.root ?? locateProject(where.cwd, env, options.project), env, options.settings)
+    project = where.project ?? new Project(where.root ?? locateProject(where.cwd, env, options.project), env, options.settings)
     const flags = {force: false, silent: options.silent, dryRun: false, concurrency: options.concurrency, traceback: options.traceback, verbosity: options.verbosity}
     code = await runcronsTick(project, [], flags, paint)
   } catch (error) {

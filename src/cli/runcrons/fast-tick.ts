@@ -15,20 +15,25 @@ export interface PlainTickEnd {
 
 /**
  * The fast path of a plain `manage runcrons` (the crontab line): the tick's quick answer
- * (quickTick), printed as the tick prints it. null: the tick must run (see main.ts).
+ * (quickTick), printed as the tick prints it. `mustRun`: the tick must run (see main.ts), and takes
+ * over this project, its settings loaded and its connection open (closed here on any other end).
  */
-export async function fastRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<(PlainTickEnd & {output: string}) | null> {
+export async function fastRuncrons(options: PlainRuncrons, env: NodeJS.ProcessEnv, root: string): Promise<(PlainTickEnd & {output: string}) | {mustRun: Project | null}> {
   // Reasons (-v 2) are the full tick's to print.
-  if (options.verbosity > 1) return null
+  if (options.verbosity > 1) return {mustRun: null}
   const project = new Project(root, env, options.settings)
+  let handedOver = false
   try {
     const outcomes = await quickTick(project)
-    if (outcomes === null) return null
+    if (outcomes === null) {
+      handedOver = true
+      return {mustRun: project}
+    }
     const settings = await project.settings()
     const style = {verbosity: options.silent ? -1 : options.verbosity, traceback: options.traceback, paint: painter(options.color), zone: settings.timeZone}
     const output = outcomes.flatMap((outcome) => outcomeLines(outcome, style).map((line) => `${line}\n`)).join('')
     return {exitCode: 0, output, statements: project.statements, tickPingUrl: settings.tickPingUrl}
   } finally {
-    await project.close()
+    if (!handedOver) await project.close()
   }
 }
