@@ -28,9 +28,11 @@ export function descriptorOutput(fd: 1 | 2): {write(text: string): void; readonl
       let rest = Buffer.from(text)
       try {
         while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest))
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-        process[name].write(rest) // a non-blocking pipe that is full: the stream waits for it, and takes the writes after it
+      } catch {
+        // A non-blocking pipe that is full (EAGAIN): the stream waits for it, and takes the writes
+        // after it. Any other failure (a closed fd, a reader gone) is the stream's to handle, as
+        // Node handles it for every program.
+        process[name].write(rest)
       }
     },
     get isTTY() {
