@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
-import Module from 'node:module'
 import path from 'node:path'
+import {cacheAs} from './require-cache'
 
 /**
  * require('pg') without what its load costs a tick that never needs it, on Node 20:
@@ -39,15 +39,11 @@ function deferCrypto(): void {
   try {
     const file = path.join(path.dirname(require.resolve('pg')), 'crypto', 'utils.js')
     if (require.cache[file] !== undefined || !existsSync(file)) return
-    const standIn = new Module(file)
-    standIn.filename = file
-    standIn.loaded = true
     const real = (): Record<string | symbol, unknown> => {
       if (require.cache[file] === standIn) delete require.cache[file]
       return require(file) as Record<string | symbol, unknown>
     }
-    standIn.exports = new Proxy({}, {get: (_target, name) => real()[name], has: (_target, name) => name in real(), ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_target, name) => ({...Reflect.getOwnPropertyDescriptor(real(), name), configurable: true})})
-    require.cache[file] = standIn
+    const standIn = cacheAs(file, new Proxy({}, {get: (_target, name) => real()[name], has: (_target, name) => name in real(), ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_target, name) => ({...Reflect.getOwnPropertyDescriptor(real(), name), configurable: true})}))
   } catch {
     // pg's own require below loads it as it is
   }

@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
-import Module from 'node:module'
 import path from 'node:path'
+import {cacheAs} from './require-cache'
 
 let loaded = false
 
@@ -29,9 +29,5 @@ function preloadAddon(): void {
   const bindingFile = path.join(lib, 'sqlite3-binding.js')
   const addon = path.join(lib, '..', 'build', 'Release', 'node_sqlite3.node')
   if (require.cache[bindingFile] !== undefined || !existsSync(bindingFile) || !existsSync(addon)) return
-  const binding = new Module(bindingFile)
-  binding.filename = bindingFile
-  binding.exports = require(addon) as unknown
-  binding.loaded = true
-  require.cache[bindingFile] = binding
+  cacheAs(bindingFile, require(addon) as unknown)
 }
