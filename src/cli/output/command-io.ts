@@ -22,7 +22,7 @@ export interface CommandIO {
 
 /**
  * bin/manage's own process writes through its file descriptors (useDescriptors). On globalThis, as
- * the current IO below: main.js and direct-tick.js each bundle a copy of this module.
+ * the current IO below, for every copy of this module a process may load.
  */
 const DESCRIPTORS = Symbol.for('manage-cli.descriptors')
 type Descriptors = {[DESCRIPTORS]?: {stdout: CommandOutput; stderr: CommandOutput}}
