@@ -14,6 +14,9 @@ import {at} from '../helpers/schedule'
  * each transaction guarantees is unchanged: an outcome is durable before its claim is released, a
  * claim before its do() starts.
  */
+/** MySQL's InnoDB does not chain (see SqlRunRecorder.chain): each run is its two transactions there. */
+const chainsOn = (dialect: string) => dialect !== 'mysql'
+
 for (const dialect of BACKENDS) describe(`a lane's runs chained, on ${dialect}`, () => {
   let t: TestDatabase
   const now = at('2026-01-05T10:00:00Z')
@@ -46,13 +49,13 @@ for (const dialect of BACKENDS) describe(`a lane's runs chained, on ${dialect}`,
     return (await t.db('cron_job_log').orderBy('id').select('code', 'status')).map((row) => `${row.code} ${row.status}`)
   }
 
-  it('commits once per run and once more: each outcome with the next claim', async () => {
+  it(chainsOn(dialect) ? 'commits once per run and once more: each outcome with the next claim' : 'commits twice per run: MySQL does not chain', async () => {
     const ran: string[] = []
     const crons = ['j0', 'j1', 'j2'].map((code) => job(code, {runEveryMins: 60}, () => void ran.push(code)))
     await t.db('cron_job').insert(crons.map((cron) => ({code: new cron().code})))
     const {value: report, sent} = await counting(() => tick(crons))
     expect(report.outcomes.map((outcome) => `${outcome.code} ${outcome.kind}`)).to.deep.equal(['j0 succeeded', 'j1 succeeded', 'j2 succeeded'])
-    expect(sent.filter((word) => word === 'COMMIT'), 'the commits').to.have.length(4)
+    expect(sent.filter((word) => word === 'COMMIT'), 'the commits').to.have.length(chainsOn(dialect) ? 4 : 6)
     expect(await statuses()).to.deep.equal(['j0 succeeded', 'j1 succeeded', 'j2 succeeded'])
     expect(await locksHeld()).to.deep.equal([])
   })
@@ -81,6 +84,7 @@ for (const dialect of BACKENDS) describe(`a lane's runs chained, on ${dialect}`,
     expect(report.exitCode).to.equal(0)
     expect(report.outcomes.map((outcome) => `${outcome.code} ${outcome.kind}`)).to.deep.equal(['j0 succeeded', 'j1 succeeded'])
     expect(ran).to.deep.equal(['j0', 'j1'])
+    // Unchained (MySQL), j1's claim is the second one too, sent on its own and tried again.
     expect(claims, 'claims sent: j0, the chained j1, j1 on its own').to.equal(3)
     expect(await statuses()).to.deep.equal(['j0 succeeded', 'j1 succeeded'])
     expect(await locksHeld()).to.deep.equal([])
