@@ -61,10 +61,10 @@ async function plainTickNow(plain: PlainRuncrons, env: NodeJS.ProcessEnv, cwd: s
   // A plain tick writes (its heartbeat, its runs): under MANAGE_NOW they are dated then. A look at one variable (the project's .env read).
   if (env.MANAGE_NOW && plain.verbosity > 0) warnIfClockPinned(env, (require('./output/render') as typeof import('./output/render')).painter(plain.color))
   // Whatever goes wrong on the fast path, the tick itself finds it again and reports it as every command does.
-  // When it must run, the tick takes over the fast path's project: its settings and connection are not made twice.
-  const fast = root === undefined ? {mustRun: null} : await fastRuncrons(plain, env, root).catch(() => ({mustRun: null}))
+  // When it must run, the tick takes over the fast path's project (its settings and connection are not made twice) and its plan.
+  const fast = root === undefined ? {mustRun: null, plan: null} : await fastRuncrons(plain, env, root).catch(() => ({mustRun: null, plan: null}))
   if ('output' in fast) out(fast.output)
-  const ended = 'mustRun' in fast ? await (require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')).directRuncrons(plain, env, {root, cwd, project: fast.mustRun}) : fast
+  const ended = 'mustRun' in fast ? await (require('./runcrons/direct-tick') as typeof import('./runcrons/direct-tick')).directRuncrons(plain, env, {root, cwd, project: fast.mustRun, plan: fast.plan}) : fast
   if (ended.tickPingUrl !== null) await pingTheTick(ended.tickPingUrl, ended.exitCode, plain)
   if (ended.statements !== null) tellStatements(ended.statements, env)
   return {exitCode: ended.exitCode, ranTick: 'mustRun' in fast}

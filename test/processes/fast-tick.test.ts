@@ -1,5 +1,5 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
@@ -91,6 +91,18 @@ for (const dialect of BACKENDS) {
       await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
       const file = settings([`code = 'a'; runEveryMins = 5`, `code = 'never'; runEveryMins = 5`])
       expect(await fast(file, '2026-01-05T00:03:00Z')).to.equal(null)
+    })
+
+    it('hands the tick its plan when it got that far (a job due), and none when a class has an error: the tick plans again and reports it', async () => {
+      await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+      const handed = async (file: string) => {
+        const answer = await fastRuncrons(plainRuncrons([])!, {DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:05:00Z'}, ROOT)
+        if (!('mustRun' in answer)) throw new Error('the fast path answered')
+        await answer.mustRun?.close()
+        return answer.plan && [...answer.plan.verdicts].map(([code, verdict]) => `${code}:${verdict.kind}`)
+      }
+      expect(await handed(settings([`code = 'a'; runEveryMins = 5`, `code = 'b'; runEveryMins = 60`]))).to.deep.equal(['a:not-due', 'b:due'])
+      expect(await handed(settings([`code = 'a'; runEveryMins = 5`, `code = 'bad'; runEveryMins = -1`]))).to.equal(null)
     })
 
     it('hands over when a job is running elsewhere, so the full command prints who holds it', async () => {
@@ -191,15 +203,24 @@ for (const dialect of BACKENDS) {
         expect(builtins, 'console.log made process.stdout').to.include('net')
       })
 
-      it("hands the fast path's project to the tick when it must run: one connection, its statements counted with the tick's", () => {
-        const file = settings([`code = 'a'; runEveryMins = 5`])
+      it("hands the fast path's project and plan to the tick when it must run: one connection, one snapshot, each job made once", () => {
+        const made = path.join(dir, 'made.log')
+        const file = path.join(dir, 'settings-made.cjs')
+        writeFileSync(
+          file,
+          `const {CronJobBase} = require(${INDEX})\n` +
+            `class A extends CronJobBase { constructor() { super(); require('node:fs').appendFileSync(${JSON.stringify(made)}, 'a\\n') } code = 'a'; runEveryMins = 5; async do() { return 'a' } }\n` +
+            `module.exports = {timeZone: 'UTC', crons: [A]}\n`,
+        )
         const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), 'runcrons'], {
           env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z', MANAGE_NOW_QUIET: '1', MANAGE_SQL_COUNT: '1'},
           encoding: 'utf8',
         })
         expect(run.stdout).to.equal('[✔] a\n')
-        // The fast path's snapshot (2) and the tick's 13 (its snapshot, the claim rows, the run's two transactions, its heartbeat): a tick that made a project of its own counted 13.
-        expect(run.stderr).to.equal('manage: 15 SQL statement(s)\n')
+        // The fast path's snapshot (2), then the tick on its plan: the claim rows, the run's two transactions, its heartbeat and the trim (11).
+        // A tick that planned again counted 15; one that made a project of its own, 13.
+        expect(run.stderr).to.equal('manage: 13 SQL statement(s)\n')
+        expect(readFileSync(made, 'utf8'), 'the job made by the fast path alone').to.equal('a\n')
       })
 
       it('runs a due job without oclif, and without knex unless the job reads ctx.db', async () => {

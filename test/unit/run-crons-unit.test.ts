@@ -3,6 +3,7 @@ import {knex, type Knex} from 'knex'
 import {OperationError} from '../../src/core/base/errors'
 import type {CronContext} from '../../src/core/contract/cron-job-base'
 import {exitCodeOf, type Outcome} from '../../src/core/tick/outcome'
+import type {TickPlan} from '../../src/core/tick/plan'
 import {runCrons, type RunCronsOptions} from '../../src/core/tick/run-crons'
 import {RunStop} from '../../src/core/tick/stopping'
 import {fixedClock} from '../../src/core/time/clock'
@@ -123,6 +124,32 @@ describe('runCrons over an in-memory run log (the runner alone)', () => {
     expect(log.calls).to.deep.equal(['histories', 'pausedJobs'])
   })
 
+
+  it("takes a plan handed to it (the quick tick's) as its own when it would plan the same, and plans again under --force, names or --dry-run", async () => {
+    let made = 0
+    const Counted = class extends job('a', {runEveryMins: 1}) {
+      constructor() {
+        super()
+        made++
+      }
+    }
+    let planned: TickPlan | undefined
+    await tick([Counted], {dryRun: true, onPlan: (plan) => (planned = plan)})
+    expect(made).to.equal(1)
+    const handed = await tick([Counted], {planned})
+    expect(made, 'no class made again').to.equal(1)
+    expect(kinds(handed.outcomes)).to.deep.equal(['succeeded:a'])
+    // The plan is stale now (a ran): the claim decides again on fresh history.
+    const stale = await tick([Counted], {planned})
+    expect(kinds(stale.outcomes)).to.not.include('succeeded:a')
+    expect(statuses()).to.deep.equal(['a:succeeded'])
+    for (const differs of [{force: true}, {names: ['a']}, {dryRun: true}]) {
+      const before = made
+      await tick([Counted], {planned, ...differs})
+      expect(made, JSON.stringify(differs)).to.be.greaterThan(before)
+    }
+    expect(statuses(), 'and --force ran it').to.deep.equal(['a:succeeded', 'a:succeeded'])
+  })
   it('makes the claim rows of jobs that never ran and are due, in one call, and only those', async () => {
     await log.store.insertRun({code: 'old', status: 'succeeded', startMs: at('2026-01-04T00:00:00Z')})
     log.calls.length = 0

@@ -1,6 +1,7 @@
 import {messageFromError} from '../../core/jobs/message'
 import {PACKAGE_VERSION} from '../../core/project/package-name'
 import type {Project} from '../../core/project/project'
+import type {TickPlan} from '../../core/tick/plan'
 import {firstLine} from '../../core/base/text'
 import {installProcessGuards} from '../../core/tick/process-guards'
 import {runCrons} from '../../core/tick/run-crons'
@@ -23,9 +24,10 @@ export interface TickFlags {
  * `manage runcrons` itself: run the tick and print it, one line a job. The oclif command and the
  * crontab's plain `manage runcrons` (which skips oclif, see main.ts) both come here. Returns
  * the exit status; the caller exits with it, so that a job that ignored its AbortSignal (or left
- * a socket open) cannot keep the per-minute process alive after the tick.
+ * a socket open) cannot keep the per-minute process alive after the tick. `planned`: the plan the
+ * crontab's quick tick made on this project (runCrons says when it is used).
  */
-export async function runcronsTick(project: Project, names: readonly string[], flags: TickFlags, paint: Painter): Promise<number> {
+export async function runcronsTick(project: Project, names: readonly string[], flags: TickFlags, paint: Painter, planned?: TickPlan): Promise<number> {
   // What is in flight before the tick: the process ends after it, and what the jobs leave pending beyond this gets a moment to finish.
   const before = pendingWork()
   const settings = await project.settings()
@@ -81,6 +83,7 @@ export async function runcronsTick(project: Project, names: readonly string[], f
       serverTick: plain ? {version: PACKAGE_VERSION} : undefined,
       codeVersion: () => project.codeVersion(),
       concurrency: flags.concurrency,
+      planned,
       onOutcome: (outcome) => outcomeLines(outcome, style).forEach(out),
       onProblem: (problem) => {
         const line = problemLine(problem, style)

@@ -37,7 +37,7 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   let setAside = 0
   const named = Boolean(options.names?.length)
   const {partial} = options
-  const plan = await planTick({
+  const plan = handedPlan(options) ?? await planTick({
     settings,
     classes: named ? selectByName(options.names!, settings.crons, settings.cronsDir, {sourceDir: settings.cronsSourceDir, unlisted: (name, file) => options.onLog?.(name, 'warn', unlistedNote(name, file, true))}) : partial ? partial.jobs.map((job) => job.jobClass) : settings.crons,
     some: !named && partial !== undefined,
@@ -61,6 +61,14 @@ export async function runCrons(options: RunCronsOptions): Promise<TickReport> {
   options.onPlan?.(plan!)
   const report = await runPlan(options, parts, plan!)
   return setAside > 0 ? {...report, exitCode: 1} : report
+}
+
+/** options.planned, when this tick would plan as it was planned (see RunCronsOptions.planned), its problems reported; else null. */
+function handedPlan(options: RunCronsOptions): TickPlan | null {
+  const {planned} = options
+  if (!planned || options.names?.length || options.partial || options.force || options.dryRun || options.admit) return null
+  for (const problem of planned.problems) options.onProblem?.(problem)
+  return planned
 }
 
 /** Running the plan: the watch, the claim rows, each job in its turn, then the tick's own writes and what its jobs left pending. */

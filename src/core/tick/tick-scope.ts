@@ -100,6 +100,13 @@ export interface RunCronsOptions extends TickEvents {
   strayWork?: {before: PendingWork; release(): Promise<void>}
   /** How an isolated job (isolate = true) runs in a process of its own: the CLI's runner, and where the child finds the project. */
   isolation?: {runner: IsolatedRunner; root: string; settingsFile: string}
+  /**
+   * The plan already made for this tick on the same run log (the crontab's quick tick hands over
+   * its own), taken as this tick's when the tick would plan the same: all the crons, none named,
+   * no --force or --dry-run, no partial wake, no slots; else the tick plans again. Its problems are
+   * reported as the tick's. A plan that stopped (a class's error, the spool's outcomes) is not one.
+   */
+  planned?: TickPlan
   /** Told the plan once it is made, before any job runs (a long-lived runner computes its next wake from it). */
   onPlan?(plan: TickPlan): void
   /**
