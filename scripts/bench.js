@@ -48,7 +48,7 @@ const PG_SERVER = /^postgres(ql)?:/i.test(process.env.DATABASE_URL || '')
 function childEnv(extra = {}) {
   // MANAGE_NOW stands in for the real time here, on purpose: no warning line for it (a crontab tick has none).
   const env = {...process.env, NO_COLOR: '1', MANAGE_NOW_QUIET: '1', ...extra}
-  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'BENCH_ALERTS', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT', 'BENCH_COMPARE']) {
+  for (const name of ['NODE_EXTRA_CA_CERTS', 'FORCE_COLOR', 'MANAGE_SETTINGS', 'MANAGE_NOW', 'DATABASE_URL', 'BENCH_JOBS', 'BENCH_DUE', 'BENCH_PLUS_DUE', 'BENCH_ALERTS', 'BENCH_FLOOR_WRITES', 'MANAGE_NO_FAST_PATH', 'MANAGE_SQL_COUNT', 'BENCH_COMPARE']) {
     if (!(name in extra)) delete env[name]
   }
   return env
@@ -142,12 +142,12 @@ async function postgresNoneDue(jobs) {
   return url.toString()
 }
 
-function checkRuncrons(label, result, {jobs, due}) {
+function checkRuncrons(label, result, {jobs, due, notDue: expectedNotDue = due ? 0 : jobs}) {
   if (result.status !== 0) fail(`${label}: runcrons failed`, result)
   const ran = count(result.stdout, '[✔]')
   const notDue = count(result.stdout, '[ ]')
-  if (due ? ran !== jobs : ran !== 0 || notDue !== jobs) {
-    fail(`${label}: expected ${due ? `${jobs} jobs to run` : `${jobs} jobs not due`}, saw ${ran} ran and ${notDue} not due`, result)
+  if ((due ? ran !== jobs : ran !== 0) || notDue !== expectedNotDue) {
+    fail(`${label}: expected ${due ? jobs : 0} jobs to run and ${expectedNotDue} not due, saw ${ran} ran and ${notDue} not due`, result)
   }
 }
 
@@ -169,6 +169,19 @@ async function main() {
   }
 
   const postgres = await postgresNoneDue(10)
+
+  // The floor (scripts/bench-floor.js) on a fresh copy of the 10-job none-due database each run.
+  const floorCopy = () => {
+    const file = path.join(work, `floor-${fresh++}.sqlite3`)
+    fs.copyFileSync(noneDue[10], file)
+    return file
+  }
+  // 1,000 jobs, one of them due: a copy of the 1,000-job none-due database each run (the run writes to it).
+  const thousandCopy = () => {
+    const file = path.join(work, `thousand-${fresh++}.sqlite3`)
+    fs.copyFileSync(noneDue[1000], file)
+    return file
+  }
 
   // Every manage case, for one checkout: this one, or BENCH_COMPARE's (its bin and its fixture).
   const manageCases = (root, label) => {
@@ -220,6 +233,13 @@ async function main() {
         env: () => childEnv({DATABASE_URL: sqliteUrl(freshCopy()), MANAGE_NOW: NOW, BENCH_JOBS: '100', BENCH_DUE: '1'}),
         check: (r, label) => checkRuncrons(label, r, {jobs: 100, due: true}),
       },
+      // The common minute of a large project: one of 1,000 jobs due.
+      {
+        name: '`manage runcrons`, 1,000 jobs, 1 due',
+        argv: () => runcrons,
+        env: () => childEnv({DATABASE_URL: sqliteUrl(thousandCopy()), MANAGE_NOW: NOW, BENCH_JOBS: '1000', BENCH_PLUS_DUE: '1'}),
+        check: (r, label) => checkRuncrons(label, r, {jobs: 1, due: true, notDue: 1000}),
+      },
       {
         name: '`manage runcrons`, 1 trivial job, due, alerts configured',
         argv: () => runcrons,
@@ -231,7 +251,15 @@ async function main() {
   // With BENCH_COMPARE, each case of this checkout is followed by the same case of the other.
   const own = manageCases(ROOT, '')
   const other = COMPARE ? manageCases(COMPARE, ' [BENCH_COMPARE]') : []
-  const cases = [{name: '`node -e 0`', argv: () => [process.execPath, '-e', '0'], env: () => childEnv()}, ...own.flatMap((c, i) => (other[i] ? [c, other[i]] : [c]))]
+  // The floor of a sqlite tick (scripts/bench-floor.js): node, the driver, one read and N durable commits, no manage at all.
+  const floors = [1, 100].map((writes) => ({
+    name: `floor: \`node\` + sqlite3, one read, ${writes === 1 ? 'one durable commit (a heartbeat)' : `${writes} durable commits (an outcome per due job)`}`,
+    floor: writes,
+    argv: () => [process.execPath, path.join(ROOT, 'scripts', 'bench-floor.js'), floorCopy()],
+    env: () => childEnv({BENCH_FLOOR_WRITES: String(writes)}),
+    check: (r) => r.status === 0 || fail('scripts/bench-floor.js failed', r),
+  }))
+  const cases = [{name: '`node -e 0`', argv: () => [process.execPath, '-e', '0'], env: () => childEnv()}, ...floors, ...own.flatMap((c, i) => (other[i] ? [c, other[i]] : [c]))]
   for (const c of cases) Object.assign(c, {times: [], rss: []})
 
   const hasTime = fs.existsSync(TIME) && spawnSync(TIME, ['-f', '%M', 'true'], {encoding: 'utf8'}).status === 0
@@ -290,6 +318,10 @@ async function main() {
     ['framework overhead per due job ≤ 1 ms', perJob, 1, ' ms'],
     ...(hasTime ? [['peak RSS of a no-op tick ≤ 64 MiB', median(noop.rss) / 1024, 64, ' MiB']] : []),
     ...(pg ? [['no-op tick on PostgreSQL ≤ 3.5× `node -e 0`', median(pg.times) / baseline, 3.5, '×']] : []),
+    // Issue #21's, beside the floor under each (what node and the driver alone cost, in the same rounds).
+    ['10 jobs none due ≤ 1.4× `node -e 0` (the floor with one commit: see its row)', tick10 / baseline, 1.4, '×'],
+    ['1,000 jobs none due ≤ 2.0× `node -e 0`', tick1000 / baseline, 2.0, '×'],
+    ['100 jobs all due ≤ 2.5× `node -e 0` (the floor with 100 commits: see its row)', median(allDue.times) / baseline, 2.5, '×'],
   ]
   const right = header.map((_, i) => i > 0)
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
