@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type {Config} from '@oclif/core'
 import {locateProject} from '../core/project/layout'
-import {commandIO, PROCESS_IO, stampLines, timestampedOutput, useDescriptors} from './output/command-io'
+import {commandIO, flushDescriptors, PROCESS_IO, stampLines, timestampedOutput, useDescriptors} from './output/command-io'
 import {tellStatements} from './output/command-end'
 import {plainRuncrons, type PlainRuncrons} from './runcrons/plain-args'
 import {warnIfClockPinned} from './output/pinned-clock'
@@ -25,7 +25,10 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, binDir: st
   useDescriptors()
   void plainTick(plain, env, process.cwd(), (text) => PROCESS_IO.stdout.write(text)).then(({exitCode, ranTick}) => {
     // Exit when a tick has run: a job that ignored its AbortSignal (or left a socket open) must not keep the process alive.
-    if (ranTick) process.exit(exitCode)
+    if (ranTick) {
+      flushDescriptors()
+      process.exit(exitCode)
+    }
     process.exitCode = exitCode
   })
 }

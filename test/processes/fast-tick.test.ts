@@ -1,5 +1,5 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
@@ -201,6 +201,40 @@ for (const dialect of BACKENDS) {
         const {printed, builtins} = tickInFreshProcess(file, '2026-01-05T00:03:00Z')
         expect(printed).to.equal('[✔] a\nb says hello\n[✔] b\n[✔] c\n')
         expect(builtins, 'console.log made process.stdout').to.include('net')
+      })
+
+      it("writes a turn's lines at once (30 jobs not due and one run: a few writes, not 32), and keeps stdout and stderr in order in one file", async () => {
+        for (let i = 0; i < 30; i++) await store.insertRun({code: `n${i}`, status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
+        const file = path.join(dir, 'settings-lines.cjs')
+        const quiet = Array.from({length: 30}, (_, i) => `class N${i} extends CronJobBase { code = 'n${i}'; runEveryMins = 5; async do() { return 'n' } }`)
+        writeFileSync(
+          file,
+          `const {CronJobBase} = require(${INDEX})\n${quiet.join('\n')}\n` +
+            `class W extends CronJobBase { code = 'w'; runEveryMins = 5; async do(ctx) { ctx.logger.warn('careful'); return 'w' } }\n` +
+            `module.exports = {timeZone: 'UTC', crons: [${quiet.map((_, i) => `N${i}`).join(', ')}, W]}\n`,
+        )
+        // fd 1 and fd 2 are one file, as in cron's mail or `>> log 2>&1`; each write to them is counted.
+        const log = path.join(dir, 'lines.log')
+        const counts = path.join(dir, 'writes.json')
+        const script =
+          `const fs = require('node:fs'); const write = fs.writeSync; const writes = {1: 0, 2: 0};` +
+          `fs.writeSync = function (fd, ...rest) { if (fd === 1 || fd === 2) writes[fd]++; return write.call(this, fd, ...rest) };` +
+          `process.on('exit', () => fs.writeFileSync(${JSON.stringify(counts)}, JSON.stringify(writes)));` +
+          `process.argv = [process.argv[0], ${JSON.stringify(path.join(ROOT, 'bin', 'manage'))}, 'runcrons'];` +
+          `require(process.argv[1])`
+        const out = openSync(log, 'w')
+        try {
+          const run = spawnSync(process.execPath, ['-e', script], {env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z', MANAGE_NOW_QUIET: '1'}, stdio: ['ignore', out, out]})
+          expect(run.status).to.equal(0)
+        } finally {
+          closeSync(out)
+        }
+        const lines = readFileSync(log, 'utf8').split('\n')
+        expect(lines.slice(0, 30)).to.deep.equal(quiet.map((_, i) => `[ ] n${i}`))
+        expect(lines.slice(30)).to.deep.equal(['    w warn: careful', '[✔] w', ''])
+        const writes = JSON.parse(readFileSync(counts, 'utf8')) as {1: number; 2: number}
+        expect(writes[1], 'writes to fd 1').to.be.at.most(3)
+        expect(writes[2], 'writes to fd 2').to.equal(1)
       })
 
       it("hands the fast path's project and plan to the tick when it must run: one connection, one snapshot, each job made once", () => {

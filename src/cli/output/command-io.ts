@@ -1,4 +1,4 @@
-import {descriptorOutput} from './descriptor-output'
+import {descriptorOutputs} from './descriptor-output'
 
 /**
  * Where a command reads its environment and working directory and writes its output: the real
@@ -25,7 +25,7 @@ export interface CommandIO {
  * the current IO below, for every copy of this module a process may load.
  */
 const DESCRIPTORS = Symbol.for('manage-cli.descriptors')
-type Descriptors = {[DESCRIPTORS]?: {stdout: CommandOutput; stderr: CommandOutput}}
+type Descriptors = {[DESCRIPTORS]?: {stdout: CommandOutput; stderr: CommandOutput; flush(): void}}
 const descriptorsOf = () => (globalThis as Descriptors)[DESCRIPTORS]
 
 /** The real process. Its streams are made only when first used: the crontab's quiet tick never makes process.stdout. */
@@ -52,11 +52,17 @@ export const PROCESS_IO: CommandIO = {
 
 /**
  * bin/manage only (never in an app's process, which owns its streams): the real process's output
- * written to fds 1 and 2 while nothing has made process.stdout and process.stderr (descriptor-output.ts).
+ * written to fds 1 and 2, a turn of the event loop's text at once, while nothing has made
+ * process.stdout and process.stderr (descriptor-output.ts).
  */
 export function useDescriptors(): void {
   const holder = globalThis as Descriptors
-  holder[DESCRIPTORS] ??= {stdout: descriptorOutput(1), stderr: descriptorOutput(2)}
+  holder[DESCRIPTORS] ??= descriptorOutputs()
+}
+
+/** What bin/manage's fds hold back is written now (before it calls process.exit). */
+export function flushDescriptors(): void {
+  descriptorsOf()?.flush()
 }
 
 // On globalThis under a registered symbol, not in a module variable: the package's tests load this

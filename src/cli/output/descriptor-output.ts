@@ -1,45 +1,96 @@
 import {fstatSync, statSync, writeSync} from 'node:fs'
 
+type Fd = 1 | 2
+type Output = {write(text: string): void; readonly isTTY: boolean}
+
+/** Written at once past this many characters waiting. */
+const MOST_WAITING = 64 * 1024
+
 /**
- * fd 1 or 2 written directly, for bin/manage's own process: making process.stdout (or stderr) for a
- * pipe loads Node's net and stream machinery, a few ms of a crontab tick that prints a few short
- * lines. Once anything else has made the stream (a job's console.log, oclif) or a write found the
- * pipe full, the writes go through the stream, so that what is written stays in order.
+ * fds 1 and 2 written directly, for bin/manage's own process: making process.stdout (or stderr)
+ * for a pipe loads Node's net and stream machinery, a few ms of a crontab tick that prints a few
+ * short lines. What is written in one turn of the event loop goes out in one write (a tick that
+ * finds 1,000 jobs not due writes its 1,000 lines at once, not in 1,000 system calls), at the end
+ * of that turn, before the process exits, or before anything else writes: the other fd, or a
+ * stream something else made (a job's console.log, oclif). Once a stream is made, or a write found
+ * the pipe full, that fd's writes go through the stream, so that what is written stays in order.
  */
-export function descriptorOutput(fd: 1 | 2): {write(text: string): void; readonly isTTY: boolean} {
-  const name = fd === 1 ? 'stdout' : 'stderr'
-  let made = false
-  const own = Object.getOwnPropertyDescriptor(process, name)
-  const make = own?.get
-  if (make && own.configurable) {
+export function descriptorOutputs(): {stdout: Output; stderr: Output; flush(): void} {
+  const made: Record<Fd, boolean> = {1: watchStream(1), 2: watchStream(2)}
+  let waiting: {fd: Fd; text: string}[] = []
+  let size = 0
+  let scheduled = false
+
+  function flush(): void {
+    const entries = waiting
+    waiting = []
+    size = 0
+    for (const {fd, text} of entries) send(fd, text)
+  }
+
+  function send(fd: Fd, text: string): void {
+    if (made[fd]) return void process[streamName(fd)].write(text)
+    let rest = Buffer.from(text)
+    try {
+      while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest))
+    } catch {
+      // A non-blocking pipe that is full (EAGAIN): the stream waits for it, and takes the writes
+      // after it. Any other failure (a closed fd, a reader gone) is the stream's to handle, as
+      // Node handles it for every program.
+      process[streamName(fd)].write(rest)
+    }
+  }
+
+  /** Whether fd's stream is made already; from now on, flushed first when it is made. */
+  function watchStream(fd: Fd): boolean {
+    const name = streamName(fd)
+    const own = Object.getOwnPropertyDescriptor(process, name)
+    const make = own?.get
+    if (!make || !own.configurable) return true
     Object.defineProperty(process, name, {
       configurable: true,
       enumerable: own.enumerable,
       get() {
-        made = true
+        if (!made[fd]) {
+          made[fd] = true
+          flush()
+        }
         return make.call(process)
       },
     })
-  } else made = true
-  let terminal: boolean | undefined
-  return {
-    write(text) {
-      if (made) return void process[name].write(text)
-      let rest = Buffer.from(text)
-      try {
-        while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest))
-      } catch {
-        // A non-blocking pipe that is full (EAGAIN): the stream waits for it, and takes the writes
-        // after it. Any other failure (a closed fd, a reader gone) is the stream's to handle, as
-        // Node handles it for every program.
-        process[name].write(rest)
-      }
-    },
-    get isTTY() {
-      return (terminal ??= isTerminal(fd))
-    },
+    return false
   }
+
+  process.on('exit', flush)
+  const output = (fd: Fd): Output => {
+    let terminal: boolean | undefined
+    return {
+      write(text) {
+        const last = waiting[waiting.length - 1]
+        // The other fd's text waiting is written first: the two stay in order when they go to one file (2>&1, cron's mail).
+        if (last !== undefined && last.fd !== fd) flush()
+        if (made[fd]) return send(fd, text)
+        if (last?.fd === fd) last.text += text
+        else waiting.push({fd, text})
+        size += text.length
+        if (size > MOST_WAITING) flush()
+        else if (!scheduled) {
+          scheduled = true
+          setImmediate(() => {
+            scheduled = false
+            flush()
+          })
+        }
+      },
+      get isTTY() {
+        return (terminal ??= isTerminal(fd))
+      },
+    }
+  }
+  return {stdout: output(1), stderr: output(2), flush}
 }
+
+const streamName = (fd: Fd): 'stdout' | 'stderr' => (fd === 1 ? 'stdout' : 'stderr')
 
 /** Whether fd is a terminal, asked of Node's tty module (which loads net) only for a character device other than /dev/null. */
 function isTerminal(fd: number): boolean {
