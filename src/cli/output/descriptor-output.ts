@@ -9,17 +9,22 @@ const MOST_WAITING = 64 * 1024
 /**
  * fds 1 and 2 written directly, for bin/manage's own process: making process.stdout (or stderr)
  * for a pipe loads Node's net and stream machinery, a few ms of a crontab tick that prints a few
- * short lines. What is written in one turn of the event loop goes out in one write (a tick that
- * finds 1,000 jobs not due writes its 1,000 lines at once, not in 1,000 system calls), at the end
- * of that turn, before the process exits, or before anything else writes: the other fd, or a
- * stream something else made (a job's console.log, oclif). Once a stream is made, or a write found
- * the pipe full, that fd's writes go through the stream, so that what is written stays in order.
+ * short lines. A write is made at once, and what follows it before the microtasks then queued
+ * have run waits for them and goes out in one more write (a tick that finds 1,000 jobs not due
+ * writes their lines in two system calls, not 1,000); sooner when the process exits or something
+ * else writes (the other fd, or a stream something else made: a job's console.log, oclif). Once a
+ * stream is made, or a write found the pipe full, that fd's writes go through the stream, so that
+ * what is written stays in order.
  */
 export function descriptorOutputs(): {stdout: Output; stderr: Output; flush(): void} {
   const made: Record<Fd, boolean> = {1: watchStream(1), 2: watchStream(2)}
   let waiting: {fd: Fd; text: string}[] = []
   let size = 0
-  let scheduled = false
+  let burst = false
+  const endBurst = () => {
+    burst = false
+    flush()
+  }
 
   function flush(): void {
     const entries = waiting
@@ -70,17 +75,17 @@ export function descriptorOutputs(): {stdout: Output; stderr: Output; flush(): v
         // The other fd's text waiting is written first: the two stay in order when they go to one file (2>&1, cron's mail).
         if (last !== undefined && last.fd !== fd) flush()
         if (made[fd]) return send(fd, text)
+        if (!burst) {
+          // A line on its own (a job's outcome as it ends) is written at once; what follows it before the
+          // microtasks now queued have run (the lines a tick reports between awaits) waits for them.
+          burst = true
+          process.nextTick(endBurst)
+          return send(fd, text)
+        }
         if (last?.fd === fd) last.text += text
         else waiting.push({fd, text})
         size += text.length
         if (size > MOST_WAITING) flush()
-        else if (!scheduled) {
-          scheduled = true
-          setImmediate(() => {
-            scheduled = false
-            flush()
-          })
-        }
       },
       get isTTY() {
         return (terminal ??= isTerminal(fd))
