@@ -1,5 +1,5 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
@@ -146,6 +146,23 @@ for (const dialect of BACKENDS) {
         const entries = loaded.filter((module) => module.startsWith(path.join(ROOT, 'dist', 'entry') + path.sep)).map((module) => path.basename(module))
         return {printed, packages: [...packages].sort() as string[], entries: entries.sort(), builtins}
       }
+
+      it("compiles its bundles with V8's code cache: a tick leaves one in dist/.code-cache for main.js, the next runs with it; --traceback goes without", () => {
+        const cacheDir = path.join(ROOT, 'dist', '.code-cache')
+        rmSync(cacheDir, {recursive: true, force: true})
+        const file = settings([`code = 'a'; runEveryMins = 5`])
+        const tick = (args: string[] = []) =>
+          execFileSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), 'runcrons', ...args], {env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z', MANAGE_NOW_QUIET: '1'}, encoding: 'utf8'})
+        expect(tick(['--traceback'])).to.equal('[✔] a\n')
+        expect(existsSync(cacheDir), 'no cache made under --traceback').to.equal(false)
+        expect(tick()).to.equal('[ ] a\n')
+        const made = readdirSync(cacheDir).filter((name) => name.startsWith('main.js.'))
+        expect(made).to.have.length(1)
+        const written = statSync(path.join(cacheDir, made[0])).mtimeMs
+        expect(tick()).to.equal('[ ] a\n')
+        // A process whose cache V8 took writes none.
+        expect(statSync(path.join(cacheDir, made[0])).mtimeMs, 'the cache taken, not written again').to.equal(written)
+      })
 
       it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs, and sqlite3 without its addon search (bindings)', async () => {
         await store.insertRun({code: 'a', status: 'succeeded', startMs: at('2026-01-05T00:00:00Z')})
