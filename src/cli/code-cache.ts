@@ -7,8 +7,10 @@ import vm from 'node:vm'
  * V8's code cache for bin/manage's bundles (dist/entry): each start of the per-minute tick parses
  * and compiles main.js (and direct-tick.js when something is due) again, a few ms of a tick that
  * takes tens. A bundle compiled with its cache skips most of that. The cache is made at the
- * process's exit, after the bundle ran (so it holds the functions that run compiled, not only the
- * top level), when the bundle had none or V8 refused it (another Node), and read from then on.
+ * process's exit, after the bundle ran, so it holds the functions that ran, not only the top level:
+ * only by a process that `save`s (bin/manage's runcrons, so that the cache holds the tick's
+ * functions, not those of whichever command ran first), when the bundle had none or V8 refused it
+ * (another Node). Every process reads it.
  *
  * Kept in dist/.code-cache beside the bundles (never in a shared temporary folder: whoever can
  * write it could hand the tick code), named by the bundle, its size and modification time, and
@@ -17,7 +19,7 @@ import vm from 'node:vm'
  * so that processes starting together never read half a file. A folder that cannot be written
  * (a read-only install) only means no cache.
  */
-export function useCodeCache(bundleDir: string, cacheDir: string): void {
+export function useCodeCache(bundleDir: string, cacheDir: string, options: {save: boolean}): void {
   const extensions = (Module as unknown as {_extensions: Record<string, (module: Module, filename: string) => void>})._extensions
   const compileJs = extensions['.js']
   const made: CompiledBundle[] = []
@@ -27,9 +29,11 @@ export function useCodeCache(bundleDir: string, cacheDir: string): void {
     bundle.run(module)
     if (!bundle.cacheUsed) made.push(bundle)
   }
-  process.on('exit', () => {
-    for (const bundle of made) bundle.saveCache()
-  })
+  if (options.save) {
+    process.on('exit', () => {
+      for (const bundle of made) bundle.saveCache()
+    })
+  }
 }
 
 export interface CompiledBundle {

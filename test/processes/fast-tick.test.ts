@@ -147,7 +147,7 @@ for (const dialect of BACKENDS) {
         return {printed, packages: [...packages].sort() as string[], entries: entries.sort(), builtins}
       }
 
-      it("compiles its bundles with V8's code cache: a tick leaves one in dist/.code-cache for main.js, the next runs with it; --traceback goes without", () => {
+      it("compiles its bundles with V8's code cache: a tick leaves one in dist/.code-cache for main.js, the next runs with it; --traceback and other commands make none", () => {
         const cacheDir = path.join(ROOT, 'dist', '.code-cache')
         rmSync(cacheDir, {recursive: true, force: true})
         const file = settings([`code = 'a'; runEveryMins = 5`])
@@ -155,6 +155,8 @@ for (const dialect of BACKENDS) {
           execFileSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), 'runcrons', ...args], {env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z', MANAGE_NOW_QUIET: '1'}, encoding: 'utf8'})
         expect(tick(['--traceback'])).to.equal('[✔] a\n')
         expect(existsSync(cacheDir), 'no cache made under --traceback').to.equal(false)
+        execFileSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), '--version'], {env: {PATH: process.env.PATH}, encoding: 'utf8'})
+        expect(existsSync(cacheDir), "made by runcrons only (it then holds the tick's functions)").to.equal(false)
         expect(tick()).to.equal('[ ] a\n')
         const made = readdirSync(cacheDir).filter((name) => name.startsWith('main.js.'))
         expect(made).to.have.length(1)
