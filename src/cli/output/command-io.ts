@@ -52,8 +52,8 @@ export const PROCESS_IO: CommandIO = {
 
 /**
  * bin/manage only (never in an app's process, which owns its streams): the real process's output
- * written to fds 1 and 2, a turn of the event loop's text at once, while nothing has made
- * process.stdout and process.stderr (descriptor-output.ts).
+ * written to fds 1 and 2, a burst of lines in one write, while nothing has made process.stdout and
+ * process.stderr (descriptor-output.ts).
  */
 export function useDescriptors(): void {
   const holder = globalThis as Descriptors
