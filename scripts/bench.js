@@ -161,27 +161,17 @@ async function main() {
     fs.copyFileSync(template, noneDue[jobs])
     await seedRecentSuccesses(noneDue[jobs], jobs)
   }
-  let fresh = 0
-  const freshCopy = () => {
-    const file = path.join(work, `all-due-${fresh++}.sqlite3`)
-    fs.copyFileSync(template, file)
+  // A fresh copy of a prepared database for every run that writes to it, made before the clock starts:
+  // the migrated template (every job due), or a none-due one (the floor; 1,000 jobs with one due).
+  let copies = 0
+  const copyOf = (source) => {
+    const file = path.join(work, `copy-${copies++}.sqlite3`)
+    fs.copyFileSync(source, file)
     return file
   }
+  const freshCopy = () => copyOf(template)
 
   const postgres = await postgresNoneDue(10)
-
-  // The floor (scripts/bench-floor.js) on a fresh copy of the 10-job none-due database each run.
-  const floorCopy = () => {
-    const file = path.join(work, `floor-${fresh++}.sqlite3`)
-    fs.copyFileSync(noneDue[10], file)
-    return file
-  }
-  // 1,000 jobs, one of them due: a copy of the 1,000-job none-due database each run (the run writes to it).
-  const thousandCopy = () => {
-    const file = path.join(work, `thousand-${fresh++}.sqlite3`)
-    fs.copyFileSync(noneDue[1000], file)
-    return file
-  }
 
   // Every manage case, for one checkout: this one, or BENCH_COMPARE's (its bin and its fixture).
   const manageCases = (root, label) => {
@@ -237,7 +227,7 @@ async function main() {
       {
         name: '`manage runcrons`, 1,000 jobs, 1 due',
         argv: () => runcrons,
-        env: () => childEnv({DATABASE_URL: sqliteUrl(thousandCopy()), MANAGE_NOW: NOW, BENCH_JOBS: '1000', BENCH_PLUS_DUE: '1'}),
+        env: () => childEnv({DATABASE_URL: sqliteUrl(copyOf(noneDue[1000])), MANAGE_NOW: NOW, BENCH_JOBS: '1000', BENCH_PLUS_DUE: '1'}),
         check: (r, label) => checkRuncrons(label, r, {jobs: 1, due: true, notDue: 1000}),
       },
       {
@@ -254,8 +244,7 @@ async function main() {
   // The floor of a sqlite tick (scripts/bench-floor.js): node, the driver, one read and N durable commits, no manage at all.
   const floors = [1, 100].map((writes) => ({
     name: `floor: \`node\` + sqlite3, one read, ${writes === 1 ? 'one durable commit (a heartbeat)' : `${writes} durable commits (an outcome per due job)`}`,
-    floor: writes,
-    argv: () => [process.execPath, path.join(ROOT, 'scripts', 'bench-floor.js'), floorCopy()],
+    argv: () => [process.execPath, path.join(ROOT, 'scripts', 'bench-floor.js'), copyOf(noneDue[10])],
     env: () => childEnv({BENCH_FLOOR_WRITES: String(writes)}),
     check: (r) => r.status === 0 || fail('scripts/bench-floor.js failed', r),
   }))
