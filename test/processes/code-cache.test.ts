@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
@@ -64,4 +64,28 @@ describe("bin/manage's bundles compiled with V8's code cache (compileBundle, in 
     expect(compiled(file, path.join(blocked, '.code-cache'), true)).to.deep.include({cacheUsed: false, value: 'first'})
     expect(existsSync(path.join(blocked, '.code-cache'))).to.equal(false)
   })
+
+  it('useCodeCache: bundles in its folder are required through the cache, other files as Node loads them; only a process that saves writes one, and one whose cache was taken writes none', () => {
+    const bundles = path.join(dir, 'entry')
+    mkdirSync(bundles)
+    writeFileSync(path.join(bundles, 'sibling.js'), `exports.name = 'sibling'\n`)
+    write(path.join(bundles, 'main.js'), 'bundled')
+    writeFileSync(path.join(dir, 'other.js'), `exports.value = 'other'\n`)
+    const required = (save: boolean): string =>
+      execFileSync(
+        process.execPath,
+        ['-e', `require(${CODE_CACHE}).useCodeCache(${JSON.stringify(bundles)}, ${JSON.stringify(cacheDir)}, {save: ${save}}); process.stdout.write(require(${JSON.stringify(path.join(bundles, 'main.js'))}).value + ' ' + require(${JSON.stringify(path.join(dir, 'other.js'))}).value)`],
+        {encoding: 'utf8'},
+      )
+    const cached = () => (existsSync(cacheDir) ? readdirSync(cacheDir).sort() : [])
+    expect(required(false)).to.equal('bundled other')
+    expect(cached(), 'a process that does not save (every command but runcrons)').to.deep.equal([])
+    expect(required(true)).to.equal('bundled other')
+    const made = cached()
+    expect(made.map((name) => name.split('.')[0])).to.deep.equal(['main', 'sibling'])
+    const written = made.map((name) => statSync(path.join(cacheDir, name)).mtimeMs)
+    expect(required(true)).to.equal('bundled other')
+    expect(made.map((name) => statSync(path.join(cacheDir, name)).mtimeMs), 'taken, not written again').to.deep.equal(written)
+  })
 })
+

@@ -1,5 +1,5 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'chai'
@@ -147,23 +147,17 @@ for (const dialect of BACKENDS) {
         return {printed, packages: [...packages].sort() as string[], entries: entries.sort(), builtins}
       }
 
-      it("compiles its bundles with V8's code cache: a tick leaves one in dist/.code-cache for main.js, the next runs with it; --traceback and other commands make none", () => {
-        const cacheDir = path.join(ROOT, 'dist', '.code-cache')
-        rmSync(cacheDir, {recursive: true, force: true})
+      it("compiles its bundles with V8's code cache: a tick leaves one in dist/.code-cache for this build's main.js, and runs the same under --traceback", () => {
+        // dist/.code-cache is shared with every test process that runs bin/manage at the same time: only what holds whoever else writes is checked here (code-cache.test has the rest).
+        const stat = statSync(path.join(ROOT, 'dist', 'entry', 'main.js'))
+        const build = `main.js.${stat.size}-${Math.round(stat.mtimeMs * 1000)}-${process.versions.v8}.cache`
         const file = settings([`code = 'a'; runEveryMins = 5`])
         const tick = (args: string[] = []) =>
           execFileSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), 'runcrons', ...args], {env: {PATH: process.env.PATH, DATABASE_URL: t.url, MANAGE_SETTINGS: file, MANAGE_NOW: '2026-01-05T00:03:00Z', MANAGE_NOW_QUIET: '1'}, encoding: 'utf8'})
-        expect(tick(['--traceback'])).to.equal('[✔] a\n')
-        expect(existsSync(cacheDir), 'no cache made under --traceback').to.equal(false)
-        execFileSync(process.execPath, [path.join(ROOT, 'bin', 'manage'), '--version'], {env: {PATH: process.env.PATH}, encoding: 'utf8'})
-        expect(existsSync(cacheDir), "made by runcrons only (it then holds the tick's functions)").to.equal(false)
+        expect(tick()).to.equal('[✔] a\n')
+        expect(readdirSync(path.join(ROOT, 'dist', '.code-cache'))).to.include(build)
+        expect(tick(['--traceback'])).to.equal('[ ] a\n')
         expect(tick()).to.equal('[ ] a\n')
-        const made = readdirSync(cacheDir).filter((name) => name.startsWith('main.js.'))
-        expect(made).to.have.length(1)
-        const written = statSync(path.join(cacheDir, made[0])).mtimeMs
-        expect(tick()).to.equal('[ ] a\n')
-        // A process whose cache V8 took writes none.
-        expect(statSync(path.join(cacheDir, made[0])).mtimeMs, 'the cache taken, not written again').to.equal(written)
       })
 
       it('loads only what the tick needs: no oclif, knex, luxon or cron-parser for UTC interval jobs, and sqlite3 without its addon search (bindings)', async () => {
